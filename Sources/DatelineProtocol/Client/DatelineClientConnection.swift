@@ -1,0 +1,248 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+import Synchronization
+
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A response together with how long the server spent producing it.
+public struct DatelineTimedResponse<Message: DatelineMessage>: Sendable {
+    /// The response.
+    public var message: Message
+    /// The server's handling time (the SERVER_TIME header field), if it reported one.
+    public var serverTime: Duration?
+}
+
+/// One connection to a Dateline service.
+///
+/// Any number of tasks may send requests concurrently; they are pipelined on the one connection and their
+/// responses may arrive in any order. Each request has a deadline (its own, or the configuration's default);
+/// cancelling the calling task cancels the request on the server too.
+///
+/// ```swift
+/// let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: 7401, logger: logger)
+/// let pong = try await connection.send(Ping(payload: Data("hi".utf8)))
+/// try await connection.close()
+/// ```
+public final class DatelineClientConnection: Sendable {
+    /// What the server said in its Welcome.
+    public let welcome: Welcome
+    /// The channel; closing it fails every pending request.
+    let channel: any Channel
+    private let handler: NIOLoopBound<DatelineClientHandler>
+    private let configuration: DatelineClientConfiguration
+    private let nextCorrelationID = Atomic<UInt32>(0)
+
+    private init(welcome: Welcome, channel: any Channel, handler: NIOLoopBound<DatelineClientHandler>, configuration: DatelineClientConfiguration) {
+        self.welcome = welcome
+        self.channel = channel
+        self.handler = handler
+        self.configuration = configuration
+    }
+
+    /// The event loop the connection runs on.
+    public var eventLoop: any EventLoop { self.channel.eventLoop }
+
+    /// Connects, sends the preface and Hello, and waits for Welcome.
+    /// - Throws: ``DatelineError``: `unavailable` when the service cannot be reached, or the server's own
+    ///   error (`unauthorized`, `schemaMismatch`, `unsupportedVersion`) when it refuses the handshake.
+    public static func connect(
+        host: String,
+        port: Int,
+        configuration: DatelineClientConfiguration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "dateline.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> DatelineClientConnection {
+        let eventLoop = eventLoopGroup.next()
+        let handshake = eventLoop.makePromise(of: Welcome.self)
+        let handlerBox = NIOLockedValueBoxLite<NIOLoopBound<DatelineClientHandler>>()
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handler = DatelineClientHandler(configuration: configuration, handshake: handshake, logger: logger)
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(DatelineFrameDecoder(limits: configuration.limits))
+                        )
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        handlerBox.set(NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                    }
+                }
+                .connect(host: host, port: port)
+                .get()
+        } catch {
+            handshake.fail(error)
+            throw DatelineError(code: .unavailable, message: "cannot reach \(host):\(port): \(Self.describe(error))", cause: error)
+        }
+        let timeout = eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
+            handshake.fail(DatelineError(code: .unavailable, message: "\(host):\(port) accepted the connection but did not complete the handshake in time"))
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        let welcome: Welcome
+        do {
+            welcome = try await handshake.futureResult.get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return DatelineClientConnection(welcome: welcome, channel: channel, handler: handlerBox.get()!, configuration: configuration)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("refused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        if error is ChannelError, case ChannelError.connectTimeout = error as! ChannelError { return "connection timed out" }
+        return text
+    }
+
+    private func makeCorrelationID() -> UInt32 {
+        while true {
+            let id = self.nextCorrelationID.wrappingAdd(1, ordering: .relaxed).newValue
+            if id != 0 { return id }
+        }
+    }
+
+    /// Sends a request and waits for its response.
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - timeout: How long to wait; default: the configuration's `requestTimeout`. The server sees it too.
+    /// - Throws: ``DatelineError``: the server's error, `deadlineExceeded`, `cancelled`, or `unavailable`
+    ///   when the connection is lost.
+    public func send<Request: DatelineRequest>(_ request: Request, timeout: Duration? = nil) async throws -> Request.Response {
+        try await self.sendTimed(request, timeout: timeout).message
+    }
+
+    /// Sends a request and returns its response with the server's handling time.
+    public func sendTimed<Request: DatelineRequest>(
+        _ request: Request,
+        timeout: Duration? = nil
+    ) async throws -> DatelineTimedResponse<Request.Response> {
+        let payload = try DatelinePayload.encode(request)
+        let id = self.makeCorrelationID()
+        let promise = self.eventLoop.makePromise(of: DatelineFrame.self)
+        let handler = self.handler
+        let timeout = timeout ?? self.configuration.requestTimeout
+        let frame = try await withTaskCancellationHandler {
+            handler.eventLoop.execute {
+                handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+            }
+            return try await promise.futureResult.get()
+        } onCancel: {
+            handler.eventLoop.execute {
+                handler.value.cancel(id, error: DatelineError(code: .cancelled, message: "the request was cancelled"))
+            }
+        }
+        return try Self.decodeResponse(Request.Response.self, from: frame)
+    }
+
+    /// Sends a request from the event loop's world: the future completes on the connection's event loop.
+    ///
+    /// The cheapest way to drive many requests (no task switch per response); used by the benchmarks.
+    public func sendRequest<Request: DatelineRequest>(
+        _ request: Request,
+        timeout: Duration? = nil
+    ) -> EventLoopFuture<DatelineTimedResponse<Request.Response>> {
+        let promise = self.eventLoop.makePromise(of: DatelineFrame.self)
+        do {
+            let payload = try DatelinePayload.encode(request)
+            let id = self.makeCorrelationID()
+            let timeout = timeout ?? self.configuration.requestTimeout
+            let handler = self.handler
+            if handler.eventLoop.inEventLoop {
+                handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+            } else {
+                handler.eventLoop.execute {
+                    handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+                }
+            }
+        } catch {
+            promise.fail(error)
+        }
+        return promise.futureResult.flatMapThrowing { frame in
+            try Self.decodeResponse(Request.Response.self, from: frame)
+        }
+    }
+
+    /// Sends a streaming request; the returned sequence yields its elements as they arrive.
+    ///
+    /// When the consumer falls behind, the connection stops reading from the socket (so the server's writes
+    /// slow down) until it catches up. Dropping the sequence cancels the request on the server.
+    public func stream<Request: DatelineStreamingRequest>(
+        _ request: Request,
+        timeout: Duration? = nil
+    ) throws -> DatelineResponseStream<Request.Element> {
+        let payload = try DatelinePayload.encode(request)
+        let id = self.makeCorrelationID()
+        let handler = self.handler
+        let produced = DatelineClientHandler.StreamProducer.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16),
+            finishOnDeinit: true,
+            delegate: DatelineClientHandler.StreamDelegate(handler: handler, id: id)
+        )
+        let source = produced.source
+        handler.eventLoop.execute {
+            handler.value.sendStreaming(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, source: source)
+        }
+        return DatelineResponseStream(frames: produced.sequence)
+    }
+
+    /// Sends a Ping with `payload` and returns the round-trip time.
+    public func ping(payload: Data = Data(), timeout: Duration? = nil) async throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let pong = try await self.send(Ping(payload: payload), timeout: timeout)
+        guard pong.payload == payload else {
+            throw DatelineError(code: .internal, message: "Pong payload differs from the Ping's")
+        }
+        return clock.now - start
+    }
+
+    /// Closes the connection; pending requests fail with `unavailable`.
+    public func close() async throws {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.close() }
+        try? await self.channel.closeFuture.get()
+    }
+
+    static func decodeResponse<Message: DatelineMessage>(_ type: Message.Type, from frame: DatelineFrame) throws -> DatelineTimedResponse<Message> {
+        guard frame.messageType == Message.messageType else {
+            throw DatelineError(code: .decodeFailed, message: "expected a \(Message.messageType) response, got \(frame.messageType)")
+        }
+        let message = try DatelineBinaryDecoder().decode(Message.self, from: frame.payload)
+        return DatelineTimedResponse(message: message, serverTime: frame.serverTimeMicroseconds.map { .microseconds($0) })
+    }
+}
+
+/// The elements of a streamed response, decoded as they are consumed.
+public struct DatelineResponseStream<Element: DatelineMessage>: AsyncSequence, Sendable {
+    let frames: DatelineClientHandler.StreamProducer
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(frames: self.frames.makeAsyncIterator())
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var frames: DatelineClientHandler.StreamProducer.AsyncIterator
+
+        public mutating func next() async throws -> Element? {
+            guard let frame = try await self.frames.next() else { return nil }
+            return try DatelineClientConnection.decodeResponse(Element.self, from: frame).message
+        }
+    }
+}
+
+/// A tiny lock-protected slot, to carry the handler out of the channel initializer.
+final class NIOLockedValueBoxLite<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+    init() {}
+    func set(_ newValue: Value) { self.value.withLock { $0 = newValue } }
+    func get() -> Value? { self.value.withLock { $0 } }
+}

@@ -1,0 +1,385 @@
+import Logging
+import NIOCore
+
+/// The client end of a connection: sends the preface and Hello, pairs responses with requests by
+/// correlation id (responses may arrive in any order), enforces deadlines, sends Cancel, feeds streams with
+/// backpressure, and fails every pending request when the connection ends.
+///
+/// ```
+///  socket ─▶ ByteToMessageHandler(DatelineFrameDecoder) ─▶ DatelineClientHandler ─▶ promises / streams
+///        ◀──────────────────── ByteBuffer (frames from DatelineFrameWriter) ◀────────┘
+/// ```
+final class DatelineClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = DatelineInboundEvent
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    typealias StreamProducer = NIOThrowingAsyncSequenceProducer<
+        DatelineFrame, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, StreamDelegate
+    >
+
+    enum State {
+        case awaitingPreface
+        case awaitingWelcome
+        case ready
+        /// The server sent GoAway: pending requests finish, new ones are refused.
+        case draining
+        case closed(DatelineError)
+    }
+
+    private enum Pending {
+        case unary(EventLoopPromise<DatelineFrame>, Scheduled<Void>?)
+        case stream(StreamProducer.Source, Scheduled<Void>?)
+
+        var timer: Scheduled<Void>? {
+            switch self {
+            case .unary(_, let timer), .stream(_, let timer): timer
+            }
+        }
+    }
+
+    private let configuration: DatelineClientConfiguration
+    private let handshake: EventLoopPromise<Welcome>
+    private let logger: Logger
+    private let writer: DatelineFrameWriter
+    private(set) var state = State.awaitingPreface
+    private var pending: [UInt32: Pending] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+    private var pausedStreams = Set<UInt32>()
+    private var readPending = false
+    private var handshakeCompleted = false
+
+    init(configuration: DatelineClientConfiguration, handshake: EventLoopPromise<Welcome>, logger: Logger) {
+        self.configuration = configuration
+        self.handshake = handshake
+        self.logger = logger
+        self.writer = DatelineFrameWriter(configuration: configuration.compression)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { self.sendHello(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.sendHello(context: context)
+        context.fireChannelActive()
+    }
+
+    private func sendHello(context: ChannelHandlerContext) {
+        guard case .awaitingPreface = self.state, self.context != nil else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        DatelinePreface.write(into: &buffer)
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+        let hello = Hello(
+            clientName: self.configuration.clientName,
+            maximumFrameSize: UInt32(clamping: self.configuration.limits.maximumFrameSize),
+            compression: self.configuration.compression.mode,
+            maximumInFlight: UInt32(clamping: self.configuration.maximumInFlight),
+            token: self.configuration.token
+        )
+        do {
+            let payload = try DatelinePayload.encode(hello, allocator: context.channel.allocator)
+            let frame = try self.writer.frame(payload: payload, type: .hello, flags: [.endStream], correlationID: 0)
+            context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
+        } catch {
+            self.closeWith(error, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error: DatelineError
+        if case .closed(let reason) = self.state {
+            error = reason
+        } else {
+            error = DatelineError(code: .unavailable, message: "the server closed the connection")
+        }
+        self.failEverything(error)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.closeWith(error, context: context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.pausedStreams.isEmpty {
+            context.read()
+        } else {
+            self.readPending = true
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .preface(let version):
+            guard version == DatelinePreface.currentVersion else {
+                self.closeWith(
+                    DatelineError(code: .unsupportedVersion, message: "server speaks protocol version \(version); this client speaks \(DatelinePreface.currentVersion)"),
+                    context: context
+                )
+                return
+            }
+            self.state = .awaitingWelcome
+        case .frame(let frame):
+            if frame.correlationID == 0 {
+                self.receivedConnectionFrame(frame, context: context)
+            } else {
+                self.receivedResponse(frame, context: context)
+            }
+        }
+    }
+
+    private func receivedConnectionFrame(_ frame: DatelineFrame, context: ChannelHandlerContext) {
+        switch frame.messageType {
+        case .welcome:
+            guard case .awaitingWelcome = self.state else {
+                self.closeWith(DatelineError.badFrame("unexpected Welcome"), context: context)
+                return
+            }
+            do {
+                let welcome = try DatelineBinaryDecoder().decode(Welcome.self, from: frame.payload)
+                if welcome.maximumFrameSize > 0 { self.writer.peerMaximumFrameSize = Int(welcome.maximumFrameSize) }
+                self.writer.negotiate(peerPreference: welcome.compression)
+                self.state = .ready
+                self.handshakeCompleted = true
+                self.handshake.succeed(welcome)
+            } catch {
+                self.closeWith(error, context: context)
+            }
+        case .error:
+            let error = (try? DatelineBinaryDecoder().decode(ErrorMessage.self, from: frame.payload))?.error
+                ?? DatelineError.badFrame("the server sent an undecodable error frame")
+            self.closeWith(error, context: context)
+        case .goAway:
+            let goAway = try? DatelineBinaryDecoder().decode(GoAway.self, from: frame.payload)
+            self.logger.debug("server sent GoAway", metadata: ["dateline.reason": "\(goAway?.reason ?? "")"])
+            if case .ready = self.state { self.state = .draining }
+        default:
+            self.logger.debug("ignoring \(frame.messageType) frame on correlation id 0")
+        }
+    }
+
+    private func receivedResponse(_ frame: DatelineFrame, context: ChannelHandlerContext) {
+        let id = frame.correlationID
+        guard let pending = self.pending[id] else {
+            return  // the request already timed out or was cancelled
+        }
+        if frame.flags.contains(.error) {
+            self.pending.removeValue(forKey: id)
+            pending.timer?.cancel()
+            let error: DatelineError
+            do {
+                error = try DatelineBinaryDecoder().decode(ErrorMessage.self, from: frame.payload).error
+            } catch {
+                self.finish(pending, with: .failure(error))
+                return
+            }
+            self.finish(pending, with: .failure(error))
+            return
+        }
+        switch pending {
+        case .unary(let promise, let timer):
+            self.pending.removeValue(forKey: id)
+            timer?.cancel()
+            promise.succeed(frame)
+        case .stream(let source, let timer):
+            if frame.flags.contains(.endStream) {
+                self.pending.removeValue(forKey: id)
+                timer?.cancel()
+                if frame.payload.readableBytes > 0 { _ = source.yield(frame) }
+                source.finish()
+                self.resumeReading(id)
+            } else if source.yield(frame) == .stopProducing {
+                self.pausedStreams.insert(id)
+            }
+        }
+    }
+
+    private func finish(_ pending: Pending, with result: Result<DatelineFrame, any Error>) {
+        switch (pending, result) {
+        case (.unary(let promise, _), _):
+            promise.completeWith(result)
+        case (.stream(let source, _), .failure(let error)):
+            source.finish(error)
+        case (.stream(let source, _), .success(let frame)):
+            _ = source.yield(frame)
+            source.finish()
+        }
+    }
+
+    // MARK: Requests (called on the event loop by DatelineClientConnection)
+
+    /// Whether new requests can be sent, or the error saying why not.
+    private func admissionError() -> DatelineError? {
+        switch self.state {
+        case .ready: nil
+        case .awaitingPreface, .awaitingWelcome: DatelineError(code: .unavailable, message: "the connection is not ready yet")
+        case .draining: DatelineError(code: .unavailable, message: "the server is shutting down (GoAway); reconnect")
+        case .closed(let error): error
+        }
+    }
+
+    func sendUnary(
+        payload: ByteBuffer,
+        type: DatelineMessageType,
+        correlationID id: UInt32,
+        timeout: Duration?,
+        promise: EventLoopPromise<DatelineFrame>
+    ) {
+        guard let context = self.context else {
+            promise.fail(DatelineError(code: .unavailable, message: "the connection is closed"))
+            return
+        }
+        if let error = self.admissionError() {
+            promise.fail(error)
+            return
+        }
+        guard self.pending[id] == nil else {
+            promise.fail(DatelineError.internal("correlation id \(id) is already in use"))
+            return
+        }
+        let timer = self.scheduleTimeout(timeout, id: id, context: context)
+        self.pending[id] = .unary(promise, timer)
+        self.write(payload: payload, type: type, correlationID: id, timeout: timeout, context: context)
+    }
+
+    func sendStreaming(
+        payload: ByteBuffer,
+        type: DatelineMessageType,
+        correlationID id: UInt32,
+        timeout: Duration?,
+        source: StreamProducer.Source
+    ) {
+        guard let context = self.context else {
+            source.finish(DatelineError(code: .unavailable, message: "the connection is closed"))
+            return
+        }
+        if let error = self.admissionError() {
+            source.finish(error)
+            return
+        }
+        let timer = self.scheduleTimeout(timeout, id: id, context: context)
+        self.pending[id] = .stream(source, timer)
+        self.write(payload: payload, type: type, correlationID: id, timeout: timeout, context: context)
+    }
+
+    /// Stops waiting for request `id`: fails it with `error` and tells the server to stop working on it.
+    func cancel(_ id: UInt32, error: DatelineError) {
+        guard let pending = self.pending.removeValue(forKey: id) else { return }
+        pending.timer?.cancel()
+        self.finish(pending, with: .failure(error))
+        self.resumeReading(id)
+        guard let context = self.context, self.canWrite else { return }
+        var empty = context.channel.allocator.buffer(capacity: DatelineFrame.maximumHeaderSize)
+        empty.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+        empty.moveReaderIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+        self.write(payload: empty, type: .cancel, correlationID: id, timeout: nil, context: context)
+    }
+
+    /// The consumer of stream `id` has room again.
+    func resumeReading(_ id: UInt32) {
+        guard self.pausedStreams.remove(id) != nil, self.pausedStreams.isEmpty, self.readPending else { return }
+        self.readPending = false
+        self.context?.read()
+    }
+
+    private var canWrite: Bool {
+        switch self.state {
+        case .ready, .draining: true
+        default: false
+        }
+    }
+
+    private func scheduleTimeout(_ timeout: Duration?, id: UInt32, context: ChannelHandlerContext) -> Scheduled<Void>? {
+        guard let timeout else { return nil }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        return context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            loopBound.value.cancel(id, error: DatelineError(code: .deadlineExceeded, message: "no response within \(timeout)"))
+        }
+    }
+
+    private func write(payload: ByteBuffer, type: DatelineMessageType, correlationID: UInt32, timeout: Duration?, context: ChannelHandlerContext) {
+        do {
+            let milliseconds = timeout.map { UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
+            let frame = try self.writer.frame(
+                payload: payload,
+                type: type,
+                flags: [.endStream],
+                correlationID: correlationID,
+                timeoutMilliseconds: milliseconds
+            )
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.scheduleFlush(context: context)
+        } catch {
+            if let pending = self.pending.removeValue(forKey: correlationID) {
+                pending.timer?.cancel()
+                self.finish(pending, with: .failure(error))
+            }
+        }
+    }
+
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
+    }
+
+    func close() {
+        guard let context = self.context else { return }
+        self.closeWith(DatelineError(code: .unavailable, message: "the connection was closed by the client"), context: context)
+    }
+
+    private func closeWith(_ error: any Error, context: ChannelHandlerContext) {
+        if case .closed = self.state { return }
+        let datelineError = error as? DatelineError ?? DatelineError(code: .unavailable, message: "connection failed: \(error)", cause: error)
+        self.state = .closed(datelineError)
+        self.failEverything(datelineError)
+        context.close(promise: nil)
+    }
+
+    private func failEverything(_ error: DatelineError) {
+        if case .closed = self.state {} else { self.state = .closed(error) }
+        if !self.handshakeCompleted {
+            self.handshakeCompleted = true
+            self.handshake.fail(error)
+        }
+        let pending = self.pending
+        self.pending.removeAll()
+        for (_, request) in pending {
+            request.timer?.cancel()
+            self.finish(request, with: .failure(error))
+        }
+        self.pausedStreams.removeAll()
+    }
+}
+
+extension DatelineClientHandler {
+    /// Resumes reading when a stream's consumer catches up, and cancels the request when it stops listening.
+    struct StreamDelegate: NIOAsyncSequenceProducerDelegate {
+        let handler: NIOLoopBound<DatelineClientHandler>
+        let id: UInt32
+
+        func produceMore() {
+            let handler = self.handler
+            let id = self.id
+            handler.eventLoop.execute { handler.value.resumeReading(id) }
+        }
+
+        func didTerminate() {
+            let handler = self.handler
+            let id = self.id
+            handler.eventLoop.execute {
+                handler.value.cancel(id, error: DatelineError(code: .cancelled, message: "the stream's consumer went away"))
+            }
+        }
+    }
+}

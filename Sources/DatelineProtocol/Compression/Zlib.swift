@@ -1,0 +1,142 @@
+import CDatelineZlib
+import NIOCore
+
+/// zlib (RFC 1950) compression for frame payloads, on the system's zlib.
+///
+/// Each connection owns one ``Compressor`` and one ``Decompressor``; their `z_stream`s are reset between
+/// messages instead of being allocated anew.
+enum Zlib {
+    /// The version of the zlib library linked in, e.g. `1.2.13`.
+    static var libraryVersion: String { String(cString: zlibVersion()) }
+
+    /// zlib's CRC-32 of `bytes`.
+    static func crc32(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress else { return seed }
+        return UInt32(CDatelineZlib.crc32(uLong(seed), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
+    }
+
+    /// Deflates payloads, one complete zlib stream per call.
+    final class Compressor {
+        private var stream = z_stream()
+        private var isInitialized = false
+        let level: Int32
+
+        /// - Parameter level: 0 (store) ... 9 (best); 1 is the default for Dateline (see `protocol/SPEC.md`).
+        init(level: Int) {
+            self.level = Int32(max(0, min(9, level)))
+        }
+
+        deinit {
+            if self.isInitialized { deflateEnd(&self.stream) }
+        }
+
+        /// Compresses `input` and appends the result to `output`, unless it would take `limit` bytes or more.
+        ///
+        /// - Returns: the number of bytes appended, or nil when the compressed form is not smaller than `limit`
+        ///   (nothing is appended then).
+        func compress(_ input: ByteBuffer, into output: inout ByteBuffer, limit: Int) throws(DatelineError) -> Int? {
+            if !self.isInitialized {
+                let status = CDatelineZlib_deflateInit(&self.stream, self.level)
+                guard status == Z_OK else {
+                    throw DatelineError.internal("zlib deflateInit failed with status \(status)")
+                }
+                self.isInitialized = true
+            } else {
+                deflateReset(&self.stream)
+            }
+            guard limit > 0 else { return nil }
+            var produced = 0
+            input.withUnsafeReadableBytes { inputBytes in
+                _ = output.writeWithUnsafeMutableBytes(minimumWritableBytes: limit) { outputBytes in
+                    self.stream.next_in = UnsafeMutablePointer(
+                        mutating: inputBytes.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    )
+                    self.stream.avail_in = uInt(inputBytes.count)
+                    self.stream.next_out = outputBytes.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    self.stream.avail_out = uInt(limit)
+                    let status = deflate(&self.stream, Z_FINISH)
+                    self.stream.next_in = nil
+                    self.stream.next_out = nil
+                    // Anything but a finished stream means it did not fit in `limit` bytes: not worth sending.
+                    guard status == Z_STREAM_END else { return 0 }
+                    produced = limit - Int(self.stream.avail_out)
+                    return produced
+                }
+            }
+            return produced > 0 ? produced : nil
+        }
+    }
+
+    /// Inflates payloads into buffers of exactly their declared size.
+    final class Decompressor {
+        private var stream = z_stream()
+        private var isInitialized = false
+
+        init() {}
+
+        deinit {
+            if self.isInitialized { inflateEnd(&self.stream) }
+        }
+
+        /// Inflates the zlib stream `input` into a new buffer of exactly `expectedSize` bytes.
+        ///
+        /// Never writes more than `expectedSize` bytes, so a decompression bomb costs no more than its declared
+        /// (and already limit-checked) size.
+        /// - Throws: ``DatelineError`` with code `decompressionFailed` when the stream is corrupt, is truncated,
+        ///   inflates to more or fewer bytes than declared, or has bytes after its end.
+        func decompress(_ input: ByteBuffer, expectedSize: Int, allocator: ByteBufferAllocator) throws(DatelineError) -> ByteBuffer {
+            if !self.isInitialized {
+                let status = CDatelineZlib_inflateInit(&self.stream)
+                guard status == Z_OK else {
+                    throw DatelineError.internal("zlib inflateInit failed with status \(status)")
+                }
+                self.isInitialized = true
+            } else {
+                inflateReset(&self.stream)
+            }
+            var output = allocator.buffer(capacity: expectedSize)
+            var failure: DatelineError?
+            _ = input.withUnsafeReadableBytes { inputBytes in
+                output.writeWithUnsafeMutableBytes(minimumWritableBytes: expectedSize) { outputBytes in
+                    self.stream.next_in = UnsafeMutablePointer(
+                        mutating: inputBytes.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    )
+                    self.stream.avail_in = uInt(inputBytes.count)
+                    self.stream.next_out = outputBytes.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    self.stream.avail_out = uInt(expectedSize)
+                    let status = inflate(&self.stream, Z_FINISH)
+                    let produced = expectedSize - Int(self.stream.avail_out)
+                    let leftover = Int(self.stream.avail_in)
+                    self.stream.next_in = nil
+                    self.stream.next_out = nil
+                    switch status {
+                    case Z_STREAM_END where produced == expectedSize && leftover == 0:
+                        break
+                    case Z_STREAM_END where leftover > 0:
+                        failure = Self.failure("\(leftover) bytes follow the end of the compressed stream")
+                    case Z_STREAM_END:
+                        failure = Self.failure("payload inflated to \(produced) bytes, but the frame declared \(expectedSize)")
+                    case Z_BUF_ERROR where self.stream.avail_out == 0:
+                        failure = Self.failure("payload inflates to more than the \(expectedSize) bytes the frame declared")
+                    case Z_BUF_ERROR:
+                        failure = Self.failure("compressed stream is truncated")
+                    case Z_DATA_ERROR:
+                        let reason = self.stream.msg.map { String(cString: $0) } ?? "invalid data"
+                        failure = Self.failure("corrupt compressed stream: \(reason)")
+                    case Z_NEED_DICT:
+                        failure = Self.failure("compressed stream needs a preset dictionary, which Dateline never uses")
+                    default:
+                        failure = Self.failure("zlib inflate failed with status \(status)")
+                    }
+                    return failure == nil ? produced : 0
+                }
+            }
+            if let failure { throw failure }
+            return output
+        }
+
+        private static func failure(_ message: String) -> DatelineError {
+            DatelineError(code: .decompressionFailed, message: message)
+        }
+    }
+}

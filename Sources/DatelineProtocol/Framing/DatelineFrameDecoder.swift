@@ -1,0 +1,171 @@
+public import NIOCore
+
+/// What the frame decoder produces: the peer's preface (once, first), then frames.
+public enum DatelineInboundEvent: Sendable, Hashable {
+    /// The peer's preface was read; it speaks protocol `version`.
+    case preface(version: UInt16)
+    /// A complete frame, its payload already inflated.
+    case frame(DatelineFrame)
+}
+
+/// Decodes the preface and then frames from a byte stream.
+///
+/// Limits are enforced as soon as the first five header bytes (length and flags) arrive, before anything is
+/// buffered; a compressed payload is inflated into a buffer of exactly its declared size, which the limit has
+/// already bounded. Every violation throws a ``DatelineError`` whose code says which rule was broken.
+public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = DatelineInboundEvent
+
+    /// Limits for one connection's inbound frames.
+    public struct Limits: Sendable, Hashable {
+        /// The largest payload accepted on the wire, in bytes. Default: 16 MiB.
+        public var maximumFrameSize: Int
+        /// The largest payload accepted after decompression, in bytes. Default: 16 MiB.
+        public var maximumDecompressedSize: Int
+
+        /// Creates limits. Defaults: 16 MiB each.
+        public init(maximumFrameSize: Int = 16 << 20, maximumDecompressedSize: Int = 16 << 20) {
+            self.maximumFrameSize = maximumFrameSize
+            self.maximumDecompressedSize = maximumDecompressedSize
+        }
+    }
+
+    private enum State {
+        case awaitingPreface
+        case frames
+    }
+
+    private var state: State
+    public var limits: Limits
+    private let decompressor = Zlib.Decompressor()
+    private let allocator = ByteBufferAllocator()
+
+    /// Creates a decoder.
+    /// - Parameters:
+    ///   - limits: The inbound limits.
+    ///   - expectsPreface: Whether the stream starts with the peer's 8-byte preface. Default: true.
+    public init(limits: Limits = Limits(), expectsPreface: Bool = true) {
+        self.limits = limits
+        self.state = expectsPreface ? .awaitingPreface : .frames
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> DatelineInboundEvent? {
+        switch self.state {
+        case .awaitingPreface:
+            return try self.decodePreface(buffer: &buffer)
+        case .frames:
+            return try self.decodeFrame(buffer: &buffer).map { .frame($0) }
+        }
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> DatelineInboundEvent? {
+        if let event = try self.decode(buffer: &buffer) { return event }
+        if seenEOF && buffer.readableBytes > 0 {
+            let what = self.state == .awaitingPreface ? "the preface" : "a frame"
+            throw DatelineError(code: .badFrame, message: "connection closed in the middle of \(what) (\(buffer.readableBytes) bytes unread)")
+        }
+        return nil
+    }
+
+    private mutating func decodePreface(buffer: inout ByteBuffer) throws -> DatelineInboundEvent? {
+        let readable = buffer.readableBytes
+        let reader = buffer.readerIndex
+        for index in 0..<min(readable, DatelinePreface.magic.count) {
+            if buffer.getInteger(at: reader + index, as: UInt8.self) != DatelinePreface.magic[index] {
+                throw DatelineError(
+                    code: .badFrame,
+                    message: "peer is not speaking the Dateline protocol: \(Self.describeForeignBytes(buffer))"
+                )
+            }
+        }
+        guard readable >= DatelinePreface.length,
+            let version = buffer.getInteger(at: reader + DatelinePreface.magic.count, as: UInt16.self)
+        else { return nil }
+        buffer.moveReaderIndex(forwardBy: DatelinePreface.length)
+        self.state = .frames
+        return .preface(version: version)
+    }
+
+    /// Names what a wrong peer seems to be, for the log line.
+    static func describeForeignBytes(_ buffer: ByteBuffer) -> String {
+        let bytes = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, 8)) ?? []
+        let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+            .joined(separator: " ")
+        let text = String(decoding: bytes, as: UTF8.self)
+        if bytes.first == 0x16 { return "first bytes [\(hex)] look like a TLS handshake" }
+        for method in ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI "] where text.hasPrefix(method) {
+            return "first bytes [\(hex)] look like HTTP"
+        }
+        return "first bytes [\(hex)] are not the Dateline preface 89 44 54 4c 0d 0a"
+    }
+
+    private mutating func decodeFrame(buffer: inout ByteBuffer) throws -> DatelineFrame? {
+        let reader = buffer.readerIndex
+        guard let length = buffer.getInteger(at: reader, as: UInt32.self),
+            let rawFlags = buffer.getInteger(at: reader + 4, as: UInt8.self)
+        else { return nil }
+        let flags = DatelineFrame.Flags(rawValue: rawFlags)
+        guard flags.isSubset(of: .allDefined) else {
+            throw DatelineError(code: .badFrame, message: "frame sets reserved flag bits (flags 0x\(String(rawFlags, radix: 16)))")
+        }
+        guard Int(length) <= self.limits.maximumFrameSize else {
+            throw DatelineError(
+                code: .frameTooLarge,
+                message: "frame of \(length) bytes exceeds the limit of \(self.limits.maximumFrameSize) bytes"
+            )
+        }
+        let headerSize = DatelineFrame.headerSize(flags: flags)
+        guard buffer.readableBytes >= headerSize,
+            let rawType = buffer.getInteger(at: reader + 5, as: UInt16.self),
+            let correlationID = buffer.getInteger(at: reader + 7, as: UInt32.self)
+        else { return nil }
+        let messageType = DatelineMessageType(rawValue: rawType)
+        guard rawType != 0 else {
+            throw DatelineError(code: .badFrame, message: "frame has message type 0, which is reserved")
+        }
+        guard flags.contains(.error) == (messageType == .error) else {
+            throw DatelineError(code: .badFrame, message: "the ERROR flag must be set exactly on frames of type Error (type \(messageType))")
+        }
+        var offset = reader + DatelineFrame.fixedHeaderSize
+        var uncompressedLength: Int?
+        if flags.contains(.compressed) {
+            let declared = Int(buffer.getInteger(at: offset, as: UInt32.self)!)
+            offset += 4
+            guard length > 0, declared > 0 else {
+                throw DatelineError(code: .badFrame, message: "frame is flagged compressed but its payload is empty")
+            }
+            guard declared <= self.limits.maximumDecompressedSize else {
+                throw DatelineError(
+                    code: .frameTooLarge,
+                    message: "frame declares \(declared) bytes decompressed, above the limit of \(self.limits.maximumDecompressedSize) bytes"
+                )
+            }
+            uncompressedLength = declared
+        }
+        var timeout: UInt32?
+        if flags.contains(.deadline) {
+            timeout = buffer.getInteger(at: offset, as: UInt32.self)
+            offset += 4
+        }
+        var serverTime: UInt32?
+        if flags.contains(.serverTime) {
+            serverTime = buffer.getInteger(at: offset, as: UInt32.self)
+            offset += 4
+        }
+        guard buffer.readableBytes >= headerSize + Int(length) else { return nil }
+        var payload = buffer.getSlice(at: reader + headerSize, length: Int(length))!
+        buffer.moveReaderIndex(forwardBy: headerSize + Int(length))
+        if let uncompressedLength {
+            payload = try self.decompressor.decompress(payload, expectedSize: uncompressedLength, allocator: self.allocator)
+        }
+        return DatelineFrame(
+            messageType: messageType,
+            flags: flags.subtracting([.compressed, .deadline, .serverTime]),
+            correlationID: correlationID,
+            timeoutMilliseconds: timeout,
+            serverTimeMicroseconds: serverTime,
+            payload: payload,
+            wasCompressed: uncompressedLength != nil
+        )
+    }
+}

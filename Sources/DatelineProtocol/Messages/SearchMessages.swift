@@ -1,0 +1,101 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// How search results are ordered.
+public enum SearchSort: UInt32, Codable, Sendable, Hashable, CaseIterable {
+    case unspecified = 0
+    case relevance = 1
+    case date = 2
+    /// Relevance with a recency decay.
+    case recent = 3
+}
+
+/// A full-text search for `dateline-query`.
+public struct SearchRequest: DatelineRequest, Hashable {
+    public typealias Response = SearchResponse
+    public static let messageType = DatelineMessageType.searchRequest
+
+    public var query: String
+    public var limit: UInt32
+    public var cursor: String?
+    public var from: Date?
+    public var to: Date?
+    public var sources: [String]
+    public var tags: [String]
+    public var languages: [String]
+    public var sort: SearchSort
+    /// Read-your-writes: answer only once the service has applied this log offset.
+    public var minimumOffset: UInt64?
+
+    public init(
+        query: String,
+        limit: UInt32 = 10,
+        cursor: String? = nil,
+        from: Date? = nil,
+        to: Date? = nil,
+        sources: [String] = [],
+        tags: [String] = [],
+        languages: [String] = [],
+        sort: SearchSort = .relevance,
+        minimumOffset: UInt64? = nil
+    ) {
+        self.query = query
+        self.limit = limit
+        self.cursor = cursor
+        self.from = from
+        self.to = to
+        self.sources = sources
+        self.tags = tags
+        self.languages = languages
+        self.sort = sort
+        self.minimumOffset = minimumOffset
+    }
+
+    enum CodingKeys: Int, CodingKey {
+        case query = 1, limit, cursor, from, to, sources, tags, languages, sort, minimumOffset
+    }
+}
+
+/// One search hit.
+public struct SearchHit: Codable, Sendable, Hashable {
+    public var articleID: String
+    public var score: Double
+    public var title: String
+    public var source: String
+    public var publishedAt: Date?
+    /// Body passages with matches between `[[` and `]]`.
+    public var snippets: [String]
+
+    public init(articleID: String, score: Double, title: String, source: String, publishedAt: Date?, snippets: [String]) {
+        self.articleID = articleID
+        self.score = score
+        self.title = title
+        self.source = source
+        self.publishedAt = publishedAt
+        self.snippets = snippets
+    }
+
+    enum CodingKeys: Int, CodingKey { case articleID = 1, score, title, source, publishedAt, snippets }
+}
+
+/// The answer to a ``SearchRequest``.
+public struct SearchResponse: DatelineMessage, Hashable {
+    public static let messageType = DatelineMessageType.searchResponse
+
+    public var total: UInt64
+    public var hits: [SearchHit]
+    public var nextCursor: String?
+    public var appliedOffset: UInt64
+
+    public init(total: UInt64, hits: [SearchHit], nextCursor: String? = nil, appliedOffset: UInt64) {
+        self.total = total
+        self.hits = hits
+        self.nextCursor = nextCursor
+        self.appliedOffset = appliedOffset
+    }
+
+    enum CodingKeys: Int, CodingKey { case total = 1, hits, nextCursor, appliedOffset }
+}

@@ -1,0 +1,58 @@
+public import NIOCore
+
+/// Everything a ``DatelineServer`` needs to know, with documented defaults.
+public struct DatelineServerConfiguration: Sendable {
+    /// The address to listen on. Default: `127.0.0.1`.
+    public var host: String
+    /// The port to listen on; 0 picks a free one (read it back from ``DatelineServer/listeningAddress()``).
+    /// Default: 0.
+    public var port: Int
+    /// The service's name, reported in Health, e.g. `dateline-ingest`.
+    public var serviceName: String
+    /// The service's version, reported in Welcome and Health. Default: `0.1.0`.
+    public var version: String
+    /// A shared secret clients must present in Hello; nil accepts any client. Default: nil.
+    public var token: String?
+    /// Limits on what a client may send. Default: 16 MiB frames, 16 MiB decompressed.
+    public var limits: DatelineFrameDecoder.Limits
+    /// How responses are compressed. Default: `auto`, level 1, 1 KiB threshold.
+    public var compression: DatelineCompressionConfiguration
+    /// The most requests one connection may have in flight; more are refused with `OVERLOADED`. Default: 256.
+    public var maximumInFlightPerConnection: Int
+    /// How long a client has to send its preface and Hello. Default: 10 s.
+    public var handshakeTimeout: TimeAmount
+    /// How long graceful shutdown waits for in-flight requests before closing connections. Default: 10 s.
+    public var drainTimeout: TimeAmount
+    /// Whether a client built from another message schema is refused at Hello. Default: true.
+    public var rejectsSchemaMismatch: Bool
+
+    /// Creates a configuration; see each property for its default.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        serviceName: String,
+        version: String = "0.1.0",
+        token: String? = nil,
+        limits: DatelineFrameDecoder.Limits = .init(),
+        compression: DatelineCompressionConfiguration = .init(),
+        maximumInFlightPerConnection: Int = 256,
+        handshakeTimeout: TimeAmount = .seconds(10),
+        drainTimeout: TimeAmount = .seconds(10),
+        rejectsSchemaMismatch: Bool = true
+    ) {
+        self.host = host
+        self.port = port
+        self.serviceName = serviceName
+        self.version = version
+        self.token = token
+        self.limits = limits
+        self.compression = compression
+        self.maximumInFlightPerConnection = maximumInFlightPerConnection
+        self.handshakeTimeout = handshakeTimeout
+        self.drainTimeout = drainTimeout
+        self.rejectsSchemaMismatch = rejectsSchemaMismatch
+    }
+
+    /// `serviceName/version`, as sent in Welcome.
+    var serverName: String { "\(self.serviceName)/\(self.version)" }
+}

@@ -1,0 +1,565 @@
+import Logging
+import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Serves one client connection: checks the preface and Hello, dispatches requests to the router's handlers,
+/// and writes their replies, with per-request deadlines, cancellation, streaming and graceful draining.
+///
+/// ```
+///  socket ─▶ ByteToMessageHandler(DatelineFrameDecoder) ─▶ DatelineServerConnectionHandler ─▶ router handlers
+///        ◀──────────────────── ByteBuffer (complete frames from DatelineFrameWriter) ◀─┘
+/// ```
+///
+/// Everything here runs on the connection's event loop. Replies written while reading are flushed once per
+/// read burst; replies from async handlers are flushed once per event-loop tick.
+final class DatelineServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = DatelineInboundEvent
+    typealias OutboundOut = ByteBuffer
+
+    enum State {
+        case awaitingPreface
+        case awaitingHello
+        case ready
+        case draining
+        case closed
+    }
+
+    private struct InFlightRequest {
+        var task: Task<Void, Never>?
+        var deadlineTimer: Scheduled<Void>?
+        let startedAt: NIODeadline
+        let messageType: DatelineMessageType
+        /// For a stream, the type of its elements (and of its END_STREAM frame).
+        var elementType: DatelineMessageType
+    }
+
+    private let configuration: DatelineServerConfiguration
+    private let router: DatelineRouter
+    private var logger: Logger
+    private let startedAt: NIODeadline
+    private let writer: DatelineFrameWriter
+    private(set) var state = State.awaitingPreface
+    private var inFlight: [UInt32: InFlightRequest] = [:]
+    private var maximumInFlight: Int
+    private var lastCorrelationID: UInt32 = 0
+    private var clientName = ""
+    private var context: ChannelHandlerContext?
+    private var needsFlush = false
+    private var flushScheduled = false
+    private var writabilityWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var handshakeTimer: Scheduled<Void>?
+
+    init(configuration: DatelineServerConfiguration, router: DatelineRouter, logger: Logger, serverStartedAt: NIODeadline) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        self.startedAt = serverStartedAt
+        self.maximumInFlight = configuration.maximumInFlightPerConnection
+        self.writer = DatelineFrameWriter(configuration: configuration.compression)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.channel.remoteAddress {
+            self.logger[metadataKey: DatelineLogKey.peer] = "\(address)"
+        }
+        if context.channel.isActive { self.startHandshakeTimer(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.startHandshakeTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    private func startHandshakeTimer(context: ChannelHandlerContext) {
+        guard self.handshakeTimer == nil else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.handshakeTimer = context.eventLoop.scheduleTask(in: self.configuration.handshakeTimeout) {
+            let handler = loopBound.value
+            guard handler.state == .awaitingPreface || handler.state == .awaitingHello, let context = handler.context else { return }
+            handler.logger.notice("closing connection: no handshake within \(handler.configuration.handshakeTimeout)")
+            handler.fail(DatelineError(code: .unauthorized, message: "handshake not completed in time"), context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state = .closed
+        self.handshakeTimer?.cancel()
+        for (_, request) in self.inFlight {
+            request.task?.cancel()
+            request.deadlineTimer?.cancel()
+        }
+        self.inFlight.removeAll()
+        self.resumeWriters(throwing: DatelineError(code: .cancelled, message: "the connection closed"))
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { self.resumeWriters(throwing: nil) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.needsFlush {
+            self.needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard self.state != .closed else { return }
+        if self.state == .awaitingPreface {
+            // Not a Dateline peer: say why in our log and close; an error frame would mean nothing to it.
+            self.logger.notice("rejected connection", metadata: [DatelineLogKey.error: "\(error)"])
+            self.state = .closed
+            context.close(promise: nil)
+            return
+        }
+        let datelineError = error as? DatelineError ?? .internal("connection error", cause: error)
+        self.logger.notice(
+            "closing connection after a protocol error",
+            metadata: [DatelineLogKey.errorCode: "\(datelineError.code)", DatelineLogKey.error: "\(datelineError.message)"]
+        )
+        self.fail(datelineError, context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            self.drain(context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .preface(let version):
+            self.receivedPreface(version: version, context: context)
+        case .frame(let frame):
+            switch self.state {
+            case .awaitingPreface:
+                self.fail(DatelineError.badFrame("frame before the preface"), context: context)
+            case .awaitingHello:
+                self.receivedHello(frame, context: context)
+            case .ready, .draining:
+                self.receivedRequest(frame, context: context)
+            case .closed:
+                break
+            }
+        }
+    }
+
+    // MARK: Handshake
+
+    private func receivedPreface(version: UInt16, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: DatelinePreface.length)
+        DatelinePreface.write(into: &buffer)
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+        self.needsFlush = true
+        guard version == DatelinePreface.currentVersion else {
+            self.logger.notice("rejected client speaking protocol version \(version)")
+            self.fail(
+                DatelineError(
+                    code: .unsupportedVersion,
+                    message: "client speaks protocol version \(version); this server speaks version \(DatelinePreface.currentVersion)"
+                ),
+                context: context
+            )
+            return
+        }
+        self.state = .awaitingHello
+    }
+
+    private func receivedHello(_ frame: DatelineFrame, context: ChannelHandlerContext) {
+        guard frame.messageType == .hello else {
+            self.fail(DatelineError(code: .unauthorized, message: "the first frame must be Hello, not \(frame.messageType)"), context: context)
+            return
+        }
+        let hello: Hello
+        do {
+            hello = try DatelineBinaryDecoder().decode(Hello.self, from: frame.payload)
+        } catch {
+            self.fail(error, context: context)
+            return
+        }
+        if hello.protocolVersion != UInt32(DatelinePreface.currentVersion) {
+            self.fail(
+                DatelineError(code: .unsupportedVersion, message: "Hello asks for protocol version \(hello.protocolVersion); this server speaks \(DatelinePreface.currentVersion)"),
+                context: context
+            )
+            return
+        }
+        if let expected = self.configuration.token, !constantTimeEquals(hello.token ?? "", expected) {
+            self.logger.notice("rejected client with a missing or wrong token", metadata: [DatelineLogKey.client: "\(hello.clientName)"])
+            self.fail(DatelineError(code: .unauthorized, message: "missing or wrong token"), context: context)
+            return
+        }
+        if self.configuration.rejectsSchemaMismatch, hello.schemaFingerprint != DatelineSchema.fingerprint {
+            self.fail(
+                DatelineError(
+                    code: .schemaMismatch,
+                    message: "client \(hello.clientName) was built with message schema \(hello.schemaFingerprint); this server (\(self.configuration.serverName)) has \(DatelineSchema.fingerprint): rebuild one of them from the same protocol/dateline.proto"
+                ),
+                context: context
+            )
+            return
+        }
+        self.handshakeTimer?.cancel()
+        self.clientName = hello.clientName
+        self.logger[metadataKey: DatelineLogKey.client] = "\(hello.clientName)"
+        if hello.maximumInFlight > 0 { self.maximumInFlight = min(self.maximumInFlight, Int(hello.maximumInFlight)) }
+        if hello.maximumFrameSize > 0 { self.writer.peerMaximumFrameSize = Int(hello.maximumFrameSize) }
+        self.writer.negotiate(peerPreference: hello.compression)
+        let welcome = Welcome(
+            serverName: self.configuration.serverName,
+            maximumFrameSize: UInt32(clamping: self.configuration.limits.maximumFrameSize),
+            compression: self.configuration.compression.mode,
+            maximumInFlight: UInt32(clamping: self.maximumInFlight)
+        )
+        self.state = .ready
+        self.send(welcome, type: .welcome, correlationID: 0, context: context)
+        self.logger.debug("client connected")
+    }
+
+    // MARK: Requests
+
+    private func receivedRequest(_ frame: DatelineFrame, context: ChannelHandlerContext) {
+        let id = frame.correlationID
+        switch frame.messageType {
+        case .ping:
+            // Ping and Pong encode identically (field 1, bytes), so the payload is echoed as it is.
+            let start = NIODeadline.now()
+            self.sendPayload(frame.payload, type: .pong, correlationID: id, startedAt: start, context: context)
+            return
+        case .cancel:
+            if let request = self.inFlight.removeValue(forKey: id) {
+                request.task?.cancel()
+                request.deadlineTimer?.cancel()
+                self.logger.debug("request cancelled by the client", metadata: [DatelineLogKey.correlationID: "\(id)"])
+                self.drainIfIdle(context: context)
+            }
+            return
+        case .hello:
+            self.sendError(.badFrame("Hello was already received on this connection"), correlationID: id, context: context)
+            return
+        default:
+            break
+        }
+        guard id != 0 else {
+            self.sendError(.badFrame("requests must have a non-zero correlation id"), correlationID: 0, context: context)
+            return
+        }
+        guard self.inFlight[id] == nil else {
+            self.fail(DatelineError.badFrame("correlation id \(id) is already in flight"), context: context)
+            return
+        }
+        guard self.state == .ready else {
+            self.sendError(DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down"), correlationID: id, context: context)
+            return
+        }
+        guard self.inFlight.count < self.maximumInFlight else {
+            self.sendError(
+                DatelineError(code: .overloaded, message: "more than \(self.maximumInFlight) requests in flight on one connection"),
+                correlationID: id,
+                context: context
+            )
+            return
+        }
+        let startedAt = NIODeadline.now()
+        let deadline = frame.timeoutMilliseconds.map { startedAt + .milliseconds(Int64($0)) }
+        var logger = self.logger
+        logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
+        logger[metadataKey: DatelineLogKey.messageType] = "\(frame.messageType)"
+        let requestContext = DatelineRequestContext(correlationID: id, deadline: deadline, logger: logger, clientName: self.clientName)
+        self.lastCorrelationID = max(self.lastCorrelationID, id)
+
+        guard let route = self.router.route(for: frame.messageType) else {
+            if frame.messageType == .healthRequest {
+                let health = HealthResponse(
+                    status: self.state == .ready ? .serving : .draining,
+                    service: self.configuration.serviceName,
+                    version: self.configuration.version,
+                    uptimeSeconds: Double((NIODeadline.now() - self.startedAt).nanoseconds) / 1e9
+                )
+                self.send(health, type: .healthResponse, correlationID: id, startedAt: startedAt, context: context)
+            } else {
+                self.sendError(
+                    DatelineError(code: .unknownMessageType, message: "\(self.configuration.serviceName) does not handle message type \(frame.messageType)"),
+                    correlationID: id,
+                    context: context
+                )
+            }
+            return
+        }
+
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        var request = InFlightRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
+        switch route {
+        case .eventLoop(let responseType, let handler):
+            do {
+                let payload = try handler(frame.payload, requestContext)
+                self.sendPayload(payload, type: responseType, correlationID: id, startedAt: startedAt, context: context)
+            } catch {
+                self.sendError(self.wireError(error, logger: logger), correlationID: id, context: context)
+            }
+            return
+        case .unary(let responseType, let handler):
+            let payload = frame.payload
+            request.task = Task {
+                let result: Result<ByteBuffer, any Error>
+                do {
+                    result = .success(try await handler(payload, requestContext))
+                } catch {
+                    result = .failure(error)
+                }
+                eventLoop.execute {
+                    loopBound.value.completed(id, result: result.map { ($0, responseType) })
+                }
+            }
+        case .stream(let elementType, let handler):
+            request.elementType = elementType
+            let payload = frame.payload
+            let writer = DatelineRawStreamWriter { element in
+                try await withCheckedThrowingContinuation { continuation in
+                    eventLoop.execute {
+                        loopBound.value.writeStreamElement(element, correlationID: id, continuation: continuation)
+                    }
+                }
+            }
+            request.task = Task {
+                let result: Result<(ByteBuffer, DatelineMessageType)?, any Error>
+                do {
+                    try await handler(payload, requestContext, writer)
+                    result = .success(nil)
+                } catch {
+                    result = .failure(error)
+                }
+                eventLoop.execute {
+                    loopBound.value.completed(id, result: result)
+                }
+            }
+        }
+        if let deadline {
+            request.deadlineTimer = eventLoop.scheduleTask(deadline: deadline) {
+                loopBound.value.deadlinePassed(id)
+            }
+        }
+        self.inFlight[id] = request
+    }
+
+    /// A task finished: write its reply (nil: end of a stream) unless the request was cancelled or timed out.
+    private func completed(_ id: UInt32, result: Result<(ByteBuffer, DatelineMessageType)?, any Error>) {
+        guard let request = self.inFlight.removeValue(forKey: id), let context = self.context else { return }
+        request.deadlineTimer?.cancel()
+        switch result {
+        case .success(.some((let payload, let type))):
+            self.sendPayload(payload, type: type, correlationID: id, startedAt: request.startedAt, context: context)
+        case .success(.none):
+            var empty = context.channel.allocator.buffer(capacity: DatelineFrame.maximumHeaderSize)
+            empty.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+            empty.moveReaderIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+            self.sendPayload(empty, type: request.elementType, correlationID: id, startedAt: request.startedAt, context: context)
+        case .failure(let error):
+            var logger = self.logger
+            logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
+            self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: request.startedAt, context: context)
+        }
+        self.scheduleFlush(context: context)
+        self.drainIfIdle(context: context)
+    }
+
+    private func deadlinePassed(_ id: UInt32) {
+        guard let request = self.inFlight.removeValue(forKey: id), let context = self.context else { return }
+        request.task?.cancel()
+        self.sendError(
+            DatelineError(code: .deadlineExceeded, message: "\(request.messageType) did not complete before its deadline"),
+            correlationID: id,
+            startedAt: request.startedAt,
+            context: context
+        )
+        self.scheduleFlush(context: context)
+        self.drainIfIdle(context: context)
+    }
+
+    private func writeStreamElement(_ payload: ByteBuffer, correlationID id: UInt32, continuation: CheckedContinuation<Void, any Error>) {
+        guard let request = self.inFlight[id], let context = self.context, self.state != .closed else {
+            continuation.resume(throwing: DatelineError(code: .cancelled, message: "the stream was cancelled"))
+            return
+        }
+        do {
+            let frame = try self.writer.frame(payload: payload, type: request.elementType, flags: [], correlationID: id)
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.scheduleFlush(context: context)
+        } catch {
+            continuation.resume(throwing: error)
+            return
+        }
+        if context.channel.isWritable {
+            continuation.resume()
+        } else {
+            self.writabilityWaiters.append(continuation)
+        }
+    }
+
+    private func resumeWriters(throwing error: DatelineError?) {
+        let waiters = self.writabilityWaiters
+        self.writabilityWaiters.removeAll()
+        for waiter in waiters {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+        }
+    }
+
+    /// What the client is told about an error a handler threw. Internal failures are logged, not leaked.
+    private func wireError(_ error: any Error, logger: Logger) -> DatelineError {
+        switch error {
+        case let error as DatelineError:
+            return error
+        case is CancellationError:
+            return DatelineError(code: .cancelled, message: "the request was cancelled")
+        default:
+            logger.error("request handler failed", metadata: [DatelineLogKey.error: "\(error)"])
+            return DatelineError(code: .internal, message: "\(self.configuration.serviceName) failed to handle the request; see its log")
+        }
+    }
+
+    // MARK: Draining
+
+    private func drain(context: ChannelHandlerContext) {
+        guard self.state == .ready || self.state == .awaitingHello || self.state == .awaitingPreface else { return }
+        if self.state != .ready {
+            self.state = .closed
+            context.close(promise: nil)
+            return
+        }
+        self.state = .draining
+        self.send(
+            GoAway(lastCorrelationID: self.lastCorrelationID, reason: "\(self.configuration.serviceName) is shutting down"),
+            type: .goAway,
+            correlationID: 0,
+            context: context
+        )
+        self.scheduleFlush(context: context)
+        self.drainIfIdle(context: context)
+    }
+
+    private func drainIfIdle(context: ChannelHandlerContext) {
+        guard self.state == .draining, self.inFlight.isEmpty else { return }
+        self.state = .closed
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: Writing
+
+    private func send<Message: Encodable>(
+        _ message: Message,
+        type: DatelineMessageType,
+        correlationID: UInt32,
+        startedAt: NIODeadline? = nil,
+        context: ChannelHandlerContext
+    ) {
+        do {
+            let payload = try DatelinePayload.encode(message, allocator: context.channel.allocator)
+            self.sendPayload(payload, type: type, correlationID: correlationID, startedAt: startedAt, context: context)
+        } catch {
+            self.logger.error("cannot encode \(type)", metadata: [DatelineLogKey.error: "\(error)"])
+        }
+    }
+
+    private func sendPayload(
+        _ payload: ByteBuffer,
+        type: DatelineMessageType,
+        correlationID: UInt32,
+        startedAt: NIODeadline?,
+        context: ChannelHandlerContext
+    ) {
+        let serverTime = startedAt.map { UInt32(clamping: (NIODeadline.now() - $0).nanoseconds / 1000) }
+        do {
+            let frame = try self.writer.frame(
+                payload: payload,
+                type: type,
+                flags: [.endStream],
+                correlationID: correlationID,
+                serverTimeMicroseconds: serverTime
+            )
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.needsFlush = true
+        } catch {
+            // The reply is too large for the client's limit: tell the client instead.
+            self.sendError(error, correlationID: correlationID, startedAt: startedAt, context: context)
+        }
+    }
+
+    private func sendError(_ error: DatelineError, correlationID: UInt32, startedAt: NIODeadline? = nil, context: ChannelHandlerContext) {
+        let serverTime = startedAt.map { UInt32(clamping: (NIODeadline.now() - $0).nanoseconds / 1000) }
+        do {
+            let payload = try DatelinePayload.encode(ErrorMessage(error), allocator: context.channel.allocator)
+            let frame = try self.writer.frame(
+                payload: payload,
+                type: .error,
+                flags: [.error, .endStream],
+                correlationID: correlationID,
+                serverTimeMicroseconds: serverTime
+            )
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.needsFlush = true
+        } catch {
+            self.logger.error("cannot send an error frame", metadata: [DatelineLogKey.error: "\(error)"])
+        }
+    }
+
+    /// Sends `error` on correlation id 0 and closes the connection.
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
+        guard self.state != .closed else { return }
+        let datelineError = error as? DatelineError ?? .internal("connection error", cause: error)
+        self.sendError(datelineError, correlationID: 0, context: context)
+        self.state = .closed
+        self.needsFlush = false
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.flushScheduled = false
+            handler.needsFlush = false
+            handler.context?.flush()
+        }
+    }
+}
+
+/// Compares two secrets in time that depends only on their lengths, not on where they differ.
+func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+    let left = Array(lhs.utf8)
+    let right = Array(rhs.utf8)
+    var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
+    if left.count != right.count { difference |= 1 }
+    let count = max(left.count, right.count)
+    for index in 0..<count {
+        let a = index < left.count ? left[index] : 0
+        let b = index < right.count ? right[index] : 0
+        difference |= a ^ b
+    }
+    return difference == 0
+}

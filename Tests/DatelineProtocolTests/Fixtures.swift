@@ -1,0 +1,133 @@
+import DatelineProtocol
+import Foundation
+import NIOCore
+
+/// Paths inside the repository, found from this file's location.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let protocolDirectory = root.appendingPathComponent("protocol")
+    static let vectorsFile = protocolDirectory.appendingPathComponent("vectors/frames.json")
+    static let protoFile = protocolDirectory.appendingPathComponent("dateline.proto")
+}
+
+/// One populated instance of every protocol message, used by round-trip tests and the golden vectors.
+enum Fixtures {
+    static let publishedAt = Date(timeIntervalSince1970: 1_754_265_600)  // 2025-08-04T00:00:00Z
+
+    static let article = ArticleSubmission(
+        externalID: "openvoice-2025-07-26-rubio-dar",
+        title: "Rubio, Ishaq Dar Hold Talks in Washington",
+        body: "Washington, D.C. – United States Secretary of State Marco Rubio met with Pakistan's Deputy Prime Minister and Foreign Minister Ishaq Dar on Friday, discussing a range of bilateral issues including counterterrorism, trade, and regional stability.",
+        source: "OpenVoiceNews Pakistan",
+        url: "https://example.org/rubio-dar",
+        publishedAt: Date(timeIntervalSince1970: 1_753_488_000),
+        language: "en",
+        tags: ["General News"],
+        format: .fields
+    )
+
+    static let hello = Hello(clientName: "dateline-cli/0.1.0", maximumFrameSize: 16 << 20, compression: .auto, maximumInFlight: 64, token: "s3cret")
+    static let welcome = Welcome(serverName: "dateline-query/0.1.0", maximumFrameSize: 16 << 20, compression: .auto, maximumInFlight: 64)
+    static let ping = Ping(payload: Data([0x01, 0x02, 0x03, 0x04]))
+    static let pong = Pong(payload: Data([0x01, 0x02, 0x03, 0x04]))
+    static let goAway = GoAway(lastCorrelationID: 41, reason: "dateline-ingest is shutting down")
+    static let error = ErrorMessage(
+        code: DatelineError.Code.invalidArgument.rawValue,
+        message: "unbalanced quote at position 7",
+        retryable: false,
+        details: ["position": "7"]
+    )
+    static let healthRequest = HealthRequest()
+    static let healthResponse = HealthResponse(
+        status: .serving,
+        service: "dateline-ingest",
+        version: "0.1.0",
+        uptimeSeconds: 12.5,
+        details: ["endOffset": "2"]
+    )
+    static let ingestRequest = IngestRequest(articles: [article])
+    static let ingestResponse = IngestResponse(
+        results: [
+            IngestResult(index: 0, status: .accepted, articleID: "a-000001", offset: 0),
+            IngestResult(index: 1, status: .duplicate, articleID: "a-000001", duplicateOf: "a-000001"),
+            IngestResult(index: 2, status: .rejected, reason: "empty body"),
+        ],
+        endOffset: 1
+    )
+    static let searchRequest = SearchRequest(
+        query: "\"rare earth\" Rubio -telephone",
+        limit: 10,
+        from: Date(timeIntervalSince1970: 1_751_328_000),
+        sources: ["OpenVoiceNews Pakistan"],
+        sort: .relevance,
+        minimumOffset: 1
+    )
+    static let searchResponse = SearchResponse(total: 1, hits: [searchHit(rank: 1)], nextCursor: "c1", appliedOffset: 1)
+
+    static func searchHit(rank: Int) -> SearchHit {
+        SearchHit(
+            articleID: "a-\(rank)",
+            score: 7.25 / Double(rank),
+            title: "Rubio, Ishaq Dar Hold Talks in Washington",
+            source: "OpenVoiceNews Pakistan",
+            publishedAt: Date(timeIntervalSince1970: 1_753_488_000),
+            snippets: [
+                "The U.S. and Pakistan have previously explored mineral trade partnerships, particularly in [[rare earth]] elements",
+                "Secretary [[Rubio]] publicly thanked Pakistan for its ongoing cooperation in countering terrorism",
+            ]
+        )
+    }
+}
+
+/// Test-only request types with message types outside the registry.
+struct EchoRequest: DatelineRequest, Hashable {
+    typealias Response = EchoResponse
+    static let messageType = DatelineMessageType(rawValue: 0x7F01)
+    var text: String
+    var delayMilliseconds: UInt32 = 0
+    enum CodingKeys: Int, CodingKey { case text = 1, delayMilliseconds }
+}
+
+struct EchoResponse: DatelineMessage, Hashable {
+    static let messageType = DatelineMessageType(rawValue: 0x7F02)
+    var text: String
+    enum CodingKeys: Int, CodingKey { case text = 1 }
+}
+
+struct CountRequest: DatelineStreamingRequest, Hashable {
+    typealias Element = CountElement
+    static let messageType = DatelineMessageType(rawValue: 0x7F03)
+    var count: UInt32
+    var delayMilliseconds: UInt32 = 0
+    enum CodingKeys: Int, CodingKey { case count = 1, delayMilliseconds }
+}
+
+struct CountElement: DatelineMessage, Hashable {
+    static let messageType = DatelineMessageType(rawValue: 0x7F04)
+    var value: UInt32
+    var padding: String = ""
+    enum CodingKeys: Int, CodingKey { case value = 1, padding }
+}
+
+/// A request no server registers.
+struct UnknownRequest: DatelineRequest, Hashable {
+    typealias Response = EchoResponse
+    static let messageType = DatelineMessageType(rawValue: 0x7777)
+    var text: String = "?"
+    enum CodingKeys: Int, CodingKey { case text = 1 }
+}
+
+extension ByteBuffer {
+    var hex: String { self.readableBytesView.map { String(format: "%02x", $0) }.joined() }
+
+    init(hex: String) {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        self.init(bytes: bytes)
+    }
+}
