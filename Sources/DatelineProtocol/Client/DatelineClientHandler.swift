@@ -2,7 +2,8 @@ import Logging
 import NIOCore
 
 /// The client end of a connection: sends the preface and Hello, pairs responses with requests by
-/// correlation id (responses may arrive in any order), enforces deadlines, sends Cancel, feeds streams with
+/// correlation id (responses may arrive in any order), keeps no more requests on the wire than the server
+/// granted in Welcome (the rest wait in a local queue), enforces deadlines, sends Cancel, feeds streams with
 /// backpressure, and fails every pending request when the connection ends.
 ///
 /// ```
@@ -27,15 +28,23 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         case closed(DatelineError)
     }
 
-    private enum Pending {
-        case unary(EventLoopPromise<DatelineFrame>, Scheduled<Void>?)
-        case stream(StreamProducer.Source, Scheduled<Void>?)
+    private enum Sink {
+        case unary(EventLoopPromise<DatelineFrame>)
+        case stream(StreamProducer.Source)
+    }
 
-        var timer: Scheduled<Void>? {
-            switch self {
-            case .unary(_, let timer), .stream(_, let timer): timer
-            }
-        }
+    private struct Pending {
+        var sink: Sink
+        var timer: Scheduled<Void>?
+        /// Whether the request went out; requests beyond the server's in-flight limit wait in `sendQueue`.
+        var isSent: Bool
+    }
+
+    private struct QueuedRequest {
+        var payload: ByteBuffer
+        var type: DatelineMessageType
+        var correlationID: UInt32
+        var timeout: Duration?
     }
 
     private let configuration: DatelineClientConfiguration
@@ -49,6 +58,10 @@ final class DatelineClientHandler: ChannelDuplexHandler {
     private var pausedStreams = Set<UInt32>()
     private var readPending = false
     private var handshakeCompleted = false
+    /// How many requests may be on the wire at once (from Welcome).
+    private var maximumInFlight = Int.max
+    private var sentCount = 0
+    private var sendQueue = CircularBuffer<QueuedRequest>()
 
     init(configuration: DatelineClientConfiguration, handshake: EventLoopPromise<Welcome>, logger: Logger) {
         self.configuration = configuration
@@ -64,13 +77,20 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         if context.channel.isActive { self.sendHello(context: context) }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         self.sendHello(context: context)
         context.fireChannelActive()
     }
 
+    private var helloSent = false
+
     private func sendHello(context: ChannelHandlerContext) {
-        guard case .awaitingPreface = self.state, self.context != nil else { return }
+        guard !self.helloSent else { return }
+        self.helloSent = true
         var buffer = context.channel.allocator.buffer(capacity: 128)
         DatelinePreface.write(into: &buffer)
         context.write(self.wrapOutboundOut(buffer), promise: nil)
@@ -118,7 +138,10 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         case .preface(let version):
             guard version == DatelinePreface.currentVersion else {
                 self.closeWith(
-                    DatelineError(code: .unsupportedVersion, message: "server speaks protocol version \(version); this client speaks \(DatelinePreface.currentVersion)"),
+                    DatelineError(
+                        code: .unsupportedVersion,
+                        message: "server speaks protocol version \(version); this client speaks \(DatelinePreface.currentVersion)"
+                    ),
                     context: context
                 )
                 return
@@ -128,7 +151,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             if frame.correlationID == 0 {
                 self.receivedConnectionFrame(frame, context: context)
             } else {
-                self.receivedResponse(frame, context: context)
+                self.receivedResponse(frame)
             }
         }
     }
@@ -144,6 +167,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
                 let welcome = try DatelineBinaryDecoder().decode(Welcome.self, from: frame.payload)
                 if welcome.maximumFrameSize > 0 { self.writer.peerMaximumFrameSize = Int(welcome.maximumFrameSize) }
                 self.writer.negotiate(peerPreference: welcome.compression)
+                if welcome.maximumInFlight > 0 { self.maximumInFlight = Int(welcome.maximumInFlight) }
                 self.state = .ready
                 self.handshakeCompleted = true
                 self.handshake.succeed(welcome)
@@ -158,62 +182,71 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             let goAway = try? DatelineBinaryDecoder().decode(GoAway.self, from: frame.payload)
             self.logger.debug("server sent GoAway", metadata: ["dateline.reason": "\(goAway?.reason ?? "")"])
             if case .ready = self.state { self.state = .draining }
+            // Requests still waiting locally will never be accepted.
+            for queued in self.sendQueue {
+                self.complete(queued.correlationID, with: .failure(DatelineError(code: .unavailable, message: "the server is shutting down (GoAway); reconnect")))
+            }
+            self.sendQueue.removeAll()
         default:
             self.logger.debug("ignoring \(frame.messageType) frame on correlation id 0")
         }
     }
 
-    private func receivedResponse(_ frame: DatelineFrame, context: ChannelHandlerContext) {
+    private func receivedResponse(_ frame: DatelineFrame) {
         let id = frame.correlationID
         guard let pending = self.pending[id] else {
             return  // the request already timed out or was cancelled
         }
         if frame.flags.contains(.error) {
-            self.pending.removeValue(forKey: id)
-            pending.timer?.cancel()
-            let error: DatelineError
+            let error: any Error
             do {
                 error = try DatelineBinaryDecoder().decode(ErrorMessage.self, from: frame.payload).error
-            } catch {
-                self.finish(pending, with: .failure(error))
-                return
+            } catch let decodeError {
+                error = decodeError
             }
-            self.finish(pending, with: .failure(error))
+            self.complete(id, with: .failure(error))
             return
         }
-        switch pending {
-        case .unary(let promise, let timer):
-            self.pending.removeValue(forKey: id)
-            timer?.cancel()
-            promise.succeed(frame)
-        case .stream(let source, let timer):
+        switch pending.sink {
+        case .unary:
+            self.complete(id, with: .success(frame))
+        case .stream(let source):
             if frame.flags.contains(.endStream) {
-                self.pending.removeValue(forKey: id)
-                timer?.cancel()
                 if frame.payload.readableBytes > 0 { _ = source.yield(frame) }
-                source.finish()
-                self.resumeReading(id)
+                self.complete(id, with: nil)
             } else if source.yield(frame) == .stopProducing {
                 self.pausedStreams.insert(id)
             }
         }
     }
 
-    private func finish(_ pending: Pending, with result: Result<DatelineFrame, any Error>) {
-        switch (pending, result) {
-        case (.unary(let promise, _), _):
+    /// Ends request `id`: completes its sink (nil ends a stream normally) and lets a queued request go out.
+    private func complete(_ id: UInt32, with result: Result<DatelineFrame, any Error>?) {
+        guard let pending = self.pending.removeValue(forKey: id) else { return }
+        pending.timer?.cancel()
+        switch (pending.sink, result) {
+        case (.unary(let promise), .some(let result)):
             promise.completeWith(result)
-        case (.stream(let source, _), .failure(let error)):
+        case (.unary(let promise), .none):
+            promise.fail(DatelineError.badFrame("empty response"))
+        case (.stream(let source), .some(.failure(let error))):
             source.finish(error)
-        case (.stream(let source, _), .success(let frame)):
+        case (.stream(let source), .some(.success(let frame))):
             _ = source.yield(frame)
             source.finish()
+        case (.stream(let source), .none):
+            source.finish()
+        }
+        self.resumeReading(id)
+        if pending.isSent {
+            self.sentCount -= 1
+            self.sendQueued()
         }
     }
 
     // MARK: Requests (called on the event loop by DatelineClientConnection)
 
-    /// Whether new requests can be sent, or the error saying why not.
+    /// Why new requests cannot be sent, or nil when they can.
     private func admissionError() -> DatelineError? {
         switch self.state {
         case .ready: nil
@@ -223,57 +256,50 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         }
     }
 
-    func sendUnary(
-        payload: ByteBuffer,
-        type: DatelineMessageType,
-        correlationID id: UInt32,
-        timeout: Duration?,
-        promise: EventLoopPromise<DatelineFrame>
-    ) {
-        guard let context = self.context else {
-            promise.fail(DatelineError(code: .unavailable, message: "the connection is closed"))
-            return
+    func sendUnary(payload: ByteBuffer, type: DatelineMessageType, correlationID id: UInt32, timeout: Duration?, promise: EventLoopPromise<DatelineFrame>) {
+        self.start(.unary(promise), payload: payload, type: type, correlationID: id, timeout: timeout)
+    }
+
+    func sendStreaming(payload: ByteBuffer, type: DatelineMessageType, correlationID id: UInt32, timeout: Duration?, source: StreamProducer.Source) {
+        self.start(.stream(source), payload: payload, type: type, correlationID: id, timeout: timeout)
+    }
+
+    private func start(_ sink: Sink, payload: ByteBuffer, type: DatelineMessageType, correlationID id: UInt32, timeout: Duration?) {
+        var refusal = self.admissionError()
+        if self.context == nil {
+            refusal = DatelineError(code: .unavailable, message: "the connection is closed")
+        } else if self.pending[id] != nil {
+            refusal = DatelineError.internal("correlation id \(id) is already in use")
         }
-        if let error = self.admissionError() {
-            promise.fail(error)
-            return
-        }
-        guard self.pending[id] == nil else {
-            promise.fail(DatelineError.internal("correlation id \(id) is already in use"))
+        guard let context = self.context, refusal == nil else {
+            let error = refusal!
+            switch sink {
+            case .unary(let promise): promise.fail(error)
+            case .stream(let source): source.finish(error)
+            }
             return
         }
         let timer = self.scheduleTimeout(timeout, id: id, context: context)
-        self.pending[id] = .unary(promise, timer)
-        self.write(payload: payload, type: type, correlationID: id, timeout: timeout, context: context)
+        self.pending[id] = Pending(sink: sink, timer: timer, isSent: false)
+        self.sendQueue.append(QueuedRequest(payload: payload, type: type, correlationID: id, timeout: timeout))
+        self.sendQueued()
     }
 
-    func sendStreaming(
-        payload: ByteBuffer,
-        type: DatelineMessageType,
-        correlationID id: UInt32,
-        timeout: Duration?,
-        source: StreamProducer.Source
-    ) {
-        guard let context = self.context else {
-            source.finish(DatelineError(code: .unavailable, message: "the connection is closed"))
-            return
-        }
-        if let error = self.admissionError() {
-            source.finish(error)
-            return
-        }
-        let timer = self.scheduleTimeout(timeout, id: id, context: context)
-        self.pending[id] = .stream(source, timer)
-        self.write(payload: payload, type: type, correlationID: id, timeout: timeout, context: context)
-    }
-
-    /// Stops waiting for request `id`: fails it with `error` and tells the server to stop working on it.
-    func cancel(_ id: UInt32, error: DatelineError) {
-        guard let pending = self.pending.removeValue(forKey: id) else { return }
-        pending.timer?.cancel()
-        self.finish(pending, with: .failure(error))
-        self.resumeReading(id)
+    private func sendQueued() {
         guard let context = self.context, self.canWrite else { return }
+        while self.sentCount < self.maximumInFlight, let next = self.sendQueue.popFirst() {
+            guard self.pending[next.correlationID] != nil else { continue }  // cancelled or timed out while queued
+            self.pending[next.correlationID]?.isSent = true
+            self.sentCount += 1
+            self.write(payload: next.payload, type: next.type, correlationID: next.correlationID, timeout: next.timeout, context: context)
+        }
+    }
+
+    /// Stops waiting for request `id`: fails it with `error` and, if it was sent, tells the server to stop.
+    func cancel(_ id: UInt32, error: DatelineError) {
+        guard let pending = self.pending[id] else { return }
+        self.complete(id, with: .failure(error))
+        guard pending.isSent, let context = self.context, self.canWrite else { return }
         var empty = context.channel.allocator.buffer(capacity: DatelineFrame.maximumHeaderSize)
         empty.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
         empty.moveReaderIndex(forwardBy: DatelineFrame.maximumHeaderSize)
@@ -304,7 +330,9 @@ final class DatelineClientHandler: ChannelDuplexHandler {
 
     private func write(payload: ByteBuffer, type: DatelineMessageType, correlationID: UInt32, timeout: Duration?, context: ChannelHandlerContext) {
         do {
-            let milliseconds = timeout.map { UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
+            let milliseconds = timeout.map {
+                UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)
+            }
             let frame = try self.writer.frame(
                 payload: payload,
                 type: type,
@@ -315,10 +343,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             context.write(self.wrapOutboundOut(frame), promise: nil)
             self.scheduleFlush(context: context)
         } catch {
-            if let pending = self.pending.removeValue(forKey: correlationID) {
-                pending.timer?.cancel()
-                self.finish(pending, with: .failure(error))
-            }
+            self.complete(correlationID, with: .failure(error))
         }
     }
 
@@ -341,7 +366,6 @@ final class DatelineClientHandler: ChannelDuplexHandler {
     private func closeWith(_ error: any Error, context: ChannelHandlerContext) {
         if case .closed = self.state { return }
         let datelineError = error as? DatelineError ?? DatelineError(code: .unavailable, message: "connection failed: \(error)", cause: error)
-        self.state = .closed(datelineError)
         self.failEverything(datelineError)
         context.close(promise: nil)
     }
@@ -352,11 +376,9 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             self.handshakeCompleted = true
             self.handshake.fail(error)
         }
-        let pending = self.pending
-        self.pending.removeAll()
-        for (_, request) in pending {
-            request.timer?.cancel()
-            self.finish(request, with: .failure(error))
+        self.sendQueue.removeAll()
+        for id in Array(self.pending.keys) {
+            self.complete(id, with: .failure(error))
         }
         self.pausedStreams.removeAll()
     }
