@@ -25,16 +25,20 @@ public struct DatelineCompressionConfiguration: Sendable, Hashable {
 /// payload, in the room the payload encoder left for it, so an uncompressed payload is never copied.
 ///
 /// One writer per connection; not thread-safe (it owns the connection's zlib stream).
-final class DatelineFrameWriter {
+public final class DatelineFrameWriter {
     private let compressor: Zlib.Compressor
     private let configuration: DatelineCompressionConfiguration
     /// What actually happens after negotiation with the peer.
-    private(set) var effectiveMode: DatelineCompressionMode
+    public private(set) var effectiveMode: DatelineCompressionMode
     /// The largest payload the peer accepts (from its Hello or Welcome).
-    var peerMaximumFrameSize: Int
+    public var peerMaximumFrameSize: Int
     private let allocator = ByteBufferAllocator()
 
-    init(configuration: DatelineCompressionConfiguration, peerMaximumFrameSize: Int = 16 << 20) {
+    /// Creates a writer.
+    /// - Parameters:
+    ///   - configuration: How to compress.
+    ///   - peerMaximumFrameSize: The largest payload the peer accepts. Default: 16 MiB.
+    public init(configuration: DatelineCompressionConfiguration, peerMaximumFrameSize: Int = 16 << 20) {
         self.configuration = configuration
         self.effectiveMode = configuration.mode
         self.compressor = Zlib.Compressor(level: configuration.level)
@@ -42,7 +46,7 @@ final class DatelineFrameWriter {
     }
 
     /// Applies the peer's stated preference for what it receives.
-    func negotiate(peerPreference: DatelineCompressionMode) {
+    public func negotiate(peerPreference: DatelineCompressionMode) {
         self.effectiveMode = DatelineCompressionMode.effective(sender: self.configuration.mode, receiver: peerPreference)
     }
 
@@ -52,7 +56,7 @@ final class DatelineFrameWriter {
     ///   ``DatelineFrame/maximumHeaderSize`` (as ``DatelinePayload/encode(_:allocator:)`` leaves it), the header
     ///   is written in place in front of it.
     /// - Throws: `frameTooLarge` when the result exceeds the peer's limit.
-    func frame(
+    public func frame(
         payload: ByteBuffer,
         type: DatelineMessageType,
         flags: DatelineFrame.Flags,

@@ -1,0 +1,40 @@
+/// Runs `body` after a warm-up, `runs` times, and summarises the per-operation time.
+struct Measurement {
+    var median: Double
+    var minimum: Double
+    var maximum: Double
+
+    /// Times `iterations` calls of `body` per run; the figures are seconds per call.
+    static func time(runs: Int = 5, iterations: Int, _ body: () throws -> Void) rethrows -> Measurement {
+        for _ in 0..<max(1, iterations / 10) { try body() }  // warm-up
+        var samples: [Double] = []
+        let clock = ContinuousClock()
+        for _ in 0..<runs {
+            let start = clock.now
+            for _ in 0..<iterations { try body() }
+            samples.append((clock.now - start).seconds / Double(iterations))
+        }
+        return Measurement(samples)
+    }
+
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        self.median = sorted[sorted.count / 2]
+        self.minimum = sorted.first!
+        self.maximum = sorted.last!
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
+    }
+}
+
+func micros(_ seconds: Double) -> String { String(format: "%.2f µs", seconds * 1e6) }
+
+func ratio(_ value: Double) -> String { String(format: "%.2f×", value) }
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
