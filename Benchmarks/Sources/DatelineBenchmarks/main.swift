@@ -3,9 +3,10 @@ import Foundation
 // Prints a Markdown report of the protocol benchmarks. Build in release mode:
 //   swift run -c release --package-path Benchmarks DatelineBenchmarks [--quick]
 let quick = CommandLine.arguments.contains("--quick")
+let onlyRoundTrips = CommandLine.arguments.contains("--round-trips")
 var report = "## Dateline protocol benchmarks\n\n"
 report += "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(quick ? "quick run" : "full run").\n\n"
-report += try CodecBenchmark.report(quick: quick)
+if !onlyRoundTrips { report += try CodecBenchmark.report(quick: quick) }
 print(report, terminator: "")
 let roundTrips = try await RoundTripBenchmark.report(quick: quick)
 print("\n" + roundTrips)

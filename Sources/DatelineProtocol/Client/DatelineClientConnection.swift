@@ -150,25 +150,28 @@ public final class DatelineClientConnection: Sendable {
         _ request: Request,
         timeout: Duration? = nil
     ) -> EventLoopFuture<DatelineTimedResponse<Request.Response>> {
-        let promise = self.eventLoop.makePromise(of: DatelineFrame.self)
+        let promise = self.eventLoop.makePromise(of: DatelineTimedResponse<Request.Response>.self)
         do {
             let payload = try DatelinePayload.encode(request)
             let id = self.makeCorrelationID()
             let timeout = timeout ?? self.configuration.requestTimeout
             let handler = self.handler
+            let callback: @Sendable (Result<DatelineFrame, any Error>) -> Void = { result in
+                promise.completeWith(result.flatMap { frame in
+                    Result { try Self.decodeResponse(Request.Response.self, from: frame) }
+                })
+            }
             if handler.eventLoop.inEventLoop {
-                handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+                handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, callback: callback)
             } else {
                 handler.eventLoop.execute {
-                    handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+                    handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, callback: callback)
                 }
             }
         } catch {
             promise.fail(error)
         }
-        return promise.futureResult.flatMapThrowing { frame in
-            try Self.decodeResponse(Request.Response.self, from: frame)
-        }
+        return promise.futureResult
     }
 
     /// Sends a streaming request; the returned sequence yields its elements as they arrive.

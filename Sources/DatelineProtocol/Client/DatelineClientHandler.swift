@@ -30,6 +30,8 @@ final class DatelineClientHandler: ChannelDuplexHandler {
 
     private enum Sink {
         case unary(EventLoopPromise<DatelineFrame>)
+        /// Called on the event loop with the response frame or the error; saves a future per request.
+        case callback(@Sendable (Result<DatelineFrame, any Error>) -> Void)
         case stream(StreamProducer.Source)
     }
 
@@ -208,7 +210,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             return
         }
         switch pending.sink {
-        case .unary:
+        case .unary, .callback:
             self.complete(id, with: .success(frame))
         case .stream(let source):
             if frame.flags.contains(.endStream) {
@@ -229,6 +231,10 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             promise.completeWith(result)
         case (.unary(let promise), .none):
             promise.fail(DatelineError.badFrame("empty response"))
+        case (.callback(let callback), .some(let result)):
+            callback(result)
+        case (.callback(let callback), .none):
+            callback(.failure(DatelineError.badFrame("empty response")))
         case (.stream(let source), .some(.failure(let error))):
             source.finish(error)
         case (.stream(let source), .some(.success(let frame))):
@@ -260,6 +266,16 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         self.start(.unary(promise), payload: payload, type: type, correlationID: id, timeout: timeout)
     }
 
+    func sendUnary(
+        payload: ByteBuffer,
+        type: DatelineMessageType,
+        correlationID id: UInt32,
+        timeout: Duration?,
+        callback: @escaping @Sendable (Result<DatelineFrame, any Error>) -> Void
+    ) {
+        self.start(.callback(callback), payload: payload, type: type, correlationID: id, timeout: timeout)
+    }
+
     func sendStreaming(payload: ByteBuffer, type: DatelineMessageType, correlationID id: UInt32, timeout: Duration?, source: StreamProducer.Source) {
         self.start(.stream(source), payload: payload, type: type, correlationID: id, timeout: timeout)
     }
@@ -275,6 +291,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             let error = refusal!
             switch sink {
             case .unary(let promise): promise.fail(error)
+            case .callback(let callback): callback(.failure(error))
             case .stream(let source): source.finish(error)
             }
             return
