@@ -269,9 +269,62 @@ struct LoopbackTests {
             try await Task.sleep(for: .milliseconds(100))
             let refused = await #expect(throws: DatelineError.self) { try await connection.send(EchoRequest(text: "late")) }
             #expect(refused?.code == .unavailable)
+            #expect(refused?.isRetryable == true)
             #expect(try await slow.value.text == "in-flight")
             #expect(observations.cancelledTexts.withLock { $0 }.isEmpty)
         }
+    }
+
+    @Test func healthSaysDrainingDuringShutdownWhileOtherRequestsAreRefused() async throws {
+        try await withTestServer { port, shutdown in
+            let hello = try rawFrame(Hello(clientName: "raw"), type: .hello, correlationID: 0)
+            let slow = try rawFrame(EchoRequest(text: "slow", delayMilliseconds: 500), type: EchoRequest.messageType, correlationID: 1)
+            let health = try rawFrame(HealthRequest(), type: .healthRequest, correlationID: 2)
+            let echo = try rawFrame(EchoRequest(text: "late"), type: EchoRequest.messageType, correlationID: 3)
+            async let exchange = RawConnection.exchange(
+                port: port,
+                bytes: DatelinePreface.bytes() + hello + slow,
+                later: health + echo,
+                after: .milliseconds(250),
+                timeout: .seconds(3)
+            )
+            try await Task.sleep(for: .milliseconds(100))
+            shutdown()
+            let (reply, closed) = try await exchange
+            #expect(closed, "the server closes the connection once the slow request is done")
+            var frames: [UInt32: DatelineFrame] = [:]
+            var sawGoAway = false
+            for case .frame(let frame) in RawConnection.events(reply) {
+                if frame.messageType == .goAway { sawGoAway = true } else { frames[frame.correlationID] = frame }
+            }
+            #expect(sawGoAway)
+            let healthReply = try #require(frames[2])
+            #expect(try DatelineBinaryDecoder().decode(HealthResponse.self, from: healthReply.payload).status == .draining)
+            let lateReply = try #require(frames[3])
+            #expect(try DatelineBinaryDecoder().decode(ErrorMessage.self, from: lateReply.payload).error.code == .unavailable)
+            let slowReply = try #require(frames[1])
+            #expect(try DatelineBinaryDecoder().decode(EchoResponse.self, from: slowReply.payload).text == "slow")
+        }
+    }
+
+    @Test func aClientTalkingToTheWrongServerFailsClearly() async throws {
+        // An HTTP server answering our preface with an HTTP error.
+        let http = try await RawServer.start(reply: Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8))
+        let httpError = await #expect(throws: DatelineError.self) { try await self.connect(http.port) }
+        #expect(httpError?.code == .badFrame)
+        #expect(httpError?.message.contains("look like HTTP") == true)
+        try await http.stop()
+        // A server that accepts and says nothing: the handshake times out.
+        let silent = try await RawServer.start(reply: nil)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let silentError = await #expect(throws: DatelineError.self) {
+            try await self.connect(silent.port, .init(connectTimeout: .milliseconds(300)))
+        }
+        #expect(silentError?.code == .unavailable)
+        #expect(silentError?.message.contains("did not complete the handshake") == true)
+        #expect(clock.now - start < .seconds(5))
+        try await silent.stop()
     }
 
     @Test func connectingToNothingSaysSo() async throws {

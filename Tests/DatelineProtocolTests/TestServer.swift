@@ -86,7 +86,13 @@ enum RawConnection {
 
     /// Sends `bytes`, then waits (up to `timeout`) for the server to close; returns what it sent back and
     /// whether it closed.
-    static func exchange(port: Int, bytes: [UInt8], timeout: Duration = .seconds(5)) async throws -> (ByteBuffer, closed: Bool) {
+    static func exchange(
+        port: Int,
+        bytes: [UInt8],
+        later: [UInt8]? = nil,
+        after delay: Duration = .zero,
+        timeout: Duration = .seconds(5)
+    ) async throws -> (ByteBuffer, closed: Bool) {
         let group = MultiThreadedEventLoopGroup.singleton
         let closed = group.any().makePromise(of: Void.self)
         let collector = Collector(closed: closed)
@@ -97,6 +103,10 @@ enum RawConnection {
             .connect(host: "127.0.0.1", port: port)
             .get()
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        if let later {
+            try await Task.sleep(for: delay)
+            try? await channel.writeAndFlush(ByteBuffer(bytes: later))
+        }
         let closedByUs = AtomicFlag()
         let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             closedByUs.set()
@@ -142,4 +152,33 @@ final class AtomicFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { self.value.store(true, ordering: .relaxed) }
     var isSet: Bool { self.value.load(ordering: .relaxed) }
+}
+
+/// A TCP server that answers every connection with fixed bytes (or nothing), to play a wrong peer.
+struct RawServer {
+    let channel: any Channel
+    var port: Int { self.channel.localAddress!.port! }
+
+    private final class Replier: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let reply: [UInt8]?
+        init(reply: [UInt8]?) { self.reply = reply }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard let reply = self.reply else { return }
+            context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)
+        }
+    }
+
+    static func start(reply: [UInt8]?) async throws -> RawServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Replier(reply: reply)) }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        return RawServer(channel: channel)
+    }
+
+    func stop() async throws { try await self.channel.close() }
 }

@@ -93,7 +93,7 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
             .joined(separator: " ")
         let text = String(decoding: bytes, as: UTF8.self)
         if bytes.first == 0x16 { return "first bytes [\(hex)] look like a TLS handshake" }
-        for method in ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI "] where text.hasPrefix(method) {
+        for method in ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "HTTP"] where text.hasPrefix(method) {
             return "first bytes [\(hex)] look like HTTP"
         }
         return "first bytes [\(hex)] are not the Dateline preface 89 44 54 4c 0d 0a"

@@ -265,7 +265,8 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
             self.fail(DatelineError.badFrame("correlation id \(id) is already in flight"), context: context)
             return
         }
-        guard self.state == .ready else {
+        // While draining, only health checks are still answered (they report `draining`).
+        guard self.state == .ready || frame.messageType == .healthRequest else {
             self.sendError(DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down"), correlationID: id, context: context)
             return
         }
