@@ -298,22 +298,22 @@ final class _ProtobufDecoder: Decoder {
     ) throws -> T {
         if T.self == Date.self {
             let entry = element ?? lastEntry(in: table, field: field)
-            guard let entry else { return Date(timeIntervalSince1970: 0) as! T }
-            return Self.date(milliseconds: try self.varint(entry, name: name)) as! T
+            guard let entry else { return unsafeBitCast(Date(timeIntervalSince1970: 0), to: T.self) }
+            return unsafeBitCast(Self.date(milliseconds: try self.varint(entry, name: name)), to: T.self)
         } else if T.self == Data.self {
             let entry = element ?? lastEntry(in: table, field: field)
-            guard let entry else { return Data() as! T }
-            return Data(try self.bytes(entry, name: name)) as! T
+            guard let entry else { return unsafeBitCast(Data(), to: T.self) }
+            return unsafeBitCast(Data(try self.bytes(entry, name: name)), to: T.self)
         } else if T.self == [UInt8].self {
             let entry = element ?? lastEntry(in: table, field: field)
-            guard let entry else { return [UInt8]() as! T }
-            return Array(try self.bytes(entry, name: name)) as! T
+            guard let entry else { return unsafeBitCast([UInt8](), to: T.self) }
+            return unsafeBitCast(Array(try self.bytes(entry, name: name)), to: T.self)
         } else if T.self == [String].self, element == nil {
             var strings: [String] = []
             for entry in table where entry.field == field {
                 strings.append(try self.string(entry, name: name))
             }
-            return strings as! T
+            return unsafeBitCast(strings, to: T.self)
         }
         return try self.decodeNested(type, table: table, field: field, element: element, name: name)
     }
@@ -621,22 +621,22 @@ private struct _UnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         // `Array.init(from:)` calls this generic method, so numbers are routed to the packed-aware readers here.
-        if T.self == Int.self { return try self.decode(Int.self) as! T }
-        if T.self == UInt32.self { return try self.decode(UInt32.self) as! T }
-        if T.self == UInt64.self { return try self.decode(UInt64.self) as! T }
-        if T.self == Int64.self { return try self.decode(Int64.self) as! T }
-        if T.self == Int32.self { return try self.decode(Int32.self) as! T }
-        if T.self == UInt.self { return try self.decode(UInt.self) as! T }
-        if T.self == Double.self { return try self.decode(Double.self) as! T }
-        if T.self == Float.self { return try self.decode(Float.self) as! T }
-        if T.self == Bool.self { return try self.decode(Bool.self) as! T }
-        if T.self == UInt16.self { return try self.decode(UInt16.self) as! T }
-        if T.self == UInt8.self { return try self.decode(UInt8.self) as! T }
-        if T.self == Int16.self { return try self.decode(Int16.self) as! T }
-        if T.self == Int8.self { return try self.decode(Int8.self) as! T }
-        if T.self == String.self { return try self.decode(String.self) as! T }
+        if T.self == Int.self { return unsafeBitCast(try self.decode(Int.self), to: T.self) }
+        if T.self == UInt32.self { return unsafeBitCast(try self.decode(UInt32.self), to: T.self) }
+        if T.self == UInt64.self { return unsafeBitCast(try self.decode(UInt64.self), to: T.self) }
+        if T.self == Int64.self { return unsafeBitCast(try self.decode(Int64.self), to: T.self) }
+        if T.self == Int32.self { return unsafeBitCast(try self.decode(Int32.self), to: T.self) }
+        if T.self == UInt.self { return unsafeBitCast(try self.decode(UInt.self), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try self.decode(Double.self), to: T.self) }
+        if T.self == Float.self { return unsafeBitCast(try self.decode(Float.self), to: T.self) }
+        if T.self == Bool.self { return unsafeBitCast(try self.decode(Bool.self), to: T.self) }
+        if T.self == UInt16.self { return unsafeBitCast(try self.decode(UInt16.self), to: T.self) }
+        if T.self == UInt8.self { return unsafeBitCast(try self.decode(UInt8.self), to: T.self) }
+        if T.self == Int16.self { return unsafeBitCast(try self.decode(Int16.self), to: T.self) }
+        if T.self == Int8.self { return unsafeBitCast(try self.decode(Int8.self), to: T.self) }
+        if T.self == String.self { return unsafeBitCast(try self.decode(String.self), to: T.self) }
         if T.self == Date.self {
-            return _ProtobufDecoder.date(milliseconds: try self.takeNumber(.varint)) as! T
+            return unsafeBitCast(_ProtobufDecoder.date(milliseconds: try self.takeNumber(.varint)), to: T.self)
         }
         let entry = try self.takeEntry()
         return try self.decoder.decodeGeneric(type, table: self.table, field: self.field, element: entry, name: self.decoder.fieldName)

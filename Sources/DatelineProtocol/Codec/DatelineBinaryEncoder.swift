@@ -26,6 +26,8 @@ public struct DatelineBinaryEncoder: Sendable {
     /// Creates an encoder.
     public init() {}
 
+    private static let placeholder = ByteBuffer()
+
     /// Encodes `value` into a new buffer.
     /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
     public func encode<Message: Encodable>(_ value: Message) throws(DatelineError) -> ByteBuffer {
@@ -38,7 +40,7 @@ public struct DatelineBinaryEncoder: Sendable {
     /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
     public func encode<Message: Encodable>(_ value: Message, into buffer: inout ByteBuffer) throws(DatelineError) {
         let encoder = _ProtobufEncoder(buffer: buffer)
-        buffer = ByteBuffer()  // hand over the storage so that writes do not copy it
+        buffer = Self.placeholder  // hand the storage over (without allocating) so that writes do not copy it
         do {
             try encoder.encodeTopLevel(value)
         } catch let error as DatelineError {
@@ -272,22 +274,22 @@ final class _ProtobufEncoder: Encoder {
     @inline(__always)
     func encodeGeneric<T: Encodable>(_ value: T, field: Int, omitDefault: Bool, isArrayElement: Bool = false) throws {
         if T.self == Date.self {
-            let milliseconds = Self.milliseconds(value as! Date)
+            let milliseconds = Self.milliseconds(unsafeBitCast(value, to: Date.self))
             if omitDefault && milliseconds == 0 { return }
             self.writeVarintField(field, ProtobufWireFormat.zigZag(milliseconds))
         } else if T.self == Data.self {
-            let data = value as! Data
+            let data = unsafeBitCast(value, to: Data.self)
             if omitDefault && data.isEmpty { return }
             self.writeBytesField(field, data)
         } else if T.self == [UInt8].self {
-            let bytes = value as! [UInt8]
+            let bytes = unsafeBitCast(value, to: [UInt8].self)
             if omitDefault && bytes.isEmpty { return }
             self.writeBytesField(field, bytes)
         } else if T.self == [String].self {
             guard !isArrayElement else {
                 throw DatelineError(code: .invalidArgument, message: "field \(field): nested arrays are not supported")
             }
-            for string in value as! [String] { self.writeStringField(field, string) }
+            for string in unsafeBitCast(value, to: [String].self) { self.writeStringField(field, string) }
         } else {
             try self.encodeNested(value, field: field, isArrayElement: isArrayElement)
         }
@@ -546,23 +548,23 @@ private struct _UnkeyedContainer: UnkeyedEncodingContainer {
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         // `Array.encode(to:)` calls this generic method, so numbers are routed to their packed forms here.
-        if T.self == Int.self { return try self.encode(value as! Int) }
-        if T.self == UInt32.self { return try self.encode(value as! UInt32) }
-        if T.self == UInt64.self { return try self.encode(value as! UInt64) }
-        if T.self == Int64.self { return try self.encode(value as! Int64) }
-        if T.self == Int32.self { return try self.encode(value as! Int32) }
-        if T.self == UInt.self { return try self.encode(value as! UInt) }
-        if T.self == Double.self { return try self.encode(value as! Double) }
-        if T.self == Float.self { return try self.encode(value as! Float) }
-        if T.self == Bool.self { return try self.encode(value as! Bool) }
-        if T.self == UInt16.self { return try self.encode(value as! UInt16) }
-        if T.self == UInt8.self { return try self.encode(value as! UInt8) }
-        if T.self == Int16.self { return try self.encode(value as! Int16) }
-        if T.self == Int8.self { return try self.encode(value as! Int8) }
-        if T.self == String.self { return try self.encode(value as! String) }
+        if T.self == Int.self { return try self.encode(unsafeBitCast(value, to: Int.self)) }
+        if T.self == UInt32.self { return try self.encode(unsafeBitCast(value, to: UInt32.self)) }
+        if T.self == UInt64.self { return try self.encode(unsafeBitCast(value, to: UInt64.self)) }
+        if T.self == Int64.self { return try self.encode(unsafeBitCast(value, to: Int64.self)) }
+        if T.self == Int32.self { return try self.encode(unsafeBitCast(value, to: Int32.self)) }
+        if T.self == UInt.self { return try self.encode(unsafeBitCast(value, to: UInt.self)) }
+        if T.self == Double.self { return try self.encode(unsafeBitCast(value, to: Double.self)) }
+        if T.self == Float.self { return try self.encode(unsafeBitCast(value, to: Float.self)) }
+        if T.self == Bool.self { return try self.encode(unsafeBitCast(value, to: Bool.self)) }
+        if T.self == UInt16.self { return try self.encode(unsafeBitCast(value, to: UInt16.self)) }
+        if T.self == UInt8.self { return try self.encode(unsafeBitCast(value, to: UInt8.self)) }
+        if T.self == Int16.self { return try self.encode(unsafeBitCast(value, to: Int16.self)) }
+        if T.self == Int8.self { return try self.encode(unsafeBitCast(value, to: Int8.self)) }
+        if T.self == String.self { return try self.encode(unsafeBitCast(value, to: String.self)) }
         if T.self == Date.self {
             self.packed()
-            self.encoder.buffer.writeProtobufVarint(ProtobufWireFormat.zigZag(_ProtobufEncoder.milliseconds(value as! Date)))
+            self.encoder.buffer.writeProtobufVarint(ProtobufWireFormat.zigZag(_ProtobufEncoder.milliseconds(unsafeBitCast(value, to: Date.self))))
             return
         }
         self.unpacked()
