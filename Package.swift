@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "DatelineProtocol", targets: ["DatelineProtocol"]),
         .library(name: "DatelineStorage", targets: ["DatelineStorage"]),
+        .library(name: "DatelineArticles", targets: ["DatelineArticles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -49,6 +50,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        /// Article parsing shared by dateline-ingest and the CLI: plain text, JSON, JSON Lines.
+        .target(
+            name: "DatelineArticles",
+            dependencies: ["DatelineProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelineArticlesTests",
+            dependencies: ["DatelineArticles", "DatelineProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

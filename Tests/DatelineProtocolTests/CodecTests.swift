@@ -26,6 +26,10 @@ struct CodecTests {
         #expect(try self.roundTrip(Fixtures.healthResponse) == Fixtures.healthResponse)
         #expect(try self.roundTrip(Fixtures.ingestRequest) == Fixtures.ingestRequest)
         #expect(try self.roundTrip(Fixtures.ingestResponse) == Fixtures.ingestResponse)
+        #expect(try self.roundTrip(Fixtures.subscribeRequest) == Fixtures.subscribeRequest)
+        #expect(try self.roundTrip(Fixtures.logBatch) == Fixtures.logBatch)
+        #expect(try self.roundTrip(Fixtures.ingestStatsRequest) == Fixtures.ingestStatsRequest)
+        #expect(try self.roundTrip(Fixtures.ingestStatsResponse) == Fixtures.ingestStatsResponse)
         #expect(try self.roundTrip(Fixtures.searchRequest) == Fixtures.searchRequest)
         #expect(try self.roundTrip(Fixtures.searchResponse) == Fixtures.searchResponse)
     }

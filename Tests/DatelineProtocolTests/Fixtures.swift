@@ -21,6 +21,7 @@ enum Fixtures {
         source: "OpenVoiceNews Pakistan",
         url: "https://example.org/rubio-dar",
         publishedAt: Date(timeIntervalSince1970: 1_753_488_000),
+        publishedAtText: "July 26, 2025",
         language: "en",
         tags: ["General News"],
         format: .fields
@@ -53,6 +54,35 @@ enum Fixtures {
             IngestResult(index: 2, status: .rejected, reason: "empty body"),
         ],
         endOffset: 1
+    )
+    static let storedArticle = StoredArticle(
+        id: "9c1e4b7a2d3f5e60",
+        externalID: "openvoice-2025-07-26-rubio-dar",
+        title: "Rubio, Ishaq Dar Hold Talks in Washington",
+        source: "OpenVoiceNews Pakistan",
+        publishedAt: Date(timeIntervalSince1970: 1_753_488_000),
+        publishedAtPrecision: "day",
+        datelinePlace: "Washington, D.C.",
+        categories: ["General News"],
+        paragraphs: [
+            "Washington, D.C. – United States Secretary of State Marco Rubio met with Pakistan's Deputy Prime Minister and Foreign Minister Ishaq Dar on Friday.",
+            "Further details about the visit or any potential agreements signed have not yet been released.",
+        ],
+        language: "en",
+        tagline: "Transparent. Unbiased. Yours.",
+        missingFields: ["url"],
+        contentKey: "5f0e3a1c9b7d2e48",
+        ingestedAt: Date(timeIntervalSince1970: 1_763_900_000),
+        format: .plainText
+    )
+    static let subscribeRequest = SubscribeRequest(fromOffset: 1, maximumBatchRecords: 256, follower: "dateline-query")
+    static let logBatch = LogBatch(entries: [LogEntry(offset: 1, article: storedArticle)], endOffset: 2)
+    static let ingestStatsRequest = IngestStatsRequest()
+    static let ingestStatsResponse = IngestStatsResponse(
+        articleCount: 2, endOffset: 2, bytesOnDisk: 5_120, segments: 1,
+        followers: [FollowerStatus(name: "dateline-query", position: 2)],
+        ingestRatePerSecond: 0.5, fsyncCount: 2, fsyncMeanMicroseconds: 850.5, fsyncLastMicroseconds: 700,
+        accepted: 2, duplicates: 1, rejected: 0, durability: "fsync", uptimeSeconds: 60
     )
     static let searchRequest = SearchRequest(
         query: "\"rare earth\" Rubio -telephone",

@@ -73,6 +73,10 @@ struct GoldenFrame: Sendable {
             .init("health-response", Fixtures.healthResponse, correlationID: 2, serverTimeMicroseconds: 9),
             .init("ingest-request", Fixtures.ingestRequest, correlationID: 10, timeoutMilliseconds: 30_000),
             .init("ingest-response", Fixtures.ingestResponse, correlationID: 10, serverTimeMicroseconds: 1_250),
+            .init("subscribe-request", Fixtures.subscribeRequest, correlationID: 12),
+            .init("log-batch", Fixtures.logBatch, correlationID: 12, flags: [], serverTimeMicroseconds: nil),
+            .init("ingest-stats-request", Fixtures.ingestStatsRequest, correlationID: 13),
+            .init("ingest-stats-response", Fixtures.ingestStatsResponse, correlationID: 13, serverTimeMicroseconds: 40),
             .init("search-request", Fixtures.searchRequest, correlationID: 11, timeoutMilliseconds: 2_000),
             .init("search-response", Fixtures.searchResponse, correlationID: 11, serverTimeMicroseconds: 310),
         ]

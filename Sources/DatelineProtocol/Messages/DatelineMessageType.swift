@@ -19,6 +19,10 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
     // dateline-ingest: 0x0100-0x01FF.
     public static let ingestRequest = Self(rawValue: 0x0100)
     public static let ingestResponse = Self(rawValue: 0x0101)
+    public static let subscribeRequest = Self(rawValue: 0x0102)
+    public static let logBatch = Self(rawValue: 0x0103)
+    public static let ingestStatsRequest = Self(rawValue: 0x0104)
+    public static let ingestStatsResponse = Self(rawValue: 0x0105)
 
     // dateline-query: 0x0200-0x02FF.
     public static let searchRequest = Self(rawValue: 0x0200)
@@ -29,7 +33,8 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
         (.hello, "Hello"), (.welcome, "Welcome"), (.ping, "Ping"), (.pong, "Pong"), (.cancel, "Cancel"),
         (.goAway, "GoAway"), (.error, "Error"), (.healthRequest, "HealthRequest"),
         (.healthResponse, "HealthResponse"), (.ingestRequest, "IngestRequest"),
-        (.ingestResponse, "IngestResponse"), (.searchRequest, "SearchRequest"),
+        (.ingestResponse, "IngestResponse"), (.subscribeRequest, "SubscribeRequest"), (.logBatch, "LogBatch"),
+        (.ingestStatsRequest, "IngestStatsRequest"), (.ingestStatsResponse, "IngestStatsResponse"), (.searchRequest, "SearchRequest"),
         (.searchResponse, "SearchResponse"),
     ]
 

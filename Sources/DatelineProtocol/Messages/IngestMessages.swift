@@ -21,6 +21,8 @@ public struct ArticleSubmission: Codable, Sendable, Hashable {
     public var source: String?
     public var url: String?
     public var publishedAt: Date?
+    /// The publication date as text, for the service to parse (used when `publishedAt` is nil).
+    public var publishedAtText: String?
     public var language: String?
     public var tags: [String]
     public var format: ArticleSubmissionFormat
@@ -32,6 +34,7 @@ public struct ArticleSubmission: Codable, Sendable, Hashable {
         source: String? = nil,
         url: String? = nil,
         publishedAt: Date? = nil,
+        publishedAtText: String? = nil,
         language: String? = nil,
         tags: [String] = [],
         format: ArticleSubmissionFormat = .fields
@@ -42,13 +45,14 @@ public struct ArticleSubmission: Codable, Sendable, Hashable {
         self.source = source
         self.url = url
         self.publishedAt = publishedAt
+        self.publishedAtText = publishedAtText
         self.language = language
         self.tags = tags
         self.format = format
     }
 
     enum CodingKeys: Int, CodingKey {
-        case externalID = 1, title, body, source, url, publishedAt, language, tags, format
+        case externalID = 1, title, body, source, url, publishedAt, language, tags, format, publishedAtText
     }
 }
 
@@ -117,4 +121,205 @@ public struct IngestResponse: DatelineMessage, Hashable {
     }
 
     enum CodingKeys: Int, CodingKey { case results = 1, endOffset }
+}
+
+/// An article as `dateline-ingest` stores it: the payload of each log record, and what followers receive.
+///
+/// Fields the source did not provide are nil and named in `missingFields`.
+public struct StoredArticle: Codable, Sendable, Hashable {
+    /// Stable id, derived from the article's deduplication key (16 hex digits).
+    public var id: String
+    public var externalID: String?
+    public var title: String?
+    public var source: String?
+    public var url: String?
+    public var publishedAt: Date?
+    /// `day`, `minute` or `second`.
+    public var publishedAtPrecision: String?
+    /// The UTC offset the source gave (`+05:00`, `Z`); nil when it gave none.
+    public var timeZone: String?
+    public var datelinePlace: String?
+    public var categories: [String]
+    public var tags: [String]
+    public var paragraphs: [String]
+    public var language: String?
+    /// Boilerplate kept out of the body (an outlet's tagline).
+    public var tagline: String?
+    public var missingFields: [String]
+    public var warnings: [String]
+    /// Fingerprint of the normalised body, used for deduplication.
+    public var contentKey: String
+    public var ingestedAt: Date
+    public var format: ArticleSubmissionFormat
+
+    public init(
+        id: String,
+        externalID: String? = nil,
+        title: String? = nil,
+        source: String? = nil,
+        url: String? = nil,
+        publishedAt: Date? = nil,
+        publishedAtPrecision: String? = nil,
+        timeZone: String? = nil,
+        datelinePlace: String? = nil,
+        categories: [String] = [],
+        tags: [String] = [],
+        paragraphs: [String],
+        language: String? = nil,
+        tagline: String? = nil,
+        missingFields: [String] = [],
+        warnings: [String] = [],
+        contentKey: String,
+        ingestedAt: Date,
+        format: ArticleSubmissionFormat
+    ) {
+        self.id = id
+        self.externalID = externalID
+        self.title = title
+        self.source = source
+        self.url = url
+        self.publishedAt = publishedAt
+        self.publishedAtPrecision = publishedAtPrecision
+        self.timeZone = timeZone
+        self.datelinePlace = datelinePlace
+        self.categories = categories
+        self.tags = tags
+        self.paragraphs = paragraphs
+        self.language = language
+        self.tagline = tagline
+        self.missingFields = missingFields
+        self.warnings = warnings
+        self.contentKey = contentKey
+        self.ingestedAt = ingestedAt
+        self.format = format
+    }
+
+    /// The body: paragraphs separated by blank lines.
+    public var body: String { self.paragraphs.joined(separator: "\n\n") }
+
+    enum CodingKeys: Int, CodingKey {
+        case id = 1, externalID, title, source, url, publishedAt, publishedAtPrecision, timeZone, datelinePlace
+        case categories, tags, paragraphs, language, tagline, missingFields, warnings, contentKey, ingestedAt, format
+    }
+}
+
+/// Follows the ingest log: every record from `fromOffset` on, in order, then new records as they commit.
+///
+/// Answered by a stream of ``LogBatch`` frames that stays open until the client cancels or disconnects.
+public struct SubscribeRequest: DatelineStreamingRequest, Hashable {
+    public typealias Element = LogBatch
+    public static let messageType = DatelineMessageType.subscribeRequest
+
+    /// The first offset wanted (0 for everything).
+    public var fromOffset: UInt64
+    /// The most records per batch; 0 lets the service choose.
+    public var maximumBatchRecords: UInt32
+    /// The follower's name, shown in the service's stats.
+    public var follower: String?
+
+    public init(fromOffset: UInt64, maximumBatchRecords: UInt32 = 0, follower: String? = nil) {
+        self.fromOffset = fromOffset
+        self.maximumBatchRecords = maximumBatchRecords
+        self.follower = follower
+    }
+
+    enum CodingKeys: Int, CodingKey { case fromOffset = 1, maximumBatchRecords, follower }
+}
+
+/// One record of the ingest log.
+public struct LogEntry: Codable, Sendable, Hashable {
+    public var offset: UInt64
+    public var article: StoredArticle
+
+    public init(offset: UInt64, article: StoredArticle) {
+        self.offset = offset
+        self.article = article
+    }
+
+    enum CodingKeys: Int, CodingKey { case offset = 1, article }
+}
+
+/// Consecutive log records, streamed to a follower.
+public struct LogBatch: DatelineMessage, Hashable {
+    public static let messageType = DatelineMessageType.logBatch
+
+    public var entries: [LogEntry]
+    /// The log's committed end when the batch was sent (lag = endOffset - last entry's offset - 1).
+    public var endOffset: UInt64
+
+    public init(entries: [LogEntry], endOffset: UInt64) {
+        self.entries = entries
+        self.endOffset = endOffset
+    }
+
+    enum CodingKeys: Int, CodingKey { case entries = 1, endOffset }
+}
+
+/// Asks `dateline-ingest` for its figures.
+public struct IngestStatsRequest: DatelineRequest, Hashable {
+    public typealias Response = IngestStatsResponse
+    public static let messageType = DatelineMessageType.ingestStatsRequest
+    public init() {}
+}
+
+/// A follower of the log and how far it has been sent.
+public struct FollowerStatus: Codable, Sendable, Hashable {
+    public var name: String
+    /// The next offset it will be sent.
+    public var position: UInt64
+
+    public init(name: String, position: UInt64) {
+        self.name = name
+        self.position = position
+    }
+
+    enum CodingKeys: Int, CodingKey { case name = 1, position }
+}
+
+/// `dateline-ingest`'s figures.
+public struct IngestStatsResponse: DatelineMessage, Hashable {
+    public static let messageType = DatelineMessageType.ingestStatsResponse
+
+    public var articleCount: UInt64
+    public var endOffset: UInt64
+    public var bytesOnDisk: UInt64
+    public var segments: UInt32
+    public var followers: [FollowerStatus]
+    /// Articles accepted per second over the last minute.
+    public var ingestRatePerSecond: Double
+    public var fsyncCount: UInt64
+    public var fsyncMeanMicroseconds: Double
+    public var fsyncLastMicroseconds: Double
+    public var accepted: UInt64
+    public var duplicates: UInt64
+    public var rejected: UInt64
+    /// The durability policy: `fsync`, `interval:...` or `none`.
+    public var durability: String
+    public var uptimeSeconds: Double
+
+    public init(
+        articleCount: UInt64, endOffset: UInt64, bytesOnDisk: UInt64, segments: UInt32, followers: [FollowerStatus],
+        ingestRatePerSecond: Double, fsyncCount: UInt64, fsyncMeanMicroseconds: Double, fsyncLastMicroseconds: Double,
+        accepted: UInt64, duplicates: UInt64, rejected: UInt64, durability: String, uptimeSeconds: Double
+    ) {
+        self.articleCount = articleCount
+        self.endOffset = endOffset
+        self.bytesOnDisk = bytesOnDisk
+        self.segments = segments
+        self.followers = followers
+        self.ingestRatePerSecond = ingestRatePerSecond
+        self.fsyncCount = fsyncCount
+        self.fsyncMeanMicroseconds = fsyncMeanMicroseconds
+        self.fsyncLastMicroseconds = fsyncLastMicroseconds
+        self.accepted = accepted
+        self.duplicates = duplicates
+        self.rejected = rejected
+        self.durability = durability
+        self.uptimeSeconds = uptimeSeconds
+    }
+
+    enum CodingKeys: Int, CodingKey {
+        case articleCount = 1, endOffset, bytesOnDisk, segments, followers, ingestRatePerSecond, fsyncCount
+        case fsyncMeanMicroseconds, fsyncLastMicroseconds, accepted, duplicates, rejected, durability, uptimeSeconds
+    }
 }

@@ -1,0 +1,80 @@
+public import DatelineProtocol
+import Foundation
+
+/// Turns a submission into a validated, tidied ``ParsedArticle``, or says why not.
+public struct ArticleProcessor: Sendable {
+    /// The largest body accepted, in UTF-8 bytes. Default: 1 MiB.
+    public var maximumBodyBytes: Int
+
+    public init(maximumBodyBytes: Int = 1 << 20) {
+        self.maximumBodyBytes = maximumBodyBytes
+    }
+
+    /// Parses (plain text) or tidies (fields) the submission, applies explicit fields over parsed ones, and
+    /// validates the result.
+    public func process(_ submission: ArticleSubmission) -> Result<ParsedArticle, ArticleRejection> {
+        guard submission.body.utf8.count <= self.maximumBodyBytes else {
+            return .failure(ArticleRejection(
+                code: "body-too-large",
+                message: "body of \(submission.body.utf8.count) bytes exceeds the limit of \(self.maximumBodyBytes)"
+            ))
+        }
+        var article: ParsedArticle
+        switch submission.format {
+        case .plainText:
+            article = PlainTextArticleParser.parse(submission.body)
+        case .fields, .unspecified:
+            article = ParsedArticle(paragraphs: Self.paragraphs(submission.body))
+        }
+        func clean(_ value: String?) -> String? {
+            guard let value else { return nil }
+            let tidy = TextNormalization.tidy(value).replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+            return tidy.isEmpty ? nil : tidy
+        }
+        if let title = clean(submission.title) { article.title = title }
+        if let source = clean(submission.source) { article.source = source }
+        if let url = clean(submission.url) { article.url = url }
+        if let externalID = clean(submission.externalID) { article.externalID = externalID }
+        if let language = clean(submission.language) { article.language = language.lowercased() }
+        if let publishedAt = submission.publishedAt {
+            article.publishedAt = publishedAt
+            article.publishedAtPrecision = .second
+            article.timeZone = "Z"
+        } else if let text = clean(submission.publishedAtText) {
+            guard let date = ArticleDates.parse(text) else {
+                return .failure(ArticleRejection(code: "bad-date", message: "cannot read the date '\(text)'"))
+            }
+            article.publishedAt = date.date
+            article.publishedAtPrecision = date.precision
+            article.timeZone = date.timeZone
+        }
+        article.tags = submission.tags.compactMap(clean)
+        if article.datelinePlace == nil, let first = article.paragraphs.first {
+            article.datelinePlace = PlainTextArticleParser.leadingDateline(first)
+        }
+        if article.language == nil {
+            article.language = LanguageGuess.guess(article.paragraphs.joined(separator: " "))
+        }
+        guard !article.paragraphs.isEmpty, article.paragraphs.contains(where: { !$0.isEmpty }) else {
+            return .failure(ArticleRejection(code: "empty-body", message: "the article has no body text"))
+        }
+        article.recordMissingFields()
+        return .success(article)
+    }
+
+    /// Paragraphs of a body given as one string: split on blank lines, or on line breaks when it has none.
+    static func paragraphs(_ body: String) -> [String] {
+        let tidy = TextNormalization.tidy(body)
+        let blocks = tidy.components(separatedBy: "\n\n")
+        let pieces = blocks.count > 1
+            ? blocks.map { $0.replacingOccurrences(of: "\n", with: " ") }
+            : tidy.components(separatedBy: "\n")
+        return pieces.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The keys under which this article is a duplicate of an earlier one: its external id (when given) and
+    /// a fingerprint of its normalised body.
+    public static func deduplicationKeys(_ article: ParsedArticle) -> (externalID: String?, content: String) {
+        (article.externalID, TextNormalization.fingerprint(TextNormalization.contentKey(article.body)))
+    }
+}
