@@ -17,11 +17,14 @@ let package = Package(
         .library(name: "DatelineProtocol", targets: ["DatelineProtocol"]),
         .library(name: "DatelineStorage", targets: ["DatelineStorage"]),
         .library(name: "DatelineArticles", targets: ["DatelineArticles"]),
+        .library(name: "DatelineIngest", targets: ["DatelineIngest"]),
+        .executable(name: "dateline-ingest", targets: ["DatelineIngestServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         /// The system's zlib (Debian `zlib1g-dev`), found through pkg-config.
@@ -61,6 +64,44 @@ let package = Package(
         .testTarget(
             name: "DatelineArticlesTests",
             dependencies: ["DatelineArticles", "DatelineProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        /// dateline-ingest's pipeline and protocol handlers.
+        .target(
+            name: "DatelineIngest",
+            dependencies: [
+                "DatelineProtocol",
+                "DatelineStorage",
+                "DatelineArticles",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The `dateline-ingest` executable: flags and environment → configuration → ServiceGroup.
+        .executableTarget(
+            name: "DatelineIngestServer",
+            dependencies: [
+                "DatelineIngest",
+                "DatelineProtocol",
+                "DatelineStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelineIngestTests",
+            dependencies: [
+                "DatelineIngest",
+                "DatelineProtocol",
+                "DatelineStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

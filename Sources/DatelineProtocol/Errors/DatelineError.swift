@@ -9,6 +9,8 @@ public struct DatelineError: Error, Sendable, Hashable, CustomStringConvertible 
     public var message: String
     /// Whether sending the same request again (later, or elsewhere) may succeed.
     public var isRetryable: Bool
+    /// Machine-readable context sent with the error, e.g. `position` for a query syntax error.
+    public var details: [String: String]
     /// The underlying error, if this one wraps another. Not sent over the wire.
     public var cause: (any Error & Sendable)?
 
@@ -17,11 +19,19 @@ public struct DatelineError: Error, Sendable, Hashable, CustomStringConvertible 
     ///   - code: The stable code.
     ///   - message: A human-readable message.
     ///   - isRetryable: Whether retrying may succeed. Default: the code's usual answer (``Code/isRetryableByDefault``).
+    ///   - details: Machine-readable context, sent with the error.
     ///   - cause: The underlying error, if any.
-    public init(code: Code, message: String, isRetryable: Bool? = nil, cause: (any Error & Sendable)? = nil) {
+    public init(
+        code: Code,
+        message: String,
+        isRetryable: Bool? = nil,
+        details: [String: String] = [:],
+        cause: (any Error & Sendable)? = nil
+    ) {
         self.code = code
         self.message = message
         self.isRetryable = isRetryable ?? code.isRetryableByDefault
+        self.details = details
         self.cause = cause
     }
 
@@ -32,13 +42,14 @@ public struct DatelineError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     public static func == (lhs: DatelineError, rhs: DatelineError) -> Bool {
-        lhs.code == rhs.code && lhs.message == rhs.message && lhs.isRetryable == rhs.isRetryable
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.isRetryable == rhs.isRetryable && lhs.details == rhs.details
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(self.code)
         hasher.combine(self.message)
         hasher.combine(self.isRetryable)
+        hasher.combine(self.details)
     }
 }
 

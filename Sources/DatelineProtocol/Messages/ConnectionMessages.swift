@@ -174,13 +174,13 @@ public struct ErrorMessage: DatelineMessage, Hashable {
     }
 
     /// The wire form of `error`.
-    public init(_ error: DatelineError, details: [String: String] = [:]) {
-        self.init(code: error.code.rawValue, message: error.message, retryable: error.isRetryable, details: details)
+    public init(_ error: DatelineError) {
+        self.init(code: error.code.rawValue, message: error.message, retryable: error.isRetryable, details: error.details)
     }
 
     /// The error this message reports.
     public var error: DatelineError {
-        DatelineError(code: .init(rawValue: self.code), message: self.message, isRetryable: self.retryable)
+        DatelineError(code: .init(rawValue: self.code), message: self.message, isRetryable: self.retryable, details: self.details)
     }
 
     enum CodingKeys: Int, CodingKey { case code = 1, message, retryable, details }

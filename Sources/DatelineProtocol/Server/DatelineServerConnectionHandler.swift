@@ -36,6 +36,7 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
         let messageType: DatelineMessageType
         /// For a stream, the type of its elements (and of its END_STREAM frame).
         var elementType: DatelineMessageType
+        var isStream = false
     }
 
     private let configuration: DatelineServerConfiguration
@@ -332,6 +333,7 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
             }
         case .stream(let elementType, let handler):
             request.elementType = elementType
+            request.isStream = true
             let payload = frame.payload
             let writer = DatelineRawStreamWriter { element in
                 try await withCheckedThrowingContinuation { continuation in
@@ -376,7 +378,12 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
         case .failure(let error):
             var logger = self.logger
             logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
-            self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: request.startedAt, context: context)
+            var wireError = self.wireError(error, logger: logger)
+            if self.state == .draining, wireError.code == .cancelled {
+                // Ended by the server's shutdown, not by the client: tell it to come back later.
+                wireError = DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down")
+            }
+            self.sendError(wireError, correlationID: id, startedAt: request.startedAt, context: context)
         }
         self.scheduleFlush(context: context)
         self.drainIfIdle(context: context)
@@ -452,6 +459,8 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
             correlationID: 0,
             context: context
         )
+        // Streams (subscriptions) never finish by themselves: end them now; unary requests may finish.
+        for (_, request) in self.inFlight where request.isStream { request.task?.cancel() }
         self.scheduleFlush(context: context)
         self.drainIfIdle(context: context)
     }

@@ -1,0 +1,135 @@
+import ArgumentParser
+import DatelineIngest
+import DatelineProtocol
+import DatelineStorage
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `dateline-ingest`: accepts articles, stores them durably, streams them to followers.
+@main
+struct DatelineIngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dateline-ingest",
+        abstract: "Accept news articles, store them durably, and stream them to followers such as dateline-query.",
+        discussion: """
+            Every option can also be set through the environment variable named in its help; a flag wins over \
+            the environment. SIGTERM or SIGINT drains in-flight requests, sends GoAway, syncs the log and exits.
+
+            Guarantees: an article acknowledged as accepted is on disk (fsync) before the reply is sent, unless \
+            --fsync says otherwise; a torn last record is dropped at start; corruption anywhere else stops the \
+            start with the segment and byte offset named.
+            """
+    )
+
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Option(help: "Address to listen on. Env: DATELINE_INGEST_HOST.")
+    var host: String = environment["DATELINE_INGEST_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_INGEST_PORT.")
+    var port: Int = Int(environment["DATELINE_INGEST_PORT"] ?? "") ?? 7400
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the log. Env: DATELINE_INGEST_DATA_DIR.")
+    var dataDirectory: String = environment["DATELINE_INGEST_DATA_DIR"] ?? ".dateline/ingest"
+
+    @Option(help: "Shared secret clients must present; empty for none. Env: DATELINE_TOKEN.")
+    var token: String = environment["DATELINE_TOKEN"] ?? ""
+
+    @Option(help: "When to fsync: 'always' (before every acknowledgement, group commit), 'interval:MS', or 'none'. Env: DATELINE_INGEST_FSYNC.")
+    var fsync: String = environment["DATELINE_INGEST_FSYNC"] ?? "always"
+
+    @Option(name: .customLong("segment-size"), help: "Log segment size, e.g. 64M. Env: DATELINE_INGEST_SEGMENT_SIZE.")
+    var segmentSize: String = environment["DATELINE_INGEST_SEGMENT_SIZE"] ?? "64M"
+
+    @Option(name: .customLong("max-frame-size"), help: "Largest protocol frame accepted, e.g. 16M. Env: DATELINE_MAX_FRAME_SIZE.")
+    var maximumFrameSize: String = environment["DATELINE_MAX_FRAME_SIZE"] ?? "16M"
+
+    @Option(name: .customLong("max-body-size"), help: "Largest article body accepted, e.g. 1M. Env: DATELINE_INGEST_MAX_BODY_SIZE.")
+    var maximumBodySize: String = environment["DATELINE_INGEST_MAX_BODY_SIZE"] ?? "1M"
+
+    @Option(name: .customLong("max-batch"), help: "Most articles in one ingest request. Env: DATELINE_INGEST_MAX_BATCH.")
+    var maximumBatch: Int = Int(environment["DATELINE_INGEST_MAX_BATCH"] ?? "") ?? 10_000
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: DATELINE_LOG_LEVEL.")
+    var logLevel: String = environment["DATELINE_LOG_LEVEL"] ?? "info"
+
+    @Option(name: .customLong("port-file"), help: "Write the bound port to this file once listening (for scripts and tests).")
+    var portFile: String?
+
+    func validate() throws {
+        _ = try Self.durability(self.fsync)
+        for (name, value) in [("--segment-size", self.segmentSize), ("--max-frame-size", self.maximumFrameSize), ("--max-body-size", self.maximumBodySize)] {
+            guard Self.bytes(value) != nil else { throw ValidationError("\(name) '\(value)' is not a size (examples: 1048576, 512K, 64M, 1G)") }
+        }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
+        guard self.maximumBatch > 0 else { throw ValidationError("--max-batch must be positive") }
+    }
+
+    static func durability(_ text: String) throws -> DatelineLogConfiguration.Durability {
+        switch text {
+        case "always", "fsync": return .fsyncEveryCommit
+        case "none", "never": return .none
+        default:
+            if text.hasPrefix("interval:"), let milliseconds = Int(text.dropFirst("interval:".count)), milliseconds > 0 {
+                return .fsyncInterval(.milliseconds(milliseconds))
+            }
+            throw ValidationError("--fsync '\(text)' must be 'always', 'interval:MS' or 'none'")
+        }
+    }
+
+    /// `1048576`, `512K`, `64M`, `1G` (powers of 1024).
+    static func bytes(_ text: String) -> Int? {
+        let upper = text.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = upper.last, let multiplier = multipliers[last], let value = Int(upper.dropLast()), value > 0 { return value * multiplier }
+        if let value = Int(upper), value > 0 { return value }
+        return nil
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "dateline-ingest")
+        let frameSize = Self.bytes(self.maximumFrameSize)!
+        var configuration = IngestServiceConfiguration(
+            dataDirectory: self.dataDirectory,
+            server: DatelineServerConfiguration(
+                host: self.host,
+                port: self.port,
+                serviceName: "dateline-ingest",
+                token: self.token.isEmpty ? nil : self.token,
+                limits: .init(maximumFrameSize: frameSize, maximumDecompressedSize: frameSize)
+            ),
+            segmentMaximumBytes: Self.bytes(self.segmentSize)!,
+            durability: try Self.durability(self.fsync),
+            maximumBodyBytes: Self.bytes(self.maximumBodySize)!,
+            maximumBatchArticles: self.maximumBatch
+        )
+        configuration.server.version = "0.1.0"
+        let service = try IngestService.open(configuration: configuration, logger: logger)
+        let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
+        if let portFile = self.portFile {
+            Task {
+                if let port = try? await server.listeningAddress().port {
+                    try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+                }
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+        try await service.close()
+        logger.info("log synced and closed")
+    }
+}

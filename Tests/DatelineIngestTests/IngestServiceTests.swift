@@ -1,0 +1,163 @@
+import DatelineIngest
+import DatelineProtocol
+import DatelineStorage
+import Foundation
+import Testing
+
+@Suite("dateline-ingest through the protocol")
+struct IngestServiceTests {
+    @Test func theSamplesAreAcceptedParsedAndDeduplicated() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory) { _, connection in
+            let response = try await connection.send(IngestRequest(articles: try Samples.submissions()))
+            #expect(response.results.map(\.status) == [.accepted, .accepted])
+            #expect(response.results.map(\.offset) == [0, 1])
+            #expect(response.endOffset == 2)
+            let ids = response.results.compactMap(\.articleID)
+            #expect(Set(ids).count == 2)
+
+            // The same articles again: duplicates of the stored ones, nothing new logged.
+            let again = try await connection.send(IngestRequest(articles: try Samples.submissions()))
+            #expect(again.results.map(\.status) == [.duplicate, .duplicate])
+            #expect(again.results.map(\.duplicateOf) == ids)
+            #expect(again.endOffset == 2)
+
+            // Same content, other spacing: still a duplicate. Same external id, other content: a duplicate too.
+            let respaced = ArticleSubmission(body: try Samples.text("000_840db5600f595d32.txt").replacingOccurrences(of: " ", with: "  "), format: .plainText)
+            let first = ArticleSubmission(externalID: "wire-1", body: "A first story about trade and climate resilience in South Asia.")
+            let sameID = ArticleSubmission(externalID: "wire-1", body: "A corrected version of that story.")
+            let mixed = try await connection.send(IngestRequest(articles: [respaced, first, sameID]))
+            #expect(mixed.results.map(\.status) == [.duplicate, .accepted, .duplicate])
+            #expect(mixed.results[2].duplicateOf == mixed.results[1].articleID)
+
+            // What followers get is the parsed article.
+            let entries = try await collect(connection, from: 0, count: 3)
+            #expect(entries.map(\.offset) == [0, 1, 2])
+            let islamabad = entries[0].article
+            #expect(islamabad.datelinePlace == "Islamabad")
+            #expect(islamabad.title == nil)
+            #expect(islamabad.missingFields.contains("title"))
+            #expect(islamabad.paragraphs.count == 8)
+            let openVoice = entries[1].article
+            #expect(openVoice.source == "OpenVoiceNews Pakistan")
+            #expect(openVoice.title == "Rubio, Ishaq Dar Hold Talks in Washington")
+            #expect(openVoice.categories == ["General News"])
+            #expect(openVoice.format == .plainText)
+        }
+    }
+
+    @Test func oneBadArticleNeverFailsTheOthersInItsBatch() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory, configure: { $0.maximumBodyBytes = 2_000 }) { service, connection in
+            let response = try await connection.send(IngestRequest(articles: [
+                ArticleSubmission(body: "Officials met in Geneva on Tuesday to discuss trade."),
+                ArticleSubmission(body: "   "),
+                ArticleSubmission(body: "A story with a strange date.", publishedAtText: "the day after tomorrow"),
+                ArticleSubmission(body: String(repeating: "long ", count: 1_000)),
+                ArticleSubmission(body: "Another story, about energy security."),
+            ]))
+            #expect(response.results.map(\.status) == [.accepted, .rejected, .rejected, .rejected, .accepted])
+            #expect(response.results[1].reason?.hasPrefix("empty-body") == true)
+            #expect(response.results[2].reason == "bad-date: cannot read the date 'the day after tomorrow'")
+            #expect(response.results[3].reason?.hasPrefix("body-too-large") == true)
+            #expect(response.results.map(\.offset) == [0, nil, nil, nil, 1])
+            let stats = try await connection.send(IngestStatsRequest())
+            #expect(stats.accepted == 2)
+            #expect(stats.rejected == 3)
+            #expect(stats.articleCount == 2)
+            #expect(stats.fsyncCount >= 1)
+            #expect(stats.durability == "fsync")
+            #expect(service.log.endOffset == 2)
+        }
+    }
+
+    @Test func subscribeFromTheStartTheMiddleAndTheLiveTail() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory, configure: { $0.subscribeBatchRecords = 2 }) { _, connection in
+            let articles = (0..<5).map { ArticleSubmission(externalID: "s\($0)", body: "Story number \($0) about diplomacy.") }
+            _ = try await connection.send(IngestRequest(articles: articles))
+            #expect(try await collect(connection, from: 0, count: 5).map(\.offset) == [0, 1, 2, 3, 4])
+            #expect(try await collect(connection, from: 3, count: 2).map { $0.article.externalID } == ["s3", "s4"])
+
+            // Two followers waiting at the end both receive what is ingested next, in order.
+            async let first = collect(connection, from: 5, count: 3)
+            async let second = collect(connection, from: 4, count: 4)
+            try await Task.sleep(for: .milliseconds(100))
+            let stats = try await connection.send(IngestStatsRequest())
+            #expect(stats.followers.count == 2)
+            for index in 5..<8 {
+                _ = try await connection.send(IngestRequest(articles: [ArticleSubmission(externalID: "s\(index)", body: "Live story \(index).")]))
+            }
+            #expect(try await first.map(\.offset) == [5, 6, 7])
+            #expect(try await second.map(\.offset) == [4, 5, 6, 7])
+        }
+    }
+
+    @Test func subscribingOutsideTheLogIsAClearError() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory) { _, connection in
+            _ = try await connection.send(IngestRequest(articles: [ArticleSubmission(body: "One story.")]))
+            let error = await #expect(throws: DatelineError.self) {
+                for try await _ in try connection.stream(SubscribeRequest(fromOffset: 10)) {}
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message == "offset 10 is outside the log, which holds offsets 0..<1")
+            #expect(error?.details["endOffset"] == "1")
+        }
+    }
+
+    @Test func restartKeepsEverythingAndTheDeduplicationIndex() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try await withIngestService(dataDirectory: directory) { _, connection in
+            try await connection.send(IngestRequest(articles: try Samples.submissions())).results.compactMap(\.articleID)
+        }
+        try await withIngestService(dataDirectory: directory) { service, connection in
+            #expect(service.log.recovery.records == 2)
+            let again = try await connection.send(IngestRequest(articles: try Samples.submissions()))
+            #expect(again.results.map(\.status) == [.duplicate, .duplicate])
+            #expect(again.results.map(\.duplicateOf) == ids)
+            let health = try await connection.send(HealthRequest())
+            #expect(health.status == .serving)
+            #expect(health.details["endOffset"] == "2")
+        }
+    }
+
+    @Test func concurrentBatchesWithTheSameArticleStoreItOnce() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory) { service, connection in
+            let statuses = try await withThrowingTaskGroup(of: [IngestStatus].self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await connection.send(IngestRequest(articles: try Samples.submissions())).results.map(\.status) }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(statuses.filter { $0 == .accepted }.count == 2)
+            #expect(statuses.filter { $0 == .duplicate }.count == 14)
+            #expect(service.log.endOffset == 2)
+        }
+    }
+
+    @Test func aShutdownEndsSubscriptionsWithARetryableError() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outcome = try await withIngestService(dataDirectory: directory) { _, connection in
+            Task {
+                do {
+                    for try await _ in try connection.stream(SubscribeRequest(fromOffset: 0)) {}
+                    return DatelineError.Code.cancelled
+                } catch let error as DatelineError {
+                    return error.code
+                }
+            }
+        }
+        // The server shut down with the subscription open; the follower learns it may come back.
+        let code = try await outcome.value
+        #expect(code == .unavailable)
+    }
+}
