@@ -99,6 +99,7 @@ let package = Package(
                 "DatelineIngest",
                 "DatelineProtocol",
                 "DatelineStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],

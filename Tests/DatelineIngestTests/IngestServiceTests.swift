@@ -2,6 +2,8 @@ import DatelineIngest
 import DatelineProtocol
 import DatelineStorage
 import Foundation
+import NIOCore
+import Synchronization
 import Testing
 
 @Suite("dateline-ingest through the protocol")
@@ -93,6 +95,49 @@ struct IngestServiceTests {
             }
             #expect(try await first.map(\.offset) == [5, 6, 7])
             #expect(try await second.map(\.offset) == [4, 5, 6, 7])
+        }
+    }
+
+    @Test func aSlowFollowerDoesNotHoldBackIngestOrOtherFollowers() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory, configure: { $0.subscribeBatchRecords = 64 }) { service, connection in
+            // The slow follower has its own connection, as dateline-query does.
+            let slowConnection = try await DatelineClientConnection.connect(
+                host: "127.0.0.1",
+                port: connection.remoteAddress!.port!,
+                configuration: .init(compression: .disabled)
+            )
+            let total = 3_000
+            let padding = String(repeating: "Ministers discussed trade, energy and regional stability. ", count: 10)
+            for start in stride(from: 0, to: total, by: 500) {
+                let batch = (start..<(start + 500)).map { ArticleSubmission(externalID: "slow-\($0)", body: "Story \($0). " + padding) }
+                _ = try await connection.send(IngestRequest(articles: batch))
+            }
+            // The slow follower takes at least 47 × 30 ms = 1.4 s to read everything.
+            let slowProgress = Mutex(0)
+            let slow = Task {
+                var received = 0
+                for try await batch in try slowConnection.stream(SubscribeRequest(fromOffset: 0, follower: "slow")) {
+                    received += batch.entries.count
+                    slowProgress.withLock { $0 = received }
+                    if received >= total + 1 { break }
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+                return received
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            // Meanwhile the service keeps ingesting and a fast follower reads everything.
+            let more = try await connection.send(IngestRequest(articles: [ArticleSubmission(externalID: "late", body: "One more story.")]))
+            #expect(more.results.first?.status == .accepted)
+            let fast = try await collect(connection, from: 0, count: total + 1)
+            #expect(fast.count == total + 1)
+            let slowWhenFastFinished = slowProgress.withLock { $0 }
+            #expect(slowWhenFastFinished < total, "the slow follower had already read \(slowWhenFastFinished)")
+            let followers = try await connection.send(IngestStatsRequest()).followers
+            #expect(followers.contains { $0.name == "slow" })
+            #expect(try await slow.value == total + 1)
+            try await slowConnection.close()
         }
     }
 

@@ -47,6 +47,9 @@ public final class DatelineClientConnection: Sendable {
     /// The event loop the connection runs on.
     public var eventLoop: any EventLoop { self.channel.eventLoop }
 
+    /// The server's address.
+    public var remoteAddress: SocketAddress? { self.channel.remoteAddress }
+
     /// Connects, sends the preface and Hello, and waits for Welcome.
     /// - Throws: ``DatelineError``: `unavailable` when the service cannot be reached, or the server's own
     ///   error (`unauthorized`, `schemaMismatch`, `unsupportedVersion`) when it refuses the handshake.
