@@ -263,11 +263,20 @@ struct LoopbackTests {
         let observations = ServerObservations()
         try await withTestServer(observations: observations) { port, shutdown in
             let connection = try await self.connect(port)
-            let slow = Task { try await connection.send(EchoRequest(text: "in-flight", delayMilliseconds: 400)) }
+            let slow = Task { try await connection.send(EchoRequest(text: "in-flight", delayMilliseconds: 2_000)) }
             try await Task.sleep(for: .milliseconds(100))
             shutdown()
-            try await Task.sleep(for: .milliseconds(100))
-            let refused = await #expect(throws: DatelineError.self) { try await connection.send(EchoRequest(text: "late")) }
+            // Once the GoAway has arrived, new requests are refused (retryable) while the slow one goes on.
+            var refused: DatelineError?
+            let deadline = ContinuousClock.now + .seconds(1.5)
+            while refused == nil, ContinuousClock.now < deadline {
+                do {
+                    _ = try await connection.send(EchoRequest(text: "late"))
+                    try await Task.sleep(for: .milliseconds(20))
+                } catch let error as DatelineError {
+                    refused = error
+                }
+            }
             #expect(refused?.code == .unavailable)
             #expect(refused?.isRetryable == true)
             #expect(try await slow.value.text == "in-flight")
@@ -278,15 +287,15 @@ struct LoopbackTests {
     @Test func healthSaysDrainingDuringShutdownWhileOtherRequestsAreRefused() async throws {
         try await withTestServer { port, shutdown in
             let hello = try rawFrame(Hello(clientName: "raw"), type: .hello, correlationID: 0)
-            let slow = try rawFrame(EchoRequest(text: "slow", delayMilliseconds: 500), type: EchoRequest.messageType, correlationID: 1)
+            let slow = try rawFrame(EchoRequest(text: "slow", delayMilliseconds: 2_000), type: EchoRequest.messageType, correlationID: 1)
             let health = try rawFrame(HealthRequest(), type: .healthRequest, correlationID: 2)
             let echo = try rawFrame(EchoRequest(text: "late"), type: EchoRequest.messageType, correlationID: 3)
             async let exchange = RawConnection.exchange(
                 port: port,
                 bytes: DatelinePreface.bytes() + hello + slow,
                 later: health + echo,
-                after: .milliseconds(250),
-                timeout: .seconds(3)
+                after: .milliseconds(800),
+                timeout: .seconds(5)
             )
             try await Task.sleep(for: .milliseconds(100))
             shutdown()
