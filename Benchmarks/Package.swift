@@ -16,6 +16,9 @@ let package = Package(
             name: "DatelineBenchmarks",
             dependencies: [
                 .product(name: "DatelineProtocol", package: "dateline"),
+                .product(name: "DatelineArticles", package: "dateline"),
+                .product(name: "DatelineIngest", package: "dateline"),
+                .product(name: "DatelineStorage", package: "dateline"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

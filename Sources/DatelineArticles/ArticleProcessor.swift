@@ -28,7 +28,7 @@ public struct ArticleProcessor: Sendable {
         }
         func clean(_ value: String?) -> String? {
             guard let value else { return nil }
-            let tidy = TextNormalization.tidy(value).replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+            let tidy = TextNormalization.tidy(value).split(separator: "\n").joined(separator: " ")
             return tidy.isEmpty ? nil : tidy
         }
         if let title = clean(submission.title) { article.title = title }
@@ -64,12 +64,24 @@ public struct ArticleProcessor: Sendable {
 
     /// Paragraphs of a body given as one string: split on blank lines, or on line breaks when it has none.
     static func paragraphs(_ body: String) -> [String] {
-        let tidy = TextNormalization.tidy(body)
-        let blocks = tidy.components(separatedBy: "\n\n")
-        let pieces = blocks.count > 1
-            ? blocks.map { $0.replacingOccurrences(of: "\n", with: " ") }
-            : tidy.components(separatedBy: "\n")
-        return pieces.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let lines = TextNormalization.tidy(body).utf8.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let hasBlankLines = lines.dropFirst().dropLast().contains { $0.isEmpty }
+        guard hasBlankLines else {
+            return lines.filter { !$0.isEmpty }.map { String(Substring($0)) }
+        }
+        var paragraphs: [String] = []
+        var current = ""
+        for line in lines {
+            if line.isEmpty {
+                if !current.isEmpty { paragraphs.append(current) }
+                current = ""
+            } else {
+                if !current.isEmpty { current += " " }
+                current += Substring(line)
+            }
+        }
+        if !current.isEmpty { paragraphs.append(current) }
+        return paragraphs
     }
 
     /// The keys under which this article is a duplicate of an earlier one: its external id (when given) and

@@ -167,9 +167,10 @@ public enum LanguageGuess {
 
     /// `en`, or nil when the text does not look English (or is too short to tell).
     public static func guess(_ text: String) -> String? {
-        let words = text.lowercased().split(whereSeparator: { !$0.isLetter })
+        // The first 300 words are plenty.
+        let words = text.utf8.prefix(2_000).split(whereSeparator: { !(($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A) && $0 < 0x80 })
         guard words.count >= 8 else { return nil }
-        let hits = words.reduce(0) { $0 + (self.english.contains(String($1)) ? 1 : 0) }
+        let hits = words.reduce(0) { $0 + (self.english.contains(String(decoding: $1, as: UTF8.self).lowercased()) ? 1 : 0) }
         return Double(hits) / Double(words.count) >= 0.12 ? "en" : nil
     }
 }

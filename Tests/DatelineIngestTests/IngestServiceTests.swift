@@ -87,9 +87,13 @@ struct IngestServiceTests {
             // Two followers waiting at the end both receive what is ingested next, in order.
             async let first = collect(connection, from: 5, count: 3)
             async let second = collect(connection, from: 4, count: 4)
-            try await Task.sleep(for: .milliseconds(100))
-            let stats = try await connection.send(IngestStatsRequest())
-            #expect(stats.followers.count == 2)
+            // Wait until both have subscribed (they show in the stats).
+            var followers = 0
+            for _ in 0..<250 where followers < 2 {
+                followers = try await connection.send(IngestStatsRequest()).followers.count
+                if followers < 2 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(followers == 2)
             for index in 5..<8 {
                 _ = try await connection.send(IngestRequest(articles: [ArticleSubmission(externalID: "s\(index)", body: "Live story \(index).")]))
             }

@@ -5,11 +5,15 @@ import Foundation
 let quick = CommandLine.arguments.contains("--quick")
 let onlyRoundTrips = CommandLine.arguments.contains("--round-trips")
 let onlyCodec = CommandLine.arguments.contains("--codec")
+let onlyIngest = CommandLine.arguments.contains("--ingest")
 var report = "## Dateline protocol benchmarks\n\n"
 report += "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(quick ? "quick run" : "full run").\n\n"
-if !onlyRoundTrips { report += try CodecBenchmark.report(quick: quick) }
+if !onlyRoundTrips && !onlyIngest { report += try CodecBenchmark.report(quick: quick) }
 print(report, terminator: "")
-if !onlyCodec {
+if !onlyCodec && !onlyRoundTrips {
+    print("\n" + (try await IngestBenchmark.report(quick: quick)))
+}
+if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)
     print("\n" + roundTrips)
 }
