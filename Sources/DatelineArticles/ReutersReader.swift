@@ -33,38 +33,37 @@ public enum ReutersReader {
         }
     }
 
-    /// Parses one SGML file's contents (bytes that are not UTF-8 are replaced).
+    /// Parses one SGML file's contents (bytes that are not UTF-8 are replaced). Works on bytes: the files
+    /// are large and Foundation's string search is slow on Linux.
     public static func items(in data: Data) -> [Item] {
-        let text = String(decoding: data, as: UTF8.self)
+        let bytes = [UInt8](data)
         var items: [Item] = []
-        var searchStart = text.startIndex
-        while let open = text.range(of: "<REUTERS", range: searchStart..<text.endIndex),
-            let close = text.range(of: "</REUTERS>", range: open.upperBound..<text.endIndex)
+        var position = 0
+        while let open = self.find("<REUTERS", in: bytes[...], from: position),
+            let close = self.find("</REUTERS>", in: bytes[...], from: open)
         {
-            let element = text[open.lowerBound..<close.upperBound]
-            searchStart = close.upperBound
-            guard let item = self.item(element) else { continue }
-            items.append(item)
+            position = close + 10
+            if let item = self.item(bytes[open..<position]) { items.append(item) }
         }
         return items
     }
 
-    static func item(_ element: Substring) -> Item? {
-        guard let tagEnd = element.firstIndex(of: ">") else { return nil }
+    static func item(_ element: ArraySlice<UInt8>) -> Item? {
+        guard let tagEnd = element.firstIndex(of: UInt8(ascii: ">")) else { return nil }
         let attributes = element[..<tagEnd]
         guard let newID = self.attribute("NEWID", in: attributes) else { return nil }
         let title = self.content("TITLE", in: element).map(self.clean).flatMap { $0.isEmpty ? nil : $0 }
-        let isBrief = element.contains("<TEXT TYPE=\"BRIEF\"")
+        let isBrief = self.find("<TEXT TYPE=\"BRIEF\"", in: element, from: element.startIndex) != nil
         var body = isBrief ? "" : self.content("BODY", in: element).map(self.clean) ?? ""
-        if body.isEmpty, !isBrief, let text = self.content("TEXT", in: element) {
-            // Unprocessed items keep their text untagged; briefs have only a title and a dateline.
-            var raw = String(text)
+        if body.isEmpty, !isBrief, var text = self.content("TEXT", in: element) {
+            // Unprocessed items keep their text untagged.
             for tag in ["TITLE", "DATELINE", "AUTHOR"] {
-                if let range = raw.range(of: "<\(tag)>"), let end = raw.range(of: "</\(tag)>", range: range.upperBound..<raw.endIndex) {
-                    raw.removeSubrange(range.lowerBound..<end.upperBound)
+                if let range = self.elementRange(tag, in: text) {
+                    text = ArraySlice(text[..<range.lowerBound] + text[range.upperBound...])
                 }
             }
-            body = self.clean(Substring(raw)).trimmingCharacters(in: CharacterSet(charactersIn: "* "))
+            body = self.clean(text)
+            while body.first == "*" || body.first == " " { body.removeFirst() }
         }
         if body.isEmpty, let title { body = title }
         // An item with no text at all (NEWID 12793 is one) is still returned: ingest rejects it visibly.
@@ -72,60 +71,97 @@ public enum ReutersReader {
             newID: newID,
             title: title,
             body: body,
-            date: self.content("DATE", in: element).flatMap { self.date(String($0)) },
+            date: self.content("DATE", in: element).flatMap { self.date(String(decoding: $0, as: UTF8.self)) },
             dateline: self.content("DATELINE", in: element).map(self.clean).flatMap { $0.isEmpty ? nil : $0 },
             topics: self.list("TOPICS", in: element),
             places: self.list("PLACES", in: element)
         )
     }
 
-    static func attribute(_ name: String, in tag: Substring) -> String? {
-        guard let start = tag.range(of: name + "=\"") else { return nil }
-        guard let end = tag[start.upperBound...].firstIndex(of: "\"") else { return nil }
-        return String(tag[start.upperBound..<end])
-    }
-
-    static func content(_ tag: String, in element: Substring) -> Substring? {
-        guard let open = element.range(of: "<\(tag)") else { return nil }
-        guard let openEnd = element[open.upperBound...].firstIndex(of: ">") else { return nil }
-        guard let close = element.range(of: "</\(tag)>", range: openEnd..<element.endIndex) else { return nil }
-        return element[element.index(after: openEnd)..<close.lowerBound]
-    }
-
-    static func list(_ tag: String, in element: Substring) -> [String] {
-        guard let content = self.content(tag, in: element) else { return [] }
-        return content.components(separatedBy: "<D>").compactMap { piece in
-            let value = piece.replacingOccurrences(of: "</D>", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
-            return value.isEmpty ? nil : value
+    /// The index of the first occurrence of `needle` at or after `start`.
+    static func find(_ needle: String, in haystack: ArraySlice<UInt8>, from start: Int) -> Int? {
+        let pattern = Array(needle.utf8)
+        guard let first = pattern.first, haystack.endIndex - start >= pattern.count else { return nil }
+        var index = start
+        let last = haystack.endIndex - pattern.count
+        while index <= last {
+            if haystack[index] == first, haystack[index..<(index + pattern.count)].elementsEqual(pattern) { return index }
+            index += 1
         }
+        return nil
     }
 
-    /// Decodes the few entities the corpus uses and drops its control-character references (`&#3;`...).
-    static func clean(_ text: Substring) -> String {
-        var output = String(text)
-        if output.contains("&") {
-            output = output.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            while let range = output.range(of: "&#"), let end = output[range.upperBound...].firstIndex(of: ";"),
-                output.distance(from: range.upperBound, to: end) <= 3
-            {
-                output.removeSubrange(range.lowerBound...end)
+    static func attribute(_ name: String, in tag: ArraySlice<UInt8>) -> String? {
+        guard let start = self.find(name + "=\"", in: tag, from: tag.startIndex) else { return nil }
+        let valueStart = start + name.utf8.count + 2
+        guard let end = tag[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        return String(decoding: tag[valueStart..<end], as: UTF8.self)
+    }
+
+    /// The range of `<TAG ...>...</TAG>` inside `element`.
+    static func elementRange(_ tag: String, in element: ArraySlice<UInt8>) -> Range<Int>? {
+        guard let open = self.find("<\(tag)", in: element, from: element.startIndex),
+            let close = self.find("</\(tag)>", in: element, from: open)
+        else { return nil }
+        return open..<(close + tag.utf8.count + 3)
+    }
+
+    static func content(_ tag: String, in element: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard let open = self.find("<\(tag)", in: element, from: element.startIndex),
+            let openEnd = element[open...].firstIndex(of: UInt8(ascii: ">")),
+            let close = self.find("</\(tag)>", in: element, from: openEnd)
+        else { return nil }
+        return element[(openEnd + 1)..<close]
+    }
+
+    static func list(_ tag: String, in element: ArraySlice<UInt8>) -> [String] {
+        guard var content = self.content(tag, in: element) else { return [] }
+        var values: [String] = []
+        while let open = self.find("<D>", in: content, from: content.startIndex) {
+            let start = open + 3
+            let end = self.find("</D>", in: content, from: start) ?? content.endIndex
+            let value = String(decoding: content[start..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty { values.append(value) }
+            content = content[min(end + 4, content.endIndex)...]
+        }
+        return values
+    }
+
+    /// Decodes the few entities the corpus uses, drops its control-character references (`&#3;`...), and
+    /// joins hard-wrapped lines into paragraphs (a paragraph starts with an indented line).
+    static func clean(_ text: ArraySlice<UInt8>) -> String {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index < text.endIndex {
+            let byte = text[index]
+            if byte == UInt8(ascii: "&") {
+                let rest = text[index...]
+                if rest.starts(with: "&lt;".utf8) { decoded.append(UInt8(ascii: "<")); index += 4; continue }
+                if rest.starts(with: "&gt;".utf8) { decoded.append(UInt8(ascii: ">")); index += 4; continue }
+                if rest.starts(with: "&amp;".utf8) { decoded.append(UInt8(ascii: "&")); index += 5; continue }
+                if rest.starts(with: "&#".utf8), let semicolon = rest.prefix(6).firstIndex(of: UInt8(ascii: ";")) {
+                    index = semicolon + 1
+                    continue
+                }
             }
-            output = output.replacingOccurrences(of: "&amp;", with: "&")
+            decoded.append(byte)
+            index += 1
         }
-        // Body lines are hard-wrapped at ~70 columns; paragraphs start with an indented line.
-        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
         var paragraphs: [String] = []
-        var current = ""
-        for line in lines {
-            if line.hasPrefix("    ") || line.hasPrefix("\t"), !current.isEmpty {
-                paragraphs.append(current)
-                current = ""
+        var current: [UInt8] = []
+        for line in decoded.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            let indented = line.starts(with: "    ".utf8) || line.first == 0x09
+            if indented, !current.isEmpty {
+                paragraphs.append(String(decoding: current, as: UTF8.self))
+                current.removeAll(keepingCapacity: true)
             }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { continue }
-            current += current.isEmpty ? trimmed : " " + trimmed
+            guard let first = line.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
+            let last = line.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
+            if !current.isEmpty { current.append(0x20) }
+            current.append(contentsOf: line[first...last])
         }
-        if !current.isEmpty { paragraphs.append(current) }
+        if !current.isEmpty { paragraphs.append(String(decoding: current, as: UTF8.self)) }
         return paragraphs.joined(separator: "\n\n")
     }
 
