@@ -97,6 +97,7 @@ let package = Package(
             name: "DatelineIngestTests",
             dependencies: [
                 "DatelineIngest",
+                "DatelineArticles",
                 "DatelineProtocol",
                 "DatelineStorage",
                 .product(name: "NIOCore", package: "swift-nio"),

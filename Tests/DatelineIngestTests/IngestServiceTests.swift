@@ -1,3 +1,4 @@
+import DatelineArticles
 import DatelineIngest
 import DatelineProtocol
 import DatelineStorage
@@ -142,6 +143,31 @@ struct IngestServiceTests {
             #expect(followers.contains { $0.name == "slow" })
             #expect(try await slow.value == total + 1)
             try await slowConnection.close()
+        }
+    }
+
+    static let reuters = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/corpora/reuters21578/reut2-000.sgm")
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: IngestServiceTests.reuters.path)))
+    func aThousandReutersArticlesInBatchesAreAllStoredAndStreamedBack() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let submissions = ReutersReader.items(in: try Data(contentsOf: Self.reuters)).map(\.submission)
+        #expect(submissions.count == 1_000)
+        try await withIngestService(dataDirectory: directory, configure: { $0.segmentMaximumBytes = 256 << 10 }) { service, connection in
+            var statuses: [IngestStatus] = []
+            for start in stride(from: 0, to: submissions.count, by: 100) {
+                statuses += try await connection.send(IngestRequest(articles: Array(submissions[start..<(start + 100)]))).results.map(\.status)
+            }
+            let accepted = statuses.filter { $0 == .accepted }.count
+            #expect(statuses.allSatisfy { $0 == .accepted || $0 == .duplicate })
+            #expect(accepted > 950)
+            #expect(service.log.segmentCount > 1, "segments rolled")
+            let entries = try await collect(connection, from: 0, count: accepted)
+            #expect(entries.map(\.offset) == Array(0..<UInt64(accepted)))
+            #expect(entries.first?.article.title == "BAHIA COCOA REVIEW")
+            #expect(entries.first?.article.tags == ["cocoa"])
         }
     }
 
