@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DatelineStorage", targets: ["DatelineStorage"]),
         .library(name: "DatelineArticles", targets: ["DatelineArticles"]),
         .library(name: "DatelineIngest", targets: ["DatelineIngest"]),
+        .library(name: "DatelineSearch", targets: ["DatelineSearch"]),
         .executable(name: "dateline-ingest", targets: ["DatelineIngestServer"]),
     ],
     dependencies: [
@@ -104,6 +105,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        /// Text analysis, the inverted index and ranking behind dateline-query.
+        .target(
+            name: "DatelineSearch",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelineSearchTests",
+            dependencies: ["DatelineSearch"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
