@@ -1,0 +1,45 @@
+import DatelineSearch
+import Testing
+
+@Suite("Query parser")
+struct SearchQueryParserTests {
+    let parser = SearchQueryParser()
+
+    @Test func parsesTheQueryLanguage() throws {
+        #expect(try self.parser.parse("counterterrorism") == .term("counterterror"))
+        #expect(try self.parser.parse("\"rare earth\"") == .phrase(["rare", "earth"]))
+        #expect(try self.parser.parse("Rubio -telephone") == .and([.term("rubio"), .not(.term("telephon"))]))
+        #expect(try self.parser.parse("Rubio NOT telephone") == .and([.term("rubio"), .not(.term("telephon"))]))
+        #expect(try self.parser.parse("trade OR energy") == .or([.term("trade"), .term("energi")]))
+        #expect(try self.parser.parse("rubio AND dar") == .and([.term("rubio"), .term("dar")]))
+        #expect(try self.parser.parse("terror*") == .prefix("terror"))
+        #expect(try self.parser.parse("(trade OR energy) rubio") == .and([.or([.term("trade"), .term("energi")]), .term("rubio")]))
+        #expect(try self.parser.parse("Lashkar-e-Taiba") == .phrase(["lashkar", "e", "taiba"]))
+        #expect(try self.parser.parse("“climate resilience”") == .phrase(["climat", "resili"]))
+        #expect(try self.parser.parse("U.S.") == .term("us"))
+        #expect(try self.parser.parse("co-operation") == .phrase(["co", "oper"]))
+    }
+
+    @Test(arguments: [
+        ("", "the query is empty", 0),
+        ("   ", "the query is empty", 0),
+        ("\"rare earth", "unbalanced quote: the phrase opened here is never closed", 0),
+        ("rubio \"rare", "unbalanced quote: the phrase opened here is never closed", 6),
+        ("(trade OR energy", "unbalanced parenthesis: the '(' opened here is never closed", 0),
+        ("trade)", "unexpected ')' (no '(' opened it)", 5),
+        ("trade OR", "OR needs a term after it", 6),
+        ("OR trade", "OR needs a term before it", 0),
+        ("trade AND", "AND needs a term after it", 6),
+        ("-telephone", "the query only excludes terms; add at least one term to search for", 0),
+        ("rubio NOT", "NOT needs a term after it", 6),
+        ("*", "'*' must end a word of at least two letters (e.g. terror*)", 0),
+        ("t*", "'*' must end a word of at least two letters (e.g. terror*)", 0),
+        ("()", "empty parentheses", 1),
+        ("\"  \"", "the phrase has no words", 0),
+    ])
+    func reportsErrorsWithTheirPosition(query: String, message: String, position: Int) {
+        let error = #expect(throws: QuerySyntaxError.self) { try self.parser.parse(query) }
+        #expect(error?.message == message)
+        #expect(error?.position == position)
+    }
+}
