@@ -1,0 +1,275 @@
+import Foundation
+
+/// BM25 parameters.
+public struct BM25Parameters: Sendable, Hashable {
+    /// Term-frequency saturation. Default: 1.2.
+    public var k1: Double
+    /// Length normalisation. Default: 0.75.
+    public var b: Double
+    /// How much more a title match counts than a body match. Default: 2.
+    public var titleWeight: Double
+
+    public init(k1: Double = 1.2, b: Double = 0.75, titleWeight: Double = 2) {
+        self.k1 = k1
+        self.b = b
+        self.titleWeight = titleWeight
+    }
+}
+
+/// A document as the index sees it.
+public struct IndexedDocument: Sendable, Hashable {
+    public var id: String
+    public var title: String
+    public var body: String
+
+    public init(id: String, title: String, body: String) {
+        self.id = id
+        self.title = title
+        self.body = body
+    }
+}
+
+/// One ranked result.
+public struct SearchIndexHit: Sendable, Hashable {
+    public var id: String
+    public var score: Double
+    /// Body passages with the matched words between `[[` and `]]`.
+    public var snippets: [String]
+}
+
+/// An in-memory positional inverted index over a title and a body field, ranked with BM25.
+///
+/// Not thread-safe: the query service owns one and serialises writes against reads.
+public final class SearchIndex {
+    enum Field: Int { case title = 0, body = 1 }
+
+    /// Where a term occurs in one document: its positions in each field.
+    struct Occurrence {
+        var document: UInt32
+        var title: [UInt32]
+        var body: [UInt32]
+    }
+
+    public let analyzer: Analyzer
+    public var parameters: BM25Parameters
+    private(set) var documents: [IndexedDocument] = []
+    private var titleLengths: [UInt32] = []
+    private var bodyLengths: [UInt32] = []
+    private var totalTitleLength = 0
+    private var totalBodyLength = 0
+    private var postings: [String: [Occurrence]] = [:]
+    private var byID: [String: UInt32] = [:]
+
+    public init(analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters()) {
+        self.analyzer = analyzer
+        self.parameters = parameters
+    }
+
+    public var count: Int { self.documents.count }
+    public var termCount: Int { self.postings.count }
+
+    /// Adds a document; a document with an id already indexed is ignored (and false returned).
+    @discardableResult
+    public func add(_ document: IndexedDocument) -> Bool {
+        guard self.byID[document.id] == nil else { return false }
+        let number = UInt32(self.documents.count)
+        self.byID[document.id] = number
+        self.documents.append(document)
+        let title = self.analyzer.tokens(document.title)
+        let body = self.analyzer.tokens(document.body)
+        self.titleLengths.append(UInt32(title.count))
+        self.bodyLengths.append(UInt32(body.count))
+        self.totalTitleLength += title.count
+        self.totalBodyLength += body.count
+        var occurrences: [String: Occurrence] = [:]
+        for token in title {
+            occurrences[token.term, default: Occurrence(document: number, title: [], body: [])].title.append(UInt32(token.position))
+        }
+        for token in body {
+            occurrences[token.term, default: Occurrence(document: number, title: [], body: [])].body.append(UInt32(token.position))
+        }
+        for (term, occurrence) in occurrences { self.postings[term, default: []].append(occurrence) }
+        return true
+    }
+
+    // MARK: Matching
+
+    /// Per matching document, the positive term matches that contribute to its score: (term key, title
+    /// frequency, body frequency, document frequency).
+    typealias Matches = [UInt32: [String: (title: Int, body: Int)]]
+
+    /// The documents matching `query`, with the frequencies BM25 needs, and each scored key's document frequency.
+    func evaluate(_ query: SearchQuery) -> (matches: Matches, documentFrequency: [String: Int]) {
+        var frequencies: [String: Int] = [:]
+        let matches = self.evaluate(query, frequencies: &frequencies)
+        return (matches, frequencies)
+    }
+
+    private func evaluate(_ query: SearchQuery, frequencies: inout [String: Int]) -> Matches {
+        switch query {
+        case .term(let term):
+            let list = self.postings[term] ?? []
+            frequencies[term] = list.count
+            var matches: Matches = [:]
+            for occurrence in list { matches[occurrence.document] = [term: (occurrence.title.count, occurrence.body.count)] }
+            return matches
+        case .prefix(let prefix):
+            var matches: Matches = [:]
+            for (term, list) in self.postings where term.hasPrefix(prefix) {
+                frequencies[term] = list.count
+                for occurrence in list { matches[occurrence.document, default: [:]][term] = (occurrence.title.count, occurrence.body.count) }
+            }
+            return matches
+        case .phrase(let terms):
+            let key = "\"" + terms.joined(separator: " ") + "\""
+            var matches: Matches = [:]
+            guard let first = self.postings[terms[0]] else { frequencies[key] = 0; return [:] }
+            let others = terms.dropFirst().map { term in
+                Dictionary(uniqueKeysWithValues: (self.postings[term] ?? []).map { ($0.document, $0) })
+            }
+            for occurrence in first {
+                let rest = others.map { $0[occurrence.document] }
+                guard rest.allSatisfy({ $0 != nil }) else { continue }
+                func count(_ positions: [UInt32], _ restPositions: [[UInt32]]) -> Int {
+                    let sets = restPositions.map(Set.init)
+                    return positions.filter { start in
+                        sets.enumerated().allSatisfy { offset, set in set.contains(start + UInt32(offset + 1)) }
+                    }.count
+                }
+                let title = count(occurrence.title, rest.map { $0!.title })
+                let body = count(occurrence.body, rest.map { $0!.body })
+                if title + body > 0 { matches[occurrence.document] = [key: (title, body)] }
+            }
+            frequencies[key] = matches.count
+            return matches
+        case .and(let parts):
+            let positives = parts.filter { if case .not = $0 { return false } else { return true } }
+            let negatives = parts.compactMap { part -> SearchQuery? in if case .not(let inner) = part { return inner } else { return nil } }
+            var result: Matches?
+            for part in positives {
+                let matches = self.evaluate(part, frequencies: &frequencies)
+                guard let current = result else { result = matches; continue }
+                var merged: Matches = [:]
+                for (document, terms) in current {
+                    if let more = matches[document] { merged[document] = terms.merging(more) { a, _ in a } }
+                }
+                result = merged
+            }
+            var remaining = result ?? [:]
+            for negative in negatives {
+                var ignored: [String: Int] = [:]
+                for document in self.evaluate(negative, frequencies: &ignored).keys { remaining[document] = nil }
+            }
+            return remaining
+        case .or(let parts):
+            var result: Matches = [:]
+            for part in parts {
+                for (document, terms) in self.evaluate(part, frequencies: &frequencies) {
+                    result[document, default: [:]].merge(terms) { a, _ in a }
+                }
+            }
+            return result
+        case .not:
+            return [:]  // a bare NOT matches nothing by itself (the parser refuses such queries)
+        }
+    }
+
+    // MARK: Scoring
+
+    /// Lucene's BM25 IDF: ln(1 + (N − df + 0.5) / (df + 0.5)).
+    func inverseDocumentFrequency(_ documentFrequency: Int) -> Double {
+        let n = Double(self.documents.count)
+        let df = Double(documentFrequency)
+        return log(1 + (n - df + 0.5) / (df + 0.5))
+    }
+
+    func score(document: UInt32, terms: [String: (title: Int, body: Int)], documentFrequency: [String: Int]) -> Double {
+        let p = self.parameters
+        let count = Double(max(1, self.documents.count))
+        let averageTitle = max(1, Double(self.totalTitleLength) / count)
+        let averageBody = max(1, Double(self.totalBodyLength) / count)
+        func saturate(_ tf: Int, _ length: UInt32, _ average: Double) -> Double {
+            guard tf > 0 else { return 0 }
+            let tf = Double(tf)
+            return tf * (p.k1 + 1) / (tf + p.k1 * (1 - p.b + p.b * Double(length) / average))
+        }
+        var score = 0.0
+        for (key, tf) in terms {
+            let idf = self.inverseDocumentFrequency(documentFrequency[key] ?? 0)
+            score += idf * (p.titleWeight * saturate(tf.title, self.titleLengths[Int(document)], averageTitle)
+                + saturate(tf.body, self.bodyLengths[Int(document)], averageBody))
+        }
+        return score
+    }
+
+    /// The `limit` best matches of `query` (ties broken by insertion order), with their total.
+    public func search(_ query: SearchQuery, limit: Int = 10, snippets snippetCount: Int = 3) -> (total: Int, hits: [SearchIndexHit]) {
+        let (matches, frequencies) = self.evaluate(query)
+        var scored = matches.map { (document: $0.key, score: self.score(document: $0.key, terms: $0.value, documentFrequency: frequencies)) }
+        scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
+        let highlightTerms = Self.positiveTerms(query)
+        let hits = scored.prefix(limit).map { entry in
+            let document = self.documents[Int(entry.document)]
+            return SearchIndexHit(
+                id: document.id,
+                score: entry.score,
+                snippets: Snippets.make(document.body, terms: highlightTerms, analyzer: self.analyzer, limit: snippetCount)
+            )
+        }
+        return (matches.count, hits)
+    }
+
+    /// The terms (and prefixes, marked with a trailing `*`) a result is highlighted for.
+    static func positiveTerms(_ query: SearchQuery) -> Set<String> {
+        switch query {
+        case .term(let term): [term]
+        case .phrase(let terms): Set(terms)
+        case .prefix(let prefix): [prefix + "*"]
+        case .and(let parts), .or(let parts): parts.reduce(into: Set<String>()) { $0.formUnion(positiveTerms($1)) }
+        case .not: []
+        }
+    }
+}
+
+/// Picks the passages of a body that show why it matched, with the matched words marked `[[...]]`.
+enum Snippets {
+    static let width = 180
+
+    static func make(_ body: String, terms: Set<String>, analyzer: Analyzer, limit: Int) -> [String] {
+        guard limit > 0, !terms.isEmpty else { return [] }
+        let prefixes = terms.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
+        let bytes = Array(body.utf8)
+        // Matching tokens, by UTF-8 range.
+        let unstemmed = Analyzer(stems: false)
+        var matched: [Range<Int>] = []
+        let plain = unstemmed.tokens(body)
+        for (token, plainToken) in zip(analyzer.tokens(body), plain) {
+            if terms.contains(token.term) || prefixes.contains(where: { plainToken.term.hasPrefix($0) }) {
+                matched.append(token.range)
+            }
+        }
+        guard !matched.isEmpty else { return [] }
+        // Windows around matches, greedily, without overlap.
+        var snippets: [String] = []
+        var coveredUntil = -1
+        for range in matched where range.lowerBound > coveredUntil && snippets.count < limit {
+            var start = max(0, range.lowerBound - self.width / 3)
+            var end = min(bytes.count, start + self.width)
+            // Snap to word boundaries and to whole UTF-8 scalars.
+            while start > 0, start < bytes.count, bytes[start] != 0x20 && bytes[start] != 0x0A { start -= 1 }
+            while end < bytes.count, bytes[end] != 0x20 && bytes[end] != 0x0A { end += 1 }
+            var text = ""
+            var cursor = start
+            for hit in matched where hit.lowerBound >= start && hit.upperBound <= end {
+                text += String(decoding: bytes[cursor..<hit.lowerBound], as: UTF8.self)
+                text += "[[" + String(decoding: bytes[hit], as: UTF8.self) + "]]"
+                cursor = hit.upperBound
+            }
+            text += String(decoding: bytes[cursor..<end], as: UTF8.self)
+            text = text.replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+            snippets.append((start > 0 ? "… " : "") + text + (end < bytes.count ? " …" : ""))
+            coveredUntil = end
+        }
+        return snippets
+    }
+}
