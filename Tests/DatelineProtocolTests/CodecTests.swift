@@ -30,6 +30,9 @@ struct CodecTests {
         #expect(try self.roundTrip(Fixtures.logBatch) == Fixtures.logBatch)
         #expect(try self.roundTrip(Fixtures.ingestStatsRequest) == Fixtures.ingestStatsRequest)
         #expect(try self.roundTrip(Fixtures.ingestStatsResponse) == Fixtures.ingestStatsResponse)
+        #expect(try self.roundTrip(Fixtures.getArticleRequest) == Fixtures.getArticleRequest)
+        #expect(try self.roundTrip(Fixtures.getArticleResponse) == Fixtures.getArticleResponse)
+        #expect(try self.roundTrip(Fixtures.queryStatsResponse) == Fixtures.queryStatsResponse)
         #expect(try self.roundTrip(Fixtures.searchRequest) == Fixtures.searchRequest)
         #expect(try self.roundTrip(Fixtures.searchResponse) == Fixtures.searchResponse)
     }

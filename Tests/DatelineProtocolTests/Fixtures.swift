@@ -84,6 +84,13 @@ enum Fixtures {
         ingestRatePerSecond: 0.5, fsyncCount: 2, fsyncMeanMicroseconds: 850.5, fsyncLastMicroseconds: 700,
         accepted: 2, duplicates: 1, rejected: 0, durability: "fsync", uptimeSeconds: 60
     )
+    static let getArticleRequest = GetArticleRequest(id: "9c1e4b7a2d3f5e60", minimumOffset: 2)
+    static let getArticleResponse = GetArticleResponse(article: storedArticle, offset: 1)
+    static let queryStatsRequest = QueryStatsRequest()
+    static let queryStatsResponse = QueryStatsResponse(
+        articleCount: 2, appliedOffset: 2, ingestEndOffset: 2, lag: 0, following: true, indexTerms: 412, indexBytes: 65_536,
+        queries: 17, queryP50Microseconds: 120, queryP95Microseconds: 300, queryP99Microseconds: 450, uptimeSeconds: 30
+    )
     static let searchRequest = SearchRequest(
         query: "\"rare earth\" Rubio -telephone",
         limit: 10,

@@ -79,6 +79,10 @@ struct GoldenFrame: Sendable {
             .init("ingest-stats-response", Fixtures.ingestStatsResponse, correlationID: 13, serverTimeMicroseconds: 40),
             .init("search-request", Fixtures.searchRequest, correlationID: 11, timeoutMilliseconds: 2_000),
             .init("search-response", Fixtures.searchResponse, correlationID: 11, serverTimeMicroseconds: 310),
+            .init("get-article-request", Fixtures.getArticleRequest, correlationID: 14, timeoutMilliseconds: 2_000),
+            .init("get-article-response", Fixtures.getArticleResponse, correlationID: 14, serverTimeMicroseconds: 25),
+            .init("query-stats-request", Fixtures.queryStatsRequest, correlationID: 15),
+            .init("query-stats-response", Fixtures.queryStatsResponse, correlationID: 15, serverTimeMicroseconds: 18),
         ]
         // Compressed variants of every message with a non-empty payload.
         frames += frames.filter { (try? $0.encode().readableBytes) ?? 0 > 0 }.map {

@@ -27,6 +27,10 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
     // dateline-query: 0x0200-0x02FF.
     public static let searchRequest = Self(rawValue: 0x0200)
     public static let searchResponse = Self(rawValue: 0x0201)
+    public static let getArticleRequest = Self(rawValue: 0x0202)
+    public static let getArticleResponse = Self(rawValue: 0x0203)
+    public static let queryStatsRequest = Self(rawValue: 0x0204)
+    public static let queryStatsResponse = Self(rawValue: 0x0205)
 
     /// Every type this build knows, with its name in `dateline.proto`.
     public static let known: [(type: DatelineMessageType, name: String)] = [
@@ -35,7 +39,8 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
         (.healthResponse, "HealthResponse"), (.ingestRequest, "IngestRequest"),
         (.ingestResponse, "IngestResponse"), (.subscribeRequest, "SubscribeRequest"), (.logBatch, "LogBatch"),
         (.ingestStatsRequest, "IngestStatsRequest"), (.ingestStatsResponse, "IngestStatsResponse"), (.searchRequest, "SearchRequest"),
-        (.searchResponse, "SearchResponse"),
+        (.searchResponse, "SearchResponse"), (.getArticleRequest, "GetArticleRequest"), (.getArticleResponse, "GetArticleResponse"),
+        (.queryStatsRequest, "QueryStatsRequest"), (.queryStatsResponse, "QueryStatsResponse"),
     ]
 
     /// The message's name in `dateline.proto`, or its number in hex when unknown.

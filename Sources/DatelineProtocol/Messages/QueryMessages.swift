@@ -1,0 +1,86 @@
+/// Fetches one article from `dateline-query`.
+public struct GetArticleRequest: DatelineRequest, Hashable {
+    public typealias Response = GetArticleResponse
+    public static let messageType = DatelineMessageType.getArticleRequest
+
+    public var id: String
+    /// Read-your-writes: answer only once this log offset is applied.
+    public var minimumOffset: UInt64?
+
+    public init(id: String, minimumOffset: UInt64? = nil) {
+        self.id = id
+        self.minimumOffset = minimumOffset
+    }
+
+    enum CodingKeys: Int, CodingKey { case id = 1, minimumOffset }
+}
+
+/// One article in full, with everything the ingest service stored about it.
+public struct GetArticleResponse: DatelineMessage, Hashable {
+    public static let messageType = DatelineMessageType.getArticleResponse
+
+    public var article: StoredArticle
+    /// Its offset in the ingest log.
+    public var offset: UInt64
+
+    public init(article: StoredArticle, offset: UInt64) {
+        self.article = article
+        self.offset = offset
+    }
+
+    enum CodingKeys: Int, CodingKey { case article = 1, offset }
+}
+
+/// Asks `dateline-query` for its figures.
+public struct QueryStatsRequest: DatelineRequest, Hashable {
+    public typealias Response = QueryStatsResponse
+    public static let messageType = DatelineMessageType.queryStatsRequest
+    public init() {}
+}
+
+/// `dateline-query`'s figures.
+public struct QueryStatsResponse: DatelineMessage, Hashable {
+    public static let messageType = DatelineMessageType.queryStatsResponse
+
+    public var articleCount: UInt64
+    /// One past the last log offset applied to the index.
+    public var appliedOffset: UInt64
+    /// The ingest log's end, as last reported by dateline-ingest.
+    public var ingestEndOffset: UInt64
+    /// ingestEndOffset − appliedOffset.
+    public var lag: UInt64
+    /// Whether the service is connected to dateline-ingest and following its log.
+    public var following: Bool
+    public var indexTerms: UInt64
+    /// Approximate memory held by the index and the stored articles, in bytes.
+    public var indexBytes: UInt64
+    public var queries: UInt64
+    public var queryP50Microseconds: Double
+    public var queryP95Microseconds: Double
+    public var queryP99Microseconds: Double
+    public var uptimeSeconds: Double
+
+    public init(
+        articleCount: UInt64, appliedOffset: UInt64, ingestEndOffset: UInt64, lag: UInt64, following: Bool, indexTerms: UInt64,
+        indexBytes: UInt64, queries: UInt64, queryP50Microseconds: Double, queryP95Microseconds: Double,
+        queryP99Microseconds: Double, uptimeSeconds: Double
+    ) {
+        self.articleCount = articleCount
+        self.appliedOffset = appliedOffset
+        self.ingestEndOffset = ingestEndOffset
+        self.lag = lag
+        self.following = following
+        self.indexTerms = indexTerms
+        self.indexBytes = indexBytes
+        self.queries = queries
+        self.queryP50Microseconds = queryP50Microseconds
+        self.queryP95Microseconds = queryP95Microseconds
+        self.queryP99Microseconds = queryP99Microseconds
+        self.uptimeSeconds = uptimeSeconds
+    }
+
+    enum CodingKeys: Int, CodingKey {
+        case articleCount = 1, appliedOffset, ingestEndOffset, lag, following, indexTerms, indexBytes, queries
+        case queryP50Microseconds, queryP95Microseconds, queryP99Microseconds, uptimeSeconds
+    }
+}
