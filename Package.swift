@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "DatelineArticles", targets: ["DatelineArticles"]),
         .library(name: "DatelineIngest", targets: ["DatelineIngest"]),
         .library(name: "DatelineSearch", targets: ["DatelineSearch"]),
+        .library(name: "DatelineQuery", targets: ["DatelineQuery"]),
         .executable(name: "dateline-ingest", targets: ["DatelineIngestServer"]),
     ],
     dependencies: [
@@ -65,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "DatelineArticlesTests",
             dependencies: ["DatelineArticles", "DatelineProtocol"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         /// dateline-ingest's pipeline and protocol handlers.
@@ -110,6 +112,32 @@ let package = Package(
         /// Text analysis, the inverted index and ranking behind dateline-query.
         .target(
             name: "DatelineSearch",
+            swiftSettings: swiftSettings
+        ),
+        /// dateline-query: follows the ingest log, indexes, answers searches.
+        .target(
+            name: "DatelineQuery",
+            dependencies: [
+                "DatelineProtocol",
+                "DatelineSearch",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelineQueryTests",
+            dependencies: [
+                "DatelineQuery",
+                "DatelineIngest",
+                "DatelineProtocol",
+                "DatelineSearch",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -55,8 +55,9 @@ public final class SearchIndex {
     private(set) var documents: [IndexedDocument] = []
     private var titleLengths: [UInt32] = []
     private var bodyLengths: [UInt32] = []
-    private var totalTitleLength = 0
-    private var totalBodyLength = 0
+    /// Running totals of field lengths: entry i is the sum over documents 0..<i (for point-in-time statistics).
+    private var titleLengthTotals: [Int] = [0]
+    private var bodyLengthTotals: [Int] = [0]
     private var postings: [String: [Occurrence]] = [:]
     private var byID: [String: UInt32] = [:]
 
@@ -79,8 +80,8 @@ public final class SearchIndex {
         let body = self.analyzer.tokens(document.body)
         self.titleLengths.append(UInt32(title.count))
         self.bodyLengths.append(UInt32(body.count))
-        self.totalTitleLength += title.count
-        self.totalBodyLength += body.count
+        self.titleLengthTotals.append(self.titleLengthTotals.last! + title.count)
+        self.bodyLengthTotals.append(self.bodyLengthTotals.last! + body.count)
         var occurrences: [String: Occurrence] = [:]
         for token in title {
             occurrences[token.term, default: Occurrence(document: number, title: [], body: [])].title.append(UInt32(token.position))
@@ -99,23 +100,38 @@ public final class SearchIndex {
     typealias Matches = [UInt32: [String: (title: Int, body: Int)]]
 
     /// The documents matching `query`, with the frequencies BM25 needs, and each scored key's document frequency.
-    func evaluate(_ query: SearchQuery) -> (matches: Matches, documentFrequency: [String: Int]) {
+    func evaluate(_ query: SearchQuery, documents limit: Int? = nil) -> (matches: Matches, documentFrequency: [String: Int]) {
         var frequencies: [String: Int] = [:]
-        let matches = self.evaluate(query, frequencies: &frequencies)
+        let matches = self.evaluate(query, limit: UInt32(limit ?? self.documents.count), frequencies: &frequencies)
         return (matches, frequencies)
     }
 
-    private func evaluate(_ query: SearchQuery, frequencies: inout [String: Int]) -> Matches {
+    /// The postings of `term` among the first `limit` documents (postings are in document order).
+    private func postings(_ term: String, limit: UInt32) -> ArraySlice<Occurrence> {
+        guard let list = self.postings[term] else { return [] }
+        guard let last = list.last, last.document >= limit else { return list[...] }
+        var low = 0
+        var high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle].document < limit { low = middle + 1 } else { high = middle }
+        }
+        return list[..<low]
+    }
+
+    private func evaluate(_ query: SearchQuery, limit: UInt32, frequencies: inout [String: Int]) -> Matches {
         switch query {
         case .term(let term):
-            let list = self.postings[term] ?? []
+            let list = self.postings(term, limit: limit)
             frequencies[term] = list.count
             var matches: Matches = [:]
             for occurrence in list { matches[occurrence.document] = [term: (occurrence.title.count, occurrence.body.count)] }
             return matches
         case .prefix(let prefix):
             var matches: Matches = [:]
-            for (term, list) in self.postings where term.hasPrefix(prefix) {
+            for term in self.postings.keys where term.hasPrefix(prefix) {
+                let list = self.postings(term, limit: limit)
+                guard !list.isEmpty else { continue }
                 frequencies[term] = list.count
                 for occurrence in list { matches[occurrence.document, default: [:]][term] = (occurrence.title.count, occurrence.body.count) }
             }
@@ -123,9 +139,9 @@ public final class SearchIndex {
         case .phrase(let terms):
             let key = "\"" + terms.joined(separator: " ") + "\""
             var matches: Matches = [:]
-            guard let first = self.postings[terms[0]] else { frequencies[key] = 0; return [:] }
+            let first = self.postings(terms[0], limit: limit)
             let others = terms.dropFirst().map { term in
-                Dictionary(uniqueKeysWithValues: (self.postings[term] ?? []).map { ($0.document, $0) })
+                Dictionary(uniqueKeysWithValues: self.postings(term, limit: limit).map { ($0.document, $0) })
             }
             for occurrence in first {
                 let rest = others.map { $0[occurrence.document] }
@@ -147,7 +163,7 @@ public final class SearchIndex {
             let negatives = parts.compactMap { part -> SearchQuery? in if case .not(let inner) = part { return inner } else { return nil } }
             var result: Matches?
             for part in positives {
-                let matches = self.evaluate(part, frequencies: &frequencies)
+                let matches = self.evaluate(part, limit: limit, frequencies: &frequencies)
                 guard let current = result else { result = matches; continue }
                 var merged: Matches = [:]
                 for (document, terms) in current {
@@ -158,13 +174,13 @@ public final class SearchIndex {
             var remaining = result ?? [:]
             for negative in negatives {
                 var ignored: [String: Int] = [:]
-                for document in self.evaluate(negative, frequencies: &ignored).keys { remaining[document] = nil }
+                for document in self.evaluate(negative, limit: limit, frequencies: &ignored).keys { remaining[document] = nil }
             }
             return remaining
         case .or(let parts):
             var result: Matches = [:]
             for part in parts {
-                for (document, terms) in self.evaluate(part, frequencies: &frequencies) {
+                for (document, terms) in self.evaluate(part, limit: limit, frequencies: &frequencies) {
                     result[document, default: [:]].merge(terms) { a, _ in a }
                 }
             }
@@ -177,17 +193,17 @@ public final class SearchIndex {
     // MARK: Scoring
 
     /// Lucene's BM25 IDF: ln(1 + (N − df + 0.5) / (df + 0.5)).
-    func inverseDocumentFrequency(_ documentFrequency: Int) -> Double {
-        let n = Double(self.documents.count)
+    func inverseDocumentFrequency(_ documentFrequency: Int, documents: Int) -> Double {
+        let n = Double(documents)
         let df = Double(documentFrequency)
         return log(1 + (n - df + 0.5) / (df + 0.5))
     }
 
-    func score(document: UInt32, terms: [String: (title: Int, body: Int)], documentFrequency: [String: Int]) -> Double {
+    func score(document: UInt32, terms: [String: (title: Int, body: Int)], documentFrequency: [String: Int], documents limit: Int) -> Double {
         let p = self.parameters
-        let count = Double(max(1, self.documents.count))
-        let averageTitle = max(1, Double(self.totalTitleLength) / count)
-        let averageBody = max(1, Double(self.totalBodyLength) / count)
+        let count = Double(max(1, limit))
+        let averageTitle = max(1, Double(self.titleLengthTotals[limit]) / count)
+        let averageBody = max(1, Double(self.bodyLengthTotals[limit]) / count)
         func saturate(_ tf: Int, _ length: UInt32, _ average: Double) -> Double {
             guard tf > 0 else { return 0 }
             let tf = Double(tf)
@@ -195,17 +211,39 @@ public final class SearchIndex {
         }
         var score = 0.0
         for (key, tf) in terms {
-            let idf = self.inverseDocumentFrequency(documentFrequency[key] ?? 0)
+            let idf = self.inverseDocumentFrequency(documentFrequency[key] ?? 0, documents: limit)
             score += idf * (p.titleWeight * saturate(tf.title, self.titleLengths[Int(document)], averageTitle)
                 + saturate(tf.body, self.bodyLengths[Int(document)], averageBody))
         }
         return score
     }
 
+    /// Every document matching `query`, with its BM25 score, in no particular order.
+    ///
+    /// - Parameter documents: Consider only the first this many documents, with the collection statistics
+    ///   (document count, frequencies, average lengths) as they were then: a point-in-time view, so that later
+    ///   pages of a result rank exactly like its first. Default: all.
+    public func matches(_ query: SearchQuery, documents: Int? = nil) -> [(document: UInt32, score: Double)] {
+        let limit = min(documents ?? self.documents.count, self.documents.count)
+        let (matches, frequencies) = self.evaluate(query, documents: limit)
+        return matches.map { ($0.key, self.score(document: $0.key, terms: $0.value, documentFrequency: frequencies, documents: limit)) }
+    }
+
+    /// Highlighted passages of document `number`'s body for `query`.
+    public func snippets(of number: UInt32, for query: SearchQuery, limit: Int = 3) -> [String] {
+        Snippets.make(self.documents[Int(number)].body, terms: Self.positiveTerms(query), analyzer: self.analyzer, limit: limit)
+    }
+
+    /// A rough size of the postings in memory, in bytes.
+    public var estimatedBytes: Int {
+        self.postings.reduce(0) { total, entry in
+            total + entry.key.utf8.count + 48 + entry.value.reduce(0) { $0 + 40 + 4 * ($1.title.count + $1.body.count) }
+        }
+    }
+
     /// The `limit` best matches of `query` (ties broken by insertion order), with their total.
     public func search(_ query: SearchQuery, limit: Int = 10, snippets snippetCount: Int = 3) -> (total: Int, hits: [SearchIndexHit]) {
-        let (matches, frequencies) = self.evaluate(query)
-        var scored = matches.map { (document: $0.key, score: self.score(document: $0.key, terms: $0.value, documentFrequency: frequencies)) }
+        var scored = self.matches(query)
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
         let highlightTerms = Self.positiveTerms(query)
         let hits = scored.prefix(limit).map { entry in
@@ -216,7 +254,7 @@ public final class SearchIndex {
                 snippets: Snippets.make(document.body, terms: highlightTerms, analyzer: self.analyzer, limit: snippetCount)
             )
         }
-        return (matches.count, hits)
+        return (scored.count, hits)
     }
 
     /// The terms (and prefixes, marked with a trailing `*`) a result is highlighted for.

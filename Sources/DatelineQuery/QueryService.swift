@@ -1,0 +1,290 @@
+public import DatelineProtocol
+import DatelineSearch
+import Foundation
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+import Synchronization
+
+/// Follows the ingest log, indexes every article, and answers Search, GetArticle, QueryStats and Health.
+///
+/// Run it as a `Service` (it follows the log until shut down) next to a `DatelineServer` serving ``router``.
+public final class QueryService: Service, Sendable {
+    private struct State: ~Copyable {
+        var index: SearchIndex
+        var articles: [StoredArticle] = []
+        var offsets: [UInt64] = []
+        var byID: [String: Int] = [:]
+        /// One past the last log offset applied.
+        var appliedOffset: UInt64 = 0
+        var ingestEndOffset: UInt64 = 0
+        var following = false
+        var latencies: [Double] = []
+        var latencyCursor = 0
+        var queries: UInt64 = 0
+    }
+
+    public let configuration: QueryServiceConfiguration
+    private let state: Mutex<State>
+    private let logger: Logger
+    private let startedAt = ContinuousClock.now
+    private let parser = SearchQueryParser()
+
+    public init(configuration: QueryServiceConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.state = Mutex(State(index: SearchIndex(parameters: configuration.bm25)))
+    }
+
+    /// One past the last log offset applied to the index.
+    public var appliedOffset: UInt64 { self.state.withLock { $0.appliedOffset } }
+
+    // MARK: Following
+
+    /// Follows the ingest log until graceful shutdown or cancellation, reconnecting with backoff.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var backoff = self.configuration.reconnectBackoff.initial
+            while !Task.isCancelled {
+                do {
+                    let connection = try await DatelineClientConnection.connect(
+                        host: self.configuration.ingestHost,
+                        port: self.configuration.ingestPort,
+                        configuration: self.configuration.ingestClient,
+                        logger: self.logger
+                    )
+                    defer { Task { try? await connection.close() } }
+                    let from = self.appliedOffset
+                    self.logger.info("following dateline-ingest", metadata: ["dateline.offset": "\(from)"])
+                    self.state.withLock { $0.following = true }
+                    backoff = self.configuration.reconnectBackoff.initial
+                    for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query")) {
+                        self.apply(batch)
+                    }
+                } catch is CancellationError {
+                    break
+                } catch {
+                    if Task.isCancelled { break }
+                    self.logger.warning(
+                        "not following dateline-ingest; retrying",
+                        metadata: ["dateline.error": "\(error)", "dateline.retry_in": "\(backoff)"]
+                    )
+                }
+                self.state.withLock { $0.following = false }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, self.configuration.reconnectBackoff.maximum)
+            }
+        }
+    }
+
+    /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
+    public func apply(_ batch: LogBatch) {
+        self.state.withLock { state in
+            for entry in batch.entries where entry.offset == state.appliedOffset {
+                let article = entry.article
+                state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
+                state.byID[article.id] = state.articles.count
+                state.articles.append(article)
+                state.offsets.append(entry.offset)
+                state.appliedOffset = entry.offset + 1
+            }
+            state.ingestEndOffset = max(state.ingestEndOffset, batch.endOffset, state.appliedOffset)
+        }
+    }
+
+    /// Waits until `offset` records are applied, or the deadline passes.
+    func waitUntilApplied(_ offset: UInt64, deadline: ContinuousClock.Instant) async throws {
+        while self.appliedOffset < offset {
+            guard ContinuousClock.now < deadline else {
+                throw DatelineError(
+                    code: .deadlineExceeded,
+                    message: "the index has applied \(self.appliedOffset) records, not yet the \(offset) asked for (is dateline-ingest reachable?)"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// The request's deadline on the continuous clock (10 s when the client gave none).
+    static func deadline(_ context: DatelineRequestContext) -> ContinuousClock.Instant {
+        guard let deadline = context.deadline else { return .now + .seconds(10) }
+        return .now + .nanoseconds(max(0, (deadline - NIODeadline.now()).nanoseconds))
+    }
+
+    // MARK: Handlers
+
+    /// The protocol handlers.
+    public var router: DatelineRouter {
+        var router = DatelineRouter()
+        router.on(SearchRequest.self) { request, context in
+            if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            return try self.search(request)
+        }
+        router.on(GetArticleRequest.self) { request, context in
+            if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            return try self.article(request.id)
+        }
+        router.onEventLoop(QueryStatsRequest.self) { _, _ in self.stats() }
+        router.onEventLoop(HealthRequest.self) { _, _ in
+            let (applied, following) = self.state.withLock { ($0.appliedOffset, $0.following) }
+            return HealthResponse(
+                status: .serving,
+                service: self.configuration.server.serviceName,
+                version: self.configuration.server.version,
+                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
+                details: ["appliedOffset": "\(applied)", "following": "\(following)"]
+            )
+        }
+        return router
+    }
+
+    /// Runs a search against the current index.
+    public func search(_ request: SearchRequest) throws -> SearchResponse {
+        let started = ContinuousClock.now
+        let query: SearchQuery
+        do {
+            query = try self.parser.parse(request.query)
+        } catch {
+            throw DatelineError(code: .invalidArgument, message: "query syntax: \(error.description)", details: ["position": "\(error.position)"])
+        }
+        let limit = request.limit == 0 ? 10 : Int(request.limit)
+        guard limit <= self.configuration.maximumLimit else {
+            throw DatelineError(code: .invalidArgument, message: "limit \(limit) is above the maximum of \(self.configuration.maximumLimit)")
+        }
+        let sort = request.sort == .unspecified ? SearchSort.relevance : request.sort
+        let after = try request.cursor.map { try SearchCursor(decoding: $0, sort: sort) }
+        let sources = Set(request.sources.map { $0.lowercased() })
+        let tags = Set(request.tags.map { $0.lowercased() })
+        let languages = Set(request.languages.map { $0.lowercased() })
+        let response: SearchResponse = self.state.withLock { state in
+            let newest = state.articles.compactMap(\.publishedAt).max() ?? Date()
+            var ranked: [(key: SearchCursor, document: Int, score: Double)] = []
+            // Later pages see the index as the first page did (point in time), so pages never overlap.
+            let asOf = after?.documents ?? state.index.count
+            for (document, score) in state.index.matches(query, documents: asOf) {
+                let article = state.articles[Int(document)]
+                if let from = request.from, (article.publishedAt ?? .distantPast) < from { continue }
+                if let to = request.to, (article.publishedAt ?? .distantFuture) > to { continue }
+                if !sources.isEmpty, !sources.contains((article.source ?? "").lowercased()) { continue }
+                if !languages.isEmpty, !languages.contains((article.language ?? "").lowercased()) { continue }
+                if !tags.isEmpty, !(article.tags + article.categories).contains(where: { tags.contains($0.lowercased()) }) { continue }
+                let primary: Double
+                switch sort {
+                case .date:
+                    primary = article.publishedAt?.timeIntervalSince1970 ?? -.greatestFiniteMagnitude
+                case .recent:
+                    let ageDays = max(0, newest.timeIntervalSince(article.publishedAt ?? .distantPast) / 86_400)
+                    primary = score * pow(0.5, ageDays / self.configuration.recencyHalfLifeDays)
+                default:
+                    primary = score
+                }
+                ranked.append((SearchCursor(sort: sort, primary: primary, document: UInt32(document), documents: asOf), Int(document), score))
+            }
+            ranked.sort { $0.key.precedes($1.key) }
+            let total = ranked.count
+            let remaining = after.map { cursor in ranked.drop { !cursor.precedes($0.key) } } ?? ranked[...]
+            let page = remaining.prefix(limit)
+            let hits = page.map { entry in
+                let article = state.articles[entry.document]
+                return SearchHit(
+                    articleID: article.id,
+                    score: entry.score,
+                    title: article.title ?? "",
+                    source: article.source ?? "",
+                    publishedAt: article.publishedAt,
+                    snippets: state.index.snippets(of: UInt32(entry.document), for: query)
+                )
+            }
+            let next = remaining.count > limit ? page.last?.key.encoded : nil
+            return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset)
+        }
+        self.record(ContinuousClock.now - started)
+        return response
+    }
+
+    /// One article in full.
+    public func article(_ id: String) throws -> GetArticleResponse {
+        try self.state.withLock { state in
+            guard let index = state.byID[id] else {
+                throw DatelineError(code: .notFound, message: "no article with id \(id)")
+            }
+            return GetArticleResponse(article: state.articles[index], offset: state.offsets[index])
+        }
+    }
+
+    private func record(_ latency: Duration) {
+        self.state.withLock { state in
+            state.queries += 1
+            if state.latencies.count < 4_096 {
+                state.latencies.append(latency.seconds)
+            } else {
+                state.latencies[state.latencyCursor] = latency.seconds
+                state.latencyCursor = (state.latencyCursor + 1) % state.latencies.count
+            }
+        }
+    }
+
+    /// The service's figures.
+    public func stats() -> QueryStatsResponse {
+        self.state.withLock { state in
+            let sorted = state.latencies.sorted()
+            func percentile(_ p: Double) -> Double {
+                sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1e6
+            }
+            let textBytes = state.articles.reduce(0) { $0 + $1.body.utf8.count + ($1.title?.utf8.count ?? 0) + 256 }
+            return QueryStatsResponse(
+                articleCount: UInt64(state.articles.count),
+                appliedOffset: state.appliedOffset,
+                ingestEndOffset: state.ingestEndOffset,
+                lag: state.ingestEndOffset - min(state.ingestEndOffset, state.appliedOffset),
+                following: state.following,
+                indexTerms: UInt64(state.index.termCount),
+                indexBytes: UInt64(textBytes + state.index.estimatedBytes),
+                queries: state.queries,
+                queryP50Microseconds: percentile(0.5),
+                queryP95Microseconds: percentile(0.95),
+                queryP99Microseconds: percentile(0.99),
+                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds
+            )
+        }
+    }
+}
+
+/// The position after which the next page starts: the last hit's sort key. Opaque to clients.
+struct SearchCursor: Hashable {
+    var sort: SearchSort
+    var primary: Double
+    var document: UInt32
+    /// How many documents the index held when the first page was served.
+    var documents: Int
+
+    /// Higher primary first; ties broken by older document first, so that new articles never shift a page.
+    func precedes(_ other: SearchCursor) -> Bool {
+        self.primary != other.primary ? self.primary > other.primary : self.document < other.document
+    }
+
+    var encoded: String {
+        Data("\(self.sort.rawValue):\(self.primary.bitPattern):\(self.document):\(self.documents)".utf8).base64EncodedString()
+    }
+
+    init(sort: SearchSort, primary: Double, document: UInt32, documents: Int) {
+        self.sort = sort
+        self.primary = primary
+        self.document = document
+        self.documents = documents
+    }
+
+    init(decoding text: String, sort: SearchSort) throws {
+        let parts = Data(base64Encoded: text).map { String(decoding: $0, as: UTF8.self).split(separator: ":") } ?? []
+        guard parts.count == 4, let rawSort = UInt32(parts[0]), let bits = UInt64(parts[1]), let document = UInt32(parts[2]),
+            let documents = Int(parts[3]), documents >= 0, SearchSort(rawValue: rawSort) == sort
+        else {
+            throw DatelineError(code: .invalidArgument, message: "the cursor is not one this service issued for this sort order")
+        }
+        self.init(sort: sort, primary: Double(bitPattern: bits), document: document, documents: documents)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
+}
