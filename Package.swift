@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "DatelineSearch", targets: ["DatelineSearch"]),
         .library(name: "DatelineQuery", targets: ["DatelineQuery"]),
         .executable(name: "dateline-ingest", targets: ["DatelineIngestServer"]),
+        .executable(name: "dateline-query", targets: ["DatelineQueryServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -123,6 +124,21 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The `dateline-query` executable.
+        .executableTarget(
+            name: "DatelineQueryServer",
+            dependencies: [
+                "DatelineQuery",
+                "DatelineProtocol",
+                "DatelineSearch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

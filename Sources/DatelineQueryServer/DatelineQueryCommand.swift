@@ -1,0 +1,112 @@
+import ArgumentParser
+import DatelineProtocol
+import DatelineQuery
+import DatelineSearch
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `dateline-query`: follows dateline-ingest's log, indexes every article and answers searches.
+@main
+struct DatelineQueryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dateline-query",
+        abstract: "Follow dateline-ingest, index every article, and answer searches.",
+        discussion: """
+            Every option can also be set through the environment variable named in its help; a flag wins over \
+            the environment. The index is built by following dateline-ingest's log from the start; when the \
+            ingest service is unreachable the query service keeps answering from its index and reconnects \
+            with backoff. SIGTERM or SIGINT drains in-flight requests and exits.
+            """
+    )
+
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Option(help: "Address to listen on. Env: DATELINE_QUERY_HOST.")
+    var host: String = environment["DATELINE_QUERY_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_QUERY_PORT.")
+    var port: Int = Int(environment["DATELINE_QUERY_PORT"] ?? "") ?? 7401
+
+    @Option(help: "The dateline-ingest service to follow, HOST:PORT. Env: DATELINE_INGEST.")
+    var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the service's own data. Env: DATELINE_QUERY_DATA_DIR.")
+    var dataDirectory: String = environment["DATELINE_QUERY_DATA_DIR"] ?? ".dateline/query"
+
+    @Option(help: "Shared secret: required from clients and presented to dateline-ingest; empty for none. Env: DATELINE_TOKEN.")
+    var token: String = environment["DATELINE_TOKEN"] ?? ""
+
+    @Option(name: .customLong("max-limit"), help: "The most hits one search may return. Env: DATELINE_QUERY_MAX_LIMIT.")
+    var maximumLimit: Int = Int(environment["DATELINE_QUERY_MAX_LIMIT"] ?? "") ?? 100
+
+    @Option(name: .customLong("bm25-k1"), help: "BM25 term-frequency saturation. Env: DATELINE_BM25_K1.")
+    var k1: Double = Double(environment["DATELINE_BM25_K1"] ?? "") ?? 1.2
+
+    @Option(name: .customLong("bm25-b"), help: "BM25 length normalisation. Env: DATELINE_BM25_B.")
+    var b: Double = Double(environment["DATELINE_BM25_B"] ?? "") ?? 0.75
+
+    @Option(name: .customLong("title-weight"), help: "How much more a title match counts than a body match. Env: DATELINE_TITLE_WEIGHT.")
+    var titleWeight: Double = Double(environment["DATELINE_TITLE_WEIGHT"] ?? "") ?? 2
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: DATELINE_LOG_LEVEL.")
+    var logLevel: String = environment["DATELINE_LOG_LEVEL"] ?? "info"
+
+    @Option(name: .customLong("port-file"), help: "Write the bound port to this file once listening (for scripts and tests).")
+    var portFile: String?
+
+    /// `HOST:PORT` → (host, port).
+    static func address(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = String(text[..<colon])
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func validate() throws {
+        guard Self.address(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
+        guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard self.maximumLimit > 0 else { throw ValidationError("--max-limit must be positive") }
+        guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
+            throw ValidationError("BM25 parameters out of range: k1 ≥ 0, 0 ≤ b ≤ 1, title weight ≥ 0")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "dateline-query")
+        try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
+        let (ingestHost, ingestPort) = Self.address(self.ingest)!
+        let token = self.token.isEmpty ? nil : self.token
+        let configuration = QueryServiceConfiguration(
+            server: DatelineServerConfiguration(host: self.host, port: self.port, serviceName: "dateline-query", token: token),
+            ingestHost: ingestHost,
+            ingestPort: ingestPort,
+            ingestClient: DatelineClientConfiguration(clientName: "dateline-query/0.1.0", token: token, requestTimeout: nil),
+            bm25: BM25Parameters(k1: self.k1, b: self.b, titleWeight: self.titleWeight),
+            maximumLimit: self.maximumLimit
+        )
+        let service = QueryService(configuration: configuration, logger: logger)
+        let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
+        if let portFile = self.portFile {
+            Task {
+                if let port = try? await server.listeningAddress().port {
+                    try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+                }
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [server, service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
