@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "DatelineQuery", targets: ["DatelineQuery"]),
         .executable(name: "dateline-ingest", targets: ["DatelineIngestServer"]),
         .executable(name: "dateline-query", targets: ["DatelineQueryServer"]),
+        .executable(name: "dateline", targets: ["DatelineCLI"]),
+        .library(name: "DatelineClient", targets: ["DatelineClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -139,6 +141,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The client library the `dateline` CLI is a thin layer over.
+        .target(
+            name: "DatelineClient",
+            dependencies: ["DatelineProtocol", "DatelineArticles"],
+            swiftSettings: swiftSettings
+        ),
+        /// The `dateline` CLI.
+        .executableTarget(
+            name: "DatelineCLI",
+            dependencies: [
+                "DatelineClient",
+                "DatelineProtocol",
+                "DatelineArticles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

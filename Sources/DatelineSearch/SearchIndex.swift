@@ -277,36 +277,49 @@ enum Snippets {
         guard limit > 0, !terms.isEmpty else { return [] }
         let prefixes = terms.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
         let bytes = Array(body.utf8)
-        // Matching tokens, by UTF-8 range.
+        // Matching tokens, by UTF-8 range, with the term each matched.
         let unstemmed = Analyzer(stems: false)
-        var matched: [Range<Int>] = []
-        let plain = unstemmed.tokens(body)
-        for (token, plainToken) in zip(analyzer.tokens(body), plain) {
-            if terms.contains(token.term) || prefixes.contains(where: { plainToken.term.hasPrefix($0) }) {
-                matched.append(token.range)
+        var matched: [(range: Range<Int>, term: String)] = []
+        for (token, plainToken) in zip(analyzer.tokens(body), unstemmed.tokens(body)) {
+            if terms.contains(token.term) {
+                matched.append((token.range, token.term))
+            } else if let prefix = prefixes.first(where: { plainToken.term.hasPrefix($0) }) {
+                matched.append((token.range, prefix + "*"))
             }
         }
         guard !matched.isEmpty else { return [] }
-        // Windows around matches, greedily, without overlap.
-        var snippets: [String] = []
-        var coveredUntil = -1
-        for range in matched where range.lowerBound > coveredUntil && snippets.count < limit {
-            var start = max(0, range.lowerBound - self.width / 3)
-            var end = min(bytes.count, start + self.width)
-            // Snap to word boundaries and to whole UTF-8 scalars.
-            while start > 0, start < bytes.count, bytes[start] != 0x20 && bytes[start] != 0x0A { start -= 1 }
-            while end < bytes.count, bytes[end] != 0x20 && bytes[end] != 0x0A { end += 1 }
-            var text = ""
-            var cursor = start
-            for hit in matched where hit.lowerBound >= start && hit.upperBound <= end {
-                text += String(decoding: bytes[cursor..<hit.lowerBound], as: UTF8.self)
-                text += "[[" + String(decoding: bytes[hit], as: UTF8.self) + "]]"
-                cursor = hit.upperBound
+        // First windows that show terms not shown yet, then any others; never overlapping.
+        var windows: [Range<Int>] = []
+        var shown = Set<String>()
+        for preferNew in [true, false] {
+            for match in matched where windows.count < limit {
+                if preferNew, shown.contains(match.term) { continue }
+                guard !windows.contains(where: { $0.contains(match.range.lowerBound) }) else { continue }
+                var start = max(0, match.range.lowerBound - self.width / 3)
+                var end = min(bytes.count, start + self.width)
+                // Snap to word boundaries (which are also whole UTF-8 scalars).
+                while start > 0, start < bytes.count, bytes[start] != 0x20 && bytes[start] != 0x0A { start -= 1 }
+                while end < bytes.count, bytes[end] != 0x20 && bytes[end] != 0x0A { end += 1 }
+                if let overlapping = windows.firstIndex(where: { $0.overlaps(start..<end) }) {
+                    start = max(start, windows[overlapping].upperBound)
+                    guard start < match.range.lowerBound else { continue }
+                }
+                windows.append(start..<end)
+                for other in matched where (start..<end).contains(other.range.lowerBound) { shown.insert(other.term) }
             }
-            text += String(decoding: bytes[cursor..<end], as: UTF8.self)
-            text = text.replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-            snippets.append((start > 0 ? "… " : "") + text + (end < bytes.count ? " …" : ""))
-            coveredUntil = end
+        }
+        var snippets: [String] = []
+        for window in windows {  // in the order chosen: passages with new terms first
+            var text = ""
+            var cursor = window.lowerBound
+            for hit in matched where hit.range.lowerBound >= window.lowerBound && hit.range.upperBound <= window.upperBound {
+                text += String(decoding: bytes[cursor..<hit.range.lowerBound], as: UTF8.self)
+                text += "[[" + String(decoding: bytes[hit.range], as: UTF8.self) + "]]"
+                cursor = hit.range.upperBound
+            }
+            text += String(decoding: bytes[cursor..<window.upperBound], as: UTF8.self)
+            let collapsed = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+            snippets.append((window.lowerBound > 0 ? "… " : "") + collapsed + (window.upperBound < bytes.count ? " …" : ""))
         }
         return snippets
     }

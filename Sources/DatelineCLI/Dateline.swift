@@ -1,0 +1,379 @@
+import ArgumentParser
+import DatelineArticles
+import DatelineClient
+import DatelineProtocol
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `dateline`: send articles to dateline-ingest and questions to dateline-query.
+@main
+struct Dateline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dateline",
+        abstract: "Send news articles to dateline-ingest and ask dateline-query about them.",
+        discussion: """
+            Exit status: 0 success, 1 a service reported an error, 2 some articles were rejected, 64 bad \
+            arguments, 69 a service could not be reached.
+            """,
+        subcommands: [Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Stats.self, Health.self, Ping.self]
+    )
+}
+
+extension Dateline {
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send articles: files, directories (recursively), or - for standard input.",
+            discussion: "Formats: plain text as news sites publish it, JSON (an object or an array), JSON Lines, Reuters-21578 SGML (.sgm)."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Files, directories or - (standard input).")
+        var paths: [String]
+
+        @Option(help: "The input format; auto decides by file extension and content.")
+        var format: InputFormat = .auto
+
+        @Option(help: "Articles per request.")
+        var batch: Int = 100
+
+        @Flag(help: "Return only when dateline-query has indexed everything sent (read-your-writes).")
+        var wait = false
+
+        func validate() throws {
+            guard !self.paths.isEmpty else { throw ValidationError("give at least one file, directory or -") }
+            guard (1...10_000).contains(self.batch) else { throw ValidationError("--batch must be between 1 and 10000") }
+        }
+
+        func run() async throws {
+            let (articles, problems) = ArticleFiles.read(self.paths, format: self.format.format)
+            for problem in problems { printError(problem.description) }
+            let client = self.global.client
+            var summary = IngestSummary()
+            let interactive = isatty(STDERR_FILENO) == 1
+            let total = articles.count
+            try await reportingErrors {
+                summary = try await client.ingest(articles, batchSize: self.batch) { progress in
+                    let rate = Double(progress.articles) / max(progress.seconds, 0.001)
+                    let line = String(format: "%d/%d articles, %.0f articles/s, %.1f MB/s, ETA %.0f s", progress.articles, total, rate,
+                                      Double(progress.bytes) / max(progress.seconds, 0.001) / 1e6, Double(total - progress.articles) / max(rate, 1))
+                    if interactive {
+                        let width = 30
+                        let filled = total == 0 ? width : width * progress.articles / total
+                        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(line)  ".utf8))
+                    } else if progress.articles == total || progress.articles % 5_000 < 100 {
+                        FileHandle.standardError.write(Data("\(line)\n".utf8))
+                    }
+                }
+                if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+                if self.wait, summary.endOffset > 0 {
+                    let deadline = ContinuousClock.now + .seconds(max(60, self.global.timeout))
+                    while try await client.send(QueryStatsRequest(), to: .query).appliedOffset < summary.endOffset {
+                        guard ContinuousClock.now < deadline else {
+                            throw DatelineError(code: .deadlineExceeded, message: "dateline-query has not caught up with offset \(summary.endOffset) yet")
+                        }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+            }
+            await client.close()
+            if self.global.output == .json {
+                try printJSON(summary)
+            } else {
+                print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(summary.rejected) of \(summary.articles) articles in \(String(format: "%.2f", summary.seconds)) s\(self.wait ? "; indexed and searchable" : "")")
+                for rejection in summary.rejections.prefix(20) { print("  rejected \(rejection)") }
+                if summary.rejections.count > 20 { print("  ... and \(summary.rejections.count - 20) more") }
+            }
+            if summary.rejected > 0 || !problems.isEmpty { throw ExitStatus.partialIngest }
+        }
+    }
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search articles.",
+            discussion: """
+                Query language: words (all must match), "a phrase", OR, NOT or -word, prefix* and (grouping). \
+                Example: dateline search '"rare earth" OR minerals -cocoa' --from 2025-07-01
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The query.")
+        var query: String
+
+        @Option(help: "Only articles published on or after this date (e.g. 2025-07-01).")
+        var from: String?
+
+        @Option(help: "Only articles published on or before this date (a date alone includes that whole day).")
+        var to: String?
+
+        @Option(help: "Only this source (repeatable).")
+        var source: [String] = []
+
+        @Option(help: "Only articles with this tag or category (repeatable).")
+        var tag: [String] = []
+
+        @Option(help: "Only articles mentioning this entity (needs extraction, not available yet).")
+        var entity: String?
+
+        @Option(help: "Only articles on this topic (needs extraction, not available yet).")
+        var topic: String?
+
+        @Option(help: "relevance, date, or recent (relevance with a recency decay).")
+        var sort: String = "relevance"
+
+        @Option(help: "Hits per page.")
+        var limit: Int = 10
+
+        @Option(help: "The cursor printed after a page, for the next page.")
+        var after: String?
+
+        func validate() throws {
+            if self.entity != nil || self.topic != nil {
+                throw ValidationError("--entity and --topic are not available yet: entity and topic extraction has not landed")
+            }
+            for (name, value) in [("--from", self.from), ("--to", self.to)] {
+                if let value, ArticleDates.parse(value) == nil { throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26 or 'July 26, 2025')") }
+            }
+            guard ["relevance", "date", "recent"].contains(self.sort) else { throw ValidationError("--sort must be relevance, date or recent") }
+            guard (1...100).contains(self.limit) else { throw ValidationError("--limit must be between 1 and 100") }
+        }
+
+        func run() async throws {
+            let from = self.from.flatMap(ArticleDates.parse).map(\.date)
+            let to = self.to.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date }
+            let request = SearchRequest(
+                query: self.query,
+                limit: UInt32(self.limit),
+                cursor: self.after,
+                from: from,
+                to: to,
+                sources: self.source,
+                tags: self.tag,
+                sort: ["relevance": .relevance, "date": .date, "recent": .recent][self.sort]!
+            )
+            let client = self.global.client
+            var response: SearchResponse?
+            try await reportingErrors { response = try await client.send(request, to: .query) }
+            await client.close()
+            guard let response else { return }
+            if self.global.output == .json {
+                try printJSON(response)
+                return
+            }
+            print("\(response.total) article\(response.total == 1 ? "" : "s") match: \(self.query)")
+            let colors = self.global.colors
+            for (rank, hit) in response.hits.enumerated() {
+                let date = hit.publishedAt.map { String(ISO8601DateFormatter.string(from: $0, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])) } ?? "(no date)"
+                print("")
+                print("\(rank + 1). \(colors ? "\u{1B}[1m" : "")\(hit.title.isEmpty ? "(untitled)" : hit.title)\(colors ? "\u{1B}[0m" : "")")
+                print("   \(date) · \(hit.source.isEmpty ? "(unknown source)" : hit.source) · score \(String(format: "%.2f", hit.score)) · id \(hit.articleID)")
+                for snippet in hit.snippets.prefix(2) {
+                    let shown = colors
+                        ? snippet.replacingOccurrences(of: "[[", with: "\u{1B}[1;33m").replacingOccurrences(of: "]]", with: "\u{1B}[0m")
+                        : snippet
+                    print("   \(shown)")
+                }
+            }
+            if let next = response.nextCursor { print("\nmore: dateline search \"\(self.query)\" --after \(next)") }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one article in full.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The article's id (from search or ingest).")
+        var id: String
+
+        func run() async throws {
+            let client = self.global.client
+            var response: GetArticleResponse?
+            try await reportingErrors { response = try await client.send(GetArticleRequest(id: self.id), to: .query) }
+            await client.close()
+            guard let response else { return }
+            if self.global.output == .json {
+                try printJSON(response)
+                return
+            }
+            let article = response.article
+            let rows: [[String]] = [
+                ["id", article.id], ["offset", "\(response.offset)"], ["title", article.title ?? "(none)"],
+                ["source", article.source ?? "(none)"], ["published", article.publishedAt.map { "\($0)" } ?? "(unknown)"],
+                ["dateline", article.datelinePlace ?? "(none)"], ["categories", article.categories.joined(separator: ", ")],
+                ["tags", article.tags.joined(separator: ", ")], ["language", article.language ?? "(unknown)"],
+                ["missing", article.missingFields.joined(separator: ", ")],
+            ]
+            print(table(rows))
+            print("")
+            print(article.paragraphs.joined(separator: "\n\n"))
+        }
+    }
+
+    struct Entities: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List people, organisations, places and countries (not available yet).")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "person, organization, place or country.") var type: String?
+        @Option(help: "Only names starting with this.") var prefix: String?
+        @Option(help: "How many.") var limit: Int = 20
+
+        func run() async throws {
+            printError("entities are not available yet: entity extraction has not landed in dateline-ingest")
+            throw ExitStatus.serverError
+        }
+    }
+
+    struct Timeline: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Engagements between actors, in date order (not available yet).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "People, offices or countries.") var actors: [String]
+        @Option(help: "From this date.") var from: String?
+        @Option(help: "To this date.") var to: String?
+        @Option(help: "Event types, e.g. meet,call,visit.") var type: String?
+
+        func run() async throws {
+            printError("timelines are not available yet: event extraction has not landed in dateline-ingest")
+            throw ExitStatus.serverError
+        }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Both services' figures, side by side.")
+        @OptionGroup var global: GlobalOptions
+
+        struct Both: Encodable {
+            var ingest: IngestStatsResponse?
+            var query: QueryStatsResponse?
+            var errors: [String]
+        }
+
+        func run() async throws {
+            let client = self.global.client
+            var both = Both(errors: [])
+            var unreachable = false
+            do { both.ingest = try await client.send(IngestStatsRequest(), to: .ingest) } catch let error as DatelineClientError {
+                both.errors.append(error.description)
+                unreachable = unreachable || error.isUnreachable
+            }
+            do { both.query = try await client.send(QueryStatsRequest(), to: .query) } catch let error as DatelineClientError {
+                both.errors.append(error.description)
+                unreachable = unreachable || error.isUnreachable
+            }
+            await client.close()
+            if self.global.output == .json {
+                try printJSON(both)
+            } else {
+                let i = both.ingest
+                let q = both.query
+                func show(_ value: (some CustomStringConvertible)?) -> String { value.map(\.description) ?? "—" }
+                print(table([
+                    ["", "dateline-ingest", "dateline-query"],
+                    ["articles", show(i?.articleCount), show(q?.articleCount)],
+                    ["offset", show(i?.endOffset), show(q?.appliedOffset)],
+                    ["lag", "", show(q?.lag)],
+                    ["following", "", show(q?.following)],
+                    ["bytes", show(i?.bytesOnDisk), show(q?.indexBytes)],
+                    ["segments / terms", show(i?.segments), show(q?.indexTerms)],
+                    ["accepted / dup / rejected", i.map { "\($0.accepted) / \($0.duplicates) / \($0.rejected)" } ?? "—", ""],
+                    ["ingest rate (1 min)", i.map { String(format: "%.1f/s", $0.ingestRatePerSecond) } ?? "—", ""],
+                    ["fsync", i.map { String(format: "%d, mean %.0f µs (%@)", $0.fsyncCount, $0.fsyncMeanMicroseconds, $0.durability) } ?? "—", ""],
+                    ["followers", i.map { $0.followers.map { "\($0.name)@\($0.position)" }.joined(separator: ", ") } ?? "—", ""],
+                    ["queries, p50 / p99", "", q.map { String(format: "%d, %.0f / %.0f µs", $0.queries, $0.queryP50Microseconds, $0.queryP99Microseconds) } ?? "—"],
+                ]))
+                for error in both.errors { printError(error) }
+            }
+            if unreachable { throw ExitStatus.unreachable }
+            if !both.errors.isEmpty { throw ExitStatus.serverError }
+        }
+    }
+
+    struct Health: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Whether both services are up.")
+        @OptionGroup var global: GlobalOptions
+
+        struct Report: Encodable {
+            var service: String
+            var status: String
+            var version: String?
+            var uptimeSeconds: Double?
+            var details: [String: String]
+            var error: String?
+        }
+
+        func run() async throws {
+            let client = self.global.client
+            var reports: [Report] = []
+            var failed = false
+            for service in [DatelineService.ingest, .query] {
+                do {
+                    let health = try await client.send(HealthRequest(), to: service)
+                    reports.append(Report(service: service.rawValue, status: "\(health.status)", version: health.version, uptimeSeconds: health.uptimeSeconds, details: health.details))
+                } catch let error as DatelineClientError {
+                    failed = true
+                    reports.append(Report(service: service.rawValue, status: error.isUnreachable ? "unreachable" : "error", details: [:], error: error.description))
+                }
+            }
+            await client.close()
+            if self.global.output == .json {
+                try printJSON(reports)
+            } else {
+                print(table([["service", "status", "version", "uptime", "details"]] + reports.map {
+                    [$0.service, $0.status, $0.version ?? "", $0.uptimeSeconds.map { String(format: "%.0f s", $0) } ?? "",
+                     $0.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
+                }))
+                for report in reports { if let error = report.error { printError(error) } }
+            }
+            if failed { throw ExitStatus.unreachable }
+        }
+    }
+
+    struct Ping: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Round-trip times to both services.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Pings per service.") var count: Int = 3
+
+        func run() async throws {
+            let client = self.global.client
+            struct Result: Encodable { var service: String; var roundTripMicroseconds: [Double]; var error: String? }
+            var results: [Result] = []
+            var failed = false
+            for service in [DatelineService.ingest, .query] {
+                var times: [Double] = []
+                do {
+                    for _ in 0..<max(1, self.count) {
+                        let start = ContinuousClock.now
+                        _ = try await client.send(DatelineProtocol.Ping(payload: Data("dateline".utf8)), to: service)
+                        let elapsed = ContinuousClock.now - start
+                        times.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                    }
+                    results.append(Result(service: service.rawValue, roundTripMicroseconds: times))
+                } catch let error as DatelineClientError {
+                    failed = true
+                    results.append(Result(service: service.rawValue, roundTripMicroseconds: times, error: error.description))
+                }
+            }
+            await client.close()
+            if self.global.output == .json {
+                try printJSON(results)
+            } else {
+                for result in results {
+                    if let error = result.error { printError(error); continue }
+                    print("\(result.service): " + result.roundTripMicroseconds.map { String(format: "%.0f µs", $0) }.joined(separator: ", "))
+                }
+            }
+            if failed { throw ExitStatus.unreachable }
+        }
+    }
+}
+
+/// The `--format` values of `ingest`.
+enum InputFormat: String, ExpressibleByArgument, CaseIterable {
+    case auto, text, json, jsonl, reuters
+
+    var format: ArticleFiles.Format { ArticleFiles.Format(rawValue: self.rawValue)! }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import DatelineClient
+import DatelineProtocol
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a command prints its result.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Option(help: "dateline-ingest's address, HOST:PORT. Env: DATELINE_INGEST.")
+    var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
+
+    @Option(help: "dateline-query's address, HOST:PORT. Env: DATELINE_QUERY.")
+    var query: String = environment["DATELINE_QUERY"] ?? "127.0.0.1:7401"
+
+    @Option(help: "Shared secret of the services, if they have one. Env: DATELINE_TOKEN.")
+    var token: String = environment["DATELINE_TOKEN"] ?? ""
+
+    @Option(help: "Seconds to wait for each request.")
+    var timeout: Double = 30
+
+    @Option(name: [.short, .long], help: "What to print: a readable table, or one JSON document (for scripts and jq).")
+    var output: OutputFormat = .table
+
+    @Flag(name: .customLong("no-color"), help: "Never colour the output (it is coloured only on a terminal).")
+    var noColor = false
+
+    static func address(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = String(text[..<colon])
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func validate() throws {
+        guard Self.address(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
+        guard Self.address(self.query) != nil else { throw ValidationError("--query '\(self.query)' must be HOST:PORT, e.g. 127.0.0.1:7401") }
+        guard self.timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    var client: DatelineClient {
+        DatelineClient(settings: DatelineClientSettings(
+            ingest: Self.address(self.ingest)!,
+            query: Self.address(self.query)!,
+            token: self.token.isEmpty ? nil : self.token,
+            timeout: .milliseconds(Int(self.timeout * 1000))
+        ))
+    }
+
+    var colors: Bool { !self.noColor && isatty(STDOUT_FILENO) == 1 && Self.environment["NO_COLOR"] == nil }
+}
+
+/// Distinct exit statuses, so scripts can tell failures apart.
+enum ExitStatus {
+    /// A service answered with an error.
+    static let serverError = ExitCode(1)
+    /// Some articles were rejected (or some inputs could not be read).
+    static let partialIngest = ExitCode(2)
+    /// The command line was wrong (argument-parser's own validation uses the same code).
+    static let usage = ExitCode(64)
+    /// A service could not be reached.
+    static let unreachable = ExitCode(69)
+}
+
+/// Runs `body`, turning failures into one clear line on stderr and a distinct exit status.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as DatelineClientError {
+        printError(error.description)
+        throw error.isUnreachable ? ExitStatus.unreachable : ExitStatus.serverError
+    } catch let error as DatelineError {
+        printError(error.description)
+        throw ExitStatus.serverError
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("dateline: \(message)\n".utf8))
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// A left-aligned text table.
+func table(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    var widths = [Int](repeating: 0, count: first.count)
+    for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
+    return rows.map { row in
+        row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}

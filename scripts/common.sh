@@ -1,0 +1,29 @@
+# Shared by the scripts: settings, prerequisite checks, and where things live.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATELINE_HOME="${DATELINE_HOME:-$ROOT/.dateline}"
+DATELINE_INGEST="${DATELINE_INGEST:-127.0.0.1:7400}"
+DATELINE_QUERY="${DATELINE_QUERY:-127.0.0.1:7401}"
+export DATELINE_INGEST DATELINE_QUERY
+
+check_prerequisites() {
+  local missing=0
+  if ! command -v swift >/dev/null 2>&1; then
+    echo "error: swift is not on PATH. Install a Swift 6.1+ toolchain (https://www.swift.org/install/linux/) and add its usr/bin to PATH." >&2
+    missing=1
+  fi
+  if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists zlib; then
+    echo "error: zlib's headers were not found through pkg-config. On Debian or Ubuntu: sudo apt-get install zlib1g-dev pkg-config" >&2
+    missing=1
+  fi
+  [ "$missing" -eq 0 ] || exit 2
+}
+
+release_bin() {
+  (cd "$ROOT" && swift build -c release --show-bin-path)
+}
+
+pid_alive() {
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds Dateline (release) if needed, starts dateline-ingest and dateline-query in the background with their
+# data under $DATELINE_HOME (default: .dateline in the checkout), loads samples/ into a new store, and answers
+# a query. Running it again is harmless: running services are left alone.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+check_prerequisites
+
+echo "building (release)..."
+(cd "$ROOT" && swift build -c release 2>&1 | tail -n 1)
+BIN="$(release_bin)"
+mkdir -p "$DATELINE_HOME/logs"
+
+start() {
+  local name="$1"; shift
+  local pidfile="$DATELINE_HOME/$name.pid"
+  if pid_alive "$pidfile"; then
+    echo "$name is already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  nohup "$BIN/$name" "$@" >>"$DATELINE_HOME/logs/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+  echo "started $name (pid $!)"
+}
+
+start dateline-ingest --host "${DATELINE_INGEST%:*}" --port "${DATELINE_INGEST##*:}" --data-dir "$DATELINE_HOME/ingest"
+start dateline-query --host "${DATELINE_QUERY%:*}" --port "${DATELINE_QUERY##*:}" --ingest "$DATELINE_INGEST" --data-dir "$DATELINE_HOME/query"
+
+for _ in $(seq 1 100); do
+  if "$BIN/dateline" health >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+if ! "$BIN/dateline" health >/dev/null 2>&1; then
+  "$BIN/dateline" health || true
+  echo "error: the services did not become healthy; see $DATELINE_HOME/logs/" >&2
+  exit 1
+fi
+
+articles="$("$BIN/dateline" stats -o json | python3 -c 'import json,sys; print((json.load(sys.stdin).get("ingest") or {}).get("articleCount", 0))' 2>/dev/null || echo 0)"
+if [ "$articles" = "0" ]; then
+  echo "loading the sample articles..."
+  "$BIN/dateline" ingest "$ROOT/samples" --wait
+fi
+
+echo
+"$BIN/dateline" health
+echo
+echo "logs:    $DATELINE_HOME/logs/"
+echo "data:    $DATELINE_HOME/"
+echo "CLI:     $BIN/dateline   (stop with scripts/stop.sh)"
+echo
+echo "$ dateline search '\"rare earth\" OR counterterrorism'"
+"$BIN/dateline" search '"rare earth" OR counterterrorism'
