@@ -1,0 +1,134 @@
+import DatelineProtocol
+import Foundation
+import Testing
+
+/// Runs the built `dateline` binary.
+enum CLI {
+    static let binary: String? = {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dateline").path
+        let inBuild = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/dateline").path
+        return [besideTests, inBuild].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    struct Result {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    static func run(_ arguments: [String], cluster: TestCluster? = nil, input: Data? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(self.binary, "dateline is not built: run swift build first"))
+        var arguments = arguments
+        if let cluster { arguments += ["--ingest", "127.0.0.1:\(cluster.ingestPort)", "--query", "127.0.0.1:\(cluster.queryPort)"] }
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "DATELINE_INGEST")
+        environment.removeValue(forKey: "DATELINE_QUERY")
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(input) }
+        try stdin.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
+    }
+}
+
+@Suite("The dateline CLI", .serialized)
+struct CLITests {
+    @Test func ingestSearchGetStatsHealthAndPingAgainstRealServices() async throws {
+        let cluster = TestCluster()
+        try await cluster.startIngest()
+        try await cluster.startQuery()
+        let ingest = try CLI.run(["ingest", Samples.directory.path, "--wait", "-o", "json"], cluster: cluster)
+        #expect(ingest.status == 0, "\(ingest.errors)")
+        let summary = try JSONSerialization.jsonObject(with: Data(ingest.output.utf8)) as? [String: Any]
+        #expect(summary?["accepted"] as? Int == 2)
+        #expect(summary?["rejected"] as? Int == 0)
+
+        let search = try CLI.run(["search", "\"rare earth\" OR counterterrorism", "--no-color"], cluster: cluster)
+        #expect(search.status == 0)
+        #expect(search.output.hasPrefix("2 articles match: \"rare earth\" OR counterterrorism"))
+        #expect(search.output.contains("1. Rubio, Ishaq Dar Hold Talks in Washington"))
+        #expect(search.output.contains("[[rare]] [[earth]]"))
+        #expect(!search.output.contains("\u{1B}["), "no colour codes when not on a terminal")
+
+        let json = try CLI.run(["search", "Rubio", "--source", "OpenVoiceNews Pakistan", "-o", "json"], cluster: cluster)
+        let response = try JSONDecoder.iso8601.decode(SearchResponse.self, from: Data(json.output.utf8))
+        #expect(response.total == 1)
+        let id = try #require(response.hits.first?.articleID)
+
+        let get = try CLI.run(["get", id], cluster: cluster)
+        #expect(get.status == 0)
+        #expect(get.output.contains("OpenVoiceNews Pakistan"))
+        #expect(get.output.contains("Further details about the visit or any potential agreements signed have not yet been released."))
+
+        let stats = try CLI.run(["stats"], cluster: cluster)
+        #expect(stats.status == 0)
+        #expect(stats.output.contains("dateline-ingest"))
+        #expect(stats.output.contains("dateline-query@2"))
+        let health = try CLI.run(["health", "-o", "json"], cluster: cluster)
+        #expect(health.status == 0)
+        #expect(health.output.contains("\"status\" : \"serving\""))
+        let ping = try CLI.run(["ping", "--count", "2"], cluster: cluster)
+        #expect(ping.status == 0)
+        #expect(ping.output.contains("dateline-query: "))
+
+        // Standard input and JSON Lines, with one bad line: accepted, then exit status 2 for the rejection.
+        let lines = Data(("{\"body\": \"A story from standard input about energy.\", \"id\": \"stdin-1\"}\n{\"body\": \"\"}\n").utf8)
+        let piped = try CLI.run(["ingest", "-", "--format", "jsonl"], cluster: cluster, input: lines)
+        #expect(piped.status == 2)
+        #expect(piped.output.contains("accepted 1, duplicates 0, rejected 1 of 2 articles"))
+        #expect(piped.output.contains("rejected stdin:2: empty-body"))
+        try await cluster.stop()
+    }
+
+    @Test func unreachableServicesAndBadArgumentsGetOneClearLineAndDistinctStatuses() async throws {
+        // A port nothing listens on.
+        let cluster = TestCluster()
+        try await cluster.startIngest()
+        let closedPort = cluster.ingestPort
+        try await cluster.stopIngest()
+        let unreachable = try CLI.run(["search", "x", "--query", "127.0.0.1:\(closedPort)"])
+        #expect(unreachable.status == 69)
+        #expect(unreachable.errors == "dateline: cannot reach dateline-query at 127.0.0.1:\(closedPort): connection refused — is it running? try scripts/start.sh\n")
+        let health = try CLI.run(["health", "--ingest", "127.0.0.1:\(closedPort)", "--query", "127.0.0.1:\(closedPort)"])
+        #expect(health.status == 69)
+        #expect(health.output.contains("unreachable"))
+
+        for (arguments, fragment) in [
+            (["search", "x", "--limit", "0"], "--limit must be between 1 and 100"),
+            (["search", "x", "--from", "someday"], "--from 'someday' is not a date"),
+            (["search", "x", "--entity", "Rubio"], "not available yet"),
+            (["ingest"], "Missing expected argument"),
+            (["search", "x", "--query", "nowhere"], "--query 'nowhere' must be HOST:PORT"),
+            (["frobnicate"], "Unexpected argument 'frobnicate'"),
+        ] {
+            let result = try CLI.run(arguments)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.errors.contains(fragment), "\(arguments): \(result.errors)")
+        }
+        let entities = try CLI.run(["entities"])
+        #expect(entities.status == 1)
+        #expect(entities.errors.contains("not available yet"))
+        let missing = try CLI.run(["ingest", "/no/such/file", "--ingest", "127.0.0.1:\(closedPort)"])
+        #expect(missing.errors.contains("/no/such/file: no such file or directory"))
+    }
+}
+
+extension JSONDecoder {
+    static var iso8601: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
