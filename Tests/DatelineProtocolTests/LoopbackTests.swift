@@ -294,8 +294,8 @@ struct LoopbackTests {
                 port: port,
                 bytes: DatelinePreface.bytes() + hello + slow,
                 later: health + echo,
-                after: .milliseconds(800),
-                timeout: .seconds(5)
+                waitForGoAway: true,
+                timeout: .seconds(10)
             )
             try await Task.sleep(for: .milliseconds(100))
             shutdown()

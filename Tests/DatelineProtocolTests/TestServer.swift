@@ -91,6 +91,7 @@ enum RawConnection {
         bytes: [UInt8],
         later: [UInt8]? = nil,
         after delay: Duration = .zero,
+        waitForGoAway: Bool = false,
         timeout: Duration = .seconds(5)
     ) async throws -> (ByteBuffer, closed: Bool) {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -104,7 +105,17 @@ enum RawConnection {
             .get()
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
         if let later {
-            try await Task.sleep(for: delay)
+            if waitForGoAway {
+                // Send the rest only once the server has said it is draining.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < deadline {
+                    let received = collector.received.withLock { $0 }
+                    if Self.events(received).contains(where: { if case .frame(let frame) = $0 { frame.messageType == .goAway } else { false } }) { break }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            } else {
+                try await Task.sleep(for: delay)
+            }
             try? await channel.writeAndFlush(ByteBuffer(bytes: later))
         }
         let closedByUs = AtomicFlag()
