@@ -165,7 +165,7 @@ extension Dateline {
                 try printJSON(response)
                 return
             }
-            print("\(response.total) article\(response.total == 1 ? "" : "s") match: \(self.query)")
+            print("\(response.total) \(response.total == 1 ? "article matches" : "articles match"): \(self.query)")
             let colors = self.global.colors
             for (rank, hit) in response.hits.enumerated() {
                 let date = hit.publishedAt.map { String(ISO8601DateFormatter.string(from: $0, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])) } ?? "(no date)"

@@ -169,6 +169,9 @@ public struct SearchQueryParser: Sendable {
             guard let inner = try self.parseUnary(lexemes, &index, end: end) else { return nil }
             return .not(inner)
         case .open:
+            guard index < lexemes.count else {
+                throw QuerySyntaxError(message: "unbalanced parenthesis: the '(' opened here is never closed", position: position)
+            }
             let inner = try self.parseOr(lexemes, &index, end: end)
             guard index < lexemes.count, lexemes[index].0 == .close else {
                 throw QuerySyntaxError(message: "unbalanced parenthesis: the '(' opened here is never closed", position: position)

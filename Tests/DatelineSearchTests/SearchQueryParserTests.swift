@@ -26,6 +26,7 @@ struct SearchQueryParserTests {
         ("\"rare earth", "unbalanced quote: the phrase opened here is never closed", 0),
         ("rubio \"rare", "unbalanced quote: the phrase opened here is never closed", 6),
         ("(trade OR energy", "unbalanced parenthesis: the '(' opened here is never closed", 0),
+        ("rubio (", "unbalanced parenthesis: the '(' opened here is never closed", 6),
         ("trade)", "unexpected ')' (no '(' opened it)", 5),
         ("trade OR", "OR needs a term after it", 6),
         ("OR trade", "OR needs a term before it", 0),
