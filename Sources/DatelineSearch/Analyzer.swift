@@ -29,6 +29,12 @@ public struct Analyzer: Sendable {
     }
 
     public func tokens(_ text: String) -> [Token] {
+        var cache: [String: String]? = nil
+        return self.tokens(text, stemCache: &cache)
+    }
+
+    /// Like ``tokens(_:)``, remembering stems in `stemCache` (words repeat a lot; stemming is the costly part).
+    public func tokens(_ text: String, stemCache: inout [String: String]?) -> [Token] {
         var tokens: [Token] = []
         var current: [UInt8] = []
         var currentStart = 0
@@ -40,7 +46,15 @@ public struct Analyzer: Sendable {
         func flush(end: Int) {
             guard !current.isEmpty else { return }
             var term = String(decoding: current, as: UTF8.self)
-            if self.stems, !isAbbreviation { term = PorterStemmer.stem(term) }
+            if self.stems, !isAbbreviation {
+                if let cached = stemCache?[term] {
+                    term = cached
+                } else {
+                    let stem = PorterStemmer.stem(term)
+                    if stemCache != nil, stemCache!.count < 500_000 { stemCache![term] = stem }
+                    term = stem
+                }
+            }
             tokens.append(Token(term: term, position: tokens.count, range: currentStart..<end))
             current.removeAll(keepingCapacity: true)
             isAbbreviation = false

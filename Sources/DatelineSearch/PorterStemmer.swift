@@ -91,10 +91,35 @@ public enum PorterStemmer {
             return self.bytes.count >= suffix.count && self.bytes.suffix(suffix.count).elementsEqual(suffix)
         }
 
+        /// The suffix tables as bytes, computed once.
+        static let suffixBytes: [String: [UInt8]] = {
+            var table: [String: [UInt8]] = [:]
+            let all = ["'", "'s", "'s'", "sses", "ied", "ies", "s", "us", "ss", "eed", "eedly", "ed", "edly", "ing", "ingly"]
+                + Word.step2Rules.map(\.0) + Word.step3Rules.map(\.0) + Word.step4Suffixes
+            for suffix in all { table[suffix] = Array(suffix.utf8) }
+            return table
+        }()
+
         /// The longest of `suffixes` the word ends with.
         func longest(_ suffixes: [String]) -> String? {
             var best: String?
-            for suffix in suffixes where self.ends(with: suffix) && suffix.utf8.count > (best?.utf8.count ?? 0) { best = suffix }
+            var bestLength = 0
+            let count = self.bytes.count
+            for suffix in suffixes {
+                let bytes = Word.suffixBytes[suffix] ?? Array(suffix.utf8)
+                let length = bytes.count
+                guard length > bestLength, length <= count else { continue }
+                var matches = true
+                var index = 0
+                while index < length {
+                    if self.bytes[count - length + index] != bytes[index] { matches = false; break }
+                    index += 1
+                }
+                if matches {
+                    best = suffix
+                    bestLength = length
+                }
+            }
             return best
         }
 
@@ -176,7 +201,7 @@ public enum PorterStemmer {
         ]
 
         mutating func step2() {
-            guard let suffix = self.longest(Self.step2Rules.map(\.0)) else { return }
+            guard let suffix = self.longest(Self.step2Suffixes) else { return }
             let start = self.start(of: suffix)
             guard start >= self.p1 else { return }
             let replacement = Self.step2Rules.first { $0.0 == suffix }!.1
@@ -190,21 +215,26 @@ public enum PorterStemmer {
             self.replace(suffix, with: replacement)
         }
 
+        static let step3Rules: [(String, String)] = [
+            ("tional", "tion"), ("ational", "ate"), ("alize", "al"), ("icate", "ic"), ("iciti", "ic"), ("ical", "ic"),
+            ("ful", ""), ("ness", ""), ("ative", ""),
+        ]
+        static let step3Suffixes = step3Rules.map(\.0)
+        static let step2Suffixes = step2Rules.map(\.0)
+
         mutating func step3() {
-            let rules: [(String, String)] = [
-                ("tional", "tion"), ("ational", "ate"), ("alize", "al"), ("icate", "ic"), ("iciti", "ic"), ("ical", "ic"),
-                ("ful", ""), ("ness", ""), ("ative", ""),
-            ]
-            guard let suffix = self.longest(rules.map(\.0)) else { return }
+            let rules = Self.step3Rules
+            guard let suffix = self.longest(Self.step3Suffixes) else { return }
             let start = self.start(of: suffix)
             guard start >= self.p1 else { return }
             if suffix == "ative", start < self.p2 { return }
             self.replace(suffix, with: rules.first { $0.0 == suffix }!.1)
         }
 
+        static let step4Suffixes = ["al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion"]
+
         mutating func step4() {
-            let suffixes = ["al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion"]
-            guard let suffix = self.longest(suffixes) else { return }
+            guard let suffix = self.longest(Self.step4Suffixes) else { return }
             let start = self.start(of: suffix)
             guard start >= self.p2 else { return }
             if suffix == "ion" {

@@ -60,6 +60,8 @@ public final class SearchIndex {
     private var bodyLengthTotals: [Int] = [0]
     private var postings: [String: [Occurrence]] = [:]
     private var byID: [String: UInt32] = [:]
+    /// Stems already computed, shared by every document added.
+    private var stemCache: [String: String]? = [:]
 
     public init(analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters()) {
         self.analyzer = analyzer
@@ -76,8 +78,8 @@ public final class SearchIndex {
         let number = UInt32(self.documents.count)
         self.byID[document.id] = number
         self.documents.append(document)
-        let title = self.analyzer.tokens(document.title)
-        let body = self.analyzer.tokens(document.body)
+        let title = self.analyzer.tokens(document.title, stemCache: &self.stemCache)
+        let body = self.analyzer.tokens(document.body, stemCache: &self.stemCache)
         self.titleLengths.append(UInt32(title.count))
         self.bodyLengths.append(UInt32(body.count))
         self.titleLengthTotals.append(self.titleLengthTotals.last! + title.count)

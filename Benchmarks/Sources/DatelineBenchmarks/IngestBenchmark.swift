@@ -1,6 +1,7 @@
 import DatelineArticles
 import DatelineIngest
 import DatelineProtocol
+import DatelineQuery
 import DatelineStorage
 import Foundation
 import Logging
@@ -66,6 +67,9 @@ enum IngestBenchmark {
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         let serverTask = Task { try await server.run() }
         let port = try await server.listeningAddress().port!
+        // dateline-query follows along, so the run measures "durable and searchable".
+        let query = QueryService(configuration: QueryServiceConfiguration(ingestPort: port), logger: logger)
+        var followerTask = Task { try await query.run() }
         let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
         let start = clock.now
         let counts = try await withThrowingTaskGroup(of: (Int, Int, Int).self) { group in
@@ -90,6 +94,18 @@ enum IngestBenchmark {
         }
         let endToEnd = (clock.now - start).seconds
         let stats = service.stats()
+        while query.appliedOffset < stats.endOffset { try await Task.sleep(for: .milliseconds(1)) }
+        let searchable = (clock.now - start).seconds
+        followerTask.cancel()
+        _ = await followerTask.result
+        // Restart to ready: a fresh query service replaying the whole log (no snapshots yet).
+        let restarted = QueryService(configuration: QueryServiceConfiguration(ingestPort: port), logger: logger)
+        let restartStart = clock.now
+        followerTask = Task { try await restarted.run() }
+        while restarted.appliedOffset < stats.endOffset { try await Task.sleep(for: .milliseconds(1)) }
+        let restartTime = (clock.now - restartStart).seconds
+        followerTask.cancel()
+        _ = await followerTask.result
         try await connection.close()
         serverTask.cancel()
         _ = await serverTask.result
@@ -103,6 +119,8 @@ enum IngestBenchmark {
             | path | time | articles/s | MB/s | ratio |
             |---|---|---|---|---|
             | end to end: client → protocol → parse → dedup → fsynced log | \(String(format: "%.2f s", endToEnd)) | **\(Int(rate))** | \(String(format: "%.1f", Double(bytes) / endToEnd / 1e6)) | \(ratio(rate / logRate)) of the log alone |
+            | ... and searchable: dateline-query following and indexing | \(String(format: "%.2f s", searchable)) | **\(Int(Double(submissions.count) / searchable))** | \(String(format: "%.1f", Double(bytes) / searchable / 1e6)) | |
+            | dateline-query restart to ready (full replay of the log) | \(String(format: "%.2f s", restartTime)) | \(Int(Double(stats.endOffset) / restartTime)) | | |
             | baseline: the log alone (same records, same batches) | \(String(format: "%.2f s", logTime)) | \(Int(logRate)) | \(String(format: "%.1f", Double(bytes) / logTime / 1e6)) | 1.00× |
             | reading the SGML files | \(String(format: "%.2f s", readTime)) | \(Int(Double(submissions.count) / readTime)) | | |
 
