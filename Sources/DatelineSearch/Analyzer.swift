@@ -36,16 +36,8 @@ public struct Analyzer: Sendable {
     /// Like ``tokens(_:)``, remembering stems in `stemCache` (words repeat a lot; stemming is the costly part).
     public func tokens(_ text: String, stemCache: inout [String: String]?) -> [Token] {
         var tokens: [Token] = []
-        var current: [UInt8] = []
-        var currentStart = 0
-        var isAbbreviation = false
-        var offset = 0
-        var pendingApostrophe = false
-        var pendingDot = false
-
-        func flush(end: Int) {
-            guard !current.isEmpty else { return }
-            var term = String(decoding: current, as: UTF8.self)
+        self.forEachWord(text) { word, isAbbreviation, range in
+            var term = word
             if self.stems, !isAbbreviation {
                 if let cached = stemCache?[term] {
                     term = cached
@@ -55,7 +47,24 @@ public struct Analyzer: Sendable {
                     term = stem
                 }
             }
-            tokens.append(Token(term: term, position: tokens.count, range: currentStart..<end))
+            tokens.append(Token(term: term, position: tokens.count, range: range))
+        }
+        return tokens
+    }
+
+    /// Calls `body` with each word of `text`, folded but not stemmed, whether it is a dotted abbreviation
+    /// (never stemmed), and its UTF-8 range.
+    func forEachWord(_ text: String, _ body: (String, Bool, Range<Int>) -> Void) {
+        var current: [UInt8] = []
+        var currentStart = 0
+        var isAbbreviation = false
+        var offset = 0
+        var pendingApostrophe = false
+        var pendingDot = false
+
+        func flush(end: Int) {
+            guard !current.isEmpty else { return }
+            body(String(decoding: current, as: UTF8.self), isAbbreviation, currentStart..<end)
             current.removeAll(keepingCapacity: true)
             isAbbreviation = false
         }
@@ -108,7 +117,6 @@ public struct Analyzer: Sendable {
             flush(end: lastWordEnd)
         }
         flush(end: lastWordEnd)
-        return tokens
     }
 
     /// The terms of `text`, in order.

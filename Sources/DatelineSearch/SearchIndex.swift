@@ -58,10 +58,13 @@ public final class SearchIndex {
     /// Running totals of field lengths: entry i is the sum over documents 0..<i (for point-in-time statistics).
     private var titleLengthTotals: [Int] = [0]
     private var bodyLengthTotals: [Int] = [0]
-    private var postings: [String: [Occurrence]] = [:]
+    /// Term → id; postings and term texts are arrays indexed by id.
+    private var termIDs: [String: UInt32] = [:]
+    private var terms: [String] = []
+    private var postingLists: [[Occurrence]] = []
     private var byID: [String: UInt32] = [:]
-    /// Stems already computed, shared by every document added.
-    private var stemCache: [String: String]? = [:]
+    /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
+    private var wordIDs: [String: UInt32] = [:]
 
     public init(analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters()) {
         self.analyzer = analyzer
@@ -69,7 +72,33 @@ public final class SearchIndex {
     }
 
     public var count: Int { self.documents.count }
-    public var termCount: Int { self.postings.count }
+    public var termCount: Int { self.terms.count }
+
+    private func termID(_ term: String) -> UInt32 {
+        if let id = self.termIDs[term] { return id }
+        let id = UInt32(self.terms.count)
+        self.termIDs[term] = id
+        self.terms.append(term)
+        self.postingLists.append([])
+        return id
+    }
+
+    /// The term ids of `text`'s tokens, in order.
+    private func termIDs(of text: String) -> [UInt32] {
+        var ids: [UInt32] = []
+        self.analyzer.forEachWord(text) { word, isAbbreviation, _ in
+            let key = isAbbreviation ? "\u{1}" + word : word
+            if let id = self.wordIDs[key] {
+                ids.append(id)
+                return
+            }
+            let term = self.analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
+            let id = self.termID(term)
+            if self.wordIDs.count < 2_000_000 { self.wordIDs[key] = id }
+            ids.append(id)
+        }
+        return ids
+    }
 
     /// Adds a document; a document with an id already indexed is ignored (and false returned).
     @discardableResult
@@ -78,20 +107,25 @@ public final class SearchIndex {
         let number = UInt32(self.documents.count)
         self.byID[document.id] = number
         self.documents.append(document)
-        let title = self.analyzer.tokens(document.title, stemCache: &self.stemCache)
-        let body = self.analyzer.tokens(document.body, stemCache: &self.stemCache)
+        let title = self.termIDs(of: document.title)
+        let body = self.termIDs(of: document.body)
         self.titleLengths.append(UInt32(title.count))
         self.bodyLengths.append(UInt32(body.count))
         self.titleLengthTotals.append(self.titleLengthTotals.last! + title.count)
         self.bodyLengthTotals.append(self.bodyLengthTotals.last! + body.count)
-        var occurrences: [String: Occurrence] = [:]
-        for token in title {
-            occurrences[token.term, default: Occurrence(document: number, title: [], body: [])].title.append(UInt32(token.position))
+        // This document's occurrences, one per distinct term, in first-seen order.
+        var slot: [UInt32: Int] = [:]
+        slot.reserveCapacity(body.count / 2 + title.count)
+        var occurrences: [(term: UInt32, occurrence: Occurrence)] = []
+        for (position, id) in title.enumerated() {
+            let index = slot[id] ?? { slot[id] = occurrences.count; occurrences.append((id, Occurrence(document: number, title: [], body: []))); return occurrences.count - 1 }()
+            occurrences[index].occurrence.title.append(UInt32(position))
         }
-        for token in body {
-            occurrences[token.term, default: Occurrence(document: number, title: [], body: [])].body.append(UInt32(token.position))
+        for (position, id) in body.enumerated() {
+            let index = slot[id] ?? { slot[id] = occurrences.count; occurrences.append((id, Occurrence(document: number, title: [], body: []))); return occurrences.count - 1 }()
+            occurrences[index].occurrence.body.append(UInt32(position))
         }
-        for (term, occurrence) in occurrences { self.postings[term, default: []].append(occurrence) }
+        for (id, occurrence) in occurrences { self.postingLists[Int(id)].append(occurrence) }
         return true
     }
 
@@ -110,7 +144,8 @@ public final class SearchIndex {
 
     /// The postings of `term` among the first `limit` documents (postings are in document order).
     private func postings(_ term: String, limit: UInt32) -> ArraySlice<Occurrence> {
-        guard let list = self.postings[term] else { return [] }
+        guard let id = self.termIDs[term] else { return [] }
+        let list = self.postingLists[Int(id)]
         guard let last = list.last, last.document >= limit else { return list[...] }
         var low = 0
         var high = list.count
@@ -131,7 +166,7 @@ public final class SearchIndex {
             return matches
         case .prefix(let prefix):
             var matches: Matches = [:]
-            for term in self.postings.keys where term.hasPrefix(prefix) {
+            for term in self.terms where term.hasPrefix(prefix) {
                 let list = self.postings(term, limit: limit)
                 guard !list.isEmpty else { continue }
                 frequencies[term] = list.count
@@ -238,9 +273,9 @@ public final class SearchIndex {
 
     /// A rough size of the postings in memory, in bytes.
     public var estimatedBytes: Int {
-        self.postings.reduce(0) { total, entry in
-            total + entry.key.utf8.count + 48 + entry.value.reduce(0) { $0 + 40 + 4 * ($1.title.count + $1.body.count) }
-        }
+        zip(self.terms, self.postingLists).reduce(0) { total, entry in
+            total + entry.0.utf8.count + 64 + entry.1.reduce(0) { $0 + 40 + 4 * ($1.title.count + $1.body.count) }
+        } + self.wordIDs.count * 40
     }
 
     /// The `limit` best matches of `query` (ties broken by insertion order), with their total.
