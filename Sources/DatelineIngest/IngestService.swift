@@ -229,7 +229,6 @@ public final class IngestService: Sendable {
         }
         defer { _ = self.index.withLock { $0.followers.removeValue(forKey: followerID) } }
         logger.info("follower subscribed", metadata: ["dateline.follower": "\(name)", "dateline.offset": "\(request.fromOffset)"])
-        let decoder = DatelineBinaryDecoder()
         var position = request.fromOffset
         while !Task.isCancelled {
             let records = try self.log.read(from: position, maximumRecords: batchRecords, maximumBytes: 4 << 20)
@@ -237,8 +236,9 @@ public final class IngestService: Sendable {
                 await self.log.waitForRecord(at: position)
                 continue
             }
-            let entries = try records.map { LogEntry(offset: $0.offset, article: try decoder.decode(StoredArticle.self, from: $0.payload)) }
-            try await writer.write(LogBatch(entries: entries, endOffset: self.log.endOffset))
+            // The stored payloads are StoredArticle encodings already: splice them in without decoding.
+            let batch = LogBatch.encode(records: records.map { ($0.offset, $0.payload) }, endOffset: self.log.endOffset)
+            try await writer.write(encoded: batch)
             position = records.last!.offset + 1
             self.index.withLock { $0.followers[followerID]?.position = position }
         }

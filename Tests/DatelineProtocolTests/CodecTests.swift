@@ -37,6 +37,15 @@ struct CodecTests {
         #expect(try self.roundTrip(Fixtures.searchResponse) == Fixtures.searchResponse)
     }
 
+    @Test func aLogBatchSplicedFromStoredBytesEqualsOneEncodedWhole() throws {
+        let stored = try DatelineBinaryEncoder().encode(Fixtures.storedArticle)
+        for (offsets, end) in [([0, 1, 2], UInt64(3)), ([7], 300), ([UInt64](), 0)] as [([UInt64], UInt64)] {
+            let spliced = LogBatch.encode(records: offsets.map { ($0, Array(stored.readableBytesView)) }, endOffset: end)
+            let whole = try DatelineBinaryEncoder().encode(LogBatch(entries: offsets.map { LogEntry(offset: $0, article: Fixtures.storedArticle) }, endOffset: end))
+            #expect(spliced.readableBytesView.elementsEqual(whole.readableBytesView))
+        }
+    }
+
     @Test func matchesTheProtobufSpecificationsOwnExamples() throws {
         // protobuf's encoding guide: field 1 = 150 as a varint is 08 96 01; field 2 = "testing" is 12 07 74 65 73 74 69 6e 67.
         struct Example: Codable, Equatable {

@@ -1,3 +1,5 @@
+public import NIOCore
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
@@ -241,6 +243,34 @@ public struct LogEntry: Codable, Sendable, Hashable {
 
 /// Consecutive log records, streamed to a follower.
 public struct LogBatch: DatelineMessage, Hashable {
+    /// Encodes a batch from records whose payloads are already-encoded ``StoredArticle``s (as the ingest log
+    /// stores them), without decoding them: a nested message is its bytes, so they are spliced in as they are.
+    /// The result leaves room for a frame header, like ``DatelinePayload/encode(_:allocator:)``.
+    public static func encode(records: [(offset: UInt64, storedArticle: [UInt8])], endOffset: UInt64) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(DatelineFrame.maximumHeaderSize + records.reduce(32) { $0 + $1.storedArticle.count + 24 })
+        buffer.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+        buffer.moveReaderIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+        for record in records {
+            let offsetField = record.offset == 0 ? 0 : 1 + ProtobufWireFormat.varintSize(record.offset)
+            let articleField = 1 + ProtobufWireFormat.varintSize(UInt64(record.storedArticle.count)) + record.storedArticle.count
+            buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: 1, wireType: .lengthDelimited))  // entries
+            buffer.writeProtobufVarint(UInt64(offsetField + articleField))
+            if record.offset != 0 {
+                buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: 1, wireType: .varint))  // LogEntry.offset
+                buffer.writeProtobufVarint(record.offset)
+            }
+            buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: 2, wireType: .lengthDelimited))  // LogEntry.article
+            buffer.writeProtobufVarint(UInt64(record.storedArticle.count))
+            buffer.writeBytes(record.storedArticle)
+        }
+        if endOffset != 0 {
+            buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: 2, wireType: .varint))  // endOffset
+            buffer.writeProtobufVarint(endOffset)
+        }
+        return buffer
+    }
+
     public static let messageType = DatelineMessageType.logBatch
 
     public var entries: [LogEntry]

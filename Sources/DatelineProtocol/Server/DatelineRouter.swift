@@ -80,6 +80,12 @@ public struct DatelineStreamWriter<Element: DatelineMessage>: Sendable {
     public func write(_ element: Element) async throws {
         try await self.raw.write(try DatelinePayload.encode(element))
     }
+
+    /// Sends one element that the caller has already encoded (e.g. ``LogBatch/encode(records:endOffset:)``).
+    /// The bytes must be a valid encoding of `Element`.
+    public func write(encoded payload: ByteBuffer) async throws {
+        try await self.raw.write(payload)
+    }
 }
 
 /// The untyped writer behind ``DatelineStreamWriter``: bytes of already-encoded elements.
