@@ -132,6 +132,12 @@ extension Dateline {
         @Option(help: "The cursor printed after a page, for the next page.")
         var after: String?
 
+        @Flag(help: "Also count all matches by source, by tag and by date.")
+        var facets = false
+
+        @Option(help: "The date histogram's buckets with --facets: day, week or month.")
+        var histogram: String = "month"
+
         func validate() throws {
             if self.entity != nil || self.topic != nil {
                 throw ValidationError("--entity and --topic are not available yet: entity and topic extraction has not landed")
@@ -141,6 +147,7 @@ extension Dateline {
             }
             guard ["relevance", "date", "recent"].contains(self.sort) else { throw ValidationError("--sort must be relevance, date or recent") }
             guard (1...100).contains(self.limit) else { throw ValidationError("--limit must be between 1 and 100") }
+            guard ["day", "week", "month"].contains(self.histogram) else { throw ValidationError("--histogram must be day, week or month") }
         }
 
         func run() async throws {
@@ -154,7 +161,9 @@ extension Dateline {
                 to: to,
                 sources: self.source,
                 tags: self.tag,
-                sort: ["relevance": .relevance, "date": .date, "recent": .recent][self.sort]!
+                sort: ["relevance": .relevance, "date": .date, "recent": .recent][self.sort]!,
+                facets: self.facets,
+                histogramInterval: ["day": .day, "week": .week, "month": .month][self.histogram]!
             )
             let client = self.global.client
             var response: SearchResponse?
@@ -180,6 +189,12 @@ extension Dateline {
                 }
             }
             if let next = response.nextCursor { print("\nmore: dateline search \"\(self.query)\" --after \(next)") }
+            if let facets = response.facets {
+                print("")
+                for (name, counts) in [("sources", facets.sources), ("tags", facets.tags), ("dates", facets.dates)] where !counts.isEmpty {
+                    print("\(name): " + counts.map { "\($0.value) (\($0.count))" }.joined(separator: ", "))
+                }
+            }
         }
     }
 

@@ -196,10 +196,44 @@ public final class QueryService: Service, Sendable {
                 )
             }
             let next = remaining.count > limit ? page.last?.key.encoded : nil
-            return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset)
+            let facets = request.facets ? Self.facets(ranked.map { state.articles[$0.document] }, interval: request.histogramInterval) : nil
+            return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset, facets: facets)
         }
         self.record(ContinuousClock.now - started)
         return response
+    }
+
+    /// Counts of `articles` by source, tag and publication date.
+    static func facets(_ articles: [StoredArticle], interval: HistogramInterval, top: Int = 10) -> SearchFacets {
+        var sources: [String: UInt64] = [:]
+        var tags: [String: UInt64] = [:]
+        var dates: [String: UInt64] = [:]
+        var calendar = Calendar(identifier: .iso8601)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for article in articles {
+            sources[article.source ?? "(unknown)", default: 0] += 1
+            for tag in Set(article.tags + article.categories) { tags[tag, default: 0] += 1 }
+            guard let date = article.publishedAt else {
+                dates["(no date)", default: 0] += 1
+                continue
+            }
+            let parts = calendar.dateComponents([.year, .month, .day, .weekOfYear, .yearForWeekOfYear], from: date)
+            let bucket: String
+            switch interval {
+            case .day: bucket = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+            case .week: bucket = String(format: "%04d-W%02d", parts.yearForWeekOfYear!, parts.weekOfYear!)
+            case .month, .unspecified: bucket = String(format: "%04d-%02d", parts.year!, parts.month!)
+            }
+            dates[bucket, default: 0] += 1
+        }
+        func topCounts(_ counts: [String: UInt64]) -> [FacetCount] {
+            counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(top).map { FacetCount(value: $0.key, count: $0.value) }
+        }
+        return SearchFacets(
+            sources: topCounts(sources),
+            tags: topCounts(tags),
+            dates: dates.sorted { $0.key < $1.key }.map { FacetCount(value: $0.key, count: $0.value) }
+        )
     }
 
     /// One article in full.

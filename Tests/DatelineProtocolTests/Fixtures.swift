@@ -97,9 +97,21 @@ enum Fixtures {
         from: Date(timeIntervalSince1970: 1_751_328_000),
         sources: ["OpenVoiceNews Pakistan"],
         sort: .relevance,
-        minimumOffset: 1
+        minimumOffset: 1,
+        facets: true,
+        histogramInterval: .week
     )
-    static let searchResponse = SearchResponse(total: 1, hits: [searchHit(rank: 1)], nextCursor: "c1", appliedOffset: 1)
+    static let searchResponse = SearchResponse(
+        total: 1,
+        hits: [searchHit(rank: 1)],
+        nextCursor: "c1",
+        appliedOffset: 1,
+        facets: SearchFacets(
+            sources: [FacetCount(value: "OpenVoiceNews Pakistan", count: 1)],
+            tags: [FacetCount(value: "General News", count: 1)],
+            dates: [FacetCount(value: "2025-W30", count: 1)]
+        )
+    )
 
     static func searchHit(rank: Int) -> SearchHit {
         SearchHit(

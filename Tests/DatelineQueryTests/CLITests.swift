@@ -62,6 +62,8 @@ struct CLITests {
         #expect(search.output.contains("[[rare]] [[earth]]"))
         #expect(!search.output.contains("\u{1B}["), "no colour codes when not on a terminal")
 
+        let faceted = try CLI.run(["search", "Rubio", "--facets", "--histogram", "day"], cluster: cluster)
+        #expect(faceted.output.contains("dates: 2025-07-26 (1), 2025-08-04 (1)"))
         let json = try CLI.run(["search", "Rubio", "--source", "OpenVoiceNews Pakistan", "-o", "json"], cluster: cluster)
         let response = try JSONDecoder.iso8601.decode(SearchResponse.self, from: Data(json.output.utf8))
         #expect(response.total == 1)

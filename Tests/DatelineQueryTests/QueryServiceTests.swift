@@ -34,6 +34,17 @@ struct QueryServiceTests {
         #expect(try await ids(SearchRequest(query: "Pakistan’s")).count == 2)
         #expect(try await ids(SearchRequest(query: "Rubio", sort: .date)) == [islamabad, openVoice])
 
+        // Facets count every match, not just the page.
+        let faceted = try await query.send(SearchRequest(query: "Rubio", limit: 1, facets: true, histogramInterval: .day))
+        let facets = try #require(faceted.facets)
+        #expect(faceted.hits.count == 1)
+        #expect(Set(facets.sources.map(\.value)) == ["OpenVoiceNews Pakistan", "(unknown)"])
+        #expect(facets.tags == [FacetCount(value: "General News", count: 1)])
+        #expect(facets.dates == [FacetCount(value: "2025-07-26", count: 1), FacetCount(value: "2025-08-04", count: 1)])
+        let monthly = try await query.send(SearchRequest(query: "Rubio", facets: true)).facets?.dates
+        #expect(monthly == [FacetCount(value: "2025-07", count: 1), FacetCount(value: "2025-08", count: 1)])
+        #expect(try await query.send(SearchRequest(query: "Rubio")).facets == nil)
+
         let response = try await query.send(SearchRequest(query: "\"rare earth\" OR \"climate resilience\"", minimumOffset: ingested.endOffset))
         #expect(response.total == 2)
         #expect(response.appliedOffset == 2)

@@ -13,6 +13,14 @@ public enum SearchSort: UInt32, Codable, Sendable, Hashable, CaseIterable {
     case recent = 3
 }
 
+/// The bucket size of a search's date histogram.
+public enum HistogramInterval: UInt32, Codable, Sendable, Hashable, CaseIterable {
+    case unspecified = 0
+    case day = 1
+    case week = 2
+    case month = 3
+}
+
 /// A full-text search for `dateline-query`.
 public struct SearchRequest: DatelineRequest, Hashable {
     public typealias Response = SearchResponse
@@ -27,8 +35,13 @@ public struct SearchRequest: DatelineRequest, Hashable {
     public var tags: [String]
     public var languages: [String]
     public var sort: SearchSort
-    /// Read-your-writes: answer only once the service has applied this log offset.
+    /// Read-your-writes: answer only once the service has applied this many log records (pass the ingest
+    /// reply's `endOffset`).
     public var minimumOffset: UInt64?
+    /// Whether to count the matches by source, by tag and by date.
+    public var facets: Bool
+    /// The date histogram's buckets when `facets` is set. Default (unspecified): month.
+    public var histogramInterval: HistogramInterval
 
     public init(
         query: String,
@@ -40,7 +53,9 @@ public struct SearchRequest: DatelineRequest, Hashable {
         tags: [String] = [],
         languages: [String] = [],
         sort: SearchSort = .relevance,
-        minimumOffset: UInt64? = nil
+        minimumOffset: UInt64? = nil,
+        facets: Bool = false,
+        histogramInterval: HistogramInterval = .unspecified
     ) {
         self.query = query
         self.limit = limit
@@ -52,10 +67,12 @@ public struct SearchRequest: DatelineRequest, Hashable {
         self.languages = languages
         self.sort = sort
         self.minimumOffset = minimumOffset
+        self.facets = facets
+        self.histogramInterval = histogramInterval
     }
 
     enum CodingKeys: Int, CodingKey {
-        case query = 1, limit, cursor, from, to, sources, tags, languages, sort, minimumOffset
+        case query = 1, limit, cursor, from, to, sources, tags, languages, sort, minimumOffset, facets, histogramInterval
     }
 }
 
@@ -81,6 +98,37 @@ public struct SearchHit: Codable, Sendable, Hashable {
     enum CodingKeys: Int, CodingKey { case articleID = 1, score, title, source, publishedAt, snippets }
 }
 
+/// How many matching articles have one value.
+public struct FacetCount: Codable, Sendable, Hashable {
+    public var value: String
+    public var count: UInt64
+
+    public init(value: String, count: UInt64) {
+        self.value = value
+        self.count = count
+    }
+
+    enum CodingKeys: Int, CodingKey { case value = 1, count }
+}
+
+/// Counts of all the matches (not just the page): the top sources and tags, and a date histogram.
+public struct SearchFacets: Codable, Sendable, Hashable {
+    /// The most frequent sources, most frequent first.
+    public var sources: [FacetCount]
+    /// The most frequent tags and categories, most frequent first.
+    public var tags: [FacetCount]
+    /// Publication dates in buckets (`2025-07-26`, `2025-W30`, `2025-07`), oldest first.
+    public var dates: [FacetCount]
+
+    public init(sources: [FacetCount], tags: [FacetCount], dates: [FacetCount]) {
+        self.sources = sources
+        self.tags = tags
+        self.dates = dates
+    }
+
+    enum CodingKeys: Int, CodingKey { case sources = 1, tags, dates }
+}
+
 /// The answer to a ``SearchRequest``.
 public struct SearchResponse: DatelineMessage, Hashable {
     public static let messageType = DatelineMessageType.searchResponse
@@ -89,13 +137,16 @@ public struct SearchResponse: DatelineMessage, Hashable {
     public var hits: [SearchHit]
     public var nextCursor: String?
     public var appliedOffset: UInt64
+    /// Present when the request asked for facets.
+    public var facets: SearchFacets?
 
-    public init(total: UInt64, hits: [SearchHit], nextCursor: String? = nil, appliedOffset: UInt64) {
+    public init(total: UInt64, hits: [SearchHit], nextCursor: String? = nil, appliedOffset: UInt64, facets: SearchFacets? = nil) {
         self.total = total
         self.hits = hits
         self.nextCursor = nextCursor
         self.appliedOffset = appliedOffset
+        self.facets = facets
     }
 
-    enum CodingKeys: Int, CodingKey { case total = 1, hits, nextCursor, appliedOffset }
+    enum CodingKeys: Int, CodingKey { case total = 1, hits, nextCursor, appliedOffset, facets }
 }
