@@ -30,10 +30,61 @@ public final class QueryService: Service, Sendable {
     private let startedAt = ContinuousClock.now
     private let parser = SearchQueryParser()
 
+    /// Creates the service, loading its snapshot when there is a usable one (otherwise it will replay the log).
     public init(configuration: QueryServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(index: SearchIndex(parameters: configuration.bm25)))
+        var state = State(index: SearchIndex(parameters: configuration.bm25))
+        if let directory = configuration.snapshotDirectory {
+            let path = directory + "/" + QuerySnapshot.fileName
+            if let data = FileManager.default.contents(atPath: path) {
+                do {
+                    let contents = try QuerySnapshot.decode(Array(data), analyzer: Analyzer(), parameters: configuration.bm25)
+                    state.index = contents.index
+                    state.articles = contents.articles
+                    state.offsets = contents.offsets
+                    state.appliedOffset = contents.appliedOffset
+                    state.ingestEndOffset = contents.appliedOffset
+                    for (position, article) in contents.articles.enumerated() { state.byID[article.id] = position }
+                    logger.info("loaded index snapshot", metadata: ["dateline.articles": "\(contents.articles.count)", "dateline.offset": "\(contents.appliedOffset)"])
+                } catch {
+                    logger.warning("index snapshot unusable; replaying the whole log", metadata: ["dateline.snapshot": "\(path)", "dateline.error": "\(error)"])
+                }
+            } else {
+                logger.info("no index snapshot yet; replaying the whole log", metadata: ["dateline.snapshot": "\(path)"])
+            }
+        }
+        let applied = state.appliedOffset
+        self.state = Mutex(state)
+        self.snapshotOffset = Mutex(applied)
+    }
+
+    /// The applied offset of the last snapshot written or loaded.
+    private let snapshotOffset: Mutex<UInt64>
+
+    /// Writes a snapshot if records were applied since the last one.
+    public func writeSnapshot() throws {
+        guard let directory = self.configuration.snapshotDirectory else { return }
+        let (bytes, offset): ([UInt8]?, UInt64) = try self.state.withLock { state in
+            guard state.appliedOffset != self.snapshotOffset.withLock({ $0 }) else { return (nil, state.appliedOffset) }
+            return (try QuerySnapshot.encode(appliedOffset: state.appliedOffset, offsets: state.offsets, articles: state.articles, index: state.index), state.appliedOffset)
+        }
+        guard let bytes else { return }
+        try QuerySnapshot.write(bytes, directory: directory)
+        self.snapshotOffset.withLock { $0 = offset }
+        self.logger.debug("wrote index snapshot", metadata: ["dateline.offset": "\(offset)", "dateline.bytes": "\(bytes.count)"])
+    }
+
+    /// Forgets everything (the ingest log no longer holds what the index was built from).
+    private func reset() {
+        self.state.withLock { state in
+            state.index = SearchIndex(parameters: self.configuration.bm25)
+            state.articles = []
+            state.offsets = []
+            state.byID = [:]
+            state.appliedOffset = 0
+            state.ingestEndOffset = 0
+        }
     }
 
     /// One past the last log offset applied to the index.
@@ -41,8 +92,32 @@ public final class QueryService: Service, Sendable {
 
     // MARK: Following
 
-    /// Follows the ingest log until graceful shutdown or cancellation, reconnecting with backoff.
+    /// Follows the ingest log until graceful shutdown or cancellation, reconnecting with backoff; writes
+    /// snapshots periodically and a last one when it stops.
     public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.follow() }
+            if self.configuration.snapshotDirectory != nil {
+                group.addTask {
+                    await cancelWhenGracefulShutdown {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: self.configuration.snapshotInterval)
+                            guard !Task.isCancelled else { break }
+                            do { try self.writeSnapshot() } catch {
+                                self.logger.error("cannot write the index snapshot", metadata: ["dateline.error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+        do { try self.writeSnapshot() } catch {
+            self.logger.error("cannot write the index snapshot", metadata: ["dateline.error": "\(error)"])
+        }
+    }
+
+    private func follow() async {
         await cancelWhenGracefulShutdown {
             var backoff = self.configuration.reconnectBackoff.initial
             while !Task.isCancelled {
@@ -63,6 +138,14 @@ public final class QueryService: Service, Sendable {
                     }
                 } catch is CancellationError {
                     break
+                } catch let error as DatelineError where error.code == .invalidArgument && error.details["endOffset"] != nil {
+                    // The ingest log is shorter than what the index has applied: it was reset. Start again.
+                    self.logger.warning(
+                        "dateline-ingest's log ends before the index's applied offset (was it reset?); rebuilding the index from offset 0",
+                        metadata: ["dateline.applied": "\(self.appliedOffset)", "dateline.ingest_end": "\(error.details["endOffset"] ?? "")"]
+                    )
+                    self.reset()
+                    continue
                 } catch {
                     if Task.isCancelled { break }
                     self.logger.warning(

@@ -19,6 +19,10 @@ public struct QueryServiceConfiguration: Sendable {
     /// Reconnection backoff after losing the ingest service: starts at the first value, doubles up to the second.
     /// Default: 100 ms to 5 s.
     public var reconnectBackoff: (initial: Duration, maximum: Duration)
+    /// Where the index snapshot lives; nil keeps no snapshot (every start replays the log). Default: nil.
+    public var snapshotDirectory: String?
+    /// How often a snapshot is written when new records were applied (and always at shutdown). Default: 30 s.
+    public var snapshotInterval: Duration
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -29,7 +33,9 @@ public struct QueryServiceConfiguration: Sendable {
         bm25: BM25Parameters = BM25Parameters(),
         maximumLimit: Int = 100,
         recencyHalfLifeDays: Double = 30,
-        reconnectBackoff: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(5))
+        reconnectBackoff: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(5)),
+        snapshotDirectory: String? = nil,
+        snapshotInterval: Duration = .seconds(30)
     ) {
         self.server = server
         self.ingestHost = ingestHost
@@ -39,5 +45,7 @@ public struct QueryServiceConfiguration: Sendable {
         self.maximumLimit = maximumLimit
         self.recencyHalfLifeDays = recencyHalfLifeDays
         self.reconnectBackoff = reconnectBackoff
+        self.snapshotDirectory = snapshotDirectory
+        self.snapshotInterval = snapshotInterval
     }
 }

@@ -33,7 +33,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(help: "The dateline-ingest service to follow, HOST:PORT. Env: DATELINE_INGEST.")
     var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
 
-    @Option(name: .customLong("data-dir"), help: "Directory for the service's own data. Env: DATELINE_QUERY_DATA_DIR.")
+    @Option(name: .customLong("data-dir"), help: "Directory for the index snapshot. Env: DATELINE_QUERY_DATA_DIR.")
     var dataDirectory: String = environment["DATELINE_QUERY_DATA_DIR"] ?? ".dateline/query"
 
     @Option(help: "Shared secret: required from clients and presented to dateline-ingest; empty for none. Env: DATELINE_TOKEN.")
@@ -50,6 +50,9 @@ struct DatelineQueryCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("title-weight"), help: "How much more a title match counts than a body match. Env: DATELINE_TITLE_WEIGHT.")
     var titleWeight: Double = Double(environment["DATELINE_TITLE_WEIGHT"] ?? "") ?? 2
+
+    @Option(name: .customLong("snapshot-interval"), help: "Seconds between index snapshots (written only when something changed, and at shutdown). Env: DATELINE_QUERY_SNAPSHOT_INTERVAL.")
+    var snapshotInterval: Double = Double(environment["DATELINE_QUERY_SNAPSHOT_INTERVAL"] ?? "") ?? 30
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: DATELINE_LOG_LEVEL.")
     var logLevel: String = environment["DATELINE_LOG_LEVEL"] ?? "info"
@@ -71,6 +74,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         guard self.maximumLimit > 0 else { throw ValidationError("--max-limit must be positive") }
+        guard self.snapshotInterval > 0 else { throw ValidationError("--snapshot-interval must be a positive number of seconds") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
             throw ValidationError("BM25 parameters out of range: k1 ≥ 0, 0 ≤ b ≤ 1, title weight ≥ 0")
         }
@@ -93,7 +97,9 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             ingestPort: ingestPort,
             ingestClient: DatelineClientConfiguration(clientName: "dateline-query/0.1.0", token: token, requestTimeout: nil),
             bm25: BM25Parameters(k1: self.k1, b: self.b, titleWeight: self.titleWeight),
-            maximumLimit: self.maximumLimit
+            maximumLimit: self.maximumLimit,
+            snapshotDirectory: self.dataDirectory,
+            snapshotInterval: .milliseconds(Int(self.snapshotInterval * 1000))
         )
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)

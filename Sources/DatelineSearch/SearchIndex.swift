@@ -52,17 +52,17 @@ public final class SearchIndex {
 
     public let analyzer: Analyzer
     public var parameters: BM25Parameters
-    private(set) var documents: [IndexedDocument] = []
-    private var titleLengths: [UInt32] = []
-    private var bodyLengths: [UInt32] = []
+    var documents: [IndexedDocument] = []
+    var titleLengths: [UInt32] = []
+    var bodyLengths: [UInt32] = []
     /// Running totals of field lengths: entry i is the sum over documents 0..<i (for point-in-time statistics).
-    private var titleLengthTotals: [Int] = [0]
-    private var bodyLengthTotals: [Int] = [0]
+    var titleLengthTotals: [Int] = [0]
+    var bodyLengthTotals: [Int] = [0]
     /// Term → id; postings and term texts are arrays indexed by id.
-    private var termIDs: [String: UInt32] = [:]
-    private var terms: [String] = []
-    private var postingLists: [[Occurrence]] = []
-    private var byID: [String: UInt32] = [:]
+    var termIDs: [String: UInt32] = [:]
+    var terms: [String] = []
+    var postingLists: [[Occurrence]] = []
+    var byID: [String: UInt32] = [:]
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
     private var wordIDs: [String: UInt32] = [:]
 

@@ -42,6 +42,13 @@ final class TestCluster {
         self.ingestService = service
     }
 
+    /// Starts dateline-ingest on a fresh, empty data directory (its log "reset").
+    func resetIngest() async throws {
+        try await self.stopIngest()
+        try? FileManager.default.removeItem(atPath: self.dataDirectory + "/ingest")
+        try await self.startIngest()
+    }
+
     func stopIngest() async throws {
         self.ingestTask?.cancel()
         _ = await self.ingestTask?.result
@@ -50,11 +57,15 @@ final class TestCluster {
         self.ingestService = nil
     }
 
-    func startQuery() async throws {
+    var snapshotDirectory: String { self.dataDirectory + "/query" }
+
+    func startQuery(snapshots: Bool = false) async throws {
         let configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(port: self.queryPort, serviceName: "dateline-query", drainTimeout: .seconds(1)),
             ingestPort: self.ingestPort,
-            reconnectBackoff: (.milliseconds(20), .milliseconds(200))
+            reconnectBackoff: (.milliseconds(20), .milliseconds(200)),
+            snapshotDirectory: snapshots ? self.snapshotDirectory : nil,
+            snapshotInterval: .milliseconds(200)
         )
         let service = QueryService(configuration: configuration, logger: quietLogger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: quietLogger)
