@@ -161,9 +161,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Test support: both real services on ephemeral ports, torn down even when a test fails.
+        .target(
+            name: "DatelineTestSupport",
+            dependencies: [
+                "DatelineIngest",
+                "DatelineQuery",
+                "DatelineProtocol",
+                "DatelineClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DatelineQueryTests",
             dependencies: [
+                "DatelineTestSupport",
+                "DatelineClient",
                 "DatelineQuery",
                 "DatelineIngest",
                 "DatelineProtocol",

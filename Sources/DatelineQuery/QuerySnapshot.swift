@@ -47,19 +47,58 @@ enum QuerySnapshot {
         let count = Int(try reader.varint())
         guard count <= reader.remaining else { throw SnapshotError("truncated article list") }
         var offsets: [UInt64] = []
-        var articles: [StoredArticle] = []
+        var slices: [ArraySlice<UInt8>] = []
         offsets.reserveCapacity(count)
-        articles.reserveCapacity(count)
-        let decoder = DatelineBinaryDecoder()
+        slices.reserveCapacity(count)
         for _ in 0..<count {
             offsets.append(try reader.varint())
-            let length = Int(try reader.varint())
-            articles.append(try decoder.decode(StoredArticle.self, from: Array(try reader.bytes(length))))
+            slices.append(try reader.bytes(Int(try reader.varint())))
         }
-        let documents = articles.map { IndexedDocument(id: $0.id, title: $0.title ?? "", body: $0.body) }
-        let index = try SearchIndex.readSnapshot(&reader, documents: documents, analyzer: analyzer, parameters: parameters)
-        guard reader.remaining == 0 else { throw SnapshotError("\(reader.remaining) unexpected bytes after the index") }
+        // Decode the articles (two halves) and read the postings at the same time.
+        let indexReader = reader
+        let articleBytes = slices
+        let results = Results(count: count)
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 3) { part in
+            do {
+                if part == 2 {
+                    var reader = indexReader
+                    let index = try SearchIndex.readSnapshot(&reader, documentCount: count, analyzer: analyzer, parameters: parameters)
+                    guard reader.remaining == 0 else { throw SnapshotError("\(reader.remaining) unexpected bytes after the index") }
+                    results.setIndex(index)
+                } else {
+                    let decoder = DatelineBinaryDecoder()
+                    let range = part == 0 ? 0..<(count / 2) : (count / 2)..<count
+                    for position in range {
+                        results.setArticle(try decoder.decode(StoredArticle.self, from: Array(articleBytes[position])), at: position)
+                    }
+                }
+            } catch {
+                failures.record(error)
+            }
+        }
+        if let failure = failures.first { throw failure }
+        let articles = results.articles.map { $0! }
+        let index = results.index!
+        index.attach(articles.map { IndexedDocument(id: $0.id, title: $0.title ?? "", body: $0.body) })
         return Contents(appliedOffset: applied, offsets: offsets, articles: articles, index: index)
+    }
+
+    /// Slots filled by the parallel decoding (each slot by one worker).
+    private final class Results: @unchecked Sendable {
+        var articles: [StoredArticle?]
+        var index: SearchIndex?
+        private let lock = NSLock()
+        init(count: Int) { self.articles = Array(repeating: nil, count: count) }
+        func setArticle(_ article: StoredArticle, at position: Int) { self.lock.withLock { self.articles[position] = article } }
+        func setIndex(_ index: SearchIndex) { self.lock.withLock { self.index = index } }
+    }
+
+    private final class Failures: @unchecked Sendable {
+        private var errors: [any Error] = []
+        private let lock = NSLock()
+        func record(_ error: any Error) { self.lock.withLock { self.errors.append(error) } }
+        var first: (any Error)? { self.lock.withLock { self.errors.first } }
     }
 
     static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {

@@ -37,12 +37,23 @@ extension SearchIndex {
         analyzer: Analyzer = Analyzer(),
         parameters: BM25Parameters = BM25Parameters()
     ) throws(SnapshotError) -> SearchIndex {
+        let index = try self.readSnapshot(&reader, documentCount: documents.count, analyzer: analyzer, parameters: parameters)
+        index.attach(documents)
+        return index
+    }
+
+    /// Reads the postings alone; ``attach(_:)`` must then supply the documents (so that both can be
+    /// prepared in parallel).
+    public static func readSnapshot(
+        _ reader: inout SnapshotReader,
+        documentCount: Int,
+        analyzer: Analyzer = Analyzer(),
+        parameters: BM25Parameters = BM25Parameters()
+    ) throws(SnapshotError) -> SearchIndex {
         let index = SearchIndex(analyzer: analyzer, parameters: parameters)
         let count = Int(try reader.varint())
-        guard count == documents.count else { throw SnapshotError("the index holds \(count) documents, the snapshot \(documents.count)") }
-        index.documents = documents
-        for (number, document) in documents.enumerated() {
-            index.byID[document.id] = UInt32(number)
+        guard count == documentCount else { throw SnapshotError("the index holds \(count) documents, the snapshot \(documentCount)") }
+        for _ in 0..<count {
             let title = Int(try reader.varint())
             let body = Int(try reader.varint())
             index.titleLengths.append(UInt32(title))
@@ -83,6 +94,14 @@ extension SearchIndex {
         }
         return index
     }
+
+    /// Supplies the documents of an index read with ``readSnapshot(_:documentCount:analyzer:parameters:)``.
+    public func attach(_ documents: [IndexedDocument]) {
+        precondition(documents.count == self.titleLengths.count, "documents do not match the snapshot")
+        self.documents = documents
+        self.byID.reserveCapacity(documents.count)
+        for (number, document) in documents.enumerated() { self.byID[document.id] = UInt32(number) }
+    }
 }
 
 /// A snapshot that cannot be used.
@@ -92,7 +111,7 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Reads varints and strings from snapshot bytes, never past their end.
-public struct SnapshotReader {
+public struct SnapshotReader: Sendable {
     let bytes: [UInt8]
     var position: Int
 

@@ -1,4 +1,5 @@
 import DatelineProtocol
+import DatelineTestSupport
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ enum CLI {
         var errors: String
     }
 
-    static func run(_ arguments: [String], cluster: TestCluster? = nil, input: Data? = nil) throws -> Result {
+    static func run(_ arguments: [String], cluster: DatelineCluster? = nil, input: Data? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(self.binary, "dateline is not built: run swift build first"))
         var arguments = arguments
@@ -46,57 +47,55 @@ enum CLI {
 @Suite("The dateline CLI", .serialized)
 struct CLITests {
     @Test func ingestSearchGetStatsHealthAndPingAgainstRealServices() async throws {
-        let cluster = TestCluster()
-        try await cluster.startIngest()
-        try await cluster.startQuery()
-        let ingest = try CLI.run(["ingest", Samples.directory.path, "--wait", "-o", "json"], cluster: cluster)
-        #expect(ingest.status == 0, "\(ingest.errors)")
-        let summary = try JSONSerialization.jsonObject(with: Data(ingest.output.utf8)) as? [String: Any]
-        #expect(summary?["accepted"] as? Int == 2)
-        #expect(summary?["rejected"] as? Int == 0)
+        try await withDatelineCluster { cluster in
+            let ingest = try CLI.run(["ingest", Samples.directory.path, "--wait", "-o", "json"], cluster: cluster)
+            #expect(ingest.status == 0, "\(ingest.errors)")
+            let summary = try JSONSerialization.jsonObject(with: Data(ingest.output.utf8)) as? [String: Any]
+            #expect(summary?["accepted"] as? Int == 2)
+            #expect(summary?["rejected"] as? Int == 0)
 
-        let search = try CLI.run(["search", "\"rare earth\" OR counterterrorism", "--no-color"], cluster: cluster)
-        #expect(search.status == 0)
-        #expect(search.output.hasPrefix("2 articles match: \"rare earth\" OR counterterrorism"))
-        #expect(search.output.contains("1. Rubio, Ishaq Dar Hold Talks in Washington"))
-        #expect(search.output.contains("[[rare]] [[earth]]"))
-        #expect(!search.output.contains("\u{1B}["), "no colour codes when not on a terminal")
+            let search = try CLI.run(["search", "\"rare earth\" OR counterterrorism", "--no-color"], cluster: cluster)
+            #expect(search.status == 0)
+            #expect(search.output.hasPrefix("2 articles match: \"rare earth\" OR counterterrorism"))
+            #expect(search.output.contains("1. Rubio, Ishaq Dar Hold Talks in Washington"))
+            #expect(search.output.contains("[[rare]] [[earth]]"))
+            #expect(!search.output.contains("\u{1B}["), "no colour codes when not on a terminal")
 
-        let faceted = try CLI.run(["search", "Rubio", "--facets", "--histogram", "day"], cluster: cluster)
-        #expect(faceted.output.contains("dates: 2025-07-26 (1), 2025-08-04 (1)"))
-        let json = try CLI.run(["search", "Rubio", "--source", "OpenVoiceNews Pakistan", "-o", "json"], cluster: cluster)
-        let response = try JSONDecoder.iso8601.decode(SearchResponse.self, from: Data(json.output.utf8))
-        #expect(response.total == 1)
-        let id = try #require(response.hits.first?.articleID)
+            let faceted = try CLI.run(["search", "Rubio", "--facets", "--histogram", "day"], cluster: cluster)
+            #expect(faceted.output.contains("dates: 2025-07-26 (1), 2025-08-04 (1)"))
+            let json = try CLI.run(["search", "Rubio", "--source", "OpenVoiceNews Pakistan", "-o", "json"], cluster: cluster)
+            let response = try JSONDecoder.iso8601.decode(SearchResponse.self, from: Data(json.output.utf8))
+            #expect(response.total == 1)
+            let id = try #require(response.hits.first?.articleID)
 
-        let get = try CLI.run(["get", id], cluster: cluster)
-        #expect(get.status == 0)
-        #expect(get.output.contains("OpenVoiceNews Pakistan"))
-        #expect(get.output.contains("Further details about the visit or any potential agreements signed have not yet been released."))
+            let get = try CLI.run(["get", id], cluster: cluster)
+            #expect(get.status == 0)
+            #expect(get.output.contains("OpenVoiceNews Pakistan"))
+            #expect(get.output.contains("Further details about the visit or any potential agreements signed have not yet been released."))
 
-        let stats = try CLI.run(["stats"], cluster: cluster)
-        #expect(stats.status == 0)
-        #expect(stats.output.contains("dateline-ingest"))
-        #expect(stats.output.contains("dateline-query@2"))
-        let health = try CLI.run(["health", "-o", "json"], cluster: cluster)
-        #expect(health.status == 0)
-        #expect(health.output.contains("\"status\" : \"serving\""))
-        let ping = try CLI.run(["ping", "--count", "2"], cluster: cluster)
-        #expect(ping.status == 0)
-        #expect(ping.output.contains("dateline-query: "))
+            let stats = try CLI.run(["stats"], cluster: cluster)
+            #expect(stats.status == 0)
+            #expect(stats.output.contains("dateline-ingest"))
+            #expect(stats.output.contains("dateline-query@2"))
+            let health = try CLI.run(["health", "-o", "json"], cluster: cluster)
+            #expect(health.status == 0)
+            #expect(health.output.contains("\"status\" : \"serving\""))
+            let ping = try CLI.run(["ping", "--count", "2"], cluster: cluster)
+            #expect(ping.status == 0)
+            #expect(ping.output.contains("dateline-query: "))
 
-        // Standard input and JSON Lines, with one bad line: accepted, then exit status 2 for the rejection.
-        let lines = Data(("{\"body\": \"A story from standard input about energy.\", \"id\": \"stdin-1\"}\n{\"body\": \"\"}\n").utf8)
-        let piped = try CLI.run(["ingest", "-", "--format", "jsonl"], cluster: cluster, input: lines)
-        #expect(piped.status == 2)
-        #expect(piped.output.contains("accepted 1, duplicates 0, rejected 1 of 2 articles"))
-        #expect(piped.output.contains("rejected stdin:2: empty-body"))
-        try await cluster.stop()
+            // Standard input and JSON Lines, with one bad line: accepted, then exit status 2 for the rejection.
+            let lines = Data(("{\"body\": \"A story from standard input about energy.\", \"id\": \"stdin-1\"}\n{\"body\": \"\"}\n").utf8)
+            let piped = try CLI.run(["ingest", "-", "--format", "jsonl"], cluster: cluster, input: lines)
+            #expect(piped.status == 2)
+            #expect(piped.output.contains("accepted 1, duplicates 0, rejected 1 of 2 articles"))
+            #expect(piped.output.contains("rejected stdin:2: empty-body"))
+        }
     }
 
     @Test func unreachableServicesAndBadArgumentsGetOneClearLineAndDistinctStatuses() async throws {
         // A port nothing listens on.
-        let cluster = TestCluster()
+        let cluster = DatelineCluster()
         try await cluster.startIngest()
         let closedPort = cluster.ingestPort
         try await cluster.stopIngest()

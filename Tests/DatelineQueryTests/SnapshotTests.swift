@@ -1,4 +1,5 @@
 import DatelineProtocol
+import DatelineTestSupport
 import DatelineQuery
 import DatelineSearch
 import Foundation
@@ -35,86 +36,80 @@ struct SnapshotTests {
     }
 
     @Test func aRestartLoadsTheSnapshotAndCarriesOnFollowing() async throws {
-        let cluster = TestCluster()
-        try await cluster.startIngest()
-        try await cluster.startQuery(snapshots: true)
-        let ingest = try await cluster.ingestClient()
-        let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
-        let query = try await cluster.queryClient()
-        _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
-        try await query.close()
-        await cluster.stopQuery()  // writes the final snapshot
-        #expect(FileManager.default.fileExists(atPath: cluster.snapshotDirectory + "/index.snapshot"))
+        try await withDatelineCluster(snapshots: true) { cluster in
+            let ingest = try await cluster.ingestClient()
+            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
+            let query = try await cluster.queryClient()
+            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
+            try await query.close()
+            await cluster.stopQuery()  // writes the final snapshot
+            #expect(FileManager.default.fileExists(atPath: cluster.snapshotDirectory + "/index.snapshot"))
 
-        // Restart with ingest down: the index comes from the snapshot alone.
-        try await cluster.stopIngest()
-        try await cluster.startQuery(snapshots: true)
-        #expect(cluster.queryService?.appliedOffset == 2)
-        let again = try await cluster.queryClient()
-        let response = try await again.send(SearchRequest(query: "\"rare earth\" OR counterterrorism"))
-        #expect(response.total == 2)
-        #expect(response.hits.first?.snippets.isEmpty == false)
-        #expect(try await again.send(GetArticleRequest(id: ingested.results[1].articleID!)).article.source == "OpenVoiceNews Pakistan")
-        // Ingest comes back; following resumes from offset 2.
-        try await cluster.startIngest()
-        let more = try await cluster.ingestClient()
-        _ = try await more.send(IngestRequest(articles: [ArticleSubmission(body: "Rubio and Dar spoke once more about energy.")]))
-        #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 3)).total == 3)
-        try await ingest.close()
-        try await more.close()
-        try await again.close()
-        try await cluster.stop()
+            // Restart with ingest down: the index comes from the snapshot alone.
+            try await cluster.stopIngest()
+            try await cluster.startQuery(snapshots: true)
+            #expect(cluster.queryService?.appliedOffset == 2)
+            let again = try await cluster.queryClient()
+            let response = try await again.send(SearchRequest(query: "\"rare earth\" OR counterterrorism"))
+            #expect(response.total == 2)
+            #expect(response.hits.first?.snippets.isEmpty == false)
+            #expect(try await again.send(GetArticleRequest(id: ingested.results[1].articleID!)).article.source == "OpenVoiceNews Pakistan")
+            // Ingest comes back; following resumes from offset 2.
+            try await cluster.startIngest()
+            let more = try await cluster.ingestClient()
+            _ = try await more.send(IngestRequest(articles: [ArticleSubmission(body: "Rubio and Dar spoke once more about energy.")]))
+            #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 3)).total == 3)
+            try await ingest.close()
+            try await more.close()
+            try await again.close()
+        }
     }
 
     @Test func aDamagedSnapshotFallsBackToAFullReplay() async throws {
-        let cluster = TestCluster()
-        try await cluster.startIngest()
-        try await cluster.startQuery(snapshots: true)
-        let ingest = try await cluster.ingestClient()
-        let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
-        let query = try await cluster.queryClient()
-        _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
-        try await query.close()
-        await cluster.stopQuery()
-        let path = cluster.snapshotDirectory + "/index.snapshot"
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        bytes[bytes.count / 2] ^= 0xFF
-        try bytes.write(to: URL(fileURLWithPath: path))
-        try await cluster.startQuery(snapshots: true)
-        #expect(cluster.queryService?.appliedOffset == 0, "the damaged snapshot is not used")
-        let again = try await cluster.queryClient()
-        #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 2)).total == 2)
-        try await ingest.close()
-        try await again.close()
-        try await cluster.stop()
+        try await withDatelineCluster(snapshots: true) { cluster in
+            let ingest = try await cluster.ingestClient()
+            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
+            let query = try await cluster.queryClient()
+            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
+            try await query.close()
+            await cluster.stopQuery()
+            let path = cluster.snapshotDirectory + "/index.snapshot"
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[bytes.count / 2] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+            try await cluster.startQuery(snapshots: true)
+            #expect(cluster.queryService?.appliedOffset == 0, "the damaged snapshot is not used")
+            let again = try await cluster.queryClient()
+            #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 2)).total == 2)
+            try await ingest.close()
+            try await again.close()
+        }
     }
 
     @Test func anIngestLogThatWasResetMakesTheIndexStartAgain() async throws {
-        let cluster = TestCluster()
-        try await cluster.startIngest()
-        try await cluster.startQuery(snapshots: true)
-        let ingest = try await cluster.ingestClient()
-        let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
-        let query = try await cluster.queryClient()
-        _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
-        try await ingest.close()
-        try await query.close()
-        await cluster.stopQuery()
-        // A new, empty ingest store with one different article.
-        try await cluster.resetIngest()
-        let fresh = try await cluster.ingestClient()
-        _ = try await fresh.send(IngestRequest(articles: [ArticleSubmission(body: "Only one story about cocoa.")]))
-        try await cluster.startQuery(snapshots: true)
-        let again = try await cluster.queryClient()
-        var total: UInt64 = 99
-        for _ in 0..<200 where total != 0 {
-            total = try await again.send(SearchRequest(query: "Rubio")).total
-            if total != 0 { try await Task.sleep(for: .milliseconds(20)) }
+        try await withDatelineCluster(snapshots: true) { cluster in
+            let ingest = try await cluster.ingestClient()
+            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
+            let query = try await cluster.queryClient()
+            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
+            try await ingest.close()
+            try await query.close()
+            await cluster.stopQuery()
+            // A new, empty ingest store with one different article.
+            try await cluster.resetIngest()
+            let fresh = try await cluster.ingestClient()
+            _ = try await fresh.send(IngestRequest(articles: [ArticleSubmission(body: "Only one story about cocoa.")]))
+            try await cluster.startQuery(snapshots: true)
+            let again = try await cluster.queryClient()
+            var total: UInt64 = 99
+            for _ in 0..<200 where total != 0 {
+                total = try await again.send(SearchRequest(query: "Rubio")).total
+                if total != 0 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(total == 0, "the old articles are gone")
+            #expect(try await again.send(SearchRequest(query: "cocoa", minimumOffset: 1)).total == 1)
+            try await fresh.close()
+            try await again.close()
         }
-        #expect(total == 0, "the old articles are gone")
-        #expect(try await again.send(SearchRequest(query: "cocoa", minimumOffset: 1)).total == 1)
-        try await fresh.close()
-        try await again.close()
-        try await cluster.stop()
     }
 }

@@ -1,36 +1,64 @@
+public import DatelineClient
 import DatelineIngest
-import DatelineProtocol
-import DatelineQuery
-import Foundation
+public import DatelineProtocol
+public import DatelineQuery
+public import Foundation
 import Logging
 import NIOCore
 
 let quietLogger = Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-enum Samples {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// The repository's sample articles.
+public enum Samples {
+    /// `samples/` in the checkout.
+    public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("samples")
-    static func submissions() throws -> [ArticleSubmission] {
+
+    /// Both samples as plain-text submissions.
+    public static func submissions() throws -> [ArticleSubmission] {
         try ["000_840db5600f595d32.txt", "004_e96d74743f33cd42.txt"].map {
             ArticleSubmission(body: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8), format: .plainText)
         }
     }
 }
 
-/// Both real services on ephemeral ports, each startable and stoppable on its own.
-final class TestCluster {
-    let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-cluster-\(UUID().uuidString)").path
-    private(set) var ingestPort = 0
-    private(set) var queryPort = 0
+/// Starts both services, runs `body`, and stops everything afterwards — also when `body` throws or a test
+/// expectation fails midway.
+public func withDatelineCluster<T>(
+    snapshots: Bool = false,
+    _ body: (DatelineCluster) async throws -> T
+) async throws -> T {
+    let cluster = DatelineCluster()
+    do {
+        try await cluster.startIngest()
+        try await cluster.startQuery(snapshots: snapshots)
+        try await cluster.waitUntilHealthy()
+        let result = try await body(cluster)
+        try await cluster.stop()
+        return result
+    } catch {
+        try? await cluster.stop()
+        throw error
+    }
+}
+
+/// Both real services, in process, on ephemeral ports (port 0, read back) with a temporary data directory;
+/// each can be stopped and started again on the same port and data, to test restarts.
+public final class DatelineCluster {
+    public let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-cluster-\(UUID().uuidString)").path
+    public private(set) var ingestPort = 0
+    public private(set) var queryPort = 0
     private var ingestTask: Task<Void, any Error>?
     private var ingestService: IngestService?
     private var queryTasks: [Task<Void, any Error>] = []
-    private(set) var queryService: QueryService?
+    public private(set) var queryService: QueryService?
+
+    public init() {}
 
     deinit { try? FileManager.default.removeItem(atPath: self.dataDirectory) }
 
     /// Starts dateline-ingest, on the port it had before when restarted.
-    func startIngest() async throws {
+    public func startIngest() async throws {
         let configuration = IngestServiceConfiguration(
             dataDirectory: self.dataDirectory + "/ingest",
             server: DatelineServerConfiguration(port: self.ingestPort, serviceName: "dateline-ingest", drainTimeout: .seconds(1))
@@ -43,13 +71,13 @@ final class TestCluster {
     }
 
     /// Starts dateline-ingest on a fresh, empty data directory (its log "reset").
-    func resetIngest() async throws {
+    public func resetIngest() async throws {
         try await self.stopIngest()
         try? FileManager.default.removeItem(atPath: self.dataDirectory + "/ingest")
         try await self.startIngest()
     }
 
-    func stopIngest() async throws {
+    public func stopIngest() async throws {
         self.ingestTask?.cancel()
         _ = await self.ingestTask?.result
         try await self.ingestService?.close()
@@ -57,9 +85,10 @@ final class TestCluster {
         self.ingestService = nil
     }
 
-    var snapshotDirectory: String { self.dataDirectory + "/query" }
+    public var snapshotDirectory: String { self.dataDirectory + "/query" }
 
-    func startQuery(snapshots: Bool = false) async throws {
+    /// Starts dateline-query following the ingest service, on the port it had before when restarted.
+    public func startQuery(snapshots: Bool = false) async throws {
         let configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(port: self.queryPort, serviceName: "dateline-query", drainTimeout: .seconds(1)),
             ingestPort: self.ingestPort,
@@ -74,22 +103,39 @@ final class TestCluster {
         self.queryService = service
     }
 
-    func stopQuery() async {
+    public func stopQuery() async {
         for task in self.queryTasks { task.cancel() }
         for task in self.queryTasks { _ = await task.result }
         self.queryTasks = []
         self.queryService = nil
     }
 
-    func ingestClient() async throws -> DatelineClientConnection {
+    /// Waits until both services answer Health.
+    public func waitUntilHealthy() async throws {
+        let client = self.client
+        defer { Task { await client.close() } }
+        for service in [DatelineService.ingest, .query] {
+            _ = try await client.send(HealthRequest(), to: service)
+        }
+    }
+
+    /// A client of both services (the CLI's library).
+    public var client: DatelineClient {
+        DatelineClient(settings: DatelineClientSettings(ingest: ("127.0.0.1", self.ingestPort), query: ("127.0.0.1", self.queryPort)))
+    }
+
+    /// A protocol connection to dateline-ingest.
+    public func ingestClient() async throws -> DatelineClientConnection {
         try await DatelineClientConnection.connect(host: "127.0.0.1", port: self.ingestPort)
     }
 
-    func queryClient() async throws -> DatelineClientConnection {
+    /// A protocol connection to dateline-query.
+    public func queryClient() async throws -> DatelineClientConnection {
         try await DatelineClientConnection.connect(host: "127.0.0.1", port: self.queryPort)
     }
 
-    func stop() async throws {
+    /// Stops both services.
+    public func stop() async throws {
         await self.stopQuery()
         try await self.stopIngest()
     }
