@@ -36,7 +36,8 @@ if ! "$BIN/dateline" health >/dev/null 2>&1; then
   exit 1
 fi
 
-articles="$("$BIN/dateline" stats -o json | python3 -c 'import json,sys; print((json.load(sys.stdin).get("ingest") or {}).get("articleCount", 0))' 2>/dev/null || echo 0)"
+# The ingest service's article count (the first "articleCount" of the sorted JSON document).
+articles="$("$BIN/dateline" stats -o json 2>/dev/null | grep -m 1 -o '"articleCount" : [0-9]*' | grep -o '[0-9]*$' || echo 0)"
 if [ "$articles" = "0" ]; then
   echo "loading the sample articles..."
   "$BIN/dateline" ingest "$ROOT/samples" --wait

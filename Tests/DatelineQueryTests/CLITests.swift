@@ -118,11 +118,30 @@ struct CLITests {
             #expect(result.status == 64, "\(arguments)")
             #expect(result.errors.contains(fragment), "\(arguments): \(result.errors)")
         }
-        let entities = try CLI.run(["entities"])
-        #expect(entities.status == 1)
-        #expect(entities.errors.contains("not available yet"))
+        for command in [["entities"], ["timeline", "Rubio", "Dar"]] {
+            let result = try CLI.run(command)
+            #expect(result.status == 1, "\(command)")
+            #expect(result.errors.contains("not available yet"), "\(command)")
+        }
         let missing = try CLI.run(["ingest", "/no/such/file", "--ingest", "127.0.0.1:\(closedPort)"])
         #expect(missing.errors.contains("/no/such/file: no such file or directory"))
+    }
+}
+
+@Suite("The dateline CLI's help")
+struct CLIHelpTests {
+    @Test(arguments: ["ingest", "search", "get", "entities", "timeline", "stats", "health", "ping"])
+    func everyCommandHasHelp(command: String) throws {
+        let result = try CLI.run([command, "--help"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("USAGE: dateline \(command)"))
+        #expect(result.output.contains("--output"))
+    }
+
+    @Test func completionScriptsAreGenerated() throws {
+        let result = try CLI.run(["--generate-completion-script", "bash"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("_dateline"))
     }
 }
 
