@@ -35,9 +35,7 @@ struct GlobalOptions: ParsableArguments {
     var noColor = false
 
     static func address(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-        let host = String(text[..<colon])
-        return host.isEmpty ? nil : (host, port)
+        DatelineEndpoint(text).map { ($0.host, $0.port) }
     }
 
     func validate() throws {

@@ -60,15 +60,8 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(name: .customLong("port-file"), help: "Write the bound port to this file once listening (for scripts and tests).")
     var portFile: String?
 
-    /// `HOST:PORT` → (host, port).
-    static func address(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-        let host = String(text[..<colon])
-        return host.isEmpty ? nil : (host, port)
-    }
-
     func validate() throws {
-        guard Self.address(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
+        guard DatelineEndpoint(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -89,12 +82,12 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "dateline-query")
         try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
-        let (ingestHost, ingestPort) = Self.address(self.ingest)!
+        let ingestEndpoint = DatelineEndpoint(self.ingest)!
         let token = self.token.isEmpty ? nil : self.token
         let configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(host: self.host, port: self.port, serviceName: "dateline-query", token: token),
-            ingestHost: ingestHost,
-            ingestPort: ingestPort,
+            ingestHost: ingestEndpoint.host,
+            ingestPort: ingestEndpoint.port,
             ingestClient: DatelineClientConfiguration(clientName: "dateline-query/0.1.0", token: token, requestTimeout: nil),
             bm25: BM25Parameters(k1: self.k1, b: self.b, titleWeight: self.titleWeight),
             maximumLimit: self.maximumLimit,

@@ -90,7 +90,7 @@ struct IngestServiceTests {
             async let second = collect(connection, from: 4, count: 4)
             // Wait until both have subscribed (they show in the stats).
             var followers = 0
-            for _ in 0..<250 where followers < 2 {
+            for _ in 0..<1_000 where followers < 2 {
                 followers = try await connection.send(IngestStatsRequest()).followers.count
                 if followers < 2 { try await Task.sleep(for: .milliseconds(20)) }
             }

@@ -107,7 +107,7 @@ enum RawConnection {
         if let later {
             if waitForGoAway {
                 // Send the rest only once the server has said it is draining.
-                let deadline = ContinuousClock.now + .seconds(10)
+                let deadline = ContinuousClock.now + .seconds(20)
                 while ContinuousClock.now < deadline {
                     let received = collector.received.withLock { $0 }
                     if Self.events(received).contains(where: { if case .frame(let frame) = $0 { frame.messageType == .goAway } else { false } }) { break }

@@ -158,7 +158,7 @@ struct QueryServiceTests {
             // Still answering from its index.
             #expect(try await query.send(SearchRequest(query: "Rubio")).total == 2)
             var following = true
-            for _ in 0..<100 where following {
+            for _ in 0..<1_000 where following {
                 following = try await query.send(QueryStatsRequest()).following
                 if following { try await Task.sleep(for: .milliseconds(20)) }
             }

@@ -102,7 +102,7 @@ struct SnapshotTests {
             try await cluster.startQuery(snapshots: true)
             let again = try await cluster.queryClient()
             var total: UInt64 = 99
-            for _ in 0..<200 where total != 0 {
+            for _ in 0..<1_000 where total != 0 {
                 total = try await again.send(SearchRequest(query: "Rubio")).total
                 if total != 0 { try await Task.sleep(for: .milliseconds(20)) }
             }
