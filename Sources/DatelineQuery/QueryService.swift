@@ -263,10 +263,23 @@ public final class QueryService: Service, Sendable {
                 }
                 ranked.append((SearchCursor(sort: sort, primary: primary, document: UInt32(document), documents: asOf), Int(document), score))
             }
-            ranked.sort { $0.key.precedes($1.key) }
             let total = ranked.count
-            let remaining = after.map { cursor in ranked.drop { !cursor.precedes($0.key) } } ?? ranked[...]
-            let page = remaining.prefix(limit)
+            // The best `limit + 1` entries after the cursor, kept in order, without sorting every match.
+            var best: [(key: SearchCursor, document: Int, score: Double)] = []
+            best.reserveCapacity(limit + 2)
+            for entry in ranked {
+                if let after, !after.precedes(entry.key) { continue }
+                if best.count > limit, let last = best.last, !entry.key.precedes(last.key) { continue }
+                var low = 0
+                var high = best.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if best[middle].key.precedes(entry.key) { low = middle + 1 } else { high = middle }
+                }
+                best.insert(entry, at: low)
+                if best.count > limit + 1 { best.removeLast() }
+            }
+            let page = best.prefix(limit)
             let hits = page.map { entry in
                 let article = state.articles[entry.document]
                 return SearchHit(
@@ -278,7 +291,7 @@ public final class QueryService: Service, Sendable {
                     snippets: state.index.snippets(of: UInt32(entry.document), for: query)
                 )
             }
-            let next = remaining.count > limit ? page.last?.key.encoded : nil
+            let next = best.count > limit ? page.last?.key.encoded : nil
             let facets = request.facets ? Self.facets(ranked.map { state.articles[$0.document] }, interval: request.histogramInterval) : nil
             return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset, facets: facets)
         }

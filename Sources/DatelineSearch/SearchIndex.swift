@@ -63,6 +63,10 @@ public final class SearchIndex {
     var terms: [String] = []
     var postingLists: [[Occurrence]] = []
     var byID: [String: UInt32] = [:]
+    /// Scratch space for scoring: per-document scores and "matched in this query" marks.
+    private var scratchScores: [Double] = []
+    private var scratchMarks: [UInt32] = []
+    private var scratchGeneration: UInt32 = 0
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
     private var wordIDs: [String: UInt32] = [:]
 
@@ -131,15 +135,12 @@ public final class SearchIndex {
 
     // MARK: Matching
 
-    /// Per matching document, the positive term matches that contribute to its score: (term key, title
-    /// frequency, body frequency, document frequency).
-    typealias Matches = [UInt32: [String: (title: Int, body: Int)]]
-
-    /// The documents matching `query`, with the frequencies BM25 needs, and each scored key's document frequency.
-    func evaluate(_ query: SearchQuery, documents limit: Int? = nil) -> (matches: Matches, documentFrequency: [String: Int]) {
-        var frequencies: [String: Int] = [:]
-        let matches = self.evaluate(query, limit: UInt32(limit ?? self.documents.count), frequencies: &frequencies)
-        return (matches, frequencies)
+    /// A key that contributes to scores (a term, a phrase, or one term of a prefix), with its matching documents
+    /// in order and their frequencies in each field.
+    struct ScoredKey {
+        var documents: [UInt32] = []
+        var title: [Int32] = []
+        var body: [Int32] = []
     }
 
     /// The postings of `term` among the first `limit` documents (postings are in document order).
@@ -156,30 +157,41 @@ public final class SearchIndex {
         return list[..<low]
     }
 
-    private func evaluate(_ query: SearchQuery, limit: UInt32, frequencies: inout [String: Int]) -> Matches {
+    private func key(_ postings: ArraySlice<Occurrence>) -> ScoredKey {
+        var key = ScoredKey()
+        key.documents.reserveCapacity(postings.count)
+        key.title.reserveCapacity(postings.count)
+        key.body.reserveCapacity(postings.count)
+        for occurrence in postings {
+            key.documents.append(occurrence.document)
+            key.title.append(Int32(occurrence.title.count))
+            key.body.append(Int32(occurrence.body.count))
+        }
+        return key
+    }
+
+    /// The sorted documents matching `query` among the first `limit`; the keys that score them go to `keys`.
+    private func evaluate(_ query: SearchQuery, limit: UInt32, keys: inout [ScoredKey]) -> [UInt32] {
         switch query {
         case .term(let term):
-            let list = self.postings(term, limit: limit)
-            frequencies[term] = list.count
-            var matches: Matches = [:]
-            for occurrence in list { matches[occurrence.document] = [term: (occurrence.title.count, occurrence.body.count)] }
-            return matches
+            let key = self.key(self.postings(term, limit: limit))
+            keys.append(key)
+            return key.documents
         case .prefix(let prefix):
-            var matches: Matches = [:]
+            var documents: [UInt32] = []
             for term in self.terms where term.hasPrefix(prefix) {
-                let list = self.postings(term, limit: limit)
-                guard !list.isEmpty else { continue }
-                frequencies[term] = list.count
-                for occurrence in list { matches[occurrence.document, default: [:]][term] = (occurrence.title.count, occurrence.body.count) }
+                let key = self.key(self.postings(term, limit: limit))
+                guard !key.documents.isEmpty else { continue }
+                documents = Self.union(documents, key.documents)
+                keys.append(key)
             }
-            return matches
+            return documents
         case .phrase(let terms):
-            let key = "\"" + terms.joined(separator: " ") + "\""
-            var matches: Matches = [:]
             let first = self.postings(terms[0], limit: limit)
             let others = terms.dropFirst().map { term in
                 Dictionary(uniqueKeysWithValues: self.postings(term, limit: limit).map { ($0.document, $0) })
             }
+            var key = ScoredKey()
             for occurrence in first {
                 let rest = others.map { $0[occurrence.document] }
                 guard rest.allSatisfy({ $0 != nil }) else { continue }
@@ -191,40 +203,67 @@ public final class SearchIndex {
                 }
                 let title = count(occurrence.title, rest.map { $0!.title })
                 let body = count(occurrence.body, rest.map { $0!.body })
-                if title + body > 0 { matches[occurrence.document] = [key: (title, body)] }
+                guard title + body > 0 else { continue }
+                key.documents.append(occurrence.document)
+                key.title.append(Int32(title))
+                key.body.append(Int32(body))
             }
-            frequencies[key] = matches.count
-            return matches
+            keys.append(key)
+            return key.documents
         case .and(let parts):
-            let positives = parts.filter { if case .not = $0 { return false } else { return true } }
-            let negatives = parts.compactMap { part -> SearchQuery? in if case .not(let inner) = part { return inner } else { return nil } }
-            var result: Matches?
-            for part in positives {
-                let matches = self.evaluate(part, limit: limit, frequencies: &frequencies)
-                guard let current = result else { result = matches; continue }
-                var merged: Matches = [:]
-                for (document, terms) in current {
-                    if let more = matches[document] { merged[document] = terms.merging(more) { a, _ in a } }
-                }
-                result = merged
-            }
-            var remaining = result ?? [:]
-            for negative in negatives {
-                var ignored: [String: Int] = [:]
-                for document in self.evaluate(negative, limit: limit, frequencies: &ignored).keys { remaining[document] = nil }
-            }
-            return remaining
-        case .or(let parts):
-            var result: Matches = [:]
+            var result: [UInt32]?
+            var excluded: [UInt32] = []
             for part in parts {
-                for (document, terms) in self.evaluate(part, limit: limit, frequencies: &frequencies) {
-                    result[document, default: [:]].merge(terms) { a, _ in a }
+                if case .not(let inner) = part {
+                    var ignored: [ScoredKey] = []
+                    excluded = Self.union(excluded, self.evaluate(inner, limit: limit, keys: &ignored))
+                } else {
+                    let documents = self.evaluate(part, limit: limit, keys: &keys)
+                    result = result.map { Self.intersection($0, documents) } ?? documents
                 }
             }
-            return result
+            return Self.difference(result ?? [], excluded)
+        case .or(let parts):
+            return parts.reduce([]) { Self.union($0, self.evaluate($1, limit: limit, keys: &keys)) }
         case .not:
-            return [:]  // a bare NOT matches nothing by itself (the parser refuses such queries)
+            return []  // a bare NOT matches nothing by itself (the parser refuses such queries)
         }
+    }
+
+    static func intersection(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        var result: [UInt32] = []
+        var i = 0
+        var j = 0
+        while i < a.count, j < b.count {
+            if a[i] == b[j] { result.append(a[i]); i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
+        }
+        return result
+    }
+
+    static func union(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        if a.isEmpty { return b }
+        if b.isEmpty { return a }
+        var result: [UInt32] = []
+        result.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) { result.append(a[i]); i += 1 } else if i == a.count || b[j] < a[i] {
+                result.append(b[j]); j += 1
+            } else { result.append(a[i]); i += 1; j += 1 }
+        }
+        return result
+    }
+
+    static func difference(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        guard !b.isEmpty else { return a }
+        var result: [UInt32] = []
+        var j = 0
+        for document in a {
+            while j < b.count, b[j] < document { j += 1 }
+            if j == b.count || b[j] != document { result.append(document) }
+        }
+        return result
     }
 
     // MARK: Scoring
@@ -236,39 +275,70 @@ public final class SearchIndex {
         return log(1 + (n - df + 0.5) / (df + 0.5))
     }
 
-    func score(document: UInt32, terms: [String: (title: Int, body: Int)], documentFrequency: [String: Int], documents limit: Int) -> Double {
-        let p = self.parameters
-        let count = Double(max(1, limit))
-        let averageTitle = max(1, Double(self.titleLengthTotals[limit]) / count)
-        let averageBody = max(1, Double(self.bodyLengthTotals[limit]) / count)
-        func saturate(_ tf: Int, _ length: UInt32, _ average: Double) -> Double {
-            guard tf > 0 else { return 0 }
-            let tf = Double(tf)
-            return tf * (p.k1 + 1) / (tf + p.k1 * (1 - p.b + p.b * Double(length) / average))
-        }
-        var score = 0.0
-        for (key, tf) in terms {
-            let idf = self.inverseDocumentFrequency(documentFrequency[key] ?? 0, documents: limit)
-            score += idf * (p.titleWeight * saturate(tf.title, self.titleLengths[Int(document)], averageTitle)
-                + saturate(tf.body, self.bodyLengths[Int(document)], averageBody))
-        }
-        return score
-    }
-
-    /// Every document matching `query`, with its BM25 score, in no particular order.
+    /// Every document matching `query`, with its BM25 score, in document order.
+    ///
+    /// Scores are accumulated term at a time into scratch arrays the index keeps (so this mutates the index's
+    /// scratch space: like everything here, not thread-safe).
     ///
     /// - Parameter documents: Consider only the first this many documents, with the collection statistics
     ///   (document count, frequencies, average lengths) as they were then: a point-in-time view, so that later
     ///   pages of a result rank exactly like its first. Default: all.
     public func matches(_ query: SearchQuery, documents: Int? = nil) -> [(document: UInt32, score: Double)] {
         let limit = min(documents ?? self.documents.count, self.documents.count)
-        let (matches, frequencies) = self.evaluate(query, documents: limit)
-        return matches.map { ($0.key, self.score(document: $0.key, terms: $0.value, documentFrequency: frequencies, documents: limit)) }
+        var keys: [ScoredKey] = []
+        let matched = self.evaluate(query, limit: UInt32(limit), keys: &keys)
+        guard !matched.isEmpty else { return [] }
+        if self.scratchScores.count < self.documents.count {
+            self.scratchScores = [Double](repeating: 0, count: self.documents.count)
+            self.scratchMarks = [UInt32](repeating: 0, count: self.documents.count)
+            self.scratchGeneration = 0
+        }
+        self.scratchGeneration &+= 1
+        if self.scratchGeneration == 0 {
+            for index in self.scratchMarks.indices { self.scratchMarks[index] = 0 }
+            self.scratchGeneration = 1
+        }
+        let generation = self.scratchGeneration
+        for document in matched {
+            self.scratchMarks[Int(document)] = generation
+            self.scratchScores[Int(document)] = 0
+        }
+        let p = self.parameters
+        let count = Double(max(1, limit))
+        let averageTitle = max(1, Double(self.titleLengthTotals[limit]) / count)
+        let averageBody = max(1, Double(self.bodyLengthTotals[limit]) / count)
+        let k1 = p.k1
+        for key in keys {
+            let idf = self.inverseDocumentFrequency(key.documents.count, documents: limit)
+            for index in key.documents.indices {
+                let document = Int(key.documents[index])
+                guard self.scratchMarks[document] == generation else { continue }
+                var contribution = 0.0
+                let titleFrequency = Double(key.title[index])
+                if titleFrequency > 0 {
+                    let norm = k1 * (1 - p.b + p.b * Double(self.titleLengths[document]) / averageTitle)
+                    contribution += p.titleWeight * titleFrequency * (k1 + 1) / (titleFrequency + norm)
+                }
+                let bodyFrequency = Double(key.body[index])
+                if bodyFrequency > 0 {
+                    let norm = k1 * (1 - p.b + p.b * Double(self.bodyLengths[document]) / averageBody)
+                    contribution += bodyFrequency * (k1 + 1) / (bodyFrequency + norm)
+                }
+                self.scratchScores[document] += idf * contribution
+            }
+        }
+        return matched.map { ($0, self.scratchScores[Int($0)]) }
     }
 
     /// Highlighted passages of document `number`'s body for `query`.
     public func snippets(of number: UInt32, for query: SearchQuery, limit: Int = 3) -> [String] {
-        Snippets.make(self.documents[Int(number)].body, terms: Self.positiveTerms(query), analyzer: self.analyzer, limit: limit)
+        Snippets.make(self.documents[Int(number)].body, terms: Self.positiveTerms(query), limit: limit) { word, isAbbreviation in
+            let key = isAbbreviation ? "\u{1}" + word : word
+            if let id = self.wordIDs[key] { return self.terms[Int(id)] }
+            return self.analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
+        } words: { body, visit in
+            self.analyzer.forEachWord(body, visit)
+        }
     }
 
     /// A rough size of the postings in memory, in bytes.
@@ -282,13 +352,11 @@ public final class SearchIndex {
     public func search(_ query: SearchQuery, limit: Int = 10, snippets snippetCount: Int = 3) -> (total: Int, hits: [SearchIndexHit]) {
         var scored = self.matches(query)
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
-        let highlightTerms = Self.positiveTerms(query)
         let hits = scored.prefix(limit).map { entry in
-            let document = self.documents[Int(entry.document)]
-            return SearchIndexHit(
-                id: document.id,
+            SearchIndexHit(
+                id: self.documents[Int(entry.document)].id,
                 score: entry.score,
-                snippets: Snippets.make(document.body, terms: highlightTerms, analyzer: self.analyzer, limit: snippetCount)
+                snippets: self.snippets(of: entry.document, for: query, limit: snippetCount)
             )
         }
         return (scored.count, hits)
@@ -310,18 +378,27 @@ public final class SearchIndex {
 enum Snippets {
     static let width = 180
 
-    static func make(_ body: String, terms: Set<String>, analyzer: Analyzer, limit: Int) -> [String] {
+    /// - Parameters:
+    ///   - term: The indexed term of a folded word (looked up, not recomputed, where the index knows it).
+    ///   - words: Visits the body's words (folded, abbreviation flag, UTF-8 range).
+    static func make(
+        _ body: String,
+        terms: Set<String>,
+        limit: Int,
+        term: @escaping (String, Bool) -> String,
+        words: (String, (String, Bool, Range<Int>) -> Void) -> Void
+    ) -> [String] {
         guard limit > 0, !terms.isEmpty else { return [] }
         let prefixes = terms.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
         let bytes = Array(body.utf8)
-        // Matching tokens, by UTF-8 range, with the term each matched.
-        let unstemmed = Analyzer(stems: false)
+        // Matching words, by UTF-8 range, with the term each matched.
         var matched: [(range: Range<Int>, term: String)] = []
-        for (token, plainToken) in zip(analyzer.tokens(body), unstemmed.tokens(body)) {
-            if terms.contains(token.term) {
-                matched.append((token.range, token.term))
-            } else if let prefix = prefixes.first(where: { plainToken.term.hasPrefix($0) }) {
-                matched.append((token.range, prefix + "*"))
+        words(body) { word, isAbbreviation, range in
+            let indexed = term(word, isAbbreviation)
+            if terms.contains(indexed) {
+                matched.append((range, indexed))
+            } else if let prefix = prefixes.first(where: { word.hasPrefix($0) }) {
+                matched.append((range, prefix + "*"))
             }
         }
         guard !matched.isEmpty else { return [] }

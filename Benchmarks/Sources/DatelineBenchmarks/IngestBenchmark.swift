@@ -15,6 +15,76 @@ enum IngestBenchmark {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("shared/corpora/reuters21578")
 
+    /// At least 200 queries built from the corpus's own titles.
+    static func queries(from items: [ReutersReader.Item]) -> [SearchRequest] {
+        let words = items.compactMap(\.title).flatMap { title in
+            title.split(separator: " ").map { $0.lowercased().filter(\.isLetter) }.filter { $0.count >= 5 }
+        }
+        var seen = Set<String>()
+        let distinct = words.filter { seen.insert($0).inserted }
+        var queries: [SearchRequest] = []
+        let from = Date(timeIntervalSince1970: 541_000_000)  // early March 1987
+        for index in stride(from: 0, to: min(distinct.count - 2, 400), by: 8) {
+            let (a, b) = (distinct[index], distinct[index + 1])
+            for text in [a, "\(a) \(b)", "\(a) OR \(b)", "\"\(a) \(b)\""] {
+                queries.append(SearchRequest(query: text, limit: 10))
+                queries.append(SearchRequest(query: text, limit: 10, from: from))
+            }
+        }
+        return queries
+    }
+
+    struct Latency {
+        var rate: Double
+        var p50: Double
+        var p95: Double
+        var p99: Double
+    }
+
+    static func measureQueries(_ queries: [SearchRequest], port: Int, clients: Int, rounds: Int) async throws -> Latency {
+        let clock = ContinuousClock()
+        let connections = try await (0..<clients).asyncMap { _ in try await DatelineClientConnection.connect(host: "127.0.0.1", port: port) }
+        for query in queries.prefix(50) { _ = try await connections[0].send(query) }  // warm-up
+        let start = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for connection in connections {
+                group.addTask {
+                    var latencies: [Double] = []
+                    for _ in 0..<rounds {
+                        for query in queries {
+                            let begin = clock.now
+                            _ = try await connection.send(query)
+                            latencies.append((clock.now - begin).seconds)
+                        }
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let elapsed = (clock.now - start).seconds
+        for connection in connections { try await connection.close() }
+        let sorted = latencies.sorted()
+        return Latency(rate: Double(latencies.count) / elapsed, p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99))
+    }
+
+    /// The p50 of a bare NIO echo round trip, one at a time, measured now.
+    static func echoP50() async throws -> Double {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let echo = try await ServerBootstrap(group: group)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RoundTripBenchmark.LengthPrefixedDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(RoundTripBenchmark.EchoServerHandler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let result = try await RoundTripBenchmark.echo(port: echo.localAddress!.port!, connections: 1, window: 1, total: 5_000, group: group)
+        try await echo.close()
+        return result.p50
+    }
+
     static func report(quick: Bool) async throws -> String {
         guard FileManager.default.fileExists(atPath: self.corpus.path) else {
             return "### Ingest\n\nSkipped: ../shared/corpora/reuters21578 is not present.\n"
@@ -96,6 +166,20 @@ enum IngestBenchmark {
         let stats = service.stats()
         while query.appliedOffset < stats.endOffset { try await Task.sleep(for: .milliseconds(1)) }
         let searchable = (clock.now - start).seconds
+        // Query latency on the full index, through the client library over loopback: top-10 with snippets.
+        let queryServer = DatelineServer(
+            configuration: .init(port: 0, serviceName: "dateline-query"),
+            router: query.router,
+            logger: logger
+        )
+        let queryServerTask = Task { try await queryServer.run() }
+        let queryPort = try await queryServer.listeningAddress().port!
+        let queries = Self.queries(from: items)
+        let sequential = try await Self.measureQueries(queries, port: queryPort, clients: 1, rounds: quick ? 1 : 3)
+        let concurrent = try await Self.measureQueries(queries, port: queryPort, clients: 8, rounds: quick ? 1 : 3)
+        let echoP50 = try await Self.echoP50()
+        queryServerTask.cancel()
+        _ = await queryServerTask.result
         followerTask.cancel()
         _ = await followerTask.result
         // Restart to ready, from a snapshot: write one, then time loading it.
@@ -138,10 +222,28 @@ enum IngestBenchmark {
             | baseline: the log alone (same records, same batches) | \(String(format: "%.2f s", logTime)) | \(Int(logRate)) | \(String(format: "%.1f", Double(bytes) / logTime / 1e6)) | 1.00× |
             | reading the SGML files | \(String(format: "%.2f s", readTime)) | \(Int(Double(submissions.count) / readTime)) | | |
 
+            ### Query latency on the Reuters index (\(queries.count) queries from the corpus's titles: single terms, two-term AND, OR, phrases, each also with a date filter; top 10 with snippets; through the client library over loopback)
+
+            | clients | queries/s | p50 | p95 | p99 |
+            |---|---|---|---|---|
+            | 1 | \(Int(sequential.rate)) | \(micros(sequential.p50)) | \(micros(sequential.p95)) | \(micros(sequential.p99)) |
+            | 8 concurrent | \(Int(concurrent.rate)) | \(micros(concurrent.p50)) | \(micros(concurrent.p95)) | \(micros(concurrent.p99)) |
+            | baseline: NIO echo round trip, same run | | \(micros(echoP50)) | | |
+
+            Search p50 − echo p50 = \(micros(sequential.p50 - echoP50)) (target: ≤ 80 µs); p99 \(micros(sequential.p99)) (target: ≤ 2 ms).
+
             Outcome: \(counts.0) accepted, \(counts.1) duplicates (same normalised text under another NEWID), \(counts.2) rejected (NEWID 12793 has no text). \
             \(stats.fsyncCount) fsyncs in the end-to-end run (mean \(String(format: "%.0f", stats.fsyncMeanMicroseconds)) µs); \(fsyncs.count) in the baseline. \
             \(stats.bytesOnDisk / UInt64(max(1, counts.0))) bytes on disk per article.
 
             """
+    }
+}
+
+extension Range where Bound == Int {
+    func asyncMap<T>(_ transform: (Int) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for value in self { results.append(try await transform(value)) }
+        return results
     }
 }
