@@ -10,9 +10,26 @@ import Synchronization
 ///
 /// Run it as a `Service` (it follows the log until shut down) next to a `DatelineServer` serving ``router``.
 public final class QueryService: Service, Sendable {
+    /// What filters, sorts and facets need of an article, kept compact so that a search does not copy articles.
+    struct DocumentFacts {
+        var publishedAt: Double?
+        var source: String
+        var language: String
+        var tags: [String]
+
+        init(_ article: StoredArticle) {
+            self.publishedAt = article.publishedAt?.timeIntervalSince1970
+            self.source = (article.source ?? "").lowercased()
+            self.language = (article.language ?? "").lowercased()
+            self.tags = (article.tags + article.categories).map { $0.lowercased() }
+        }
+    }
+
     private struct State: ~Copyable {
         var index: SearchIndex
         var articles: [StoredArticle] = []
+        var facts: [DocumentFacts] = []
+        var newestPublishedAt: Double?
         var offsets: [UInt64] = []
         var byID: [String: Int] = [:]
         /// One past the last log offset applied.
@@ -42,6 +59,8 @@ public final class QueryService: Service, Sendable {
                     let contents = try QuerySnapshot.decode(Array(data), analyzer: Analyzer(), parameters: configuration.bm25)
                     state.index = contents.index
                     state.articles = contents.articles
+                    state.facts = contents.articles.map(DocumentFacts.init)
+                    state.newestPublishedAt = state.facts.compactMap(\.publishedAt).max()
                     state.offsets = contents.offsets
                     state.appliedOffset = contents.appliedOffset
                     state.ingestEndOffset = contents.appliedOffset
@@ -80,6 +99,8 @@ public final class QueryService: Service, Sendable {
         self.state.withLock { state in
             state.index = SearchIndex(parameters: self.configuration.bm25)
             state.articles = []
+            state.facts = []
+            state.newestPublishedAt = nil
             state.offsets = []
             state.byID = [:]
             state.appliedOffset = 0
@@ -168,6 +189,9 @@ public final class QueryService: Service, Sendable {
                 state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
                 state.byID[article.id] = state.articles.count
                 state.articles.append(article)
+                let facts = DocumentFacts(article)
+                if let date = facts.publishedAt { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
+                state.facts.append(facts)
                 state.offsets.append(entry.offset)
                 state.appliedOffset = entry.offset + 1
             }
@@ -240,23 +264,25 @@ public final class QueryService: Service, Sendable {
         let tags = Set(request.tags.map { $0.lowercased() })
         let languages = Set(request.languages.map { $0.lowercased() })
         let response: SearchResponse = self.state.withLock { state in
-            let newest = state.articles.compactMap(\.publishedAt).max() ?? Date()
+            let newest = state.newestPublishedAt ?? Date().timeIntervalSince1970
+            let from = request.from?.timeIntervalSince1970
+            let to = request.to?.timeIntervalSince1970
             var ranked: [(key: SearchCursor, document: Int, score: Double)] = []
             // Later pages see the index as the first page did (point in time), so pages never overlap.
             let asOf = after?.documents ?? state.index.count
             for (document, score) in state.index.matches(query, documents: asOf) {
-                let article = state.articles[Int(document)]
-                if let from = request.from, (article.publishedAt ?? .distantPast) < from { continue }
-                if let to = request.to, (article.publishedAt ?? .distantFuture) > to { continue }
-                if !sources.isEmpty, !sources.contains((article.source ?? "").lowercased()) { continue }
-                if !languages.isEmpty, !languages.contains((article.language ?? "").lowercased()) { continue }
-                if !tags.isEmpty, !(article.tags + article.categories).contains(where: { tags.contains($0.lowercased()) }) { continue }
+                let facts = state.facts[Int(document)]
+                if let from, (facts.publishedAt ?? -.greatestFiniteMagnitude) < from { continue }
+                if let to, (facts.publishedAt ?? .greatestFiniteMagnitude) > to { continue }
+                if !sources.isEmpty, !sources.contains(facts.source) { continue }
+                if !languages.isEmpty, !languages.contains(facts.language) { continue }
+                if !tags.isEmpty, !facts.tags.contains(where: tags.contains) { continue }
                 let primary: Double
                 switch sort {
                 case .date:
-                    primary = article.publishedAt?.timeIntervalSince1970 ?? -.greatestFiniteMagnitude
+                    primary = facts.publishedAt ?? -.greatestFiniteMagnitude
                 case .recent:
-                    let ageDays = max(0, newest.timeIntervalSince(article.publishedAt ?? .distantPast) / 86_400)
+                    let ageDays = max(0, (newest - (facts.publishedAt ?? -.greatestFiniteMagnitude)) / 86_400)
                     primary = score * pow(0.5, ageDays / self.configuration.recencyHalfLifeDays)
                 default:
                     primary = score
