@@ -8,6 +8,15 @@ extension SearchIndex {
             output.appendVarint(UInt64(title))
             output.appendVarint(UInt64(body))
         }
+        for ranges in self.bodyTokenRanges {
+            output.appendVarint(UInt64(ranges.count))
+            var previous: UInt32 = 0
+            for range in ranges {
+                output.appendVarint(UInt64(range.lowerBound - previous))
+                output.appendVarint(UInt64(range.upperBound - range.lowerBound))
+                previous = range.lowerBound
+            }
+        }
         output.appendVarint(UInt64(self.terms.count))
         for (term, postings) in zip(self.terms, self.postingLists) {
             output.appendVarint(UInt64(term.utf8.count))
@@ -60,6 +69,20 @@ extension SearchIndex {
             index.bodyLengths.append(UInt32(body))
             index.titleLengthTotals.append(index.titleLengthTotals.last! + title)
             index.bodyLengthTotals.append(index.bodyLengthTotals.last! + body)
+        }
+        index.bodyTokenRanges.reserveCapacity(count)
+        for _ in 0..<count {
+            let tokens = Int(try reader.varint())
+            guard tokens <= reader.remaining else { throw SnapshotError("truncated token ranges") }
+            var ranges: [Range<UInt32>] = []
+            ranges.reserveCapacity(tokens)
+            var start: UInt32 = 0
+            for _ in 0..<tokens {
+                start += UInt32(truncatingIfNeeded: try reader.varint())
+                let length = UInt32(truncatingIfNeeded: try reader.varint())
+                ranges.append(start..<(start &+ length))
+            }
+            index.bodyTokenRanges.append(ranges)
         }
         let termCount = Int(try reader.varint())
         index.terms.reserveCapacity(termCount)

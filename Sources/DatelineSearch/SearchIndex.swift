@@ -63,6 +63,8 @@ public final class SearchIndex {
     var terms: [String] = []
     var postingLists: [[Occurrence]] = []
     var byID: [String: UInt32] = [:]
+    /// Each body's token ranges (UTF-8 offsets), by position: snippets come from postings, without re-tokenizing.
+    var bodyTokenRanges: [[Range<UInt32>]] = []
     /// Scratch space for scoring: per-document scores and "matched in this query" marks.
     private var scratchScores: [Double] = []
     private var scratchMarks: [UInt32] = []
@@ -88,9 +90,10 @@ public final class SearchIndex {
     }
 
     /// The term ids of `text`'s tokens, in order.
-    private func termIDs(of text: String) -> [UInt32] {
+    private func termIDs(of text: String, ranges: UnsafeMutablePointer<[Range<UInt32>]>? = nil) -> [UInt32] {
         var ids: [UInt32] = []
-        self.analyzer.forEachWord(text) { word, isAbbreviation, _ in
+        self.analyzer.forEachWord(text) { word, isAbbreviation, range in
+            ranges?.pointee.append(UInt32(range.lowerBound)..<UInt32(range.upperBound))
             let key = isAbbreviation ? "\u{1}" + word : word
             if let id = self.wordIDs[key] {
                 ids.append(id)
@@ -112,7 +115,9 @@ public final class SearchIndex {
         self.byID[document.id] = number
         self.documents.append(document)
         let title = self.termIDs(of: document.title)
-        let body = self.termIDs(of: document.body)
+        var ranges: [Range<UInt32>] = []
+        let body = withUnsafeMutablePointer(to: &ranges) { self.termIDs(of: document.body, ranges: $0) }
+        self.bodyTokenRanges.append(ranges)
         self.titleLengths.append(UInt32(title.count))
         self.bodyLengths.append(UInt32(body.count))
         self.titleLengthTotals.append(self.titleLengthTotals.last! + title.count)
@@ -332,13 +337,36 @@ public final class SearchIndex {
 
     /// Highlighted passages of document `number`'s body for `query`.
     public func snippets(of number: UInt32, for query: SearchQuery, limit: Int = 3) -> [String] {
-        Snippets.make(self.documents[Int(number)].body, terms: Self.positiveTerms(query), limit: limit) { word, isAbbreviation in
-            let key = isAbbreviation ? "\u{1}" + word : word
-            if let id = self.wordIDs[key] { return self.terms[Int(id)] }
-            return self.analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
-        } words: { body, visit in
-            self.analyzer.forEachWord(body, visit)
+        let document = Int(number)
+        guard document < self.bodyTokenRanges.count else { return [] }
+        // Where the query's terms occur in this body, from the postings: (token range, term).
+        var matched: [(range: Range<Int>, term: String)] = []
+        let ranges = self.bodyTokenRanges[document]
+        func collect(_ term: String, label: String) {
+            guard let id = self.termIDs[term] else { return }
+            let list = self.postingLists[Int(id)]
+            var low = 0
+            var high = list.count
+            while low < high {
+                let middle = (low + high) / 2
+                if list[middle].document < number { low = middle + 1 } else { high = middle }
+            }
+            guard low < list.count, list[low].document == number else { return }
+            for position in list[low].body where Int(position) < ranges.count {
+                let range = ranges[Int(position)]
+                matched.append((Int(range.lowerBound)..<Int(range.upperBound), label))
+            }
         }
+        for term in Self.positiveTerms(query) {
+            if term.hasSuffix("*") {
+                let prefix = String(term.dropLast())
+                for candidate in self.terms where candidate.hasPrefix(prefix) { collect(candidate, label: term) }
+            } else {
+                collect(term, label: term)
+            }
+        }
+        matched.sort { $0.range.lowerBound < $1.range.lowerBound }
+        return Snippets.make(self.documents[document].body, matched: matched, limit: limit)
     }
 
     /// A rough size of the postings in memory, in bytes.
@@ -378,29 +406,10 @@ public final class SearchIndex {
 enum Snippets {
     static let width = 180
 
-    /// - Parameters:
-    ///   - term: The indexed term of a folded word (looked up, not recomputed, where the index knows it).
-    ///   - words: Visits the body's words (folded, abbreviation flag, UTF-8 range).
-    static func make(
-        _ body: String,
-        terms: Set<String>,
-        limit: Int,
-        term: @escaping (String, Bool) -> String,
-        words: (String, (String, Bool, Range<Int>) -> Void) -> Void
-    ) -> [String] {
-        guard limit > 0, !terms.isEmpty else { return [] }
-        let prefixes = terms.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
+    /// - Parameter matched: The matched words' UTF-8 ranges in `body`, in order, with the term each matched.
+    static func make(_ body: String, matched: [(range: Range<Int>, term: String)], limit: Int) -> [String] {
+        guard limit > 0 else { return [] }
         let bytes = Array(body.utf8)
-        // Matching words, by UTF-8 range, with the term each matched.
-        var matched: [(range: Range<Int>, term: String)] = []
-        words(body) { word, isAbbreviation, range in
-            let indexed = term(word, isAbbreviation)
-            if terms.contains(indexed) {
-                matched.append((range, indexed))
-            } else if let prefix = prefixes.first(where: { word.hasPrefix($0) }) {
-                matched.append((range, prefix + "*"))
-            }
-        }
         guard !matched.isEmpty else { return [] }
         // First windows that show terms not shown yet, then any others; never overlapping.
         var windows: [Range<Int>] = []

@@ -2,6 +2,7 @@ import DatelineArticles
 import DatelineIngest
 import DatelineProtocol
 import DatelineQuery
+import DatelineSearch
 import DatelineStorage
 import Foundation
 import Logging
@@ -175,6 +176,26 @@ enum IngestBenchmark {
         let queryServerTask = Task { try await queryServer.run() }
         let queryPort = try await queryServer.listeningAddress().port!
         let queries = Self.queries(from: items)
+        if ProcessInfo.processInfo.environment["DATELINE_BENCH_BREAKDOWN"] != nil {
+            // In-process breakdown of one search's cost (no network).
+            let parser = SearchQueryParser()
+            var clockStart = clock.now
+            for request in queries { _ = try query.search(request) }
+            let whole = (clock.now - clockStart).seconds / Double(queries.count)
+            let index = SearchIndex()
+            for item in items.prefix(21_578) { index.add(IndexedDocument(id: item.newID, title: item.title ?? "", body: item.body)) }
+            clockStart = clock.now
+            var matched = 0
+            for request in queries { matched += index.matches(try parser.parse(request.query)).count }
+            let matching = (clock.now - clockStart).seconds / Double(queries.count)
+            clockStart = clock.now
+            for request in queries {
+                let parsed = try parser.parse(request.query)
+                for document in index.matches(parsed).prefix(10) { _ = index.snippets(of: document.document, for: parsed) }
+            }
+            let withSnippets = (clock.now - clockStart).seconds / Double(queries.count)
+            print("BREAKDOWN search \(micros(whole)), matches \(micros(matching)) (mean \(matched / queries.count) matches), matches+10 snippets \(micros(withSnippets))")
+        }
         let sequential = try await Self.measureQueries(queries, port: queryPort, clients: 1, rounds: quick ? 1 : 3)
         let concurrent = try await Self.measureQueries(queries, port: queryPort, clients: 8, rounds: quick ? 1 : 3)
         let echoP50 = try await Self.echoP50()
