@@ -84,11 +84,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// What the two service executables share: logging and port-file options.
+        .target(
+            name: "DatelineServiceSupport",
+            dependencies: [
+                "DatelineProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The `dateline-ingest` executable: flags and environment → configuration → ServiceGroup.
         .executableTarget(
             name: "DatelineIngestServer",
             dependencies: [
                 "DatelineIngest",
+                "DatelineServiceSupport",
                 "DatelineProtocol",
                 "DatelineStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -134,6 +146,7 @@ let package = Package(
             name: "DatelineQueryServer",
             dependencies: [
                 "DatelineQuery",
+                "DatelineServiceSupport",
                 "DatelineProtocol",
                 "DatelineSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

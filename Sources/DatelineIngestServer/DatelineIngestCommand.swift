@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatelineIngest
 import DatelineProtocol
+import DatelineServiceSupport
 import DatelineStorage
 import Foundation
 import Logging
@@ -53,19 +54,12 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-batch"), help: "Most articles in one ingest request. Env: DATELINE_INGEST_MAX_BATCH.")
     var maximumBatch: Int = Int(environment["DATELINE_INGEST_MAX_BATCH"] ?? "") ?? 10_000
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: DATELINE_LOG_LEVEL.")
-    var logLevel: String = environment["DATELINE_LOG_LEVEL"] ?? "info"
-
-    @Option(name: .customLong("port-file"), help: "Write the bound port to this file once listening (for scripts and tests).")
-    var portFile: String?
+    @OptionGroup var service: ServiceOptions
 
     func validate() throws {
         _ = try Self.durability(self.fsync)
         for (name, value) in [("--segment-size", self.segmentSize), ("--max-frame-size", self.maximumFrameSize), ("--max-body-size", self.maximumBodySize)] {
             guard Self.bytes(value) != nil else { throw ValidationError("\(name) '\(value)' is not a size (examples: 1048576, 512K, 64M, 1G)") }
-        }
-        guard Logger.Level(rawValue: self.logLevel) != nil else {
-            throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard self.maximumBatch > 0 else { throw ValidationError("--max-batch must be positive") }
@@ -93,12 +87,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: self.logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        self.service.bootstrapLogging()
         let logger = Logger(label: "dateline-ingest")
         let frameSize = Self.bytes(self.maximumFrameSize)!
         var configuration = IngestServiceConfiguration(
@@ -118,13 +107,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         configuration.server.version = "0.1.0"
         let service = try IngestService.open(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
-        if let portFile = self.portFile {
-            Task {
-                if let port = try? await server.listeningAddress().port {
-                    try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
-                }
-            }
-        }
+        self.service.announcePort(of: server)
         let group = ServiceGroup(
             configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DatelineProtocol
+import DatelineServiceSupport
 import DatelineQuery
 import DatelineSearch
 import Foundation
@@ -54,18 +55,11 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-interval"), help: "Seconds between index snapshots (written only when something changed, and at shutdown). Env: DATELINE_QUERY_SNAPSHOT_INTERVAL.")
     var snapshotInterval: Double = Double(environment["DATELINE_QUERY_SNAPSHOT_INTERVAL"] ?? "") ?? 30
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: DATELINE_LOG_LEVEL.")
-    var logLevel: String = environment["DATELINE_LOG_LEVEL"] ?? "info"
-
-    @Option(name: .customLong("port-file"), help: "Write the bound port to this file once listening (for scripts and tests).")
-    var portFile: String?
+    @OptionGroup var service: ServiceOptions
 
     func validate() throws {
         guard DatelineEndpoint(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else {
-            throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
-        }
         guard self.maximumLimit > 0 else { throw ValidationError("--max-limit must be positive") }
         guard self.snapshotInterval > 0 else { throw ValidationError("--snapshot-interval must be a positive number of seconds") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
@@ -74,12 +68,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: self.logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        self.service.bootstrapLogging()
         let logger = Logger(label: "dateline-query")
         try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
         let ingestEndpoint = DatelineEndpoint(self.ingest)!
@@ -96,13 +85,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         )
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
-        if let portFile = self.portFile {
-            Task {
-                if let port = try? await server.listeningAddress().port {
-                    try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
-                }
-            }
-        }
+        self.service.announcePort(of: server)
         let group = ServiceGroup(
             configuration: .init(services: [server, service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
