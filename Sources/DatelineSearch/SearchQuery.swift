@@ -31,9 +31,15 @@ public struct QuerySyntaxError: Error, Sendable, Hashable, CustomStringConvertib
 /// ```
 public struct SearchQueryParser: Sendable {
     public let analyzer: Analyzer
+    /// The longest query accepted, in characters. Default: 4,096.
+    public var maximumLength: Int
+    /// The deepest nesting of parentheses and NOT accepted. Default: 32.
+    public var maximumDepth: Int
 
-    public init(analyzer: Analyzer = Analyzer()) {
+    public init(analyzer: Analyzer = Analyzer(), maximumLength: Int = 4_096, maximumDepth: Int = 32) {
         self.analyzer = analyzer
+        self.maximumLength = maximumLength
+        self.maximumDepth = maximumDepth
     }
 
     private enum Lexeme: Equatable {
@@ -43,10 +49,13 @@ public struct SearchQueryParser: Sendable {
     }
 
     public func parse(_ text: String) throws(QuerySyntaxError) -> SearchQuery {
+        guard text.count <= self.maximumLength else {
+            throw QuerySyntaxError(message: "the query is longer than \(self.maximumLength) characters", position: self.maximumLength)
+        }
         let lexemes = try self.lex(text)
         guard !lexemes.isEmpty else { throw QuerySyntaxError(message: "the query is empty", position: 0) }
         var index = 0
-        let query = try self.parseOr(lexemes, &index, end: text.count)
+        let query = try self.parseOr(lexemes, &index, end: text.count, depth: 0)
         if index < lexemes.count {
             throw QuerySyntaxError(message: "unexpected ')' (no '(' opened it)", position: lexemes[index].1)
         }
@@ -120,20 +129,20 @@ public struct SearchQueryParser: Sendable {
         return lexemes
     }
 
-    private func parseOr(_ lexemes: [(Lexeme, Int)], _ index: inout Int, end: Int) throws(QuerySyntaxError) -> SearchQuery {
-        var parts = [try self.parseAnd(lexemes, &index, end: end)]
+    private func parseOr(_ lexemes: [(Lexeme, Int)], _ index: inout Int, end: Int, depth: Int) throws(QuerySyntaxError) -> SearchQuery {
+        var parts = [try self.parseAnd(lexemes, &index, end: end, depth: depth)]
         while index < lexemes.count, lexemes[index].0 == .or {
             let position = lexemes[index].1
             index += 1
             guard index < lexemes.count, lexemes[index].0 != .close, lexemes[index].0 != .or else {
                 throw QuerySyntaxError(message: "OR needs a term after it", position: position)
             }
-            parts.append(try self.parseAnd(lexemes, &index, end: end))
+            parts.append(try self.parseAnd(lexemes, &index, end: end, depth: depth))
         }
         return parts.count == 1 ? parts[0] : .or(parts)
     }
 
-    private func parseAnd(_ lexemes: [(Lexeme, Int)], _ index: inout Int, end: Int) throws(QuerySyntaxError) -> SearchQuery {
+    private func parseAnd(_ lexemes: [(Lexeme, Int)], _ index: inout Int, end: Int, depth: Int) throws(QuerySyntaxError) -> SearchQuery {
         var parts: [SearchQuery] = []
         while index < lexemes.count {
             switch lexemes[index].0 {
@@ -150,7 +159,7 @@ public struct SearchQueryParser: Sendable {
                     throw QuerySyntaxError(message: "AND needs a term after it", position: position)
                 }
             default:
-                if let part = try self.parseUnary(lexemes, &index, end: end) { parts.append(part) }
+                if let part = try self.parseUnary(lexemes, &index, end: end, depth: depth) { parts.append(part) }
             }
         }
         guard !parts.isEmpty else { throw QuerySyntaxError(message: "the query has no terms", position: end) }
@@ -158,21 +167,24 @@ public struct SearchQueryParser: Sendable {
     }
 
     /// nil for a word that analyses to nothing (punctuation only).
-    private func parseUnary(_ lexemes: [(Lexeme, Int)], _ index: inout Int, end: Int) throws(QuerySyntaxError) -> SearchQuery? {
+    private func parseUnary(_ lexemes: [(Lexeme, Int)], _ index: inout Int, end: Int, depth: Int) throws(QuerySyntaxError) -> SearchQuery? {
         let (lexeme, position) = lexemes[index]
+        guard depth < self.maximumDepth else {
+            throw QuerySyntaxError(message: "the query nests deeper than \(self.maximumDepth) levels", position: position)
+        }
         index += 1
         switch lexeme {
         case .not, .minus:
             guard index < lexemes.count, ![.or, .and, .close].contains(lexemes[index].0) else {
                 throw QuerySyntaxError(message: "\(lexeme == .not ? "NOT" : "'-'") needs a term after it", position: position)
             }
-            guard let inner = try self.parseUnary(lexemes, &index, end: end) else { return nil }
+            guard let inner = try self.parseUnary(lexemes, &index, end: end, depth: depth + 1) else { return nil }
             return .not(inner)
         case .open:
             guard index < lexemes.count else {
                 throw QuerySyntaxError(message: "unbalanced parenthesis: the '(' opened here is never closed", position: position)
             }
-            let inner = try self.parseOr(lexemes, &index, end: end)
+            let inner = try self.parseOr(lexemes, &index, end: end, depth: depth + 1)
             guard index < lexemes.count, lexemes[index].0 == .close else {
                 throw QuerySyntaxError(message: "unbalanced parenthesis: the '(' opened here is never closed", position: position)
             }

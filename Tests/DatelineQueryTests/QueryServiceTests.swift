@@ -64,6 +64,12 @@ struct QueryServiceTests {
             #expect(error?.code == .invalidArgument)
             #expect(error?.message == "query syntax: unbalanced quote: the phrase opened here is never closed at position 6")
             #expect(error?.details["position"] == "6")
+            // A pathological query is refused, and the service carries on.
+            let huge = await #expect(throws: DatelineError.self) {
+                try await query.send(SearchRequest(query: String(repeating: "(", count: 100_000) + "x"))
+            }
+            #expect(huge?.code == .invalidArgument)
+            #expect(try await query.send(SearchRequest(query: "anything")).total == 0)
             let notFound = await #expect(throws: DatelineError.self) { try await query.send(GetArticleRequest(id: "nope")) }
             #expect(notFound?.code == .notFound)
             let badCursor = await #expect(throws: DatelineError.self) { try await query.send(SearchRequest(query: "x", cursor: "garbage")) }

@@ -20,6 +20,18 @@ struct SearchQueryParserTests {
         #expect(try self.parser.parse("co-operation") == .phrase(["co", "oper"]))
     }
 
+    @Test func hugeOrDeeplyNestedQueriesAreRefusedNotAStackOverflow() throws {
+        let deep = String(repeating: "(", count: 200_000) + "rubio" + String(repeating: ")", count: 200_000)
+        let long = #expect(throws: QuerySyntaxError.self) { try self.parser.parse(deep) }
+        #expect(long?.message == "the query is longer than 4096 characters")
+        let nested = String(repeating: "(", count: 40) + "rubio" + String(repeating: ")", count: 40)
+        let error = #expect(throws: QuerySyntaxError.self) { try self.parser.parse(nested) }
+        #expect(error?.message == "the query nests deeper than 32 levels")
+        let nots = String(repeating: "NOT ", count: 100) + "rubio"
+        #expect(throws: QuerySyntaxError.self) { try self.parser.parse("dar " + nots) }
+        #expect(try self.parser.parse(String(repeating: "(", count: 10) + "rubio" + String(repeating: ")", count: 10)) == .term("rubio"))
+    }
+
     @Test(arguments: [
         ("", "the query is empty", 0),
         ("   ", "the query is empty", 0),
