@@ -95,15 +95,17 @@ public enum PlainTextArticleParser {
         guard self.isPlace(place) else { return nil }
         let afterDash = line[line.index(after: dash)...]
         // The date ends at a colon, at a spaced dash, or at the end of the line: take the longest that parses
-        // (ISO times contain colons themselves).
-        var ends: [Substring.Index] = [afterDash.endIndex]
-        var index = afterDash.startIndex
-        while index < afterDash.endIndex {
-            let character = afterDash[index]
-            if character == ":" || (self.dashes.contains(character) && index > afterDash.startIndex && afterDash[afterDash.index(before: index)] == " ") {
+        // (ISO times contain colons themselves). Dates are short: only the first 64 characters are considered,
+        // so a pathological line costs linear time.
+        let window = afterDash.prefix(64)
+        var ends: [Substring.Index] = window.endIndex == afterDash.endIndex ? [afterDash.endIndex] : []
+        var index = window.startIndex
+        while index < window.endIndex {
+            let character = window[index]
+            if character == ":" || (self.dashes.contains(character) && index > window.startIndex && window[window.index(before: index)] == " ") {
                 ends.append(index)
             }
-            index = afterDash.index(after: index)
+            index = window.index(after: index)
         }
         var found: (ArticleDates.Parsed, Substring.Index)?
         for end in ends where found == nil || end > found!.1 {

@@ -78,6 +78,15 @@ struct PlainTextArticleParserTests {
         #expect(!article.paragraphs.isEmpty)
     }
 
+    /// 1 MB of spaced dashes after a place: every dash could end a date; only the first 64 characters are tried.
+    /// (A quadratic scan of this line takes hours; the time limit is a hang guard, not a performance assertion.)
+    @Test(.timeLimit(.minutes(1)))
+    func aPathologicalLineIsParsedInLinearTime() {
+        let line = "Islamabad" + String(repeating: " -", count: 500_000)
+        let article = PlainTextArticleParser.parse(line + "\nA body line about diplomacy that is long enough to be prose for the parser.")
+        #expect(article.publishedAt == nil)
+    }
+
     @Test func garbageInputsGiveEmptyOrSensibleArticlesNeverCrashes() {
         for text in ["", "   \n\n\t", "\u{0}\u{1}\u{2}", String(repeating: "—", count: 500), "a", "Categories:", "July 32, 2025", "— : —"] {
             let article = PlainTextArticleParser.parse(text)
