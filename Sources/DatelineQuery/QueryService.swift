@@ -36,13 +36,18 @@ public final class QueryService: Service, Sendable {
         var appliedOffset: UInt64 = 0
         var ingestEndOffset: UInt64 = 0
         var following = false
-        var latencies: [Double] = []
-        var latencyCursor = 0
+    }
+
+    /// Query latencies (the last 4,096) and the query count, apart from the index so searches need not write it.
+    private struct Latencies {
+        var samples: [Double] = []
+        var cursor = 0
         var queries: UInt64 = 0
     }
 
     public let configuration: QueryServiceConfiguration
-    private let state: Mutex<State>
+    private let state: ReadWriteLocked<State>
+    private let latencies = Mutex(Latencies())
     private let logger: Logger
     private let startedAt = ContinuousClock.now
     private let parser = SearchQueryParser()
@@ -74,7 +79,7 @@ public final class QueryService: Service, Sendable {
             }
         }
         let applied = state.appliedOffset
-        self.state = Mutex(state)
+        self.state = ReadWriteLocked(state)
         self.snapshotOffset = Mutex(applied)
     }
 
@@ -84,7 +89,7 @@ public final class QueryService: Service, Sendable {
     /// Writes a snapshot if records were applied since the last one.
     public func writeSnapshot() throws {
         guard let directory = self.configuration.snapshotDirectory else { return }
-        let (bytes, offset): ([UInt8]?, UInt64) = try self.state.withLock { state in
+        let (bytes, offset): ([UInt8]?, UInt64) = try self.state.read { state in
             guard state.appliedOffset != self.snapshotOffset.withLock({ $0 }) else { return (nil, state.appliedOffset) }
             return (try QuerySnapshot.encode(appliedOffset: state.appliedOffset, offsets: state.offsets, articles: state.articles, index: state.index), state.appliedOffset)
         }
@@ -96,7 +101,7 @@ public final class QueryService: Service, Sendable {
 
     /// Forgets everything (the ingest log no longer holds what the index was built from).
     private func reset() {
-        self.state.withLock { state in
+        self.state.write { state in
             state.index = SearchIndex(parameters: self.configuration.bm25)
             state.articles = []
             state.facts = []
@@ -109,7 +114,7 @@ public final class QueryService: Service, Sendable {
     }
 
     /// One past the last log offset applied to the index.
-    public var appliedOffset: UInt64 { self.state.withLock { $0.appliedOffset } }
+    public var appliedOffset: UInt64 { self.state.read { $0.appliedOffset } }
 
     // MARK: Following
 
@@ -152,7 +157,7 @@ public final class QueryService: Service, Sendable {
                     defer { Task { try? await connection.close() } }
                     let from = self.appliedOffset
                     self.logger.info("following dateline-ingest", metadata: ["dateline.offset": "\(from)"])
-                    self.state.withLock { $0.following = true }
+                    self.state.write { $0.following = true }
                     backoff = self.configuration.reconnectBackoff.initial
                     for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query")) {
                         self.apply(batch)
@@ -174,7 +179,7 @@ public final class QueryService: Service, Sendable {
                         metadata: ["dateline.error": "\(error)", "dateline.retry_in": "\(backoff)"]
                     )
                 }
-                self.state.withLock { $0.following = false }
+                self.state.write { $0.following = false }
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, self.configuration.reconnectBackoff.maximum)
             }
@@ -183,7 +188,7 @@ public final class QueryService: Service, Sendable {
 
     /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
     public func apply(_ batch: LogBatch) {
-        self.state.withLock { state in
+        self.state.write { state in
             for entry in batch.entries where entry.offset == state.appliedOffset {
                 let article = entry.article
                 state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
@@ -233,7 +238,7 @@ public final class QueryService: Service, Sendable {
         }
         router.onEventLoop(QueryStatsRequest.self) { _, _ in self.stats() }
         router.onEventLoop(HealthRequest.self) { _, _ in
-            let (applied, following) = self.state.withLock { ($0.appliedOffset, $0.following) }
+            let (applied, following) = self.state.read { ($0.appliedOffset, $0.following) }
             return HealthResponse(
                 status: .serving,
                 service: self.configuration.server.serviceName,
@@ -263,7 +268,7 @@ public final class QueryService: Service, Sendable {
         let sources = Set(request.sources.map { $0.lowercased() })
         let tags = Set(request.tags.map { $0.lowercased() })
         let languages = Set(request.languages.map { $0.lowercased() })
-        let response: SearchResponse = self.state.withLock { state in
+        let response: SearchResponse = self.state.read { state in
             let newest = state.newestPublishedAt ?? Date().timeIntervalSince1970
             let from = request.from?.timeIntervalSince1970
             let to = request.to?.timeIntervalSince1970
@@ -360,7 +365,7 @@ public final class QueryService: Service, Sendable {
 
     /// One article in full.
     public func article(_ id: String) throws -> GetArticleResponse {
-        try self.state.withLock { state in
+        try self.state.read { state in
             guard let index = state.byID[id] else {
                 throw DatelineError(code: .notFound, message: "no article with id \(id)")
             }
@@ -369,21 +374,21 @@ public final class QueryService: Service, Sendable {
     }
 
     private func record(_ latency: Duration) {
-        self.state.withLock { state in
-            state.queries += 1
-            if state.latencies.count < 4_096 {
-                state.latencies.append(latency.seconds)
+        self.latencies.withLock { latencies in
+            latencies.queries += 1
+            if latencies.samples.count < 4_096 {
+                latencies.samples.append(latency.seconds)
             } else {
-                state.latencies[state.latencyCursor] = latency.seconds
-                state.latencyCursor = (state.latencyCursor + 1) % state.latencies.count
+                latencies.samples[latencies.cursor] = latency.seconds
+                latencies.cursor = (latencies.cursor + 1) % latencies.samples.count
             }
         }
     }
 
     /// The service's figures.
     public func stats() -> QueryStatsResponse {
-        self.state.withLock { state in
-            let sorted = state.latencies.sorted()
+        let (sorted, queries) = self.latencies.withLock { ($0.samples.sorted(), $0.queries) }
+        return self.state.read { state in
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1e6
             }
@@ -396,7 +401,7 @@ public final class QueryService: Service, Sendable {
                 following: state.following,
                 indexTerms: UInt64(state.index.termCount),
                 indexBytes: UInt64(textBytes + state.index.estimatedBytes),
-                queries: state.queries,
+                queries: queries,
                 queryP50Microseconds: percentile(0.5),
                 queryP95Microseconds: percentile(0.95),
                 queryP99Microseconds: percentile(0.99),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// BM25 parameters.
 public struct BM25Parameters: Sendable, Hashable {
@@ -39,7 +40,8 @@ public struct SearchIndexHit: Sendable, Hashable {
 
 /// An in-memory positional inverted index over a title and a body field, ranked with BM25.
 ///
-/// Not thread-safe: the query service owns one and serialises writes against reads.
+/// Searches (``matches(_:documents:)``, ``snippets(of:for:limit:)``) may run concurrently with each other;
+/// ``add(_:)`` must not run concurrently with anything. The query service guards it with a reader-writer lock.
 public final class SearchIndex {
     enum Field: Int { case title = 0, body = 1 }
 
@@ -65,10 +67,8 @@ public final class SearchIndex {
     var byID: [String: UInt32] = [:]
     /// Each body's token ranges (UTF-8 offsets), by position: snippets come from postings, without re-tokenizing.
     var bodyTokenRanges: [[Range<UInt32>]] = []
-    /// Scratch space for scoring: per-document scores and "matched in this query" marks.
-    private var scratchScores: [Double] = []
-    private var scratchMarks: [UInt32] = []
-    private var scratchGeneration: UInt32 = 0
+    /// Scratch space for scoring, one per concurrent search, reused from a pool.
+    private let scratchPool = Mutex<[ScoringScratch]>([])
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
     private var wordIDs: [String: UInt32] = [:]
 
@@ -282,8 +282,8 @@ public final class SearchIndex {
 
     /// Every document matching `query`, with its BM25 score, in document order.
     ///
-    /// Scores are accumulated term at a time into scratch arrays the index keeps (so this mutates the index's
-    /// scratch space: like everything here, not thread-safe).
+    /// Scores are accumulated term at a time into scratch arrays taken from a pool, so any number of searches may
+    /// run at once (while nothing is being added).
     ///
     /// - Parameter documents: Consider only the first this many documents, with the collection statistics
     ///   (document count, frequencies, average lengths) as they were then: a point-in-time view, so that later
@@ -293,20 +293,12 @@ public final class SearchIndex {
         var keys: [ScoredKey] = []
         let matched = self.evaluate(query, limit: UInt32(limit), keys: &keys)
         guard !matched.isEmpty else { return [] }
-        if self.scratchScores.count < self.documents.count {
-            self.scratchScores = [Double](repeating: 0, count: self.documents.count)
-            self.scratchMarks = [UInt32](repeating: 0, count: self.documents.count)
-            self.scratchGeneration = 0
-        }
-        self.scratchGeneration &+= 1
-        if self.scratchGeneration == 0 {
-            for index in self.scratchMarks.indices { self.scratchMarks[index] = 0 }
-            self.scratchGeneration = 1
-        }
-        let generation = self.scratchGeneration
+        let scratch = self.scratchPool.withLock { $0.popLast() } ?? ScoringScratch()
+        defer { self.scratchPool.withLock { $0.append(scratch) } }
+        let generation = scratch.prepare(documents: self.documents.count)
         for document in matched {
-            self.scratchMarks[Int(document)] = generation
-            self.scratchScores[Int(document)] = 0
+            scratch.marks[Int(document)] = generation
+            scratch.scores[Int(document)] = 0
         }
         let p = self.parameters
         let count = Double(max(1, limit))
@@ -317,7 +309,7 @@ public final class SearchIndex {
             let idf = self.inverseDocumentFrequency(key.documents.count, documents: limit)
             for index in key.documents.indices {
                 let document = Int(key.documents[index])
-                guard self.scratchMarks[document] == generation else { continue }
+                guard scratch.marks[document] == generation else { continue }
                 var contribution = 0.0
                 let titleFrequency = Double(key.title[index])
                 if titleFrequency > 0 {
@@ -329,10 +321,10 @@ public final class SearchIndex {
                     let norm = k1 * (1 - p.b + p.b * Double(self.bodyLengths[document]) / averageBody)
                     contribution += bodyFrequency * (k1 + 1) / (bodyFrequency + norm)
                 }
-                self.scratchScores[document] += idf * contribution
+                scratch.scores[document] += idf * contribution
             }
         }
-        return matched.map { ($0, self.scratchScores[Int($0)]) }
+        return matched.map { ($0, scratch.scores[Int($0)]) }
     }
 
     /// Highlighted passages of document `number`'s body for `query`.
@@ -445,5 +437,28 @@ enum Snippets {
             snippets.append((window.lowerBound > 0 ? "… " : "") + collapsed + (window.upperBound < bytes.count ? " …" : ""))
         }
         return snippets
+    }
+}
+
+/// Per-search scoring arrays: scores, and "matched by this search" marks told apart by a generation number so
+/// that they need no clearing between searches.
+final class ScoringScratch: @unchecked Sendable {  // used by one search at a time, handed over through the pool
+    var scores: [Double] = []
+    var marks: [UInt32] = []
+    private var generation: UInt32 = 0
+
+    /// Sizes the arrays for `documents` and returns the generation that marks this search's matches.
+    func prepare(documents: Int) -> UInt32 {
+        if self.scores.count < documents {
+            self.scores = [Double](repeating: 0, count: documents)
+            self.marks = [UInt32](repeating: 0, count: documents)
+            self.generation = 0
+        }
+        self.generation &+= 1
+        if self.generation == 0 {
+            for index in self.marks.indices { self.marks[index] = 0 }
+            self.generation = 1
+        }
+        return self.generation
     }
 }
