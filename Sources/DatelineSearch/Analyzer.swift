@@ -29,24 +29,9 @@ public struct Analyzer: Sendable {
     }
 
     public func tokens(_ text: String) -> [Token] {
-        var cache: [String: String]? = nil
-        return self.tokens(text, stemCache: &cache)
-    }
-
-    /// Like ``tokens(_:)``, remembering stems in `stemCache` (words repeat a lot; stemming is the costly part).
-    public func tokens(_ text: String, stemCache: inout [String: String]?) -> [Token] {
         var tokens: [Token] = []
         self.forEachWord(text) { word, isAbbreviation, range in
-            var term = word
-            if self.stems, !isAbbreviation {
-                if let cached = stemCache?[term] {
-                    term = cached
-                } else {
-                    let stem = PorterStemmer.stem(term)
-                    if stemCache != nil, stemCache!.count < 500_000 { stemCache![term] = stem }
-                    term = stem
-                }
-            }
+            let term = self.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
             tokens.append(Token(term: term, position: tokens.count, range: range))
         }
         return tokens

@@ -265,8 +265,7 @@ public final class DatelineLog: Sendable {
     }
 
     private func write(_ batch: [PendingAppend]) throws(DatelineStorageError) {
-        var (active, segmentCount) = self.state.withLock { ($0.segments.last!, $0.segments.count) }
-        _ = segmentCount
+        var active = self.state.withLock { $0.segments.last! }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.payloads.reduce(0) { $0 + $1.count + RecordFormat.headerSize } })
         var newIndex: [(offset: UInt64, position: Int)] = []

@@ -62,7 +62,7 @@ public final class DatelineClientConnection: Sendable {
     ) async throws -> DatelineClientConnection {
         let eventLoop = eventLoopGroup.next()
         let handshake = eventLoop.makePromise(of: Welcome.self)
-        let handlerBox = NIOLockedValueBoxLite<NIOLoopBound<DatelineClientHandler>>()
+        let handlerBox = LockedSlot<NIOLoopBound<DatelineClientHandler>>()
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -246,7 +246,7 @@ public struct DatelineResponseStream<Element: DatelineMessage>: AsyncSequence, S
 }
 
 /// A tiny lock-protected slot, to carry the handler out of the channel initializer.
-final class NIOLockedValueBoxLite<Value: Sendable>: Sendable {
+final class LockedSlot<Value: Sendable>: Sendable {
     private let value = Mutex<Value?>(nil)
     init() {}
     func set(_ newValue: Value) { self.value.withLock { $0 = newValue } }

@@ -9,12 +9,6 @@ enum Zlib {
     /// The version of the zlib library linked in, e.g. `1.2.13`.
     static var libraryVersion: String { String(cString: zlibVersion()) }
 
-    /// zlib's CRC-32 of `bytes`.
-    static func crc32(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
-        guard let base = bytes.baseAddress else { return seed }
-        return UInt32(CDatelineZlib.crc32(uLong(seed), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
-    }
-
     /// Deflates payloads, one complete zlib stream per call.
     final class Compressor {
         private var stream = z_stream()
