@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DatelineStorage", targets: ["DatelineStorage"]),
         .library(name: "DatelineArticles", targets: ["DatelineArticles"]),
         .library(name: "DatelineIngest", targets: ["DatelineIngest"]),
+        .library(name: "DatelineExtraction", targets: ["DatelineExtraction"]),
         .library(name: "DatelineSearch", targets: ["DatelineSearch"]),
         .library(name: "DatelineQuery", targets: ["DatelineQuery"]),
         .executable(name: "dateline-ingest", targets: ["DatelineIngestServer"]),
@@ -70,6 +71,19 @@ let package = Package(
             name: "DatelineArticlesTests",
             dependencies: ["DatelineArticles", "DatelineProtocol"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        /// Entities, offices, dates, topics, quotes and events read out of article bodies: rules and gazetteers.
+        .target(
+            name: "DatelineExtraction",
+            dependencies: ["DatelineProtocol"],
+            exclude: ["Data/countries.LICENSE"],
+            resources: [.copy("Data/countries.tsv"), .copy("Data/lexicon.txt")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelineExtractionTests",
+            dependencies: ["DatelineExtraction", "DatelineArticles", "DatelineProtocol"],
             swiftSettings: swiftSettings
         ),
         /// dateline-ingest's pipeline and protocol handlers.

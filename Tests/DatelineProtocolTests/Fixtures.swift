@@ -73,7 +73,31 @@ enum Fixtures {
         missingFields: ["url"],
         contentKey: "5f0e3a1c9b7d2e48",
         ingestedAt: Date(timeIntervalSince1970: 1_763_900_000),
-        format: .plainText
+        format: .plainText,
+        extraction: ArticleExtraction(
+            version: 1,
+            entities: [
+                ExtractedEntity(
+                    id: "person:marco-rubio", kind: .person, name: "Marco Rubio", country: "US",
+                    titles: ["Secretary of State"], offices: ["office:US:secretary-of-state"], mentionCount: 1
+                ),
+                ExtractedEntity(id: "country:PK", kind: .country, name: "Pakistan", country: "PK", mentionCount: 1),
+            ],
+            mentions: [
+                EntityMention(entity: "person:marco-rubio", start: 52, end: 63, text: "Marco Rubio"),
+                EntityMention(entity: "country:PK", start: 73, end: 81, text: "Pakistan"),
+            ],
+            times: [TimeExpression(text: "Friday", start: 140, end: 146, type: "DATE", value: "2025-07-25", precision: "day")],
+            topics: ["diplomacy"],
+            quotes: [ExtractedQuote(text: "Grateful", start: 1, end: 9, speaker: "person:marco-rubio", speakerText: "Rubio", verb: "stated")],
+            events: [
+                ExtractedEvent(
+                    id: "e1", code: "043", label: "host a visit", participants: ["person:marco-rubio", "country:PK"],
+                    place: "place:washington", date: "2025-07-25", datePrecision: "day", dateText: "Friday",
+                    topics: ["diplomacy"], sentences: [EventSentence(text: "Washington, D.C. – ...", start: 0, end: 147)]
+                ),
+            ]
+        )
     )
     static let subscribeRequest = SubscribeRequest(fromOffset: 1, maximumBatchRecords: 256, follower: "dateline-query")
     static let logBatch = LogBatch(entries: [LogEntry(offset: 1, article: storedArticle)], endOffset: 2)

@@ -153,6 +153,8 @@ public struct StoredArticle: Codable, Sendable, Hashable {
     public var contentKey: String
     public var ingestedAt: Date
     public var format: ArticleSubmissionFormat
+    /// What the extractor read in the body; nil when extraction was off.
+    public var extraction: ArticleExtraction?
 
     public init(
         id: String,
@@ -173,7 +175,8 @@ public struct StoredArticle: Codable, Sendable, Hashable {
         warnings: [String] = [],
         contentKey: String,
         ingestedAt: Date,
-        format: ArticleSubmissionFormat
+        format: ArticleSubmissionFormat,
+        extraction: ArticleExtraction? = nil
     ) {
         self.id = id
         self.externalID = externalID
@@ -194,6 +197,7 @@ public struct StoredArticle: Codable, Sendable, Hashable {
         self.contentKey = contentKey
         self.ingestedAt = ingestedAt
         self.format = format
+        self.extraction = extraction
     }
 
     /// The body: paragraphs separated by blank lines.
@@ -201,7 +205,7 @@ public struct StoredArticle: Codable, Sendable, Hashable {
 
     enum CodingKeys: Int, CodingKey {
         case id = 1, externalID, title, source, url, publishedAt, publishedAtPrecision, timeZone, datelinePlace
-        case categories, tags, paragraphs, language, tagline, missingFields, warnings, contentKey, ingestedAt, format
+        case categories, tags, paragraphs, language, tagline, missingFields, warnings, contentKey, ingestedAt, format, extraction
     }
 }
 

@@ -1,0 +1,587 @@
+internal import Foundation
+public import DatelineProtocol
+
+/// Reads structure out of an article's body: people with their titles and offices, offices, countries, places,
+/// organisations (with acronyms and designations), time expressions normalized against the publication date,
+/// topics, quotes with their speakers, and events between the participants.
+///
+/// Pure Swift, deterministic, rules and gazetteers only (see `Data/`). Safe to share between threads.
+public struct ArticleExtractor: Sendable {
+    /// Bumped whenever the same text may be read differently.
+    public static let version: UInt32 = 1
+
+    public let lexicon: Lexicon
+    let timeTagger = TimeTagger()
+
+    public init(lexicon: Lexicon = .shared) {
+        self.lexicon = lexicon
+    }
+
+    /// Extracts everything from `body`, resolving relative dates against `published` and using `datelinePlace`
+    /// (the place the article was filed from) as the default place of what it reports.
+    public func extract(body: String, published: CivilDate?, datelinePlace: String? = nil) -> ArticleExtraction {
+        var run = ExtractionRun(extractor: self, text: TokenizedText(body), published: published)
+        run.datelinePlace = datelinePlace
+        return run.run()
+    }
+
+    /// Extracts from a stored article (its body, publication date and dateline).
+    public func extract(_ article: StoredArticle) -> ArticleExtraction {
+        let published = article.publishedAt.map { CivilDate(dayNumber: Int(($0.timeIntervalSince1970 / 86_400).rounded(.down))) }
+        return self.extract(body: article.body, published: published, datelinePlace: article.datelinePlace)
+    }
+}
+
+/// Lower-cased ASCII words joined by hyphens: "Ishaq Dar" → "ishaq-dar".
+func slug(_ text: String) -> String {
+    var out = ""
+    var pendingHyphen = false
+    for scalar in text.lowercased().unicodeScalars {
+        if scalar.properties.isAlphabetic || (scalar.value >= 48 && scalar.value <= 57) {
+            if pendingHyphen, !out.isEmpty { out.append("-") }
+            pendingHyphen = false
+            out.unicodeScalars.append(scalar)
+        } else if scalar != "'" && scalar != "\u{2019}" && scalar != "." {
+            pendingHyphen = true
+        }
+    }
+    return out
+}
+
+/// One extraction: the working state while reading an article.
+struct ExtractionRun {
+    let extractor: ArticleExtractor
+    let text: TokenizedText
+    let published: CivilDate?
+    var datelinePlace: String?
+    let lower: [String]
+
+    var entities: [String: ExtractedEntity] = [:]
+    var entityOrder: [String] = []
+    var mentions: [EntityMention] = []
+    /// Entity ids mentioned by each token (first token of a mention), for sentence-level look-ups.
+    var tokenEntities: [[String]]
+    var covered: [Bool]
+    var inQuote: [Bool]
+    var times: [TaggedTime] = []
+    var timeAt: [Int?]
+    /// Person ids by the names they can be referred to by (full name, surname, first name).
+    var personNames: [String: String] = [:]
+    var acronyms: [String: String] = [:]
+    var orgCountries: [String: String] = [:]
+    var quotes: [ExtractedQuote] = []
+    var quoteSentences: [(sentence: Int, speaker: String?, date: TaggedTime?)] = []
+
+    static let nameStopWords: Set<String> = [
+        "The", "This", "That", "These", "Those", "While", "During", "After", "Before", "Both", "Their", "His", "Her",
+        "He", "She", "It", "They", "We", "I", "A", "An", "In", "On", "At", "For", "But", "And", "Or", "As", "By",
+        "Further", "Beyond", "Diplomatic", "Officials", "According", "Meanwhile", "However", "Also", "With",
+    ]
+    static let speechVerbs: Set<String> = [
+        "said", "says", "stated", "states", "told", "tells", "added", "adds", "noted", "wrote", "posted", "declared",
+        "announced", "tweeted", "remarked", "explained", "insisted", "warned", "stressed", "argued", "asserted",
+    ]
+
+    init(extractor: ArticleExtractor, text: TokenizedText, published: CivilDate?) {
+        self.extractor = extractor
+        self.text = text
+        self.published = published
+        self.lower = text.tokens.map { $0.text.lowercased() }
+        self.tokenEntities = Array(repeating: [], count: text.tokens.count)
+        self.covered = Array(repeating: false, count: text.tokens.count)
+        self.inQuote = Array(repeating: false, count: text.tokens.count)
+        self.timeAt = Array(repeating: nil, count: text.tokens.count)
+    }
+
+    var tokens: [Token] { self.text.tokens }
+
+    // MARK: Entities and mentions
+
+    @discardableResult
+    mutating func entity(_ id: String, _ kind: EntityKind, _ name: String, country: String? = nil) -> String {
+        if var existing = self.entities[id] {
+            if name.count > existing.name.count, kind != .office { existing.name = name }
+            if existing.country == nil { existing.country = country }
+            self.entities[id] = existing
+        } else {
+            self.entities[id] = ExtractedEntity(id: id, kind: kind, name: name, country: country)
+            self.entityOrder.append(id)
+        }
+        return id
+    }
+
+    mutating func mention(_ id: String, _ first: Int, _ last: Int) {
+        let start = self.tokens[first].start
+        let end = self.tokens[last].end
+        if self.mentions.contains(where: { $0.entity == id && $0.start == UInt32(start) }) { return }
+        self.mentions.append(EntityMention(entity: id, start: UInt32(start), end: UInt32(end), text: self.text.text(start..<end)))
+        self.entities[id]?.mentionCount += 1
+        if !self.tokenEntities[first].contains(id) { self.tokenEntities[first].append(id) }
+        for t in first...last { self.covered[t] = true }
+    }
+
+    func sentenceEnd(_ i: Int) -> Int { self.text.sentences[self.tokens[i].sentence].tokens.upperBound }
+
+    func isPossessive(_ i: Int) -> Bool {
+        i < self.tokens.count && (self.tokens[i].text == "'s" || self.tokens[i].text == "\u{2019}s")
+    }
+
+    // MARK: The run
+
+    mutating func run() -> ArticleExtraction {
+        self.findTimes()
+        self.findQuoteSpans()
+        self.findAcronymDefinitions()
+        self.findNamedThings()
+        self.findKnownNames()
+        self.findGroupReferences()
+        self.findQuotes()
+        let topics = self.articleTopics()
+        let events = self.findEvents()
+        var times: [TimeExpression] = []
+        for time in self.times {
+            let start = self.tokens[time.first].start, end = self.tokens[time.last].end
+            times.append(TimeExpression(
+                text: self.text.text(start..<end), start: UInt32(start), end: UInt32(end), type: time.type,
+                value: time.value, precision: time.precision, modifier: time.modifier
+            ))
+        }
+        let mentions = self.mentions.sorted { ($0.start, $0.end, $0.entity) < ($1.start, $1.end, $1.entity) }
+        return ArticleExtraction(
+            version: ArticleExtractor.version,
+            entities: self.entityOrder.compactMap { self.entities[$0] },
+            mentions: mentions,
+            times: times,
+            topics: topics,
+            quotes: self.quotes,
+            events: events
+        )
+    }
+
+    mutating func findTimes() {
+        self.times = self.extractor.timeTagger.tag(self.text, reference: self.published)
+        for (index, time) in self.times.enumerated() {
+            for t in time.first...time.last { self.timeAt[t] = index }
+        }
+    }
+
+    mutating func findQuoteSpans() {
+        var open: Int?
+        for (i, token) in self.tokens.enumerated() {
+            switch token.text {
+            case "\u{201C}": open = i
+            case "\u{201D}":
+                if let o = open { for t in o...i { self.inQuote[t] = true } }
+                open = nil
+            case "\"":
+                if let o = open { for t in o...i { self.inQuote[t] = true }; open = nil } else { open = i }
+            default:
+                if token.followsLineBreak { open = nil }
+            }
+        }
+    }
+
+    /// "The Resistance Front (TRF)", "Lashkar-e-Taiba (LeT)": a name whose initials spell the bracketed acronym.
+    mutating func findAcronymDefinitions() {
+        let tokens = self.tokens
+        var i = 1
+        while i + 2 < tokens.count {
+            defer { i += 1 }
+            guard tokens[i].text == "(", tokens[i + 2].text == ")", tokens[i + 1].kind == .word else { continue }
+            let acronym = tokens[i + 1].text
+            let capitals = acronym.unicodeScalars.filter { $0.properties.isUppercase }.count
+            guard capitals >= 2, acronym.count <= 8, acronym.first!.isUppercase else { continue }
+            let target = acronym.uppercased().replacingOccurrences(of: ".", with: "")
+            // Words before the bracket, skipping hyphens; the name must start with a capital.
+            var words: [Int] = []
+            var j = i - 1
+            while j >= 0, words.count < 10, tokens[j].sentence == tokens[i].sentence {
+                if tokens[j].text == "-" { j -= 1; continue }
+                guard tokens[j].kind == .word else { break }
+                words.insert(j, at: 0)
+                j -= 1
+            }
+            var found: Int?
+            for length in 1...max(1, words.count) where length <= words.count {
+                let span = words.suffix(length)
+                guard tokens[span.first!].isCapitalized else { continue }
+                let all = span.map { String(tokens[$0].text.first!).uppercased() }.joined()
+                let capitalsOnly = span.filter { tokens[$0].isCapitalized }.map { String(tokens[$0].text.first!) }.joined()
+                if all == target || capitalsOnly == target { found = span.first!; break }
+            }
+            guard let first = found else { continue }
+            let name = self.text.text(tokens: first, i - 1)
+            var kind = EntityKind.organization
+            var id = "org:" + slug(name)
+            var country: String?
+            if let match = self.extractor.lexicon.longestMatch(in: tokens, at: first, sentenceEnd: i) {
+                for entry in match.entries {
+                    if case .designation(_, let acr) = entry { kind = .designation; id = "designation:" + slug(acr) }
+                    if case .organization(let canonical, let c, _) = entry { id = "org:" + slug(canonical); country = c }
+                }
+            }
+            self.entity(id, kind, name, country: country)
+            self.entities[id]?.acronym = acronym
+            self.acronyms[acronym] = id
+            self.mention(id, first, i - 1)
+            self.mention(id, i + 1, i + 1)
+        }
+    }
+
+    /// The country a country reference at `i` names ("U.S.", "Pakistan", "Pakistani", "Pakistan's"), and where it ends.
+    func countryReference(at i: Int, end: Int) -> (code: String, last: Int, isCapital: Bool)? {
+        guard i < end, let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return nil }
+        for entry in match.entries {
+            switch entry {
+            case .country(let code), .demonym(let code):
+                var last = i + match.length - 1
+                if self.isPossessive(last + 1) { last += 1 }
+                return (code, last, false)
+            case .capital(let code, _):
+                return (code, i + match.length - 1, true)
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    func officeMatch(at i: Int, end: Int) -> (key: String, label: String, length: Int)? {
+        guard i < end, let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return nil }
+        for entry in match.entries { if case .office(let key, let label) = entry { return (key, label, match.length) } }
+        return nil
+    }
+
+    func isHonorific(at i: Int, end: Int) -> Int? {
+        guard i < end, let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return nil }
+        return match.entries.contains(.honorific) ? match.length : nil
+    }
+
+    /// Capitalized name tokens from `i`: "Ishaq Dar", "George W. Bush". Stops at anything the lexicon knows.
+    func nameSpan(at i: Int, end: Int) -> Int? {
+        var j = i
+        while j < end, j - i < 4 {
+            let token = self.tokens[j]
+            guard token.kind == .word, token.isCapitalized, !Self.nameStopWords.contains(token.text),
+                  !self.covered[j], self.timeAt[j] == nil, !self.inQuote[j] || self.inQuote[i]
+            else { break }
+            if self.extractor.lexicon.longestMatch(in: self.tokens, at: j, sentenceEnd: end) != nil { break }
+            if TimeTagger.months[token.text.lowercased()] != nil || TimeTagger.weekdays[token.text.lowercased()] != nil { break }
+            if token.isAllCaps, token.text.count > 1, !token.text.hasSuffix(".") { break }
+            j += 1
+        }
+        return j > i ? j - 1 : nil
+    }
+
+    /// Country of an organisation that has none in the lexicon ("Foreign Office"): the one the text gives, the
+    /// one given earlier in the article, or the country the article is filed from.
+    func contextCountry() -> String? {
+        if let place = self.datelinePlace, let country = self.extractor.lexicon.country(named: place) { return country.code }
+        if let place = self.datelinePlace, let comma = place.firstIndex(of: ","),
+           let country = self.extractor.lexicon.country(named: String(place[..<comma]))
+        {
+            return country.code
+        }
+        var counts: [String: Int] = [:]
+        for mention in self.mentions where mention.entity.hasPrefix("country:") { counts[String(mention.entity.dropFirst(8)), default: 0] += 1 }
+        return counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+    }
+
+    mutating func officeEntity(country: String?, key: String, label: String, orgName: String? = nil) -> String {
+        let countryName = country.flatMap { self.extractor.lexicon.countries[$0]?.shortName }
+        var name = [countryName, orgName, label].compactMap { $0 }.joined(separator: " ")
+        if orgName != nil { name = [countryName, orgName.map { "\($0) \(label.lowercased())" }].compactMap { $0 }.joined(separator: " ") }
+        let keyed = orgName.map { slug($0) + "-" + key } ?? key
+        let id = "office:\(country ?? "XX"):\(keyed)"
+        return self.entity(id, .office, name, country: country)
+    }
+
+    mutating func registerPerson(_ first: Int, _ last: Int, titles: [String], offices: [String], country: String?) -> String {
+        var nameLast = last
+        if self.isPossessive(nameLast) { nameLast -= 1 }
+        let name = self.text.text(tokens: first, nameLast)
+        let parts = (first...nameLast).map { self.tokens[$0].text }.filter { $0.count > 2 || !$0.hasSuffix(".") }
+        let id = self.personNames[name] ?? "person:" + slug(name)
+        self.entity(id, .person, name, country: country)
+        for title in titles where !self.entities[id]!.titles.contains(where: { $0 == title || $0.hasPrefix(title + " ") }) {
+            self.entities[id]!.titles.append(title)
+        }
+        for office in offices where !(self.entities[id]!.offices.contains(office)) { self.entities[id]!.offices.append(office) }
+        self.personNames[name] = id
+        if let surname = parts.last { self.personNames[surname] = id }
+        self.mention(id, first, nameLast)
+        return id
+    }
+
+    /// Countries, capitals, places, organisations, offices and the people who hold them.
+    mutating func findNamedThings() {
+        let tokens = self.tokens
+        var i = 0
+        while i < tokens.count {
+            let end = self.sentenceEnd(i)
+            if self.covered[i] || self.timeAt[i] != nil {
+                i += 1
+                continue
+            }
+            let start = i
+            // [CountryRef] [Org] Office (and Office)* [of CountryRef] [,] [Honorific]* [Name]
+            var country: (code: String, last: Int, isCapital: Bool)?
+            var countryFirst = i
+            var j = i
+            if let ref = self.countryReference(at: j, end: end), !ref.isCapital || self.officeMatch(at: ref.last + 1, end: end) != nil {
+                country = ref
+                j = ref.last + 1
+            }
+            var org: (id: String, name: String, first: Int, last: Int)?
+            if j < end, let match = self.extractor.lexicon.longestMatch(in: tokens, at: j, sentenceEnd: end) {
+                for entry in match.entries {
+                    guard case .organization(let name, let orgCountry, let acronym) = entry else { continue }
+                    if tokens[j].isAllCaps, acronym != nil, self.acronyms[tokens[j].text] == nil, tokens[j].text != acronym { continue }
+                    let scoped = orgCountry == nil && ["Foreign Office", "Ministry of Foreign Affairs", "Senate"].contains(name)
+                    let code = scoped ? (country?.code ?? self.orgCountries[name] ?? self.contextCountry()) : (orgCountry ?? country?.code)
+                    let id = scoped ? "org:\(code ?? "XX"):\(slug(name))" : "org:" + slug(name)
+                    let display = scoped ? [code.flatMap { self.extractor.lexicon.countries[$0]?.shortName }, name].compactMap { $0 }.joined(separator: " ") : name
+                    if let code, scoped { self.orgCountries[name] = code }
+                    org = (id, display, j, j + match.length - 1)
+                    self.entity(id, .organization, display, country: orgCountry ?? code)
+                    if let acronym { self.entities[id]?.acronym = acronym }
+                    j += match.length
+                    break
+                }
+            }
+            var offices: [(key: String, label: String, first: Int, last: Int)] = []
+            while let office = self.officeMatch(at: j, end: end) {
+                offices.append((office.key, office.label, j, j + office.length - 1))
+                j += office.length
+                if j + 1 < end, lower[j] == "and", self.officeMatch(at: j + 1, end: end) != nil { j += 1 } else { break }
+            }
+            if !offices.isEmpty, j + 1 < end, lower[j] == "of" || lower[j] == "for", let ref = self.countryReference(at: j + 1, end: end), country == nil {
+                country = ref
+                countryFirst = j + 1
+                j = ref.last + 1
+            }
+            var honorifics: [String] = []
+            var k = j
+            if !offices.isEmpty || org != nil, k < end, tokens[k].text == "," { k += 1 }
+            while let length = self.isHonorific(at: k, end: end), self.officeMatch(at: k, end: end).map({ _ in offices.isEmpty }) ?? true {
+                honorifics.append(self.text.text(tokens: k, k + length - 1))
+                k += length
+            }
+            if offices.isEmpty, honorifics.isEmpty, org == nil, country == nil {
+                // Lexicon things that are not titles: capitals, places, designations.
+                if self.markPlainMatch(at: i, end: end) { continue }
+                i += 1
+                continue
+            }
+            // Offices given after an honorific-only start ("Secretary Rubio") are plain honorifics.
+            let nameLast = self.nameSpan(at: k, end: end)
+            let countryCode = country?.code ?? (org != nil ? self.entities[org!.id]?.country : nil)
+            if let country { self.mentionCountry(country.code, countryFirst, country.last, isCapital: country.isCapital) }
+            if let org { self.mention(org.id, org.first, org.last) }
+            var officeIDs: [String] = []
+            for office in offices {
+                let id = self.officeEntity(country: countryCode, key: office.key, label: office.label, orgName: org.map { tokens[$0.first...$0.last].map(\.text).joined(separator: " ") })
+                officeIDs.append(id)
+                if nameLast == nil { self.mention(id, office.first, office.last) }
+            }
+            if let nameLast, !offices.isEmpty || !honorifics.isEmpty {
+                let titles = offices.map { org != nil ? "\(self.text.text(tokens: org!.first, org!.last)) \($0.label.lowercased())" : $0.label } + honorifics
+                _ = self.registerPerson(k, nameLast, titles: titles, offices: officeIDs, country: countryCode)
+                // The whole title phrase refers to the office(s) too.
+                for (index, office) in offices.enumerated() { self.mention(officeIDs[index], office.first, office.last) }
+                i = nameLast + 1
+            } else {
+                i = max(j, k, start + 1)
+            }
+        }
+    }
+
+    mutating func mentionCountry(_ code: String, _ first: Int, _ last: Int, isCapital: Bool) {
+        guard let country = self.extractor.lexicon.countries[code] else { return }
+        var nameLast = last
+        if self.isPossessive(nameLast) { nameLast -= 1 }
+        let id = self.entity("country:\(code)", .country, country.name, country: code)
+        if isCapital {
+            var name = self.text.text(tokens: first, nameLast)
+            for suffix in [", D.C.", " D.C."] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+            let place = self.entity("place:" + slug(name), .place, name, country: code)
+            self.mention(place, first, nameLast)
+        }
+        self.mention(id, first, nameLast)
+    }
+
+    /// Marks a lexicon match at `i` that is not part of a title: country, capital, place, organisation,
+    /// designation. Returns whether it consumed tokens (and advanced nothing: the caller loops again).
+    mutating func markPlainMatch(at i: Int, end: Int) -> Bool {
+        guard let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return false }
+        let last = i + match.length - 1
+        for entry in match.entries {
+            switch entry {
+            case .capital(let code, _):
+                self.mentionCountry(code, i, last, isCapital: true)
+                return true
+            case .place(let name, let country):
+                let id = self.entity("place:" + slug(name), .place, name, country: country)
+                self.mention(id, i, last)
+                if let country, self.entities["country:\(country)"] == nil {
+                    _ = self.entity("country:\(country)", .country, self.extractor.lexicon.countries[country]?.name ?? country, country: country)
+                }
+                return true
+            case .designation(let name, let acronym):
+                let id = self.entity("designation:" + slug(acronym), .designation, name)
+                self.entities[id]?.acronym = acronym
+                self.mention(id, i, last)
+                return true
+            default: continue
+            }
+        }
+        return false
+    }
+
+    /// Later mentions of people already named ("Dar", "Secretary Rubio", "Ishaq Dar's") and of acronyms, and
+    /// people introduced by a speech verb ("Jane Doe said").
+    mutating func findKnownNames() {
+        let tokens = self.tokens
+        for i in tokens.indices where !self.covered[i] && tokens[i].kind == .word && tokens[i].isCapitalized {
+            if let id = self.acronyms[tokens[i].text] {
+                self.mention(id, i, i)
+                continue
+            }
+            let end = self.sentenceEnd(i)
+            guard let last = self.nameSpan(at: i, end: end) else { continue }
+            let name = self.text.text(tokens: i, last)
+            if let id = self.personNames[name] ?? self.personNames[tokens[last].text] {
+                if self.personNames[name] != nil || last == i || self.personNames[tokens[i].text] == id {
+                    self.mention(id, i, last)
+                    continue
+                }
+            }
+            if last > i, last + 1 < end, Self.speechVerbs.contains(self.lower[last + 1]) {
+                _ = self.registerPerson(i, last, titles: [], offices: [], country: nil)
+            }
+        }
+    }
+
+    /// "the two leaders", "Their", "both nations": the last two people (or their countries).
+    mutating func findGroupReferences() {
+        let tokens = self.tokens
+        for i in tokens.indices where !self.covered[i] {
+            var last: Int?
+            var countries = false
+            if ["the", "both"].contains(self.lower[i]), i + 1 < tokens.count {
+                var j = i + 1
+                if self.lower[i] == "the", j < tokens.count, self.lower[j] == "two" { j += 1 } else if self.lower[i] == "the" { continue }
+                if j < tokens.count {
+                    switch self.lower[j] {
+                    case "leaders", "ministers", "officials", "diplomats", "men", "sides": last = j
+                    case "nations", "countries", "governments": last = j; countries = true
+                    default: break
+                    }
+                }
+            } else if self.lower[i] == "their", i + 1 < tokens.count, ["previous", "last", "latest", "first", "meeting", "talks", "call"].contains(self.lower[i + 1]) {
+                last = i
+            }
+            guard let last else { continue }
+            let people = self.lastPeople(before: tokens[i].start, count: 2)
+            guard people.count == 2 else { continue }
+            if countries {
+                let codes = people.compactMap { self.entities[$0]?.country }
+                guard Set(codes).count == 2 else { continue }
+                for code in codes { self.mention("country:\(code)", i, last) }
+            } else {
+                for person in people { self.mention(person, i, last) }
+            }
+        }
+    }
+
+    func lastPeople(before offset: Int, count: Int) -> [String] {
+        var seen: [String] = []
+        for mention in self.mentions.sorted(by: { $0.start > $1.start }) where mention.start < offset && mention.entity.hasPrefix("person:") {
+            if !seen.contains(mention.entity) { seen.append(mention.entity) }
+            if seen.count == count { break }
+        }
+        return seen.reversed()
+    }
+
+    /// Quotations, their speakers ("…,” Rubio stated", "Khan said: “…”") and when they were said.
+    mutating func findQuotes() {
+        let tokens = self.tokens
+        var i = 0
+        while i < tokens.count {
+            guard tokens[i].text == "\u{201C}" || tokens[i].text == "\"" else { i += 1; continue }
+            var close = i + 1
+            while close < tokens.count, self.inQuote[close], !(tokens[close].text == "\u{201D}" || tokens[close].text == "\"") { close += 1 }
+            guard close < tokens.count, close > i + 1, self.inQuote[i] else { i += 1; continue }
+            let start = tokens[i].end, end = tokens[close].start
+            var quoteText = self.text.text(start..<end)
+            while let lastCharacter = quoteText.last, [",", " "].contains(lastCharacter) { quoteText.removeLast() }
+            var speaker: String?
+            var speakerText: String?
+            var verb: String?
+            // After: "…,” Rubio stated" / "…,” said Rubio".
+            var k = close + 1
+            if k < tokens.count, tokens[k].text == "," { k += 1 }
+            let sentence = tokens[close].sentence
+            var v = k
+            while v < tokens.count, v - k <= 8, tokens[v].sentence == sentence, !Self.speechVerbs.contains(self.lower[v]) { v += 1 }
+            if v < tokens.count, v - k <= 8, tokens[v].sentence == sentence, Self.speechVerbs.contains(self.lower[v]) {
+                verb = self.lower[v]
+                let span = v > k ? (k, v - 1) : (v + 1, min(v + 4, self.sentenceEnd(v) - 1))
+                if span.0 <= span.1 {
+                    speakerText = self.text.text(tokens: span.0, span.1)
+                    speaker = self.person(in: span.0...span.1)
+                    if v > k, speaker == nil, ["he", "she"].contains(self.lower[span.0]) {
+                        speaker = self.lastPeople(before: tokens[i].start, count: 1).first
+                    }
+                    if v == k, let s = speaker, let m = self.mentions.first(where: { $0.entity == s && $0.start >= UInt32(tokens[span.0].start) }) {
+                        speakerText = m.text
+                    }
+                }
+            } else if i >= 2, tokens[i - 1].text == ":" || tokens[i - 1].text == ",", Self.speechVerbs.contains(self.lower[i - 2]) {
+                // Before: "Rubio said: “…”".
+                verb = self.lower[i - 2]
+                var s = i - 3
+                while s > 0, tokens[s - 1].sentence == tokens[i].sentence, i - s < 7, tokens[s - 1].isCapitalized { s -= 1 }
+                if s <= i - 3 {
+                    speakerText = self.text.text(tokens: s, i - 3)
+                    speaker = self.person(in: s...(i - 3))
+                }
+            }
+            let date = self.times.first { $0.first > close && tokens[$0.first].sentence == sentence && $0.type != "DURATION" }
+            self.quotes.append(ExtractedQuote(text: quoteText, start: UInt32(start), end: UInt32(end), speaker: speaker, speakerText: speakerText, verb: verb, date: date?.value))
+            self.quoteSentences.append((sentence, speaker, date))
+            i = close + 1
+        }
+    }
+
+    func person(in range: ClosedRange<Int>) -> String? {
+        var found: String?
+        for t in range { for id in self.tokenEntities[t] where id.hasPrefix("person:") { found = id } }
+        return found
+    }
+
+    // MARK: Topics
+
+    func topics(inTokens range: Range<Int>) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if self.tokens[i].kind == .word, let cue = self.extractor.lexicon.topicCue(in: self.lower, at: i) {
+                counts[cue.topic, default: 0] += 1
+                i += cue.length
+            } else {
+                i += 1
+            }
+        }
+        return counts
+    }
+
+    func ordered(_ counts: [String: Int]) -> [String] {
+        let order = self.extractor.lexicon.topics
+        return counts.keys.sorted { a, b in
+            if counts[a]! != counts[b]! { return counts[a]! > counts[b]! }
+            return (order.firstIndex(of: a) ?? 0) < (order.firstIndex(of: b) ?? 0)
+        }
+    }
+
+    func articleTopics() -> [String] { self.ordered(self.topics(inTokens: 0..<self.tokens.count)) }
+}

@@ -1,0 +1,232 @@
+internal import Foundation
+import DatelineProtocol
+
+/// What a sentence's trigger words say happened.
+enum Trigger: Int, Comparable {
+    case consult = 1
+    case visit = 2
+    case meet = 3
+    case telephone = 4
+
+    static func < (a: Trigger, b: Trigger) -> Bool { a.rawValue < b.rawValue }
+}
+
+extension ExtractionRun {
+    static let telephoneWords: Set<String> = ["telephone", "phone", "telephoned", "phoned", "call", "calls", "phone-call"]
+    static let meetWords: Set<String> = ["met", "meet", "meets", "meeting", "meetings", "talks", "summit"]
+    static let visitWords: Set<String> = ["visit", "visits", "visited", "visiting", "trip", "tour"]
+    static let consultWords: Set<String> = ["conversation", "discussions", "consultations", "interaction", "engagement", "exchanged", "consulted"]
+    static let intentWords: Set<String> = ["will", "to", "would", "plans", "plan", "expected", "scheduled", "intends"]
+    static let backWords: Set<String> = ["previous", "earlier", "last", "prior"]
+    static let labels: [String: String] = [
+        "036": "express intent to meet", "040": "consult", "041": "discuss by telephone", "042": "make a visit",
+        "043": "host a visit", "044": "meet at a third location", "046": "negotiate", "010": "make a statement",
+        "163": "designate or sanction",
+    ]
+
+    struct Draft {
+        var code: String
+        var trigger: Trigger?
+        var persons: [String]
+        var others: [String]
+        var place: String?
+        var date: TaggedTime?
+        var sentences: [Int]
+        var isBackReference: Bool
+        var hasVisit = false
+    }
+
+    func sentenceEntities(_ s: Int, prefix: String) -> [String] {
+        var out: [String] = []
+        for t in self.text.sentences[s].tokens where !self.inQuote[t] {
+            for id in self.tokenEntities[t] where id.hasPrefix(prefix) && !out.contains(id) { out.append(id) }
+        }
+        return out
+    }
+
+    func sentenceDate(_ s: Int) -> TaggedTime? {
+        self.times.first { time in
+            self.tokens[time.first].sentence == s && !self.inQuote[time.first] && time.type != "DURATION" && time.type != "SET"
+                && ["day", "week", "month"].contains(time.precision)
+        }
+    }
+
+    func trigger(in s: Int) -> (trigger: Trigger, at: Int)? {
+        var best: (Trigger, Int)?
+        for t in self.text.sentences[s].tokens where !self.inQuote[t] && self.tokens[t].kind == .word {
+            let word = self.lower[t]
+            var found: Trigger?
+            if Self.telephoneWords.contains(word) {
+                if word == "call" || word == "calls" {
+                    let before = t > 0 ? self.lower[t - 1] : ""
+                    let after = t + 1 < self.lower.count ? self.lower[t + 1] : ""
+                    if ["the", "a", "phone", "telephone", "latest", "this", "video"].contains(before) || ["with", "between"].contains(after) { found = .telephone }
+                } else {
+                    found = .telephone
+                }
+            } else if Self.meetWords.contains(word) {
+                found = .meet
+            } else if Self.visitWords.contains(word) {
+                found = .visit
+            } else if Self.consultWords.contains(word) {
+                found = .consult
+            }
+            if let found, best == nil || found > best!.0 { best = (found, t) }
+        }
+        return best.map { ($0.0, $0.1) }
+    }
+
+    func isIntent(_ t: Int) -> Bool {
+        var j = t - 1
+        while j >= 0, t - j <= 3, self.tokens[j].sentence == self.tokens[t].sentence {
+            if Self.intentWords.contains(self.lower[j]) { return self.lower[j] != "to" || self.lower[t] == "meet" || self.lower[t] == "visit" }
+            j -= 1
+        }
+        return false
+    }
+
+    func isBackReference(_ t: Int) -> Bool {
+        var j = t - 1
+        while j >= 0, t - j <= 3, self.tokens[j].sentence == self.tokens[t].sentence {
+            if Self.backWords.contains(self.lower[j]) { return true }
+            j -= 1
+        }
+        return false
+    }
+
+    /// Countries and offices that go with a set of people.
+    func affiliations(of persons: [String]) -> [String] {
+        var out: [String] = []
+        for person in persons {
+            guard let entity = self.entities[person] else { continue }
+            for office in entity.offices where !out.contains(office) { out.append(office) }
+            if let country = entity.country, !out.contains("country:\(country)") { out.append("country:\(country)") }
+        }
+        return out
+    }
+
+    mutating func findEvents() -> [ExtractedEvent] {
+        var drafts: [Draft] = []
+        var current: Int?  // the engagement later sentences refer back to
+        for s in self.text.sentences.indices {
+            // Designations: "the U.S. designated The Resistance Front (TRF) ... as ... (FTO)".
+            if let d = self.text.sentences[s].tokens.first(where: { ["designated", "designates", "sanctioned", "blacklisted"].contains(self.lower[$0]) && !self.inQuote[$0] }) {
+                let actors = self.text.sentences[s].tokens.filter { $0 < d }.flatMap { self.tokenEntities[$0] }
+                    .filter { $0.hasPrefix("country:") }
+                    .reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+                let targets = self.text.sentences[s].tokens.filter { $0 > d }.flatMap { self.tokenEntities[$0] }.filter { $0.hasPrefix("org:") }
+                let designations = self.text.sentences[s].tokens.filter { $0 > d }.flatMap { self.tokenEntities[$0] }.filter { $0.hasPrefix("designation:") }
+                var uniqueTargets: [String] = []
+                for target in targets where !uniqueTargets.contains(target) { uniqueTargets.append(target) }
+                if let target = uniqueTargets.first {
+                    for designation in designations where !(self.entities[target]?.designations.contains(designation) ?? true) {
+                        self.entities[target]?.designations.append(designation)
+                    }
+                    var participants = actors
+                    participants.append(target)
+                    for designation in designations where !participants.contains(designation) { participants.append(designation) }
+                    drafts.append(Draft(code: "163", trigger: nil, persons: [], others: participants, place: nil, date: self.sentenceDate(s), sentences: [s], isBackReference: false))
+                }
+            }
+            // Statements: quotes with a speaker, and "a statement issued by X".
+            for quote in self.quoteSentences where quote.sentence == s {
+                guard let speaker = quote.speaker else { continue }
+                var others = self.affiliations(of: [speaker])
+                if let org = self.sentenceEntities(s, prefix: "org:").first, !others.contains(org) { others.append(org) }
+                drafts.append(Draft(code: "010", trigger: nil, persons: [speaker], others: others, place: nil, date: quote.date, sentences: [s], isBackReference: false))
+            }
+            let sentenceTokens = self.text.sentences[s].tokens
+            if let at = sentenceTokens.first(where: { self.lower[$0] == "statement" }), at + 2 < sentenceTokens.upperBound, self.lower[at + 1] == "issued" || self.lower[at + 1] == "released" {
+                let orgs = sentenceTokens.filter { $0 > at }.flatMap { self.tokenEntities[$0] }.filter { $0.hasPrefix("org:") }
+                if let org = orgs.first {
+                    var others = [org]
+                    if let country = self.entities[org]?.country { others.append("country:\(country)") }
+                    drafts.append(Draft(code: "010", trigger: nil, persons: [], others: others, place: nil, date: self.sentenceDate(s), sentences: [s], isBackReference: false))
+                }
+            }
+            // Engagements.
+            guard let (trigger, at) = self.trigger(in: s) else { continue }
+            var persons = self.sentenceEntities(s, prefix: "person:")
+            if persons.isEmpty, let first = sentenceTokens.first, ["he", "she"].contains(self.lower[first]) {
+                persons = self.lastPeople(before: self.tokens[first].start, count: 1)
+            }
+            let date = self.sentenceDate(s)
+            let back = self.isBackReference(at)
+            let places = self.sentenceEntities(s, prefix: "place:")
+            let intent = self.isIntent(at)
+            if !back, !intent, let c = current, date == nil || date?.value == drafts[c].date?.value,
+               Set(persons).isSubset(of: Set(drafts[c].persons))
+            {
+                drafts[c].sentences.append(s)
+                if trigger > (drafts[c].trigger ?? .consult) && drafts[c].trigger != .telephone { drafts[c].trigger = trigger }
+                if trigger == .visit { drafts[c].hasVisit = true }
+                if drafts[c].place == nil, drafts[c].trigger != .telephone { drafts[c].place = places.first }
+                continue
+            }
+            guard !persons.isEmpty else { continue }
+            var draft = Draft(
+                code: intent ? "036" : "040", trigger: trigger, persons: persons, others: self.affiliations(of: persons),
+                place: trigger == .telephone ? nil : places.first, date: date, sentences: [s], isBackReference: back
+            )
+            draft.hasVisit = trigger == .visit
+            if draft.place == nil, trigger != .telephone, !back, s == 0, let dateline = self.datelinePlace {
+                let name = dateline.replacingOccurrences(of: ", D.C.", with: "").replacingOccurrences(of: " D.C.", with: "")
+                if self.entities["place:" + slug(name)] != nil { draft.place = "place:" + slug(name) }
+            }
+            drafts.append(draft)
+            if !back && !intent { current = drafts.count - 1 }
+        }
+        // Codes for engagements, from the trigger and where it happened relative to who took part.
+        var events: [ExtractedEvent] = []
+        for (index, var draft) in drafts.enumerated() {
+            // A statement made "following the meeting" is dated by the engagement its sentence reports.
+            if draft.code == "010", draft.date == nil,
+               let engagement = drafts.first(where: { $0.trigger != nil && !$0.isBackReference && $0.sentences.contains(draft.sentences[0]) })
+            {
+                draft.date = engagement.date
+            }
+            var code = draft.code
+            if draft.trigger != nil, code == "040" {
+                let countries = Set(draft.others.filter { $0.hasPrefix("country:") }.map { String($0.dropFirst(8)) })
+                let placeCountry = draft.place.flatMap { self.entities[$0]?.country }
+                switch draft.trigger! {
+                case .telephone: code = "041"
+                case .meet, .visit:
+                    if let placeCountry, countries.count >= 2 {
+                        code = countries.contains(placeCountry) ? "043" : "044"
+                    } else if draft.hasVisit || draft.trigger == .visit {
+                        code = "042"
+                    }
+                case .consult: code = "040"
+                }
+            }
+            var topicCounts: [String: Int] = [:]
+            for s in draft.sentences {
+                for (topic, count) in self.topics(inTokens: self.text.sentences[s].tokens) { topicCounts[topic, default: 0] += count }
+            }
+            var participants = draft.persons
+            for other in draft.others where !participants.contains(other) { participants.append(other) }
+            if let place = draft.place, let country = self.entities[place]?.country, code == "043" || code == "042" {
+                // The host country takes part in a hosted visit.
+                if !participants.contains("country:\(country)") { participants.append("country:\(country)") }
+            }
+            events.append(ExtractedEvent(
+                id: "e\(index + 1)",
+                code: code,
+                label: Self.labels[code] ?? code,
+                participants: participants,
+                place: draft.place,
+                date: draft.date?.value,
+                datePrecision: draft.date?.precision,
+                dateText: draft.date.map { self.text.text(tokens: $0.first, $0.last) },
+                topics: self.ordered(topicCounts),
+                sentences: draft.sentences.map { s in
+                    let sentence = self.text.sentences[s]
+                    return EventSentence(text: self.text.text(sentence.start..<sentence.end), start: UInt32(sentence.start), end: UInt32(sentence.end))
+                },
+                isBackReference: draft.isBackReference
+            ))
+        }
+        return events
+    }
+}

@@ -1,0 +1,203 @@
+internal import Foundation
+
+/// A country from the gazetteer (derived from `countries.json`, ODbL).
+public struct Country: Sendable, Hashable {
+    /// ISO 3166-1 alpha-2.
+    public var code: String
+    public var name: String
+    public var capitals: [String]
+    public var demonyms: [String]
+    public var region: String
+    public var subregion: String
+
+    /// How Dateline names it in an office's name: "US", "UK", else the common name.
+    public var shortName: String {
+        switch self.code {
+        case "US": "US"
+        case "GB": "UK"
+        default: self.name
+        }
+    }
+}
+
+/// What a phrase of the lexicon is.
+public enum LexiconEntry: Sendable, Hashable {
+    case country(code: String)
+    case demonym(code: String)
+    case capital(code: String, name: String)
+    case office(key: String, label: String)
+    case honorific
+    case place(name: String, country: String?)
+    case organization(name: String, country: String?, acronym: String?)
+    case designation(name: String, acronym: String)
+}
+
+/// Errors loading Dateline's data files.
+public struct LexiconError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Dateline's gazetteers and word lists: countries (with capitals and demonyms), offices, honorifics, places,
+/// organisations, designations and the topic taxonomy. Loaded once from the data files that ship with the
+/// module (`Data/countries.tsv`, `Data/lexicon.txt`).
+public final class Lexicon: Sendable {
+    public let countries: [String: Country]
+    /// Phrases by their first token, longest first.
+    let phrases: [String: [(tokens: [String], entries: [LexiconEntry])]]
+    /// Topic cues: exact lower-case words, prefixes (from `word*`), and multi-word phrases.
+    let topicWords: [String: String]
+    let topicPrefixes: [(prefix: String, topic: String)]
+    let topicPhrases: [String: [(tokens: [String], topic: String)]]
+    public let topics: [String]
+
+    /// The lexicon shipped with the module.
+    public static let shared: Lexicon = {
+        do {
+            return try Lexicon(
+                countries: try Lexicon.resource("countries", "tsv"),
+                lexicon: try Lexicon.resource("lexicon", "txt")
+            )
+        } catch {
+            fatalError("Dateline's extraction data files are missing or corrupt: \(error)")
+        }
+    }()
+
+    static func resource(_ name: String, _ ext: String) throws -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Data")
+            ?? Bundle.module.url(forResource: name, withExtension: ext)
+        else {
+            throw LexiconError(description: "\(name).\(ext) is not in the module's resource bundle")
+        }
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// Builds a lexicon from the text of the two data files.
+    public init(countries countryText: String, lexicon lexiconText: String) throws {
+        var countries: [String: Country] = [:]
+        var phrases: [String: [(tokens: [String], entries: [LexiconEntry])]] = [:]
+        var index: [[String]: Int] = [:]
+        var list: [(tokens: [String], entries: [LexiconEntry])] = []
+        func add(_ phrase: String, _ entry: LexiconEntry) {
+            let tokens = TokenizedText(phrase).tokens.map(\.text)
+            guard !tokens.isEmpty else { return }
+            if let at = index[tokens] {
+                if !list[at].entries.contains(entry) { list[at].entries.append(entry) }
+            } else {
+                index[tokens] = list.count
+                list.append((tokens, [entry]))
+            }
+        }
+        for line in countryText.split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 9 else { throw LexiconError(description: "countries.tsv: bad line \(line.prefix(40))") }
+            func items(_ s: String) -> [String] { s.split(separator: "|").map(String.init) }
+            let country = Country(code: f[0], name: f[2], capitals: items(f[4]), demonyms: items(f[5]), region: f[7], subregion: f[8])
+            countries[country.code] = country
+            add(f[2], .country(code: f[0]))
+            if !f[3].isEmpty { add(f[3], .country(code: f[0])) }
+            for alternative in items(f[6]) where alternative.count > 2 || alternative == alternative.uppercased() {
+                // Two-letter codes ("PK") are too ambiguous in running text, except "US"/"UK" which newsrooms use.
+                if alternative.count <= 2, !["US", "UK"].contains(alternative) { continue }
+                add(alternative, .country(code: f[0]))
+            }
+            for capital in country.capitals { add(capital, .capital(code: f[0], name: capital)) }
+            for demonym in country.demonyms { add(demonym, .demonym(code: f[0])) }
+        }
+        var topicWords: [String: String] = [:]
+        var topicPrefixes: [(String, String)] = []
+        var topicPhrases: [String: [(tokens: [String], topic: String)]] = [:]
+        var topics: [String] = []
+        var section = ""
+        for raw in lexiconText.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("[") { section = String(line.dropFirst().dropLast()); continue }
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            func items(_ i: Int) -> [String] { i < f.count ? f[i].split(separator: "|").map(String.init) : [] }
+            func code(_ i: Int) -> String? { i < f.count && f[i] != "-" && !f[i].isEmpty ? f[i] : nil }
+            switch section {
+            case "office":
+                guard f.count >= 3 else { throw LexiconError(description: "lexicon.txt [office]: \(line)") }
+                for form in items(1) { add(form, .office(key: f[0], label: f[2])) }
+            case "honorific":
+                for form in items(0) { add(form, .honorific) }
+            case "place":
+                add(f[0], .place(name: f[0], country: code(1)))
+                for alias in items(2) { add(alias, .place(name: f[0], country: code(1))) }
+            case "organization":
+                let acronyms = items(2)
+                add(f[0], .organization(name: f[0], country: code(1), acronym: acronyms.first))
+                for acronym in acronyms { add(acronym, .organization(name: f[0], country: code(1), acronym: acronyms.first)) }
+            case "designation":
+                guard f.count >= 2 else { throw LexiconError(description: "lexicon.txt [designation]: \(line)") }
+                add(f[0], .designation(name: f[0], acronym: f[1]))
+                add(f[1], .designation(name: f[0], acronym: f[1]))
+            case "topic":
+                guard f.count >= 2 else { throw LexiconError(description: "lexicon.txt [topic]: \(line)") }
+                topics.append(f[0])
+                for cue in items(1) {
+                    let words = cue.split(separator: " ").map(String.init)
+                    if words.count > 1 {
+                        topicPhrases[words[0], default: []].append((words, f[0]))
+                    } else if cue.hasSuffix("*") {
+                        topicPrefixes.append((String(cue.dropLast()), f[0]))
+                    } else {
+                        topicWords[cue] = f[0]
+                    }
+                }
+            default:
+                throw LexiconError(description: "lexicon.txt: unknown section [\(section)]")
+            }
+        }
+        for entry in list { phrases[entry.tokens[0], default: []].append(entry) }
+        for key in phrases.keys { phrases[key]!.sort { $0.tokens.count > $1.tokens.count } }
+        self.countries = countries
+        self.phrases = phrases
+        self.topicWords = topicWords
+        self.topicPrefixes = topicPrefixes
+        self.topicPhrases = topicPhrases
+        self.topics = topics
+    }
+
+    /// The longest lexicon phrase starting at token `i`: its length in tokens and what it is.
+    public func longestMatch(in tokens: [Token], at i: Int, sentenceEnd: Int) -> (length: Int, entries: [LexiconEntry])? {
+        guard let candidates = self.phrases[tokens[i].text] else { return nil }
+        for candidate in candidates where i + candidate.tokens.count <= sentenceEnd {
+            var ok = true
+            for (k, text) in candidate.tokens.enumerated().dropFirst() where tokens[i + k].text != text {
+                ok = false
+                break
+            }
+            if ok { return (candidate.tokens.count, candidate.entries) }
+        }
+        return nil
+    }
+
+    /// The topic a cue starting at token `i` signals, and the cue's length in tokens.
+    func topicCue(in lowered: [String], at i: Int) -> (length: Int, topic: String)? {
+        if let phrases = self.topicPhrases[lowered[i]] {
+            for phrase in phrases where i + phrase.tokens.count <= lowered.count {
+                if Array(lowered[i..<(i + phrase.tokens.count)]) == phrase.tokens { return (phrase.tokens.count, phrase.topic) }
+            }
+        }
+        if let topic = self.topicWords[lowered[i]] { return (1, topic) }
+        for (prefix, topic) in self.topicPrefixes where lowered[i].hasPrefix(prefix) { return (1, topic) }
+        return nil
+    }
+
+    /// The country a name, code, capital or demonym refers to.
+    public func country(named text: String) -> Country? {
+        if let country = self.countries[text.uppercased()], text.count == 2 { return country }
+        let tokens = TokenizedText(text).tokens
+        guard !tokens.isEmpty, let match = self.longestMatch(in: tokens, at: 0, sentenceEnd: tokens.count), match.length == tokens.count else {
+            return self.countries.values.first { $0.name.lowercased() == text.lowercased() }
+        }
+        for entry in match.entries {
+            switch entry {
+            case .country(let code), .demonym(let code), .capital(let code, _): return self.countries[code]
+            default: continue
+            }
+        }
+        return nil
+    }
+}

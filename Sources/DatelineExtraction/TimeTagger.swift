@@ -1,0 +1,553 @@
+internal import Foundation
+/// A time expression found in a tokenized text, by token range.
+public struct TaggedTime: Sendable, Hashable {
+    /// Tokens `first...last`.
+    public var first: Int
+    public var last: Int
+    /// `DATE`, `TIME`, `DURATION` or `SET`.
+    public var type: String
+    public var value: String
+    public var precision: String
+    public var modifier: String?
+}
+
+/// Finds dates, times, durations and sets in text and normalizes them TIMEX3-style against a reference date
+/// (the publication date), with rules: absolute dates ("August 4, 2025", "4 August", "2025-08-04"), months,
+/// years, decades, quarters, seasons, weekdays ("on Friday" → the Friday before the reference unless the text
+/// looks ahead), relative days/weeks/months/years ("last week", "next year", "three days ago"), parts of days,
+/// clock times, durations ("less than ten days" → P10D, LESS_THAN), sets ("annually") and references ("now").
+public struct TimeTagger: Sendable {
+    public init() {}
+
+    static let months: [String: Int] = [
+        "january": 1, "jan": 1, "jan.": 1, "february": 2, "feb": 2, "feb.": 2, "march": 3, "mar.": 3, "april": 4,
+        "apr": 4, "apr.": 4, "may": 5, "june": 6, "jun": 6, "jun.": 6, "july": 7, "jul": 7, "jul.": 7, "august": 8,
+        "aug": 8, "aug.": 8, "september": 9, "sept": 9, "sept.": 9, "sep.": 9, "october": 10, "oct": 10, "oct.": 10,
+        "november": 11, "nov": 11, "nov.": 11, "december": 12, "dec": 12, "dec.": 12,
+    ]
+    static let weekdays: [String: Int] = [
+        "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6, "sunday": 7,
+    ]
+    static let numberWords: [String: Double] = [
+        "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+        "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+        "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+        "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+        "half": 0.5, "single": 1,
+    ]
+    static let vagueNumbers: Set<String> = ["several", "few", "many", "some", "couple", "numerous"]
+    /// unit word → (TIMEX letter, precision, is a time unit).
+    static let units: [String: (letter: String, precision: String, time: Bool)] = [
+        "second": ("S", "second", true), "minute": ("M", "minute", true), "hour": ("H", "hour", true),
+        "day": ("D", "day", false), "night": ("D", "day", false), "week": ("W", "week", false),
+        "weekend": ("WE", "week", false), "fortnight": ("W", "week", false), "month": ("M", "month", false),
+        "quarter": ("Q", "quarter", false), "year": ("Y", "year", false), "decade": ("DE", "decade", false),
+        "century": ("CE", "century", false),
+    ]
+    static let modifiers: [[String]: String] = [
+        ["less", "than"]: "LESS_THAN", ["fewer", "than"]: "LESS_THAN", ["more", "than"]: "MORE_THAN",
+        ["over"]: "MORE_THAN", ["at", "least"]: "EQUAL_OR_MORE", ["up", "to"]: "EQUAL_OR_LESS",
+        ["nearly"]: "LESS_THAN", ["almost"]: "LESS_THAN", ["about"]: "APPROX", ["around"]: "APPROX",
+        ["some"]: "APPROX", ["roughly"]: "APPROX", ["approximately"]: "APPROX", ["just", "over"]: "MORE_THAN",
+    ]
+    static let partsOfDay: [String: String] = [
+        "morning": "MO", "afternoon": "AF", "evening": "EV", "night": "NI", "overnight": "NI",
+    ]
+    static let seasons: [String: String] = ["spring": "SP", "summer": "SU", "fall": "FA", "autumn": "FA", "winter": "WI"]
+    static let ordinals: [String: Int] = [
+        "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    ]
+    static let futureCues: Set<String> = ["will", "'ll", "shall", "next", "coming", "upcoming", "scheduled", "expected", "plans", "planned", "until", "by"]
+    static let pastCues: Set<String> = ["said", "says", "told", "was", "were", "had", "did", "last", "ago", "earlier", "met", "held"]
+
+    /// Every time expression in `text`, in order, normalized against `reference` when given.
+    public func tag(_ text: TokenizedText, reference: CivilDate?) -> [TaggedTime] {
+        let tokens = text.tokens
+        let lower = tokens.map { $0.text.lowercased() }
+        var found: [TaggedTime] = []
+        var i = 0
+        while i < tokens.count {
+            if let match = self.match(at: i, tokens: tokens, lower: lower, reference: reference) {
+                found.append(match)
+                i = match.last + 1
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
+    /// Reads a number at `i` ("ten", "twenty four", "twenty-four", "24", "1.5"): its value and token count.
+    func number(at i: Int, _ lower: [String], _ tokens: [Token]) -> (value: Double?, length: Int)? {
+        guard i < lower.count else { return nil }
+        let word = lower[i]
+        if tokens[i].kind == .number, let value = Double(word.replacingOccurrences(of: ",", with: "")) { return (value, 1) }
+        if Self.vagueNumbers.contains(word) {
+            if word == "couple", i + 1 < lower.count, lower[i + 1] == "of" { return (2, 2) }
+            return (nil, 1)
+        }
+        guard var value = Self.numberWords[word] else { return nil }
+        var length = 1
+        if value >= 20, value < 100, value.truncatingRemainder(dividingBy: 10) == 0 {
+            var j = i + 1
+            if j < lower.count, lower[j] == "-" { j += 1 }
+            if j < lower.count, let unit = Self.numberWords[lower[j]], unit < 10, unit >= 1, lower[j] != "a", lower[j] != "an" {
+                value += unit
+                length = j - i + 1
+            }
+        }
+        if i + length < lower.count, lower[i + length] == "hundred" { value *= 100; length += 1 }
+        return (value, length)
+    }
+
+    func unit(_ word: String) -> (letter: String, precision: String, time: Bool, plural: Bool)? {
+        if let unit = Self.units[word] { return (unit.letter, unit.precision, unit.time, false) }
+        if word.hasSuffix("s"), let unit = Self.units[String(word.dropLast())] { return (unit.letter, unit.precision, unit.time, true) }
+        if word == "centuries" { return ("CE", "century", false, true) }
+        return nil
+    }
+
+    static func durationValue(_ amount: Double?, _ unit: (letter: String, precision: String, time: Bool, plural: Bool)) -> String {
+        var amountText = "X"
+        if let amount {
+            amountText = amount == amount.rounded() ? String(Int(amount)) : String(amount)
+        }
+        if unit.letter == "WE" { return "P\(amountText)WE" }
+        return unit.time ? "PT\(amountText)\(unit.letter)" : "P\(amountText)\(unit.letter)"
+    }
+
+    /// Whether the words around token `i` look ahead (future) rather than back.
+    func looksAhead(_ i: Int, _ lower: [String], _ tokens: [Token]) -> Bool {
+        let sentence = tokens[i].sentence
+        var j = i - 1
+        var seen = 0
+        while j >= 0, seen < 6, tokens[j].sentence == sentence {
+            if Self.pastCues.contains(lower[j]) { return false }
+            if Self.futureCues.contains(lower[j]) { return true }
+            j -= 1
+            seen += 1
+        }
+        return false
+    }
+
+    static func weekValue(_ date: CivilDate) -> String {
+        let week = date.isoWeek
+        return "\(CivilDate.pad(week.year, 4))-W\(CivilDate.pad(week.week, 2))"
+    }
+
+    static func monthValue(_ year: Int, _ month: Int) -> String { "\(CivilDate.pad(year, 4))-\(CivilDate.pad(month, 2))" }
+
+    static func shiftMonth(_ year: Int, _ month: Int, by delta: Int) -> (Int, Int) {
+        let index = year * 12 + (month - 1) + delta
+        return (index / 12, index % 12 + 1)
+    }
+
+    // MARK: - Matching
+
+    func match(at start: Int, tokens: [Token], lower: [String], reference: CivilDate?) -> TaggedTime? {
+        let n = tokens.count
+        var i = start
+        var modifier: String?
+        for (words, mod) in Self.modifiers {
+            if i + words.count < n, Array(lower[i..<(i + words.count)]) == words {
+                modifier = mod
+                i += words.count
+                break
+            }
+        }
+        func result(_ last: Int, _ type: String, _ value: String, _ precision: String, mod: String? = nil) -> TaggedTime {
+            TaggedTime(first: start, last: last, type: type, value: value, precision: precision, modifier: mod ?? modifier)
+        }
+        guard i < n else { return nil }
+        let word = lower[i]
+        let sameSentence = { (j: Int) -> Bool in j < n && tokens[j].sentence == tokens[i].sentence }
+
+        // Reference words.
+        if modifier == nil {
+            switch word {
+            case "now", "currently", "nowadays": return result(i, "DATE", "PRESENT_REF", "reference")
+            case "recently", "lately": return result(i, "DATE", "PAST_REF", "reference")
+            case "today", "yesterday", "tomorrow", "tonight":
+                guard let reference else { return result(i, "DATE", word == "today" ? "PRESENT_REF" : "XXXX-XX-XX", "day") }
+                let offset = word == "yesterday" ? -1 : (word == "tomorrow" ? 1 : 0)
+                let date = reference.adding(days: offset)
+                if word == "tonight" { return result(i, "TIME", "\(date)TNI", "day") }
+                if sameSentence(i + 1), let part = Self.partsOfDay[lower[i + 1]] {
+                    return result(i + 1, "TIME", "\(date)T\(part)", "day")
+                }
+                return result(i, "DATE", date.description, "day")
+            default: break
+            }
+            if word == "the", sameSentence(i + 1) {
+                if lower[i + 1] == "past", !(sameSentence(i + 2) && (number(at: i + 2, lower, tokens) != nil || unit(lower[i + 2]) != nil)) {
+                    return result(i + 1, "DATE", "PAST_REF", "reference")
+                }
+                if lower[i + 1] == "future" { return result(i + 1, "DATE", "FUTURE_REF", "reference") }
+            }
+        }
+
+        // ISO and numeric dates: 2025-08-04, 8/4/2025.
+        if tokens[i].kind == .number {
+            if let date = Self.numericDate(tokens, i) {
+                return result(date.last, "DATE", date.value, "day")
+            }
+        }
+
+        // "this|last|next|the past|the coming|earlier this|..." + unit / weekday / month / season.
+        var j = i
+        var relation: String?  // "this", "last", "next", "past", "coming"
+        var leading: String?   // "early", "late", "mid", "earlier", "later"
+        if ["earlier", "later", "early", "late", "mid"].contains(lower[j]), sameSentence(j + 1),
+           ["this", "last", "next", "in", "the"].contains(lower[j + 1]) || lower[j + 1] == "-"
+        {
+            leading = lower[j]
+            j += 1
+            if lower[j] == "-" { j += 1 }
+            if lower[j] == "in", sameSentence(j + 1), lower[j + 1] == "the" { j += 2 } else if lower[j] == "in" { j += 1 }
+        }
+        if j < n, ["this", "last", "next", "past", "coming", "previous", "following", "that"].contains(lower[j]) {
+            relation = lower[j]
+            j += 1
+        } else if j < n, lower[j] == "the", sameSentence(j + 1),
+                  ["past", "last", "next", "coming", "previous", "following"].contains(lower[j + 1])
+        {
+            relation = "the " + lower[j + 1]
+            j += 2
+        }
+        let leadMod: String? = switch leading {
+        case "early", "earlier": "START"
+        case "late", "later": "END"
+        case "mid": "MID"
+        default: nil
+        }
+
+        if let relation, sameSentence(j) {
+            // "the past three months", "the next few years", "the last 24 hours": durations.
+            if relation.hasPrefix("the "), let amount = number(at: j, lower, tokens), sameSentence(j + amount.length),
+               let unit = unit(lower[j + amount.length])
+            {
+                return result(j + amount.length, "DURATION", Self.durationValue(amount.value, unit), "duration")
+            }
+            if let unit = unit(lower[j]), !unit.plural {
+                let last = j
+                if relation.hasPrefix("the ") && relation != "the past" && relation != "the last" && relation != "the previous" && relation != "the coming" && relation != "the next" {
+                    return nil
+                }
+                if relation == "that" || relation == "the following" || relation == "following" { return nil }
+                let delta: Int
+                switch relation {
+                case "last", "the last", "past", "the past", "previous", "the previous": delta = -1
+                case "next", "the next", "coming", "the coming": delta = 1
+                default: delta = 0
+                }
+                if relation.hasPrefix("the ") || relation == "past" {
+                    // "the past year": a duration.
+                    return result(last, "DURATION", Self.durationValue(1, unit), "duration")
+                }
+                guard let reference else { return result(last, "DATE", delta < 0 ? "PAST_REF" : (delta > 0 ? "FUTURE_REF" : "PRESENT_REF"), "reference") }
+                let mod = leadMod
+                switch unit.precision {
+                case "day": return result(last, "DATE", reference.adding(days: delta).description, "day", mod: mod)
+                case "week":
+                    if unit.letter == "WE" {
+                        return result(last, "DATE", Self.weekValue(reference.adding(days: delta * 7)) + "-WE", "week", mod: mod)
+                    }
+                    return result(last, "DATE", Self.weekValue(reference.adding(days: delta * 7)), "week", mod: mod)
+                case "month":
+                    let (y, m) = Self.shiftMonth(reference.year, reference.month, by: delta)
+                    return result(last, "DATE", Self.monthValue(y, m), "month", mod: mod)
+                case "quarter":
+                    var q = (reference.month - 1) / 3 + 1 + delta
+                    var y = reference.year
+                    if q < 1 { q = 4; y -= 1 } else if q > 4 { q = 1; y += 1 }
+                    return result(last, "DATE", "\(CivilDate.pad(y, 4))-Q\(q)", "quarter", mod: mod)
+                case "year": return result(last, "DATE", CivilDate.pad(reference.year + delta, 4), "year", mod: mod)
+                case "decade": return result(last, "DATE", String(CivilDate.pad(reference.year + delta * 10, 4).prefix(3)), "decade", mod: mod)
+                case "century": return result(last, "DATE", String(CivilDate.pad(reference.year + delta * 100, 4).prefix(2)), "century", mod: mod)
+                default: break
+                }
+            }
+            if let weekday = Self.weekdays[lower[j]], let reference {
+                let date = Self.resolve(weekday: weekday, reference: reference, relation: relation, ahead: looksAhead(start, lower, tokens))
+                if sameSentence(j + 1), let part = Self.partsOfDay[lower[j + 1]] {
+                    return result(j + 1, "TIME", "\(date)T\(part)", "day")
+                }
+                return result(j, "DATE", date.description, "day")
+            }
+            if let part = Self.partsOfDay[lower[j]], relation == "this", let reference {
+                return result(j, "TIME", "\(reference)T\(part)", "day")
+            }
+            if let season = Self.seasons[lower[j]] {
+                var year = reference?.year
+                if relation == "last" || relation == "past" { year = year.map { $0 - 1 } }
+                if relation == "next" || relation == "coming" { year = year.map { $0 + 1 } }
+                return result(j, "DATE", "\(year.map { CivilDate.pad($0, 4) } ?? "XXXX")-\(season)", "season", mod: leadMod)
+            }
+            if let month = Self.months[lower[j]], tokens[j].isCapitalized, let reference {
+                let year: Int
+                switch relation {
+                case "last", "past", "previous": year = month >= reference.month ? reference.year - 1 : reference.year
+                case "next", "coming": year = month <= reference.month ? reference.year + 1 : reference.year
+                default: year = reference.year
+                }
+                return result(j, "DATE", Self.monthValue(year, month), "month", mod: leadMod)
+            }
+        }
+
+        // Weekdays: "Friday", "on Monday", "Monday night".
+        if let weekday = Self.weekdays[word], tokens[i].isCapitalized {
+            guard let reference else { return result(i, "DATE", "XXXX-WXX-\(weekday)", "day") }
+            let date = Self.resolve(weekday: weekday, reference: reference, relation: nil, ahead: looksAhead(i, lower, tokens))
+            if sameSentence(i + 1), let part = Self.partsOfDay[lower[i + 1]] {
+                return result(i + 1, "TIME", "\(date)T\(part)", "day")
+            }
+            // "Friday, July 25" — the explicit date wins; let the month rule take it.
+            if sameSentence(i + 2), lower[i + 1] == ",", Self.months[lower[i + 2]] != nil,
+               let explicit = match(at: i + 2, tokens: tokens, lower: lower, reference: reference)
+            {
+                return TaggedTime(first: start, last: explicit.last, type: explicit.type, value: explicit.value, precision: explicit.precision, modifier: modifier)
+            }
+            return result(i, "DATE", date.description, "day")
+        }
+
+        // Month-led: "July 29", "August 4, 2025", "July 2025", "July", "mid-July".
+        var m = i
+        var monthMod = modifier
+        if ["early", "late", "mid", "mid-"].contains(word), sameSentence(i + 1) {
+            m = lower[i + 1] == "-" ? i + 2 : i + 1
+            monthMod = word.hasPrefix("mid") ? "MID" : (word == "early" ? "START" : "END")
+        }
+        if m < n, sameSentence(m), let month = Self.months[lower[m]], tokens[m].isCapitalized {
+            let isMay = lower[m] == "may"
+            // Day?
+            var last = m
+            var day: Int?
+            if sameSentence(m + 1), tokens[m + 1].kind == .number, let d = Self.dayNumber(lower[m + 1]), d >= 1, d <= 31 {
+                day = d
+                last = m + 1
+            }
+            var year: Int?
+            var k = last + 1
+            if day != nil, sameSentence(k), lower[k] == "," { k += 1 }
+            if sameSentence(k), tokens[k].kind == .number, tokens[k].text.count == 4, let y = Int(tokens[k].text), y >= 1000, y <= 2999 {
+                year = y
+                last = k
+            }
+            if isMay, day == nil, year == nil {
+                // "may" the verb: only after in/of/since/until/early/late/last/next.
+                let before = start > 0 ? lower[start - 1] : ""
+                if !["in", "of", "since", "until", "through", "by", "during", "from", "to"].contains(before) && m == i { return nil }
+            }
+            if let day {
+                let y: Int? = year ?? reference.map { Self.inferYear(month: month, day: day, reference: $0, ahead: looksAhead(start, lower, tokens)) }
+                guard let y, CivilDate.isValid(year: y, month: month, day: day) else {
+                    return result(last, "DATE", "XXXX-\(CivilDate.pad(month, 2))-\(CivilDate.pad(day, 2))", "day", mod: monthMod)
+                }
+                return result(last, "DATE", CivilDate.format(y, month, day), "day", mod: monthMod)
+            }
+            let y: Int? = year ?? reference.map { ref in
+                if looksAhead(start, lower, tokens) { return month < ref.month ? ref.year + 1 : ref.year }
+                return month > ref.month ? ref.year - 1 : ref.year
+            }
+            return result(last, "DATE", y.map { Self.monthValue($0, month) } ?? "XXXX-\(CivilDate.pad(month, 2))", "month", mod: monthMod)
+        }
+        // Day-led: "4 August 2025", "the 4th of July".
+        if tokens[i].kind == .number, let d = Self.dayNumber(word), d >= 1, d <= 31, sameSentence(i + 1) {
+            var k = i + 1
+            if lower[k] == "of", sameSentence(k + 1) { k += 1 }
+            if let month = Self.months[lower[k]], tokens[k].isCapitalized {
+                var last = k
+                var year: Int?
+                if sameSentence(k + 1), tokens[k + 1].kind == .number, tokens[k + 1].text.count == 4, let y = Int(tokens[k + 1].text) {
+                    year = y
+                    last = k + 1
+                }
+                let y = year ?? reference.map { Self.inferYear(month: month, day: d, reference: $0, ahead: looksAhead(i, lower, tokens)) }
+                if let y, CivilDate.isValid(year: y, month: month, day: d) {
+                    return result(last, "DATE", CivilDate.format(y, month, d), "day")
+                }
+            }
+        }
+
+        // Quarters: "the third quarter", "the fourth quarter of 1997", "first-quarter".
+        do {
+            var k = i
+            if lower[k] == "the", sameSentence(k + 1) { k += 1 }
+            if let q = Self.ordinals[lower[k]], sameSentence(k + 1) {
+                var u = k + 1
+                if lower[u] == "-", sameSentence(u + 1) { u += 1 }
+                if lower[u] == "quarter" {
+                    var last = u
+                    var year = reference.map { ref in q > (ref.month - 1) / 3 + 1 ? ref.year - 1 : ref.year }
+                    if sameSentence(u + 2), lower[u + 1] == "of", let y = Int(lower[u + 2]), tokens[u + 2].text.count == 4 {
+                        year = y
+                        last = u + 2
+                    } else if sameSentence(u + 1), let y = Int(lower[u + 1]), tokens[u + 1].text.count == 4 {
+                        year = y
+                        last = u + 1
+                    }
+                    return result(last, "DATE", "\(year.map { CivilDate.pad($0, 4) } ?? "XXXX")-Q\(q)", "quarter")
+                }
+            }
+        }
+
+        // Years, decades: "1998", "fiscal 1997", "the 1990s", "mid-1990s".
+        do {
+            var k = i
+            var fiscal = false
+            var yearMod = modifier ?? leadMod
+            if lower[k] == "fiscal", sameSentence(k + 1) { fiscal = true; k += 1 }
+            if ["early", "late", "mid"].contains(lower[k]), sameSentence(k + 1) {
+                yearMod = lower[k] == "mid" ? "MID" : (lower[k] == "early" ? "START" : "END")
+                k += 1
+                if lower[k] == "-", sameSentence(k + 1) { k += 1 }
+            }
+            if lower[k] == "the", sameSentence(k + 1), lower[k + 1].count == 5, lower[k + 1].hasSuffix("s"), Int(lower[k + 1].dropLast()) != nil {
+                k += 1
+            }
+            let text = lower[k]
+            if tokens[k].kind == .number, text.count == 5, text.hasSuffix("s"), let y = Int(text.dropLast()), y >= 1000, y % 10 == 0 {
+                return TaggedTime(first: start, last: k, type: "DATE", value: String(String(y).prefix(3)), precision: "decade", modifier: yearMod)
+            }
+            if tokens[k].kind == .number, text.count == 4, let y = Int(text), y >= 1900, y <= 2099 {
+                let before = k > 0 ? lower[k - 1] : ""
+                let after = k + 1 < n && tokens[k + 1].sentence == tokens[k].sentence ? lower[k + 1] : "."
+                let yearish = fiscal || yearMod != nil
+                    || ["in", "since", "of", "by", "until", "during", "from", "through", "to", "year", "before", "after", "-", "and", "early", "late", "mid", "between", "for", "'s", "till", "within"].contains(before)
+                    || (tokens[k + (k + 1 < n ? 1 : 0)].kind == .punctuation && after != "%" && after != "-")
+                if yearish, !["%", "percent", "people", "shares", "barrels", "tons", "tonnes", "units", "dollars", "yen", "marks", "members", "workers", "jobs", "cars", "employees"].contains(after) {
+                    return TaggedTime(first: start, last: k, type: "DATE", value: fiscal ? "FY\(y)" : String(y), precision: "year", modifier: yearMod)
+                }
+            }
+        }
+
+        // "N units ago", durations "ten days", "two-year", "24 hours".
+        if let amount = number(at: i, lower, tokens) {
+            var u = i + amount.length
+            if sameSentence(u), lower[u] == "-" { u += 1 }
+            if sameSentence(u), let unit = unit(lower[u]) {
+                // "a day" / "an hour" must be a duration or a set, not "a day's work" quirks.
+                if sameSentence(u + 1), lower[u + 1] == "ago", let reference {
+                    let amountValue = Int(amount.value ?? 0)
+                    let last = u + 1
+                    guard amount.value != nil else { return result(last, "DATE", "PAST_REF", "reference") }
+                    switch unit.precision {
+                    case "day": return result(last, "DATE", reference.adding(days: -amountValue).description, "day")
+                    case "week": return result(last, "DATE", Self.weekValue(reference.adding(days: -7 * amountValue)), "week")
+                    case "month":
+                        let (y, m) = Self.shiftMonth(reference.year, reference.month, by: -amountValue)
+                        return result(last, "DATE", Self.monthValue(y, m), "month")
+                    case "year": return result(last, "DATE", CivilDate.pad(reference.year - amountValue, 4), "year")
+                    case "decade": return result(last, "DATE", String(CivilDate.pad(reference.year - 10 * amountValue, 4).prefix(3)), "decade")
+                    default: return result(last, "DURATION", Self.durationValue(amount.value, unit), "duration")
+                    }
+                }
+                if (lower[i] == "a" || lower[i] == "an"), start == i, start > 0, tokens[start - 1].kind == .number || lower[start - 1].hasPrefix("$") || ["cents", "dollars", "percent", "times"].contains(lower[start - 1]) {
+                    return result(u, "SET", Self.durationValue(1, unit), "duration")
+                }
+                if (lower[i] == "a" || lower[i] == "an") && unit.precision == "day" && !(sameSentence(u + 1) && ["long", "old", "later", "earlier"].contains(lower[u + 1])) {
+                    // "a day" alone is too often not a time expression ("a day of protests").
+                    if !(start > 0 && ["for", "in", "within", "than"].contains(lower[start - 1])) { return nil }
+                }
+                var last = u
+                if sameSentence(u + 1), ["long", "old"].contains(lower[u + 1]) { last = u + 1 }
+                return result(last, "DURATION", Self.durationValue(amount.value, unit), "duration")
+            }
+        }
+        // Bare plural units after "for|in|over|within": "for years", "in months".
+        if start == i, start > 0, ["for", "in", "over", "within"].contains(lower[start - 1]), let unit = unit(word), unit.plural, unit.precision != "second" {
+            return result(i, "DURATION", Self.durationValue(nil, unit), "duration")
+        }
+        // Sets.
+        switch word {
+        case "annually", "yearly": return result(i, "SET", "P1Y", "year")
+        case "monthly": return result(i, "SET", "P1M", "month")
+        case "weekly": return result(i, "SET", "P1W", "week")
+        case "daily": return result(i, "SET", "P1D", "day")
+        default: break
+        }
+        if (word == "every" || word == "each"), sameSentence(i + 1), let unit = unit(lower[i + 1]), !unit.plural {
+            return result(i + 1, "SET", Self.durationValue(1, unit), unit.precision)
+        }
+        // Clock times: "10:30 a.m.", "3 p.m.", "noon".
+        if tokens[i].kind == .number, sameSentence(i + 1), ["a.m.", "p.m.", "am", "pm"].contains(lower[i + 1]) {
+            let parts = word.split(separator: ":")
+            if var hour = Int(parts[0]), hour <= 12 {
+                let minute = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+                if lower[i + 1].hasPrefix("p"), hour < 12 { hour += 12 }
+                if lower[i + 1].hasPrefix("a"), hour == 12 { hour = 0 }
+                let prefix = reference.map { $0.description } ?? "XXXX-XX-XX"
+                return result(i + 1, "TIME", "\(prefix)T\(CivilDate.pad(hour, 2)):\(CivilDate.pad(minute, 2))", "minute")
+            }
+        }
+        return nil
+    }
+
+    static func dayNumber(_ text: String) -> Int? {
+        var digits = text
+        for suffix in ["st", "nd", "rd", "th"] where digits.hasSuffix(suffix) { digits = String(digits.dropLast(2)) }
+        guard digits.count <= 2 else { return nil }
+        return Int(digits)
+    }
+
+    static func numericDate(_ tokens: [Token], _ i: Int) -> (value: String, last: Int)? {
+        // 2025-08-04 tokenizes as 2025 - 08 - 04; 8/4/2025 as 8 / 4 / 2025.
+        guard i + 4 < tokens.count else {
+            let text = tokens[i].text
+            if text.count == 8, let v = Int(text), v > 19_000_000, v < 21_000_000 {
+                let y = v / 10000, m = v / 100 % 100, d = v % 100
+                if CivilDate.isValid(year: y, month: m, day: d) { return (CivilDate.format(y, m, d), i) }
+            }
+            return nil
+        }
+        let a = tokens[i], s1 = tokens[i + 1], b = tokens[i + 2], s2 = tokens[i + 3], c = tokens[i + 4]
+        guard b.kind == .number, c.kind == .number, s1.text == s2.text, s1.text == "-" || s1.text == "/",
+              s1.isJoinedToPrevious, b.isJoinedToPrevious, s2.isJoinedToPrevious, c.isJoinedToPrevious,
+              let x = Int(a.text), let y = Int(b.text), let z = Int(c.text)
+        else {
+            let text = a.text
+            if text.count == 8, let v = Int(text), v > 19_000_000, v < 21_000_000 {
+                let y = v / 10000, m = v / 100 % 100, d = v % 100
+                if CivilDate.isValid(year: y, month: m, day: d) { return (CivilDate.format(y, m, d), i) }
+            }
+            return nil
+        }
+        if a.text.count == 4, CivilDate.isValid(year: x, month: y, day: z) { return (CivilDate.format(x, y, z), i + 4) }
+        if c.text.count == 4, s1.text == "/", CivilDate.isValid(year: z, month: x, day: y) { return (CivilDate.format(z, x, y), i + 4) }
+        return nil
+    }
+
+    /// The year of "July 29" written on `reference`: the nearest such date on the side the text looks to.
+    static func inferYear(month: Int, day: Int, reference: CivilDate, ahead: Bool) -> Int {
+        let sameYear = CivilDate(year: reference.year, month: month, day: min(day, CivilDate.daysIn(month: month, year: reference.year)))
+        let distance = sameYear.dayNumber - reference.dayNumber
+        if ahead { return distance < -31 ? reference.year + 1 : reference.year }
+        return distance > 31 ? reference.year - 1 : reference.year
+    }
+
+    /// The date a weekday names, written on `reference`.
+    static func resolve(weekday: Int, reference: CivilDate, relation: String?, ahead: Bool) -> CivilDate {
+        let current = reference.weekday
+        switch relation {
+        case "next", "coming", "the next", "the coming":
+            var delta = weekday - current
+            if delta <= 0 { delta += 7 }
+            return reference.adding(days: delta)
+        case "last", "past", "previous", "the last", "the past", "the previous":
+            var delta = weekday - current
+            if delta >= 0 { delta -= 7 }
+            return reference.adding(days: delta)
+        case "this":
+            return reference.adding(days: weekday - current)
+        default:
+            if ahead {
+                var delta = weekday - current
+                if delta < 0 { delta += 7 }
+                return reference.adding(days: delta)
+            }
+            var delta = weekday - current
+            if delta > 0 { delta -= 7 }
+            return reference.adding(days: delta)
+        }
+    }
+}
