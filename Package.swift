@@ -93,6 +93,7 @@ let package = Package(
                 "DatelineProtocol",
                 "DatelineStorage",
                 "DatelineArticles",
+                "DatelineExtraction",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -149,6 +150,7 @@ let package = Package(
             dependencies: [
                 "DatelineProtocol",
                 "DatelineSearch",
+                "DatelineExtraction",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -182,6 +184,7 @@ let package = Package(
             name: "DatelineCLI",
             dependencies: [
                 "DatelineClient",
+                "DatelineExtraction",
                 "DatelineProtocol",
                 "DatelineArticles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -18,7 +18,10 @@ struct Dateline: AsyncParsableCommand {
             Exit status: 0 success, 1 a service reported an error, 2 some articles were rejected, 64 bad \
             arguments, 69 a service could not be reached.
             """,
-        subcommands: [Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Stats.self, Health.self, Ping.self]
+        subcommands: [
+            Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Extract.self, Evaluate.self, Stats.self, Health.self,
+            Ping.self,
+        ]
     )
 }
 
@@ -102,8 +105,8 @@ extension Dateline {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "The query.")
-        var query: String
+        @Argument(help: "The query (may be empty when filters are given: then every article that passes them, newest first).")
+        var query: String = ""
 
         @Option(help: "Only articles published on or after this date (e.g. 2025-07-01).")
         var from: String?
@@ -117,11 +120,17 @@ extension Dateline {
         @Option(help: "Only articles with this tag or category (repeatable).")
         var tag: [String] = []
 
-        @Option(help: "Only articles mentioning this entity (needs extraction, not available yet).")
-        var entity: String?
+        @Option(help: "Only articles mentioning this entity: a name ('Rubio', 'Pakistan', 'US Secretary of State') or an id (repeatable: all must be mentioned).")
+        var entity: [String] = []
 
-        @Option(help: "Only articles on this topic (needs extraction, not available yet).")
-        var topic: String?
+        @Option(help: "Only articles on this topic, e.g. trade, counterterrorism (repeatable: any).")
+        var topic: [String] = []
+
+        @Option(name: .customLong("event-from"), help: "Only articles reporting an event dated on or after this date.")
+        var eventFrom: String?
+
+        @Option(name: .customLong("event-to"), help: "Only articles reporting an event dated on or before this date.")
+        var eventTo: String?
 
         @Option(help: "relevance, date, or recent (relevance with a recency decay).")
         var sort: String = "relevance"
@@ -139,10 +148,12 @@ extension Dateline {
         var histogram: String = "month"
 
         func validate() throws {
-            if self.entity != nil || self.topic != nil {
-                throw ValidationError("--entity and --topic are not available yet: entity and topic extraction has not landed")
+            let filtered = !self.entity.isEmpty || !self.topic.isEmpty || self.eventFrom != nil || self.eventTo != nil
+                || self.from != nil || self.to != nil || !self.source.isEmpty || !self.tag.isEmpty
+            if self.query.allSatisfy(\.isWhitespace), !filtered {
+                throw ValidationError("give a query, or at least one filter (--entity, --topic, --from, ...)")
             }
-            for (name, value) in [("--from", self.from), ("--to", self.to)] {
+            for (name, value) in [("--from", self.from), ("--to", self.to), ("--event-from", self.eventFrom), ("--event-to", self.eventTo)] {
                 if let value, ArticleDates.parse(value) == nil { throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26 or 'July 26, 2025')") }
             }
             guard ["relevance", "date", "recent"].contains(self.sort) else { throw ValidationError("--sort must be relevance, date or recent") }
@@ -163,7 +174,11 @@ extension Dateline {
                 tags: self.tag,
                 sort: ["relevance": .relevance, "date": .date, "recent": .recent][self.sort]!,
                 facets: self.facets,
-                histogramInterval: ["day": .day, "week": .week, "month": .month][self.histogram]!
+                histogramInterval: ["day": .day, "week": .week, "month": .month][self.histogram]!,
+                entities: self.entity,
+                topics: self.topic,
+                eventFrom: self.eventFrom.flatMap(ArticleDates.parse).map(\.date),
+                eventTo: self.eventTo.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date }
             )
             let client = self.global.client
             var response: SearchResponse?
@@ -191,7 +206,10 @@ extension Dateline {
             if let next = response.nextCursor { print("\nmore: dateline search \"\(self.query)\" --after \(next)") }
             if let facets = response.facets {
                 print("")
-                for (name, counts) in [("sources", facets.sources), ("tags", facets.tags), ("dates", facets.dates)] where !counts.isEmpty {
+                for (name, counts) in [
+                    ("sources", facets.sources), ("tags", facets.tags), ("dates", facets.dates), ("entities", facets.entities),
+                    ("topics", facets.topics),
+                ] where !counts.isEmpty {
                     print("\(name): " + counts.map { "\($0.value) (\($0.count))" }.joined(separator: ", "))
                 }
             }
@@ -231,29 +249,118 @@ extension Dateline {
     }
 
     struct Entities: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List people, organisations, places and countries (not available yet).")
+        static let configuration = CommandConfiguration(
+            abstract: "List the people, offices, organisations, places and countries the articles mention, most mentioned first.",
+            discussion: "Example: dateline entities --type person --match dar"
+        )
         @OptionGroup var global: GlobalOptions
-        @Option(help: "person, organization, place or country.") var type: String?
-        @Option(help: "Only names starting with this.") var prefix: String?
+        @Option(help: "person, office, organization, place, country or designation (repeatable).") var type: [String] = []
+        @Option(help: "Only entities whose name, id or acronym contains this (case-insensitive).") var match: String = ""
         @Option(help: "How many.") var limit: Int = 20
 
+        func validate() throws {
+            for kind in self.type where EntityKind(name: kind) == nil {
+                throw ValidationError("--type '\(kind)' must be one of: " + EntityKind.allCases.map(\.description).joined(separator: ", "))
+            }
+            guard (1...1000).contains(self.limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        }
+
         func run() async throws {
-            printError("entities are not available yet: entity extraction has not landed in dateline-ingest")
-            throw ExitStatus.serverError
+            let request = EntitiesRequest(match: self.match, kinds: self.type.compactMap(EntityKind.init(name:)), limit: UInt32(self.limit))
+            let client = self.global.client
+            var response: EntitiesResponse?
+            try await reportingErrors { response = try await client.send(request, to: .query) }
+            await client.close()
+            guard let response else { return }
+            if self.global.output == .json {
+                try printJSON(response)
+                return
+            }
+            var rows = [["id", "type", "name", "country", "articles", "mentions", "titles / offices"]]
+            for entity in response.entities {
+                let details = (entity.titles + entity.offices.filter { !$0.hasPrefix("office:") || entity.kind != .person } + (entity.acronym.map { ["(\($0))"] } ?? []))
+                rows.append([
+                    entity.id, entity.kind.description, entity.name, entity.country ?? "", "\(entity.articleCount)", "\(entity.mentionCount)",
+                    details.joined(separator: ", "),
+                ])
+            }
+            print(table(rows))
+            print("\(response.entities.count) of \(response.total) entities")
         }
     }
 
     struct Timeline: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Engagements between actors, in date order (not available yet).")
+        static let configuration = CommandConfiguration(
+            abstract: "Engagements involving all the named actors, in date order, with type, place, topics, sources and conflicts.",
+            discussion: """
+                Actors are people ("Rubio", "Ishaq Dar"), offices ("US Secretary of State": the office and whoever holds it), \
+                organisations or countries ("Pakistan", "US"), by name or id. Example: dateline timeline Rubio Dar
+                """
+        )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "People, offices or countries.") var actors: [String]
-        @Option(help: "From this date.") var from: String?
-        @Option(help: "To this date.") var to: String?
-        @Option(help: "Event types, e.g. meet,call,visit.") var type: String?
+        @Argument(help: "People, offices, organisations or countries.") var actors: [String]
+        @Option(help: "Only events on or after this date.") var from: String?
+        @Option(help: "Only events on or before this date.") var to: String?
+        @Option(help: "Only these event codes, comma-separated (e.g. 041,043), or names: call, meeting, visit, consult, statement, designation.") var type: String?
+        @Option(help: "The most engagements shown (the latest).") var limit: Int = 100
+
+        static let typeNames: [String: [String]] = [
+            "call": ["041"], "meeting": ["043", "044", "040"], "meet": ["043", "044", "040"], "visit": ["042", "043"],
+            "consult": ["040"], "statement": ["010"], "designation": ["163"], "intent": ["036"], "negotiate": ["046"],
+        ]
+
+        var codes: [String] {
+            (self.type ?? "").split(separator: ",").flatMap { part in
+                let text = part.trimmingCharacters(in: .whitespaces)
+                return Self.typeNames[text.lowercased()] ?? [text]
+            }
+        }
+
+        func validate() throws {
+            guard !self.actors.isEmpty else { throw ValidationError("name at least one actor") }
+            for (name, value) in [("--from", self.from), ("--to", self.to)] {
+                if let value, ArticleDates.parse(value) == nil { throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26)") }
+            }
+            for code in self.codes where !(code.count == 3 && code.allSatisfy(\.isNumber)) {
+                throw ValidationError("--type '\(code)' is neither a 3-digit event code nor one of: " + Self.typeNames.keys.sorted().joined(separator: ", "))
+            }
+            guard (1...1000).contains(self.limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        }
 
         func run() async throws {
-            printError("timelines are not available yet: event extraction has not landed in dateline-ingest")
-            throw ExitStatus.serverError
+            let request = TimelineRequest(
+                actors: self.actors,
+                from: self.from.flatMap(ArticleDates.parse).map(\.date),
+                to: self.to.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date },
+                codes: self.codes,
+                limit: UInt32(self.limit)
+            )
+            let client = self.global.client
+            var response: TimelineResponse?
+            try await reportingErrors { response = try await client.send(request, to: .query) }
+            await client.close()
+            guard let response else { return }
+            if self.global.output == .json {
+                try printJSON(response)
+                return
+            }
+            print("Engagements of " + response.actors.map { "\($0.name) [\($0.ids.prefix(3).joined(separator: ", "))]" }.joined(separator: " and ") + ": \(response.total)")
+            let bold = self.global.colors ? "\u{1B}[1m" : "", reset = self.global.colors ? "\u{1B}[0m" : ""
+            for engagement in response.engagements {
+                print("")
+                let place = engagement.placeName.map { " in \($0)" } ?? ""
+                print("\(bold)\(engagement.date ?? "(undated)")  \(engagement.label) [\(engagement.code)]\(place)\(reset)")
+                let people = zip(engagement.participants, engagement.participantNames).filter { $0.0.hasPrefix("person:") || $0.0.hasPrefix("org:") }.map(\.1)
+                if !people.isEmpty { print("   with: " + people.joined(separator: ", ")) }
+                if !engagement.topics.isEmpty { print("   topics: " + engagement.topics.joined(separator: ", ")) }
+                for report in engagement.reports {
+                    let published = report.publishedAt.map { ISO8601DateFormatter.string(from: $0, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate]) } ?? "?"
+                    let source = report.source.isEmpty ? "article \(report.articleID)" : "\(report.source) (\(report.articleID))"
+                    let dated = report.dateText.map { " — \"\($0)\" = \(report.date ?? "?")" } ?? ""
+                    print("   reported by \(source), published \(published)\(report.isBackReference ? ", as an earlier engagement" : "")\(dated)")
+                }
+                for conflict in engagement.conflicts { print("   ⚠ \(conflict)") }
+            }
         }
     }
 

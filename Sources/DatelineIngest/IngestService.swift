@@ -1,4 +1,5 @@
 import DatelineArticles
+import DatelineExtraction
 public import DatelineProtocol
 public import DatelineStorage
 import Foundation
@@ -36,6 +37,7 @@ public final class IngestService: Sendable {
     private let index: Mutex<Index>
     private let processor: ArticleProcessor
     private let enrich: Enricher
+    private let extractor: ArticleExtractor?
     private let logger: Logger
     private let startedAt = ContinuousClock.now
 
@@ -45,6 +47,7 @@ public final class IngestService: Sendable {
         self.index = Mutex(index)
         self.processor = ArticleProcessor(maximumBodyBytes: configuration.maximumBodyBytes)
         self.enrich = enrich
+        self.extractor = configuration.extraction ? ArticleExtractor() : nil
         self.logger = logger
     }
 
@@ -102,6 +105,26 @@ public final class IngestService: Sendable {
 
     // MARK: Ingest
 
+    /// `items.map(transform)`, in chunks on as many tasks as there are cores when the batch is large enough.
+    static func parallelMap<Element: Sendable, Result: Sendable>(
+        _ items: [Element],
+        _ transform: @escaping @Sendable (Element) -> Result
+    ) async -> [Result] {
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, items.count / 16)
+        guard workers > 1 else { return items.map(transform) }
+        let chunk = (items.count + workers - 1) / workers
+        return await withTaskGroup(of: (Int, [Result]).self) { group in
+            for worker in 0..<workers {
+                let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
+                let slice = Array(items[range])
+                group.addTask { (worker, slice.map(transform)) }
+            }
+            var parts = [[Result]](repeating: [], count: workers)
+            for await (worker, part) in group { parts[worker] = part }
+            return parts.flatMap { $0 }
+        }
+    }
+
     /// Runs a batch through the pipeline. One bad article never fails the others.
     public func ingest(_ request: IngestRequest, logger: Logger) async throws -> IngestResponse {
         guard request.articles.count <= self.configuration.maximumBatchArticles else {
@@ -113,13 +136,20 @@ public final class IngestService: Sendable {
         let now = Date()
         var results = [IngestResult?](repeating: nil, count: request.articles.count)
         var candidates: [(index: Int, article: StoredArticle)] = []
-        for (index, submission) in request.articles.enumerated() {
-            switch self.processor.process(submission) {
+        // Parsing and extraction are pure and CPU-bound: spread large batches over the cores.
+        let outcomes = await Self.parallelMap(request.articles) { [processor = self.processor, extractor = self.extractor, enrich = self.enrich] submission in
+            processor.process(submission).map { parsed in
+                var article = Self.stored(parsed, submission: submission, ingestedAt: now)
+                if let extractor { article.extraction = extractor.extract(article) }
+                enrich(&article)
+                return article
+            }
+        }
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
             case .failure(let rejection):
                 results[index] = IngestResult(index: UInt32(index), status: .rejected, reason: rejection.description)
-            case .success(let parsed):
-                var article = Self.stored(parsed, submission: submission, ingestedAt: now)
-                self.enrich(&article)
+            case .success(let article):
                 candidates.append((index, article))
             }
         }

@@ -17,6 +17,9 @@ public struct IngestServiceConfiguration: Sendable {
     public var maximumBatchArticles: Int
     /// Records per LogBatch sent to followers (when the follower does not ask for fewer). Default: 256.
     public var subscribeBatchRecords: Int
+    /// Whether to run the extractor (people, places, dates, events...) on every article before logging it.
+    /// Default: true.
+    public var extraction: Bool
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -26,7 +29,8 @@ public struct IngestServiceConfiguration: Sendable {
         durability: DatelineLogConfiguration.Durability = .fsyncEveryCommit,
         maximumBodyBytes: Int = 1 << 20,
         maximumBatchArticles: Int = 10_000,
-        subscribeBatchRecords: Int = 256
+        subscribeBatchRecords: Int = 256,
+        extraction: Bool = true
     ) {
         self.dataDirectory = dataDirectory
         self.server = server
@@ -35,6 +39,7 @@ public struct IngestServiceConfiguration: Sendable {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumBatchArticles = maximumBatchArticles
         self.subscribeBatchRecords = subscribeBatchRecords
+        self.extraction = extraction
     }
 
     var logConfiguration: DatelineLogConfiguration {

@@ -54,6 +54,9 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-batch"), help: "Most articles in one ingest request. Env: DATELINE_INGEST_MAX_BATCH.")
     var maximumBatch: Int = Int(environment["DATELINE_INGEST_MAX_BATCH"] ?? "") ?? 10_000
 
+    @Option(help: "Run the extractor (people, offices, places, dates, topics, quotes, events) on every article: 'on' or 'off'. Env: DATELINE_INGEST_EXTRACTION.")
+    var extraction: String = environment["DATELINE_INGEST_EXTRACTION"] ?? "on"
+
     @OptionGroup var service: ServiceOptions
 
     func validate() throws {
@@ -63,6 +66,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard self.maximumBatch > 0 else { throw ValidationError("--max-batch must be positive") }
+        guard ["on", "off"].contains(self.extraction) else { throw ValidationError("--extraction '\(self.extraction)' must be 'on' or 'off'") }
     }
 
     static func durability(_ text: String) throws -> DatelineLogConfiguration.Durability {
@@ -102,7 +106,8 @@ struct DatelineIngestCommand: AsyncParsableCommand {
             segmentMaximumBytes: Self.bytes(self.segmentSize)!,
             durability: try Self.durability(self.fsync),
             maximumBodyBytes: Self.bytes(self.maximumBodySize)!,
-            maximumBatchArticles: self.maximumBatch
+            maximumBatchArticles: self.maximumBatch,
+            extraction: self.extraction == "on"
         )
         configuration.server.version = "0.1.0"
         let service = try IngestService.open(configuration: configuration, logger: logger)

@@ -36,6 +36,8 @@ public final class QueryService: Service, Sendable {
         var appliedOffset: UInt64 = 0
         var ingestEndOffset: UInt64 = 0
         var following = false
+        /// Entities, topics and engagements from the extractor's output.
+        var extraction = ExtractionIndex()
     }
 
     /// Query latencies (the last 4,096) and the query count, apart from the index so searches need not write it.
@@ -69,7 +71,10 @@ public final class QueryService: Service, Sendable {
                     state.offsets = contents.offsets
                     state.appliedOffset = contents.appliedOffset
                     state.ingestEndOffset = contents.appliedOffset
-                    for (position, article) in contents.articles.enumerated() { state.byID[article.id] = position }
+                    for (position, article) in contents.articles.enumerated() {
+                        state.byID[article.id] = position
+                        state.extraction.add(article, document: position)
+                    }
                     logger.info("loaded index snapshot", metadata: ["dateline.articles": "\(contents.articles.count)", "dateline.offset": "\(contents.appliedOffset)"])
                 } catch {
                     logger.warning("index snapshot unusable; replaying the whole log", metadata: ["dateline.snapshot": "\(path)", "dateline.error": "\(error)"])
@@ -108,6 +113,7 @@ public final class QueryService: Service, Sendable {
             state.newestPublishedAt = nil
             state.offsets = []
             state.byID = [:]
+            state.extraction = ExtractionIndex()
             state.appliedOffset = 0
             state.ingestEndOffset = 0
         }
@@ -193,6 +199,7 @@ public final class QueryService: Service, Sendable {
                 let article = entry.article
                 state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
                 state.byID[article.id] = state.articles.count
+                state.extraction.add(article, document: state.articles.count)
                 state.articles.append(article)
                 let facts = DocumentFacts(article)
                 if let date = facts.publishedAt { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
@@ -236,6 +243,14 @@ public final class QueryService: Service, Sendable {
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
             return try self.article(request.id)
         }
+        router.on(EntitiesRequest.self) { request, context in
+            if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            return self.entities(request)
+        }
+        router.on(TimelineRequest.self) { request, context in
+            if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            return try self.timeline(request)
+        }
         router.onEventLoop(QueryStatsRequest.self) { _, _ in self.stats() }
         router.onEventLoop(HealthRequest.self) { _, _ in
             let (applied, following) = self.state.read { ($0.appliedOffset, $0.following) }
@@ -253,9 +268,12 @@ public final class QueryService: Service, Sendable {
     /// Runs a search against the current index.
     public func search(_ request: SearchRequest) throws -> SearchResponse {
         let started = ContinuousClock.now
-        let query: SearchQuery
+        // An empty query with filters lists every article that passes them (newest first by default).
+        let hasFilters = !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil
+            || !request.sources.isEmpty || !request.tags.isEmpty || request.from != nil || request.to != nil
+        let query: SearchQuery?
         do {
-            query = try self.parser.parse(request.query)
+            query = hasFilters && request.query.allSatisfy(\.isWhitespace) ? nil : try self.parser.parse(request.query)
         } catch {
             throw DatelineError(code: .invalidArgument, message: "query syntax: \(error.description)", details: ["position": "\(error.position)"])
         }
@@ -263,20 +281,41 @@ public final class QueryService: Service, Sendable {
         guard limit <= self.configuration.maximumLimit else {
             throw DatelineError(code: .invalidArgument, message: "limit \(limit) is above the maximum of \(self.configuration.maximumLimit)")
         }
-        let sort = request.sort == .unspecified ? SearchSort.relevance : request.sort
+        let sort = request.sort == .unspecified || (query == nil && request.sort == .relevance) ? (query == nil ? SearchSort.date : SearchSort.relevance) : request.sort
         let after = try request.cursor.map { try SearchCursor(decoding: $0, sort: sort) }
         let sources = Set(request.sources.map { $0.lowercased() })
         let tags = Set(request.tags.map { $0.lowercased() })
         let languages = Set(request.languages.map { $0.lowercased() })
-        let response: SearchResponse = self.state.read { state in
+        let topics = Set(request.topics.map { $0.lowercased() })
+        let eventFrom = request.eventFrom.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
+        let eventTo = request.eventTo.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
+        let response: SearchResponse = try self.state.read { state in
+            // Every named entity must be mentioned: each resolves to a set of ids, one of which must be there.
+            let entitySets: [Set<String>] = try request.entities.map { name in
+                let resolved = state.extraction.resolve(name)
+                guard !resolved.ids.isEmpty else {
+                    throw DatelineError(code: .notFound, message: "no entity called '\(name)' is known (try `dateline entities --match`)")
+                }
+                return Set(resolved.ids)
+            }
             let newest = state.newestPublishedAt ?? Date().timeIntervalSince1970
             let from = request.from?.timeIntervalSince1970
             let to = request.to?.timeIntervalSince1970
             var ranked: [(key: SearchCursor, document: Int, score: Double)] = []
             // Later pages see the index as the first page did (point in time), so pages never overlap.
             let asOf = after?.documents ?? state.index.count
-            for (document, score) in state.index.matches(query, documents: asOf) {
+            let candidates: [(UInt32, Double)] = query.map { state.index.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
+            for (document, score) in candidates {
                 let facts = state.facts[Int(document)]
+                if !entitySets.isEmpty {
+                    let mentioned = state.extraction.documentEntities[Int(document)]
+                    if !entitySets.allSatisfy({ set in mentioned.contains(where: set.contains) }) { continue }
+                }
+                if !topics.isEmpty, !state.extraction.documentTopics[Int(document)].contains(where: topics.contains) { continue }
+                if eventFrom != nil || eventTo != nil {
+                    let days = state.extraction.documentEventDays[Int(document)]
+                    if !days.contains(where: { day in day >= (eventFrom ?? .min) && day <= (eventTo ?? .max) }) { continue }
+                }
                 if let from, (facts.publishedAt ?? -.greatestFiniteMagnitude) < from { continue }
                 if let to, (facts.publishedAt ?? .greatestFiniteMagnitude) > to { continue }
                 if !sources.isEmpty, !sources.contains(facts.source) { continue }
@@ -319,15 +358,45 @@ public final class QueryService: Service, Sendable {
                     title: article.title ?? "",
                     source: article.source ?? "",
                     publishedAt: article.publishedAt,
-                    snippets: state.index.snippets(of: UInt32(entry.document), for: query)
+                    snippets: query.map { state.index.snippets(of: UInt32(entry.document), for: $0) } ?? [String(article.body.prefix(200))]
                 )
             }
             let next = best.count > limit ? page.last?.key.encoded : nil
-            let facets = request.facets ? Self.facets(ranked.map { state.articles[$0.document] }, interval: request.histogramInterval) : nil
+            var facets = request.facets ? Self.facets(ranked.map { state.articles[$0.document] }, interval: request.histogramInterval) : nil
+            if request.facets {
+                var entityCounts: [String: UInt64] = [:]
+                var topicCounts: [String: UInt64] = [:]
+                for entry in ranked {
+                    for id in state.extraction.documentEntities[entry.document] { entityCounts[id, default: 0] += 1 }
+                    for topic in state.extraction.documentTopics[entry.document] { topicCounts[topic, default: 0] += 1 }
+                }
+                func top(_ counts: [String: UInt64]) -> [FacetCount] {
+                    counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { FacetCount(value: $0.key, count: $0.value) }
+                }
+                facets?.entities = top(entityCounts)
+                facets?.topics = top(topicCounts)
+            }
             return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset, facets: facets)
         }
         self.record(ContinuousClock.now - started)
         return response
+    }
+
+    /// Entities known across every article.
+    public func entities(_ request: EntitiesRequest) -> EntitiesResponse {
+        self.state.read { $0.extraction.entitiesResponse(request) }
+    }
+
+    /// Engagements involving every actor of the request, in date order.
+    public func timeline(_ request: TimelineRequest) throws -> TimelineResponse {
+        guard !request.actors.isEmpty else { throw DatelineError(code: .invalidArgument, message: "a timeline needs at least one actor") }
+        return try self.state.read { state in
+            let response = state.extraction.timeline(request, articles: state.articles)
+            if let unknown = response.actors.first(where: { $0.ids.isEmpty }) {
+                throw DatelineError(code: .notFound, message: "no person, office, organisation or country called '\(unknown.query)' is known (try `dateline entities --match`)")
+            }
+            return response
+        }
     }
 
     /// Counts of `articles` by source, tag and publication date.

@@ -123,7 +123,44 @@ enum Fixtures {
         sort: .relevance,
         minimumOffset: 1,
         facets: true,
-        histogramInterval: .week
+        histogramInterval: .week,
+        entities: ["person:marco-rubio", "Pakistan"],
+        topics: ["trade"],
+        eventFrom: Date(timeIntervalSince1970: 1_751_328_000)
+    )
+    static let entitiesRequest = EntitiesRequest(match: "dar", kinds: [.person, .office], limit: 5, minimumOffset: 2)
+    static let entitiesResponse = EntitiesResponse(
+        entities: [
+            EntitySummary(
+                id: "person:ishaq-dar", kind: .person, name: "Ishaq Dar", country: "PK",
+                titles: ["Deputy Prime Minister", "Foreign Minister"], offices: ["office:PK:foreign-minister"],
+                articleCount: 2, mentionCount: 10
+            ),
+        ],
+        total: 1
+    )
+    static let timelineRequest = TimelineRequest(actors: ["Rubio", "Dar"], from: Date(timeIntervalSince1970: 1_751_328_000), codes: ["041"], limit: 10, minimumOffset: 2)
+    static let timelineResponse = TimelineResponse(
+        actors: [
+            ResolvedActor(query: "Rubio", ids: ["person:marco-rubio"], name: "Marco Rubio"),
+            ResolvedActor(query: "Dar", ids: ["person:ishaq-dar"], name: "Ishaq Dar"),
+        ],
+        engagements: [
+            Engagement(
+                id: "g1", code: "041", label: "discuss by telephone", date: "2025-08-04", datePrecision: "day",
+                participants: ["person:ishaq-dar", "person:marco-rubio"], participantNames: ["Ishaq Dar", "Marco Rubio"],
+                place: nil, placeName: nil, topics: ["trade"],
+                reports: [
+                    EngagementReport(
+                        articleID: "840db5600f595d32", title: "", source: "", publishedAt: Date(timeIntervalSince1970: 1_754_265_600),
+                        sentence: "Deputy Prime Minister ... held a telephone conversation ...", dateText: "Monday", date: "2025-08-04",
+                        isBackReference: false
+                    ),
+                ],
+                conflicts: []
+            ),
+        ],
+        total: 1
     )
     static let searchResponse = SearchResponse(
         total: 1,
@@ -133,7 +170,9 @@ enum Fixtures {
         facets: SearchFacets(
             sources: [FacetCount(value: "OpenVoiceNews Pakistan", count: 1)],
             tags: [FacetCount(value: "General News", count: 1)],
-            dates: [FacetCount(value: "2025-W30", count: 1)]
+            dates: [FacetCount(value: "2025-W30", count: 1)],
+            entities: [FacetCount(value: "person:marco-rubio", count: 1)],
+            topics: [FacetCount(value: "trade", count: 1)]
         )
     )
 

@@ -83,6 +83,10 @@ struct GoldenFrame: Sendable {
             .init("get-article-response", Fixtures.getArticleResponse, correlationID: 14, serverTimeMicroseconds: 25),
             .init("query-stats-request", Fixtures.queryStatsRequest, correlationID: 15),
             .init("query-stats-response", Fixtures.queryStatsResponse, correlationID: 15, serverTimeMicroseconds: 18),
+            .init("entities-request", Fixtures.entitiesRequest, correlationID: 16),
+            .init("entities-response", Fixtures.entitiesResponse, correlationID: 16, serverTimeMicroseconds: 30),
+            .init("timeline-request", Fixtures.timelineRequest, correlationID: 17, timeoutMilliseconds: 2_000),
+            .init("timeline-response", Fixtures.timelineResponse, correlationID: 17, serverTimeMicroseconds: 95),
         ]
         // Compressed variants of every message with a non-empty payload.
         frames += frames.filter { (try? $0.encode().readableBytes) ?? 0 > 0 }.map {

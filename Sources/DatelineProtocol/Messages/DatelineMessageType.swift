@@ -31,6 +31,10 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
     public static let getArticleResponse = Self(rawValue: 0x0203)
     public static let queryStatsRequest = Self(rawValue: 0x0204)
     public static let queryStatsResponse = Self(rawValue: 0x0205)
+    public static let entitiesRequest = Self(rawValue: 0x0206)
+    public static let entitiesResponse = Self(rawValue: 0x0207)
+    public static let timelineRequest = Self(rawValue: 0x0208)
+    public static let timelineResponse = Self(rawValue: 0x0209)
 
     /// Every type this build knows, with its name in `dateline.proto`.
     public static let known: [(type: DatelineMessageType, name: String)] = [
@@ -41,6 +45,8 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
         (.ingestStatsRequest, "IngestStatsRequest"), (.ingestStatsResponse, "IngestStatsResponse"), (.searchRequest, "SearchRequest"),
         (.searchResponse, "SearchResponse"), (.getArticleRequest, "GetArticleRequest"), (.getArticleResponse, "GetArticleResponse"),
         (.queryStatsRequest, "QueryStatsRequest"), (.queryStatsResponse, "QueryStatsResponse"),
+        (.entitiesRequest, "EntitiesRequest"), (.entitiesResponse, "EntitiesResponse"),
+        (.timelineRequest, "TimelineRequest"), (.timelineResponse, "TimelineResponse"),
     ]
 
     /// The message's name in `dateline.proto`, or its number in hex when unknown.

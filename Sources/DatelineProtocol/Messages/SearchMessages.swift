@@ -42,6 +42,15 @@ public struct SearchRequest: DatelineRequest, Hashable {
     public var facets: Bool
     /// The date histogram's buckets when `facets` is set. Default (unspecified): month.
     public var histogramInterval: HistogramInterval
+    /// Only articles that mention every one of these entities: ids (`person:ishaq-dar`, `country:PK`) or names
+    /// ("Rubio", "Pakistan", "US Secretary of State"), resolved as ``TimelineRequest`` resolves actors.
+    public var entities: [String]
+    /// Only articles on at least one of these topics (`trade`, `counterterrorism`, ...).
+    public var topics: [String]
+    /// Only articles reporting an event dated on or after this instant.
+    public var eventFrom: Date?
+    /// Only articles reporting an event dated on or before this instant.
+    public var eventTo: Date?
 
     public init(
         query: String,
@@ -55,7 +64,11 @@ public struct SearchRequest: DatelineRequest, Hashable {
         sort: SearchSort = .relevance,
         minimumOffset: UInt64? = nil,
         facets: Bool = false,
-        histogramInterval: HistogramInterval = .unspecified
+        histogramInterval: HistogramInterval = .unspecified,
+        entities: [String] = [],
+        topics: [String] = [],
+        eventFrom: Date? = nil,
+        eventTo: Date? = nil
     ) {
         self.query = query
         self.limit = limit
@@ -69,10 +82,15 @@ public struct SearchRequest: DatelineRequest, Hashable {
         self.minimumOffset = minimumOffset
         self.facets = facets
         self.histogramInterval = histogramInterval
+        self.entities = entities
+        self.topics = topics
+        self.eventFrom = eventFrom
+        self.eventTo = eventTo
     }
 
     enum CodingKeys: Int, CodingKey {
         case query = 1, limit, cursor, from, to, sources, tags, languages, sort, minimumOffset, facets, histogramInterval
+        case entities, topics, eventFrom, eventTo
     }
 }
 
@@ -119,14 +137,20 @@ public struct SearchFacets: Codable, Sendable, Hashable {
     public var tags: [FacetCount]
     /// Publication dates in buckets (`2025-07-26`, `2025-W30`, `2025-07`), oldest first.
     public var dates: [FacetCount]
+    /// The most mentioned entities (people, offices, organisations, places, countries), by id, most first.
+    public var entities: [FacetCount]
+    /// Topics, most frequent first.
+    public var topics: [FacetCount]
 
-    public init(sources: [FacetCount], tags: [FacetCount], dates: [FacetCount]) {
+    public init(sources: [FacetCount], tags: [FacetCount], dates: [FacetCount], entities: [FacetCount] = [], topics: [FacetCount] = []) {
         self.sources = sources
         self.tags = tags
         self.dates = dates
+        self.entities = entities
+        self.topics = topics
     }
 
-    enum CodingKeys: Int, CodingKey { case sources = 1, tags, dates }
+    enum CodingKeys: Int, CodingKey { case sources = 1, tags, dates, entities, topics }
 }
 
 /// The answer to a ``SearchRequest``.

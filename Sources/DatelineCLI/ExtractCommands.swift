@@ -1,0 +1,156 @@
+import ArgumentParser
+import DatelineArticles
+import DatelineExtraction
+import DatelineProtocol
+import Foundation
+
+extension Dateline {
+    /// `dateline extract`: what Dateline reads in an article, without ingesting it.
+    struct Extract: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the extractor on an article without ingesting it, and print every mention with its type, normalized value and offsets.",
+            discussion: """
+                The input is an article as plain text (title, source, date and dateline are recognised as dateline-ingest \
+                recognises them). Offsets are Unicode scalar offsets into the body. Example: dateline extract samples/000_840db5600f595d32.txt
+                """
+        )
+
+        @Argument(help: "The article's file, or - for standard input.")
+        var path: String
+
+        @Option(help: "The publication date relative dates resolve against (default: the article's own).")
+        var published: String?
+
+        @Option(name: [.short, .long], help: "table or json.")
+        var output: OutputFormat = .table
+
+        func validate() throws {
+            if let published, ArticleDates.parse(published) == nil { throw ValidationError("--published '\(published)' is not a date (e.g. 2025-08-04)") }
+        }
+
+        struct Output: Encodable {
+            var title: String?
+            var published: String?
+            var datelinePlace: String?
+            var body: String
+            var extraction: ArticleExtraction
+        }
+
+        func run() throws {
+            let data: Data
+            do {
+                data = self.path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.path))
+            } catch {
+                printError("cannot read \(self.path): \(error.localizedDescription)")
+                throw ExitStatus.usage
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                printError("\(self.path) is not UTF-8 text")
+                throw ExitStatus.usage
+            }
+            var article = PlainTextArticleParser.parse(text)
+            if article.paragraphs.isEmpty {
+                // A line or two of text, not an article: all of it is the body.
+                article.title = nil
+                article.paragraphs = [text.trimmingCharacters(in: .whitespacesAndNewlines)]
+            }
+            let body = article.paragraphs.joined(separator: "\n\n")
+            let date = self.published.flatMap(ArticleDates.parse)?.date ?? article.publishedAt
+            let reference = date.map { CivilDate(dayNumber: Int(($0.timeIntervalSince1970 / 86_400).rounded(.down))) }
+            let extraction = ArticleExtractor().extract(body: body, published: reference, datelinePlace: article.datelinePlace)
+            if self.output == .json {
+                try printJSON(Output(title: article.title, published: reference?.description, datelinePlace: article.datelinePlace, body: body, extraction: extraction))
+                return
+            }
+            print("reference date: \(reference?.description ?? "(none: relative dates stay unresolved)")  dateline: \(article.datelinePlace ?? "(none)")")
+            var rows = [["start", "end", "type", "text", "value"]]
+            var items: [(Int, [String])] = []
+            for mention in extraction.mentions {
+                let entity = extraction.entity(mention.entity)
+                items.append((Int(mention.start), ["\(mention.start)", "\(mention.end)", entity?.kind.description ?? "?", mention.text, mention.entity]))
+            }
+            for time in extraction.times {
+                items.append((Int(time.start), ["\(time.start)", "\(time.end)", time.type.lowercased(), time.text, time.value + (time.modifier.map { " (\($0))" } ?? "")]))
+            }
+            for quote in extraction.quotes {
+                let text = quote.text.count > 50 ? quote.text.prefix(47) + "..." : Substring(quote.text)
+                items.append((Int(quote.start), ["\(quote.start)", "\(quote.end)", "quote", "“\(text)”", "\(quote.speaker ?? "?") \(quote.verb ?? "")"]))
+            }
+            for item in items.sorted(by: { $0.0 < $1.0 }) { rows.append(item.1) }
+            print(table(rows))
+            print("")
+            print("entities:")
+            for entity in extraction.entities {
+                let extra = (entity.titles + entity.offices + entity.designations + (entity.acronym.map { ["(\($0))"] } ?? [])).joined(separator: ", ")
+                print("  \(entity.id)  \(entity.name)\(entity.country.map { " [\($0)]" } ?? "")\(extra.isEmpty ? "" : "  " + extra)")
+            }
+            print("topics: \(extraction.topics.joined(separator: ", "))")
+            print("events:")
+            for event in extraction.events {
+                print("  \(event.id) \(event.code) \(event.label)  date: \(event.date ?? "?")\(event.dateText.map { " (\"\($0)\")" } ?? "")  place: \(event.place ?? "-")\(event.isBackReference ? "  (earlier engagement)" : "")")
+                print("     participants: \(event.participants.joined(separator: ", "))")
+                if !event.topics.isEmpty { print("     topics: \(event.topics.joined(separator: ", "))") }
+            }
+        }
+    }
+
+    /// `dateline evaluate`: the extractor's measured quality on public corpora.
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the extractor: PER/LOC/ORG on CoNLL-2003, TIMEX3 values on TimeBank and AQUAINT.",
+            discussion: """
+                Reads the corpora from ../shared/corpora (or --corpora DIR) and prints precision, recall and F1. \
+                Corpora that are missing are skipped with a message.
+                """
+        )
+
+        @Argument(help: "What to evaluate: conll, timebank, or all.")
+        var what: String = "all"
+
+        @Option(help: "The directory holding conll2003/ and timebank/.")
+        var corpora: String = "../shared/corpora"
+
+        @Option(help: "CoNLL-2003 split: valid or train.")
+        var split: String = "valid"
+
+        @Flag(help: "Print the wrong TIMEX values (expected, got).")
+        var mistakes = false
+
+        func validate() throws {
+            guard ["conll", "timebank", "all"].contains(self.what) else { throw ValidationError("evaluate conll, timebank or all") }
+            guard ["valid", "train"].contains(self.split) else { throw ValidationError("--split must be valid or train") }
+        }
+
+        func run() throws {
+            let files = FileManager.default
+            var ran = false
+            if self.what != "timebank" {
+                let path = "\(self.corpora)/conll2003/\(self.split).txt"
+                if files.fileExists(atPath: path) {
+                    let started = Date()
+                    let result = try ConllEvaluation.run(file: path)
+                    print("CoNLL-2003 \(self.split) (\(result.documents) documents, exact spans, \(String(format: "%.1f", Date().timeIntervalSince(started))) s):")
+                    for type in ["PER", "LOC", "ORG"] { print("  \(type)  \(result.byType[type] ?? Score())") }
+                    print("  all  \(result.overall)")
+                    ran = true
+                } else {
+                    print("CoNLL-2003: skipped, \(path) not found")
+                }
+            }
+            if self.what != "conll" {
+                let directories = ["TimeBank", "AQUAINT"].map { "\(self.corpora)/timebank/\($0)" }.filter { files.fileExists(atPath: $0) }
+                if directories.isEmpty {
+                    print("TimeBank: skipped, \(self.corpora)/timebank not found")
+                } else {
+                    let result = try TimeBankEvaluation.run(directories: directories)
+                    print("TimeBank + AQUAINT (\(result.documents) documents, reference = each document's creation time):")
+                    print("  spans (overlap)          \(result.spans)")
+                    print("  values (overlap + value) \(result.values)")
+                    if self.mistakes { for (text, expected, got) in result.mistakes { print("  \(text)\texpected \(expected)\tgot \(got)") } }
+                    ran = true
+                }
+            }
+            if !ran { throw ExitStatus.usage }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+internal import Foundation
+import DatelineProtocol
+
+/// Precision, recall and F1 from counts.
+public struct Score: Sendable, Hashable, CustomStringConvertible {
+    public var truePositives = 0
+    public var predicted = 0
+    public var gold = 0
+
+    public init() {}
+
+    public var precision: Double { self.predicted == 0 ? 0 : Double(self.truePositives) / Double(self.predicted) }
+    public var recall: Double { self.gold == 0 ? 0 : Double(self.truePositives) / Double(self.gold) }
+    public var f1: Double { self.precision + self.recall == 0 ? 0 : 2 * self.precision * self.recall / (self.precision + self.recall) }
+
+    public var description: String {
+        String(format: "P %5.1f  R %5.1f  F1 %5.1f  (%d gold, %d predicted, %d right)", self.precision * 100, self.recall * 100, self.f1 * 100, self.gold, self.predicted, self.truePositives)
+    }
+}
+
+/// Scores the extractor's people, places and organisations against CoNLL-2003 (IOB2 `TOKEN POS CHUNK NER`
+/// lines, `-DOCSTART-` between documents): exact spans and types, PER / LOC / ORG (MISC is not extracted).
+public struct ConllEvaluation: Sendable {
+    public var byType: [String: Score] = [:]
+    public var overall = Score()
+    public var documents = 0
+
+    public static func run(file path: String, extractor: ArticleExtractor = ArticleExtractor(), limit: Int? = nil) throws -> ConllEvaluation {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var evaluation = ConllEvaluation()
+        var document: [[(token: String, tag: String)]] = []
+        var sentence: [(token: String, tag: String)] = []
+        func flushDocument() {
+            if !sentence.isEmpty { document.append(sentence); sentence = [] }
+            if !document.isEmpty, limit.map({ evaluation.documents < $0 }) ?? true {
+                evaluation.score(document, extractor: extractor)
+                evaluation.documents += 1
+            }
+            document = []
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("-DOCSTART-") { flushDocument(); continue }
+            let fields = line.split(separator: " ")
+            if fields.count < 4 {
+                if !sentence.isEmpty { document.append(sentence); sentence = [] }
+                continue
+            }
+            sentence.append((String(fields[0]), String(fields[3])))
+        }
+        flushDocument()
+        return evaluation
+    }
+
+    static func spans(_ tags: [String]) -> Set<[Int]> {
+        var spans: Set<[Int]> = []
+        var start: Int?
+        var type = ""
+        for (i, tag) in (tags + ["O"]).enumerated() {
+            let begins = tag.hasPrefix("B-") || (tag.hasPrefix("I-") && (start == nil || String(tag.dropFirst(2)) != type))
+            if start != nil, tag == "O" || begins {
+                if ["PER", "LOC", "ORG"].contains(type) { spans.insert([start!, i - 1, ["PER": 0, "LOC": 1, "ORG": 2][type]!]) }
+                start = nil
+            }
+            if begins {
+                start = i
+                type = String(tag.dropFirst(2))
+            }
+        }
+        return spans
+    }
+
+    mutating func score(_ document: [[(token: String, tag: String)]], extractor: ArticleExtractor) {
+        // Rebuild the text: tokens separated by spaces, sentences by line breaks; remember each token's offsets.
+        var body = String.UnicodeScalarView()
+        var starts: [Int: Int] = [:]
+        var ends: [Int: Int] = [:]
+        var tags: [String] = []
+        var offset = 0
+        var index = 0
+        for sentence in document {
+            for (k, item) in sentence.enumerated() {
+                if k > 0 { body.append(" "); offset += 1 }
+                starts[offset] = index
+                body.append(contentsOf: item.token.unicodeScalars)
+                offset += item.token.unicodeScalars.count
+                ends[offset] = index
+                tags.append(item.tag)
+                index += 1
+            }
+            body.append("\n")
+            offset += 1
+        }
+        let gold = Self.spans(tags)
+        let extraction = extractor.extract(body: String(body), published: nil)
+        var predicted: Set<[Int]> = []
+        for mention in extraction.mentions {
+            guard let first = starts[Int(mention.start)], let last = ends[Int(mention.end)],
+                  let entity = extraction.entity(mention.entity) else { continue }
+            let type: Int
+            switch entity.kind {
+            case .person: type = 0
+            case .place: type = 1
+            case .country:
+                // Demonyms ("German") are MISC in CoNLL.
+                if let match = extractor.lexicon.longestMatch(in: TokenizedText(mention.text).tokens, at: 0, sentenceEnd: TokenizedText(mention.text).tokens.count),
+                   match.entries.contains(where: { if case .demonym = $0 { return true }; return false }),
+                   !match.entries.contains(where: { if case .country = $0 { return true }; return false })
+                {
+                    continue
+                }
+                type = 1
+            case .organization: type = 2
+            default: continue
+            }
+            // A capital standing for its country is one LOC mention, not two.
+            predicted.insert([first, last, type])
+        }
+        for (name, type) in [("PER", 0), ("LOC", 1), ("ORG", 2)] {
+            let g = gold.filter { $0[2] == type }, p = predicted.filter { $0[2] == type }
+            self.byType[name, default: Score()].gold += g.count
+            self.byType[name, default: Score()].predicted += p.count
+            self.byType[name, default: Score()].truePositives += g.intersection(p).count
+        }
+        self.overall.gold += gold.count
+        self.overall.predicted += predicted.count
+        self.overall.truePositives += gold.intersection(predicted).count
+    }
+}
+
+/// Scores time expressions against TimeML (TimeBank 1.2, AQUAINT): spans found (overlap) and TIMEX3 values
+/// (overlap and the same value), with each document's creation time as the reference date.
+public struct TimeBankEvaluation: Sendable {
+    public var spans = Score()
+    public var values = Score()
+    public var documents = 0
+    /// Wrong values, for debugging: (text, expected, got).
+    public var mistakes: [(String, String, String)] = []
+
+    public static func run(directories: [String], tagger: TimeTagger = TimeTagger()) throws -> TimeBankEvaluation {
+        var evaluation = TimeBankEvaluation()
+        for directory in directories {
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".tml") }.sorted()
+            for file in files {
+                let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+                evaluation.score(text, tagger: tagger)
+                evaluation.documents += 1
+            }
+        }
+        return evaluation
+    }
+
+    struct Gold {
+        var start: Int
+        var end: Int
+        var value: String
+        var text: String
+    }
+
+    /// The TEXT section without tags (entities decoded), and its TIMEX3 annotations by scalar offsets.
+    static func parse(_ document: String) -> (dct: CivilDate?, text: String, gold: [Gold]) {
+        var dct: CivilDate?
+        if let range = document.range(of: "functionInDocument=\"CREATION_TIME\""),
+           let valueRange = document[..<range.lowerBound].range(of: "value=\"", options: .backwards)
+        {
+            let value = document[valueRange.upperBound...].prefix(10)
+            let parts = value.split(separator: "-").compactMap { Int($0) }
+            if parts.count == 3 { dct = CivilDate(year: parts[0], month: parts[1], day: parts[2]) }
+        }
+        guard let open = document.range(of: "<TEXT>"), let close = document.range(of: "</TEXT>") else { return (dct, "", []) }
+        let section = Array(document[open.upperBound..<close.lowerBound].unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var count = 0
+        var gold: [Gold] = []
+        var openTimex: (start: Int, value: String)?
+        var i = 0
+        while i < section.count {
+            let c = section[i]
+            if c == "<" {
+                var j = i
+                while j < section.count, section[j] != ">" { j += 1 }
+                let tag = String(String.UnicodeScalarView(section[i...min(j, section.count - 1)]))
+                if tag.hasPrefix("<TIMEX3") {
+                    var value = ""
+                    if let r = tag.range(of: "value=\"") { value = String(tag[r.upperBound...].prefix { $0 != "\"" }) }
+                    openTimex = (count, value)
+                } else if tag.hasPrefix("</TIMEX3"), let t = openTimex {
+                    let scalars = Array(out)
+                    gold.append(Gold(start: t.start, end: count, value: t.value, text: String(String.UnicodeScalarView(scalars[t.start..<count]))))
+                    openTimex = nil
+                }
+                i = j + 1
+                continue
+            }
+            if c == "&" {
+                var j = i
+                while j < section.count, section[j] != ";", j - i < 8 { j += 1 }
+                let entity = String(String.UnicodeScalarView(section[i...min(j, section.count - 1)]))
+                let decoded: Unicode.Scalar? = ["&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": "\"", "&apos;": "'"][entity]
+                if let decoded {
+                    out.append(decoded)
+                    count += 1
+                    i = j + 1
+                    continue
+                }
+            }
+            out.append(c)
+            count += 1
+            i += 1
+        }
+        return (dct, String(out), gold)
+    }
+
+    mutating func score(_ document: String, tagger: TimeTagger) {
+        let (dct, text, gold) = Self.parse(document)
+        let tokenized = TokenizedText(text)
+        let found = tagger.tag(tokenized, reference: dct).map { time in
+            (start: tokenized.tokens[time.first].start, end: tokenized.tokens[time.last].end, value: time.value)
+        }
+        self.spans.gold += gold.count
+        self.values.gold += gold.count
+        self.spans.predicted += found.count
+        self.values.predicted += found.count
+        for g in gold {
+            guard let match = found.first(where: { $0.start < g.end && g.start < $0.end }) else { continue }
+            self.spans.truePositives += 1
+            if match.value == g.value {
+                self.values.truePositives += 1
+            } else if self.mistakes.count < 5000 {
+                self.mistakes.append((g.text, g.value, match.value))
+            }
+        }
+    }
+}
