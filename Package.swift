@@ -76,9 +76,9 @@ let package = Package(
         /// Entities, offices, dates, topics, quotes and events read out of article bodies: rules and gazetteers.
         .target(
             name: "DatelineExtraction",
-            dependencies: ["DatelineProtocol"],
+            dependencies: ["DatelineProtocol", "CDatelineZlib"],
             exclude: ["Data/countries.LICENSE"],
-            resources: [.copy("Data/countries.tsv"), .copy("Data/lexicon.txt")],
+            resources: [.copy("Data/countries.tsv"), .copy("Data/lexicon.txt"), .copy("Data/ner.model")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

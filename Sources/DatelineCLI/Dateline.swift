@@ -19,7 +19,7 @@ struct Dateline: AsyncParsableCommand {
             arguments, 69 a service could not be reached.
             """,
         subcommands: [
-            Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Extract.self, Evaluate.self, Stats.self, Health.self,
+            Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Extract.self, Evaluate.self, TrainNER.self, Stats.self, Health.self,
             Ping.self,
         ]
     )

@@ -132,6 +132,7 @@ extension Dateline {
                     print("CoNLL-2003 \(self.split) (\(result.documents) documents, exact spans, \(String(format: "%.1f", Date().timeIntervalSince(started))) s):")
                     for type in ["PER", "LOC", "ORG"] { print("  \(type)  \(result.byType[type] ?? Score())") }
                     print("  all  \(result.overall)")
+                    print("  (the named-entity model alone: \(result.model))")
                     ran = true
                 } else {
                     print("CoNLL-2003: skipped, \(path) not found")
@@ -151,6 +152,41 @@ extension Dateline {
                 }
             }
             if !ran { throw ExitStatus.usage }
+        }
+    }
+
+    /// `dateline train-ner`: trains the named-entity model shipped as `Data/ner.model`.
+    struct TrainNER: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train-ner",
+            abstract: "Train the named-entity model (averaged perceptron) on CoNLL-2003's train split and write it.",
+            discussion: "Dateline ships the result as Sources/DatelineExtraction/Data/ner.model; run this after changing the features."
+        )
+
+        @Option(help: "The directory holding conll2003/.")
+        var corpora: String = "../shared/corpora"
+
+        @Option(help: "Where to write the model.")
+        var model: String = "Sources/DatelineExtraction/Data/ner.model"
+
+        @Option(help: "Passes over the training data.")
+        var epochs: Int = 8
+
+        func run() throws {
+            let path = "\(self.corpora)/conll2003/train.txt"
+            guard FileManager.default.fileExists(atPath: path) else {
+                printError("\(path) not found: train-ner needs CoNLL-2003's train split")
+                throw ExitStatus.usage
+            }
+            let sentences = try ConllCorpus.sentences(file: path)
+            print("training on \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
+            let started = Date()
+            let trained = NamedEntityModel.train(sentences: sentences, epochs: self.epochs) { epoch, accuracy in
+                print("epoch \(epoch): token accuracy \(String(format: "%.2f", accuracy * 100))%")
+            }
+            let bytes = trained.serialized()
+            try Data(bytes).write(to: URL(fileURLWithPath: self.model))
+            print("wrote \(self.model): \(bytes.count) bytes in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }
     }
 }

@@ -11,10 +11,13 @@ public struct ArticleExtractor: Sendable {
     public static let version: UInt32 = 1
 
     public let lexicon: Lexicon
+    /// The statistical tagger that finds the people, places and organisations no rule knows; nil for rules only.
+    public let model: NamedEntityModel?
     let timeTagger = TimeTagger()
 
-    public init(lexicon: Lexicon = .shared) {
+    public init(lexicon: Lexicon = .shared, model: NamedEntityModel? = .shared) {
         self.lexicon = lexicon
+        self.model = model
     }
 
     /// Extracts everything from `body`, resolving relative dates against `published` and using `datelinePlace`
@@ -134,6 +137,7 @@ struct ExtractionRun {
         self.findAcronymDefinitions()
         self.findNamedThings()
         self.findKnownNames()
+        self.findModelEntities()
         self.findGroupReferences()
         self.findQuotes()
         let topics = self.articleTopics()
@@ -457,6 +461,51 @@ struct ExtractionRun {
             }
             if last > i, last + 1 < end, Self.speechVerbs.contains(self.lower[last + 1]) {
                 _ = self.registerPerson(i, last, titles: [], offices: [], country: nil)
+            }
+        }
+    }
+
+    /// People, places and organisations the named-entity model finds where no rule did.
+    mutating func findModelEntities() {
+        guard let model = self.extractor.model else { return }
+        let lowercaseWords = Set(self.tokens.indices.filter { self.tokens[$0].kind == .word && self.tokens[$0].text == self.lower[$0] }.map { self.lower[$0] })
+        for sentence in self.text.sentences {
+            let range = sentence.tokens
+            let words = range.map { self.tokens[$0].text }
+            for span in NamedEntityModel.spans(model.tag(words: words, lexicon: self.extractor.lexicon)) {
+                let first = range.lowerBound + span.first, last = range.lowerBound + span.last
+                guard (first...last).allSatisfy({ !self.covered[$0] && self.timeAt[$0] == nil }),
+                      self.tokens[first].kind == .word, self.tokens[first].isCapitalized || self.tokens[first].isAllCaps
+                else { continue }
+                let name = self.text.text(tokens: first, last)
+                // A capitalized word opening a sentence or a quote is often just a word ("Grateful for ..."): trust
+                // the model there only if the text never writes the word in lower case.
+                if first == last, first == range.lowerBound || ["\u{201C}", "\"", "\u{2018}"].contains(self.tokens[first - 1].text),
+                   lowercaseWords.contains(self.lower[first])
+                    || (last + 1 < range.upperBound && ["for", "to", "of", "that", "with", "in", "on", "at", "by", "from", "about", "as"].contains(self.lower[last + 1]))
+                {
+                    continue
+                }
+                switch span.type {
+                case "PER":
+                    if let known = self.personNames[name] {
+                        self.mention(known, first, last)
+                    } else {
+                        _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
+                    }
+                case "LOC":
+                    if let country = self.extractor.lexicon.country(named: name) {
+                        self.mentionCountry(country.code, first, last, isCapital: false)
+                    } else {
+                        let id = self.entity("place:" + slug(name), .place, name)
+                        self.mention(id, first, last)
+                    }
+                case "ORG":
+                    let id = self.acronyms[name] ?? self.entity("org:" + slug(name), .organization, name)
+                    self.mention(id, first, last)
+                default:
+                    continue
+                }
             }
         }
     }

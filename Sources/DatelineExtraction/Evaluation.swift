@@ -23,6 +23,8 @@ public struct Score: Sendable, Hashable, CustomStringConvertible {
 public struct ConllEvaluation: Sendable {
     public var byType: [String: Score] = [:]
     public var overall = Score()
+    /// The named-entity model alone, sentence by sentence (no rules).
+    public var model = Score()
     public var documents = 0
 
     public static func run(file path: String, extractor: ArticleExtractor = ArticleExtractor(), limit: Int? = nil) throws -> ConllEvaluation {
@@ -91,6 +93,19 @@ public struct ConllEvaluation: Sendable {
             offset += 1
         }
         let gold = Self.spans(tags)
+        if let ner = NamedEntityModel.shared {
+            var base = 0
+            var predicted: Set<[Int]> = []
+            for sentence in document {
+                for span in NamedEntityModel.spans(ner.tag(words: sentence.map(\.token), lexicon: extractor.lexicon)) {
+                    if let type = ["PER": 0, "LOC": 1, "ORG": 2][span.type] { predicted.insert([base + span.first, base + span.last, type]) }
+                }
+                base += sentence.count
+            }
+            self.model.gold += gold.count
+            self.model.predicted += predicted.count
+            self.model.truePositives += gold.intersection(predicted).count
+        }
         let extraction = extractor.extract(body: String(body), published: nil)
         var predicted: Set<[Int]> = []
         for mention in extraction.mentions {
@@ -229,5 +244,28 @@ public struct TimeBankEvaluation: Sendable {
                 self.mistakes.append((g.text, g.value, match.value))
             }
         }
+    }
+}
+
+/// Sentences of a CoNLL-2003 file as words and IOB2 label ids.
+public enum ConllCorpus {
+    public static func sentences(file path: String) throws -> [(words: [String], labels: [Int])] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var sentences: [(words: [String], labels: [Int])] = []
+        var words: [String] = []
+        var labels: [Int] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let fields = line.split(separator: " ")
+            if fields.count < 4 || line.hasPrefix("-DOCSTART-") {
+                if !words.isEmpty { sentences.append((words, labels)) }
+                words = []
+                labels = []
+                continue
+            }
+            words.append(String(fields[0]))
+            labels.append(NamedEntityModel.labels.firstIndex(of: String(fields[3])) ?? 0)
+        }
+        if !words.isEmpty { sentences.append((words, labels)) }
+        return sentences
     }
 }
