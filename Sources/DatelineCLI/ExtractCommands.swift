@@ -147,7 +147,11 @@ extension Dateline {
                     print("TimeBank + AQUAINT (\(result.documents) documents, reference = each document's creation time):")
                     print("  spans (overlap)          \(result.spans)")
                     print("  values (overlap + value) \(result.values)")
-                    if self.mistakes { for (text, expected, got) in result.mistakes { print("  \(text)\texpected \(expected)\tgot \(got)") } }
+                    if self.mistakes {
+                        for (text, expected, got) in result.mistakes { print("  \(text)\texpected \(expected)\tgot \(got)") }
+                        for text in result.missed { print("  MISSED \(text)") }
+                        for text in result.spurious { print("  SPURIOUS \(text)") }
+                    }
                     ran = true
                 }
             }

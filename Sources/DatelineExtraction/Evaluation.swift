@@ -150,6 +150,9 @@ public struct TimeBankEvaluation: Sendable {
     public var documents = 0
     /// Wrong values, for debugging: (text, expected, got).
     public var mistakes: [(String, String, String)] = []
+    /// Gold expressions not found, and found expressions that are not gold.
+    public var missed: [String] = []
+    public var spurious: [String] = []
 
     public static func run(directories: [String], tagger: TimeTagger = TimeTagger()) throws -> TimeBankEvaluation {
         var evaluation = TimeBankEvaluation()
@@ -175,7 +178,9 @@ public struct TimeBankEvaluation: Sendable {
     static func parse(_ document: String) -> (dct: CivilDate?, text: String, gold: [Gold]) {
         var dct: CivilDate?
         if let range = document.range(of: "functionInDocument=\"CREATION_TIME\""),
-           let valueRange = document[..<range.lowerBound].range(of: "value=\"", options: .backwards)
+           let tagStart = document[..<range.lowerBound].range(of: "<TIMEX3", options: .backwards),
+           let tagEnd = document[range.upperBound...].firstIndex(of: ">"),
+           let valueRange = document[tagStart.lowerBound..<tagEnd].range(of: "value=\"")
         {
             let value = document[valueRange.upperBound...].prefix(10)
             let parts = value.split(separator: "-").compactMap { Int($0) }
@@ -225,6 +230,17 @@ public struct TimeBankEvaluation: Sendable {
         return (dct, String(out), gold)
     }
 
+    /// TIMEX3 values that mean the same: week numbers with or without a leading zero ("2000-W7", "2000-W07").
+    static func sameValue(_ a: String, _ b: String) -> Bool {
+        func normalized(_ value: String) -> String {
+            guard let w = value.range(of: "-W") else { return value }
+            let digits = value[w.upperBound...].prefix { $0.isNumber }
+            guard let week = Int(digits) else { return value }
+            return value[..<w.upperBound] + CivilDate.pad(week, 2) + value[digits.endIndex...]
+        }
+        return a == b || normalized(a) == normalized(b)
+    }
+
     mutating func score(_ document: String, tagger: TimeTagger) {
         let (dct, text, gold) = Self.parse(document)
         let tokenized = TokenizedText(text)
@@ -235,10 +251,17 @@ public struct TimeBankEvaluation: Sendable {
         self.values.gold += gold.count
         self.spans.predicted += found.count
         self.values.predicted += found.count
+        let scalars = Array(text.unicodeScalars)
+        for f in found where !gold.contains(where: { f.start < $0.end && $0.start < f.end }) {
+            self.spurious.append(String(String.UnicodeScalarView(scalars[f.start..<f.end])) + "\t" + f.value)
+        }
         for g in gold {
-            guard let match = found.first(where: { $0.start < g.end && g.start < $0.end }) else { continue }
+            guard let match = found.first(where: { $0.start < g.end && g.start < $0.end }) else {
+                self.missed.append(g.text + "\t" + g.value)
+                continue
+            }
             self.spans.truePositives += 1
-            if match.value == g.value {
+            if Self.sameValue(match.value, g.value) {
                 self.values.truePositives += 1
             } else if self.mistakes.count < 5000 {
                 self.mistakes.append((g.text, g.value, match.value))

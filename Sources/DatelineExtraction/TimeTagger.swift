@@ -57,7 +57,7 @@ public struct TimeTagger: Sendable {
     static let ordinals: [String: Int] = [
         "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     ]
-    static let futureCues: Set<String> = ["will", "'ll", "shall", "next", "coming", "upcoming", "scheduled", "expected", "plans", "planned", "until", "by"]
+    static let futureCues: Set<String> = ["will", "'ll", "shall", "next", "coming", "upcoming", "scheduled"]
     static let pastCues: Set<String> = ["said", "says", "told", "was", "were", "had", "did", "last", "ago", "earlier", "met", "held"]
 
     /// Every time expression in `text`, in order, normalized against `reference` when given.
@@ -72,6 +72,18 @@ public struct TimeTagger: Sendable {
                 i = match.last + 1
             } else {
                 i += 1
+            }
+        }
+        // In financial reporting "a year ago" / "a year earlier" next to a quarter means that quarter a year before.
+        for index in found.indices where found[index].type == "DATE" {
+            let words = lower[found[index].first...found[index].last].joined(separator: " ")
+            guard ["a year ago", "a year earlier", "year - earlier", "year - ago", "a year before"].contains(words) else { continue }
+            let sentence = tokens[found[index].first].sentence
+            if let quarter = found[..<index].last(where: { $0.value.contains("-Q") && tokens[$0.first].sentence >= sentence - 1 }),
+               let year = Int(quarter.value.prefix(4))
+            {
+                found[index].value = "\(CivilDate.pad(year - 1, 4))\(quarter.value.dropFirst(4))"
+                found[index].precision = "quarter"
             }
         }
         return found
@@ -113,6 +125,9 @@ public struct TimeTagger: Sendable {
             amountText = amount == amount.rounded() ? String(Int(amount)) : String(amount)
         }
         if unit.letter == "WE" { return "P\(amountText)WE" }
+        if let amount, unit.letter == "DE" || unit.letter == "CE" {
+            return "P\(Int(amount * (unit.letter == "DE" ? 10 : 100)))Y"
+        }
         return unit.time ? "PT\(amountText)\(unit.letter)" : "P\(amountText)\(unit.letter)"
     }
 
@@ -165,8 +180,16 @@ public struct TimeTagger: Sendable {
         // Reference words.
         if modifier == nil {
             switch word {
-            case "now", "currently", "nowadays": return result(i, "DATE", "PRESENT_REF", "reference")
+            case "now", "currently", "nowadays" where tokens[i].text == word:
+                // Lower case only: a sentence-opening "Now" is most often a discourse marker.
+                return result(i, "DATE", "PRESENT_REF", "reference")
             case "recently", "lately": return result(i, "DATE", "PAST_REF", "reference")
+            case "current": return result(i, "DATE", "PRESENT_REF", "reference")
+            case "recent":
+                if sameSentence(i + 1), let unit = unit(lower[i + 1]), unit.plural {
+                    if unit.precision == "year" { return result(i + 1, "DATE", "PAST_REF", "reference") }
+                    return result(i + 1, "DURATION", Self.durationValue(nil, unit), "duration")
+                }
             case "today", "yesterday", "tomorrow", "tonight":
                 guard let reference else { return result(i, "DATE", word == "today" ? "PRESENT_REF" : "XXXX-XX-XX", "day") }
                 let offset = word == "yesterday" ? -1 : (word == "tomorrow" ? 1 : 0)
@@ -183,6 +206,58 @@ public struct TimeTagger: Sendable {
                     return result(i + 1, "DATE", "PAST_REF", "reference")
                 }
                 if lower[i + 1] == "future" { return result(i + 1, "DATE", "FUTURE_REF", "reference") }
+                // "the quarter", "the latest quarter": the quarter just reported (the one before, early in a quarter).
+                var q = i + 1
+                if ["latest", "current", "recent", "most"].contains(lower[q]), sameSentence(q + 1) { q += lower[q] == "most" && sameSentence(q + 2) ? 2 : 1 }
+                if lower[q] == "quarter" || (lower[q] == "period" && q > i + 1), let reference {
+                    var quarter = (reference.month - 1) / 3 + 1
+                    var year = reference.year
+                    if lower[i + 1] != "current", (reference.month - 1) % 3 < 2 {
+                        quarter -= 1
+                        if quarter == 0 { quarter = 4; year -= 1 }
+                    }
+                    return result(q, "DATE", "\(CivilDate.pad(year, 4))-Q\(quarter)", "quarter")
+                }
+                if lower[i + 1] == "year", !(sameSentence(i + 2) && ["-", "'s", "ago", "earlier", "before"].contains(lower[i + 2])) {
+                    // "earlier in the year", "the end of the year": that year; otherwise a year's length.
+                    if start > 0, ["in", "of"].contains(lower[start - 1]), let reference {
+                        return result(i + 1, "DATE", CivilDate.pad(reference.year, 4), "year")
+                    }
+                    return result(i + 1, "DURATION", "P1Y", "duration")
+                }
+                // "the current year", "the current fiscal year".
+                if lower[i + 1] == "current", sameSentence(i + 2), let reference {
+                    let y = lower[i + 2] == "fiscal" && sameSentence(i + 3) ? i + 3 : i + 2
+                    if lower[y] == "year" { return result(y, "DATE", CivilDate.pad(reference.year, 4), "year") }
+                }
+                // "the weekend": the one just past on a weekday, this one on a weekend.
+                if lower[i + 1] == "weekend", let reference {
+                    let day = reference.weekday >= 6 ? reference : reference.adding(days: -7)
+                    return result(i + 1, "DATE", Self.weekValue(day) + "-WE", "week")
+                }
+                // "the 1988 third quarter", "the year-earlier third quarter", "the 1988 quarter".
+                var k = i + 1
+                var year: Int?
+                if tokens[k].kind == .number, lower[k].count == 4, let y = Int(lower[k]) {
+                    year = y
+                    k += 1
+                } else if lower[k] == "year", sameSentence(k + 2), lower[k + 1] == "-", ["earlier", "ago"].contains(lower[k + 2]), let reference {
+                    year = reference.year - 1
+                    k += 3
+                }
+                if let year, sameSentence(k) {
+                    var quarter: Int?
+                    if let q = Self.ordinals[lower[k]], sameSentence(k + 1), lower[k + 1] == "quarter" {
+                        quarter = q
+                        k += 1
+                    } else if lower[k] == "quarter", let reference {
+                        quarter = (reference.month - 1) / 3 + 1
+                        if (reference.month - 1) % 3 < 2 { quarter = quarter! == 1 ? 4 : quarter! - 1 }
+                    }
+                    if let quarter, lower[k] == "quarter" {
+                        return result(k, "DATE", "\(CivilDate.pad(year, 4))-Q\(quarter)", "quarter")
+                    }
+                }
             }
         }
 
@@ -221,6 +296,13 @@ public struct TimeTagger: Sendable {
         default: nil
         }
 
+        // "this year's third quarter", "last year's fourth quarter", "next year's first quarter".
+        if let relation, ["this", "last", "next"].contains(relation), let reference, j + 3 < n, sameSentence(j + 3),
+           lower[j] == "year", lower[j + 1] == "'s", let q = Self.ordinals[lower[j + 2]], lower[j + 3] == "quarter"
+        {
+            let year = reference.year + (relation == "last" ? -1 : relation == "next" ? 1 : 0)
+            return result(j + 3, "DATE", "\(CivilDate.pad(year, 4))-Q\(q)", "quarter")
+        }
         if let relation, sameSentence(j) {
             // "the past three months", "the next few years", "the last 24 hours": durations.
             if relation.hasPrefix("the "), let amount = number(at: j, lower, tokens), sameSentence(j + amount.length),
@@ -269,8 +351,8 @@ public struct TimeTagger: Sendable {
             }
             if let weekday = Self.weekdays[lower[j]], let reference {
                 let date = Self.resolve(weekday: weekday, reference: reference, relation: relation, ahead: looksAhead(start, lower, tokens))
-                if sameSentence(j + 1), let part = Self.partsOfDay[lower[j + 1]] {
-                    return result(j + 1, "TIME", "\(date)T\(part)", "day")
+                if sameSentence(j + 1), Self.partsOfDay[lower[j + 1]] != nil {
+                    return result(j + 1, "DATE", date.description, "day")
                 }
                 return result(j, "DATE", date.description, "day")
             }
@@ -296,16 +378,16 @@ public struct TimeTagger: Sendable {
 
         // Weekdays: "Friday", "on Monday", "Monday night".
         if let weekday = Self.weekdays[word], tokens[i].isCapitalized {
-            guard let reference else { return result(i, "DATE", "XXXX-WXX-\(weekday)", "day") }
-            let date = Self.resolve(weekday: weekday, reference: reference, relation: nil, ahead: looksAhead(i, lower, tokens))
-            if sameSentence(i + 1), let part = Self.partsOfDay[lower[i + 1]] {
-                return result(i + 1, "TIME", "\(date)T\(part)", "day")
-            }
-            // "Friday, July 25" — the explicit date wins; let the month rule take it.
+            // "Friday, July 25" — the explicit date wins.
             if sameSentence(i + 2), lower[i + 1] == ",", Self.months[lower[i + 2]] != nil,
                let explicit = match(at: i + 2, tokens: tokens, lower: lower, reference: reference)
             {
                 return TaggedTime(first: start, last: explicit.last, type: explicit.type, value: explicit.value, precision: explicit.precision, modifier: modifier)
+            }
+            guard let reference else { return result(i, "DATE", "XXXX-WXX-\(weekday)", "day") }
+            let date = Self.resolve(weekday: weekday, reference: reference, relation: nil, ahead: looksAhead(i, lower, tokens))
+            if sameSentence(i + 1), Self.partsOfDay[lower[i + 1]] != nil {
+                return result(i + 1, "DATE", date.description, "day")
             }
             return result(i, "DATE", date.description, "day")
         }
@@ -317,7 +399,9 @@ public struct TimeTagger: Sendable {
             m = lower[i + 1] == "-" ? i + 2 : i + 1
             monthMod = word.hasPrefix("mid") ? "MID" : (word == "early" ? "START" : "END")
         }
-        if m < n, sameSentence(m), let month = Self.months[lower[m]], tokens[m].isCapitalized {
+        if m < n, sameSentence(m), let month = Self.months[lower[m]], tokens[m].isCapitalized,
+           lower[m].count > 3 || lower[m].hasSuffix(".") || lower[m] == "may" || (sameSentence(m + 1) && tokens[m + 1].kind == .number)
+        {
             let isMay = lower[m] == "may"
             // Day?
             var last = m
@@ -346,8 +430,11 @@ public struct TimeTagger: Sendable {
                 return result(last, "DATE", CivilDate.format(y, month, day), "day", mod: monthMod)
             }
             let y: Int? = year ?? reference.map { ref in
-                if looksAhead(start, lower, tokens) { return month < ref.month ? ref.year + 1 : ref.year }
-                return month > ref.month ? ref.year - 1 : ref.year
+                let delta = month - ref.month
+                if looksAhead(start, lower, tokens) { return delta < -2 ? ref.year + 1 : ref.year }
+                if delta > 1 { return ref.year - 1 }
+                if delta < -8 { return ref.year + 1 }
+                return ref.year
             }
             return result(last, "DATE", y.map { Self.monthValue($0, month) } ?? "XXXX-\(CivilDate.pad(month, 2))", "month", mod: monthMod)
         }
@@ -412,11 +499,9 @@ public struct TimeTagger: Sendable {
             if tokens[k].kind == .number, text.count == 4, let y = Int(text), y >= 1900, y <= 2099 {
                 let before = k > 0 ? lower[k - 1] : ""
                 let after = k + 1 < n && tokens[k + 1].sentence == tokens[k].sentence ? lower[k + 1] : "."
-                let yearish = fiscal || yearMod != nil
-                    || ["in", "since", "of", "by", "until", "during", "from", "through", "to", "year", "before", "after", "-", "and", "early", "late", "mid", "between", "for", "'s", "till", "within"].contains(before)
-                    || (tokens[k + (k + 1 < n ? 1 : 0)].kind == .punctuation && after != "%" && after != "-")
+                let yearish = fiscal || yearMod != nil || !["$", "#", "no.", "number", "about", "some", "nearly", "over", "than"].contains(before)
                 if yearish, !["%", "percent", "people", "shares", "barrels", "tons", "tonnes", "units", "dollars", "yen", "marks", "members", "workers", "jobs", "cars", "employees"].contains(after) {
-                    return TaggedTime(first: start, last: k, type: "DATE", value: fiscal ? "FY\(y)" : String(y), precision: "year", modifier: yearMod)
+                    return TaggedTime(first: start, last: k, type: "DATE", value: String(y), precision: "year", modifier: yearMod)
                 }
             }
         }
@@ -427,13 +512,13 @@ public struct TimeTagger: Sendable {
             if sameSentence(u), lower[u] == "-" { u += 1 }
             if sameSentence(u), let unit = unit(lower[u]) {
                 // "a day" / "an hour" must be a duration or a set, not "a day's work" quirks.
-                if sameSentence(u + 1), lower[u + 1] == "ago", let reference {
+                if sameSentence(u + 1), lower[u + 1] == "ago" || (lower[u + 1] == "earlier" && unit.precision == "year" && amount.value == 1), let reference {
                     let amountValue = Int(amount.value ?? 0)
                     let last = u + 1
                     guard amount.value != nil else { return result(last, "DATE", "PAST_REF", "reference") }
                     switch unit.precision {
                     case "day": return result(last, "DATE", reference.adding(days: -amountValue).description, "day")
-                    case "week": return result(last, "DATE", Self.weekValue(reference.adding(days: -7 * amountValue)), "week")
+                    case "week": return result(last, "DATE", reference.adding(days: -7 * amountValue).description, "day")
                     case "month":
                         let (y, m) = Self.shiftMonth(reference.year, reference.month, by: -amountValue)
                         return result(last, "DATE", Self.monthValue(y, m), "month")
@@ -449,8 +534,11 @@ public struct TimeTagger: Sendable {
                     // "a day" alone is too often not a time expression ("a day of protests").
                     if !(start > 0 && ["for", "in", "within", "than"].contains(lower[start - 1])) { return nil }
                 }
+                // Ages are not time expressions: "a 6-year-old", "52 years old".
+                if sameSentence(u + 1), lower[u + 1] == "old" { return nil }
+                if sameSentence(u + 2), lower[u + 1] == "-", lower[u + 2] == "old" { return nil }
                 var last = u
-                if sameSentence(u + 1), ["long", "old"].contains(lower[u + 1]) { last = u + 1 }
+                if sameSentence(u + 1), lower[u + 1] == "long" { last = u + 1 }
                 return result(last, "DURATION", Self.durationValue(amount.value, unit), "duration")
             }
         }
@@ -460,7 +548,7 @@ public struct TimeTagger: Sendable {
         }
         // Sets.
         switch word {
-        case "annually", "yearly": return result(i, "SET", "P1Y", "year")
+        case "yearly": return result(i, "SET", "P1Y", "year")
         case "monthly": return result(i, "SET", "P1M", "month")
         case "weekly": return result(i, "SET", "P1W", "week")
         case "daily": return result(i, "SET", "P1D", "day")
@@ -519,10 +607,13 @@ public struct TimeTagger: Sendable {
 
     /// The year of "July 29" written on `reference`: the nearest such date on the side the text looks to.
     static func inferYear(month: Int, day: Int, reference: CivilDate, ahead: Bool) -> Int {
+        // The nearest such date; the text's tense decides only when it is far.
         let sameYear = CivilDate(year: reference.year, month: month, day: min(day, CivilDate.daysIn(month: month, year: reference.year)))
         let distance = sameYear.dayNumber - reference.dayNumber
-        if ahead { return distance < -31 ? reference.year + 1 : reference.year }
-        return distance > 31 ? reference.year - 1 : reference.year
+        if ahead { return distance < -61 ? reference.year + 1 : (distance > 240 ? reference.year - 1 : reference.year) }
+        if distance > 61 { return reference.year - 1 }
+        if distance < -300 { return reference.year + 1 }
+        return reference.year
     }
 
     /// The date a weekday names, written on `reference`.
