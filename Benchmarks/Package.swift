@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "DatelineStorage", package: "dateline"),
                 .product(name: "DatelineQuery", package: "dateline"),
                 .product(name: "DatelineSearch", package: "dateline"),
+                .product(name: "DatelineExtraction", package: "dateline"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

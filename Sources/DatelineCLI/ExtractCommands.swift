@@ -176,6 +176,12 @@ extension Dateline {
         @Option(help: "Passes over the training data.")
         var epochs: Int = 8
 
+        @Option(help: "Drop features whose averaged weights are all below this (smaller, faster model).")
+        var prune: Float = 0.005
+
+        @Option(help: "Drop features seen fewer times than this in training.")
+        var minimumCount: Int = 2
+
         func run() throws {
             let path = "\(self.corpora)/conll2003/train.txt"
             guard FileManager.default.fileExists(atPath: path) else {
@@ -185,12 +191,12 @@ extension Dateline {
             let sentences = try ConllCorpus.sentences(file: path)
             print("training on \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
             let started = Date()
-            let trained = NamedEntityModel.train(sentences: sentences, epochs: self.epochs) { epoch, accuracy in
+            let trained = NamedEntityModel.train(sentences: sentences, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune) { epoch, accuracy in
                 print("epoch \(epoch): token accuracy \(String(format: "%.2f", accuracy * 100))%")
             }
             let bytes = trained.serialized()
             try Data(bytes).write(to: URL(fileURLWithPath: self.model))
-            print("wrote \(self.model): \(bytes.count) bytes in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            print("wrote \(self.model): \(trained.featureCount) features, \(bytes.count) bytes in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }
     }
 }

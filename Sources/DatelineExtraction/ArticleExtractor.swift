@@ -74,6 +74,8 @@ struct ExtractionRun {
     var orgCountries: [String: String] = [:]
     var quotes: [ExtractedQuote] = []
     var quoteSentences: [(sentence: Int, speaker: String?, date: TaggedTime?)] = []
+    /// The longest lexicon phrase at each token (within its sentence), looked up once.
+    var lexiconMatches: [(length: Int, entries: [LexiconEntry])?] = []
 
     static let nameStopWords: Set<String> = [
         "The", "This", "That", "These", "Those", "While", "During", "After", "Before", "Both", "Their", "His", "Her",
@@ -94,6 +96,16 @@ struct ExtractionRun {
         self.covered = Array(repeating: false, count: text.tokens.count)
         self.inQuote = Array(repeating: false, count: text.tokens.count)
         self.timeAt = Array(repeating: nil, count: text.tokens.count)
+        self.lexiconMatches = text.tokens.indices.map { i in
+            extractor.lexicon.longestMatch(in: text.tokens, at: i, sentenceEnd: text.sentences[text.tokens[i].sentence].tokens.upperBound)
+        }
+    }
+
+    /// The longest lexicon phrase at `i` that ends before `end`.
+    func lexiconMatch(at i: Int, end: Int) -> (length: Int, entries: [LexiconEntry])? {
+        guard i < end, let cached = self.lexiconMatches[i] else { return nil }
+        if i + cached.length <= end { return cached }
+        return self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end)
     }
 
     var tokens: [Token] { self.text.tokens }
@@ -163,7 +175,7 @@ struct ExtractionRun {
     }
 
     mutating func findTimes() {
-        self.times = self.extractor.timeTagger.tag(self.text, reference: self.published)
+        self.times = self.extractor.timeTagger.tag(self.text, lower: self.lower, reference: self.published)
         for (index, time) in self.times.enumerated() {
             for t in time.first...time.last { self.timeAt[t] = index }
         }
@@ -218,7 +230,7 @@ struct ExtractionRun {
             var kind = EntityKind.organization
             var id = "org:" + slug(name)
             var country: String?
-            if let match = self.extractor.lexicon.longestMatch(in: tokens, at: first, sentenceEnd: i) {
+            if let match = self.lexiconMatch(at: first, end: i) {
                 for entry in match.entries {
                     if case .designation(_, let acr) = entry { kind = .designation; id = "designation:" + slug(acr) }
                     if case .organization(let canonical, let c, _) = entry { id = "org:" + slug(canonical); country = c }
@@ -234,7 +246,7 @@ struct ExtractionRun {
 
     /// The country a country reference at `i` names ("U.S.", "Pakistan", "Pakistani", "Pakistan's"), and where it ends.
     func countryReference(at i: Int, end: Int) -> (code: String, last: Int, isCapital: Bool)? {
-        guard i < end, let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return nil }
+        guard let match = self.lexiconMatch(at: i, end: end) else { return nil }
         for entry in match.entries {
             switch entry {
             case .country(let code), .demonym(let code):
@@ -250,13 +262,13 @@ struct ExtractionRun {
     }
 
     func officeMatch(at i: Int, end: Int) -> (key: String, label: String, length: Int)? {
-        guard i < end, let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return nil }
+        guard let match = self.lexiconMatch(at: i, end: end) else { return nil }
         for entry in match.entries { if case .office(let key, let label) = entry { return (key, label, match.length) } }
         return nil
     }
 
     func isHonorific(at i: Int, end: Int) -> Int? {
-        guard i < end, let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return nil }
+        guard let match = self.lexiconMatch(at: i, end: end) else { return nil }
         return match.entries.contains(.honorific) ? match.length : nil
     }
 
@@ -268,7 +280,7 @@ struct ExtractionRun {
             guard token.kind == .word, token.isCapitalized, !Self.nameStopWords.contains(token.text),
                   !self.covered[j], self.timeAt[j] == nil, !self.inQuote[j] || self.inQuote[i]
             else { break }
-            if self.extractor.lexicon.longestMatch(in: self.tokens, at: j, sentenceEnd: end) != nil { break }
+            if self.lexiconMatch(at: j, end: end) != nil { break }
             if TimeTagger.months[token.text.lowercased()] != nil || TimeTagger.weekdays[token.text.lowercased()] != nil { break }
             if token.isAllCaps, token.text.count > 1, !token.text.hasSuffix(".") { break }
             j += 1
@@ -336,7 +348,7 @@ struct ExtractionRun {
                 j = ref.last + 1
             }
             var org: (id: String, name: String, first: Int, last: Int)?
-            if j < end, let match = self.extractor.lexicon.longestMatch(in: tokens, at: j, sentenceEnd: end) {
+            if let match = self.lexiconMatch(at: j, end: end) {
                 for entry in match.entries {
                     guard case .organization(let name, let orgCountry, let acronym) = entry else { continue }
                     if tokens[j].isAllCaps, acronym != nil, self.acronyms[tokens[j].text] == nil, tokens[j].text != acronym { continue }
@@ -416,7 +428,7 @@ struct ExtractionRun {
     /// Marks a lexicon match at `i` that is not part of a title: country, capital, place, organisation,
     /// designation. Returns whether it consumed tokens (and advanced nothing: the caller loops again).
     mutating func markPlainMatch(at i: Int, end: Int) -> Bool {
-        guard let match = self.extractor.lexicon.longestMatch(in: self.tokens, at: i, sentenceEnd: end) else { return false }
+        guard let match = self.lexiconMatch(at: i, end: end) else { return false }
         let last = i + match.length - 1
         for entry in match.entries {
             switch entry {
@@ -471,8 +483,15 @@ struct ExtractionRun {
         let lowercaseWords = Set(self.tokens.indices.filter { self.tokens[$0].kind == .word && self.tokens[$0].text == self.lower[$0] }.map { self.lower[$0] })
         for sentence in self.text.sentences {
             let range = sentence.tokens
-            let words = range.map { self.tokens[$0].text }
-            for span in NamedEntityModel.spans(model.tag(words: words, lexicon: self.extractor.lexicon)) {
+            var classes = [UInt8](repeating: 0, count: range.count)
+            var k = range.lowerBound
+            while k < range.upperBound {
+                guard let match = self.lexiconMatches[k] else { k += 1; continue }
+                let value = NamedEntityModel.gazetteerClass(match.entries[0])
+                for m in 0..<match.length where k + m < range.upperBound { classes[k - range.lowerBound + m] = m == 0 ? value : value + 10 }
+                k += match.length
+            }
+            for span in NamedEntityModel.spans(model.tag(self.text, sentence: range, lower: self.lower, gazetteer: classes)) {
                 let first = range.lowerBound + span.first, last = range.lowerBound + span.last
                 guard (first...last).allSatisfy({ !self.covered[$0] && self.timeAt[$0] == nil }),
                       self.tokens[first].kind == .word, self.tokens[first].isCapitalized || self.tokens[first].isAllCaps

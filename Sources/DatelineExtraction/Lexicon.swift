@@ -47,6 +47,10 @@ public final class Lexicon: Sendable {
     /// Topic cues: exact lower-case words, prefixes (from `word*`), and multi-word phrases.
     let topicWords: [String: String]
     let topicPrefixes: [(prefix: String, topic: String)]
+    /// `topicPrefixes` by their first three letters.
+    let topicPrefixesByStart: [String: [(prefix: String, topic: String)]]
+    /// Countries by lower-cased common name.
+    let countriesByLowercasedName: [String: String]
     let topicPhrases: [String: [(tokens: [String], topic: String)]]
     public let topics: [String]
 
@@ -155,6 +159,8 @@ public final class Lexicon: Sendable {
         self.phrases = phrases
         self.topicWords = topicWords
         self.topicPrefixes = topicPrefixes
+        self.topicPrefixesByStart = Dictionary(grouping: topicPrefixes.map { (prefix: $0.0, topic: $0.1) }) { String($0.prefix.utf8.prefix(3))! }
+        self.countriesByLowercasedName = Dictionary(countries.values.map { ($0.name.lowercased(), $0.code) }, uniquingKeysWith: { a, _ in a })
         self.topicPhrases = topicPhrases
         self.topics = topics
     }
@@ -181,7 +187,9 @@ public final class Lexicon: Sendable {
             }
         }
         if let topic = self.topicWords[lowered[i]] { return (1, topic) }
-        for (prefix, topic) in self.topicPrefixes where lowered[i].hasPrefix(prefix) { return (1, topic) }
+        let word = lowered[i]
+        guard word.utf8.count >= 3, let candidates = self.topicPrefixesByStart[String(word.utf8.prefix(3))!] else { return nil }
+        for (prefix, topic) in candidates where word.hasPrefix(prefix) { return (1, topic) }
         return nil
     }
 
@@ -190,7 +198,7 @@ public final class Lexicon: Sendable {
         if let country = self.countries[text.uppercased()], text.count == 2 { return country }
         let tokens = TokenizedText(text).tokens
         guard !tokens.isEmpty, let match = self.longestMatch(in: tokens, at: 0, sentenceEnd: tokens.count), match.length == tokens.count else {
-            return self.countries.values.first { $0.name.lowercased() == text.lowercased() }
+            return self.countriesByLowercasedName[text.lowercased()].flatMap { self.countries[$0] }
         }
         for entry in match.entries {
             switch entry {

@@ -11,11 +11,51 @@ public struct NamedEntityModel: Sendable {
     /// Feature hash → first weight of its row.
     var rows: [UInt64: Int32]
     var weights: [Float]
+    /// The same map as `rows`, as an open-addressing table: the features are hashes already, so probing needs
+    /// no further hashing (a `Dictionary` would run SipHash on every look-up).
+    let table: FeatureTable
 
     init(rows: [UInt64: Int32], weights: [Float]) {
         self.rows = rows
         self.weights = weights
+        self.table = FeatureTable(rows)
     }
+
+    /// A read-only UInt64 → Int32 map with linear probing; 0 is never a key (FNV hashes are not 0 in practice,
+    /// and a 0 key is simply not found).
+    struct FeatureTable: Sendable {
+        var keys: [UInt64]
+        var values: [Int32]
+        var mask: Int
+
+        init(_ rows: [UInt64: Int32]) {
+            var capacity = 16
+            while capacity < rows.count * 2 { capacity <<= 1 }
+            self.keys = [UInt64](repeating: 0, count: capacity)
+            self.values = [Int32](repeating: -1, count: capacity)
+            self.mask = capacity - 1
+            for (key, value) in rows where key != 0 {
+                var slot = Int(truncatingIfNeeded: key &* 0x9E37_79B9_7F4A_7C15 >> 32) & self.mask
+                while self.keys[slot] != 0 { slot = (slot + 1) & self.mask }
+                self.keys[slot] = key
+                self.values[slot] = value
+            }
+        }
+
+        @inline(__always)
+        func find(_ key: UInt64) -> Int32? {
+            var slot = Int(truncatingIfNeeded: key &* 0x9E37_79B9_7F4A_7C15 >> 32) & self.mask
+            while true {
+                let found = self.keys[slot]
+                if found == key { return self.values[slot] }
+                if found == 0 { return nil }
+                slot = (slot + 1) & self.mask
+            }
+        }
+    }
+
+    /// How many features the model weighs.
+    public var featureCount: Int { self.rows.count }
 
     /// The model shipped with the module, if it is there.
     public static let shared: NamedEntityModel? = {
@@ -28,87 +68,112 @@ public struct NamedEntityModel: Sendable {
 
     // MARK: Features
 
-    /// FNV-1a 64 over a template number and strings.
-    struct FeatureHasher {
-        var value: UInt64 = 0xCBF2_9CE4_8422_2325
-
-        init(_ template: UInt8) { self.mix(template) }
-
-        mutating func mix(_ byte: UInt8) {
-            self.value ^= UInt64(byte)
-            self.value &*= 0x100_0000_01B3
-        }
-
-        mutating func mix(_ text: String) {
-            self.mix(0x1F)
-            for byte in text.utf8 { self.mix(byte) }
-        }
-    }
-
     /// What the features of one sentence are computed from.
     struct SentenceView {
         var lower: [String]
         var shapes: [String]
         var gazetteer: [UInt8]
-        var capitalized: [Bool]
+        /// Every word capitalized and none with a lower-case letter: a headline in capitals.
+        var isCapsSentence: Bool
 
-        init(words: [String], gazetteer: [UInt8]) {
-            self.lower = words.map { $0.lowercased() }
+        /// FNV-1a hashes of each word, shape and affix, computed once per sentence.
+        var wordHashes: [UInt64]
+        var shapeHashes: [UInt64]
+        var affixHashes: [[UInt64]]
+
+        init(words: [String], gazetteer: [UInt8], lower: [String]? = nil) {
+            self.lower = lower ?? words.map { $0.lowercased() }
             self.shapes = words.map(Self.shape)
             self.gazetteer = gazetteer
-            self.capitalized = words.map { $0.first?.isUppercase ?? false }
+            self.isCapsSentence = self.shapes.allSatisfy { $0.first == "X" && !$0.contains("x") }
+            self.wordHashes = self.lower.map(Self.hash)
+            self.shapeHashes = self.shapes.map(Self.hash)
+            self.affixHashes = self.lower.map { w in
+                [Self.hash(w.utf8.prefix(3)), Self.hash(w.utf8.suffix(3)), Self.hash(w.utf8.suffix(2)), Self.hash(w.utf8.prefix(4)), Self.hash(w.utf8.suffix(4))]
+            }
+        }
+
+        static func hash(_ text: String) -> UInt64 { self.hash(text.utf8) }
+
+        static func hash<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
+            var value: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in bytes {
+                value ^= UInt64(byte)
+                value &*= 0x100_0000_01B3
+            }
+            return value
         }
 
         /// "Rubio" → "Xx", "TRF" → "X", "1996-08-30" → "d-d-d", "U.S." → "X.X.".
         static func shape(_ word: String) -> String {
-            var out = ""
-            var last: Character = " "
-            for character in word {
-                let c: Character = character.isUppercase ? "X" : character.isLowercase ? "x" : character.isNumber ? "d" : character
+            var out = String.UnicodeScalarView()
+            var last: Unicode.Scalar = " "
+            for scalar in word.unicodeScalars {
+                let c: Unicode.Scalar
+                if scalar.value < 128 {
+                    let v = scalar.value
+                    c = v >= 65 && v <= 90 ? "X" : v >= 97 && v <= 122 ? "x" : v >= 48 && v <= 57 ? "d" : scalar
+                } else {
+                    c = scalar.properties.isUppercase ? "X" : scalar.properties.isLowercase ? "x" : scalar.properties.numericType != nil ? "d" : scalar
+                }
                 if c != last { out.append(c) }
                 last = c
             }
-            return out
+            return String(out)
         }
+    }
+
+    static let boundaryHashes: (start: UInt64, end: UInt64) = (SentenceView.hash("<s>"), SentenceView.hash("</s>"))
+    static let labelHashes: [UInt64] = Self.labels.map(SentenceView.hash)
+    static let fixedHashes: [UInt64] = ["first", "inside", "caps-sentence", "mixed", "-"].map(SentenceView.hash)
+
+    /// Combines a template number and part hashes into one feature (a multiply-xorshift mix per part).
+    @inline(__always)
+    static func combine(_ template: UInt64, _ parts: UInt64...) -> UInt64 {
+        var h = (template &+ 1) &* 0x9E37_79B9_7F4A_7C15
+        for part in parts {
+            h ^= part
+            h &*= 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+        }
+        return h
     }
 
     static func features(_ view: SentenceView, _ i: Int, previous: Int, beforePrevious: Int, into out: inout [UInt64]) {
         out.removeAll(keepingCapacity: true)
         let n = view.lower.count
-        func word(_ j: Int) -> String { j < 0 ? "<s>" : j >= n ? "</s>" : view.lower[j] }
-        func shape(_ j: Int) -> String { j < 0 ? "<s>" : j >= n ? "</s>" : view.shapes[j] }
-        func add(_ template: UInt8, _ parts: String...) {
-            var hasher = FeatureHasher(template)
-            for part in parts { hasher.mix(part) }
-            out.append(hasher.value)
-        }
-        let w = view.lower[i]
-        add(0)
-        add(1, w)
-        add(2, view.shapes[i])
-        add(3, String(w.prefix(3)))
-        add(4, String(w.suffix(3)))
-        add(5, String(w.suffix(2)))
-        add(6, word(i - 1))
-        add(7, word(i + 1))
-        add(8, word(i - 2))
-        add(9, word(i + 2))
-        add(10, shape(i - 1), view.shapes[i])
-        add(11, view.shapes[i], shape(i + 1))
-        add(12, Self.labels[previous])
-        add(13, Self.labels[previous], Self.labels[beforePrevious])
-        add(14, Self.labels[previous], w)
-        add(15, word(i - 1), w)
-        add(16, w, word(i + 1))
-        add(17, i == 0 ? "first" : "inside", view.shapes[i])
-        add(18, String(view.gazetteer[i]))
-        add(19, String(view.gazetteer[i]), view.shapes[i])
-        add(20, i > 0 ? String(view.gazetteer[i - 1]) : "-", String(view.gazetteer[i]))
-        add(21, i + 1 < n ? String(view.gazetteer[i + 1]) : "-", String(view.gazetteer[i]))
-        add(22, String(w.prefix(4)))
-        add(23, String(w.suffix(4)))
-        let allCapsSentence = view.capitalized.allSatisfy { $0 } && view.shapes.allSatisfy { !$0.contains("x") }
-        add(24, allCapsSentence ? "caps-sentence" : "mixed", view.shapes[i])
+        func word(_ j: Int) -> UInt64 { j < 0 ? boundaryHashes.start : j >= n ? boundaryHashes.end : view.wordHashes[j] }
+        func shape(_ j: Int) -> UInt64 { j < 0 ? boundaryHashes.start : j >= n ? boundaryHashes.end : view.shapeHashes[j] }
+        func gazetteer(_ j: Int) -> UInt64 { j < 0 || j >= n ? fixedHashes[4] : UInt64(view.gazetteer[j]) }
+        let w = view.wordHashes[i]
+        let sh = view.shapeHashes[i]
+        let affixes = view.affixHashes[i]
+        let g = UInt64(view.gazetteer[i])
+        out.append(combine(0))
+        out.append(combine(1, w))
+        out.append(combine(2, sh))
+        out.append(combine(3, affixes[0]))
+        out.append(combine(4, affixes[1]))
+        out.append(combine(5, affixes[2]))
+        out.append(combine(6, word(i - 1)))
+        out.append(combine(7, word(i + 1)))
+        out.append(combine(8, word(i - 2)))
+        out.append(combine(9, word(i + 2)))
+        out.append(combine(10, shape(i - 1), sh))
+        out.append(combine(11, sh, shape(i + 1)))
+        out.append(combine(12, labelHashes[previous]))
+        out.append(combine(13, labelHashes[previous], labelHashes[beforePrevious]))
+        out.append(combine(14, labelHashes[previous], w))
+        out.append(combine(15, word(i - 1), w))
+        out.append(combine(16, w, word(i + 1)))
+        out.append(combine(17, i == 0 ? fixedHashes[0] : fixedHashes[1], sh))
+        out.append(combine(18, g))
+        out.append(combine(19, g, sh))
+        out.append(combine(20, gazetteer(i - 1), g))
+        out.append(combine(21, gazetteer(i + 1), g))
+        out.append(combine(22, affixes[3]))
+        out.append(combine(23, affixes[4]))
+        out.append(combine(24, view.isCapsSentence ? fixedHashes[2] : fixedHashes[3], sh))
     }
 
     /// Gazetteer classes for each word: 1 country, 2 capital, 3 demonym, 4 place, 5 organisation, 6 office,
@@ -117,22 +182,29 @@ public struct NamedEntityModel: Sendable {
         let tokens = words.enumerated().map { index, word in
             Token(text: word, start: index, end: index + 1, kind: .word, isJoinedToPrevious: false, followsLineBreak: false)
         }
-        var classes = [UInt8](repeating: 0, count: words.count)
-        var i = 0
-        while i < words.count {
-            guard let match = lexicon.longestMatch(in: tokens, at: i, sentenceEnd: words.count) else { i += 1; continue }
-            var value: UInt8 = 0
-            switch match.entries[0] {
-            case .country: value = 1
-            case .capital: value = 2
-            case .demonym: value = 3
-            case .place: value = 4
-            case .organization: value = 5
-            case .office: value = 6
-            case .honorific: value = 7
-            case .designation: value = 8
-            }
-            for k in 0..<match.length { classes[i + k] = k == 0 ? value : value + 10 }
+        return self.gazetteer(tokens: tokens, range: 0..<tokens.count, lexicon: lexicon)
+    }
+
+    static func gazetteerClass(_ entry: LexiconEntry) -> UInt8 {
+        switch entry {
+        case .country: 1
+        case .capital: 2
+        case .demonym: 3
+        case .place: 4
+        case .organization: 5
+        case .office: 6
+        case .honorific: 7
+        case .designation: 8
+        }
+    }
+
+    static func gazetteer(tokens: [Token], range: Range<Int>, lexicon: Lexicon) -> [UInt8] {
+        var classes = [UInt8](repeating: 0, count: range.count)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            guard let match = lexicon.longestMatch(in: tokens, at: i, sentenceEnd: range.upperBound) else { i += 1; continue }
+            let value = Self.gazetteerClass(match.entries[0])
+            for k in 0..<match.length { classes[i - range.lowerBound + k] = k == 0 ? value : value + 10 }
             i += match.length
         }
         return classes
@@ -142,17 +214,30 @@ public struct NamedEntityModel: Sendable {
 
     func score(_ features: [UInt64], into scores: inout [Float]) {
         for k in 0..<Self.labelCount { scores[k] = 0 }
-        for feature in features {
-            guard let row = self.rows[feature] else { continue }
-            let base = Int(row)
-            for k in 0..<Self.labelCount { scores[k] += self.weights[base + k] }
+        self.weights.withUnsafeBufferPointer { weights in
+            for feature in features {
+                guard let row = self.table.find(feature) else { continue }
+                let base = Int(row)
+                for k in 0..<Self.labelCount { scores[k] += weights[base + k] }
+            }
         }
     }
 
     /// Label ids for each word of a sentence.
     public func tag(words: [String], lexicon: Lexicon = .shared) -> [Int] {
         guard !words.isEmpty else { return [] }
-        let view = SentenceView(words: words, gazetteer: Self.gazetteer(words: words, lexicon: lexicon))
+        return self.tag(SentenceView(words: words, gazetteer: Self.gazetteer(words: words, lexicon: lexicon)))
+    }
+
+    /// Label ids for a sentence of a tokenized text (its lower-cased words given), reusing the text's tokens.
+    func tag(_ text: TokenizedText, sentence range: Range<Int>, lower: [String], gazetteer: [UInt8]) -> [Int] {
+        guard !range.isEmpty else { return [] }
+        let words = range.map { text.tokens[$0].text }
+        return self.tag(SentenceView(words: words, gazetteer: gazetteer, lower: Array(lower[range])))
+    }
+
+    func tag(_ view: SentenceView) -> [Int] {
+        let words = view.lower
         var labels: [Int] = []
         var features: [UInt64] = []
         features.reserveCapacity(32)
@@ -196,6 +281,7 @@ public struct NamedEntityModel: Sendable {
         sentences: [(words: [String], labels: [Int])],
         epochs: Int = 8,
         minimumCount: Int = 2,
+        pruneBelow: Float = 0.005,
         lexicon: Lexicon = .shared,
         progress: (Int, Double) -> Void = { _, _ in }
     ) -> NamedEntityModel {
@@ -273,7 +359,7 @@ public struct NamedEntityModel: Sendable {
         var keptWeights: [Float] = []
         for (feature, row) in rows.sorted(by: { $0.key < $1.key }) {
             let slice = averaged[Int(row)..<(Int(row) + labelCount)]
-            guard slice.contains(where: { abs($0) >= 0.005 }) else { continue }
+            guard slice.contains(where: { abs($0) >= pruneBelow }) else { continue }
             kept[feature] = Int32(keptWeights.count)
             keptWeights.append(contentsOf: slice)
         }

@@ -50,6 +50,12 @@ public struct TimeTagger: Sendable {
         ["nearly"]: "LESS_THAN", ["almost"]: "LESS_THAN", ["about"]: "APPROX", ["around"]: "APPROX",
         ["some"]: "APPROX", ["roughly"]: "APPROX", ["approximately"]: "APPROX", ["just", "over"]: "MORE_THAN",
     ]
+    static let modifiersByFirstWord: [String: [(words: [String], modifier: String)]] = {
+        var out: [String: [(words: [String], modifier: String)]] = [:]
+        for (words, modifier) in Self.modifiers { out[words[0], default: []].append((words, modifier)) }
+        for key in out.keys { out[key]!.sort { $0.words.count > $1.words.count } }
+        return out
+    }()
     static let partsOfDay: [String: String] = [
         "morning": "MO", "afternoon": "AF", "evening": "EV", "night": "NI", "overnight": "NI",
     ]
@@ -62,11 +68,37 @@ public struct TimeTagger: Sendable {
 
     /// Every time expression in `text`, in order, normalized against `reference` when given.
     public func tag(_ text: TokenizedText, reference: CivilDate?) -> [TaggedTime] {
+        self.tag(text, lower: text.tokens.map { $0.text.lowercased() }, reference: reference)
+    }
+
+    /// Every word a time expression can start with; other words are skipped at once.
+    static let openers: Set<String> = {
+        var words: Set<String> = [
+            "now", "currently", "nowadays", "recently", "lately", "current", "recent", "today", "yesterday", "tomorrow",
+            "tonight", "the", "earlier", "later", "early", "late", "mid", "this", "last", "next", "past", "coming",
+            "previous", "following", "that", "fiscal", "every", "each", "daily", "weekly", "monthly", "yearly", "for",
+            "in", "over", "within", "several", "few", "many", "some", "couple", "numerous", "year", "mid-",
+        ]
+        words.formUnion(Self.months.keys)
+        words.formUnion(Self.weekdays.keys)
+        words.formUnion(Self.numberWords.keys)
+        words.formUnion(Self.ordinals.keys)
+        words.formUnion(Self.seasons.keys)
+        for key in Self.modifiers.keys { words.insert(key[0]) }
+        for unit in Self.units.keys { words.insert(unit); words.insert(unit + "s") }
+        return words
+    }()
+
+    /// Like ``tag(_:reference:)``, with the tokens' lower-cased texts already at hand.
+    public func tag(_ text: TokenizedText, lower: [String], reference: CivilDate?) -> [TaggedTime] {
         let tokens = text.tokens
-        let lower = tokens.map { $0.text.lowercased() }
         var found: [TaggedTime] = []
         var i = 0
         while i < tokens.count {
+            if tokens[i].kind != .number && !Self.openers.contains(lower[i]) {
+                i += 1
+                continue
+            }
             if let match = self.match(at: i, tokens: tokens, lower: lower, reference: reference) {
                 found.append(match)
                 i = match.last + 1
@@ -163,8 +195,8 @@ public struct TimeTagger: Sendable {
         let n = tokens.count
         var i = start
         var modifier: String?
-        for (words, mod) in Self.modifiers {
-            if i + words.count < n, Array(lower[i..<(i + words.count)]) == words {
+        if let candidates = Self.modifiersByFirstWord[lower[i]] {
+            for (words, mod) in candidates where i + words.count < n && lower[i..<(i + words.count)].elementsEqual(words) {
                 modifier = mod
                 i += words.count
                 break

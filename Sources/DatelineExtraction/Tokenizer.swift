@@ -20,6 +20,7 @@ public struct Token: Sendable, Hashable {
     /// Starts with an upper-case letter.
     public var isCapitalized: Bool {
         guard let first = self.text.unicodeScalars.first else { return false }
+        if first.value < 128 { return first.value >= 65 && first.value <= 90 }
         return first.properties.isUppercase
     }
 
@@ -60,16 +61,32 @@ public struct TokenizedText: Sendable {
         "Mt", "Ft", "Capt", "Sgt", "Cmdr", "Rev", "Hon", "approx", "est", "Messrs",
     ]
 
+    /// The text's UTF-8 bytes, and the byte offset of each scalar (plus the end), so that slices are cut as
+    /// bytes: building strings scalar by scalar is several times slower.
+    let utf8: [UInt8]
+    let utf8Offsets: [Int]
+
     public init(_ text: String) {
-        self.scalars = Array(text.unicodeScalars)
+        var scalars: [Unicode.Scalar] = []
+        var offsets: [Int] = []
+        scalars.reserveCapacity(text.utf8.count)
+        offsets.reserveCapacity(text.utf8.count + 1)
+        var offset = 0
+        for scalar in text.unicodeScalars {
+            scalars.append(scalar)
+            offsets.append(offset)
+            offset += UTF8.width(scalar)
+        }
+        offsets.append(offset)
+        self.scalars = scalars
+        self.utf8 = Array(text.utf8)
+        self.utf8Offsets = offsets
         self.tokenize()
         self.splitSentences()
     }
 
     public func text(_ range: Range<Int>) -> String {
-        var out = String.UnicodeScalarView()
-        out.append(contentsOf: self.scalars[range])
-        return String(out)
+        String(decoding: self.utf8[self.utf8Offsets[range.lowerBound]..<self.utf8Offsets[range.upperBound]], as: UTF8.self)
     }
 
     /// The text from token `first` through token `last`, inclusive.
@@ -77,7 +94,15 @@ public struct TokenizedText: Sendable {
         self.text(self.tokens[first].start..<self.tokens[last].end)
     }
 
-    private static func isLetter(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic }
+    private static func isLetter(_ s: Unicode.Scalar) -> Bool {
+        if s.value < 128 { return (s.value | 0x20) >= 97 && (s.value | 0x20) <= 122 }
+        return s.properties.isAlphabetic
+    }
+
+    private static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
+        if s.value < 128 { return s.value == 32 || (s.value >= 9 && s.value <= 13) }
+        return s.properties.isWhitespace
+    }
     private static func isDigit(_ s: Unicode.Scalar) -> Bool { s.value >= 48 && s.value <= 57 }
     private static func isApostrophe(_ s: Unicode.Scalar) -> Bool { s == "'" || s == "\u{2019}" }
 
@@ -89,7 +114,7 @@ public struct TokenizedText: Sendable {
         var lineBreak = false
         while i < n {
             let c = s[i]
-            if c.properties.isWhitespace {
+            if Self.isWhitespace(c) {
                 if c == "\n" || c == "\r" || c == "\u{2029}" { lineBreak = true }
                 joined = false
                 i += 1
@@ -143,7 +168,7 @@ public struct TokenizedText: Sendable {
                 i += 1
             }
             self.tokens.append(Token(
-                text: String(String.UnicodeScalarView(s[start..<i])),
+                text: self.text(start..<i),
                 start: start,
                 end: i,
                 kind: kind,

@@ -1,4 +1,5 @@
 import DatelineArticles
+import DatelineExtraction
 import DatelineIngest
 import DatelineProtocol
 import DatelineQuery
@@ -84,6 +85,113 @@ enum IngestBenchmark {
         let result = try await RoundTripBenchmark.echo(port: echo.localAddress!.port!, connections: 1, window: 1, total: 5_000, group: group)
         try await echo.close()
         return result.p50
+    }
+
+    /// Ingests `submissions` through the protocol with a follower indexing them; returns the seconds until every
+    /// batch was acknowledged (durable) and until the follower applied everything (searchable).
+    static func ingestRun(_ submissions: [ArticleSubmission], extraction: Bool, logger: Logger) async throws -> (durable: Double, searchable: Double) {
+        let clock = ContinuousClock()
+        let dataDirectory = NSTemporaryDirectory() + "dateline-bench-ingest-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let configuration = IngestServiceConfiguration(
+            dataDirectory: dataDirectory,
+            server: DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest"),
+            extraction: extraction
+        )
+        let service = try IngestService.open(configuration: configuration, logger: logger)
+        let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
+        let serverTask = Task { try await server.run() }
+        let port = try await server.listeningAddress().port!
+        let query = QueryService(configuration: QueryServiceConfiguration(ingestPort: port), logger: logger)
+        let followerTask = Task { try await query.run() }
+        let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<4 {
+                group.addTask {
+                    for batchStart in stride(from: lane * 100, to: submissions.count, by: 400) {
+                        let batch = Array(submissions[batchStart..<min(batchStart + 100, submissions.count)])
+                        _ = try await connection.send(IngestRequest(articles: batch), timeout: .seconds(120))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let durable = (clock.now - start).seconds
+        let end = service.stats().endOffset
+        while query.appliedOffset < end { try await Task.sleep(for: .milliseconds(1)) }
+        let searchable = (clock.now - start).seconds
+        followerTask.cancel()
+        _ = await followerTask.result
+        try await connection.close()
+        serverTask.cancel()
+        _ = await serverTask.result
+        try await service.close()
+        return (durable, searchable)
+    }
+
+    /// Parse-only and parse+extract rates in process, one core and all cores.
+    static func extractionReport(_ submissions: [ArticleSubmission], extractionOff: (durable: Double, searchable: Double), extractionOn: (durable: Double, searchable: Double)) async -> String {
+        let clock = ContinuousClock()
+        let processor = ArticleProcessor()
+        let parsed: [StoredArticle] = submissions.compactMap { submission in
+            guard case .success(let article) = processor.process(submission) else { return nil }
+            return StoredArticle(
+                id: "x", title: article.title, publishedAt: article.publishedAt, datelinePlace: article.datelinePlace,
+                paragraphs: article.paragraphs, contentKey: "", ingestedAt: Date(), format: .fields
+            )
+        }
+        var start = clock.now
+        for submission in submissions { _ = processor.process(submission) }
+        let parseTime = (clock.now - start).seconds
+        let full = ArticleExtractor()
+        let rules = ArticleExtractor(model: nil)
+        start = clock.now
+        var mentions = 0
+        var events = 0
+        for article in parsed {
+            let extraction = full.extract(article)
+            mentions += extraction.mentions.count
+            events += extraction.events.count
+        }
+        let extractTime = (clock.now - start).seconds
+        start = clock.now
+        for article in parsed { _ = rules.extract(article) }
+        let rulesTime = (clock.now - start).seconds
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        start = clock.now
+        await withTaskGroup(of: Void.self) { group in
+            for core in 0..<cores {
+                group.addTask {
+                    for index in stride(from: core, to: parsed.count, by: cores) { _ = full.extract(parsed[index]) }
+                }
+            }
+        }
+        let parallelTime = (clock.now - start).seconds
+        let n = Double(parsed.count)
+        return """
+            ### Extraction on Reuters-21578 (\(parsed.count) articles; \(mentions) mentions and \(events) events found)
+
+            | path | articles/s | ratio |
+            |---|---|---|
+            | parse only (baseline), 1 core | \(Int(Double(submissions.count) / parseTime)) | 1.00× |
+            | extract (rules, gazetteers, NER model), 1 core | **\(Int(n / extractTime))** | \(ratio((n / extractTime) / (Double(submissions.count) / parseTime))) |
+            | extract with rules and gazetteers only (no NER model), 1 core | \(Int(n / rulesTime)) | \(ratio((n / rulesTime) / (Double(submissions.count) / parseTime))) |
+            | extract, \(cores) cores | \(Int(n / parallelTime)) | |
+            | end to end durable, extraction off | \(Int(Double(submissions.count) / extractionOff.durable)) | 1.00× |
+            | end to end durable, extraction on (the default) | **\(Int(Double(submissions.count) / extractionOn.durable))** | \(ratio(extractionOff.durable / extractionOn.durable)) |
+            | end to end searchable, extraction off | \(Int(Double(submissions.count) / extractionOff.searchable)) | 1.00× |
+            | end to end searchable, extraction on | **\(Int(Double(submissions.count) / extractionOn.searchable))** | \(ratio(extractionOff.searchable / extractionOn.searchable)) |
+
+            """
+    }
+
+    static func extractionOnlyReport() async -> String {
+        var items: [ReutersReader.Item] = []
+        for index in 0..<22 {
+            items += ReutersReader.items(in: (try? Data(contentsOf: self.corpus.appendingPathComponent(String(format: "reut2-%03d.sgm", index)))) ?? Data())
+        }
+        return await Self.extractionReport(items.map(\.submission), extractionOff: (1, 1), extractionOn: (1, 1))
     }
 
     static func report(quick: Bool) async throws -> String {
@@ -231,7 +339,9 @@ enum IngestBenchmark {
 
         let rate = Double(submissions.count) / endToEnd
         let logRate = Double(payloads.count) / logTime
-        return """
+        let extractionOff = try await Self.ingestRun(submissions, extraction: false, logger: logger)
+        let extraction = await Self.extractionReport(submissions, extractionOff: extractionOff, extractionOn: (endToEnd, searchable))
+        return extraction + "\n" + """
             ### Ingest: Reuters-21578 (\(submissions.count) articles, \(bytes / 1_000_000) MB of text; batches of 100, 4 in flight, fsync before every acknowledgement)
 
             | path | time | articles/s | MB/s | ratio |

@@ -6,6 +6,11 @@ let quick = CommandLine.arguments.contains("--quick")
 let onlyRoundTrips = CommandLine.arguments.contains("--round-trips")
 let onlyCodec = CommandLine.arguments.contains("--codec")
 let onlyIngest = CommandLine.arguments.contains("--ingest")
+if CommandLine.arguments.contains("--extraction") {
+    // In-process extraction rates only (for profiling).
+    print(await IngestBenchmark.extractionOnlyReport())
+    exit(0)
+}
 var report = "## Dateline protocol benchmarks\n\n"
 report += "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(quick ? "quick run" : "full run").\n\n"
 if !onlyRoundTrips && !onlyIngest { report += try CodecBenchmark.report(quick: quick) }
