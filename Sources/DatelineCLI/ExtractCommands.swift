@@ -66,8 +66,8 @@ extension Dateline {
             var rows = [["start", "end", "type", "text", "value"]]
             var items: [(Int, [String])] = []
             for mention in extraction.mentions {
-                let entity = extraction.entity(mention.entity)
-                items.append((Int(mention.start), ["\(mention.start)", "\(mention.end)", entity?.kind.description ?? "?", mention.text, mention.entity]))
+                let id = extraction.entityID(of: mention)
+                items.append((Int(mention.start), ["\(mention.start)", "\(mention.end)", extraction.entity(id)?.kind.description ?? "?", mention.text, id]))
             }
             for time in extraction.times {
                 items.append((Int(time.start), ["\(time.start)", "\(time.end)", time.type.lowercased(), time.text, time.value + (time.modifier.map { " (\($0))" } ?? "")]))

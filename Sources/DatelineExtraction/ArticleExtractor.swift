@@ -61,7 +61,15 @@ struct ExtractionRun {
 
     var entities: [String: ExtractedEntity] = [:]
     var entityOrder: [String] = []
-    var mentions: [EntityMention] = []
+    /// A mention while the run lasts, by entity id (the result refers to entities by index).
+    struct RunMention {
+        var entity: String
+        var start: UInt32
+        var end: UInt32
+        var text: String
+    }
+
+    var mentions: [RunMention] = []
     /// Entity ids mentioned by each token (first token of a mention), for sentence-level look-ups.
     var tokenEntities: [[String]]
     var covered: [Bool]
@@ -129,7 +137,7 @@ struct ExtractionRun {
         let start = self.tokens[first].start
         let end = self.tokens[last].end
         if self.mentions.contains(where: { $0.entity == id && $0.start == UInt32(start) }) { return }
-        self.mentions.append(EntityMention(entity: id, start: UInt32(start), end: UInt32(end), text: self.text.text(start..<end)))
+        self.mentions.append(RunMention(entity: id, start: UInt32(start), end: UInt32(end), text: self.text.text(start..<end)))
         self.entities[id]?.mentionCount += 1
         if !self.tokenEntities[first].contains(id) { self.tokenEntities[first].append(id) }
         for t in first...last { self.covered[t] = true }
@@ -162,10 +170,15 @@ struct ExtractionRun {
                 value: time.value, precision: time.precision, modifier: time.modifier
             ))
         }
-        let mentions = self.mentions.sorted { ($0.start, $0.end, $0.entity) < ($1.start, $1.end, $1.entity) }
+        let entities = self.entityOrder.compactMap { self.entities[$0] }
+        var positions: [String: UInt32] = [:]
+        for (position, entity) in entities.enumerated() { positions[entity.id] = UInt32(position) }
+        let mentions = self.mentions.sorted { ($0.start, $0.end, $0.entity) < ($1.start, $1.end, $1.entity) }.compactMap { mention in
+            positions[mention.entity].map { EntityMention(entityIndex: $0, start: mention.start, end: mention.end, text: mention.text) }
+        }
         return ArticleExtraction(
             version: ArticleExtractor.version,
-            entities: self.entityOrder.compactMap { self.entities[$0] },
+            entities: entities,
             mentions: mentions,
             times: times,
             topics: topics,

@@ -110,7 +110,8 @@ public struct ConllEvaluation: Sendable {
         var predicted: Set<[Int]> = []
         for mention in extraction.mentions {
             guard let first = starts[Int(mention.start)], let last = ends[Int(mention.end)],
-                  let entity = extraction.entity(mention.entity) else { continue }
+                  Int(mention.entityIndex) < extraction.entities.count else { continue }
+            let entity = extraction.entities[Int(mention.entityIndex)]
             let type: Int
             switch entity.kind {
             case .person: type = 0

@@ -45,9 +45,9 @@ enum SampleArticles {
         #expect(rubio.offices == ["office:US:secretary-of-state"])
         #expect(result.entities.filter { $0.kind == .person }.count == 2)
         // Later mentions link to the same people: "Senator Dar", "Secretary Rubio", "the two leaders", "Their".
-        let darMentions = result.mentions.filter { $0.entity == dar.id }.map(\.text)
+        let darMentions = result.mentions(of: dar.id).map(\.text)
         #expect(darMentions == ["Ishaq Dar", "the two leaders", "Their", "both sides", "Dar", "the two leaders"])
-        #expect(result.mentions.filter { $0.entity == rubio.id }.map(\.text).contains("Rubio"))
+        #expect(result.mentions(of: rubio.id).map(\.text).contains("Rubio"))
     }
 
     @Test func officesCountriesPlacesOrganisations() throws {
@@ -58,7 +58,7 @@ enum SampleArticles {
         #expect(Set(result.entities.filter { $0.kind == .country }.map(\.id)) == ["country:PK", "country:US"])
         #expect(Set(result.entities.filter { $0.kind == .place }.map(\.id)) == ["place:islamabad", "place:washington", "place:south-asia"])
         // "Islamabad" and "Washington" stand for their countries; "Pakistan-U.S." names both.
-        let countryTexts = result.mentions.filter { $0.entity.hasPrefix("country:") }.map(\.text)
+        let countryTexts = result.mentions.filter { result.entityID(of: $0).hasPrefix("country:") }.map(\.text)
         #expect(countryTexts.contains("Islamabad") && countryTexts.contains("Washington") && countryTexts.contains("U.S."))
     }
 
@@ -123,7 +123,7 @@ enum SampleArticles {
         #expect(khan.offices == ["office:PK:foreign-office-spokesperson"])
         #expect(khan.country == "PK")
         #expect(result.entities.filter { $0.kind == .person }.count == 3)
-        #expect(result.mentions.filter { $0.entity == dar.id }.map(\.text) == ["Ishaq Dar", "Ishaq Dar", "Dar", "Ishaq Dar"])
+        #expect(result.mentions(of: dar.id).map(\.text) == ["Ishaq Dar", "Ishaq Dar", "Dar", "Ishaq Dar"])
     }
 
     @Test func organisationsAcronymsDesignations() throws {
@@ -131,7 +131,7 @@ enum SampleArticles {
         #expect(trf.name == "The Resistance Front")
         #expect(trf.acronym == "TRF")
         #expect(trf.designations == ["designation:fto", "designation:sdgt"])
-        #expect(result.mentions.filter { $0.entity == trf.id }.map(\.text) == ["The Resistance Front", "TRF", "TRF", "TRF"])
+        #expect(result.mentions(of: trf.id).map(\.text) == ["The Resistance Front", "TRF", "TRF", "TRF"])
         let let_ = try #require(result.entity("org:lashkar-e-taiba"))
         #expect(let_.acronym == "LeT")
         #expect(let_.country == "PK")
@@ -146,8 +146,8 @@ enum SampleArticles {
             == ["place:washington", "place:jammu-and-kashmir", "place:islamabad", "place:new-delhi", "place:south-asia"])
         #expect(result.entity("place:jammu-and-kashmir")?.country == "IN")
         // "Pakistani" → PK; "New Delhi" → IN.
-        #expect(result.mentions.contains { $0.entity == "country:PK" && $0.text == "Pakistani" })
-        #expect(result.mentions.contains { $0.entity == "country:IN" && $0.text == "New Delhi" })
+        #expect(result.mentions(of: "country:PK").contains { $0.text == "Pakistani" })
+        #expect(result.mentions(of: "country:IN").contains { $0.text == "New Delhi" })
     }
 
     @Test func offsetsCutTheMentionOutOfTheBody() {

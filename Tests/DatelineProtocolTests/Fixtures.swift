@@ -84,8 +84,8 @@ enum Fixtures {
                 ExtractedEntity(id: "country:PK", kind: .country, name: "Pakistan", country: "PK", mentionCount: 1),
             ],
             mentions: [
-                EntityMention(entity: "person:marco-rubio", start: 52, end: 63, text: "Marco Rubio"),
-                EntityMention(entity: "country:PK", start: 73, end: 81, text: "Pakistan"),
+                EntityMention(entityIndex: 0, start: 52, end: 63, text: "Marco Rubio"),
+                EntityMention(entityIndex: 1, start: 73, end: 81, text: "Pakistan"),
             ],
             times: [TimeExpression(text: "Friday", start: 140, end: 146, type: "DATE", value: "2025-07-25", precision: "day")],
             topics: ["diplomacy"],

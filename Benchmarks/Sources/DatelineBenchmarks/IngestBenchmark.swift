@@ -191,7 +191,29 @@ enum IngestBenchmark {
         for index in 0..<22 {
             items += ReutersReader.items(in: (try? Data(contentsOf: self.corpus.appendingPathComponent(String(format: "reut2-%03d.sgm", index)))) ?? Data())
         }
-        return await Self.extractionReport(items.map(\.submission), extractionOff: (1, 1), extractionOn: (1, 1))
+        let report = await Self.extractionReport(items.map(\.submission), extractionOff: (1, 1), extractionOn: (1, 1))
+        // Decoding cost of stored articles with and without their extraction.
+        let processor = ArticleProcessor()
+        let extractor = ArticleExtractor()
+        var with: [[UInt8]] = []
+        var without: [[UInt8]] = []
+        let encoder = DatelineBinaryEncoder()
+        for item in items {
+            guard case .success(let parsed) = processor.process(item.submission) else { continue }
+            var article = StoredArticle(id: "x", title: parsed.title, publishedAt: parsed.publishedAt, paragraphs: parsed.paragraphs, contentKey: "", ingestedAt: Date(), format: .fields)
+            without.append(Array((try? encoder.encode(article))!.readableBytesView))
+            article.extraction = extractor.extract(article)
+            with.append(Array((try? encoder.encode(article))!.readableBytesView))
+        }
+        let decoder = DatelineBinaryDecoder()
+        let clock = ContinuousClock()
+        var start = clock.now
+        for bytes in without { _ = try? decoder.decode(StoredArticle.self, from: bytes) }
+        let plain = (clock.now - start).seconds
+        start = clock.now
+        for bytes in with { _ = try? decoder.decode(StoredArticle.self, from: bytes) }
+        let full = (clock.now - start).seconds
+        return report + "\ndecode \(with.count) stored articles: without extraction \(String(format: "%.2f", plain)) s (\(without.reduce(0) { $0 + $1.count } / 1_000_000) MB), with \(String(format: "%.2f", full)) s (\(with.reduce(0) { $0 + $1.count } / 1_000_000) MB)\n"
     }
 
     static func report(quick: Bool) async throws -> String {

@@ -37,6 +37,17 @@ public struct ArticleExtraction: Codable, Sendable, Hashable {
     /// The entity with this id, if the article has it.
     public func entity(_ id: String) -> ExtractedEntity? { self.entities.first { $0.id == id } }
 
+    /// The id of the entity a mention refers to ("" if its index is out of range).
+    public func entityID(of mention: EntityMention) -> String {
+        Int(mention.entityIndex) < self.entities.count ? self.entities[Int(mention.entityIndex)].id : ""
+    }
+
+    /// The mentions of the entity with this id, in order.
+    public func mentions(of id: String) -> [EntityMention] {
+        guard let index = self.entities.firstIndex(where: { $0.id == id }) else { return [] }
+        return self.mentions.filter { $0.entityIndex == UInt32(index) }
+    }
+
     enum CodingKeys: Int, CodingKey { case version = 1, entities, mentions, times, topics, quotes, events }
 }
 
@@ -118,19 +129,22 @@ public struct ExtractedEntity: Codable, Sendable, Hashable {
 
 /// One place in the body that refers to an entity.
 public struct EntityMention: Codable, Sendable, Hashable {
-    public var entity: String
+    /// The entity's position in ``ArticleExtraction/entities`` (an index rather than the id keeps the ~10
+    /// mentions of an article cheap to store and decode).
+    public var entityIndex: UInt32
     public var start: UInt32
     public var end: UInt32
+    /// The words, as the body has them.
     public var text: String
 
-    public init(entity: String, start: UInt32, end: UInt32, text: String) {
-        self.entity = entity
+    public init(entityIndex: UInt32, start: UInt32, end: UInt32, text: String) {
+        self.entityIndex = entityIndex
         self.start = start
         self.end = end
         self.text = text
     }
 
-    enum CodingKeys: Int, CodingKey { case entity = 1, start, end, text }
+    enum CodingKeys: Int, CodingKey { case start = 2, end = 3, text = 4, entityIndex = 5 }
 }
 
 /// A date, time, duration or set, normalized TIMEX3-style against the publication date.
