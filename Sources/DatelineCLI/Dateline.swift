@@ -189,7 +189,11 @@ extension Dateline {
                 try printJSON(response)
                 return
             }
-            print("\(response.total) \(response.total == 1 ? "article matches" : "articles match"): \(self.query)")
+            var described = self.query.allSatisfy(\.isWhitespace) ? [] : [self.query]
+            described += self.entity.map { "entity \($0)" } + self.topic.map { "topic \($0)" }
+            if let from = self.eventFrom { described.append("events from \(from)") }
+            if let to = self.eventTo { described.append("events to \(to)") }
+            print("\(response.total) \(response.total == 1 ? "article matches" : "articles match"): \(described.joined(separator: ", "))")
             let colors = self.global.colors
             for (rank, hit) in response.hits.enumerated() {
                 let date = hit.publishedAt.map { String(ISO8601DateFormatter.string(from: $0, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])) } ?? "(no date)"

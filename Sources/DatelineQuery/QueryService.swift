@@ -38,6 +38,9 @@ public final class QueryService: Service, Sendable {
         var following = false
         /// Entities, topics and engagements from the extractor's output.
         var extraction = ExtractionIndex()
+        /// Per article, its encoded extraction when the article was loaded from a snapshot without it (decoded
+        /// when the article is asked for); nil otherwise.
+        var extractionBytes: [[UInt8]?] = []
     }
 
     /// Query latencies (the last 4,096) and the query count, apart from the index so searches need not write it.
@@ -71,9 +74,12 @@ public final class QueryService: Service, Sendable {
                     state.offsets = contents.offsets
                     state.appliedOffset = contents.appliedOffset
                     state.ingestEndOffset = contents.appliedOffset
+                    state.extractionBytes = contents.extractionBytes
                     for (position, article) in contents.articles.enumerated() {
                         state.byID[article.id] = position
-                        state.extraction.add(article, document: position)
+                        var summarized = article
+                        summarized.extraction = contents.extractions[position]
+                        state.extraction.add(summarized, document: position)
                     }
                     logger.info("loaded index snapshot", metadata: ["dateline.articles": "\(contents.articles.count)", "dateline.offset": "\(contents.appliedOffset)"])
                 } catch {
@@ -96,7 +102,13 @@ public final class QueryService: Service, Sendable {
         guard let directory = self.configuration.snapshotDirectory else { return }
         let (bytes, offset): ([UInt8]?, UInt64) = try self.state.read { state in
             guard state.appliedOffset != self.snapshotOffset.withLock({ $0 }) else { return (nil, state.appliedOffset) }
-            return (try QuerySnapshot.encode(appliedOffset: state.appliedOffset, offsets: state.offsets, articles: state.articles, index: state.index), state.appliedOffset)
+            return (
+                try QuerySnapshot.encode(
+                    appliedOffset: state.appliedOffset, offsets: state.offsets, articles: state.articles,
+                    extractionBytes: state.extractionBytes, index: state.index
+                ),
+                state.appliedOffset
+            )
         }
         guard let bytes else { return }
         try QuerySnapshot.write(bytes, directory: directory)
@@ -114,6 +126,7 @@ public final class QueryService: Service, Sendable {
             state.offsets = []
             state.byID = [:]
             state.extraction = ExtractionIndex()
+            state.extractionBytes = []
             state.appliedOffset = 0
             state.ingestEndOffset = 0
         }
@@ -201,6 +214,7 @@ public final class QueryService: Service, Sendable {
                 state.byID[article.id] = state.articles.count
                 state.extraction.add(article, document: state.articles.count)
                 state.articles.append(article)
+                state.extractionBytes.append(nil)
                 let facts = DocumentFacts(article)
                 if let date = facts.publishedAt { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
                 state.facts.append(facts)
@@ -358,7 +372,7 @@ public final class QueryService: Service, Sendable {
                     title: article.title ?? "",
                     source: article.source ?? "",
                     publishedAt: article.publishedAt,
-                    snippets: query.map { state.index.snippets(of: UInt32(entry.document), for: $0) } ?? [String(article.body.prefix(200))]
+                    snippets: query.map { state.index.snippets(of: UInt32(entry.document), for: $0) } ?? [Self.opening(of: article.body)]
                 )
             }
             let next = best.count > limit ? page.last?.key.encoded : nil
@@ -380,6 +394,14 @@ public final class QueryService: Service, Sendable {
         }
         self.record(ContinuousClock.now - started)
         return response
+    }
+
+    /// The first ~200 characters of a body, cut at a word boundary: the snippet when no words were searched.
+    static func opening(of body: String) -> String {
+        let flat = body.replacingOccurrences(of: "\n\n", with: " ")
+        guard flat.count > 200 else { return flat }
+        let prefix = flat.prefix(200)
+        return String(prefix[..<(prefix.lastIndex(of: " ") ?? prefix.endIndex)]) + " …"
     }
 
     /// Entities known across every article.
@@ -438,7 +460,11 @@ public final class QueryService: Service, Sendable {
             guard let index = state.byID[id] else {
                 throw DatelineError(code: .notFound, message: "no article with id \(id)")
             }
-            return GetArticleResponse(article: state.articles[index], offset: state.offsets[index])
+            var article = state.articles[index]
+            if article.extraction == nil, index < state.extractionBytes.count, let bytes = state.extractionBytes[index] {
+                article.extraction = try DatelineBinaryDecoder().decode(ArticleExtraction.self, from: bytes)
+            }
+            return GetArticleResponse(article: article, offset: state.offsets[index])
         }
     }
 

@@ -4,30 +4,72 @@ import Foundation
 import NIOCore
 
 /// The query service's state on disk, so that a restart does not replay the whole ingest log:
-/// `DTLNQSN1`, the applied offset, every article (its log offset and encoded `StoredArticle`), the index's
-/// postings, then an FNV-1a 64 checksum of everything before it. Written to a temporary file, fsynced and
+/// `DTLNQSN2`, the applied offset, every article (its log offset, its encoded `StoredArticle` without the
+/// extraction, and the encoded `ArticleExtraction`, empty when there is none), the index's postings, then an
+/// FNV-1a 64 checksum of everything before it. Keeping the extraction apart lets a restart decode only what
+/// the entity index needs (entities, topics, events) and leave mentions and times encoded until an article
+/// is asked for. Written to a temporary file, fsynced and
 /// renamed into place, so a crash leaves the previous snapshot intact.
 enum QuerySnapshot {
-    static let magic = Array("DTLNQSN1".utf8)
+    static let magic = Array("DTLNQSN2".utf8)
     static let fileName = "index.snapshot"
 
     struct Contents {
         var appliedOffset: UInt64
         var offsets: [UInt64]
+        /// Articles without their extraction (see `extractions` and `extractionBytes`).
         var articles: [StoredArticle]
+        /// Each article's entities, topics and events (mentions and times left out), or nil.
+        var extractions: [ArticleExtraction?]
+        /// Each article's whole encoded extraction, or nil.
+        var extractionBytes: [[UInt8]?]
         var index: SearchIndex
     }
 
-    static func encode(appliedOffset: UInt64, offsets: [UInt64], articles: [StoredArticle], index: SearchIndex) throws -> [UInt8] {
+    /// The part of an `ArticleExtraction` the entity index needs; the other fields are skipped undecoded.
+    struct IndexedExtraction: Decodable {
+        var version: UInt32
+        var entities: [ExtractedEntity]
+        var topics: [String]
+        var events: [ExtractedEvent]
+
+        enum CodingKeys: Int, CodingKey { case version = 1, entities = 2, topics = 5, events = 7 }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.version = try container.decodeIfPresent(UInt32.self, forKey: .version) ?? 0
+            self.entities = try container.decodeIfPresent([ExtractedEntity].self, forKey: .entities) ?? []
+            self.topics = try container.decodeIfPresent([String].self, forKey: .topics) ?? []
+            self.events = try container.decodeIfPresent([ExtractedEvent].self, forKey: .events) ?? []
+        }
+
+        var extraction: ArticleExtraction {
+            ArticleExtraction(version: self.version, entities: self.entities, topics: self.topics, events: self.events)
+        }
+    }
+
+    static func encode(appliedOffset: UInt64, offsets: [UInt64], articles: [StoredArticle], extractionBytes: [[UInt8]?], index: SearchIndex) throws -> [UInt8] {
         var bytes = self.magic
         bytes.appendVarint(appliedOffset)
         bytes.appendVarint(UInt64(articles.count))
         let encoder = DatelineBinaryEncoder()
-        for (offset, article) in zip(offsets, articles) {
-            let encoded = try encoder.encode(article)
+        for (position, (offset, article)) in zip(offsets, articles).enumerated() {
+            var bare = article
+            bare.extraction = nil
+            let encoded = try encoder.encode(bare)
             bytes.appendVarint(offset)
             bytes.appendVarint(UInt64(encoded.readableBytes))
             bytes.append(contentsOf: encoded.readableBytesView)
+            if let raw = position < extractionBytes.count ? extractionBytes[position] : nil {
+                bytes.appendVarint(UInt64(raw.count))
+                bytes.append(contentsOf: raw)
+            } else if let extraction = article.extraction {
+                let encodedExtraction = try encoder.encode(extraction)
+                bytes.appendVarint(UInt64(encodedExtraction.readableBytes))
+                bytes.append(contentsOf: encodedExtraction.readableBytesView)
+            } else {
+                bytes.appendVarint(0)
+            }
         }
         index.writeSnapshot(into: &bytes)
         let checksum = self.checksum(bytes[...])
@@ -48,15 +90,19 @@ enum QuerySnapshot {
         guard count <= reader.remaining else { throw SnapshotError("truncated article list") }
         var offsets: [UInt64] = []
         var slices: [ArraySlice<UInt8>] = []
+        var extractionSlices: [ArraySlice<UInt8>] = []
         offsets.reserveCapacity(count)
         slices.reserveCapacity(count)
+        extractionSlices.reserveCapacity(count)
         for _ in 0..<count {
             offsets.append(try reader.varint())
             slices.append(try reader.bytes(Int(try reader.varint())))
+            extractionSlices.append(try reader.bytes(Int(try reader.varint())))
         }
         // Decode the articles (two halves) and read the postings at the same time.
         let indexReader = reader
         let articleBytes = slices
+        let extractionBytes = extractionSlices
         let results = Results(count: count)
         let failures = Failures()
         DispatchQueue.concurrentPerform(iterations: 3) { part in
@@ -70,7 +116,14 @@ enum QuerySnapshot {
                     let decoder = DatelineBinaryDecoder()
                     let range = part == 0 ? 0..<(count / 2) : (count / 2)..<count
                     for position in range {
-                        results.setArticle(try decoder.decode(StoredArticle.self, from: Array(articleBytes[position])), at: position)
+                        let article = try decoder.decode(StoredArticle.self, from: Array(articleBytes[position]))
+                        var extraction: ArticleExtraction?
+                        var raw: [UInt8]?
+                        if !extractionBytes[position].isEmpty {
+                            raw = Array(extractionBytes[position])
+                            extraction = try decoder.decode(IndexedExtraction.self, from: raw!).extraction
+                        }
+                        results.setArticle(article, extraction: extraction, bytes: raw, at: position)
                     }
                 }
             } catch {
@@ -81,16 +134,31 @@ enum QuerySnapshot {
         let articles = results.articles.map { $0! }
         let index = results.index!
         index.attach(articles.map { IndexedDocument(id: $0.id, title: $0.title ?? "", body: $0.body) })
-        return Contents(appliedOffset: applied, offsets: offsets, articles: articles, index: index)
+        return Contents(
+            appliedOffset: applied, offsets: offsets, articles: articles, extractions: results.extractions,
+            extractionBytes: results.extractionBytes, index: index
+        )
     }
 
     /// Slots filled by the parallel decoding (each slot by one worker).
     private final class Results: @unchecked Sendable {
         var articles: [StoredArticle?]
+        var extractions: [ArticleExtraction?]
+        var extractionBytes: [[UInt8]?]
         var index: SearchIndex?
         private let lock = NSLock()
-        init(count: Int) { self.articles = Array(repeating: nil, count: count) }
-        func setArticle(_ article: StoredArticle, at position: Int) { self.lock.withLock { self.articles[position] = article } }
+        init(count: Int) {
+            self.articles = Array(repeating: nil, count: count)
+            self.extractions = Array(repeating: nil, count: count)
+            self.extractionBytes = Array(repeating: nil, count: count)
+        }
+        func setArticle(_ article: StoredArticle, extraction: ArticleExtraction?, bytes: [UInt8]?, at position: Int) {
+            self.lock.withLock {
+                self.articles[position] = article
+                self.extractions[position] = extraction
+                self.extractionBytes[position] = bytes
+            }
+        }
         func setIndex(_ index: SearchIndex) { self.lock.withLock { self.index = index } }
     }
 

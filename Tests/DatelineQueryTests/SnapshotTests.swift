@@ -41,6 +41,9 @@ struct SnapshotTests {
             let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
             let query = try await cluster.queryClient()
             _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
+            let before = try await query.send(GetArticleRequest(id: ingested.results[1].articleID!)).article
+            let timelineBefore = try await query.send(TimelineRequest(actors: ["Rubio", "Dar"]))
+            let entitiesBefore = try await query.send(EntitiesRequest(limit: 100))
             try await query.close()
             await cluster.stopQuery()  // writes the final snapshot
             #expect(FileManager.default.fileExists(atPath: cluster.snapshotDirectory + "/index.snapshot"))
@@ -54,6 +57,13 @@ struct SnapshotTests {
             #expect(response.total == 2)
             #expect(response.hits.first?.snippets.isEmpty == false)
             #expect(try await again.send(GetArticleRequest(id: ingested.results[1].articleID!)).article.source == "OpenVoiceNews Pakistan")
+            // The extraction survives the snapshot whole: the article's, the entities and the timeline.
+            let after = try await again.send(GetArticleRequest(id: ingested.results[1].articleID!)).article
+            #expect(after.extraction != nil)
+            #expect(after == before)
+            #expect(try await again.send(TimelineRequest(actors: ["Rubio", "Dar"])) == timelineBefore)
+            #expect(try await again.send(EntitiesRequest(limit: 100)) == entitiesBefore)
+            #expect(timelineBefore.engagements.count == 3)
             // Ingest comes back; following resumes from offset 2.
             try await cluster.startIngest()
             let more = try await cluster.ingestClient()
