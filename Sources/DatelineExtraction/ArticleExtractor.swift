@@ -336,6 +336,9 @@ struct ExtractionRun {
         }
         for office in offices where !(self.entities[id]!.offices.contains(office)) { self.entities[id]!.offices.append(office) }
         self.personNames[name] = id
+        // Any part of the name can refer back to them ("Ishaq"; "Wang" for Wang Yi) unless it already names
+        // someone else; the last part ("Dar", "Rubio") always does.
+        for part in parts where part.count >= 3 && self.personNames[part] == nil { self.personNames[part] = id }
         if let surname = parts.last { self.personNames[surname] = id }
         self.mention(id, first, nameLast)
         return id

@@ -163,9 +163,18 @@ extension ExtractionRun {
                 if drafts[c].place == nil, drafts[c].trigger != .telephone { drafts[c].place = places.first }
                 continue
             }
-            guard !persons.isEmpty else { continue }
+            // No one named: the offices the sentence names take part ("Pakistan's foreign minister met ...");
+            // dateline-query resolves them to whoever held them then.
+            var others = self.affiliations(of: persons)
+            if persons.isEmpty {
+                for office in self.sentenceEntities(s, prefix: "office:") where !others.contains(office) {
+                    others.append(office)
+                    if let country = self.entities[office]?.country, !others.contains("country:\(country)") { others.append("country:\(country)") }
+                }
+                guard others.contains(where: { $0.hasPrefix("office:") }) else { continue }
+            }
             var draft = Draft(
-                code: intent ? "036" : "040", trigger: trigger, persons: persons, others: self.affiliations(of: persons),
+                code: intent ? "036" : "040", trigger: trigger, persons: persons, others: others,
                 place: trigger == .telephone ? nil : places.first, date: date, sentences: [s], isBackReference: back
             )
             draft.hasVisit = trigger == .visit

@@ -33,6 +33,8 @@ struct ExtractionIndex {
     /// Day numbers of the dated events each document reports.
     private(set) var documentEventDays: [[Int]] = []
     private(set) var groups: [Group] = []
+    /// Who was seen holding each office, and when (the reporting article's publication day).
+    private(set) var officeHolders: [String: [(day: Int, person: String)]] = [:]
     private var groupsByKey: [String: [Int]] = [:]
     let lexicon = Lexicon.shared
 
@@ -98,6 +100,11 @@ struct ExtractionIndex {
                     holder.summary.offices.append(entity.id)
                     self.entities[office] = holder
                 }
+            }
+        }
+        if let day = article.publishedAt.map({ Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }) {
+            for entity in extraction.entities where entity.kind == .person {
+                for office in entity.offices { self.officeHolders[office, default: []].append((day, entity.id)) }
             }
         }
         self.documentEntities.append(seen)
@@ -172,6 +179,27 @@ struct ExtractionIndex {
         return id
     }
 
+    /// The person who held `office` on `day`: the latest one seen holding it on or before that day, else the
+    /// first one seen after it.
+    func holder(of office: String, on day: Int) -> String? {
+        guard let seen = self.officeHolders[office], !seen.isEmpty else { return nil }
+        if let before = seen.filter({ $0.day <= day }).max(by: { $0.day < $1.day }) { return before.person }
+        return seen.min(by: { $0.day < $1.day })?.person
+    }
+
+    /// An engagement's participants, with the holders of offices that took part without a named person.
+    func participants(of group: Group, articles: [StoredArticle]) -> [String] {
+        var participants: [String] = []
+        for report in group.reports { for id in report.event.participants where !participants.contains(id) { participants.append(id) } }
+        let day = group.dayNumber ?? group.reports.compactMap { articles[$0.document].publishedAt.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) } }.min()
+        guard let day else { return participants }
+        for office in participants where office.hasPrefix("office:") {
+            let held = participants.contains { person in person.hasPrefix("person:") && (self.entities[person]?.summary.offices.contains(office) ?? false) }
+            if !held, let holder = self.holder(of: office, on: day), !participants.contains(holder) { participants.append(holder) }
+        }
+        return participants
+    }
+
     func timeline(_ request: TimelineRequest, articles: [StoredArticle]) -> TimelineResponse {
         let actors = request.actors.map(self.resolve)
         let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
@@ -179,7 +207,7 @@ struct ExtractionIndex {
         let codes = Set(request.codes)
         var selected: [Int] = []
         for (index, group) in self.groups.enumerated() {
-            let participants = Set(group.reports.flatMap(\.event.participants))
+            let participants = Set(self.participants(of: group, articles: articles))
             guard actors.allSatisfy({ !Set($0.ids).isDisjoint(with: participants) }) else { continue }
             if !codes.isEmpty, !group.reports.contains(where: { codes.contains($0.event.code) }) { continue }
             if let from, (group.dayNumber ?? Int.min) < from { continue }
@@ -207,8 +235,7 @@ struct ExtractionIndex {
         let code = mostCommon(reports.map(\.event.code)) ?? group.reports[0].event.code
         let date = mostCommon(reports.map(\.event.date))
         let place = mostCommon(reports.map(\.event.place))
-        var participants: [String] = []
-        for report in reports { for id in report.event.participants where !participants.contains(id) { participants.append(id) } }
+        let participants = self.participants(of: group, articles: articles)
         var topics: [String] = []
         for report in reports { for topic in report.event.topics where !topics.contains(topic) { topics.append(topic) } }
         var conflicts: [String] = []

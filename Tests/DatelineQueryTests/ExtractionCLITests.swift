@@ -43,6 +43,14 @@ struct ExtractionCLITests {
             #expect(table.output.contains("2025-07-25  host a visit [043] in Washington"))
             #expect(table.output.contains("⚠ reported as an earlier engagement on 2025-07-29"))
 
+            // An article naming only the offices: dateline-query resolves them to their holders at that date.
+            let officeOnly = Data("Islamabad — August 10, 2025:\nPakistan's foreign minister met the U.S. secretary of state on Friday to discuss trade.\n".utf8)
+            #expect(try await CLI.run(["ingest", "-", "--wait"], cluster: cluster, input: officeOnly).status == 0)
+            let resolved = try await CLI.run(["timeline", "Rubio", "Dar", "-o", "json"], cluster: cluster)
+            let withOffices = try JSONDecoder.iso8601.decode(TimelineResponse.self, from: Data(resolved.output.utf8))
+            #expect(withOffices.engagements.map(\.date) == ["2025-07-25", "2025-07-29", "2025-08-04", "2025-08-08"])
+            #expect(withOffices.engagements.last?.participants.contains("person:ishaq-dar") == true)
+
             let unknown = try await CLI.run(["timeline", "Nobody Atall"], cluster: cluster)
             #expect(unknown.status == 1)
             #expect(unknown.errors.contains("no person, office, organisation or country called 'Nobody Atall'"))
