@@ -41,6 +41,11 @@ public final class QueryService: Service, Sendable {
         /// Per article, its encoded extraction when the article was loaded from a snapshot without it (decoded
         /// when the article is asked for); nil otherwise.
         var extractionBytes: [[UInt8]?] = []
+        /// True while the entity index of articles loaded from a snapshot is being built (searches are answered
+        /// meanwhile; entity look-ups, timelines and entity filters wait for it).
+        var extractionPending = false
+        /// Bumped when everything is forgotten, so a warm-up finishing afterwards is discarded.
+        var generation = 0
     }
 
     /// Query latencies (the last 4,096) and the query count, apart from the index so searches need not write it.
@@ -62,6 +67,7 @@ public final class QueryService: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         var state = State(index: SearchIndex(parameters: configuration.bm25))
+        var warmUp: (articles: [StoredArticle], bytes: [[UInt8]?])?
         if let directory = configuration.snapshotDirectory {
             let path = directory + "/" + QuerySnapshot.fileName
             if let data = FileManager.default.contents(atPath: path) {
@@ -75,12 +81,9 @@ public final class QueryService: Service, Sendable {
                     state.appliedOffset = contents.appliedOffset
                     state.ingestEndOffset = contents.appliedOffset
                     state.extractionBytes = contents.extractionBytes
-                    for (position, article) in contents.articles.enumerated() {
-                        state.byID[article.id] = position
-                        var summarized = article
-                        summarized.extraction = contents.extractions[position]
-                        state.extraction.add(summarized, document: position)
-                    }
+                    for (position, article) in contents.articles.enumerated() { state.byID[article.id] = position }
+                    state.extractionPending = !contents.articles.isEmpty
+                    warmUp = (contents.articles, contents.extractionBytes)
                     logger.info("loaded index snapshot", metadata: ["dateline.articles": "\(contents.articles.count)", "dateline.offset": "\(contents.appliedOffset)"])
                 } catch {
                     logger.warning("index snapshot unusable; replaying the whole log", metadata: ["dateline.snapshot": "\(path)", "dateline.error": "\(error)"])
@@ -92,6 +95,60 @@ public final class QueryService: Service, Sendable {
         let applied = state.appliedOffset
         self.state = ReadWriteLocked(state)
         self.snapshotOffset = Mutex(applied)
+        if let warmUp {
+            Thread.detachNewThread { [self] in self.buildExtractionIndex(articles: warmUp.articles, bytes: warmUp.bytes, generation: 0) }
+        }
+    }
+
+    /// Builds the entity index of the articles loaded from a snapshot, decoding only their entities, topics and
+    /// events, then installs it (with whatever was applied meanwhile).
+    private func buildExtractionIndex(articles: [StoredArticle], bytes: [[UInt8]?], generation: Int) {
+        let started = ContinuousClock.now
+        var summaries = [ArticleExtraction?](repeating: nil, count: articles.count)
+        let failures = Mutex(0)
+        summaries.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                let decoder = DatelineBinaryDecoder()
+                let range = part == 0 ? 0..<(articles.count / 2) : (articles.count / 2)..<articles.count
+                for position in range {
+                    guard let raw = bytes[position] else { continue }
+                    do { slots[position] = try decoder.decode(QuerySnapshot.IndexedExtraction.self, from: raw).extraction } catch { failures.withLock { $0 += 1 } }
+                }
+            }
+        }
+        var index = ExtractionIndex()
+        for (position, article) in articles.enumerated() {
+            var summarized = article
+            summarized.extraction = summaries[position]
+            index.add(summarized, document: position)
+        }
+        let installed: Bool = self.state.write { state in
+            guard state.generation == generation, state.extractionPending else { return false }
+            for position in articles.count..<state.articles.count { index.add(state.articles[position], document: position) }
+            state.extraction = index
+            state.extractionPending = false
+            return true
+        }
+        if installed {
+            self.logger.info("entity index rebuilt from the snapshot", metadata: [
+                "dateline.articles": "\(articles.count)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)",
+                "dateline.unreadable": "\(failures.withLock { $0 })",
+            ])
+        }
+    }
+
+    /// Whether entity look-ups, timelines and entity filters can be answered (false briefly after a restart).
+    public var isEntityIndexReady: Bool { !self.state.read { $0.extractionPending } }
+
+    /// Waits until the entity index covers every article (it is built in the background after a restart).
+    func waitUntilExtractionReady(deadline: ContinuousClock.Instant) async throws {
+        while self.state.read({ $0.extractionPending }) {
+            guard ContinuousClock.now < deadline else {
+                throw DatelineError(code: .deadlineExceeded, message: "the entity index is still being rebuilt after a restart; try again shortly")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// The applied offset of the last snapshot written or loaded.
@@ -127,6 +184,8 @@ public final class QueryService: Service, Sendable {
             state.byID = [:]
             state.extraction = ExtractionIndex()
             state.extractionBytes = []
+            state.extractionPending = false
+            state.generation += 1
             state.appliedOffset = 0
             state.ingestEndOffset = 0
         }
@@ -212,7 +271,7 @@ public final class QueryService: Service, Sendable {
                 let article = entry.article
                 state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
                 state.byID[article.id] = state.articles.count
-                state.extraction.add(article, document: state.articles.count)
+                if !state.extractionPending { state.extraction.add(article, document: state.articles.count) }
                 state.articles.append(article)
                 state.extractionBytes.append(nil)
                 let facts = DocumentFacts(article)
@@ -251,6 +310,9 @@ public final class QueryService: Service, Sendable {
         var router = DatelineRouter()
         router.on(SearchRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            if request.facets || !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil {
+                try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
+            }
             return try self.search(request)
         }
         router.on(GetArticleRequest.self) { request, context in
@@ -259,21 +321,23 @@ public final class QueryService: Service, Sendable {
         }
         router.on(EntitiesRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
             return self.entities(request)
         }
         router.on(TimelineRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
+            try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
             return try self.timeline(request)
         }
         router.onEventLoop(QueryStatsRequest.self) { _, _ in self.stats() }
         router.onEventLoop(HealthRequest.self) { _, _ in
-            let (applied, following) = self.state.read { ($0.appliedOffset, $0.following) }
+            let (applied, following, pending) = self.state.read { ($0.appliedOffset, $0.following, $0.extractionPending) }
             return HealthResponse(
                 status: .serving,
                 service: self.configuration.server.serviceName,
                 version: self.configuration.server.version,
                 uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
-                details: ["appliedOffset": "\(applied)", "following": "\(following)"]
+                details: ["appliedOffset": "\(applied)", "following": "\(following)", "entityIndex": pending ? "building" : "ready"]
             )
         }
         return router

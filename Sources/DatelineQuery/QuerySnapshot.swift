@@ -19,8 +19,6 @@ enum QuerySnapshot {
         var offsets: [UInt64]
         /// Articles without their extraction (see `extractions` and `extractionBytes`).
         var articles: [StoredArticle]
-        /// Each article's entities, topics and events (mentions and times left out), or nil.
-        var extractions: [ArticleExtraction?]
         /// Each article's whole encoded extraction, or nil.
         var extractionBytes: [[UInt8]?]
         var index: SearchIndex
@@ -117,13 +115,9 @@ enum QuerySnapshot {
                     let range = part == 0 ? 0..<(count / 2) : (count / 2)..<count
                     for position in range {
                         let article = try decoder.decode(StoredArticle.self, from: Array(articleBytes[position]))
-                        var extraction: ArticleExtraction?
-                        var raw: [UInt8]?
-                        if !extractionBytes[position].isEmpty {
-                            raw = Array(extractionBytes[position])
-                            extraction = try decoder.decode(IndexedExtraction.self, from: raw!).extraction
-                        }
-                        results.setArticle(article, extraction: extraction, bytes: raw, at: position)
+                        // The extraction stays encoded: the entity index is built from it after the service is ready.
+                        let raw: [UInt8]? = extractionBytes[position].isEmpty ? nil : Array(extractionBytes[position])
+                        results.setArticle(article, extraction: nil, bytes: raw, at: position)
                     }
                 }
             } catch {
@@ -135,8 +129,7 @@ enum QuerySnapshot {
         let index = results.index!
         index.attach(articles.map { IndexedDocument(id: $0.id, title: $0.title ?? "", body: $0.body) })
         return Contents(
-            appliedOffset: applied, offsets: offsets, articles: articles, extractions: results.extractions,
-            extractionBytes: results.extractionBytes, index: index
+            appliedOffset: applied, offsets: offsets, articles: articles, extractionBytes: results.extractionBytes, index: index
         )
     }
 
