@@ -274,9 +274,11 @@ struct ExtractionRun {
         return nil
     }
 
-    func officeMatch(at i: Int, end: Int) -> (key: String, label: String, length: Int)? {
+    func officeMatch(at i: Int, end: Int) -> (key: String, label: String, defaultCountry: String?, length: Int)? {
         guard let match = self.lexiconMatch(at: i, end: end) else { return nil }
-        for entry in match.entries { if case .office(let key, let label) = entry { return (key, label, match.length) } }
+        for entry in match.entries {
+            if case .office(let key, let label, let defaultCountry) = entry { return (key, label, defaultCountry, match.length) }
+        }
         return nil
     }
 
@@ -380,9 +382,9 @@ struct ExtractionRun {
                     break
                 }
             }
-            var offices: [(key: String, label: String, first: Int, last: Int)] = []
+            var offices: [(key: String, label: String, defaultCountry: String?, first: Int, last: Int)] = []
             while let office = self.officeMatch(at: j, end: end) {
-                offices.append((office.key, office.label, j, j + office.length - 1))
+                offices.append((office.key, office.label, office.defaultCountry, j, j + office.length - 1))
                 j += office.length
                 if j + 1 < end, lower[j] == "and", self.officeMatch(at: j + 1, end: end) != nil { j += 1 } else { break }
             }
@@ -406,7 +408,10 @@ struct ExtractionRun {
             }
             // Offices given after an honorific-only start ("Secretary Rubio") are plain honorifics.
             let nameLast = self.nameSpan(at: k, end: end)
+            // The country the text gives, the organisation's, or the office's own (an unqualified "Secretary of
+            // State" is the US one).
             let countryCode = country?.code ?? (org != nil ? self.entities[org!.id]?.country : nil)
+                ?? (offices.count == 1 ? offices[0].defaultCountry : nil)
             if let country { self.mentionCountry(country.code, countryFirst, country.last, isCapital: country.isCapital) }
             if let org { self.mention(org.id, org.first, org.last) }
             var officeIDs: [String] = []

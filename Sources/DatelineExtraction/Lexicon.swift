@@ -25,7 +25,7 @@ public enum LexiconEntry: Sendable, Hashable {
     case country(code: String)
     case demonym(code: String)
     case capital(code: String, name: String)
-    case office(key: String, label: String)
+    case office(key: String, label: String, defaultCountry: String?)
     case honorific
     case place(name: String, country: String?)
     case organization(name: String, country: String?, acronym: String?)
@@ -122,7 +122,7 @@ public final class Lexicon: Sendable {
             switch section {
             case "office":
                 guard f.count >= 3 else { throw LexiconError(description: "lexicon.txt [office]: \(line)") }
-                for form in items(1) { add(form, .office(key: f[0], label: f[2])) }
+                for form in items(1) { add(form, .office(key: f[0], label: f[2], defaultCountry: code(3))) }
             case "honorific":
                 for form in items(0) { add(form, .honorific) }
             case "place":

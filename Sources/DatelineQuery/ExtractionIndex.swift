@@ -59,8 +59,8 @@ struct ExtractionIndex {
     static func family(_ code: String) -> String {
         switch code {
         case "041": "telephone"
-        case "042", "043", "044": "meeting"
-        case "040", "046": "consult"
+        case "040", "042", "043", "044": "meeting"  // 040: an engagement the text does not say more about
+        case "046": "negotiate"
         default: code
         }
     }

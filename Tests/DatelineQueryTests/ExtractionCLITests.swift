@@ -51,6 +51,38 @@ struct ExtractionCLITests {
             #expect(withOffices.engagements.map(\.date) == ["2025-07-25", "2025-07-29", "2025-08-04", "2025-08-08"])
             #expect(withOffices.engagements.last?.participants.contains("person:ishaq-dar") == true)
 
+            // Two more reports of the July 25 meeting: one agreeing, one a day off. Both join the same engagement,
+            // and the disagreement about the date is listed.
+            let agreeing = Data("""
+                Dawn Desk
+
+                Dar and Rubio discuss trade
+
+                July 27, 2025
+
+                Washington — Secretary of State Marco Rubio met Pakistani Foreign Minister Ishaq Dar on Friday in Washington to discuss trade.
+                """.utf8)
+            let disagreeing = Data("""
+                Capital Wire
+
+                Rubio hosts Dar
+
+                July 28, 2025
+
+                Washington — Secretary of State Marco Rubio met Pakistani Foreign Minister Ishaq Dar on Saturday in Washington.
+                """.utf8)
+            #expect(try await CLI.run(["ingest", "-", "--wait"], cluster: cluster, input: agreeing).status == 0)
+            #expect(try await CLI.run(["ingest", "-", "--wait"], cluster: cluster, input: disagreeing).status == 0)
+            let merged = try await CLI.run(["timeline", "Rubio", "Dar", "--to", "2025-07-27", "-o", "json"], cluster: cluster)
+            let july = try JSONDecoder.iso8601.decode(TimelineResponse.self, from: Data(merged.output.utf8))
+            #expect(july.engagements.count == 1)
+            let meetingReports = try #require(july.engagements.first)
+            #expect(meetingReports.date == "2025-07-25")
+            #expect(meetingReports.reports.map(\.source) == ["OpenVoiceNews Pakistan", "Dawn Desk", "Capital Wire"])
+            #expect(meetingReports.reports.map(\.date) == ["2025-07-25", "2025-07-25", "2025-07-26"])
+            #expect(meetingReports.conflicts.count == 1)
+            #expect(meetingReports.conflicts.first?.hasPrefix("reports give different dates") == true)
+
             let unknown = try await CLI.run(["timeline", "Nobody Atall"], cluster: cluster)
             #expect(unknown.status == 1)
             #expect(unknown.errors.contains("no person, office, organisation or country called 'Nobody Atall'"))
