@@ -379,53 +379,72 @@ public final class QueryService: Service, Sendable {
             let newest = state.newestPublishedAt ?? Date().timeIntervalSince1970
             let from = request.from?.timeIntervalSince1970
             let to = request.to?.timeIntervalSince1970
-            var ranked: [(key: SearchCursor, document: Int, score: Double)] = []
             // Later pages see the index as the first page did (point in time), so pages never overlap.
             let asOf = after?.documents ?? state.index.count
-            let candidates: [(UInt32, Double)] = query.map { state.index.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
-            for (document, score) in candidates {
-                let facts = state.facts[Int(document)]
+            // Copies (shared storage, no copying) so the filter does not capture the borrowed state.
+            let allFacts = state.facts
+            let documentEntities = state.extraction.documentEntities
+            let documentTopics = state.extraction.documentTopics
+            let documentEventDays = state.extraction.documentEventDays
+            let passes = { (document: Int) -> Bool in
+                let facts = allFacts[document]
                 if !entitySets.isEmpty {
-                    let mentioned = state.extraction.documentEntities[Int(document)]
-                    if !entitySets.allSatisfy({ set in mentioned.contains(where: set.contains) }) { continue }
+                    let mentioned = documentEntities[document]
+                    if !entitySets.allSatisfy({ set in mentioned.contains(where: set.contains) }) { return false }
                 }
-                if !topics.isEmpty, !state.extraction.documentTopics[Int(document)].contains(where: topics.contains) { continue }
+                if !topics.isEmpty, !documentTopics[document].contains(where: topics.contains) { return false }
                 if eventFrom != nil || eventTo != nil {
-                    let days = state.extraction.documentEventDays[Int(document)]
-                    if !days.contains(where: { day in day >= (eventFrom ?? .min) && day <= (eventTo ?? .max) }) { continue }
+                    let days = documentEventDays[document]
+                    if !days.contains(where: { day in day >= (eventFrom ?? .min) && day <= (eventTo ?? .max) }) { return false }
                 }
-                if let from, (facts.publishedAt ?? -.greatestFiniteMagnitude) < from { continue }
-                if let to, (facts.publishedAt ?? .greatestFiniteMagnitude) > to { continue }
-                if !sources.isEmpty, !sources.contains(facts.source) { continue }
-                if !languages.isEmpty, !languages.contains(facts.language) { continue }
-                if !tags.isEmpty, !facts.tags.contains(where: tags.contains) { continue }
-                let primary: Double
-                switch sort {
-                case .date:
-                    primary = facts.publishedAt ?? -.greatestFiniteMagnitude
-                case .recent:
-                    let ageDays = max(0, (newest - (facts.publishedAt ?? -.greatestFiniteMagnitude)) / 86_400)
-                    primary = score * pow(0.5, ageDays / self.configuration.recencyHalfLifeDays)
-                default:
-                    primary = score
-                }
-                ranked.append((SearchCursor(sort: sort, primary: primary, document: UInt32(document), documents: asOf), Int(document), score))
+                if let from, (facts.publishedAt ?? -.greatestFiniteMagnitude) < from { return false }
+                if let to, (facts.publishedAt ?? .greatestFiniteMagnitude) > to { return false }
+                if !sources.isEmpty, !sources.contains(facts.source) { return false }
+                if !languages.isEmpty, !languages.contains(facts.language) { return false }
+                if !tags.isEmpty, !facts.tags.contains(where: tags.contains) { return false }
+                return true
             }
-            let total = ranked.count
-            // The best `limit + 1` entries after the cursor, kept in order, without sorting every match.
+            var ranked: [(key: SearchCursor, document: Int, score: Double)] = []
             var best: [(key: SearchCursor, document: Int, score: Double)] = []
-            best.reserveCapacity(limit + 2)
-            for entry in ranked {
-                if let after, !after.precedes(entry.key) { continue }
-                if best.count > limit, let last = best.last, !entry.key.precedes(last.key) { continue }
-                var low = 0
-                var high = best.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if best[middle].key.precedes(entry.key) { low = middle + 1 } else { high = middle }
+            let total: Int
+            if let query, sort == .relevance, !request.facets {
+                // Ranked by relevance alone: MaxScore scores only the documents that can make the page.
+                let result = state.index.topMatches(
+                    query, limit: limit + 1, documents: asOf, after: after.map { ($0.primary, $0.document) }, include: { passes(Int($0)) }
+                )
+                total = result.total
+                best = result.top.map { (SearchCursor(sort: sort, primary: $0.score, document: $0.document, documents: asOf), Int($0.document), $0.score) }
+            } else {
+                let candidates: [(UInt32, Double)] = query.map { state.index.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
+                for (document, score) in candidates where passes(Int(document)) {
+                    let facts = state.facts[Int(document)]
+                    let primary: Double
+                    switch sort {
+                    case .date:
+                        primary = facts.publishedAt ?? -.greatestFiniteMagnitude
+                    case .recent:
+                        let ageDays = max(0, (newest - (facts.publishedAt ?? -.greatestFiniteMagnitude)) / 86_400)
+                        primary = score * pow(0.5, ageDays / self.configuration.recencyHalfLifeDays)
+                    default:
+                        primary = score
+                    }
+                    ranked.append((SearchCursor(sort: sort, primary: primary, document: UInt32(document), documents: asOf), Int(document), score))
                 }
-                best.insert(entry, at: low)
-                if best.count > limit + 1 { best.removeLast() }
+                total = ranked.count
+                // The best `limit + 1` entries after the cursor, kept in order, without sorting every match.
+                best.reserveCapacity(limit + 2)
+                for entry in ranked {
+                    if let after, !after.precedes(entry.key) { continue }
+                    if best.count > limit, let last = best.last, !entry.key.precedes(last.key) { continue }
+                    var low = 0
+                    var high = best.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if best[middle].key.precedes(entry.key) { low = middle + 1 } else { high = middle }
+                    }
+                    best.insert(entry, at: low)
+                    if best.count > limit + 1 { best.removeLast() }
+                }
             }
             let page = best.prefix(limit)
             let hits = page.map { entry in

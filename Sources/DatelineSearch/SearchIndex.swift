@@ -146,6 +146,10 @@ public final class SearchIndex {
         var documents: [UInt32] = []
         var title: [Int32] = []
         var body: [Int32] = []
+
+        /// The highest frequencies in each field, for score upper bounds.
+        var maximumTitle: Int32 { self.title.max() ?? 0 }
+        var maximumBody: Int32 { self.body.max() ?? 0 }
     }
 
     /// The postings of `term` among the first `limit` documents (postings are in document order).
@@ -325,6 +329,124 @@ public final class SearchIndex {
             }
         }
         return matched.map { ($0, scratch.scores[Int($0)]) }
+    }
+
+    /// The best `limit` documents matching `query` (by BM25, ties to the older document), among those `include`
+    /// accepts and that come after `after` (a score and document of a previous page), scoring only the documents
+    /// that can still make the cut: MaxScore (Turtle & Flood, 1995). Keys (terms, phrases, prefix expansions) are
+    /// ordered by the most they can add to a score; once the `limit`-th best score exceeds what the weakest keys
+    /// can add together, documents found only in those keys are never visited, and the weak keys are looked up
+    /// only for documents whose partial score can still win. Returns the same documents in the same order as
+    /// scoring every match and sorting.
+    ///
+    /// - Returns: `total` (matches `include` accepts, after `after` excluded only by rank), the top documents,
+    ///   and how many documents were scored (for measurements).
+    public func topMatches(
+        _ query: SearchQuery,
+        limit: Int,
+        documents: Int? = nil,
+        after: (score: Double, document: UInt32)? = nil,
+        include: (UInt32) -> Bool = { _ in true }
+    ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
+        let count = min(documents ?? self.documents.count, self.documents.count)
+        var keys: [ScoredKey] = []
+        let matched = self.evaluate(query, limit: UInt32(count), keys: &keys)
+        guard !matched.isEmpty, limit > 0 else { return (matched.filter(include).count, [], 0) }
+        let scratch = self.scratchPool.withLock { $0.popLast() } ?? ScoringScratch()
+        defer { self.scratchPool.withLock { $0.append(scratch) } }
+        let generation = scratch.prepare(documents: self.documents.count)
+        var total = 0
+        for document in matched where include(document) {
+            scratch.marks[Int(document)] = generation
+            total += 1
+        }
+        let p = self.parameters
+        let n = Double(max(1, count))
+        let averageTitle = max(1, Double(self.titleLengthTotals[count]) / n)
+        let averageBody = max(1, Double(self.bodyLengthTotals[count]) / n)
+        let k1 = p.k1
+        struct Cursor {
+            var key: ScoredKey
+            var idf: Double
+            var bound: Double
+            var position = 0
+        }
+        // What a key adds to a document's score; its largest possible value uses the key's largest frequencies
+        // and the shortest possible fields (length 0).
+        func saturation(_ frequency: Double, _ length: Double, _ average: Double) -> Double {
+            frequency <= 0 ? 0 : frequency * (k1 + 1) / (frequency + k1 * (1 - p.b + p.b * length / average))
+        }
+        var cursors: [Cursor] = keys.filter { !$0.documents.isEmpty }.map { key in
+            let idf = self.inverseDocumentFrequency(key.documents.count, documents: count)
+            let bound = idf * (p.titleWeight * saturation(Double(key.maximumTitle), 0, averageTitle) + saturation(Double(key.maximumBody), 0, averageBody))
+            return Cursor(key: key, idf: idf, bound: bound)
+        }
+        cursors.sort { $0.bound < $1.bound }
+        var below = [Double](repeating: 0, count: cursors.count + 1)  // below[i]: the bounds of keys 0..<i added
+        for (index, cursor) in cursors.enumerated() { below[index + 1] = below[index] + cursor.bound }
+        func contribution(_ cursor: Cursor, at index: Int, document: Int) -> Double {
+            cursor.idf * (p.titleWeight * saturation(Double(cursor.key.title[index]), Double(self.titleLengths[document]), averageTitle)
+                + saturation(Double(cursor.key.body[index]), Double(self.bodyLengths[document]), averageBody))
+        }
+        /// Ranks before: higher score, then older document.
+        func better(_ a: (document: UInt32, score: Double), _ b: (document: UInt32, score: Double)) -> Bool {
+            a.score != b.score ? a.score > b.score : a.document < b.document
+        }
+        var top: [(document: UInt32, score: Double)] = []  // best first
+        top.reserveCapacity(limit + 1)
+        var threshold = -Double.infinity  // the limit-th best score once there are limit documents
+        var essential = 0  // keys essential..<count drive the candidates; the rest are only looked up
+        var scored = 0
+        while true {
+            // The next candidate: the smallest document under an essential cursor.
+            var candidate = UInt32.max
+            for index in essential..<cursors.count where cursors[index].position < cursors[index].key.documents.count {
+                candidate = min(candidate, cursors[index].key.documents[cursors[index].position])
+            }
+            guard candidate != UInt32.max else { break }
+            let document = Int(candidate)
+            var score = 0.0
+            for index in essential..<cursors.count where cursors[index].position < cursors[index].key.documents.count
+                && cursors[index].key.documents[cursors[index].position] == candidate
+            {
+                if scratch.marks[document] == generation { score += contribution(cursors[index], at: cursors[index].position, document: document) }
+                cursors[index].position += 1
+            }
+            guard scratch.marks[document] == generation else { continue }
+            // The weak keys, strongest first, while the document can still reach the threshold.
+            var alive = true
+            for index in stride(from: essential - 1, through: 0, by: -1) {
+                if score + below[index + 1] < threshold { alive = false; break }
+                let documents = cursors[index].key.documents
+                var low = cursors[index].position
+                var high = documents.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if documents[middle] < candidate { low = middle + 1 } else { high = middle }
+                }
+                cursors[index].position = low
+                if low < documents.count, documents[low] == candidate { score += contribution(cursors[index], at: low, document: document) }
+            }
+            guard alive else { continue }
+            scored += 1
+            let entry = (document: candidate, score: score)
+            if let after, !better((after.document, after.score), entry) { continue }
+            if top.count == limit, let last = top.last, !better(entry, last) { continue }
+            var low = 0
+            var high = top.count
+            while low < high {
+                let middle = (low + high) / 2
+                if better(top[middle], entry) { low = middle + 1 } else { high = middle }
+            }
+            top.insert(entry, at: low)
+            if top.count > limit { top.removeLast() }
+            if top.count == limit {
+                threshold = top[limit - 1].score
+                // Keys whose bounds together stay below the threshold cannot make a document on their own.
+                while essential < cursors.count, below[essential + 1] < threshold { essential += 1 }
+            }
+        }
+        return (total, top, scored)
     }
 
     /// Highlighted passages of document `number`'s body for `query`.

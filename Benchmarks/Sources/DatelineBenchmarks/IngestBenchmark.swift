@@ -324,6 +324,17 @@ enum IngestBenchmark {
                 for document in index.matches(parsed).prefix(10) { _ = index.snippets(of: document.document, for: parsed) }
             }
             let withSnippets = (clock.now - clockStart).seconds / Double(queries.count)
+            clockStart = clock.now
+            var scoredTotal = 0
+            for request in queries { scoredTotal += index.topMatches(try parser.parse(request.query), limit: 11).scored }
+            let topK = (clock.now - clockStart).seconds / Double(queries.count)
+            clockStart = clock.now
+            for request in queries {
+                let all = index.matches(try parser.parse(request.query))
+                _ = all.sorted { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }.prefix(11)
+            }
+            let sortAll = (clock.now - clockStart).seconds / Double(queries.count)
+            print("BREAKDOWN top 10: MaxScore \(micros(topK)) (mean \(scoredTotal / queries.count) documents scored), score all and sort \(micros(sortAll))")
             print("BREAKDOWN search \(micros(whole)), matches \(micros(matching)) (mean \(matched / queries.count) matches), matches+10 snippets \(micros(withSnippets))")
         }
         let sequential = try await Self.measureQueries(queries, port: queryPort, clients: 1, rounds: quick ? 1 : 3)
