@@ -369,6 +369,11 @@ extension Dateline {
     }
 
     struct Stats: AsyncParsableCommand {
+        func memory(_ memory: ProcessMemory?) -> String {
+            guard let memory else { return "—" }
+            return String(format: "%.1f / %.1f MB", Double(memory.residentBytes) / 1e6, Double(memory.peakResidentBytes) / 1e6)
+        }
+
         static let configuration = CommandConfiguration(abstract: "Both services' figures, side by side.")
         @OptionGroup var global: GlobalOptions
 
@@ -410,6 +415,7 @@ extension Dateline {
                     ["fsync", i.map { String(format: "%d, mean %.0f µs (%@)", $0.fsyncCount, $0.fsyncMeanMicroseconds, $0.durability) } ?? "—", ""],
                     ["followers", i.map { $0.followers.map { "\($0.name)@\($0.position)" }.joined(separator: ", ") } ?? "—", ""],
                     ["queries, p50 / p99", "", q.map { String(format: "%d, %.0f / %.0f µs", $0.queries, $0.queryP50Microseconds, $0.queryP99Microseconds) } ?? "—"],
+                    ["memory (resident / peak)", memory(i?.memory), memory(q?.memory)],
                 ]))
                 for error in both.errors { printError(error) }
             }

@@ -297,7 +297,8 @@ public final class IngestService: Sendable {
                 duplicates: state.duplicates,
                 rejected: state.rejected,
                 durability: self.configuration.durability.description,
-                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds
+                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
+                memory: ProcessMemory.current()
             )
         }
     }

@@ -583,7 +583,8 @@ public final class QueryService: Service, Sendable {
                 queryP50Microseconds: percentile(0.5),
                 queryP95Microseconds: percentile(0.95),
                 queryP99Microseconds: percentile(0.99),
-                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds
+                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
+                memory: ProcessMemory.current()
             )
         }
     }

@@ -106,14 +106,16 @@ enum Fixtures {
         articleCount: 2, endOffset: 2, bytesOnDisk: 5_120, segments: 1,
         followers: [FollowerStatus(name: "dateline-query", position: 2)],
         ingestRatePerSecond: 0.5, fsyncCount: 2, fsyncMeanMicroseconds: 850.5, fsyncLastMicroseconds: 700,
-        accepted: 2, duplicates: 1, rejected: 0, durability: "fsync", uptimeSeconds: 60
+        accepted: 2, duplicates: 1, rejected: 0, durability: "fsync", uptimeSeconds: 60,
+        memory: ProcessMemory(residentBytes: 41_943_040, peakResidentBytes: 52_428_800)
     )
     static let getArticleRequest = GetArticleRequest(id: "9c1e4b7a2d3f5e60", minimumOffset: 2)
     static let getArticleResponse = GetArticleResponse(article: storedArticle, offset: 1)
     static let queryStatsRequest = QueryStatsRequest()
     static let queryStatsResponse = QueryStatsResponse(
         articleCount: 2, appliedOffset: 2, ingestEndOffset: 2, lag: 0, following: true, indexTerms: 412, indexBytes: 65_536,
-        queries: 17, queryP50Microseconds: 120, queryP95Microseconds: 300, queryP99Microseconds: 450, uptimeSeconds: 30
+        queries: 17, queryP50Microseconds: 120, queryP95Microseconds: 300, queryP99Microseconds: 450, uptimeSeconds: 30,
+        memory: ProcessMemory(residentBytes: 83_886_080, peakResidentBytes: 104_857_600)
     )
     static let searchRequest = SearchRequest(
         query: "\"rare earth\" Rubio -telephone",

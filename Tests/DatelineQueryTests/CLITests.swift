@@ -88,6 +88,8 @@ struct CLITests {
             #expect(stats.status == 0)
             #expect(stats.output.contains("dateline-ingest"))
             #expect(stats.output.contains("dateline-query@2"))
+            #expect(stats.output.contains("memory (resident / peak)"))
+            #expect(!stats.output.contains("memory (resident / peak)  —"), "both services report their memory on Linux")
             let health = try await CLI.run(["health", "-o", "json"], cluster: cluster)
             #expect(health.status == 0)
             #expect(health.output.contains("\"status\" : \"serving\""))

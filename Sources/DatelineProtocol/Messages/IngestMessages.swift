@@ -330,11 +330,14 @@ public struct IngestStatsResponse: DatelineMessage, Hashable {
     /// The durability policy: `fsync`, `interval:...` or `none`.
     public var durability: String
     public var uptimeSeconds: Double
+    /// The process's memory, when the platform tells.
+    public var memory: ProcessMemory?
 
     public init(
         articleCount: UInt64, endOffset: UInt64, bytesOnDisk: UInt64, segments: UInt32, followers: [FollowerStatus],
         ingestRatePerSecond: Double, fsyncCount: UInt64, fsyncMeanMicroseconds: Double, fsyncLastMicroseconds: Double,
-        accepted: UInt64, duplicates: UInt64, rejected: UInt64, durability: String, uptimeSeconds: Double
+        accepted: UInt64, duplicates: UInt64, rejected: UInt64, durability: String, uptimeSeconds: Double,
+        memory: ProcessMemory? = nil
     ) {
         self.articleCount = articleCount
         self.endOffset = endOffset
@@ -350,10 +353,11 @@ public struct IngestStatsResponse: DatelineMessage, Hashable {
         self.rejected = rejected
         self.durability = durability
         self.uptimeSeconds = uptimeSeconds
+        self.memory = memory
     }
 
     enum CodingKeys: Int, CodingKey {
         case articleCount = 1, endOffset, bytesOnDisk, segments, followers, ingestRatePerSecond, fsyncCount
-        case fsyncMeanMicroseconds, fsyncLastMicroseconds, accepted, duplicates, rejected, durability, uptimeSeconds
+        case fsyncMeanMicroseconds, fsyncLastMicroseconds, accepted, duplicates, rejected, durability, uptimeSeconds, memory
     }
 }

@@ -1,3 +1,4 @@
+internal import Foundation
 /// Fetches one article from `dateline-query`.
 public struct GetArticleRequest: DatelineRequest, Hashable {
     public typealias Response = GetArticleResponse
@@ -59,11 +60,13 @@ public struct QueryStatsResponse: DatelineMessage, Hashable {
     public var queryP95Microseconds: Double
     public var queryP99Microseconds: Double
     public var uptimeSeconds: Double
+    /// The process's memory, when the platform tells.
+    public var memory: ProcessMemory?
 
     public init(
         articleCount: UInt64, appliedOffset: UInt64, ingestEndOffset: UInt64, lag: UInt64, following: Bool, indexTerms: UInt64,
         indexBytes: UInt64, queries: UInt64, queryP50Microseconds: Double, queryP95Microseconds: Double,
-        queryP99Microseconds: Double, uptimeSeconds: Double
+        queryP99Microseconds: Double, uptimeSeconds: Double, memory: ProcessMemory? = nil
     ) {
         self.articleCount = articleCount
         self.appliedOffset = appliedOffset
@@ -77,10 +80,35 @@ public struct QueryStatsResponse: DatelineMessage, Hashable {
         self.queryP95Microseconds = queryP95Microseconds
         self.queryP99Microseconds = queryP99Microseconds
         self.uptimeSeconds = uptimeSeconds
+        self.memory = memory
     }
 
     enum CodingKeys: Int, CodingKey {
         case articleCount = 1, appliedOffset, ingestEndOffset, lag, following, indexTerms, indexBytes, queries
-        case queryP50Microseconds, queryP95Microseconds, queryP99Microseconds, uptimeSeconds
+        case queryP50Microseconds, queryP95Microseconds, queryP99Microseconds, uptimeSeconds, memory
     }
+}
+
+/// A process's memory: resident now and at its peak.
+public struct ProcessMemory: Codable, Sendable, Hashable {
+    public var residentBytes: UInt64
+    public var peakResidentBytes: UInt64
+
+    public init(residentBytes: UInt64, peakResidentBytes: UInt64) {
+        self.residentBytes = residentBytes
+        self.peakResidentBytes = peakResidentBytes
+    }
+
+    /// This process's figures, from `/proc/self/status` (VmRSS, VmHWM); nil where there is no such file.
+    public static func current() -> ProcessMemory? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        func kilobytes(_ field: String) -> UInt64? {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
+            return line.split(separator: " ").compactMap { UInt64($0) }.first
+        }
+        guard let resident = kilobytes("VmRSS"), let peak = kilobytes("VmHWM") else { return nil }
+        return ProcessMemory(residentBytes: resident * 1024, peakResidentBytes: peak * 1024)
+    }
+
+    enum CodingKeys: Int, CodingKey { case residentBytes = 1, peakResidentBytes }
 }
