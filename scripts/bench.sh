@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the benchmarks in release mode and prints a Markdown report (also saved to Benchmarks/.build/report.md).
+# Builds the benchmarks in release mode, runs Dateline's benchmarks and its peers' (SQLite FTS5 and Tantivy on the
+# same articles and queries, Redis PING), and prints a Markdown report (also saved to Benchmarks/.build/report.md).
+# Installs what the peers need when missing: Python's tantivy (PyPI) and redis-server (Debian).
 # Usage: scripts/bench.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/../Benchmarks"
@@ -7,6 +9,22 @@ if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists zlib; then
   echo "error: zlib's headers were not found. On Debian or Ubuntu: sudo apt-get install zlib1g-dev pkg-config" >&2
   exit 2
 fi
+if ! python3 -c "import tantivy" >/dev/null 2>&1; then
+  echo "installing the tantivy Python package (a peer)..." >&2
+  python3 -m pip install --quiet tantivy || echo "warning: could not install tantivy; its figures will be missing" >&2
+fi
+if ! command -v redis-benchmark >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing redis-server (a peer)..." >&2
+    (apt-get install -y redis-server >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y redis-server >/dev/null 2>&1)) \
+      || echo "warning: could not install redis-server; its figures will be missing" >&2
+  else
+    echo "warning: redis-benchmark not found (sudo apt-get install redis-server); its figures will be missing" >&2
+  fi
+fi
 swift build -c release --product DatelineBenchmarks
 mkdir -p .build
-.build/release/DatelineBenchmarks "$@" | tee .build/report.md
+{
+  .build/release/DatelineBenchmarks "$@"
+  if [ -f .build/peers/input.json ]; then python3 peers/peers.py "$@"; fi
+} | tee .build/report.md

@@ -186,6 +186,24 @@ enum IngestBenchmark {
             """
     }
 
+    /// `Benchmarks/.build/peers/`: `articles.jsonl` (id, title, body, date) and `input.json` (queries, Dateline's
+    /// results and figures), for the peer script.
+    static func writePeerInput(items: [ReutersReader.Item], queries: [[String: Any]], dateline: [String: Double]) throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/peers")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var lines = Data()
+        for item in items where !item.body.isEmpty {
+            var object: [String: Any] = ["id": "reuters-\(item.newID)", "title": item.title ?? "", "body": item.body]
+            if let date = item.date { object["date"] = Int(date.timeIntervalSince1970) }
+            lines.append(try JSONSerialization.data(withJSONObject: object))
+            lines.append(0x0A)
+        }
+        try lines.write(to: directory.appendingPathComponent("articles.jsonl"))
+        let input: [String: Any] = ["queries": queries, "dateline": dateline]
+        try JSONSerialization.data(withJSONObject: input, options: [.prettyPrinted, .sortedKeys]).write(to: directory.appendingPathComponent("input.json"))
+    }
+
     static func extractionOnlyReport() async -> String {
         var items: [ReutersReader.Item] = []
         for index in 0..<22 {
@@ -337,6 +355,18 @@ enum IngestBenchmark {
             print("BREAKDOWN top 10: MaxScore \(micros(topK)) (mean \(scoredTotal / queries.count) documents scored), score all and sort \(micros(sortAll))")
             print("BREAKDOWN search \(micros(whole)), matches \(micros(matching)) (mean \(matched / queries.count) matches), matches+10 snippets \(micros(withSnippets))")
         }
+        // What the peers (scripts/bench.sh runs Benchmarks/peers/peers.py) need: the same articles, the same
+        // queries, Dateline's top 10 for each (to compare rankings) and its figures (for ratios).
+        var inProcess: [Double] = []
+        var peerQueries: [[String: Any]] = []
+        for request in queries {
+            let begin = clock.now
+            let response = try query.search(request)
+            inProcess.append((clock.now - begin).seconds)
+            let top = try response.hits.map { try query.article($0.articleID).article.externalID ?? "" }
+            peerQueries.append(["query": request.query, "from": request.from.map { $0.timeIntervalSince1970 } as Any, "datelineTop10": top])
+        }
+        inProcess.sort()
         let sequential = try await Self.measureQueries(queries, port: queryPort, clients: 1, rounds: quick ? 1 : 3)
         let concurrent = try await Self.measureQueries(queries, port: queryPort, clients: 8, rounds: quick ? 1 : 3)
         let echoP50 = try await Self.echoP50()
@@ -375,6 +405,19 @@ enum IngestBenchmark {
         let rate = Double(submissions.count) / endToEnd
         let logRate = Double(payloads.count) / logTime
         let extractionOff = try await Self.ingestRun(submissions, extraction: false, logger: logger)
+        try Self.writePeerInput(
+            items: items, queries: peerQueries,
+            dateline: [
+                "ingestDurableExtractionOn": Double(submissions.count) / endToEnd,
+                "ingestSearchableExtractionOn": Double(submissions.count) / searchable,
+                "ingestDurableExtractionOff": Double(submissions.count) / extractionOff.durable,
+                "ingestSearchableExtractionOff": Double(submissions.count) / extractionOff.searchable,
+                "queryP50": sequential.p50, "queryP95": sequential.p95, "queryP99": sequential.p99, "queryRate": sequential.rate,
+                "queryInProcessP50": inProcess[inProcess.count / 2], "queryInProcessP99": inProcess[min(inProcess.count - 1, inProcess.count * 99 / 100)],
+                "echoP50": echoP50, "snapshotRestart": snapshotLoad, "replayRestart": restartTime,
+                "bytesPerArticle": Double(stats.bytesOnDisk) / Double(max(1, counts.0)),
+            ]
+        )
         let extraction = await Self.extractionReport(submissions, extractionOff: extractionOff, extractionOn: (endToEnd, searchable))
         return extraction + "\n" + """
             ### Ingest: Reuters-21578 (\(submissions.count) articles, \(bytes / 1_000_000) MB of text; batches of 100, 4 in flight, fsync before every acknowledgement)

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Dateline's peers on the same articles and queries: SQLite FTS5 and Tantivy, in process.
+
+Reads what the Swift benchmark wrote to Benchmarks/.build/peers/ (articles.jsonl: the Reuters-21578 articles as
+Dateline parsed them; input.json: the queries, Dateline's top 10 for each and Dateline's figures from the same
+run) and prints a Markdown section with each peer's figures and Dateline's ratio to it.
+
+Usage: python3 Benchmarks/peers/peers.py [--quick]
+"""
+import json, os, re, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, time
+
+here = os.path.dirname(os.path.abspath(__file__))
+data = os.path.join(here, "..", ".build", "peers")
+quick = "--quick" in sys.argv
+runs = 1 if quick else 3
+
+articles = [json.loads(line) for line in open(os.path.join(data, "articles.jsonl"), encoding="utf-8")]
+source = json.load(open(os.path.join(data, "input.json"), encoding="utf-8"))
+queries = source["queries"]
+dateline = source["dateline"]
+
+
+def words(text):
+    return re.findall(r'"[^"]*"|\S+', text)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def median_run(function):
+    """Runs `function` `runs` times; returns (median, min, max) of what it returns."""
+    results = [function() for _ in range(runs)]
+    return statistics.median(results), min(results), max(results)
+
+
+# ---------------------------------------------------------------- SQLite FTS5
+def fts5_query(text):
+    out = []
+    for word in words(text):
+        if word == "OR":
+            out.append("OR")
+        elif word.startswith('"'):
+            out.append(word)
+        else:
+            out.append('"' + word.replace('"', "") + '"')
+    return " ".join(out)
+
+
+def sqlite_ingest(path):
+    if os.path.exists(path):
+        os.remove(path)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, date UNINDEXED, tokenize='porter unicode61')")
+    start = time.perf_counter()
+    with db:
+        db.executemany("INSERT INTO docs(id, title, body, date) VALUES (?, ?, ?, ?)",
+                       ((a["id"], a["title"], a["body"], a.get("date")) for a in articles))
+    elapsed = time.perf_counter() - start
+    db.close()
+    return len(articles) / elapsed
+
+
+def sqlite_queries(path):
+    db = sqlite3.connect(path)
+    latencies, tops = [], []
+    for q in queries:
+        sql = ("SELECT id, title, snippet(docs, 2, '[[', ']]', '…', 16) FROM docs WHERE docs MATCH ?"
+               + (" AND date >= ?" if q.get("from") is not None else "") + " ORDER BY bm25(docs, 0, 2.0, 1.0) LIMIT 10")
+        args = [fts5_query(q["query"])] + ([int(q["from"])] if q.get("from") is not None else [])
+        begin = time.perf_counter()
+        rows = db.execute(sql, args).fetchall()
+        latencies.append(time.perf_counter() - begin)
+        tops.append([row[0] for row in rows])
+    db.close()
+    return latencies, tops
+
+
+# ---------------------------------------------------------------- Tantivy
+def tantivy_query_text(text):
+    out, pending_or = [], False
+    parts = words(text)
+    has_or = "OR" in parts
+    for word in parts:
+        if word == "OR":
+            continue
+        out.append(word if has_or else "+" + word)
+    return " ".join(out)
+
+
+def tantivy_ingest(directory):
+    import tantivy
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
+    builder.add_text_field("body", stored=True, tokenizer_name="en_stem")
+    builder.add_integer_field("date", stored=True, indexed=True, fast=True)
+    schema = builder.build()
+    index = tantivy.Index(schema, path=directory)
+    start = time.perf_counter()
+    writer = index.writer(heap_size=256_000_000, num_threads=1)
+    for a in articles:
+        writer.add_document(tantivy.Document(id=a["id"], title=a["title"], body=a["body"], date=a.get("date", 0)))
+    writer.commit()
+    writer.wait_merging_threads()
+    elapsed = time.perf_counter() - start
+    return len(articles) / elapsed, index, schema
+
+
+def tantivy_queries(index, schema):
+    import tantivy
+    index.reload()
+    searcher = index.searcher()
+    latencies, tops = [], []
+    for q in queries:
+        begin = time.perf_counter()
+        query = index.parse_query(tantivy_query_text(q["query"]), ["title", "body"], field_boosts={"title": 2.0})
+        if q.get("from") is not None:
+            date_query = tantivy.Query.range_query(schema, "date", tantivy.FieldType.Integer, int(q["from"]), 2**62)
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, date_query)])
+        hits = searcher.search(query, 10).hits
+        snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
+        top = []
+        for _, address in hits:
+            document = searcher.doc(address)
+            snippets.snippet_from_doc(document).to_html()
+            top.append(document["id"][0])
+        latencies.append(time.perf_counter() - begin)
+        tops.append(top)
+    return latencies, tops
+
+
+def overlap(a, b):
+    scores = [len(set(x) & set(y)) / max(1, min(10, max(len(x), len(y)))) for x, y in zip(a, b) if x or y]
+    return statistics.mean(scores) if scores else 0.0
+
+
+def us(seconds):
+    return f"{seconds * 1e6:,.0f} µs"
+
+
+def ratio(value):
+    return f"{value:.2f}×"
+
+
+with tempfile.TemporaryDirectory() as scratch:
+    sqlite_path = os.path.join(scratch, "fts5.db")
+    fts_rate = median_run(lambda: sqlite_ingest(sqlite_path))
+    fts_latencies, fts_tops = sqlite_queries(sqlite_path)
+    try:
+        def one_tantivy():
+            directory = tempfile.mkdtemp(dir=scratch)
+            return tantivy_ingest(directory)
+        tantivy_runs = [one_tantivy() for _ in range(runs)]
+        tantivy_rates = [r[0] for r in tantivy_runs]
+        tantivy_rate = (statistics.median(tantivy_rates), min(tantivy_rates), max(tantivy_rates))
+        tantivy_latencies, tantivy_tops = tantivy_queries(tantivy_runs[-1][1], tantivy_runs[-1][2])
+        have_tantivy = True
+    except ImportError:
+        have_tantivy = False
+
+dateline_tops = [q["datelineTop10"] for q in queries]
+d = dateline
+print(f"### Peers on the same {len(articles):,} articles and {len(queries)} queries (in process, one thread each; median of {runs} runs, min–max)\n")
+print("| what | Dateline | SQLite FTS5 | Tantivy | Dateline ÷ FTS5 | Dateline ÷ Tantivy |")
+print("|---|---|---|---|---|---|")
+t_rate = f"{tantivy_rate[0]:,.0f}/s ({tantivy_rate[1]:,.0f}–{tantivy_rate[2]:,.0f})" if have_tantivy else "not installed"
+print(f"| index the corpus, durable (articles/s): Dateline end to end through the protocol, extraction off; peers in process | "
+      f"{d['ingestSearchableExtractionOff']:,.0f}/s | {fts_rate[0]:,.0f}/s ({fts_rate[1]:,.0f}–{fts_rate[2]:,.0f}) | {t_rate} | "
+      f"{ratio(d['ingestSearchableExtractionOff'] / fts_rate[0])} | {ratio(d['ingestSearchableExtractionOff'] / tantivy_rate[0]) if have_tantivy else ''} |")
+print(f"| ... Dateline with extraction on | {d['ingestSearchableExtractionOn']:,.0f}/s | | | "
+      f"{ratio(d['ingestSearchableExtractionOn'] / fts_rate[0])} | {ratio(d['ingestSearchableExtractionOn'] / tantivy_rate[0]) if have_tantivy else ''} |")
+for label, p in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]:
+    fts = percentile(fts_latencies, p)
+    tan = percentile(tantivy_latencies, p) if have_tantivy else None
+    key = {"p50": "queryP50", "p95": "queryP95", "p99": "queryP99"}[label]
+    print(f"| top 10 with snippets, {label} (Dateline over loopback) | {us(d[key])} | {us(fts)} | {us(tan) if tan else ''} | "
+          f"{ratio(fts / d[key])} faster | {ratio(tan / d[key]) + ' faster' if tan else ''} |")
+fts50 = percentile(fts_latencies, 0.5)
+tan50 = percentile(tantivy_latencies, 0.5) if have_tantivy else None
+print(f"| top 10 with snippets, p50, Dateline in process | {us(d['queryInProcessP50'])} | {us(fts50)} | {us(tan50) if tan50 else ''} | "
+      f"{ratio(fts50 / d['queryInProcessP50'])} faster | {ratio(tan50 / d['queryInProcessP50']) + ' faster' if tan50 else ''} |")
+print()
+if have_tantivy:
+    print(f"Ranking sanity: the top 10 overlap with Tantivy's is {overlap(dateline_tops, tantivy_tops) * 100:.0f}% for Dateline and "
+          f"{overlap(fts_tops, tantivy_tops) * 100:.0f}% for SQLite FTS5 (both BM25; analyzers and phrase handling differ).")
+print("(\"× faster\" > 1 means Dateline is faster. Dateline's query figures include the protocol round trip over loopback; "
+      "the peers run in process, so the in-process row is the like-for-like one.)\n")
+
+
+# ---------------------------------------------------------------- Redis PING
+def redis_section():
+    path = os.path.join(data, "roundtrips.json")
+    if not os.path.exists(path):
+        return "Redis: skipped (run the round-trip benchmark first: it writes roundtrips.json).\n"
+    if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+        return "Redis: skipped (redis-server / redis-benchmark not installed; Debian: apt-get install redis-server).\n"
+    figures = json.load(open(path))
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        def rate(pipeline, requests):
+            values = []
+            for _ in range(runs):
+                out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "ping_mbulk", "-c", "1", "-n", str(requests), "-P", str(pipeline), "--csv"],
+                                     capture_output=True, text=True, check=True).stdout
+                line = [l for l in out.splitlines() if "PING" in l][-1]
+                values.append(float(line.split(",")[1].strip('"')))
+            return statistics.median(values), min(values), max(values)
+        sequential = rate(1, 20000 if quick else 100000)
+        pipelined = rate(64, 200000 if quick else 1000000)
+    finally:
+        server.terminate()
+        server.wait()
+    lines = ["### Ping round trips: Dateline against Redis on the same machine (one connection; median of %d runs)\n" % runs,
+             "| shape | Redis PING /s | Dateline ping /s | NIO echo /s | Dateline ÷ Redis |", "|---|---|---|---|---|"]
+    lines.append(f"| 1 at a time | {sequential[0]:,.0f} ({sequential[1]:,.0f}–{sequential[2]:,.0f}) | {figures['pingSequential']:,.0f} | {figures['echoSequential']:,.0f} | {figures['pingSequential'] / sequential[0]:.2f}× |")
+    lines.append(f"| 64 in flight (Redis: pipelined) | {pipelined[0]:,.0f} ({pipelined[1]:,.0f}–{pipelined[2]:,.0f}) | {figures['pingPipelined']:,.0f} | {figures['echoPipelined']:,.0f} | {figures['pingPipelined'] / pipelined[0]:.2f}× |")
+    lines.append("\n(Redis: redis-benchmark's own C client, PING_MBULK. Dateline: its Swift client library; both single-threaded servers on loopback.)\n")
+    return "\n".join(lines)
+
+
+print(redis_section())
