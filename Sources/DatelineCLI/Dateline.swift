@@ -180,15 +180,7 @@ extension Dateline {
                 eventFrom: self.eventFrom.flatMap(ArticleDates.parse).map(\.date),
                 eventTo: self.eventTo.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date }
             )
-            let client = self.global.client
-            var response: SearchResponse?
-            try await reportingErrors { response = try await client.send(request, to: .query) }
-            await client.close()
-            guard let response else { return }
-            if self.global.output == .json {
-                try printJSON(response)
-                return
-            }
+            guard let response = try await self.global.ask(request, of: .query) else { return }
             var described = self.query.allSatisfy(\.isWhitespace) ? [] : [self.query]
             described += self.entity.map { "entity \($0)" } + self.topic.map { "topic \($0)" }
             if let from = self.eventFrom { described.append("events from \(from)") }
@@ -229,15 +221,7 @@ extension Dateline {
         var id: String
 
         func run() async throws {
-            let client = self.global.client
-            var response: GetArticleResponse?
-            try await reportingErrors { response = try await client.send(GetArticleRequest(id: self.id), to: .query) }
-            await client.close()
-            guard let response else { return }
-            if self.global.output == .json {
-                try printJSON(response)
-                return
-            }
+            guard let response = try await self.global.ask(GetArticleRequest(id: self.id), of: .query) else { return }
             let article = response.article
             let rows: [[String]] = [
                 ["id", article.id], ["offset", "\(response.offset)"], ["title", article.title ?? "(none)"],
@@ -271,15 +255,7 @@ extension Dateline {
 
         func run() async throws {
             let request = EntitiesRequest(match: self.match, kinds: self.type.compactMap(EntityKind.init(name:)), limit: UInt32(self.limit))
-            let client = self.global.client
-            var response: EntitiesResponse?
-            try await reportingErrors { response = try await client.send(request, to: .query) }
-            await client.close()
-            guard let response else { return }
-            if self.global.output == .json {
-                try printJSON(response)
-                return
-            }
+            guard let response = try await self.global.ask(request, of: .query) else { return }
             var rows = [["id", "type", "name", "country", "articles", "mentions", "titles / offices"]]
             for entity in response.entities {
                 let details = (entity.titles + entity.offices.filter { !$0.hasPrefix("office:") || entity.kind != .person } + (entity.acronym.map { ["(\($0))"] } ?? []))
@@ -339,15 +315,7 @@ extension Dateline {
                 codes: self.codes,
                 limit: UInt32(self.limit)
             )
-            let client = self.global.client
-            var response: TimelineResponse?
-            try await reportingErrors { response = try await client.send(request, to: .query) }
-            await client.close()
-            guard let response else { return }
-            if self.global.output == .json {
-                try printJSON(response)
-                return
-            }
+            guard let response = try await self.global.ask(request, of: .query) else { return }
             print("Engagements of " + response.actors.map { "\($0.name) [\($0.ids.prefix(3).joined(separator: ", "))]" }.joined(separator: " and ") + ": \(response.total)")
             let bold = self.global.colors ? "\u{1B}[1m" : "", reset = self.global.colors ? "\u{1B}[0m" : ""
             for engagement in response.engagements {

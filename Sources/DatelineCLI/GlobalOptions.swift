@@ -68,6 +68,24 @@ enum ExitStatus {
     static let unreachable = ExitCode(69)
 }
 
+extension GlobalOptions {
+    /// Sends one request to `service` and closes the connection; failures become one line on stderr and an exit
+    /// status. With `--output json` it prints the reply as JSON and returns nil: the caller prints a table only for
+    /// what it gets back.
+    func ask<Request: DatelineRequest>(_ request: Request, of service: DatelineService) async throws -> Request.Response? {
+        let client = self.client
+        var response: Request.Response?
+        try await reportingErrors { response = try await client.send(request, to: service) }
+        await client.close()
+        guard let response else { return nil }
+        if self.output == .json {
+            try printJSON(response)
+            return nil
+        }
+        return response
+    }
+}
+
 /// Runs `body`, turning failures into one clear line on stderr and a distinct exit status.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
