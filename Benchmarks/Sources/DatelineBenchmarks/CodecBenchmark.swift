@@ -89,6 +89,7 @@ enum CodecBenchmark {
             |---|---|---|---|---|---|---|
 
             """
+        PeerFigures.record(["codecIngest": rows[0].oursTime.median, "codecSearch": rows[1].oursTime.median, "codecPing": rows[2].oursTime.median])
         for row in rows {
             text += "| \(row.message) | \(micros(row.oursTime.median)) (\(micros(row.oursTime.minimum))–\(micros(row.oursTime.maximum))) | \(micros(row.jsonTime.median)) (\(micros(row.jsonTime.minimum))–\(micros(row.jsonTime.maximum))) | **\(ratio(row.jsonTime.median / row.oursTime.median))** | \(row.oursSize) | \(row.jsonSize) | **\(ratio(Double(row.oursSize) / Double(row.jsonSize)))** |\n"
         }

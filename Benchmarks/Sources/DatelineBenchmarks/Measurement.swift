@@ -38,3 +38,13 @@ func ratio(_ value: Double) -> String { String(format: "%.2f×", value) }
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
+
+import Synchronization
+
+/// Dateline's figures from this run that a later section compares with a peer's.
+enum PeerFigures {
+    private static let figures = Mutex<[String: Double]>([:])
+
+    static func record(_ values: [String: Double]) { self.figures.withLock { $0.merge(values) { $1 } } }
+    static var all: [String: Double] { self.figures.withLock { $0 } }
+}

@@ -278,7 +278,10 @@ enum RoundTripBenchmark {
         for (name, base, mine) in rows {
             if name == "ping, 1 at a time, 1 connection" { figures["pingSequential"] = median(mine, \.perSecond); figures["echoSequential"] = median(base, \.perSecond) }
             if name == "ping, 64 in flight, 1 connection" { figures["pingPipelined"] = median(mine, \.perSecond); figures["echoPipelined"] = median(base, \.perSecond) }
+            if name.hasPrefix("10-hit search reply") { figures["searchSequential"] = median(mine, \.perSecond) }
+            if name.hasPrefix("100-article ingest batch") { figures["ingestSequential"] = median(mine, \.perSecond) }
         }
+        PeerFigures.record(figures)
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/peers")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

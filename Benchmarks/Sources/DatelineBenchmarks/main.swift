@@ -21,4 +21,7 @@ if !onlyCodec && !onlyRoundTrips {
 if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)
     print("\n" + roundTrips)
+    if !onlyRoundTrips || CommandLine.arguments.contains("--grpc") {
+        print(try await GRPCBenchmark.report(quick: quick, dateline: PeerFigures.all))
+    }
 }
