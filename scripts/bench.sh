@@ -2,7 +2,7 @@
 # Builds the benchmarks in release mode, runs Dateline's benchmarks and its peers' (SQLite FTS5 and Tantivy on the
 # same articles and queries, Redis PING), and prints a Markdown report (also saved to Benchmarks/.build/report.md).
 # Installs what the peers need when missing: Python's tantivy (PyPI) and redis-server (Debian).
-# Usage: scripts/bench.sh [--quick]
+# Usage: scripts/bench.sh [--quick]   (a full run also ingests the corpus at 10x its size; --quick skips that)
 set -euo pipefail
 cd "$(dirname "$0")/../Benchmarks"
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists zlib; then
@@ -25,6 +25,8 @@ fi
 swift build -c release --product DatelineBenchmarks
 mkdir -p .build
 {
-  .build/release/DatelineBenchmarks "$@"
+  scale=(--scale 10)
+  for argument in "$@"; do [ "$argument" = "--quick" ] && scale=(); done
+  .build/release/DatelineBenchmarks "$@" "${scale[@]}"
   if [ -f .build/peers/input.json ]; then python3 peers/peers.py "$@"; fi
 } | tee .build/report.md

@@ -419,7 +419,14 @@ enum IngestBenchmark {
             ]
         )
         let extraction = await Self.extractionReport(submissions, extractionOff: extractionOff, extractionOn: (endToEnd, searchable))
-        return extraction + "\n" + """
+        var scale = ""
+        if let index = CommandLine.arguments.firstIndex(of: "--scale"), index + 1 < CommandLine.arguments.count, let factor = Int(CommandLine.arguments[index + 1]), factor > 1 {
+            scale = "\n" + (try await ScaleBenchmark.report(
+                factor: factor, items: items, queries: queries,
+                baseline: (Double(submissions.count) / searchable, sequential.p50, sequential.p99)
+            ))
+        }
+        return extraction + scale + "\n" + """
             ### Ingest: Reuters-21578 (\(submissions.count) articles, \(bytes / 1_000_000) MB of text; batches of 100, 4 in flight, fsync before every acknowledgement)
 
             | path | time | articles/s | MB/s | ratio |
