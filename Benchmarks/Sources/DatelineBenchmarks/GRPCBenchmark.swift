@@ -92,6 +92,11 @@ enum GRPCBenchmark {
         let pingConcurrent = try await Self.measure(concurrent, concurrency: 64) { _ = try await bench.ping(ping) }
         let searchSequential = try await Self.measure(sequential / 2, concurrency: 1) { _ = try await bench.search(searchRequest) }
         let ingestSequential = try await Self.measure(sequential / 20, concurrency: 1) { _ = try await bench.ingest(ingest) }
+        // Bytes on the wire per round trip (loopback, TCP/IP headers and ACKs included), one at a time.
+        let wireCount = 1_000
+        let wirePing = try await loopbackBytesPerCall(wireCount) { for _ in 0..<wireCount { _ = try await bench.ping(ping) } }
+        let wireSearch = try await loopbackBytesPerCall(wireCount / 2) { for _ in 0..<(wireCount / 2) { _ = try await bench.search(searchRequest) } }
+        let wireIngest = try await loopbackBytesPerCall(wireCount / 20) { for _ in 0..<(wireCount / 20) { _ = try await bench.ingest(ingest) } }
         client.beginGracefulShutdown()
         server.beginGracefulShutdown()
         _ = await clientTask.result
@@ -117,6 +122,7 @@ enum GRPCBenchmark {
         let codecSearch = try codec(search, iterations: 1_000 * scale)
         let codecPing = try codec(ping, iterations: 20_000 * scale)
         func d(_ key: String) -> Double { dateline[key] ?? .nan }
+        func bytes(_ value: Double?) -> String { value.map { String(format: "%.0f B", $0) } ?? "—" }
 
         return """
             ### Against grpc-swift 2 (HTTP/2, swift-protobuf generated code; one connection over loopback, same messages)
@@ -127,6 +133,14 @@ enum GRPCBenchmark {
             | ping, 64 in flight | \(Int(pingConcurrent.0)) | \(micros(pingConcurrent.1)) | \(micros(pingConcurrent.2)) | \(Int(d("pingPipelined"))) | **\(ratio(d("pingPipelined") / pingConcurrent.0))** |
             | 10-hit search reply, 1 at a time | \(Int(searchSequential.0)) | \(micros(searchSequential.1)) | \(micros(searchSequential.2)) | \(Int(d("searchSequential"))) | **\(ratio(d("searchSequential") / searchSequential.0))** |
             | 100-article ingest batch, 1 at a time | \(Int(ingestSequential.0)) | \(micros(ingestSequential.1)) | \(micros(ingestSequential.2)) | \(Int(d("ingestSequential"))) | **\(ratio(d("ingestSequential") / ingestSequential.0))** |
+
+            Bytes on the wire per round trip, one at a time (loopback, TCP/IP headers and ACKs included):
+
+            | shape | gRPC | Dateline | Dateline ÷ gRPC |
+            |---|---|---|---|
+            | ping | \(bytes(wirePing)) | \(bytes(d("wirePing"))) | \(ratio(d("wirePing") / (wirePing ?? .nan))) |
+            | 10-hit search reply | \(bytes(wireSearch)) | \(bytes(d("wireSearch"))) | \(ratio(d("wireSearch") / (wireSearch ?? .nan))) |
+            | 100-article ingest batch | \(bytes(wireIngest)) | \(bytes(d("wireIngest"))) | \(ratio(d("wireIngest") / (wireIngest ?? .nan))) |
 
             (Dateline's figures are its round-trip benchmark's in this run, where replies and requests above 1 KiB are
             zlib-compressed — most of the ingest batch's 2.3 ms is deflate and inflate of 128 KB; gRPC sends them uncompressed.)

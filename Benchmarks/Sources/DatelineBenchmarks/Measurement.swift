@@ -1,3 +1,4 @@
+import Foundation
 /// Runs `body` after a warm-up, `runs` times, and summarises the per-operation time.
 struct Measurement {
     var median: Double
@@ -47,4 +48,21 @@ enum PeerFigures {
 
     static func record(_ values: [String: Double]) { self.figures.withLock { $0.merge(values) { $1 } } }
     static var all: [String: Double] { self.figures.withLock { $0 } }
+}
+
+/// Bytes the loopback interface has carried so far (Linux `/proc/net/dev`, received side: on loopback every byte
+/// sent is received once), including TCP/IP headers and acknowledgements; nil elsewhere.
+func loopbackBytes() -> UInt64? {
+    guard let text = try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("lo:") })
+    else { return nil }
+    return line.split(separator: ":")[1].split(separator: " ").first.flatMap { UInt64($0) }
+}
+
+/// Loopback bytes per call of `body`, averaged over `count` calls.
+func loopbackBytesPerCall(_ count: Int, _ body: () async throws -> Void) async rethrows -> Double? {
+    let before = loopbackBytes()
+    try await body()
+    guard let before, let after = loopbackBytes() else { return nil }
+    return Double(after - before) / Double(count)
 }

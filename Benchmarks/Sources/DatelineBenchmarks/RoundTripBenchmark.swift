@@ -266,6 +266,19 @@ enum RoundTripBenchmark {
             try await self.dateline(port: port, request: SampleMessages.ingestBatch(), connections: 1, window: 1, total: sequential / 20, group: clientGroup)
         }
 
+        // Bytes on the wire per round trip, one at a time (TCP/IP headers and ACKs included).
+        let wireCount = 2_000
+        let wirePing = try await loopbackBytesPerCall(wireCount) {
+            _ = try await self.dateline(port: port, request: SampleMessages.ping, connections: 1, window: 1, total: wireCount, group: clientGroup)
+        }
+        let wireSearch = try await loopbackBytesPerCall(wireCount / 2) {
+            _ = try await self.dateline(port: port, request: SearchRequest(query: "cocoa"), connections: 1, window: 1, total: wireCount / 2, group: clientGroup)
+        }
+        let wireIngest = try await loopbackBytesPerCall(wireCount / 20) {
+            _ = try await self.dateline(port: port, request: SampleMessages.ingestBatch(), connections: 1, window: 1, total: wireCount / 20, group: clientGroup)
+        }
+        PeerFigures.record(["wirePing": wirePing ?? .nan, "wireSearch": wireSearch ?? .nan, "wireIngest": wireIngest ?? .nan])
+
         serverTask.cancel()
         _ = await serverTask.result
         try await echoChannel.close()
