@@ -23,6 +23,8 @@ if ! command -v redis-benchmark >/dev/null 2>&1; then
   fi
 fi
 swift build -c release --product DatelineBenchmarks
+# The real executables, for the resources section (built beside the benchmark).
+for product in dateline-ingest dateline-query dateline; do swift build -c release --product "$product"; done
 mkdir -p .build
 {
   scale=(--scale 10)

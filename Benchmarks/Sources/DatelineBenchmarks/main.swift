@@ -6,6 +6,10 @@ let quick = CommandLine.arguments.contains("--quick")
 let onlyRoundTrips = CommandLine.arguments.contains("--round-trips")
 let onlyCodec = CommandLine.arguments.contains("--codec")
 let onlyIngest = CommandLine.arguments.contains("--ingest")
+if CommandLine.arguments == [CommandLine.arguments[0], "--resources"] {
+    print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
+    exit(0)
+}
 if CommandLine.arguments.contains("--extraction") {
     // In-process extraction rates only (for profiling).
     print(await IngestBenchmark.extractionOnlyReport())
@@ -17,6 +21,9 @@ if !onlyRoundTrips && !onlyIngest { report += try CodecBenchmark.report(quick: q
 print(report, terminator: "")
 if !onlyCodec && !onlyRoundTrips {
     print("\n" + (try await IngestBenchmark.report(quick: quick)))
+    if !quick || CommandLine.arguments.contains("--resources") {
+        print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
+    }
 }
 if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)

@@ -1,0 +1,111 @@
+import DatelineProtocol
+import Foundation
+
+/// The real executables, as a user runs them: `dateline-ingest` and `dateline-query` as processes, the Reuters
+/// corpus sent by `dateline ingest DIR --wait` (time until everything is searchable), then each service's peak
+/// memory, the bytes on disk, and `dateline-query`'s restart to ready (stopped with SIGTERM, which writes its
+/// snapshot, then started again).
+enum ResourcesBenchmark {
+    static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+
+    static func start(_ name: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = self.binaries.appendingPathComponent(name)
+        process.arguments = arguments + ["--log-level", "error"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func waitForPort(_ file: String) async throws -> Int {
+        for _ in 0..<2_000 {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return port }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw DatelineError(code: .unavailable, message: "no port in \(file)")
+    }
+
+    static func directorySize(_ path: String) -> UInt64 {
+        let files = FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
+        return files.reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: path + "/" + file)[.size] as? UInt64) ?? 0)
+        }
+    }
+
+    static func report(corpus: URL) async throws -> String {
+        let required = ["dateline-ingest", "dateline-query", "dateline"]
+        guard required.allSatisfy({ FileManager.default.isExecutableFile(atPath: self.binaries.appendingPathComponent($0).path) }) else {
+            return "### Resources with the real executables\n\nSkipped: build them beside the benchmark (scripts/bench.sh does).\n"
+        }
+        let clock = ContinuousClock()
+        let root = NSTemporaryDirectory() + "dateline-bench-resources-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ingest = try self.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest"])
+        defer { if ingest.isRunning { ingest.terminate() } }
+        let ingestPort = try await self.waitForPort(root + "/ingest.port")
+        var query = try self.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
+        defer { if query.isRunning { query.terminate() } }
+        var queryPort = try await self.waitForPort(root + "/query.port")
+
+        // The CLI, as a user runs it, until everything is searchable.
+        let cli = Process()
+        cli.executableURL = self.binaries.appendingPathComponent("dateline")
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".sgm") }.sorted()
+            .map { corpus.appendingPathComponent($0).path }
+        cli.arguments = ["ingest"] + files + ["--wait", "--ingest", "127.0.0.1:\(ingestPort)", "--query", "127.0.0.1:\(queryPort)"]
+        cli.standardOutput = FileHandle.nullDevice
+        cli.standardError = FileHandle.nullDevice
+        let start = clock.now
+        try cli.run()
+        cli.waitUntilExit()
+        let searchable = (clock.now - start).seconds
+
+        let ingestClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
+        let ingestStats = try await ingestClient.send(IngestStatsRequest())
+        var queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        let queryStats = try await queryClient.send(QueryStatsRequest())
+        try await queryClient.close()
+
+        // Restart dateline-query: SIGTERM writes its snapshot; time from start to answering a search.
+        query.terminate()
+        query.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: root + "/query.port")
+        let restart = clock.now
+        query = try self.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
+        queryPort = try await self.waitForPort(root + "/query.port")
+        queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        var answered = try await queryClient.send(SearchRequest(query: "cocoa"))
+        while answered.appliedOffset < ingestStats.endOffset {
+            try await Task.sleep(for: .milliseconds(5))
+            answered = try await queryClient.send(SearchRequest(query: "cocoa"))
+        }
+        let restartToReady = (clock.now - restart).seconds
+        let restartedStats = try await queryClient.send(QueryStatsRequest())
+        try await queryClient.close()
+        try await ingestClient.close()
+        query.terminate()
+        ingest.terminate()
+        query.waitUntilExit()
+        ingest.waitUntilExit()
+
+        func megabytes(_ memory: ProcessMemory?, peak: Bool) -> String {
+            guard let memory else { return "—" }
+            return String(format: "%.0f MB", Double(peak ? memory.peakResidentBytes : memory.residentBytes) / 1e6)
+        }
+        let articles = max(1, ingestStats.articleCount)
+        return """
+            ### Resources with the real executables (`dateline ingest reuters21578/ --wait` against `dateline-ingest` and `dateline-query` processes)
+
+            | measurement | figure |
+            |---|---|
+            | the CLI, from start until all \(ingestStats.articleCount) articles are searchable (extraction on, fsync always) | \(String(format: "%.1f s", searchable)) — \(Int(Double(ingestStats.articleCount) / searchable)) articles/s |
+            | dateline-ingest memory, resident / peak | \(megabytes(ingestStats.memory, peak: false)) / \(megabytes(ingestStats.memory, peak: true)) |
+            | dateline-query memory, resident / peak | \(megabytes(queryStats.memory, peak: false)) / \(megabytes(queryStats.memory, peak: true)) |
+            | dateline-query memory after a restart from its snapshot, resident / peak | \(megabytes(restartedStats.memory, peak: false)) / \(megabytes(restartedStats.memory, peak: true)) |
+            | bytes on disk per article: ingest log / query snapshot | \(ingestStats.bytesOnDisk / articles) / \(self.directorySize(root + "/query") / articles) |
+            | dateline-query restart (process start) to answering searches, from its snapshot | \(String(format: "%.2f s", restartToReady)) |
+
+            """
+    }
+}
