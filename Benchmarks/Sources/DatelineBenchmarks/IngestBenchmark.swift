@@ -43,6 +43,28 @@ enum IngestBenchmark {
         var p99: Double
     }
 
+    struct LatencyRuns {
+        var runs: [Latency]
+
+        var median: Latency {
+            func middle(_ key: KeyPath<Latency, Double>) -> Double { self.runs.map { $0[keyPath: key] }.sorted()[self.runs.count / 2] }
+            return Latency(rate: middle(\.rate), p50: middle(\.p50), p95: middle(\.p95), p99: middle(\.p99))
+        }
+
+        func text(_ key: KeyPath<Latency, Double>, micro: Bool = true) -> String {
+            let values = self.runs.map { $0[keyPath: key] }.sorted()
+            let show = { (value: Double) in micro ? micros(value) : "\(Int(value))" }
+            let median = show(values[values.count / 2])
+            return values.count > 1 ? "\(median) (\(show(values.first!))–\(show(values.last!)))" : median
+        }
+    }
+
+    static func measureQueryRuns(_ queries: [SearchRequest], port: Int, clients: Int, runs: Int) async throws -> LatencyRuns {
+        var results: [Latency] = []
+        for _ in 0..<runs { results.append(try await self.measureQueries(queries, port: port, clients: clients, rounds: 1)) }
+        return LatencyRuns(runs: results)
+    }
+
     static func measureQueries(_ queries: [SearchRequest], port: Int, clients: Int, rounds: Int) async throws -> Latency {
         let clock = ContinuousClock()
         let connections = try await (0..<clients).asyncMap { _ in try await DatelineClientConnection.connect(host: "127.0.0.1", port: port) }
@@ -131,7 +153,19 @@ enum IngestBenchmark {
     }
 
     /// Parse-only and parse+extract rates in process, one core and all cores.
-    static func extractionReport(_ submissions: [ArticleSubmission], extractionOff: (durable: Double, searchable: Double), extractionOn: (durable: Double, searchable: Double)) async -> String {
+    /// "median/s (min–max)" of the rates `count / time` over several runs, and the median rate.
+    static func rates(_ times: [Double], count: Int) -> (text: String, median: Double) {
+        let rates = times.map { Double(count) / $0 }.sorted()
+        let median = rates[rates.count / 2]
+        guard rates.count > 1 else { return ("\(Int(median))", median) }
+        return ("\(Int(median)) (\(Int(rates.first!))–\(Int(rates.last!)))", median)
+    }
+
+    static func extractionReport(_ submissions: [ArticleSubmission], extractionOff: [(durable: Double, searchable: Double)], extractionOn: [(durable: Double, searchable: Double)]) async -> String {
+        let offDurable = Self.rates(extractionOff.map(\.durable), count: submissions.count)
+        let onDurable = Self.rates(extractionOn.map(\.durable), count: submissions.count)
+        let offSearchable = Self.rates(extractionOff.map(\.searchable), count: submissions.count)
+        let onSearchable = Self.rates(extractionOn.map(\.searchable), count: submissions.count)
         let clock = ContinuousClock()
         let processor = ArticleProcessor()
         let parsed: [StoredArticle] = submissions.compactMap { submission in
@@ -178,10 +212,10 @@ enum IngestBenchmark {
             | extract (rules, gazetteers, NER model), 1 core | **\(Int(n / extractTime))** | \(ratio((n / extractTime) / (Double(submissions.count) / parseTime))) |
             | extract with rules and gazetteers only (no NER model), 1 core | \(Int(n / rulesTime)) | \(ratio((n / rulesTime) / (Double(submissions.count) / parseTime))) |
             | extract, \(cores) cores | \(Int(n / parallelTime)) | |
-            | end to end durable, extraction off | \(Int(Double(submissions.count) / extractionOff.durable)) | 1.00× |
-            | end to end durable, extraction on (the default) | **\(Int(Double(submissions.count) / extractionOn.durable))** | \(ratio(extractionOff.durable / extractionOn.durable)) |
-            | end to end searchable, extraction off | \(Int(Double(submissions.count) / extractionOff.searchable)) | 1.00× |
-            | end to end searchable, extraction on | **\(Int(Double(submissions.count) / extractionOn.searchable))** | \(ratio(extractionOff.searchable / extractionOn.searchable)) |
+            | end to end durable, extraction off (median of \(extractionOff.count) runs, min–max) | \(offDurable.text) | 1.00× |
+            | end to end durable, extraction on (the default) | **\(onDurable.text)** | \(ratio(onDurable.median / offDurable.median)) |
+            | end to end searchable, extraction off | \(offSearchable.text) | 1.00× |
+            | end to end searchable, extraction on | **\(onSearchable.text)** | \(ratio(onSearchable.median / offSearchable.median)) |
 
             """
     }
@@ -209,7 +243,7 @@ enum IngestBenchmark {
         for index in 0..<22 {
             items += ReutersReader.items(in: (try? Data(contentsOf: self.corpus.appendingPathComponent(String(format: "reut2-%03d.sgm", index)))) ?? Data())
         }
-        let report = await Self.extractionReport(items.map(\.submission), extractionOff: (1, 1), extractionOn: (1, 1))
+        let report = await Self.extractionReport(items.map(\.submission), extractionOff: [(1, 1)], extractionOn: [(1, 1)])
         // Decoding cost of stored articles with and without their extraction.
         let processor = ArticleProcessor()
         let extractor = ArticleExtractor()
@@ -367,8 +401,10 @@ enum IngestBenchmark {
             peerQueries.append(["query": request.query, "from": request.from.map { $0.timeIntervalSince1970 } as Any, "datelineTop10": top])
         }
         inProcess.sort()
-        let sequential = try await Self.measureQueries(queries, port: queryPort, clients: 1, rounds: quick ? 1 : 3)
-        let concurrent = try await Self.measureQueries(queries, port: queryPort, clients: 8, rounds: quick ? 1 : 3)
+        let sequentialRuns = try await Self.measureQueryRuns(queries, port: queryPort, clients: 1, runs: quick ? 1 : 3)
+        let concurrentRuns = try await Self.measureQueryRuns(queries, port: queryPort, clients: 8, runs: quick ? 1 : 3)
+        let sequential = sequentialRuns.median
+        let concurrent = concurrentRuns.median
         let echoP50 = try await Self.echoP50()
         queryServerTask.cancel()
         _ = await queryServerTask.result
@@ -404,7 +440,12 @@ enum IngestBenchmark {
 
         let rate = Double(submissions.count) / endToEnd
         let logRate = Double(payloads.count) / logTime
-        let extractionOff = try await Self.ingestRun(submissions, extraction: false, logger: logger)
+        let repeats = quick ? 1 : 3
+        var extractionOffRuns: [(durable: Double, searchable: Double)] = []
+        var extractionOnRuns: [(durable: Double, searchable: Double)] = [(endToEnd, searchable)]
+        for _ in 0..<repeats { extractionOffRuns.append(try await Self.ingestRun(submissions, extraction: false, logger: logger)) }
+        for _ in 1..<max(1, repeats) { extractionOnRuns.append(try await Self.ingestRun(submissions, extraction: true, logger: logger)) }
+        let extractionOff = extractionOffRuns.sorted { $0.searchable < $1.searchable }[extractionOffRuns.count / 2]
         try Self.writePeerInput(
             items: items, queries: peerQueries,
             dateline: [
@@ -418,7 +459,7 @@ enum IngestBenchmark {
                 "bytesPerArticle": Double(stats.bytesOnDisk) / Double(max(1, counts.0)),
             ]
         )
-        let extraction = await Self.extractionReport(submissions, extractionOff: extractionOff, extractionOn: (endToEnd, searchable))
+        let extraction = await Self.extractionReport(submissions, extractionOff: extractionOffRuns, extractionOn: extractionOnRuns)
         var scale = ""
         if let index = CommandLine.arguments.firstIndex(of: "--scale"), index + 1 < CommandLine.arguments.count, let factor = Int(CommandLine.arguments[index + 1]), factor > 1 {
             scale = "\n" + (try await ScaleBenchmark.report(
@@ -443,8 +484,10 @@ enum IngestBenchmark {
 
             | clients | queries/s | p50 | p95 | p99 |
             |---|---|---|---|---|
-            | 1 | \(Int(sequential.rate)) | \(micros(sequential.p50)) | \(micros(sequential.p95)) | \(micros(sequential.p99)) |
-            | 8 concurrent | \(Int(concurrent.rate)) | \(micros(concurrent.p50)) | \(micros(concurrent.p95)) | \(micros(concurrent.p99)) |
+            | 1 | \(sequentialRuns.text(\.rate, micro: false)) | \(sequentialRuns.text(\.p50)) | \(sequentialRuns.text(\.p95)) | \(sequentialRuns.text(\.p99)) |
+            | 8 concurrent | \(concurrentRuns.text(\.rate, micro: false)) | \(concurrentRuns.text(\.p50)) | \(concurrentRuns.text(\.p95)) | \(concurrentRuns.text(\.p99)) |
+
+            (Median of \(sequentialRuns.runs.count) runs of all \(queries.count) queries, min–max in brackets.)
             | baseline: NIO echo round trip, same run | | \(micros(echoP50)) | | |
 
             Search p50 − echo p50 = \(micros(sequential.p50 - echoP50)) (target: ≤ 80 µs); p99 \(micros(sequential.p99)) (target: ≤ 2 ms).

@@ -32,11 +32,50 @@ enum ResourcesBenchmark {
         }
     }
 
-    static func report(corpus: URL) async throws -> String {
+    struct Run {
+        var searchable: Double
+        var restartToReady: Double
+        var ingestStats: IngestStatsResponse
+        var queryStats: QueryStatsResponse
+        var restartedStats: QueryStatsResponse
+        var snapshotBytes: UInt64
+    }
+
+    static func report(corpus: URL, runs: Int = 3) async throws -> String {
         let required = ["dateline-ingest", "dateline-query", "dateline"]
         guard required.allSatisfy({ FileManager.default.isExecutableFile(atPath: self.binaries.appendingPathComponent($0).path) }) else {
             return "### Resources with the real executables\n\nSkipped: build them beside the benchmark (scripts/bench.sh does).\n"
         }
+        var results: [Run] = []
+        for _ in 0..<max(1, runs) { results.append(try await self.run(corpus: corpus)) }
+        let last = results[results.count - 1]
+        func spread(_ values: [Double], _ format: (Double) -> String) -> String {
+            let sorted = values.sorted()
+            let median = format(sorted[sorted.count / 2])
+            return sorted.count > 1 ? "\(median) (\(format(sorted.first!))–\(format(sorted.last!)))" : median
+        }
+        let count = Double(last.ingestStats.articleCount)
+        func megabytes(_ memory: ProcessMemory?, peak: Bool) -> String {
+            guard let memory else { return "—" }
+            return String(format: "%.0f MB", Double(peak ? memory.peakResidentBytes : memory.residentBytes) / 1e6)
+        }
+        let articles = max(1, last.ingestStats.articleCount)
+        return """
+            ### Resources with the real executables (`dateline ingest reuters21578/*.sgm --wait` against `dateline-ingest` and `dateline-query` processes; median of \(results.count) runs, min–max)
+
+            | measurement | figure |
+            |---|---|
+            | the CLI, from start until all \(last.ingestStats.articleCount) articles are searchable (extraction on, fsync always), articles/s | \(spread(results.map { count / $0.searchable }) { "\(Int($0))" }) |
+            | dateline-ingest memory, resident / peak | \(megabytes(last.ingestStats.memory, peak: false)) / \(megabytes(last.ingestStats.memory, peak: true)) |
+            | dateline-query memory, resident / peak | \(megabytes(last.queryStats.memory, peak: false)) / \(megabytes(last.queryStats.memory, peak: true)) |
+            | dateline-query memory after a restart from its snapshot, resident / peak | \(megabytes(last.restartedStats.memory, peak: false)) / \(megabytes(last.restartedStats.memory, peak: true)) |
+            | bytes on disk per article: ingest log / query snapshot | \(last.ingestStats.bytesOnDisk / articles) / \(last.snapshotBytes / articles) |
+            | dateline-query restart (process start) to answering searches, from its snapshot | \(spread(results.map(\.restartToReady)) { String(format: "%.2f s", $0) }) |
+
+            """
+    }
+
+    static func run(corpus: URL) async throws -> Run {
         let clock = ContinuousClock()
         let root = NSTemporaryDirectory() + "dateline-bench-resources-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -89,23 +128,9 @@ enum ResourcesBenchmark {
         query.waitUntilExit()
         ingest.waitUntilExit()
 
-        func megabytes(_ memory: ProcessMemory?, peak: Bool) -> String {
-            guard let memory else { return "—" }
-            return String(format: "%.0f MB", Double(peak ? memory.peakResidentBytes : memory.residentBytes) / 1e6)
-        }
-        let articles = max(1, ingestStats.articleCount)
-        return """
-            ### Resources with the real executables (`dateline ingest reuters21578/ --wait` against `dateline-ingest` and `dateline-query` processes)
-
-            | measurement | figure |
-            |---|---|
-            | the CLI, from start until all \(ingestStats.articleCount) articles are searchable (extraction on, fsync always) | \(String(format: "%.1f s", searchable)) — \(Int(Double(ingestStats.articleCount) / searchable)) articles/s |
-            | dateline-ingest memory, resident / peak | \(megabytes(ingestStats.memory, peak: false)) / \(megabytes(ingestStats.memory, peak: true)) |
-            | dateline-query memory, resident / peak | \(megabytes(queryStats.memory, peak: false)) / \(megabytes(queryStats.memory, peak: true)) |
-            | dateline-query memory after a restart from its snapshot, resident / peak | \(megabytes(restartedStats.memory, peak: false)) / \(megabytes(restartedStats.memory, peak: true)) |
-            | bytes on disk per article: ingest log / query snapshot | \(ingestStats.bytesOnDisk / articles) / \(self.directorySize(root + "/query") / articles) |
-            | dateline-query restart (process start) to answering searches, from its snapshot | \(String(format: "%.2f s", restartToReady)) |
-
-            """
+        return Run(
+            searchable: searchable, restartToReady: restartToReady, ingestStats: ingestStats, queryStats: queryStats,
+            restartedStats: restartedStats, snapshotBytes: self.directorySize(root + "/query")
+        )
     }
 }
