@@ -89,7 +89,12 @@ enum CodecBenchmark {
             |---|---|---|---|---|---|---|
 
             """
-        PeerFigures.record(["codecIngest": rows[0].oursTime.median, "codecSearch": rows[1].oursTime.median, "codecPing": rows[2].oursTime.median])
+        PeerFigures.record([
+            "codecIngest": rows[0].oursTime.median, "codecSearch": rows[1].oursTime.median, "codecPing": rows[2].oursTime.median,
+            "codecIngestZlib": rows[0].oursZlibTime.median, "codecSearchZlib": rows[1].oursZlibTime.median, "codecPingZlib": rows[2].oursZlibTime.median,
+            "sizeIngestZlib": Double(rows[0].oursZlibSize), "sizeSearchZlib": Double(rows[1].oursZlibSize), "sizePingZlib": Double(rows[2].oursZlibSize),
+            "sizeIngest": Double(rows[0].oursSize), "sizeSearch": Double(rows[1].oursSize), "sizePing": Double(rows[2].oursSize),
+        ])
         for row in rows {
             text += "| \(row.message) | \(micros(row.oursTime.median)) (\(micros(row.oursTime.minimum))–\(micros(row.oursTime.maximum))) | \(micros(row.jsonTime.median)) (\(micros(row.jsonTime.minimum))–\(micros(row.jsonTime.maximum))) | **\(ratio(row.jsonTime.median / row.oursTime.median))** | \(row.oursSize) | \(row.jsonSize) | **\(ratio(Double(row.oursSize) / Double(row.jsonSize)))** |\n"
         }

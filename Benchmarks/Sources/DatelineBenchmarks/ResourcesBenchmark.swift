@@ -1,3 +1,4 @@
+import DatelineArticles
 import DatelineProtocol
 import Foundation
 
@@ -46,8 +47,18 @@ enum ResourcesBenchmark {
         guard required.allSatisfy({ FileManager.default.isExecutableFile(atPath: self.binaries.appendingPathComponent($0).path) }) else {
             return "### Resources with the real executables\n\nSkipped: build them beside the benchmark (scripts/bench.sh does).\n"
         }
+        // The article text the corpus holds, for MB/s.
+        var textBytes = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: corpus.path) where file.hasSuffix(".sgm") {
+            for item in ReutersReader.items(in: try Data(contentsOf: corpus.appendingPathComponent(file))) {
+                textBytes += item.body.utf8.count + (item.title?.utf8.count ?? 0)
+            }
+        }
+        let textMegabytes = Double(textBytes) / 1e6
         var results: [Run] = []
         for _ in 0..<max(1, runs) { results.append(try await self.run(corpus: corpus)) }
+        var withoutExtraction: [Run] = []
+        for _ in 0..<max(1, runs) { withoutExtraction.append(try await self.run(corpus: corpus, extraction: false)) }
         let last = results[results.count - 1]
         func spread(_ values: [Double], _ format: (Double) -> String) -> String {
             let sorted = values.sorted()
@@ -66,6 +77,8 @@ enum ResourcesBenchmark {
             | measurement | figure |
             |---|---|
             | the CLI, from start until all \(last.ingestStats.articleCount) articles are searchable (extraction on, fsync always), articles/s | \(spread(results.map { count / $0.searchable }) { "\(Int($0))" }) |
+            | ... with `dateline-ingest --extraction off` | \(spread(withoutExtraction.map { count / $0.searchable }) { "\(Int($0))" }) |
+            | ... in MB of article text per second (extraction on / off) | \(spread(results.map { textMegabytes / $0.searchable }) { String(format: "%.1f", $0) }) / \(spread(withoutExtraction.map { textMegabytes / $0.searchable }) { String(format: "%.1f", $0) }) |
             | dateline-ingest memory, resident / peak | \(megabytes(last.ingestStats.memory, peak: false)) / \(megabytes(last.ingestStats.memory, peak: true)) |
             | dateline-query memory, resident / peak | \(megabytes(last.queryStats.memory, peak: false)) / \(megabytes(last.queryStats.memory, peak: true)) |
             | dateline-query memory after a restart from its snapshot, resident / peak | \(megabytes(last.restartedStats.memory, peak: false)) / \(megabytes(last.restartedStats.memory, peak: true)) |
@@ -75,12 +88,12 @@ enum ResourcesBenchmark {
             """
     }
 
-    static func run(corpus: URL) async throws -> Run {
+    static func run(corpus: URL, extraction: Bool = true) async throws -> Run {
         let clock = ContinuousClock()
         let root = NSTemporaryDirectory() + "dateline-bench-resources-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let ingest = try self.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest"])
+        let ingest = try self.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", extraction ? "on" : "off"])
         defer { if ingest.isRunning { ingest.terminate() } }
         let ingestPort = try await self.waitForPort(root + "/ingest.port")
         var query = try self.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
