@@ -112,6 +112,18 @@ enum IngestBenchmark {
     /// Ingests `submissions` through the protocol with a follower indexing them; returns the seconds until every
     /// batch was acknowledged (durable) and until the follower applied everything (searchable).
     static func ingestRun(_ submissions: [ArticleSubmission], extraction: Bool, logger: Logger) async throws -> (durable: Double, searchable: Double) {
+        let run = try await self.ingestRun(submissions, extraction: extraction, logger: logger) { _, _ in }
+        return (run.durable, run.searchable)
+    }
+
+    /// Like ``ingestRun(_:extraction:logger:)``, then `afterwards` with both services still running (the query
+    /// service has applied everything).
+    static func ingestRun<Result>(
+        _ submissions: [ArticleSubmission],
+        extraction: Bool,
+        logger: Logger,
+        afterwards: (IngestService, QueryService) async throws -> Result
+    ) async throws -> (durable: Double, searchable: Double, result: Result) {
         let clock = ContinuousClock()
         let dataDirectory = NSTemporaryDirectory() + "dateline-bench-ingest-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
@@ -133,7 +145,7 @@ enum IngestBenchmark {
                 group.addTask {
                     for batchStart in stride(from: lane * 100, to: submissions.count, by: 400) {
                         let batch = Array(submissions[batchStart..<min(batchStart + 100, submissions.count)])
-                        _ = try await connection.send(IngestRequest(articles: batch), timeout: .seconds(120))
+                        _ = try await connection.send(IngestRequest(articles: batch), timeout: .seconds(300))
                     }
                 }
             }
@@ -143,13 +155,14 @@ enum IngestBenchmark {
         let end = service.stats().endOffset
         while query.appliedOffset < end { try await Task.sleep(for: .milliseconds(1)) }
         let searchable = (clock.now - start).seconds
+        let result = try await afterwards(service, query)
         followerTask.cancel()
         _ = await followerTask.result
         try await connection.close()
         serverTask.cancel()
         _ = await serverTask.result
         try await service.close()
-        return (durable, searchable)
+        return (durable, searchable, result)
     }
 
     /// Parse-only and parse+extract rates in process, one core and all cores.

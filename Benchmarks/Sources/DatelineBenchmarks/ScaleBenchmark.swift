@@ -9,7 +9,6 @@ import Logging
 /// duplicate), ingested with extraction on and searched: how cost grows with the data.
 enum ScaleBenchmark {
     static func report(factor: Int, items: [ReutersReader.Item], queries: [SearchRequest], baseline: (ingest: Double, p50: Double, p99: Double)) async throws -> String {
-        let clock = ContinuousClock()
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
         var submissions: [ArticleSubmission] = []
         submissions.reserveCapacity(items.count * factor)
@@ -21,46 +20,17 @@ enum ScaleBenchmark {
                 submissions.append(submission)
             }
         }
-        let dataDirectory = NSTemporaryDirectory() + "dateline-bench-scale-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        let configuration = IngestServiceConfiguration(dataDirectory: dataDirectory, server: DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest"))
-        let service = try IngestService.open(configuration: configuration, logger: logger)
-        let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
-        let serverTask = Task { try await server.run() }
-        let port = try await server.listeningAddress().port!
-        let query = QueryService(configuration: QueryServiceConfiguration(ingestPort: port), logger: logger)
-        let followerTask = Task { try await query.run() }
-        let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-        let all = submissions
-        let start = clock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for lane in 0..<4 {
-                group.addTask {
-                    for batchStart in stride(from: lane * 100, to: all.count, by: 400) {
-                        let batch = Array(all[batchStart..<min(batchStart + 100, all.count)])
-                        _ = try await connection.send(IngestRequest(articles: batch), timeout: .seconds(300))
-                    }
-                }
-            }
-            try await group.waitForAll()
+        let run = try await IngestBenchmark.ingestRun(submissions, extraction: true, logger: logger) { service, query in
+            let queryServer = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
+            let queryServerTask = Task { try await queryServer.run() }
+            let queryPort = try await queryServer.listeningAddress().port!
+            let latency = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1)
+            queryServerTask.cancel()
+            _ = await queryServerTask.result
+            return (service.stats(), latency, ProcessMemory.current())
         }
-        let durable = (clock.now - start).seconds
-        let stats = service.stats()
-        while query.appliedOffset < stats.endOffset { try await Task.sleep(for: .milliseconds(5)) }
-        let searchable = (clock.now - start).seconds
-        let queryServer = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
-        let queryServerTask = Task { try await queryServer.run() }
-        let queryPort = try await queryServer.listeningAddress().port!
-        let latency = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1)
-        let memory = ProcessMemory.current()
-        queryServerTask.cancel()
-        _ = await queryServerTask.result
-        followerTask.cancel()
-        _ = await followerTask.result
-        try await connection.close()
-        serverTask.cancel()
-        _ = await serverTask.result
-        try await service.close()
+        let (durable, searchable) = (run.durable, run.searchable)
+        let (stats, latency, memory) = run.result
         let rate = Double(submissions.count) / searchable
         return """
             ### The corpus at \(factor)× (\(submissions.count) articles, \(stats.articleCount) accepted; extraction on)
