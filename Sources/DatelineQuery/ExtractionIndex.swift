@@ -33,6 +33,9 @@ struct ExtractionIndex {
     /// Day numbers of the dated events each document reports.
     private(set) var documentEventDays: [[Int]] = []
     private(set) var groups: [Group] = []
+    /// People with a full name, by their lower-cased surname: an article that names only "Dar" links to the one
+    /// known person of that surname.
+    private var peopleBySurname: [String: Set<String>] = [:]
     /// Who was seen holding each office, and when (the reporting article's publication day).
     private(set) var officeHolders: [String: [(day: Int, person: String)]] = [:]
     private var groupsByKey: [String: [Int]] = [:]
@@ -73,11 +76,20 @@ struct ExtractionIndex {
             self.documentEventDays.append([])
             return
         }
+        // A person named by surname alone is the one known person with that surname, when there is exactly one.
+        var alias: [String: String] = [:]
+        for entity in extraction.entities where entity.kind == .person && !entity.name.contains(" ") {
+            if let people = self.peopleBySurname[entity.name.lowercased()], people.count == 1, let person = people.first {
+                alias[entity.id] = person
+            }
+        }
         var seen: [String] = []
         for entity in extraction.entities {
-            seen.append(entity.id)
-            var record = self.entities[entity.id] ?? EntityRecord(
-                summary: EntitySummary(id: entity.id, kind: entity.kind, name: entity.name, country: entity.country),
+            let id = alias[entity.id] ?? entity.id
+            if seen.contains(id) { continue }
+            seen.append(id)
+            var record = self.entities[id] ?? EntityRecord(
+                summary: EntitySummary(id: id, kind: entity.kind, name: entity.name, country: entity.country),
                 names: []
             )
             if entity.name.count > record.summary.name.count, entity.kind != .office { record.summary.name = entity.name }
@@ -93,24 +105,34 @@ struct ExtractionIndex {
             record.summary.mentionCount += UInt64(entity.mentionCount)
             record.names.insert(entity.name.lowercased())
             if entity.kind == .person, let surname = entity.name.split(separator: " ").last { record.names.insert(surname.lowercased()) }
-            self.entities[entity.id] = record
+            if entity.kind == .person, entity.name.contains(" "), let surname = entity.name.split(separator: " ").last {
+                self.peopleBySurname[surname.lowercased(), default: []].insert(id)
+            }
+            self.entities[id] = record
             // Offices list their holders.
             for office in entity.offices {
-                if var holder = self.entities[office], !holder.summary.offices.contains(entity.id) {
-                    holder.summary.offices.append(entity.id)
+                if var holder = self.entities[office], !holder.summary.offices.contains(id) {
+                    holder.summary.offices.append(id)
                     self.entities[office] = holder
                 }
             }
         }
         if let day = article.publishedAt.map({ Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }) {
             for entity in extraction.entities where entity.kind == .person {
-                for office in entity.offices { self.officeHolders[office, default: []].append((day, entity.id)) }
+                for office in entity.offices { self.officeHolders[office, default: []].append((day, alias[entity.id] ?? entity.id)) }
             }
         }
         self.documentEntities.append(seen)
         self.documentTopics.append(extraction.topics)
         self.documentEventDays.append(extraction.events.compactMap { Self.dayNumber($0.date) })
-        for event in extraction.events { self.addEvent(event, document: document) }
+        for var event in extraction.events {
+            if !alias.isEmpty {
+                var participants: [String] = []
+                for participant in event.participants.map({ alias[$0] ?? $0 }) where !participants.contains(participant) { participants.append(participant) }
+                event.participants = participants
+            }
+            self.addEvent(event, document: document)
+        }
     }
 
     private mutating func addEvent(_ event: ExtractedEvent, document: Int) {

@@ -83,6 +83,16 @@ struct ExtractionCLITests {
             #expect(meetingReports.conflicts.count == 1)
             #expect(meetingReports.conflicts.first?.hasPrefix("reports give different dates") == true)
 
+            // An article naming them by surname alone: the same two people, not two new ones.
+            let surnames = Data("Islamabad — August 12, 2025:\nOn Tuesday, Rubio and Dar met in Islamabad to discuss trade.\n".utf8)
+            #expect(try await CLI.run(["ingest", "-", "--wait"], cluster: cluster, input: surnames).status == 0)
+            let bySurname = try await CLI.run(["timeline", "Marco Rubio", "Ishaq Dar", "--from", "2025-08-10", "-o", "json"], cluster: cluster)
+            let august = try JSONDecoder.iso8601.decode(TimelineResponse.self, from: Data(bySurname.output.utf8))
+            #expect(august.engagements.map(\.date) == ["2025-08-12"])
+            let people = try await CLI.run(["entities", "--type", "person", "-o", "json"], cluster: cluster)
+            let ids = try JSONDecoder.iso8601.decode(EntitiesResponse.self, from: Data(people.output.utf8)).entities.map(\.id)
+            #expect(!ids.contains("person:dar") && !ids.contains("person:rubio"), "\(ids)")
+
             let unknown = try await CLI.run(["timeline", "Nobody Atall"], cluster: cluster)
             #expect(unknown.status == 1)
             #expect(unknown.errors.contains("no person, office, organisation or country called 'Nobody Atall'"))
