@@ -52,3 +52,6 @@ echo "CLI:     $BIN/dateline   (stop with scripts/stop.sh)"
 echo
 echo "$ dateline search '\"rare earth\" OR counterterrorism'"
 "$BIN/dateline" search '"rare earth" OR counterterrorism'
+echo
+echo "$ dateline timeline Rubio Dar"
+"$BIN/dateline" timeline Rubio Dar
