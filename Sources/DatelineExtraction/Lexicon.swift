@@ -46,8 +46,7 @@ public final class Lexicon: Sendable {
     let phrases: [String: [(tokens: [String], entries: [LexiconEntry])]]
     /// Topic cues: exact lower-case words, prefixes (from `word*`), and multi-word phrases.
     let topicWords: [String: String]
-    let topicPrefixes: [(prefix: String, topic: String)]
-    /// `topicPrefixes` by their first three letters.
+    /// Prefix cues (from `word*`) by their first three letters.
     let topicPrefixesByStart: [String: [(prefix: String, topic: String)]]
     /// Countries by lower-cased common name.
     let countriesByLowercasedName: [String: String]
@@ -158,7 +157,6 @@ public final class Lexicon: Sendable {
         self.countries = countries
         self.phrases = phrases
         self.topicWords = topicWords
-        self.topicPrefixes = topicPrefixes
         self.topicPrefixesByStart = Dictionary(grouping: topicPrefixes.map { (prefix: $0.0, topic: $0.1) }) { String($0.prefix.utf8.prefix(3))! }
         self.countriesByLowercasedName = Dictionary(countries.values.map { ($0.name.lowercased(), $0.code) }, uniquingKeysWith: { a, _ in a })
         self.topicPhrases = topicPhrases

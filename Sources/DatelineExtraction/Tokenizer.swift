@@ -33,8 +33,6 @@ public struct Token: Sendable, Hashable {
         }
         return letters > 0
     }
-
-    public var lowercased: String { self.text.lowercased() }
 }
 
 /// A sentence: a range of tokens and of scalars.

@@ -20,8 +20,6 @@ struct ExtractionIndex {
     /// An engagement: reports from one or more articles with the same kind, the same people (or participants)
     /// and dates within a day of each other.
     struct Group {
-        var key: String
-        var family: String
         var reports: [Report]
         var dayNumber: Int?
     }
@@ -137,10 +135,9 @@ struct ExtractionIndex {
 
     private mutating func addEvent(_ event: ExtractedEvent, document: Int) {
         let persons = event.participants.filter { $0.hasPrefix("person:") }.sorted()
-        let family = Self.family(event.code)
-        let key = family + "|" + (persons.isEmpty ? event.participants.sorted() : persons).joined(separator: ",")
+        let key = Self.family(event.code) + "|" + (persons.isEmpty ? event.participants.sorted() : persons).joined(separator: ",")
         let day = Self.dayNumber(event.date)
-        if let day, !event.isBackReference || true {
+        if let day {
             for index in self.groupsByKey[key] ?? [] {
                 guard let other = self.groups[index].dayNumber, abs(other - day) <= 1 else { continue }
                 if self.groups[index].reports.contains(where: { $0.document == document }) { continue }
@@ -149,7 +146,7 @@ struct ExtractionIndex {
             }
         }
         self.groupsByKey[key, default: []].append(self.groups.count)
-        self.groups.append(Group(key: key, family: family, reports: [Report(document: document, event: event)], dayNumber: day))
+        self.groups.append(Group(reports: [Report(document: document, event: event)], dayNumber: day))
     }
 
     // MARK: Resolving names
