@@ -149,6 +149,7 @@ let package = Package(
             name: "DatelineQuery",
             dependencies: [
                 "DatelineProtocol",
+                "DatelineStorage",
                 "DatelineSearch",
                 "DatelineExtraction",
                 .product(name: "NIOCore", package: "swift-nio"),

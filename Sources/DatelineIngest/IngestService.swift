@@ -18,11 +18,11 @@ public final class IngestService: Sendable {
     public typealias Enricher = @Sendable (inout StoredArticle) -> Void
 
     private struct Index {
-        /// Deduplication keys → article id (reserved before the append, so concurrent batches cannot both
-        /// store the same article).
-        var byExternalID: [String: String] = [:]
-        var byContent: [String: String] = [:]
-        var ids: Set<String> = []
+        /// Deduplication keys → article (reserved before the append, so concurrent batches cannot both store
+        /// the same article, and awaited by the requests that meet them while the append is in flight).
+        var deduplication = DeduplicationIndex()
+        /// Damage found while serving the log to followers (health says degraded until a restart).
+        var readDamage: DatelineStorageError?
         var accepted: UInt64 = 0
         var duplicates: UInt64 = 0
         var rejected: UInt64 = 0
@@ -65,14 +65,11 @@ public final class IngestService: Sendable {
         let end = log.endOffset
         while offset < end {
             for record in try log.read(from: offset, maximumRecords: 4_096, maximumBytes: 16 << 20) {
-                let article = try decoder.decode(StoredArticle.self, from: record.payload)
-                if let externalID = article.externalID { index.byExternalID[externalID] = article.id }
-                index.byContent[article.contentKey] = article.id
-                index.ids.insert(article.id)
+                index.deduplication.insertStored(try decoder.decode(StoredArticle.self, from: record.payload))
                 offset = record.offset + 1
             }
         }
-        logger.info("deduplication index rebuilt", metadata: ["dateline.articles": "\(index.ids.count)"])
+        logger.info("deduplication index rebuilt", metadata: ["dateline.articles": "\(index.deduplication.ids.count)"])
         return IngestService(configuration: configuration, log: log, index: index, enrich: enrich, logger: logger)
     }
 
@@ -85,25 +82,44 @@ public final class IngestService: Sendable {
     public var router: DatelineRouter {
         var router = DatelineRouter()
         router.on(IngestRequest.self) { request, context in
-            try await self.ingest(request, logger: context.logger)
+            try await self.ingest(request, deadline: Self.deadline(context), logger: context.logger)
         }
         router.onStream(SubscribeRequest.self) { request, writer, context in
             try await self.subscribe(request, writer: writer, logger: context.logger)
         }
         router.onEventLoop(IngestStatsRequest.self) { _, _ in self.stats() }
-        router.onEventLoop(HealthRequest.self) { _, _ in
-            HealthResponse(
-                status: .serving,
-                service: self.configuration.server.serviceName,
-                version: self.configuration.server.version,
-                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
-                details: ["endOffset": "\(self.log.endOffset)", "articles": "\(self.log.endOffset)"]
-            )
-        }
+        router.onEventLoop(HealthRequest.self) { _, _ in self.health() }
         return router
     }
 
+    /// Serving, or degraded with the condition named: appends failing (a full disk), or damage met while
+    /// reading the log for a follower.
+    public func health() -> HealthResponse {
+        var details = ["endOffset": "\(self.log.endOffset)", "articles": "\(self.log.endOffset)", "epoch": self.log.epoch]
+        var status = DatelineHealthStatus.serving
+        if let failure = self.log.writeFailure {
+            status = .degraded
+            details["condition"] = "appends are failing: \(failure.publicMessage)"
+        } else if let damage = self.index.withLock({ $0.readDamage }) {
+            status = .degraded
+            details["condition"] = "log damaged at \(damage.segment ?? "?") byte \(damage.byteOffset ?? 0): followers cannot read past it"
+        }
+        return HealthResponse(
+            status: status,
+            service: self.configuration.server.serviceName,
+            version: self.configuration.server.version,
+            uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
+            details: details
+        )
+    }
+
     // MARK: Ingest
+
+    /// The request's deadline on the continuous clock (30 s when the client gave none).
+    static func deadline(_ context: DatelineRequestContext) -> ContinuousClock.Instant {
+        guard let deadline = context.deadline else { return .now + .seconds(30) }
+        return .now + .nanoseconds(max(0, (deadline - NIODeadline.now()).nanoseconds))
+    }
 
     /// `items.map(transform)`, in chunks on as many tasks as there are cores when the batch is large enough.
     static func parallelMap<Element: Sendable, Result: Sendable>(
@@ -126,7 +142,11 @@ public final class IngestService: Sendable {
     }
 
     /// Runs a batch through the pipeline. One bad article never fails the others.
-    public func ingest(_ request: IngestRequest, logger: Logger) async throws -> IngestResponse {
+    ///
+    /// `duplicate` is answered only for an article that is durable; one whose original is still being
+    /// appended by another request waits for that append (until `deadline`) and is stored by this request if
+    /// it failed. Once this request's own append has started it completes, and the reply says what happened.
+    public func ingest(_ request: IngestRequest, deadline: ContinuousClock.Instant = .now + .seconds(30), logger: Logger) async throws -> IngestResponse {
         guard request.articles.count <= self.configuration.maximumBatchArticles else {
             throw DatelineError(
                 code: .invalidArgument,
@@ -148,67 +168,112 @@ public final class IngestService: Sendable {
         for (index, outcome) in outcomes.enumerated() {
             switch outcome {
             case .failure(let rejection):
-                results[index] = IngestResult(index: UInt32(index), status: .rejected, reason: rejection.description)
+                results[index] = IngestResult(index: UInt32(index), status: .rejected, reason: rejection.description, reasonCode: rejection.code)
             case .success(let article):
                 candidates.append((index, article))
             }
         }
-        // Reserve deduplication keys (and thus decide duplicates) atomically for the whole batch.
-        var accepted: [(index: Int, article: StoredArticle)] = []
+        self.index.withLock { $0.rejected += UInt64(results.count(where: { $0?.status == .rejected })) }
+        var storedAny = false
+        while !candidates.isEmpty {
+            let round = try await self.storeOrWait(candidates, deadline: deadline, storedBefore: storedAny, results: &results, logger: logger)
+            storedAny = storedAny || round.stored
+            candidates = round.retry
+        }
+        logger.debug("ingested batch", metadata: ["dateline.articles": "\(request.articles.count)"])
+        return IngestResponse(results: results.map { $0! }, endOffset: self.log.endOffset)
+    }
+
+    /// One round: reserves the new articles and appends them, then waits for the appends in flight that hold
+    /// the others. Returns the articles whose original's append failed (to be stored by the next round).
+    private func storeOrWait(
+        _ candidates: [(index: Int, article: StoredArticle)],
+        deadline: ContinuousClock.Instant,
+        storedBefore: Bool,
+        results: inout [IngestResult?],
+        logger: Logger
+    ) async throws -> (stored: Bool, retry: [(index: Int, article: StoredArticle)]) {
+        let outcome = AppendOutcome()
+        var reserved: [(index: Int, article: StoredArticle)] = []
+        var waiting: [(index: Int, article: StoredArticle, outcome: AppendOutcome, original: String)] = []
         self.index.withLock { state in
-            for (index, var article) in candidates {
-                if let existing = article.externalID.flatMap({ state.byExternalID[$0] }) ?? state.byContent[article.contentKey] {
+            for (index, article) in candidates {
+                switch state.deduplication.decide(article, outcome: outcome) {
+                case .duplicate(let existing):
                     results[index] = IngestResult(index: UInt32(index), status: .duplicate, articleID: existing, duplicateOf: existing)
                     state.duplicates += 1
-                    continue
+                case .wait(let inFlight, let original):
+                    waiting.append((index, article, inFlight, original))
+                case .reserved(let article):
+                    reserved.append((index, article))
                 }
-                if state.ids.contains(article.id) { article.id += "-\(state.ids.count)" }  // a 64-bit fingerprint collision
-                state.ids.insert(article.id)
-                if let externalID = article.externalID { state.byExternalID[externalID] = article.id }
-                state.byContent[article.contentKey] = article.id
-                accepted.append((index, article))
             }
-            state.rejected += UInt64(results.count(where: { $0?.status == .rejected }))
         }
-        if !accepted.isEmpty {
-            let offsets: Range<UInt64>
+        var stored = false
+        if !reserved.isEmpty {
             do {
-                let encoder = DatelineBinaryEncoder()
-                let payloads = try accepted.map { try Array(encoder.encode($0.article).readableBytesView) }
-                offsets = try await self.log.append(payloads)
-            } catch {
-                // Nothing of this batch was acknowledged: release its keys so a retry can succeed.
-                self.index.withLock { state in
-                    for (_, article) in accepted {
-                        state.ids.remove(article.id)
-                        if let externalID = article.externalID, state.byExternalID[externalID] == article.id { state.byExternalID[externalID] = nil }
-                        if state.byContent[article.contentKey] == article.id { state.byContent[article.contentKey] = nil }
-                    }
+                let offsets = try await self.append(reserved.map(\.article))
+                self.index.withLock { $0.deduplication.commit(reserved.map(\.article), outcome: outcome) }
+                outcome.resolve(committed: true)
+                for (position, entry) in reserved.enumerated() {
+                    results[entry.index] = IngestResult(
+                        index: UInt32(entry.index), status: .accepted, articleID: entry.article.id, offset: offsets.lowerBound + UInt64(position)
+                    )
                 }
-                logger.error("append failed", metadata: ["dateline.error": "\(error)"])
-                throw DatelineError(code: .unavailable, message: "the log could not store the batch: \(error)", cause: error)
+                self.countAccepted(reserved.count)
+                stored = true
+            } catch {
+                self.index.withLock { $0.deduplication.release(reserved.map(\.article), outcome: outcome) }
+                outcome.resolve(committed: false)
+                let message = (error as? DatelineStorageError)?.publicMessage ?? "the log could not store the batch"
+                logger.error("append failed", metadata: ["dateline.error": "\(error)", "dateline.articles": "\(reserved.count)"])
+                guard storedBefore else {
+                    throw DatelineError(code: .unavailable, message: "\(message); retrying is safe (duplicates are detected)", cause: error)
+                }
+                // Part of this request is stored already: say per article what happened instead of failing it all.
+                for entry in reserved {
+                    results[entry.index] = IngestResult(index: UInt32(entry.index), status: .unavailable, reason: message, reasonCode: "storage-failed")
+                }
             }
-            for (position, entry) in accepted.enumerated() {
+        }
+        var retry: [(index: Int, article: StoredArticle)] = []
+        for entry in waiting {
+            self.configuration.reservationWaitObserver?(entry.original)
+            switch await entry.outcome.wait(until: deadline) {
+            case .committed:
+                results[entry.index] = IngestResult(index: UInt32(entry.index), status: .duplicate, articleID: entry.original, duplicateOf: entry.original)
+                self.index.withLock { $0.duplicates += 1 }
+            case .failed:
+                retry.append((entry.index, entry.article))
+            case .timedOut:
                 results[entry.index] = IngestResult(
-                    index: UInt32(entry.index),
-                    status: .accepted,
-                    articleID: entry.article.id,
-                    offset: offsets.lowerBound + UInt64(position)
+                    index: UInt32(entry.index), status: .unavailable,
+                    reason: "an identical article is being stored by another request, whose outcome was not known before the deadline; retry",
+                    reasonCode: "in-flight-elsewhere"
                 )
             }
-            let second = Int64(Date().timeIntervalSince1970)
-            self.index.withLock { state in
-                state.accepted += UInt64(accepted.count)
-                if state.recent.last?.second == second {
-                    state.recent[state.recent.count - 1].count += accepted.count
-                } else {
-                    state.recent.append((second, accepted.count))
-                }
-                state.recent.removeAll { $0.second < second - 60 }
-            }
         }
-        logger.debug("ingested batch", metadata: ["dateline.accepted": "\(accepted.count)", "dateline.articles": "\(request.articles.count)"])
-        return IngestResponse(results: results.map { $0! }, endOffset: self.log.endOffset)
+        return (stored || storedBefore, retry)
+    }
+
+    /// Encodes and appends articles; returns their offsets once durable.
+    private func append(_ articles: [StoredArticle]) async throws -> Range<UInt64> {
+        let encoder = DatelineBinaryEncoder()
+        let payloads = try articles.map { try Array(encoder.encode($0).readableBytesView) }
+        return try await self.log.append(payloads)
+    }
+
+    private func countAccepted(_ count: Int) {
+        let second = Int64(Date().timeIntervalSince1970)
+        self.index.withLock { state in
+            state.accepted += UInt64(count)
+            if state.recent.last?.second == second {
+                state.recent[state.recent.count - 1].count += count
+            } else {
+                state.recent.append((second, count))
+            }
+            state.recent.removeAll { $0.second < second - 60 }
+        }
     }
 
     static func stored(_ parsed: ParsedArticle, submission: ArticleSubmission, ingestedAt: Date) -> StoredArticle {
@@ -240,13 +305,25 @@ public final class IngestService: Sendable {
     // MARK: Subscribe
 
     /// Streams the log from `request.fromOffset`, then follows it live until the client goes away.
+    ///
+    /// The first batch is sent at once (empty when there is nothing to send yet) so that the follower learns
+    /// the log's epoch and end offset; every batch carries the epoch. A follower holding another epoch is
+    /// refused with `FAILED_PRECONDITION`: its offsets no longer name the same records.
     public func subscribe(_ request: SubscribeRequest, writer: DatelineStreamWriter<LogBatch>, logger: Logger) async throws {
+        let epoch = self.log.epoch
+        if let theirs = request.epoch, theirs != epoch {
+            throw DatelineError(
+                code: .failedPrecondition,
+                message: "the follower's offsets belong to log epoch \(theirs), but the log is now epoch \(epoch) (it was replaced or lost records): rebuild from offset 0",
+                details: ["epoch": epoch, "endOffset": "\(self.log.endOffset)"]
+            )
+        }
         let bounds = self.log.bounds
         guard request.fromOffset >= bounds.lowerBound, request.fromOffset <= bounds.upperBound else {
             throw DatelineError(
                 code: .invalidArgument,
                 message: "offset \(request.fromOffset) is outside the log, which holds offsets \(bounds.lowerBound)..<\(bounds.upperBound)",
-                details: ["endOffset": "\(bounds.upperBound)"]
+                details: ["endOffset": "\(bounds.upperBound)", "epoch": epoch]
             )
         }
         let batchRecords = request.maximumBatchRecords == 0
@@ -258,21 +335,44 @@ public final class IngestService: Sendable {
             return state.nextFollower
         }
         defer { _ = self.index.withLock { $0.followers.removeValue(forKey: followerID) } }
-        logger.info("follower subscribed", metadata: ["dateline.follower": "\(name)", "dateline.offset": "\(request.fromOffset)"])
+        logger.info("follower subscribed", metadata: ["dateline.follower": "\(name)", "dateline.offset": "\(request.fromOffset)", "dateline.log.epoch": "\(epoch)"])
         var position = request.fromOffset
+        var sentFirst = false
         while !Task.isCancelled {
-            let records = try self.log.read(from: position, maximumRecords: batchRecords, maximumBytes: 4 << 20)
-            if records.isEmpty {
+            let records = try self.readForFollower(from: position, maximumRecords: batchRecords, logger: logger)
+            if records.isEmpty && sentFirst {
                 await self.log.waitForRecord(at: position)
                 continue
             }
             // The stored payloads are StoredArticle encodings already: splice them in without decoding.
-            let batch = LogBatch.encode(records: records.map { ($0.offset, $0.payload) }, endOffset: self.log.endOffset)
+            let batch = LogBatch.encode(records: records.map { ($0.offset, $0.payload) }, endOffset: self.log.endOffset, epoch: epoch)
             try await writer.write(encoded: batch)
-            position = records.last!.offset + 1
+            sentFirst = true
+            position = records.last.map { $0.offset + 1 } ?? position
             self.index.withLock { $0.followers[followerID]?.position = position }
         }
         throw CancellationError()
+    }
+
+    /// Reads records for a follower. Damage is logged once (with where it is) and reported to the follower
+    /// as `DATA_LOSS` without paths; health says degraded until it is repaired and the service restarted.
+    private func readForFollower(from position: UInt64, maximumRecords: Int, logger: Logger) throws -> [DatelineLogRecord] {
+        do {
+            return try self.log.read(from: position, maximumRecords: maximumRecords, maximumBytes: 4 << 20)
+        } catch let error where error.code == .corrupt {
+            let isNew = self.index.withLock { state in
+                defer { state.readDamage = error }
+                return state.readDamage != error
+            }
+            if isNew { self.logger.critical("the log is damaged; followers cannot read past it", metadata: ["dateline.error": "\(error)"]) }
+            throw DatelineError(
+                code: .dataLoss,
+                message: "the ingest log is damaged near offset \(position) and cannot be read past it; an operator must repair it (the service's log says where)",
+                details: ["offset": "\(position)"]
+            )
+        } catch {
+            throw DatelineError(code: .unavailable, message: error.publicMessage)
+        }
     }
 
     // MARK: Stats

@@ -20,6 +20,11 @@ public struct IngestServiceConfiguration: Sendable {
     /// Whether to run the extractor (people, places, dates, events...) on every article before logging it.
     /// Default: true.
     public var extraction: Bool
+    /// Failures injected into the log, for tests. Default: none.
+    package var logFaults: DatelineLogFaults?
+    /// Called (with the original's article id) when a request starts waiting for another request's append of
+    /// the same article, for tests. Default: none.
+    package var reservationWaitObserver: (@Sendable (String) -> Void)?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -43,11 +48,13 @@ public struct IngestServiceConfiguration: Sendable {
     }
 
     var logConfiguration: DatelineLogConfiguration {
-        DatelineLogConfiguration(
+        var configuration = DatelineLogConfiguration(
             directory: self.dataDirectory + "/log",
             segmentMaximumBytes: self.segmentMaximumBytes,
             maximumRecordBytes: max(4 << 20, self.maximumBodyBytes * 2 + (64 << 10)),
             durability: self.durability
         )
+        configuration.faults = self.logFaults
+        return configuration
     }
 }

@@ -32,10 +32,19 @@ public final class QueryService: Service, Sendable {
         var newestPublishedAt: Double?
         var offsets: [UInt64] = []
         var byID: [String: Int] = [:]
+        /// External ids (as the publisher gave them) → position, so that `get` takes either.
+        var byExternalID: [String: Int] = [:]
         /// One past the last log offset applied.
         var appliedOffset: UInt64 = 0
         var ingestEndOffset: UInt64 = 0
         var following = false
+        /// The log epoch the applied offsets belong to; nil until the first batch tells (for an empty index).
+        var epoch: String?
+        /// Whether the index has reached the ingest log's end since it started or was rebuilt: until then health
+        /// says catching-up, and look-ups of ids not held answer UNAVAILABLE rather than NOT_FOUND.
+        var caughtUp = false
+        /// Why the index is not following, or was rebuilt (for health), while it is so.
+        var condition: String?
         /// Entities, topics and engagements from the extractor's output.
         var extraction = ExtractionIndex()
         /// Per article, its encoded extraction when the article was loaded from a snapshot without it (decoded
@@ -70,6 +79,8 @@ public final class QueryService: Service, Sendable {
         var warmUp: (articles: [StoredArticle], bytes: [[UInt8]?])?
         if let directory = configuration.snapshotDirectory {
             let path = directory + "/" + QuerySnapshot.fileName
+            let removed = QuerySnapshot.removeTemporaries(directory: directory)
+            if removed > 0 { logger.info("removed temporary files a crash left beside the snapshot", metadata: ["dateline.files": "\(removed)"]) }
             if let data = FileManager.default.contents(atPath: path) {
                 do {
                     let contents = try QuerySnapshot.decode(Array(data), analyzer: Analyzer(), parameters: configuration.bm25)
@@ -80,8 +91,12 @@ public final class QueryService: Service, Sendable {
                     state.offsets = contents.offsets
                     state.appliedOffset = contents.appliedOffset
                     state.ingestEndOffset = contents.appliedOffset
+                    state.epoch = contents.epoch
                     state.extractionBytes = contents.extractionBytes
-                    for (position, article) in contents.articles.enumerated() { state.byID[article.id] = position }
+                    for (position, article) in contents.articles.enumerated() {
+                        state.byID[article.id] = position
+                        if let externalID = article.externalID { state.byExternalID[externalID] = position }
+                    }
                     state.extractionPending = !contents.articles.isEmpty
                     warmUp = (contents.articles, contents.extractionBytes)
                     logger.info("loaded index snapshot", metadata: ["dateline.articles": "\(contents.articles.count)", "dateline.offset": "\(contents.appliedOffset)"])
@@ -161,7 +176,7 @@ public final class QueryService: Service, Sendable {
             guard state.appliedOffset != self.snapshotOffset.withLock({ $0 }) else { return (nil, state.appliedOffset) }
             return (
                 try QuerySnapshot.encode(
-                    appliedOffset: state.appliedOffset, offsets: state.offsets, articles: state.articles,
+                    appliedOffset: state.appliedOffset, epoch: state.epoch, offsets: state.offsets, articles: state.articles,
                     extractionBytes: state.extractionBytes, index: state.index
                 ),
                 state.appliedOffset
@@ -173,9 +188,14 @@ public final class QueryService: Service, Sendable {
         self.logger.debug("wrote index snapshot", metadata: ["dateline.offset": "\(offset)", "dateline.bytes": "\(bytes.count)"])
     }
 
-    /// Forgets everything (the ingest log no longer holds what the index was built from).
-    private func reset() {
+    /// Forgets everything (the ingest log no longer holds what the index was built from) and says why in
+    /// health until the rebuild has caught up.
+    private func reset(because reason: String) {
         self.state.write { state in
+            state.byExternalID = [:]
+            state.epoch = nil
+            state.caughtUp = false
+            state.condition = reason
             state.index = SearchIndex(parameters: self.configuration.bm25)
             state.articles = []
             state.facts = []
@@ -223,54 +243,99 @@ public final class QueryService: Service, Sendable {
 
     private func follow() async {
         await cancelWhenGracefulShutdown {
-            var backoff = self.configuration.reconnectBackoff.initial
+            var backoff = ReconnectBackoff(initial: self.configuration.reconnectBackoff.initial, maximum: self.configuration.reconnectBackoff.maximum)
+            var lastProblem: String?
             while !Task.isCancelled {
+                let problem: String
                 do {
-                    let connection = try await DatelineClientConnection.connect(
-                        host: self.configuration.ingestHost,
-                        port: self.configuration.ingestPort,
-                        configuration: self.configuration.ingestClient,
-                        logger: self.logger
-                    )
-                    defer { Task { try? await connection.close() } }
-                    let from = self.appliedOffset
-                    self.logger.info("following dateline-ingest", metadata: ["dateline.offset": "\(from)"])
-                    self.state.write { $0.following = true }
-                    backoff = self.configuration.reconnectBackoff.initial
-                    for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query")) {
-                        self.apply(batch)
-                    }
+                    try await self.followOnce(onFollowing: {
+                        backoff.reset()
+                        if lastProblem != nil { self.logger.info("following dateline-ingest again") }
+                        lastProblem = nil
+                    })
+                    problem = "dateline-ingest ended the subscription"
                 } catch is CancellationError {
                     break
+                } catch let error as DatelineError where error.code == .failedPrecondition {
+                    let epoch = error.details["epoch"] ?? "?"
+                    let reason = "rebuilding: the ingest log is now epoch \(epoch) (it was replaced or lost records)"
+                    self.logger.warning("the ingest log's epoch changed; rebuilding the index from offset 0", metadata: [
+                        "dateline.log.epoch": "\(epoch)", "dateline.applied": "\(self.appliedOffset)",
+                    ])
+                    self.reset(because: reason)
+                    continue
                 } catch let error as DatelineError where error.code == .invalidArgument && error.details["endOffset"] != nil {
-                    // The ingest log is shorter than what the index has applied: it was reset. Start again.
-                    self.logger.warning(
-                        "dateline-ingest's log ends before the index's applied offset (was it reset?); rebuilding the index from offset 0",
-                        metadata: ["dateline.applied": "\(self.appliedOffset)", "dateline.ingest_end": "\(error.details["endOffset"] ?? "")"]
-                    )
-                    self.reset()
+                    // The ingest log is shorter than what the index has applied: it lost records. Start again.
+                    let reason = "rebuilding: the ingest log ends at \(error.details["endOffset"] ?? "?"), before the index's offset \(self.appliedOffset)"
+                    self.logger.warning("dateline-ingest's log ends before the index's applied offset; rebuilding the index from offset 0", metadata: [
+                        "dateline.applied": "\(self.appliedOffset)", "dateline.ingest_end": "\(error.details["endOffset"] ?? "")",
+                    ])
+                    self.reset(because: reason)
+                    continue
+                } catch let error as LogEpochChanged {
+                    self.logger.warning("the ingest log's epoch changed; rebuilding the index from offset 0", metadata: ["dateline.log.epoch": "\(error.epoch)"])
+                    self.reset(because: "rebuilding: the ingest log is now epoch \(error.epoch)")
                     continue
                 } catch {
                     if Task.isCancelled { break }
-                    self.logger.warning(
-                        "not following dateline-ingest; retrying",
-                        metadata: ["dateline.error": "\(error)", "dateline.retry_in": "\(backoff)"]
-                    )
+                    problem = (error as? DatelineError).map { "\($0.code): \($0.message)" } ?? "\(error)"
                 }
-                self.state.write { $0.following = false }
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, self.configuration.reconnectBackoff.maximum)
+                let delay = backoff.next()
+                self.state.write { state in
+                    state.following = false
+                    state.condition = "not following dateline-ingest: \(problem)"
+                }
+                // One line per change of condition; the same failure again is logged at debug only.
+                if problem != lastProblem {
+                    self.logger.warning("not following dateline-ingest; retrying with backoff", metadata: ["dateline.error": "\(problem)", "dateline.retry_in": "\(delay)"])
+                    lastProblem = problem
+                } else {
+                    self.logger.debug("still not following dateline-ingest", metadata: ["dateline.error": "\(problem)", "dateline.retry_in": "\(delay)"])
+                }
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Connects, subscribes from the applied offset with the index's epoch, and applies batches until the
+    /// stream ends or fails.
+    private func followOnce(onFollowing: () -> Void) async throws {
+        let connection = try await DatelineClientConnection.connect(
+            host: self.configuration.ingestHost,
+            port: self.configuration.ingestPort,
+            configuration: self.configuration.ingestClient,
+            logger: self.logger
+        )
+        defer { Task { try? await connection.close() } }
+        let (from, epoch) = self.state.read { ($0.appliedOffset, $0.epoch) }
+        self.logger.info("following dateline-ingest", metadata: ["dateline.offset": "\(from)", "dateline.log.epoch": "\(epoch ?? "(none yet)")"])
+        var first = true
+        for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query", epoch: epoch)) {
+            try self.apply(batch)
+            if first {
+                first = false
+                self.state.write { state in
+                    state.following = true
+                    if state.caughtUp || !(state.condition ?? "").hasPrefix("rebuilding") { state.condition = nil }
+                }
+                onFollowing()
             }
         }
     }
 
     /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
-    public func apply(_ batch: LogBatch) {
-        self.state.write { state in
+    /// - Throws: ``LogEpochChanged`` when the batch comes from another epoch than the index's (nothing applied).
+    public func apply(_ batch: LogBatch) throws {
+        try self.state.write { state in
+            if !batch.epoch.isEmpty {
+                if let epoch = state.epoch, epoch != batch.epoch { throw LogEpochChanged(epoch: batch.epoch) }
+                state.epoch = batch.epoch
+            }
             for entry in batch.entries where entry.offset == state.appliedOffset {
                 let article = entry.article
                 state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
                 state.byID[article.id] = state.articles.count
+                if let externalID = article.externalID { state.byExternalID[externalID] = state.articles.count }
                 if !state.extractionPending { state.extraction.add(article, document: state.articles.count) }
                 state.articles.append(article)
                 state.extractionBytes.append(nil)
@@ -281,6 +346,10 @@ public final class QueryService: Service, Sendable {
                 state.appliedOffset = entry.offset + 1
             }
             state.ingestEndOffset = max(state.ingestEndOffset, batch.endOffset, state.appliedOffset)
+            if !state.caughtUp, state.appliedOffset >= batch.endOffset {
+                state.caughtUp = true
+                state.condition = nil
+            }
         }
     }
 
@@ -330,17 +399,32 @@ public final class QueryService: Service, Sendable {
             return try self.timeline(request)
         }
         router.onEventLoop(QueryStatsRequest.self) { _, _ in self.stats() }
-        router.onEventLoop(HealthRequest.self) { _, _ in
-            let (applied, following, pending) = self.state.read { ($0.appliedOffset, $0.following, $0.extractionPending) }
-            return HealthResponse(
-                status: .serving,
-                service: self.configuration.server.serviceName,
-                version: self.configuration.server.version,
-                uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
-                details: ["appliedOffset": "\(applied)", "following": "\(following)", "entityIndex": pending ? "building" : "ready"]
-            )
-        }
+        router.onEventLoop(HealthRequest.self) { _, _ in self.health() }
         return router
+    }
+
+    /// Catching up (replaying the log after a start or a rebuild, with both offsets), degraded (not following,
+    /// with why), or serving.
+    public func health() -> HealthResponse {
+        let (applied, end, following, pending, caughtUp, condition, epoch) = self.state.read {
+            ($0.appliedOffset, $0.ingestEndOffset, $0.following, $0.extractionPending, $0.caughtUp, $0.condition, $0.epoch)
+        }
+        var details = [
+            "appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)",
+            "entityIndex": pending ? "building" : "ready", "epoch": epoch ?? "",
+        ]
+        if let condition { details["condition"] = condition }
+        let status: DatelineHealthStatus = !caughtUp ? .catchingUp : (following ? .serving : .degraded)
+        if status == .catchingUp && condition == nil {
+            details["condition"] = following ? "catching up: offset \(applied) of \(end)" : "catching up: not yet connected to dateline-ingest"
+        }
+        return HealthResponse(
+            status: status,
+            service: self.configuration.server.serviceName,
+            version: self.configuration.server.version,
+            uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
+            details: details
+        )
     }
 
     /// Runs a search against the current index.
@@ -540,8 +624,15 @@ public final class QueryService: Service, Sendable {
     /// One article in full.
     public func article(_ id: String) throws -> GetArticleResponse {
         try self.state.read { state in
-            guard let index = state.byID[id] else {
-                throw DatelineError(code: .notFound, message: "no article with id \(id)")
+            guard let index = state.byID[id] ?? state.byExternalID[id] else {
+                guard state.caughtUp else {
+                    // Not a definite answer: the article may be in the part of the log not replayed yet.
+                    let position = state.following ? "offset \(state.appliedOffset) of \(state.ingestEndOffset)" : "offset \(state.appliedOffset), not yet connected to dateline-ingest"
+                    throw DatelineError(code: .unavailable, message: "catching up: \(position); no article \(id) yet, retry shortly", details: [
+                        "appliedOffset": "\(state.appliedOffset)", "ingestEndOffset": "\(state.ingestEndOffset)",
+                    ])
+                }
+                throw DatelineError(code: .notFound, message: "no article with id or external id \(id)")
             }
             var article = state.articles[index]
             if article.extraction == nil, index < state.extractionBytes.count, let bytes = state.extractionBytes[index] {
@@ -588,6 +679,11 @@ public final class QueryService: Service, Sendable {
             )
         }
     }
+}
+
+/// A batch from another log epoch than the index's: the index must be rebuilt.
+public struct LogEpochChanged: Error, Sendable {
+    public var epoch: String
 }
 
 /// The position after which the next page starts: the last hit's sort key. Opaque to clients.

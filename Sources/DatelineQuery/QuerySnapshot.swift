@@ -1,21 +1,23 @@
 import DatelineProtocol
 import DatelineSearch
+import DatelineStorage
 import Foundation
 import NIOCore
 
 /// The query service's state on disk, so that a restart does not replay the whole ingest log:
-/// `DTLNQSN2`, the applied offset, every article (its log offset, its encoded `StoredArticle` without the
+/// `DTLNQSN3`, the applied offset, the log epoch those offsets belong to (length-prefixed, empty if none), every article (its log offset, its encoded `StoredArticle` without the
 /// extraction, and the encoded `ArticleExtraction`, empty when there is none), the index's postings, then an
 /// FNV-1a 64 checksum of everything before it. Keeping the extraction apart lets a restart decode only what
 /// the entity index needs (entities, topics, events) and leave mentions and times encoded until an article
 /// is asked for. Written to a temporary file, fsynced and
 /// renamed into place, so a crash leaves the previous snapshot intact.
 enum QuerySnapshot {
-    static let magic = Array("DTLNQSN2".utf8)
+    static let magic = Array("DTLNQSN3".utf8)
     static let fileName = "index.snapshot"
 
     struct Contents {
         var appliedOffset: UInt64
+        var epoch: String?
         var offsets: [UInt64]
         /// Articles without their extraction (see `extractions` and `extractionBytes`).
         var articles: [StoredArticle]
@@ -46,9 +48,12 @@ enum QuerySnapshot {
         }
     }
 
-    static func encode(appliedOffset: UInt64, offsets: [UInt64], articles: [StoredArticle], extractionBytes: [[UInt8]?], index: SearchIndex) throws -> [UInt8] {
+    static func encode(appliedOffset: UInt64, epoch: String?, offsets: [UInt64], articles: [StoredArticle], extractionBytes: [[UInt8]?], index: SearchIndex) throws -> [UInt8] {
         var bytes = self.magic
         bytes.appendVarint(appliedOffset)
+        let epochBytes = Array((epoch ?? "").utf8)
+        bytes.appendVarint(UInt64(epochBytes.count))
+        bytes.append(contentsOf: epochBytes)
         bytes.appendVarint(UInt64(articles.count))
         let encoder = DatelineBinaryEncoder()
         for (position, (offset, article)) in zip(offsets, articles).enumerated() {
@@ -84,6 +89,9 @@ enum QuerySnapshot {
         guard self.checksum(body) == stored else { throw SnapshotError("checksum mismatch: the file is damaged") }
         var reader = SnapshotReader(Array(body), position: self.magic.count)
         let applied = try reader.varint()
+        let epochLength = Int(try reader.varint())
+        guard epochLength <= 64 else { throw SnapshotError("the log epoch is \(epochLength) bytes long") }
+        let epoch = String(decoding: try reader.bytes(epochLength), as: UTF8.self)
         let count = Int(try reader.varint())
         guard count <= reader.remaining else { throw SnapshotError("truncated article list") }
         var offsets: [UInt64] = []
@@ -129,7 +137,7 @@ enum QuerySnapshot {
         let index = results.index!
         index.attach(articles.map { IndexedDocument(id: $0.id, title: $0.title ?? "", body: $0.body) })
         return Contents(
-            appliedOffset: applied, offsets: offsets, articles: articles, extractionBytes: results.extractionBytes, index: index
+            appliedOffset: applied, epoch: epoch.isEmpty ? nil : epoch, offsets: offsets, articles: articles, extractionBytes: results.extractionBytes, index: index
         )
     }
 
@@ -171,23 +179,21 @@ enum QuerySnapshot {
         return hash
     }
 
-    /// Writes atomically: temporary file, fsync, rename, directory fsync.
+    /// Writes atomically: temporary file, fsync, `rename(2)` over the snapshot, directory fsync; a crash at any
+    /// moment leaves the previous snapshot or the new one, never neither.
     static func write(_ bytes: [UInt8], directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + self.fileName
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
-            throw SnapshotError("cannot write \(temporary)")
+        try AtomicFile.write(bytes, to: directory + "/" + self.fileName)
+    }
+
+    /// Deletes what interrupted writes left: our temporaries and those of earlier versions (which wrote through
+    /// Foundation: `index.snapshot.tmp`, `.dat.nosync*`). Returns how many.
+    static func removeTemporaries(directory: String) -> Int {
+        var removed = AtomicFile.removeTemporaries(of: directory + "/" + self.fileName)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name == self.fileName + ".tmp" || name.hasPrefix(".dat.nosync") {
+            if (try? FileManager.default.removeItem(atPath: directory + "/" + name)) != nil { removed += 1 }
         }
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: temporary))
-        try handle.synchronize()
-        try handle.close()
-        if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary)) } else {
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        }
-        if let directoryHandle = FileHandle(forReadingAtPath: directory) {
-            try? directoryHandle.synchronize()
-            try? directoryHandle.close()
-        }
+        return removed
     }
 }

@@ -46,24 +46,33 @@ public final class DatelineLog: Sendable {
     }
 
     private struct PendingAppend {
-        let firstOffset: UInt64
         let payloads: [[UInt8]]
         let continuation: CheckedContinuation<Range<UInt64>, any Error>
     }
 
     private struct State {
         var segments: [SegmentState]
-        /// The next offset to hand out (appends in flight included).
-        var nextOffset: UInt64
-        /// One past the last durable (committed) offset.
+        /// One past the last committed offset: written (and synced, per the durability policy) and visible to
+        /// readers. Offsets are assigned from it when a commit is written, so a failed commit leaves no gap.
         var committedEnd: UInt64
+        /// One past the last offset known to be on stable storage (fsynced).
+        var durableEnd: UInt64
         var pending: [PendingAppend] = []
         var isFlushing = false
+        /// A failure the log could not undo (a failed write whose bytes could not be truncated away): every later
+        /// append fails with it until the service restarts.
         var failure: DatelineStorageError?
+        /// The last commit's failure, cleared by the next commit that succeeds: what health reports.
+        var lastWriteFailure: DatelineStorageError?
         var isClosed = false
         var commitWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var durableWaiters: [UInt64: (offset: UInt64, continuation: CheckedContinuation<Void, Never>)] = [:]
         var nextWaiterID: UInt64 = 0
         var bytesOnDisk: Int
+        /// Whether a timed fsync of the tail is scheduled (``DatelineLogConfiguration/Durability/fsyncInterval(_:)``).
+        var syncScheduled = false
+        var identity: LogIdentity
+        var flushedWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     public let configuration: DatelineLogConfiguration
@@ -76,26 +85,31 @@ public final class DatelineLog: Sendable {
     private let fsyncStatistics = Mutex<(count: Int, totalNanoseconds: Int64, lastNanoseconds: Int64)>((0, 0, 0))
 
     /// Opens (creating if needed) the log in `configuration.directory`, verifying every record.
-    /// - Throws: ``DatelineStorageError/corrupt(segment:offset:reason:)`` on damage before the tail;
-    ///   ``DatelineStorageError/io(_:errno:)`` when the directory cannot be used.
+    ///
+    /// Only a genuinely incomplete final record is truncated: when a damaged record is followed by intact ones
+    /// the open is refused, naming the segment, the byte and the number of intact records after it.
+    /// - Throws: ``DatelineStorageError`` with code ``DatelineStorageError/Code/corrupt`` on damage that is not
+    ///   a torn tail; ``DatelineStorageError/Code/io`` when the directory cannot be used.
     public init(configuration: DatelineLogConfiguration, logger: Logger) throws(DatelineStorageError) {
         self.configuration = configuration
         self.logger = logger
         try Self.createDirectory(configuration.directory)
-        let (segments, report) = try Self.recover(configuration: configuration, logger: logger)
-        var segmentStates = segments
-        if segmentStates.isEmpty {
+        var (segments, report) = try Self.recover(configuration: configuration, logger: logger)
+        let existed = !segments.isEmpty
+        if segments.isEmpty {
             let file = try SegmentFile(baseOffset: 0, directory: configuration.directory)
             try FileDescriptor.syncDirectory(configuration.directory)
-            segmentStates = [SegmentState(file: file, size: 0, endOffset: 0, index: [(0, 0)])]
+            segments = [SegmentState(file: file, size: 0, endOffset: 0, index: [(0, 0)])]
         }
-        let end = segmentStates.last!.endOffset
+        let end = segments.last!.endOffset
+        let identity = try Self.recoverIdentity(configuration: configuration, existed: existed, end: end, report: &report)
         self.recovery = report
         self.state = Mutex(State(
-            segments: segmentStates,
-            nextOffset: end,
+            segments: segments,
             committedEnd: end,
-            bytesOnDisk: segmentStates.reduce(0) { $0 + $1.size }
+            durableEnd: end,
+            bytesOnDisk: segments.reduce(0) { $0 + $1.size },
+            identity: identity
         ))
         self.threadPool = NIOThreadPool(numberOfThreads: 1)
         self.threadPool.start()
@@ -109,7 +123,12 @@ public final class DatelineLog: Sendable {
                 ]
             )
         }
-        logger.info("log opened", metadata: ["dateline.log.records": "\(end)", "dateline.log.segments": "\(segmentStates.count)"])
+        if let reason = report.newEpochReason, existed {
+            logger.warning("the log has a new epoch; followers will rebuild from it", metadata: ["dateline.log.epoch": "\(identity.epoch)", "dateline.log.reason": "\(reason)"])
+        }
+        logger.info("log opened", metadata: [
+            "dateline.log.records": "\(end)", "dateline.log.segments": "\(segments.count)", "dateline.log.epoch": "\(identity.epoch)",
+        ])
     }
 
     static func segmentName(_ baseOffset: UInt64) -> String {
@@ -142,12 +161,15 @@ public final class DatelineLog: Sendable {
         closedir(directory)
         bases.sort()
         var report = DatelineLogRecoveryReport(segments: bases.count, records: 0, truncatedBytes: 0)
+        report.temporariesRemoved = AtomicFile.removeTemporaries(of: configuration.directory + "/" + LogIdentity.fileName)
         var segments: [SegmentState] = []
         var expected: UInt64 = bases.first ?? 0
         for (index, base) in bases.enumerated() {
             let file = try SegmentFile(baseOffset: base, directory: configuration.directory)
             guard base == expected else {
-                throw .corrupt(segment: file.name, offset: 0, reason: "segment starts at offset \(base) but the previous segment ends at \(expected)")
+                var error = DatelineStorageError.corrupt(segment: file.name, offset: 0, reason: "segment starts at offset \(base) but the previous segment ends at \(expected)")
+                error.duringRecovery = true
+                throw error
             }
             let isLast = index == bases.count - 1
             let size = try file.descriptor.value.size()
@@ -167,14 +189,19 @@ public final class DatelineLog: Sendable {
                     }
                     state.endOffset += 1
                     position = next
-                case .incomplete(let reason) where isLast:
-                    report.truncationReason = reason
-                    break scan
-                case .invalid(let reason) where isLast && Self.isLastRecord(bytes, at: position):
-                    report.truncationReason = reason
-                    break scan
                 case .incomplete(let reason), .invalid(let reason):
-                    throw .corrupt(segment: file.name, offset: position, reason: reason)
+                    // A torn tail is damage with nothing intact after it, in the last segment only. Anything
+                    // else — a bad header or payload followed by intact records — is refused, never truncated.
+                    let intact = bytes.withUnsafeBytes { pointer in
+                        RecordFormat.intactRecords(pointer, after: position, expectedOffset: state.endOffset, maximumRecordBytes: configuration.maximumRecordBytes)
+                    }
+                    if isLast && intact == 0 {
+                        report.truncationReason = reason
+                        break scan
+                    }
+                    var error = DatelineStorageError.corrupt(segment: file.name, offset: position, reason: reason, intactRecordsAfter: intact)
+                    error.duringRecovery = true
+                    throw error
                 }
             }
             if position < bytes.count {
@@ -191,17 +218,38 @@ public final class DatelineLog: Sendable {
         return (segments, report)
     }
 
-    /// Whether the record at `position` is the file's last (its declared length reaches exactly the end):
-    /// then a bad checksum is a torn write, not damage in the middle.
-    private static func isLastRecord(_ bytes: [UInt8], at position: Int) -> Bool {
-        guard bytes.count - position >= RecordFormat.headerSize else { return true }
-        let length = bytes.withUnsafeBytes { Int($0.loadBigEndianUInt32(at: position)) }
-        return position + RecordFormat.headerSize + length >= bytes.count
+    /// Reads the log's identity, or makes a new epoch when the log is new, has no identity yet, lost its tail
+    /// or is shorter than its watermark; writes it back with the recovered end as the watermark.
+    private static func recoverIdentity(
+        configuration: DatelineLogConfiguration, existed: Bool, end: UInt64, report: inout DatelineLogRecoveryReport
+    ) throws(DatelineStorageError) -> LogIdentity {
+        let path = configuration.directory + "/" + LogIdentity.fileName
+        let stored = try AtomicFile.read(path).flatMap(LogIdentity.init(decoding:))
+        var reason: String?
+        if !existed {
+            reason = "a new log"
+        } else if stored == nil {
+            reason = "the log had no readable identity file"
+        } else if report.truncatedBytes > 0 {
+            reason = "recovery truncated \(report.truncatedBytes) bytes of the last segment"
+        } else if let stored, end < stored.watermark {
+            reason = "the log ends at offset \(end), before \(stored.watermark), which it had reached: records were removed"
+        }
+        var identity = stored ?? LogIdentity(epoch: LogIdentity.newEpoch(), watermark: 0)
+        if reason != nil { identity.epoch = LogIdentity.newEpoch() }
+        identity.watermark = end
+        if identity != stored { try AtomicFile.write(identity.encoded, to: path) }
+        report.epoch = identity.epoch
+        report.newEpochReason = reason
+        return identity
     }
 
     // MARK: Appending
 
     /// Appends `payloads` as consecutive records and returns their offsets once they are durable.
+    ///
+    /// A failed write (a full disk, an I/O error) is undone — the segment is truncated back to its last
+    /// committed record — so the next append is tried afresh and succeeds once the cause is gone.
     /// - Throws: ``DatelineStorageError`` when a payload is too large, the log is closed, or the disk fails.
     public func append(_ payloads: [[UInt8]]) async throws -> Range<UInt64> {
         guard !payloads.isEmpty else {
@@ -221,9 +269,7 @@ public final class DatelineLog: Sendable {
                     continuation.resume(throwing: DatelineStorageError.closed)
                     return false
                 }
-                let first = state.nextOffset
-                state.nextOffset += UInt64(payloads.count)
-                state.pending.append(PendingAppend(firstOffset: first, payloads: payloads, continuation: continuation))
+                state.pending.append(PendingAppend(payloads: payloads, continuation: continuation))
                 guard !state.isFlushing else { return false }
                 state.isFlushing = true
                 return true
@@ -245,51 +291,76 @@ public final class DatelineLog: Sendable {
                 defer { state.pending.removeAll(keepingCapacity: true) }
                 return state.pending
             }
-            guard let batch else { return }
+            guard let batch else {
+                let waiters = self.state.withLock { state in
+                    defer { state.flushedWaiters = [] }
+                    return state.isFlushing ? [] : state.flushedWaiters
+                }
+                for waiter in waiters { waiter.resume() }
+                return
+            }
             do {
-                try self.write(batch)
-                for append in batch {
-                    append.continuation.resume(returning: append.firstOffset..<(append.firstOffset + UInt64(append.payloads.count)))
-                }
+                let ranges = try self.write(batch)
+                for (append, range) in zip(batch, ranges) { append.continuation.resume(returning: range) }
             } catch {
-                self.logger.critical("log write failed; refusing further appends", metadata: ["dateline.error": "\(error)"])
-                let failure = error
-                let rest: [PendingAppend] = self.state.withLock { state in
-                    state.failure = failure
-                    defer { state.pending.removeAll() }
-                    return state.pending
-                }
-                for append in batch + rest { append.continuation.resume(throwing: failure) }
+                for append in batch { append.continuation.resume(throwing: error) }
             }
         }
     }
 
-    private func write(_ batch: [PendingAppend]) throws(DatelineStorageError) {
-        var active = self.state.withLock { $0.segments.last! }
+    /// Writes one commit. On failure the segment files are put back as they were before it (bytes truncated,
+    /// segments it created removed); if even that fails, the log refuses every later append.
+    private func write(_ batch: [PendingAppend]) throws(DatelineStorageError) -> [Range<UInt64>] {
+        let committed = self.state.withLock { $0.segments.last! }
+        var created: [SegmentFile] = []
+        do {
+            try self.configuration.faults?.inject(.write)
+            return try self.writeRecords(batch, after: committed, created: &created)
+        } catch {
+            self.logger.error("log write failed; undoing it", metadata: [
+                "dateline.error": "\(error)", "dateline.log.segment": "\(committed.file.name)", "dateline.log.committed_bytes": "\(committed.size)",
+            ])
+            do {
+                for file in created { unlink(file.path) }
+                if !created.isEmpty { try FileDescriptor.syncDirectory(self.configuration.directory) }
+                try committed.file.descriptor.value.truncate(to: committed.size)
+                try committed.file.descriptor.value.sync()
+                self.state.withLock { $0.lastWriteFailure = error }
+            } catch let undo {
+                self.logger.critical("cannot undo a failed log write; refusing further appends until restart", metadata: ["dateline.error": "\(undo)"])
+                let rest: [PendingAppend] = self.state.withLock { state in
+                    state.failure = undo
+                    state.lastWriteFailure = undo
+                    defer { state.pending.removeAll() }
+                    return state.pending
+                }
+                for append in rest { append.continuation.resume(throwing: undo) }
+            }
+            throw error
+        }
+    }
+
+    private func writeRecords(_ batch: [PendingAppend], after committed: SegmentState, created: inout [SegmentFile]) throws(DatelineStorageError) -> [Range<UInt64>] {
+        var active = committed
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.payloads.reduce(0) { $0 + $1.count + RecordFormat.headerSize } })
         var newIndex: [(offset: UInt64, position: Int)] = []
         var lastIndexed = active.index.last?.position ?? 0
         var offset = active.endOffset
         var sealed: [SegmentState] = []
+        var ranges: [Range<UInt64>] = []
 
         func flushBuffer() throws(DatelineStorageError) {
             guard !buffer.isEmpty else { return }
             let file = active.file
             let position = active.size
-            do {
-                try buffer.withUnsafeBytes { bytes in try file.descriptor.value.write(bytes, at: position) }
-            } catch let error as DatelineStorageError {
-                throw error
-            } catch {
-                throw .io("cannot write \(file.path): \(error)", errno: EIO)
-            }
+            try file.descriptor.value.write(buffer, at: position)
             active.size += buffer.count
             buffer.removeAll(keepingCapacity: true)
         }
 
         for append in batch {
-            precondition(append.firstOffset == offset, "log offsets out of order")
+            let first = offset
             for payload in append.payloads {
                 let recordSize = payload.count + RecordFormat.headerSize
                 let position = active.size + buffer.count
@@ -299,9 +370,11 @@ public final class DatelineLog: Sendable {
                     active.index += newIndex
                     active.endOffset = offset
                     newIndex = []
+                    try self.configuration.faults?.inject(.sync)
                     try active.file.descriptor.value.sync()
                     sealed.append(active)
                     let file = try SegmentFile(baseOffset: offset, directory: self.configuration.directory)
+                    created.append(file)
                     try FileDescriptor.syncDirectory(self.configuration.directory)
                     active = SegmentState(file: file, size: 0, endOffset: offset, index: [(offset, 0)])
                     lastIndexed = 0
@@ -314,11 +387,13 @@ public final class DatelineLog: Sendable {
                 RecordFormat.append(offset: offset, payload: payload, to: &buffer)
                 offset += 1
             }
+            ranges.append(first..<offset)
         }
         try flushBuffer()
         active.index += newIndex
         active.endOffset = offset
-        try self.syncIfRequired(active.file)
+        let synced = try self.syncIfRequired(active.file)
+        if !sealed.isEmpty { self.recordWatermark(sealed.last!.endOffset) }
 
         let waiters: [CheckedContinuation<Void, Never>] = self.state.withLock { state in
             let added = sealed.reduce(0) { $0 + $1.size } + active.size
@@ -332,33 +407,137 @@ public final class DatelineLog: Sendable {
                 state.segments[state.segments.count - 1] = active
             }
             state.committedEnd = offset
-            let waiters = Array(state.commitWaiters.values)
+            if let sealedEnd = sealed.last?.endOffset { state.durableEnd = max(state.durableEnd, sealedEnd) }
+            state.lastWriteFailure = nil
+            var waiters = Array(state.commitWaiters.values)
             state.commitWaiters.removeAll()
+            if synced { waiters += Self.advanceDurable(&state, to: offset) }
             return waiters
         }
         for waiter in waiters { waiter.resume() }
+        if !synced { self.scheduleTailSync() }
+        return ranges
     }
 
-    private func syncIfRequired(_ file: SegmentFile) throws(DatelineStorageError) {
-        let shouldSync: Bool
+    /// Marks offsets below `end` durable and returns the waiters that can go.
+    private static func advanceDurable(_ state: inout State, to end: UInt64) -> [CheckedContinuation<Void, Never>] {
+        state.durableEnd = max(state.durableEnd, end)
+        let ready = state.durableWaiters.filter { $0.value.offset <= state.durableEnd }
+        for id in ready.keys { state.durableWaiters[id] = nil }
+        return ready.values.map(\.continuation)
+    }
+
+    /// fsyncs `file` when the durability policy says this commit must be; returns whether it did.
+    private func syncIfRequired(_ file: SegmentFile) throws(DatelineStorageError) -> Bool {
         switch self.configuration.durability {
         case .fsyncEveryCommit:
-            shouldSync = true
+            try self.sync(file)
+            return true
         case .fsyncInterval(let interval):
-            shouldSync = self.lastSync.withLock { last in
-                guard ContinuousClock.now - last >= interval else { return false }
-                last = .now
-                return true
-            }
+            let due = self.lastSync.withLock { ContinuousClock.now - $0 >= interval }
+            guard due else { return false }
+            try self.sync(file)
+            return true
         case .none:
-            shouldSync = false
+            return false
         }
-        guard shouldSync else { return }
+    }
+
+    private func sync(_ file: SegmentFile) throws(DatelineStorageError) {
+        try self.configuration.faults?.inject(.sync)
         let start = ContinuousClock.now
         try file.descriptor.value.sync()
-        let elapsed = ContinuousClock.now - start
+        let end = ContinuousClock.now
+        self.lastSync.withLock { $0 = end }
+        let elapsed = end - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         self.fsyncStatistics.withLock { $0 = ($0.count + 1, $0.totalNanoseconds + nanoseconds, nanoseconds) }
+    }
+
+    /// Under ``DatelineLogConfiguration/Durability/fsyncInterval(_:)``, makes sure the tail written without a
+    /// sync is synced within the interval of its write, whether or not anything is written after it.
+    private func scheduleTailSync() {
+        guard case .fsyncInterval(let interval) = self.configuration.durability else { return }
+        let schedule = self.state.withLock { state in
+            guard !state.syncScheduled, !state.isClosed else { return false }
+            state.syncScheduled = true
+            return true
+        }
+        guard schedule else { return }
+        let due = self.lastSync.withLock { $0 } + interval
+        Task.detached {
+            try? await Task.sleep(until: due, clock: .continuous)
+            self.threadPool.submit { state in
+                guard case .active = state else { return }
+                self.syncTail()
+            }
+        }
+    }
+
+    /// Runs on the log's thread (so never beside a write): fsyncs the active segment if its tail is not durable.
+    private func syncTail() {
+        let (file, end) = self.state.withLock { state in
+            state.syncScheduled = false
+            return (state.segments.last!.file, state.committedEnd)
+        }
+        guard end > self.state.withLock({ $0.durableEnd }) else { return }
+        do {
+            try self.sync(file)
+            let waiters = self.state.withLock { Self.advanceDurable(&$0, to: end) }
+            for waiter in waiters { waiter.resume() }
+        } catch {
+            self.logger.error("timed fsync of the log's tail failed", metadata: ["dateline.error": "\(error)"])
+            self.state.withLock { $0.lastWriteFailure = error }
+            self.scheduleTailSync()
+        }
+    }
+
+    /// Records that the log has durably reached `end` (best effort: the watermark only helps detect a log
+    /// found shorter than it was).
+    private func recordWatermark(_ end: UInt64) {
+        let identity: LogIdentity = self.state.withLock { state in
+            state.identity.watermark = max(state.identity.watermark, end)
+            return state.identity
+        }
+        do {
+            try AtomicFile.write(identity.encoded, to: self.configuration.directory + "/" + LogIdentity.fileName)
+        } catch {
+            self.logger.warning("cannot update the log's watermark", metadata: ["dateline.error": "\(error)"])
+        }
+    }
+
+    /// The log's epoch: created with the log and renewed whenever records may have been dropped. An offset
+    /// names the same record only within one epoch.
+    public var epoch: String { self.state.withLock { $0.identity.epoch } }
+
+    /// Why appends are failing now, if the last one failed (cleared by the next that succeeds).
+    public var writeFailure: DatelineStorageError? { self.state.withLock { $0.failure ?? $0.lastWriteFailure } }
+
+    /// One past the last offset known to be fsynced.
+    public var durableEndOffset: UInt64 { self.state.withLock { $0.durableEnd } }
+
+    /// Waits until every record below `offset` is fsynced (never, under ``DatelineLogConfiguration/Durability/none``,
+    /// until the log is closed), or the calling task is cancelled.
+    public func waitUntilDurable(_ offset: UInt64) async {
+        let id: UInt64? = self.state.withLock { state in
+            guard state.durableEnd < offset, !state.isClosed else { return nil }
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        guard let id else { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = self.state.withLock { state in
+                    if state.durableEnd >= offset || state.isClosed || Task.isCancelled { return true }
+                    state.durableWaiters[id] = (offset, continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { $0.durableWaiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
+        }
     }
 
     // MARK: Reading
@@ -483,10 +662,25 @@ public final class DatelineLog: Sendable {
             return Array(state.commitWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
-        // Let the flusher drain, then sync the active segment.
-        while self.state.withLock({ $0.isFlushing }) { try await Task.sleep(for: .milliseconds(1)) }
-        let active = self.state.withLock { $0.segments.last?.file }
-        try active?.descriptor.value.sync()
+        // Let the flusher drain, then sync the active segment and record how far the log got.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let drained = self.state.withLock { state in
+                guard state.isFlushing else { return true }
+                state.flushedWaiters.append(continuation)
+                return false
+            }
+            if drained { continuation.resume() }
+        }
+        let (active, end) = self.state.withLock { ($0.segments.last?.file, $0.committedEnd) }
+        if let active { try self.sync(active) }
+        self.recordWatermark(end)
+        let durable = self.state.withLock { state in
+            var waiters = Self.advanceDurable(&state, to: end)
+            waiters += state.durableWaiters.values.map(\.continuation)
+            state.durableWaiters.removeAll()
+            return waiters
+        }
+        for waiter in durable { waiter.resume() }
         try await self.threadPool.shutdownGracefully()
     }
 }

@@ -29,6 +29,8 @@ public struct DatelineLogConfiguration: Sendable {
     public var durability: Durability
     /// Bytes between entries of each segment's sparse offset index. Default: 16 KiB.
     public var indexInterval: Int
+    /// Failures injected before writes and fsyncs, for tests. Default: none.
+    package var faults: DatelineLogFaults?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -52,6 +54,12 @@ public struct DatelineLogRecoveryReport: Sendable, Hashable {
     public var segments: Int
     /// Records kept.
     public var records: UInt64
+    /// The log's epoch after recovery (see ``DatelineLog/epoch``).
+    public var epoch: String = ""
+    /// Why the epoch is new, if it is (a new log, a truncated tail, a log shorter than its watermark).
+    public var newEpochReason: String?
+    /// Temporary files a crash left behind, removed.
+    public var temporariesRemoved = 0
     /// Bytes of a torn or corrupt last record removed from the end of the last segment (0 if none).
     public var truncatedBytes: Int
     /// The segment that was truncated, if any.
@@ -68,5 +76,24 @@ public struct DatelineLogRecord: Sendable, Hashable {
     public init(offset: UInt64, payload: [UInt8]) {
         self.offset = offset
         self.payload = payload
+    }
+}
+
+/// Failures injected into a log's writes, so that tests can make a disk fail (or stall) exactly where they want.
+package struct DatelineLogFaults: Sendable {
+    /// Where a fault can be injected.
+    package enum Point: Sendable, Hashable {
+        /// Before the records of a commit are written (once per commit).
+        case write
+        /// Before an fsync of a segment.
+        case sync
+    }
+
+    /// Called at each point on the log's writer thread; throwing fails that write as the disk would. It may
+    /// block, to hold a commit in flight.
+    package var inject: @Sendable (Point) throws(DatelineStorageError) -> Void
+
+    package init(_ inject: @escaping @Sendable (Point) throws(DatelineStorageError) -> Void) {
+        self.inject = inject
     }
 }

@@ -69,6 +69,15 @@ struct FileDescriptor: ~Copyable {
         }
     }
 
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: [UInt8], at offset: Int) throws(DatelineStorageError) {
+        var failure: DatelineStorageError?
+        bytes.withUnsafeBytes { pointer in
+            do throws(DatelineStorageError) { try self.write(pointer, at: offset) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     func sync() throws(DatelineStorageError) {
         guard fsync(self.raw) == 0 else { throw .io("cannot fsync \(self.path)", errno: errno) }
     }
@@ -86,6 +95,52 @@ struct FileDescriptor: ~Copyable {
     }
 }
 
-func describeErrno(_ code: Int32) -> String {
-    String(cString: strerror(code))
+
+/// Small files replaced atomically: the log's identity file here, the query service's snapshot.
+package enum AtomicFile {
+    /// Replaces `path` with `bytes` so that a crash at any moment leaves either the old or the new contents:
+    /// write a temporary file beside it, fsync it, `rename(2)` it over `path`, fsync the directory.
+    /// - Throws: ``DatelineStorageError`` (``DatelineStorageError/Code/noSpace`` on a full disk); the temporary
+    ///   file is removed on failure.
+    package static func write(_ bytes: [UInt8], to path: String) throws(DatelineStorageError) {
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let temporary = path + self.temporarySuffix + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        do throws(DatelineStorageError) {
+            let descriptor = try FileDescriptor(path: temporary, mode: .readWrite)
+            try descriptor.truncate(to: 0)
+            try descriptor.write(bytes, at: 0)
+            try descriptor.sync()
+            guard rename(temporary, path) == 0 else { throw DatelineStorageError.io("cannot rename \(temporary) to \(path)", errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        try FileDescriptor.syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    /// Reads a whole file, or nil when it does not exist.
+    package static func read(_ path: String) throws(DatelineStorageError) -> [UInt8]? {
+        guard access(path, F_OK) == 0 else { return nil }
+        let descriptor = try FileDescriptor(path: path, mode: .readOnly)
+        return try descriptor.read(at: 0, count: descriptor.size())
+    }
+
+    /// The suffix of temporaries (`NAME.tmp-XXXX`); ``removeTemporaries(of:)`` deletes leftovers of a crash.
+    package static let temporarySuffix = ".tmp-"
+
+    /// Deletes temporaries that a crash left beside `path`, returning how many.
+    @discardableResult
+    package static func removeTemporaries(of path: String) -> Int {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        let directory = parts.dropLast().joined(separator: "/")
+        let prefix = String(parts.last ?? "") + self.temporarySuffix
+        guard let handle = opendir(directory.isEmpty ? "." : directory) else { return 0 }
+        defer { closedir(handle) }
+        var removed = 0
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(prefix), unlink((directory.isEmpty ? "." : directory) + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
 }

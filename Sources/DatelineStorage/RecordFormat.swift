@@ -63,6 +63,33 @@ enum RecordFormat {
     }
 }
 
+extension RecordFormat {
+    /// Counts the intact records after damage at `position`: scans forward byte by byte for a record that
+    /// parses with a good checksum and an offset that can follow `expectedOffset` (one each 16 bytes at most),
+    /// then counts the consecutive records from there. 0 means nothing intact follows: a torn tail.
+    static func intactRecords(_ bytes: UnsafeRawBufferPointer, after position: Int, expectedOffset: UInt64, maximumRecordBytes: Int) -> Int {
+        var candidate = position + 1
+        while candidate + self.headerSize <= bytes.count {
+            defer { candidate += 1 }
+            let length = Int(bytes.loadBigEndianUInt32(at: candidate))
+            guard length <= maximumRecordBytes, candidate + self.headerSize + length <= bytes.count else { continue }
+            let offset = bytes.loadBigEndianUInt64(at: candidate + 8)
+            // At most one record per header's worth of bytes can lie between the damage and here.
+            guard offset >= expectedOffset, offset - expectedOffset <= UInt64((candidate - position) / self.headerSize) + 1 else { continue }
+            guard case .record(_, _, var next) = self.parse(bytes, at: candidate, expectedOffset: offset, maximumRecordBytes: maximumRecordBytes) else { continue }
+            var count = 1
+            var following = offset + 1
+            while next < bytes.count, case .record(_, _, let after) = self.parse(bytes, at: next, expectedOffset: following, maximumRecordBytes: maximumRecordBytes) {
+                count += 1
+                following += 1
+                next = after
+            }
+            return count
+        }
+        return 0
+    }
+}
+
 extension [UInt8] {
     mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.bigEndian) { self.append(contentsOf: $0) }

@@ -40,8 +40,8 @@ struct CodecTests {
     @Test func aLogBatchSplicedFromStoredBytesEqualsOneEncodedWhole() throws {
         let stored = try DatelineBinaryEncoder().encode(Fixtures.storedArticle)
         for (offsets, end) in [([0, 1, 2], UInt64(3)), ([7], 300), ([UInt64](), 0)] as [([UInt64], UInt64)] {
-            let spliced = LogBatch.encode(records: offsets.map { ($0, Array(stored.readableBytesView)) }, endOffset: end)
-            let whole = try DatelineBinaryEncoder().encode(LogBatch(entries: offsets.map { LogEntry(offset: $0, article: Fixtures.storedArticle) }, endOffset: end))
+            let spliced = LogBatch.encode(records: offsets.map { ($0, Array(stored.readableBytesView)) }, endOffset: end, epoch: "0123456789abcdef")
+            let whole = try DatelineBinaryEncoder().encode(LogBatch(entries: offsets.map { LogEntry(offset: $0, article: Fixtures.storedArticle) }, endOffset: end, epoch: "0123456789abcdef"))
             #expect(spliced.readableBytesView.elementsEqual(whole.readableBytesView))
         }
     }

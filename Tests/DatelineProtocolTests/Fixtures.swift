@@ -51,7 +51,7 @@ enum Fixtures {
         results: [
             IngestResult(index: 0, status: .accepted, articleID: "a-000001", offset: 0),
             IngestResult(index: 1, status: .duplicate, articleID: "a-000001", duplicateOf: "a-000001"),
-            IngestResult(index: 2, status: .rejected, reason: "empty body"),
+            IngestResult(index: 2, status: .rejected, reason: "empty-body: the article has no text", reasonCode: "empty-body"),
         ],
         endOffset: 1
     )
@@ -99,8 +99,8 @@ enum Fixtures {
             ]
         )
     )
-    static let subscribeRequest = SubscribeRequest(fromOffset: 1, maximumBatchRecords: 256, follower: "dateline-query")
-    static let logBatch = LogBatch(entries: [LogEntry(offset: 1, article: storedArticle)], endOffset: 2)
+    static let subscribeRequest = SubscribeRequest(fromOffset: 1, maximumBatchRecords: 256, follower: "dateline-query", epoch: "5f3a9c0d1e2b4a67")
+    static let logBatch = LogBatch(entries: [LogEntry(offset: 1, article: storedArticle)], endOffset: 2, epoch: "5f3a9c0d1e2b4a67")
     static let ingestStatsRequest = IngestStatsRequest()
     static let ingestStatsResponse = IngestStatsResponse(
         articleCount: 2, endOffset: 2, bytesOnDisk: 5_120, segments: 1,

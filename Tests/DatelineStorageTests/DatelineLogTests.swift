@@ -169,14 +169,14 @@ struct DatelineLogTests {
             let error = #expect(throws: DatelineStorageError.self) {
                 try DatelineLog(configuration: .init(directory: directory), logger: quietLogger)
             }
-            guard case .corrupt(let segment, let offset, let reason) = error else {
-                Issue.record("expected corrupt, got \(String(describing: error))")
-                return
-            }
-            #expect(segment == "00000000000000000000.log")
-            #expect(offset == 2 * recordSize)
-            #expect(reason.contains("CRC-32"))
+            #expect(error?.code == .corrupt)
+            #expect(error?.segment == "00000000000000000000.log")
+            #expect(error?.byteOffset == 2 * recordSize)
+            #expect(error?.intactRecordsAfter == 2)
+            #expect(error?.message.contains("CRC-32") == true)
             #expect(error?.description.contains("refusing to start") == true)
+            #expect(error?.description.contains("2 intact records follow") == true)
+            #expect(error?.publicMessage.contains("/") == false, "what a client is told names no path")
         }
     }
 
@@ -192,11 +192,8 @@ struct DatelineLogTests {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: first))
             try bytes.dropLast(5).write(to: URL(fileURLWithPath: first))  // torn end of a *sealed* segment
             let error = #expect(throws: DatelineStorageError.self) { try DatelineLog(configuration: configuration, logger: quietLogger) }
-            if case .corrupt(let segment, _, _) = error {
-                #expect(segment == "00000000000000000000.log")
-            } else {
-                Issue.record("expected corrupt, got \(String(describing: error))")
-            }
+            #expect(error?.code == .corrupt)
+            #expect(error?.segment == "00000000000000000000.log")
         }
     }
 

@@ -95,12 +95,18 @@ extension DatelineError {
         public static let cancelled = Code(rawValue: 14)
         /// The two sides were built from different message schemas (see `Hello.schemaFingerprint`).
         public static let schemaMismatch = Code(rawValue: 15)
+        /// The request assumes a state the service no longer has, e.g. a follower's log epoch after the log
+        /// lost records or was replaced; `details` say what changed. Retrying the same request will not help.
+        public static let failedPrecondition = Code(rawValue: 16)
+        /// Stored data is damaged and cannot be read; an operator must repair it (followers keep retrying,
+        /// with backoff, and resume once it is).
+        public static let dataLoss = Code(rawValue: 17)
 
         /// Every code this build knows, in numeric order.
         public static let allKnown: [Code] = [
             .badFrame, .frameTooLarge, .decompressionFailed, .unsupportedVersion, .unknownMessageType,
             .decodeFailed, .unauthorized, .invalidArgument, .notFound, .unavailable, .deadlineExceeded,
-            .overloaded, .internal, .cancelled, .schemaMismatch,
+            .overloaded, .internal, .cancelled, .schemaMismatch, .failedPrecondition, .dataLoss,
         ]
 
         /// The code's name as written in the specification, e.g. `FRAME_TOO_LARGE`.
@@ -121,6 +127,8 @@ extension DatelineError {
             case 13: "INTERNAL"
             case 14: "CANCELLED"
             case 15: "SCHEMA_MISMATCH"
+            case 16: "FAILED_PRECONDITION"
+            case 17: "DATA_LOSS"
             default: "CODE_\(self.rawValue)"
             }
         }

@@ -195,6 +195,12 @@ public enum DatelineHealthStatus: UInt32, Codable, Sendable, Hashable, CaseItera
     case draining = 2
     /// Up but unable to answer (e.g. still recovering).
     case notServing = 3
+    /// Answering, but something is wrong; `details["condition"]` says what (appends failing, log damaged,
+    /// not following the log).
+    case degraded = 4
+    /// `dateline-query` is replaying the log after a start or a rebuild; look-ups of ids it has not reached yet
+    /// answer `UNAVAILABLE`.
+    case catchingUp = 5
 }
 
 /// Asks a service for its health.

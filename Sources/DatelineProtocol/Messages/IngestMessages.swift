@@ -79,6 +79,9 @@ public enum IngestStatus: UInt32, Codable, Sendable, Hashable, CaseIterable {
     case duplicate = 2
     /// Not stored, because of `reason`.
     case rejected = 3
+    /// Not stored now, but retrying may succeed: an identical article was being stored by another request
+    /// whose outcome was not known before this request's deadline.
+    case unavailable = 4
 }
 
 /// The outcome for the article at `index` in the request.
@@ -89,6 +92,9 @@ public struct IngestResult: Codable, Sendable, Hashable {
     public var offset: UInt64?
     public var reason: String?
     public var duplicateOf: String?
+    /// For ``IngestStatus/rejected`` and ``IngestStatus/unavailable``: a stable code (`empty-body`,
+    /// `body-too-large`, `bad-date`, `bad-json`, `invalid-utf8`, `in-flight-elsewhere`); `reason` is for humans.
+    public var reasonCode: String?
 
     public init(
         index: UInt32,
@@ -96,7 +102,8 @@ public struct IngestResult: Codable, Sendable, Hashable {
         articleID: String? = nil,
         offset: UInt64? = nil,
         reason: String? = nil,
-        duplicateOf: String? = nil
+        duplicateOf: String? = nil,
+        reasonCode: String? = nil
     ) {
         self.index = index
         self.status = status
@@ -104,9 +111,10 @@ public struct IngestResult: Codable, Sendable, Hashable {
         self.offset = offset
         self.reason = reason
         self.duplicateOf = duplicateOf
+        self.reasonCode = reasonCode
     }
 
-    enum CodingKeys: Int, CodingKey { case index = 1, status, articleID, offset, reason, duplicateOf }
+    enum CodingKeys: Int, CodingKey { case index = 1, status, articleID, offset, reason, duplicateOf, reasonCode }
 }
 
 /// The answer to an ``IngestRequest``: one result per article, in order.
@@ -222,14 +230,18 @@ public struct SubscribeRequest: DatelineStreamingRequest, Hashable {
     public var maximumBatchRecords: UInt32
     /// The follower's name, shown in the service's stats.
     public var follower: String?
+    /// The log epoch the follower's offsets belong to (from an earlier ``LogBatch``); nil for a follower that
+    /// starts empty. A different epoch is refused with `FAILED_PRECONDITION` (details `epoch`): rebuild.
+    public var epoch: String?
 
-    public init(fromOffset: UInt64, maximumBatchRecords: UInt32 = 0, follower: String? = nil) {
+    public init(fromOffset: UInt64, maximumBatchRecords: UInt32 = 0, follower: String? = nil, epoch: String? = nil) {
         self.fromOffset = fromOffset
         self.maximumBatchRecords = maximumBatchRecords
         self.follower = follower
+        self.epoch = epoch
     }
 
-    enum CodingKeys: Int, CodingKey { case fromOffset = 1, maximumBatchRecords, follower }
+    enum CodingKeys: Int, CodingKey { case fromOffset = 1, maximumBatchRecords, follower, epoch }
 }
 
 /// One record of the ingest log.
@@ -250,7 +262,7 @@ public struct LogBatch: DatelineMessage, Hashable {
     /// Encodes a batch from records whose payloads are already-encoded ``StoredArticle``s (as the ingest log
     /// stores them), without decoding them: a nested message is its bytes, so they are spliced in as they are.
     /// The result leaves room for a frame header, like ``DatelinePayload/encode(_:allocator:)``.
-    public static func encode(records: [(offset: UInt64, storedArticle: [UInt8])], endOffset: UInt64) -> ByteBuffer {
+    public static func encode(records: [(offset: UInt64, storedArticle: [UInt8])], endOffset: UInt64, epoch: String) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(DatelineFrame.maximumHeaderSize + records.reduce(32) { $0 + $1.storedArticle.count + 24 })
         buffer.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
@@ -272,6 +284,11 @@ public struct LogBatch: DatelineMessage, Hashable {
             buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: 2, wireType: .varint))  // endOffset
             buffer.writeProtobufVarint(endOffset)
         }
+        if !epoch.isEmpty {
+            buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: 3, wireType: .lengthDelimited))  // epoch
+            buffer.writeProtobufVarint(UInt64(epoch.utf8.count))
+            buffer.writeString(epoch)
+        }
         return buffer
     }
 
@@ -280,13 +297,16 @@ public struct LogBatch: DatelineMessage, Hashable {
     public var entries: [LogEntry]
     /// The log's committed end when the batch was sent (lag = endOffset - last entry's offset - 1).
     public var endOffset: UInt64
+    /// The log's epoch: offsets name the same records only within one epoch.
+    public var epoch: String
 
-    public init(entries: [LogEntry], endOffset: UInt64) {
+    public init(entries: [LogEntry], endOffset: UInt64, epoch: String = "") {
         self.entries = entries
         self.endOffset = endOffset
+        self.epoch = epoch
     }
 
-    enum CodingKeys: Int, CodingKey { case entries = 1, endOffset }
+    enum CodingKeys: Int, CodingKey { case entries = 1, endOffset, epoch }
 }
 
 /// Asks `dateline-ingest` for its figures.

@@ -81,7 +81,7 @@ public struct DatelineStreamWriter<Element: DatelineMessage>: Sendable {
         try await self.raw.write(try DatelinePayload.encode(element))
     }
 
-    /// Sends one element that the caller has already encoded (e.g. ``LogBatch/encode(records:endOffset:)``).
+    /// Sends one element that the caller has already encoded (e.g. ``LogBatch/encode(records:endOffset:epoch:)``).
     /// The bytes must be a valid encoding of `Element`.
     public func write(encoded payload: ByteBuffer) async throws {
         try await self.raw.write(payload)

@@ -1,0 +1,185 @@
+import DatelineIngest
+import DatelineProtocol
+import DatelineStorage
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A write the test holds in flight, then lets finish or fail: the log's writer thread blocks in it.
+final class WriteGate: Sendable {
+    private let released = DispatchSemaphore(value: 0)
+    private let outcome = Mutex<Bool>(true)
+    /// Writes the gate holds; later ones pass.
+    private let remaining: Atomic<Int>
+    let started: AsyncStream<Void>
+    private let startedContinuation: AsyncStream<Void>.Continuation
+
+    init(holding count: Int = 1) {
+        self.remaining = Atomic(count)
+        (self.started, self.startedContinuation) = AsyncStream.makeStream()
+    }
+
+    var faults: DatelineLogFaults {
+        DatelineLogFaults { point throws(DatelineStorageError) in
+            guard point == .write, self.remaining.wrappingSubtract(1, ordering: .relaxed).oldValue > 0 else { return }
+            self.startedContinuation.yield()
+            self.released.wait()
+            if !self.outcome.withLock({ $0 }) { throw DatelineStorageError.io("cannot write /secret/path/00000000000000000000.log", errno: ENOSPC) }
+        }
+    }
+
+    func release(succeeding: Bool) {
+        self.outcome.withLock { $0 = succeeding }
+        self.released.signal()
+    }
+}
+
+/// Events as an async sequence, for tests that wait on something happening inside the service.
+final class EventSignal: Sendable {
+    let events: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+    init() { (self.events, self.continuation) = AsyncStream.makeStream() }
+    func fire(_ value: String) { self.continuation.yield(value) }
+}
+
+@Suite("Trust: what is acknowledged is stored")
+struct TrustTests {
+    static let story = ArticleSubmission(externalID: "wire-1", body: "Pakistan and the United States discussed trade in Washington on Friday.")
+
+    /// Two requests for the same article; the first one's append is held, the second meets its reservation.
+    func raceTwoRequests(firstAppendSucceeds: Bool) async throws -> (first: Result<IngestResponse, any Error>, second: IngestResponse, stored: [StoredArticle]) {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let gate = WriteGate()
+        let waiting = EventSignal()
+        return try await withIngestService(dataDirectory: directory, configure: {
+            $0.logFaults = gate.faults
+            $0.reservationWaitObserver = { waiting.fire($0) }
+        }) { service, connection in
+            let first = Task { () -> Result<IngestResponse, any Error> in
+                do { return .success(try await connection.send(IngestRequest(articles: [Self.story]))) } catch { return .failure(error) }
+            }
+            var started = gate.started.makeAsyncIterator()
+            _ = await started.next()  // the first append is in flight
+            let second = Task { try await connection.send(IngestRequest(articles: [Self.story])) }
+            var waits = waiting.events.makeAsyncIterator()
+            _ = await waits.next()  // the second request waits for it
+            gate.release(succeeding: firstAppendSucceeds)
+            let firstResult = await first.value
+            let secondResponse = try await second.value
+            let decoder = DatelineBinaryDecoder()
+            let stored = try service.log.read(from: 0).map { try decoder.decode(StoredArticle.self, from: $0.payload) }
+            return (firstResult, secondResponse, stored)
+        }
+    }
+
+    @Test func aRequestMeetingAnAppendThatFailsStoresTheArticleItself() async throws {
+        let (first, second, stored) = try await self.raceTwoRequests(firstAppendSucceeds: false)
+        guard case .failure(let error as DatelineError) = first else {
+            Issue.record("the first request's append failed, so it must fail: \(first)")
+            return
+        }
+        #expect(error.code == .unavailable)
+        #expect(error.isRetryable)
+        #expect(error.message.contains("disk is full"), "\(error.message)")
+        #expect(!error.message.contains("/secret/path"), "storage errors sent to clients name no path: \(error.message)")
+        #expect(second.results.map(\.status) == [.accepted], "not `duplicate`: the original was never stored")
+        #expect(stored.map(\.externalID) == ["wire-1"], "the log holds the article once")
+        #expect(second.results[0].offset == 0)
+    }
+
+    @Test func aRequestMeetingAnAppendThatCommitsIsADuplicateOfADurableArticle() async throws {
+        let (first, second, stored) = try await self.raceTwoRequests(firstAppendSucceeds: true)
+        let firstResponse = try first.get()
+        #expect(firstResponse.results.map(\.status) == [.accepted])
+        #expect(second.results.map(\.status) == [.duplicate])
+        #expect(second.results[0].duplicateOf == firstResponse.results[0].articleID)
+        #expect(stored.count == 1)
+    }
+
+    @Test func aFullDiskMakesHealthDegradedAndTheRetryIsAcceptedOnceItClears() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let full = Atomic<Bool>(false)
+        try await withIngestService(dataDirectory: directory, configure: {
+            $0.logFaults = DatelineLogFaults { point throws(DatelineStorageError) in
+                if point == .write, full.load(ordering: .relaxed) { throw DatelineStorageError.io("cannot write /data/log/x.log", errno: ENOSPC) }
+            }
+        }) { service, connection in
+            _ = try await connection.send(IngestRequest(articles: [ArticleSubmission(body: "An earlier story about cocoa in Bahia.")]))
+            full.store(true, ordering: .relaxed)
+            let batch = IngestRequest(articles: try Samples.submissions())
+            for _ in 0..<3 {
+                let error = await #expect(throws: DatelineError.self) { try await connection.send(batch) }
+                #expect(error?.code == .unavailable)
+            }
+            let degraded = try await connection.send(HealthRequest())
+            #expect(degraded.status == .degraded)
+            #expect(degraded.details["condition"]?.contains("disk is full") == true, "\(degraded.details)")
+            #expect(degraded.details["condition"]?.contains("/data/log") == false)
+            full.store(false, ordering: .relaxed)
+            let retried = try await connection.send(batch)
+            #expect(retried.results.map(\.status) == [.accepted, .accepted])
+            #expect(retried.results.map(\.offset) == [1, 2], "no gap where the failed appends were")
+            #expect(try await connection.send(HealthRequest()).status == .serving)
+            #expect(service.log.endOffset == 3)
+        }
+    }
+
+    @Test func subscriptionsCarryTheEpochAndRefuseAnotherOne() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory) { service, connection in
+            // An empty log: the first batch comes at once, empty, with the epoch and end offset.
+            for try await batch in try connection.stream(SubscribeRequest(fromOffset: 0)) {
+                #expect(batch.entries.isEmpty)
+                #expect(batch.epoch == service.log.epoch)
+                #expect(batch.endOffset == 0)
+                break
+            }
+            _ = try await connection.send(IngestRequest(articles: try Samples.submissions()))
+            for try await batch in try connection.stream(SubscribeRequest(fromOffset: 0, epoch: service.log.epoch)) {
+                #expect(batch.entries.map(\.offset) == [0, 1])
+                #expect(batch.epoch == service.log.epoch)
+                break
+            }
+            let health = try await connection.send(HealthRequest())
+            #expect(health.details["epoch"] == service.log.epoch)
+            let error = await #expect(throws: DatelineError.self) {
+                for try await _ in try connection.stream(SubscribeRequest(fromOffset: 2, epoch: "0000000000000001")) {}
+            }
+            #expect(error?.code == .failedPrecondition)
+            #expect(error?.details["epoch"] == service.log.epoch)
+        }
+    }
+
+    @Test func damageMetWhileServingAFollowerIsDataLossAndDegradedHealth() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory) { _, connection in
+            _ = try await connection.send(IngestRequest(articles: try Samples.submissions()))
+            // Bit rot under a running service: flip a byte of record 0's payload on disk.
+            let segment = directory + "/log/00000000000000000000.log"
+            let handle = try #require(FileHandle(forUpdatingAtPath: segment))
+            try handle.seek(toOffset: 40)
+            let byte = try #require(try handle.read(upToCount: 1))
+            try handle.seek(toOffset: 40)
+            try handle.write(contentsOf: Data([byte[0] ^ 0xFF]))
+            try handle.close()
+            for _ in 0..<2 {
+                let error = await #expect(throws: DatelineError.self) {
+                    for try await _ in try connection.stream(SubscribeRequest(fromOffset: 0)) {}
+                }
+                #expect(error?.code == .dataLoss)
+                #expect(error?.message.contains("/") == false, "\(error?.message ?? "")")
+            }
+            let health = try await connection.send(HealthRequest())
+            #expect(health.status == .degraded)
+            #expect(health.details["condition"]?.contains("00000000000000000000.log") == true)
+        }
+    }
+}
