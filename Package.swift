@@ -130,6 +130,7 @@ let package = Package(
             name: "DatelineIngestTests",
             dependencies: [
                 "DatelineIngest",
+                "DatelineTestSupport",
                 "DatelineArticles",
                 "DatelineProtocol",
                 "DatelineStorage",

@@ -3,6 +3,8 @@ import Foundation
 import Synchronization
 import Testing
 
+import struct DatelineTestSupport.SeededGenerator
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -124,6 +126,113 @@ struct CrashTests {
         try await connection.close()
         process.kill(SIGTERM)
         #expect(process.process.terminationStatus == 0, "a graceful shutdown exits 0")
+    }
+
+    /// Reads every record of the log through a restarted service: external id → times stored.
+    static func storedArticles(directory: String) async throws -> [String: Int] {
+        let process = try IngestProcess(dataDirectory: directory)
+        defer { process.kill(SIGTERM) }
+        let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await process.port())
+        let end = try await connection.send(IngestStatsRequest()).endOffset
+        var stored: [String: Int] = [:]
+        var seen: UInt64 = 0
+        if end > 0 {
+            for try await batch in try connection.stream(SubscribeRequest(fromOffset: 0)) {
+                for entry in batch.entries { stored[entry.article.externalID ?? "", default: 0] += 1 }
+                seen += UInt64(batch.entries.count)
+                if seen >= end { break }
+            }
+        }
+        try await connection.close()
+        return stored
+    }
+
+    /// Two clients send the same batches at once, so that one meets the other's append in flight, and the
+    /// service is killed at a random moment: every article either client was told is `accepted` or
+    /// `duplicate` must be in the log, once.
+    @Test(.timeLimit(.minutes(3)))
+    func aDuplicateAnswerAlwaysMeansTheArticleIsStoredAcrossSIGKILL() async throws {
+        let seed = UInt64.random(in: 1...UInt64.max)
+        print("aDuplicateAnswerAlwaysMeansTheArticleIsStoredAcrossSIGKILL seed \(seed) (set DATELINE_TEST_SEED to replay)")
+        var generator = SeededGenerator(seed: ProcessInfo.processInfo.environment["DATELINE_TEST_SEED"].flatMap(UInt64.init) ?? seed)
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let acknowledged = Acknowledgements()
+        var firstBatch = 0
+        for _ in 0..<6 {
+            let process = try IngestProcess(dataDirectory: directory)
+            let port = try await process.port()
+            let start = firstBatch
+            let clients = (0..<2).map { _ in
+                Task { () -> Int in
+                    guard let connection = try? await DatelineClientConnection.connect(host: "127.0.0.1", port: port) else { return start }
+                    defer { Task { try? await connection.close() } }
+                    var batch = start
+                    while !Task.isCancelled {
+                        let articles = (0..<5).map { ArticleSubmission(externalID: "race-\(batch)-\($0)", body: "Race story \(batch)-\($0): ministers met to discuss trade.") }
+                        guard let response = try? await connection.send(IngestRequest(articles: articles)) else { return batch }
+                        for (article, result) in zip(articles, response.results) where result.status == .accepted || result.status == .duplicate {
+                            acknowledged.record(article.externalID!, result.articleID ?? "")
+                        }
+                        batch += 1
+                    }
+                    return batch
+                }
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 100...400, using: &generator)))
+            process.kill(SIGKILL)
+            for client in clients { firstBatch = max(firstBatch, await client.value + 1) }
+        }
+        let stored = try await Self.storedArticles(directory: directory)
+        let acked = acknowledged.all
+        #expect(acked.count > 20, "the test should acknowledge a fair number of articles (got \(acked.count))")
+        for externalID in acked.keys.sorted() {
+            #expect(stored[externalID] == 1, "\(externalID) was acknowledged but is stored \(stored[externalID] ?? 0) times (seed \(seed))")
+        }
+        #expect(stored.values.allSatisfy { $0 == 1 }, "no article is stored twice")
+    }
+
+    /// The real binary on a 2 MiB tmpfs: a full disk fails the batch clearly, health says degraded, and the
+    /// same batch is accepted once space is freed, without a restart.
+    @Test(.timeLimit(.minutes(2)))
+    func aFullDiskIsReportedAndClearsWithoutARestart() async throws {
+        let mountPoint = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
+        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=2m") == 0 else {
+            print("skipping the full-disk test of dateline-ingest: mounting a tmpfs is not allowed here (\(String(cString: strerror(errno))))")
+            return
+        }
+        defer { umount(mountPoint) }
+        let ballast = mountPoint + "/ballast"
+        try Data(repeating: 1, count: 1_600 << 10).write(to: URL(fileURLWithPath: ballast))
+        let process = try IngestProcess(dataDirectory: mountPoint + "/data", extraArguments: ["--extraction", "off"])
+        defer { process.kill(SIGTERM) }
+        let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await process.port())
+        let body = String(repeating: "Ministers discussed trade, energy and counterterrorism at length. ", count: 100)
+        var failed: (batch: IngestRequest, error: DatelineError)?
+        var accepted = 0
+        for round in 0..<200 where failed == nil {
+            let batch = IngestRequest(articles: (0..<5).map { ArticleSubmission(externalID: "full-\(round)-\($0)", body: "\(round)-\($0) " + body) })
+            do {
+                accepted += try await connection.send(batch).results.count { $0.status == .accepted }
+            } catch let error as DatelineError {
+                failed = (batch, error)
+            }
+        }
+        let (batch, error) = try #require(failed, "the disk never filled")
+        #expect(error.code == .unavailable)
+        #expect(error.message.contains("disk is full"), "\(error.message)")
+        #expect(!error.message.contains(mountPoint), "no paths in what clients are told")
+        let health = try await connection.send(HealthRequest())
+        #expect(health.status == .degraded)
+        #expect(health.details["condition"]?.contains("disk is full") == true)
+        try FileManager.default.removeItem(atPath: ballast)
+        let retried = try await connection.send(batch)
+        #expect(retried.results.allSatisfy { $0.status == .accepted }, "\(retried.results)")
+        #expect(try await connection.send(HealthRequest()).status == .serving)
+        #expect(try await connection.send(IngestStatsRequest()).endOffset == UInt64(accepted + 5))
+        try await connection.close()
     }
 
     @Test func aCorruptLogStopsTheStartWithAMessageNamingTheSegment() async throws {
