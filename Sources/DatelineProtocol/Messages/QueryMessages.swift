@@ -4,6 +4,7 @@ public struct GetArticleRequest: DatelineRequest, Hashable {
     public typealias Response = GetArticleResponse
     public static let messageType = DatelineMessageType.getArticleRequest
 
+    /// An article id, or an external id as the publisher gave it (ids are tried first).
     public var id: String
     /// Read-your-writes: answer only once this log offset is applied.
     public var minimumOffset: UInt64?
