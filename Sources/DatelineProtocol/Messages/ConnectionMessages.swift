@@ -187,7 +187,7 @@ public struct ErrorMessage: DatelineMessage, Hashable {
 }
 
 /// Whether a service is answering requests.
-public enum DatelineHealthStatus: UInt32, Codable, Sendable, Hashable, CaseIterable {
+public enum DatelineHealthStatus: UInt32, Codable, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case unspecified = 0
     /// Ready and answering.
     case serving = 1
@@ -201,6 +201,18 @@ public enum DatelineHealthStatus: UInt32, Codable, Sendable, Hashable, CaseItera
     /// `dateline-query` is replaying the log after a start or a rebuild; look-ups of ids it has not reached yet
     /// answer `UNAVAILABLE`.
     case catchingUp = 5
+
+    /// The status as people and scripts read it: `serving`, `draining`, `not-serving`, `degraded`, `catching-up`.
+    public var description: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .serving: "serving"
+        case .draining: "draining"
+        case .notServing: "not-serving"
+        case .degraded: "degraded"
+        case .catchingUp: "catching-up"
+        }
+    }
 }
 
 /// Asks a service for its health.
