@@ -90,7 +90,7 @@ public final class DatelineServer: Service, Sendable {
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.maximumOutboundBytes / 2, high: configuration.maximumOutboundBytes))
                 .childChannelInitializer { [weak self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(

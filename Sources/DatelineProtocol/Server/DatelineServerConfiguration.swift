@@ -25,6 +25,12 @@ public struct DatelineServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
     /// Whether a client built from another message schema is refused at Hello. Default: true.
     public var rejectsSchemaMismatch: Bool
+    /// The most reply bytes one connection may have waiting to be sent. Above it the server stops reading from
+    /// that connection (no new requests are taken) until the client has read half of them. Default: 4 MiB.
+    public var maximumOutboundBytes: Int
+    /// How long a connection may stay above ``maximumOutboundBytes`` (the client reading nothing) before it
+    /// is sent GoAway and closed. Default: 30 s.
+    public var stalledReaderTimeout: TimeAmount
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -38,7 +44,9 @@ public struct DatelineServerConfiguration: Sendable {
         maximumInFlightPerConnection: Int = 256,
         handshakeTimeout: TimeAmount = .seconds(10),
         drainTimeout: TimeAmount = .seconds(10),
-        rejectsSchemaMismatch: Bool = true
+        rejectsSchemaMismatch: Bool = true,
+        maximumOutboundBytes: Int = 4 << 20,
+        stalledReaderTimeout: TimeAmount = .seconds(30)
     ) {
         self.host = host
         self.port = port
@@ -51,6 +59,8 @@ public struct DatelineServerConfiguration: Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.drainTimeout = drainTimeout
         self.rejectsSchemaMismatch = rejectsSchemaMismatch
+        self.maximumOutboundBytes = max(64 << 10, maximumOutboundBytes)
+        self.stalledReaderTimeout = stalledReaderTimeout
     }
 
     /// `serviceName/version`, as sent in Welcome.

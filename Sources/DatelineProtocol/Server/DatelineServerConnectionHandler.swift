@@ -17,8 +17,15 @@ import Foundation
 ///
 /// Everything here runs on the connection's event loop. Replies written while reading are flushed once per
 /// read burst; replies from async handlers are flushed once per event-loop tick.
-final class DatelineServerConnectionHandler: ChannelInboundHandler {
+///
+/// Backpressure: a request holds its in-flight slot until its reply has been written to the socket; while the
+/// connection's unsent bytes are above the write-buffer high-water mark
+/// (``DatelineServerConfiguration/maximumOutboundBytes``) the handler holds back `read`, so a client that does
+/// not read its replies cannot make the server buffer without bound; one that stays so for
+/// ``DatelineServerConfiguration/stalledReaderTimeout`` is sent GoAway and closed.
+final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = DatelineInboundEvent
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum State {
@@ -54,6 +61,11 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
     private var flushScheduled = false
     private var writabilityWaiters: [CheckedContinuation<Void, any Error>] = []
     private var handshakeTimer: Scheduled<Void>?
+    /// Replies written but not yet on the socket: they keep their requests' slots.
+    private var repliesInTransit = 0
+    /// A read held back while the connection is above its outbound limit.
+    private var readPending = false
+    private var stalledReaderTimer: Scheduled<Void>?
 
     init(configuration: DatelineServerConfiguration, router: DatelineRouter, logger: Logger, serverStartedAt: NIODeadline) {
         self.configuration = configuration
@@ -97,6 +109,7 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.state = .closed
         self.handshakeTimer?.cancel()
+        self.stalledReaderTimer?.cancel()
         for (_, request) in self.inFlight {
             request.task?.cancel()
             request.deadlineTimer?.cancel()
@@ -107,8 +120,47 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { self.resumeWriters(throwing: nil) }
+        if context.channel.isWritable {
+            self.stalledReaderTimer?.cancel()
+            self.stalledReaderTimer = nil
+            self.resumeWriters(throwing: nil)
+            if self.readPending {
+                self.readPending = false
+                context.read()
+            }
+        } else {
+            self.startStalledReaderTimer(context: context)
+        }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Holds reads back while replies are piling up unsent: the client must read before it may send more.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            self.readPending = true
+        }
+    }
+
+    private func startStalledReaderTimer(context: ChannelHandlerContext) {
+        guard self.stalledReaderTimer == nil, self.state != .closed else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.stalledReaderTimer = context.eventLoop.scheduleTask(in: self.configuration.stalledReaderTimeout) {
+            let handler = loopBound.value
+            guard let context = handler.context, !context.channel.isWritable, handler.state != .closed else { return }
+            handler.logger.notice("closing connection: the client has read none of its replies for \(handler.configuration.stalledReaderTimeout)")
+            handler.send(
+                GoAway(lastCorrelationID: handler.lastCorrelationID, reason: "the client read none of its replies for \(handler.configuration.stalledReaderTimeout)"),
+                type: .goAway,
+                correlationID: 0,
+                context: context
+            )
+            handler.state = .closed
+            for (_, request) in handler.inFlight { request.task?.cancel() }
+            context.flush()
+            context.close(promise: nil)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -271,7 +323,7 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
             self.sendError(DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down"), correlationID: id, context: context)
             return
         }
-        guard self.inFlight.count < self.maximumInFlight else {
+        guard self.inFlight.count + self.repliesInTransit < self.maximumInFlight else {
             self.sendError(
                 DatelineError(code: .overloaded, message: "more than \(self.maximumInFlight) requests in flight on one connection"),
                 correlationID: id,
@@ -507,7 +559,7 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
                 correlationID: correlationID,
                 serverTimeMicroseconds: serverTime
             )
-            context.write(self.wrapOutboundOut(frame), promise: nil)
+            context.write(self.wrapOutboundOut(frame), promise: self.replyPromise(correlationID: correlationID, context: context))
             self.needsFlush = true
         } catch {
             // The reply is too large for the client's limit: tell the client instead.
@@ -526,7 +578,7 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
                 correlationID: correlationID,
                 serverTimeMicroseconds: serverTime
             )
-            context.write(self.wrapOutboundOut(frame), promise: nil)
+            context.write(self.wrapOutboundOut(frame), promise: self.replyPromise(correlationID: correlationID, context: context))
             self.needsFlush = true
         } catch {
             self.logger.error("cannot send an error frame", metadata: [DatelineLogKey.error: "\(error)"])
@@ -544,6 +596,16 @@ final class DatelineServerConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
         }
+    }
+
+    /// For a reply to a request: a promise that frees the request's slot once the reply is on the socket.
+    private func replyPromise(correlationID: UInt32, context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
+        guard correlationID != 0 else { return nil }
+        self.repliesInTransit += 1
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in loopBound.value.repliesInTransit -= 1 }
+        return promise
     }
 
     private func scheduleFlush(context: ChannelHandlerContext) {
