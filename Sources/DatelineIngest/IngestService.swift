@@ -81,7 +81,9 @@ public final class IngestService: Sendable {
     /// The protocol handlers: IngestRequest, SubscribeRequest, IngestStatsRequest and HealthRequest.
     public var router: DatelineRouter {
         var router = DatelineRouter()
-        router.on(IngestRequest.self) { request, context in
+        // The ingest handler keeps its deadline itself: once its append has started it completes, and the reply
+        // says what was stored.
+        router.on(IngestRequest.self, deadline: .handlerEnforced) { request, context in
             try await self.ingest(request, deadline: Self.deadline(context), logger: context.logger)
         }
         router.onStream(SubscribeRequest.self) { request, writer, context in
@@ -157,13 +159,24 @@ public final class IngestService: Sendable {
         var results = [IngestResult?](repeating: nil, count: request.articles.count)
         var candidates: [(index: Int, article: StoredArticle)] = []
         // Parsing and extraction are pure and CPU-bound: spread large batches over the cores.
-        let outcomes = await Self.parallelMap(request.articles) { [processor = self.processor, extractor = self.extractor, enrich = self.enrich] submission in
-            processor.process(submission).map { parsed in
+        let outcomes = await Self.parallelMap(request.articles) { [processor = self.processor, extractor = self.extractor, enrich = self.enrich] submission -> Result<StoredArticle, ArticleRejection> in
+            // Extraction is the expensive part: skip it once the request is cancelled (nothing will be stored).
+            if Task.isCancelled { return .failure(ArticleRejection(code: "cancelled", message: "the request was cancelled")) }
+            return processor.process(submission).map { parsed in
                 var article = Self.stored(parsed, submission: submission, ingestedAt: now)
                 if let extractor { article.extraction = extractor.extract(article) }
                 enrich(&article)
                 return article
             }
+        }
+        // Nothing is stored yet: a client that went away (Cancel, closed connection) or a deadline that passed
+        // stops it here, and the answer says that nothing was stored.
+        try Task.checkCancellation()
+        guard ContinuousClock.now < deadline else {
+            throw DatelineError(
+                code: .deadlineExceeded,
+                message: "the batch's deadline passed while it was parsed and extracted; nothing of it was stored (retry, with a longer timeout or smaller batches)"
+            )
         }
         for (index, outcome) in outcomes.enumerated() {
             switch outcome {

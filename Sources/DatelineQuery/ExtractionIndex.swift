@@ -37,6 +37,10 @@ struct ExtractionIndex {
     /// Who was seen holding each office, and when (the reporting article's publication day).
     private(set) var officeHolders: [String: [(day: Int, person: String)]] = [:]
     private var groupsByKey: [String: [Int]] = [:]
+    /// Every lower-cased name, surname and acronym → the entities it names, so resolving a name is a look-up.
+    private var entitiesByName: [String: Set<String>] = [:]
+    /// Entity id → the engagements it takes part in (as reported; office holders are resolved at query time).
+    private var groupsByParticipant: [String: [Int]] = [:]
     let lexicon = Lexicon.shared
 
     /// The day a TIMEX3 date value starts on (`2025-07-25`, `2025-07`, `2025-W31`, `2025`).
@@ -103,6 +107,7 @@ struct ExtractionIndex {
             record.summary.mentionCount += UInt64(entity.mentionCount)
             record.names.insert(entity.name.lowercased())
             if entity.kind == .person, let surname = entity.name.split(separator: " ").last { record.names.insert(surname.lowercased()) }
+            for name in record.names { self.entitiesByName[name, default: []].insert(id) }
             if entity.kind == .person, entity.name.contains(" "), let surname = entity.name.split(separator: " ").last {
                 self.peopleBySurname[surname.lowercased(), default: []].insert(id)
             }
@@ -141,10 +146,13 @@ struct ExtractionIndex {
             for index in self.groupsByKey[key] ?? [] {
                 guard let other = self.groups[index].dayNumber, abs(other - day) <= 1 else { continue }
                 if self.groups[index].reports.contains(where: { $0.document == document }) { continue }
+                let known = Set(self.groups[index].reports.flatMap(\.event.participants))
+                for participant in event.participants where !known.contains(participant) { self.groupsByParticipant[participant, default: []].append(index) }
                 self.groups[index].reports.append(Report(document: document, event: event))
                 return
             }
         }
+        for participant in Set(event.participants) { self.groupsByParticipant[participant, default: []].append(self.groups.count) }
         self.groupsByKey[key, default: []].append(self.groups.count)
         self.groups.append(Group(reports: [Report(document: document, event: event)], dayNumber: day))
     }
@@ -163,8 +171,9 @@ struct ExtractionIndex {
             ids = ["country:\(country.code)"]
         } else {
             // Exact names first; surnames and acronyms only when nothing has that full name.
-            let exact = self.entities.values.filter { $0.summary.name.lowercased() == lowered }
-            let matches = exact.isEmpty ? self.entities.values.filter { $0.names.contains(lowered) } : exact
+            let named = (self.entitiesByName[lowered] ?? []).compactMap { self.entities[$0] }
+            let exact = named.filter { $0.summary.name.lowercased() == lowered }
+            let matches = exact.isEmpty ? named : exact
             ids = matches.sorted { $0.summary.mentionCount > $1.summary.mentionCount }.map(\.summary.id)
         }
         var expanded = ids
@@ -179,14 +188,18 @@ struct ExtractionIndex {
 
     // MARK: Queries
 
-    func entitiesResponse(_ request: EntitiesRequest) -> EntitiesResponse {
+    /// - Throws: `CancellationError` when the calling task is cancelled.
+    func entitiesResponse(_ request: EntitiesRequest) throws -> EntitiesResponse {
         let match = request.match.lowercased()
         let kinds = Set(request.kinds)
-        let found = self.entities.values.filter { record in
-            (kinds.isEmpty || kinds.contains(record.summary.kind))
-                && (match.isEmpty || record.summary.id.lowercased().contains(match) || record.names.contains { $0.contains(match) })
+        var found: [EntitySummary] = []
+        for (step, record) in self.entities.values.enumerated() {
+            if step % 1_024 == 1_023 { try Task.checkCancellation() }
+            guard kinds.isEmpty || kinds.contains(record.summary.kind) else { continue }
+            guard match.isEmpty || record.summary.id.lowercased().contains(match) || record.names.contains(where: { $0.contains(match) }) else { continue }
+            found.append(record.summary)
         }
-        .map(\.summary)
+        found = found
         .sorted { ($0.articleCount, $0.mentionCount, $1.id) > ($1.articleCount, $1.mentionCount, $0.id) }
         let limit = request.limit == 0 ? 20 : Int(request.limit)
         return EntitiesResponse(entities: Array(found.prefix(limit)), total: UInt64(found.count))
@@ -219,13 +232,32 @@ struct ExtractionIndex {
         return participants
     }
 
-    func timeline(_ request: TimelineRequest, articles: [StoredArticle]) -> TimelineResponse {
+    /// The engagements that can involve `actor`: those its ids take part in, and those of the offices its people
+    /// held (an office taking part without a named person stands for its holder at the time).
+    func candidateGroups(of actor: ResolvedActor) -> Set<Int> {
+        var groups = Set<Int>()
+        for id in actor.ids {
+            groups.formUnion(self.groupsByParticipant[id] ?? [])
+            if id.hasPrefix("person:") {
+                for office in self.entities[id]?.summary.offices ?? [] { groups.formUnion(self.groupsByParticipant[office] ?? []) }
+            }
+        }
+        return groups
+    }
+
+    /// - Throws: `CancellationError` when the calling task is cancelled (the client went away).
+    func timeline(_ request: TimelineRequest, articles: [StoredArticle]) throws -> TimelineResponse {
         let actors = request.actors.map(self.resolve)
         let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let to = request.to.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let codes = Set(request.codes)
         var selected: [Int] = []
-        for (index, group) in self.groups.enumerated() {
+        // Look the engagements up by participant rather than scanning them all: the smallest set first.
+        let candidates = actors.map(self.candidateGroups).sorted { $0.count < $1.count }
+        let common = candidates.dropFirst().reduce(candidates.first ?? []) { $0.intersection($1) }
+        for (step, index) in common.sorted().enumerated() {
+            if step % 256 == 255 { try Task.checkCancellation() }
+            let group = self.groups[index]
             let participants = Set(self.participants(of: group, articles: articles))
             guard actors.allSatisfy({ !Set($0.ids).isDisjoint(with: participants) }) else { continue }
             if !codes.isEmpty, !group.reports.contains(where: { codes.contains($0.event.code) }) { continue }
@@ -239,6 +271,7 @@ struct ExtractionIndex {
         selected.sort { (self.groups[$0].dayNumber == nil ? 1 : 0, sortDay($0), $0) < (self.groups[$1].dayNumber == nil ? 1 : 0, sortDay($1), $1) }
         let limit = request.limit == 0 ? 100 : Int(request.limit)
         let page = selected.suffix(limit)
+        try Task.checkCancellation()
         let engagements = page.map { self.engagement($0, articles: articles) }
         return TimelineResponse(actors: actors, engagements: engagements, total: UInt64(selected.count))
     }

@@ -391,7 +391,7 @@ public final class QueryService: Service, Sendable {
         router.on(EntitiesRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
             try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
-            return self.entities(request)
+            return try self.entities(request)
         }
         router.on(TimelineRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
@@ -500,7 +500,8 @@ public final class QueryService: Service, Sendable {
                 best = result.top.map { (SearchCursor(sort: sort, primary: $0.score, document: $0.document, documents: asOf), Int($0.document), $0.score) }
             } else {
                 let candidates: [(UInt32, Double)] = query.map { state.index.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
-                for (document, score) in candidates where passes(Int(document)) {
+                for (step, (document, score)) in candidates.enumerated() where passes(Int(document)) {
+                    if step % 4_096 == 4_095 { try Task.checkCancellation() }
                     let facts = state.facts[Int(document)]
                     let primary: Double
                     switch sort {
@@ -547,7 +548,8 @@ public final class QueryService: Service, Sendable {
             if request.facets {
                 var entityCounts: [String: UInt64] = [:]
                 var topicCounts: [String: UInt64] = [:]
-                for entry in ranked {
+                for (step, entry) in ranked.enumerated() {
+                    if step % 4_096 == 4_095 { try Task.checkCancellation() }
                     for id in state.extraction.documentEntities[entry.document] { entityCounts[id, default: 0] += 1 }
                     for topic in state.extraction.documentTopics[entry.document] { topicCounts[topic, default: 0] += 1 }
                 }
@@ -572,15 +574,21 @@ public final class QueryService: Service, Sendable {
     }
 
     /// Entities known across every article.
-    public func entities(_ request: EntitiesRequest) -> EntitiesResponse {
-        self.state.read { $0.extraction.entitiesResponse(request) }
+    public func entities(_ request: EntitiesRequest) throws -> EntitiesResponse {
+        try self.state.read { try $0.extraction.entitiesResponse(request) }
     }
+
+    /// The most actors one timeline request may name.
+    public static let maximumTimelineActors = 32
 
     /// Engagements involving every actor of the request, in date order.
     public func timeline(_ request: TimelineRequest) throws -> TimelineResponse {
         guard !request.actors.isEmpty else { throw DatelineError(code: .invalidArgument, message: "a timeline needs at least one actor") }
+        guard request.actors.count <= Self.maximumTimelineActors else {
+            throw DatelineError(code: .invalidArgument, message: "a timeline takes at most \(Self.maximumTimelineActors) actors, not \(request.actors.count)")
+        }
         return try self.state.read { state in
-            let response = state.extraction.timeline(request, articles: state.articles)
+            let response = try state.extraction.timeline(request, articles: state.articles)
             if let unknown = response.actors.first(where: { $0.ids.isEmpty }) {
                 throw DatelineError(code: .notFound, message: "no person, office, organisation or country called '\(unknown.query)' is known (try `dateline entities --match`)")
             }

@@ -183,3 +183,38 @@ struct TrustTests {
         }
     }
 }
+
+@Suite("Ingest deadlines say what was stored")
+struct IngestDeadlineTests {
+    @Test func anAppendStartedBeforeTheDeadlineCompletesAndTheReplySaysSo() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let gate = WriteGate()
+        var configuration = IngestServiceConfiguration(dataDirectory: directory)
+        configuration.logFaults = gate.faults
+        let service = try IngestService.open(configuration: configuration, logger: quietLogger)
+        let deadline = ContinuousClock.now + .seconds(30)
+        let reply = Task { try await service.ingest(IngestRequest(articles: [TrustTests.story]), deadline: deadline, logger: quietLogger) }
+        var started = gate.started.makeAsyncIterator()
+        _ = await started.next()  // the append is in flight; however long it takes, it completes
+        reply.cancel()  // the client went away meanwhile
+        gate.release(succeeding: true)
+        let response = try await reply.value
+        #expect(response.results.map(\.status) == [.accepted], "the reply says it was stored")
+        #expect(service.log.endOffset == 1)
+        try await service.close()
+    }
+
+    @Test func aDeadlinePassedBeforeTheAppendStoresNothingAndSaysSo() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let service = try IngestService.open(configuration: IngestServiceConfiguration(dataDirectory: directory), logger: quietLogger)
+        let error = await #expect(throws: DatelineError.self) {
+            try await service.ingest(IngestRequest(articles: [TrustTests.story]), deadline: .now - .seconds(1), logger: quietLogger)
+        }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(error?.message.contains("nothing of it was stored") == true)
+        #expect(service.log.endOffset == 0)
+        try await service.close()
+    }
+}

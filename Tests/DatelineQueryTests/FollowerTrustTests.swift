@@ -155,3 +155,28 @@ struct FollowerTrustTests {
     }
 }
 
+
+@Suite("Bounded requests")
+struct BoundedRequestTests {
+    @Test func aTimelineNamesAtMostThirtyTwoActors() async throws {
+        try await withDatelineCluster { cluster in
+            let ingest = try await cluster.ingestClient()
+            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
+            let query = try await cluster.queryClient()
+            let actors = (0..<33).map { "Actor \($0)" }
+            let error = await #expect(throws: DatelineError.self) {
+                try await query.send(TimelineRequest(actors: actors, minimumOffset: ingested.endOffset))
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("at most 32 actors") == true)
+            // The look-up by participant finds what the scan found: Rubio and Dar met three times.
+            let timeline = try await query.send(TimelineRequest(actors: ["Rubio", "Dar"], minimumOffset: ingested.endOffset))
+            #expect(timeline.engagements.count == 3)
+            // An office stands for whoever held it: the US Secretary of State is Rubio here.
+            let byOffice = try await query.send(TimelineRequest(actors: ["US Secretary of State", "Ishaq Dar"]))
+            #expect(byOffice.engagements.count == timeline.engagements.count)
+            try await ingest.close()
+            try await query.close()
+        }
+    }
+}

@@ -48,6 +48,19 @@ final class QueryProcess {
 
 @Suite("dateline-query crash safety", .serialized)
 struct QueryCrashTests {
+    /// The applied offset a snapshot file records: the varint after its 8-byte magic (`DTLNQSN3`).
+    static func snapshotOffset(_ path: String) -> UInt64? {
+        guard let bytes = FileManager.default.contents(atPath: path), bytes.count > 8, bytes.prefix(8) == Data("DTLNQSN3".utf8) else { return nil }
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in bytes.dropFirst(8).prefix(10) {
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
     /// Restarts after SIGTERM and SIGKILL, alternately, each with dateline-ingest down: the index must come
     /// from the snapshot every time (no full replay), and no temporary file may be left.
     @Test(.timeLimit(.minutes(3)))
@@ -64,17 +77,13 @@ struct QueryCrashTests {
             let process = try QueryProcess(dataDirectory: directory, ingestPort: cluster.ingestPort)
             let query = try await process.connect()
             _ = try await query.send(SearchRequest(query: "cocoa", minimumOffset: expected))
-            let applied = Date()
             try await query.close()
             let snapshot = directory + "/index.snapshot"
             if round % 2 == 0 {
                 process.kill(SIGTERM)  // writes a final snapshot
             } else {
-                // Killed without warning once a periodic snapshot newer than the last apply is on disk.
-                try await eventually("a snapshot newer than the last apply") {
-                    let modified = (try? FileManager.default.attributesOfItem(atPath: snapshot)[.modificationDate] as? Date) ?? .distantPast
-                    return modified > applied
-                }
+                // Killed without warning once a periodic snapshot of everything applied is on disk.
+                try await eventually("a snapshot at offset \(expected)") { Self.snapshotOffset(snapshot) == expected }
                 process.kill(SIGKILL)
             }
             // Restart with dateline-ingest down: whatever it holds comes from the snapshot.

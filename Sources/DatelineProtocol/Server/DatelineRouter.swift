@@ -13,6 +13,16 @@ public struct DatelineRequestContext: Sendable {
     public let clientName: String
 }
 
+/// Who keeps a unary request's deadline.
+public enum DatelineDeadlineHandling: Sendable, Hashable {
+    /// At the deadline the server answers `DEADLINE_EXCEEDED` and cancels the handler's task. The default.
+    case cancelAtDeadline
+    /// The handler keeps ``DatelineRequestContext/deadline`` itself: the server neither answers for it nor
+    /// cancels it at the deadline, so a request whose work has durable effects once started (an ingest's
+    /// append) completes and says what happened. Cancel and a closed connection still cancel the task.
+    case handlerEnforced
+}
+
 /// Maps message types to the service's handlers. Build one, then hand it to ``DatelineServer``.
 ///
 /// Ping, Cancel and the handshake are handled by the connection itself; Health has a built-in answer
@@ -20,7 +30,7 @@ public struct DatelineRequestContext: Sendable {
 public struct DatelineRouter: Sendable {
     enum Route: Sendable {
         /// Runs in a task; the reply is written when it returns.
-        case unary(responseType: DatelineMessageType, handler: @Sendable (ByteBuffer, DatelineRequestContext) async throws -> ByteBuffer)
+        case unary(responseType: DatelineMessageType, deadline: DatelineDeadlineHandling, handler: @Sendable (ByteBuffer, DatelineRequestContext) async throws -> ByteBuffer)
         /// Runs on the connection's event loop, inline: for cheap, non-blocking work only.
         case eventLoop(responseType: DatelineMessageType, handler: @Sendable (ByteBuffer, DatelineRequestContext) throws -> ByteBuffer)
         /// Runs in a task that writes elements through a writer; the stream ends when it returns.
@@ -32,12 +42,14 @@ public struct DatelineRouter: Sendable {
     /// Creates an empty router.
     public init() {}
 
-    /// Handles `Request` with an async function, run as its own task (cancelled on Cancel or deadline).
+    /// Handles `Request` with an async function, run as its own task (cancelled on Cancel, on a closed
+    /// connection, and at the deadline unless `deadline` is ``DatelineDeadlineHandling/handlerEnforced``).
     public mutating func on<Request: DatelineRequest>(
         _ type: Request.Type,
+        deadline: DatelineDeadlineHandling = .cancelAtDeadline,
         _ handler: @escaping @Sendable (Request, DatelineRequestContext) async throws -> Request.Response
     ) {
-        self.routes[Request.messageType] = .unary(responseType: Request.Response.messageType) { payload, context in
+        self.routes[Request.messageType] = .unary(responseType: Request.Response.messageType, deadline: deadline) { payload, context in
             let request = try DatelineBinaryDecoder().decode(Request.self, from: payload)
             return try DatelinePayload.encode(try await handler(request, context))
         }

@@ -360,6 +360,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
 
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
+        var keepsOwnDeadline = false
         var request = InFlightRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
         switch route {
         case .eventLoop(let responseType, let handler):
@@ -370,7 +371,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 self.sendError(self.wireError(error, logger: logger), correlationID: id, context: context)
             }
             return
-        case .unary(let responseType, let handler):
+        case .unary(let responseType, let deadlineHandling, let handler):
+            if deadlineHandling == .handlerEnforced { keepsOwnDeadline = true }
             let payload = frame.payload
             request.task = Task {
                 let result: Result<ByteBuffer, any Error>
@@ -407,7 +409,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        if let deadline {
+        if let deadline, !keepsOwnDeadline {
             request.deadlineTimer = eventLoop.scheduleTask(deadline: deadline) {
                 loopBound.value.deadlinePassed(id)
             }
