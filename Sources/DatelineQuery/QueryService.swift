@@ -311,8 +311,9 @@ public final class QueryService: Service, Sendable {
         self.logger.info("following dateline-ingest", metadata: ["dateline.offset": "\(from)", "dateline.log.epoch": "\(epoch ?? "(none yet)")"])
         var first = true
         for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query", epoch: epoch)) {
-            try self.apply(batch)
             if first {
+                // The stream answered: following (set before the batch is applied, so that a reader that sees
+                // the batch's records also sees that the index follows the log).
                 first = false
                 self.state.write { state in
                     state.following = true
@@ -320,6 +321,7 @@ public final class QueryService: Service, Sendable {
                 }
                 onFollowing()
             }
+            try self.apply(batch)
         }
     }
 

@@ -287,3 +287,26 @@ struct CodecTests {
         #expect(error?.code == .decodeFailed)
     }
 }
+
+@Suite("Repeated enums and defaults, as any proto3 runtime writes them")
+struct ProtobufCompatibilityTests {
+    @Test func repeatedEnumsDecodePackedOrNotAndEncodePacked() throws {
+        // EntitiesRequest.kinds is field 2: packed (12 02 00 01) as proto3 writes it, or one varint each (10 00 10 01).
+        let packed = try DatelineBinaryDecoder().decode(EntitiesRequest.self, from: [0x12, 0x02, 0x00, 0x01])
+        let unpacked = try DatelineBinaryDecoder().decode(EntitiesRequest.self, from: [0x10, 0x00, 0x10, 0x01])
+        #expect(packed.kinds == [.person, .office])
+        #expect(unpacked.kinds == [.person, .office])
+        let encoded = try DatelineBinaryEncoder().encode(EntitiesRequest(kinds: [.person, .office], limit: 0))
+        #expect(Array(encoded.readableBytesView) == [0x12, 0x02, 0x00, 0x01])
+        // An unknown value is refused, naming the field.
+        let error = #expect(throws: DatelineError.self) { try DatelineBinaryDecoder().decode(EntitiesRequest.self, from: [0x12, 0x01, 0x63]) }
+        #expect(error?.code == .decodeFailed)
+    }
+
+    @Test func aNonOptionalEnumHoldingZeroIsOmitted() throws {
+        let entity = ExtractedEntity(id: "person:x", kind: .person, name: "X")
+        let bytes = Array(try DatelineBinaryEncoder().encode(entity).readableBytesView)
+        #expect(!bytes.contains(0x10), "kind (field 2) = 0 is not written: \(bytes)")
+        #expect(try DatelineBinaryDecoder().decode(ExtractedEntity.self, from: bytes).kind == .person)
+    }
+}

@@ -260,5 +260,45 @@ struct GoldenVectorTests {
         }
     }
 
+    /// A standard protobuf implementation (protoc's) must re-encode every payload it decoded to the same bytes
+    /// (packed repeated numbers and enums, defaults omitted), and to the same message where field order in maps
+    /// is its own choice.
+    @Test(.enabled(if: Self.protoc != nil), .disabled(if: regenerate))
+    func protocReEncodesEveryPayloadToTheSameBytes() throws {
+        let file = try Self.load()
+        for golden in GoldenFrame.all {
+            let vector = try #require(file.frames.first { $0.name == golden.name })
+            let message = "--decode=dateline.v1.\(vector.messageName)"
+            let text = try Self.runProtoc([message], input: Data(ByteBuffer(hex: vector.payloadHex).readableBytesView))
+            let encoded = try Self.runProtoc(["--encode=dateline.v1.\(vector.messageName)"], input: text)
+            let bytes = ByteBuffer(bytes: encoded)
+            #expect(try golden.matches(bytes), "\(vector.name): protoc's encoding decodes to another message")
+            let hasMap = String(decoding: text, as: UTF8.self).split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("key:") }
+            if !hasMap {
+                #expect(bytes.hex == vector.payloadHex, "\(vector.name): protoc encodes \(bytes.hex), we encode \(vector.payloadHex)")
+            }
+        }
+    }
+
+    static func runProtoc(_ arguments: [String], input: Data) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.protoc!)
+        process.arguments = ["--proto_path=\(Repository.protocolDirectory.path)"] + arguments + ["dateline.proto"]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        stdin.fileHandleForWriting.write(input)
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let problems = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "protoc \(arguments): \(problems)")
+        return output
+    }
+
     static let protoc: String? = ["/usr/bin/protoc", "/usr/local/bin/protoc"].first { FileManager.default.isExecutableFile(atPath: $0) }
 }

@@ -638,6 +638,14 @@ private struct _UnkeyedDecodingContainer: UnkeyedDecodingContainer {
         if T.self == Date.self {
             return unsafeBitCast(_ProtobufDecoder.date(milliseconds: try self.takeNumber(.varint)), to: T.self)
         }
+        if let enumType = T.self as? any DatelineProtobufEnum.Type {
+            // Packed (as proto3 writes repeated enums) or one field each.
+            let raw = try self.decode(UInt32.self)
+            guard let value = enumType.init(rawValue: raw) else {
+                throw DatelineError(code: .decodeFailed, message: "field \(self.field) ('\(self.decoder.fieldName)'): \(raw) is not a value of \(T.self)")
+            }
+            return value as! T
+        }
         let entry = try self.takeEntry()
         return try self.decoder.decodeGeneric(type, table: self.table, field: self.field, element: entry, name: self.decoder.fieldName)
     }

@@ -273,7 +273,10 @@ final class _ProtobufEncoder: Encoder {
     /// otherwise the value's own `encode(to:)`.
     @inline(__always)
     func encodeGeneric<T: Encodable>(_ value: T, field: Int, omitDefault: Bool, isArrayElement: Bool = false) throws {
-        if T.self == Date.self {
+        if let wire = value as? any DatelineProtobufEnum {
+            if omitDefault && wire.rawValue == 0 { return }
+            self.writeVarintField(field, UInt64(wire.rawValue))
+        } else if T.self == Date.self {
             let milliseconds = Self.milliseconds(unsafeBitCast(value, to: Date.self))
             if omitDefault && milliseconds == 0 { return }
             self.writeVarintField(field, ProtobufWireFormat.zigZag(milliseconds))
@@ -565,6 +568,12 @@ private struct _UnkeyedContainer: UnkeyedEncodingContainer {
         if T.self == Date.self {
             self.packed()
             self.encoder.buffer.writeProtobufVarint(ProtobufWireFormat.zigZag(_ProtobufEncoder.milliseconds(unsafeBitCast(value, to: Date.self))))
+            return
+        }
+        if let wire = value as? any DatelineProtobufEnum {
+            // Repeated enums are packed, as proto3 writes them.
+            self.packed()
+            self.encoder.buffer.writeProtobufVarint(UInt64(wire.rawValue))
             return
         }
         self.unpacked()
