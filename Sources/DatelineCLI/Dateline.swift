@@ -29,7 +29,11 @@ extension Dateline {
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send articles: files, directories (recursively), or - for standard input.",
-            discussion: "Formats: plain text as news sites publish it, JSON (an object or an array), JSON Lines, Reuters-21578 SGML (.sgm)."
+            discussion: """
+                Formats: plain text as news sites publish it, JSON (an object or an array), JSON Lines, Reuters-21578 SGML (.sgm). \
+                Inside a directory, names starting with a dot are skipped; a path given here is always read (../corpus/ too). \
+                A path in which no article is found is an error (exit status 2).
+                """
         )
 
         @OptionGroup var global: GlobalOptions

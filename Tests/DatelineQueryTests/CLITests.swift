@@ -106,6 +106,22 @@ struct CLITests {
         }
     }
 
+    @Test func ingestReadsADirectoryGivenThroughDotDotAndFailsOnAPathWithNoArticle() async throws {
+        try await withDatelineCluster { cluster in
+            let climbing = climbingFromCurrentDirectory(to: Samples.directory.path + "/")
+            #expect(climbing.hasPrefix("../"))
+            let ingest = try await CLI.run(["ingest", climbing, "-o", "json"], cluster: cluster)
+            #expect(ingest.status == 0, "\(ingest.errors)")
+            let summary = try JSONSerialization.jsonObject(with: Data(ingest.output.utf8)) as? [String: Any]
+            #expect(summary?["accepted"] as? Int == 2)
+        }
+        // Nothing to send, so no service is needed: exit status 2 and a line naming each path.
+        let tree = try ArticleTree(files: ["dots/.a.txt", "dots/.git/config"], directories: ["empty"])
+        let empty = try await CLI.run(["ingest", tree.root + "/empty", tree.relativeFromCurrentDirectory("dots"), "--ingest", "127.0.0.1:1"])
+        #expect(empty.status == 2)
+        #expect(empty.errors == "dateline: no articles found in \(tree.root)/empty\ndateline: no articles found in \(tree.relativeFromCurrentDirectory("dots"))\n")
+    }
+
     @Test func unreachableServicesAndBadArgumentsGetOneClearLineAndDistinctStatuses() async throws {
         // A port nothing listens on.
         let cluster = DatelineCluster()
