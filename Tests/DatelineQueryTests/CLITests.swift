@@ -1,6 +1,8 @@
 import DatelineProtocol
 import DatelineTestSupport
 import Foundation
+import Logging
+import NIOCore
 import Testing
 
 /// Runs the built `dateline` binary.
@@ -151,6 +153,78 @@ struct CLITests {
         }
         let missing = try await CLI.run(["ingest", "/no/such/file", "--ingest", "127.0.0.1:\(closedPort)"])
         #expect(missing.errors.contains("/no/such/file: no such file or directory"))
+    }
+}
+
+/// What the CLI says, and its exit status, when a service goes away under it.
+@Suite("The dateline CLI when a service goes away", .serialized)
+struct CLIConnectionLossTests {
+    static let article = Data("Washington — July 1, 2025:\nA short article about trade.\n".utf8)
+    static let retryIngest = "; nothing is lost that was acknowledged — retry the command (that is safe: articles already stored are detected as duplicates)\n"
+
+    /// A protocol server with `router`, on an ephemeral port, shut down gracefully afterwards.
+    func withServer(
+        _ router: DatelineRouter = DatelineRouter(),
+        drainTimeout: TimeAmount = .seconds(1),
+        _ body: (_ port: Int, _ shutDown: @Sendable () async -> Void) async throws -> Void
+    ) async throws {
+        let configuration = DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest", drainTimeout: drainTimeout)
+        let server = DatelineServer(configuration: configuration, router: router, logger: Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let task = Task { try await server.run() }
+        let shutDown: @Sendable () async -> Void = {
+            task.cancel()
+            _ = await task.result
+        }
+        do {
+            try await body(try await server.listeningAddress().port!, shutDown)
+            await shutDown()
+        } catch {
+            await shutDown()
+            throw error
+        }
+    }
+
+    @Test func aConnectionResetMidIngestSaysToRetryAndExits75() async throws {
+        try await withServer { upstream, _ in
+            let proxy = try ResettingProxy(resetting: .firstRequest(upstreamPort: upstream))
+            defer { proxy.stop() }
+            let result = try await CLI.run(["ingest", "-", "--ingest", "127.0.0.1:\(proxy.port)", "--timeout", "10"], input: Self.article)
+            #expect(result.status == 75, "\(result.errors)")
+            #expect(result.errors == "dateline: dateline-ingest at 127.0.0.1:\(proxy.port) went away mid-request (connection reset)" + Self.retryIngest)
+            #expect(!result.errors.contains("errno"))
+        }
+    }
+
+    @Test func aConnectionResetDuringTheHandshakeSaysToRetryAndExits75() async throws {
+        let proxy = try ResettingProxy(resetting: .handshake)
+        defer { proxy.stop() }
+        let search = try await CLI.run(["search", "trade", "--query", "127.0.0.1:\(proxy.port)", "--timeout", "10"])
+        #expect(search.status == 75, "\(search.errors)")
+        #expect(search.errors == "dateline: dateline-query at 127.0.0.1:\(proxy.port) went away during the handshake (connection reset) — retry the command\n")
+        let stats = try await CLI.run(["stats", "--ingest", "127.0.0.1:\(proxy.port)", "--query", "127.0.0.1:\(proxy.port)", "--timeout", "10"])
+        #expect(stats.status == 75, "\(stats.errors)")
+        #expect(stats.errors.contains("dateline: dateline-ingest at 127.0.0.1:\(proxy.port) went away during the handshake (connection reset) — retry the command\n"))
+    }
+
+    @Test func aServiceShuttingDownMidIngestSaysToRetryAndExits75() async throws {
+        let (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
+        let (gate, release) = AsyncStream.makeStream(of: Void.self)
+        defer { release.finish() }
+        var router = DatelineRouter()
+        router.on(IngestRequest.self) { request, _ in
+            arrived.yield()
+            for await _ in gate {}  // until the test ends: the shutdown's drain gives up on it
+            return IngestResponse(results: [], endOffset: 0)
+        }
+        try await withServer(router, drainTimeout: .milliseconds(50)) { port, shutDown in
+            async let ingest = CLI.run(["ingest", "-", "--ingest", "127.0.0.1:\(port)", "--timeout", "10"], input: Self.article)
+            var requests = arrivals.makeAsyncIterator()
+            _ = await requests.next()
+            await shutDown()  // GoAway, a drain that times out, then the connection is closed
+            let result = try await ingest
+            #expect(result.status == 75, "\(result.errors)")
+            #expect(result.errors == "dateline: dateline-ingest at 127.0.0.1:\(port) went away mid-request (it closed the connection)" + Self.retryIngest)
+        }
     }
 }
 
