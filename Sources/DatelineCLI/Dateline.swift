@@ -34,7 +34,9 @@ extension Dateline {
             discussion: """
                 Formats: plain text as news sites publish it, JSON (an object or an array), JSON Lines, Reuters-21578 SGML (.sgm). \
                 Inside a directory, names starting with a dot are skipped; a path given here is always read (../corpus/ too). \
-                A path in which no article is found is an error (exit status 2).
+                A path in which no article is found is an error (exit status 2). \
+                With -o json: the counts, and every article's source, externalID, articleID, status (accepted, \
+                duplicate, rejected) and offset, duplicateOf or reason.
                 """
         )
 

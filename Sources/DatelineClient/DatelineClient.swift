@@ -26,22 +26,6 @@ public enum DatelineService: String, Sendable {
     case query = "dateline-query"
 }
 
-/// What `ingest` did.
-public struct IngestSummary: Sendable, Codable {
-    public var accepted = 0
-    public var duplicates = 0
-    public var rejected = 0
-    /// Rejection reasons with the input they came from.
-    public var rejections: [String] = []
-    /// The log's end offset after the last batch (pass it as `minimumOffset` for read-your-writes).
-    public var endOffset: UInt64 = 0
-    public var articles = 0
-    public var bytes = 0
-    public var seconds = 0.0
-
-    public init() {}
-}
-
 /// The client library behind the `dateline` CLI: one connection per service, opened on first use and shared
 /// by every concurrent caller.
 public actor DatelineClient {
@@ -133,6 +117,9 @@ public actor DatelineClient {
     }
 
     /// Sends `submissions` in batches, `concurrency` batches in flight, reporting progress after each batch.
+    ///
+    /// The summary returned lists what happened to every article, in the order of `submissions`; the ones passed
+    /// to `progress` have the counts only.
     public func ingest(
         _ submissions: [(source: String, submission: ArticleSubmission)],
         batchSize: Int,
@@ -141,27 +128,33 @@ public actor DatelineClient {
     ) async throws -> IngestSummary {
         let started = ContinuousClock.now
         var summary = IngestSummary()
-        let batches = stride(from: 0, to: submissions.count, by: max(1, batchSize)).map { Array(submissions[$0..<min($0 + batchSize, submissions.count)]) }
+        var outcomes = [IngestedArticle?](repeating: nil, count: submissions.count)
+        let batches = stride(from: 0, to: submissions.count, by: max(1, batchSize)).map { $0..<min($0 + max(1, batchSize), submissions.count) }
         var next = 0
-        try await withThrowingTaskGroup(of: ([(source: String, submission: ArticleSubmission)], IngestResponse).self) { group in
+        try await withThrowingTaskGroup(of: (Range<Int>, IngestResponse).self) { group in
             func launch() {
                 guard next < batches.count else { return }
                 let batch = batches[next]
                 next += 1
-                group.addTask { (batch, try await self.send(IngestRequest(articles: batch.map(\.submission)), to: .ingest)) }
+                let request = IngestRequest(articles: submissions[batch].map(\.submission))
+                group.addTask { (batch, try await self.send(request, to: .ingest)) }
             }
             for _ in 0..<concurrency { launch() }
             while let (batch, response) = try await group.next() {
-                for (input, result) in zip(batch, response.results) {
-                    switch result.status {
+                for result in response.results {
+                    let position = batch.lowerBound + Int(result.index)
+                    guard batch.contains(position) else { continue }
+                    let article = IngestedArticle(submissions[position], result: result)
+                    switch article.status {
                     case .accepted: summary.accepted += 1
                     case .duplicate: summary.duplicates += 1
-                    default:
+                    case .rejected:
                         summary.rejected += 1
-                        summary.rejections.append("\(input.source): \(result.reason ?? "rejected")")
+                        summary.rejections.append("\(article.source): \(article.reason ?? "rejected")")
                     }
-                    summary.bytes += input.submission.body.utf8.count
+                    outcomes[position] = article
                 }
+                summary.bytes += submissions[batch].reduce(0) { $0 + $1.submission.body.utf8.count }
                 summary.articles += batch.count
                 summary.endOffset = max(summary.endOffset, response.endOffset)
                 summary.seconds = (ContinuousClock.now - started).secondsValue
@@ -169,6 +162,7 @@ public actor DatelineClient {
                 launch()
             }
         }
+        summary.results = outcomes.compactMap { $0 }
         summary.seconds = (ContinuousClock.now - started).secondsValue
         return summary
     }

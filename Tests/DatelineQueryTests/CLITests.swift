@@ -108,6 +108,64 @@ struct CLITests {
         }
     }
 
+    /// `dateline ingest -o json` as a script reads it: the field names are part of the interface.
+    struct PrintedIngest: Decodable {
+        struct Article: Decodable {
+            var source: String
+            var externalID: String?
+            var articleID: String?
+            var status: String
+            var offset: UInt64?
+            var duplicateOf: String?
+            var reason: String?
+        }
+
+        var accepted: Int
+        var duplicates: Int
+        var rejected: Int
+        var articles: Int
+        var endOffset: UInt64
+        var results: [Article]
+    }
+
+    @Test func ingestWithJSONOutputListsWhatHappenedToEveryArticle() async throws {
+        try await withDatelineCluster { cluster in
+            let files = ["000_840db5600f595d32.txt", "004_e96d74743f33cd42.txt"].map { Samples.directory.appendingPathComponent($0).path }
+            let first = try await CLI.run(["ingest"] + files + ["-o", "json", "--wait"], cluster: cluster)
+            #expect(first.status == 0, "\(first.errors)")
+            let stored = try JSONDecoder().decode(PrintedIngest.self, from: Data(first.output.utf8))
+            #expect((stored.accepted, stored.duplicates, stored.rejected, stored.articles, stored.endOffset) == (2, 0, 0, 2, 2))
+            #expect(stored.results.map(\.source) == files)
+            #expect(stored.results.map(\.status) == ["accepted", "accepted"])
+            #expect(stored.results.map(\.offset) == [0, 1])
+            #expect(stored.results.allSatisfy { $0.articleID?.count == 16 && $0.duplicateOf == nil && $0.reason == nil && $0.externalID == nil })
+            let ids = stored.results.compactMap(\.articleID)
+            #expect(Set(ids).count == 2)
+            let get = try await CLI.run(["get", ids[1], "-o", "json"], cluster: cluster)
+            let article = try JSONDecoder.iso8601.decode(GetArticleResponse.self, from: Data(get.output.utf8))
+            #expect((article.article.id, article.offset) == (ids[1], 1))
+
+            let again = try await CLI.run(["ingest"] + files + ["-o", "json"], cluster: cluster)
+            #expect(again.status == 0, "\(again.errors)")
+            let duplicates = try JSONDecoder().decode(PrintedIngest.self, from: Data(again.output.utf8))
+            #expect((duplicates.accepted, duplicates.duplicates, duplicates.endOffset) == (0, 2, 2))
+            #expect(duplicates.results.map(\.status) == ["duplicate", "duplicate"])
+            #expect(duplicates.results.map(\.duplicateOf) == ids)
+            #expect(duplicates.results.allSatisfy { $0.offset == nil })
+
+            let lines = Data(("{\"body\": \"A story from standard input about energy.\", \"id\": \"stdin-1\"}\n{\"body\": \"\", \"id\": \"stdin-2\"}\n").utf8)
+            let piped = try await CLI.run(["ingest", "-", "--format", "jsonl", "-o", "json"], cluster: cluster, input: lines)
+            #expect(piped.status == 2)
+            let mixed = try JSONDecoder().decode(PrintedIngest.self, from: Data(piped.output.utf8))
+            #expect(mixed.results.map(\.source) == ["stdin:1", "stdin:2"])
+            #expect(mixed.results.map(\.externalID) == ["stdin-1", "stdin-2"])
+            #expect(mixed.results.map(\.status) == ["accepted", "rejected"])
+            #expect(mixed.results.map(\.offset) == [2, nil])
+            #expect(mixed.results[0].reason == nil)
+            #expect(mixed.results[1].reason?.hasPrefix("empty-body") == true)
+        }
+    }
+
     @Test func ingestReadsADirectoryGivenThroughDotDotAndFailsOnAPathWithNoArticle() async throws {
         try await withDatelineCluster { cluster in
             let climbing = climbingFromCurrentDirectory(to: Samples.directory.path + "/")
