@@ -38,6 +38,10 @@ public struct DatelineClientError: Error, Sendable, CustomStringConvertible {
         self.requestType = requestType
     }
 
+    /// What to do when an ingest failed in a way worth retrying.
+    public static let ingestRetryAdvice =
+        "nothing is lost that was acknowledged — retry the command (that is safe: articles already stored are detected as duplicates)"
+
     /// Whether the service could not be reached at all (as opposed to answering with an error).
     public var isUnreachable: Bool {
         self.underlying.code == .unavailable && self.underlying.message.hasPrefix("cannot reach")
@@ -65,9 +69,7 @@ public struct DatelineClientError: Error, Sendable, CustomStringConvertible {
             let reason = self.underlying.message.components(separatedBy: ": ").dropFirst().joined(separator: ": ")
             return "cannot reach \(service): \(reason) — is it running? try scripts/start.sh"
         }
-        let retry = self.requestType == .ingestRequest
-            ? "; nothing is lost that was acknowledged — retry the command (that is safe: articles already stored are detected as duplicates)"
-            : " — retry the command"
+        let retry = self.requestType == .ingestRequest ? "; " + Self.ingestRetryAdvice : " — retry the command"
         if let loss = self.connectionLoss {
             let what: String
             switch loss {
@@ -79,7 +81,9 @@ public struct DatelineClientError: Error, Sendable, CustomStringConvertible {
             return "\(service) went away \(self.whileConnecting ? "during the handshake" : "mid-request") (\(what))\(retry)"
         }
         let reported = "\(service): \(self.underlying.code): \(self.underlying.message)"
-        return self.underlying.isRetryable ? reported + retry : reported
+        // The service may have said to retry already (dateline-ingest does when its log cannot store a batch).
+        let advised = self.underlying.message.localizedCaseInsensitiveContains("retry")
+        return self.underlying.isRetryable && !advised ? reported + retry : reported
     }
 
     /// Reads how the connection ended out of the errors `DatelineClientConnection` fails requests with when it

@@ -149,6 +149,32 @@ struct DatelineClientTests {
         }
     }
 
+    @Test func errorsSayWhatHappenedAndWhetherToRetry() {
+        func error(_ code: DatelineError.Code, _ message: String, on service: DatelineService = .query, ingesting: Bool = false) -> DatelineClientError {
+            DatelineClientError(service: service, address: "h:1", underlying: DatelineError(code: code, message: message), requestType: ingesting ? .ingestRequest : nil)
+        }
+        let reset = error(.unavailable, "connection failed: read(descriptor:pointer:size:): Connection reset by peer (errno: 104)")
+        #expect(reset.connectionLoss == .reset)
+        #expect(reset.isRetryable)
+        #expect(reset.description == "dateline-query at h:1 went away mid-request (connection reset) — retry the command")
+        let goAway = error(.unavailable, "the server is shutting down (GoAway); reconnect", on: .ingest, ingesting: true)
+        #expect(goAway.description == "dateline-ingest at h:1 went away mid-request (it is shutting down); " + DatelineClientError.ingestRetryAdvice)
+        let timedOut = error(.unavailable, "connection failed: connect(descriptor:addr:size:): Connection timed out (errno: 110)")
+        #expect(timedOut.connectionLoss == .failed("the connection timed out"))
+
+        let overloaded = error(.overloaded, "too many requests in flight")
+        #expect(overloaded.connectionLoss == nil)
+        #expect(overloaded.description == "dateline-query at h:1: OVERLOADED: too many requests in flight — retry the command")
+        let advised = error(.unavailable, "the log could not store the batch; retrying is safe (duplicates are detected)", on: .ingest, ingesting: true)
+        #expect(advised.isRetryable)
+        #expect(advised.description == "dateline-ingest at h:1: UNAVAILABLE: the log could not store the batch; retrying is safe (duplicates are detected)")
+        let invalid = error(.invalidArgument, "query syntax: unbalanced parenthesis")
+        #expect(!invalid.isRetryable)
+        #expect(invalid.description == "dateline-query at h:1: INVALID_ARGUMENT: query syntax: unbalanced parenthesis")
+        let unreachable = error(.unavailable, "cannot reach h:1: connection refused")
+        #expect(unreachable.isUnreachable && !unreachable.isRetryable)
+    }
+
     @Test func aFailedConnectIsForgottenSoTheNextCallRetries() async throws {
         try await withCountedIngestService { service in
             await service.stop()
