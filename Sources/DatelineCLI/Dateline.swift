@@ -17,8 +17,9 @@ struct Dateline: AsyncParsableCommand {
         discussion: """
             Exit status: 0 success, 1 a service reported an error, 2 some articles were rejected (or inputs \
             could not be read or held no article), 64 bad arguments, 69 a service could not be reached, 75 a \
-            service went away mid-request, was shutting down, overloaded or too slow: retry the command (for \
-            ingest that is safe: articles already stored are detected as duplicates).
+            service went away mid-request, was shutting down, overloaded or too slow, or could not store some \
+            articles now: retry the command (for ingest that is safe: articles already stored are detected as \
+            duplicates).
             """,
         subcommands: [
             Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Extract.self, Evaluate.self, TrainNER.self, Stats.self, Health.self,
@@ -36,7 +37,8 @@ extension Dateline {
                 Inside a directory, names starting with a dot are skipped; a path given here is always read (../corpus/ too). \
                 A path in which no article is found is an error (exit status 2). \
                 With -o json: the counts, and every article's source, externalID, articleID, status (accepted, \
-                duplicate, rejected) and offset, duplicateOf or reason.
+                duplicate, rejected, unavailable) and offset, duplicateOf or reason and reasonCode. Articles the \
+                service could not store now (unavailable) make the exit status 75: retry.
                 """
         )
 
@@ -99,12 +101,21 @@ extension Dateline {
                 }
             }
             await client.close()
+            let unavailable = summary.results.filter { $0.status == .unavailable }
             if self.global.output == .json {
                 try printJSON(summary)
             } else {
-                print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(summary.rejected) of \(summary.articles) articles in \(String(format: "%.2f", summary.seconds)) s\(self.wait ? "; indexed and searchable" : "")")
+                let notStored = unavailable.isEmpty ? "" : ", not stored now \(unavailable.count)"
+                print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(summary.rejected)\(notStored) of \(summary.articles) articles in \(String(format: "%.2f", summary.seconds)) s\(self.wait ? "; indexed and searchable" : "")")
                 for rejection in summary.rejections.prefix(20) { print("  rejected \(rejection)") }
                 if summary.rejections.count > 20 { print("  ... and \(summary.rejections.count - 20) more") }
+                for article in unavailable.prefix(20) { print("  not stored now \(article.source): \(article.reason ?? "unavailable")") }
+                if unavailable.count > 20 { print("  ... and \(unavailable.count - 20) more") }
+            }
+            if !unavailable.isEmpty {
+                let codes = Set(unavailable.map { $0.reasonCode ?? "unavailable" }).sorted().joined(separator: ", ")
+                printError("dateline-ingest at \(self.global.ingest) could not store \(unavailable.count) of \(summary.articles) articles now (\(codes)); \(DatelineClientError.ingestRetryAdvice)")
+                throw ExitStatus.retryable
             }
             if summary.rejected > 0 || !problems.isEmpty { throw ExitStatus.partialIngest }
         }

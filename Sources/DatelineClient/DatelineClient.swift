@@ -151,6 +151,7 @@ public actor DatelineClient {
                     case .rejected:
                         summary.rejected += 1
                         summary.rejections.append("\(article.source): \(article.reason ?? "rejected")")
+                    case .unavailable: summary.unavailable += 1
                     }
                     outcomes[position] = article
                 }

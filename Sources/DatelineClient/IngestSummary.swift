@@ -5,6 +5,9 @@ public struct IngestSummary: Sendable, Codable {
     public var accepted = 0
     public var duplicates = 0
     public var rejected = 0
+    /// Articles the service could not store now (an identical one in flight elsewhere, a failed write):
+    /// sending them again may succeed.
+    public var unavailable = 0
     /// Rejection reasons with the input they came from.
     public var rejections: [String] = []
     /// The log's end offset after the last batch (pass it as `minimumOffset` for read-your-writes).
@@ -28,6 +31,8 @@ public struct IngestedArticle: Sendable, Codable, Hashable {
         case duplicate
         /// Not stored, because of `reason`.
         case rejected
+        /// Not stored now, because of `reason`; sending it again may succeed.
+        case unavailable
     }
 
     /// Where it came from: a file, `file#id` for an article in a Reuters or JSON file, `file:line` for JSON
@@ -42,8 +47,10 @@ public struct IngestedArticle: Sendable, Codable, Hashable {
     public var offset: UInt64?
     /// The stored article it duplicates.
     public var duplicateOf: String?
-    /// Why it was rejected.
+    /// Why it was rejected or is unavailable, for humans.
     public var reason: String?
+    /// The same as a stable code (`empty-body`, `in-flight-elsewhere`...), when the service gave one.
+    public var reasonCode: String?
 
     public init(
         source: String,
@@ -52,7 +59,8 @@ public struct IngestedArticle: Sendable, Codable, Hashable {
         status: Status,
         offset: UInt64? = nil,
         duplicateOf: String? = nil,
-        reason: String? = nil
+        reason: String? = nil,
+        reasonCode: String? = nil
     ) {
         self.source = source
         self.externalID = externalID
@@ -61,6 +69,7 @@ public struct IngestedArticle: Sendable, Codable, Hashable {
         self.offset = offset
         self.duplicateOf = duplicateOf
         self.reason = reason
+        self.reasonCode = reasonCode
     }
 
     /// The outcome `result` of submitting `input`.
@@ -69,8 +78,10 @@ public struct IngestedArticle: Sendable, Codable, Hashable {
         switch result.status {
         case .accepted: status = .accepted
         case .duplicate: status = .duplicate
+        case .unavailable: status = .unavailable
         default: status = .rejected
         }
+        let explained = status == .rejected || status == .unavailable
         self.init(
             source: input.source,
             externalID: input.submission.externalID,
@@ -78,7 +89,8 @@ public struct IngestedArticle: Sendable, Codable, Hashable {
             status: status,
             offset: status == .accepted ? result.offset : nil,
             duplicateOf: status == .duplicate ? result.duplicateOf : nil,
-            reason: status == .rejected ? result.reason ?? "rejected" : nil
+            reason: explained ? result.reason ?? "\(status)" : nil,
+            reasonCode: explained ? result.reasonCode : nil
         )
     }
 }

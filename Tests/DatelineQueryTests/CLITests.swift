@@ -1,3 +1,4 @@
+import DatelineClient
 import DatelineProtocol
 import DatelineTestSupport
 import Foundation
@@ -118,9 +119,11 @@ struct CLITests {
             var offset: UInt64?
             var duplicateOf: String?
             var reason: String?
+            var reasonCode: String?
         }
 
         var accepted: Int
+        var unavailable: Int
         var duplicates: Int
         var rejected: Int
         var articles: Int
@@ -163,6 +166,38 @@ struct CLITests {
             #expect(mixed.results.map(\.offset) == [2, nil])
             #expect(mixed.results[0].reason == nil)
             #expect(mixed.results[1].reason?.hasPrefix("empty-body") == true)
+        }
+    }
+
+    @Test func articlesTheServiceCouldNotStoreNowAreListedAndMakeTheExitStatus75() async throws {
+        // A stand-in for dateline-ingest answering each of the four outcomes.
+        var router = DatelineRouter()
+        router.on(IngestRequest.self) { request, _ in
+            IngestResponse(results: [
+                IngestResult(index: 0, status: .accepted, articleID: "00000000000000a1", offset: 7),
+                IngestResult(index: 1, status: .duplicate, articleID: "00000000000000a1", duplicateOf: "00000000000000a1"),
+                IngestResult(index: 2, status: .rejected, reason: "empty-body: the article has no body text", reasonCode: "empty-body"),
+                IngestResult(index: 3, status: .unavailable, reason: "an identical article is being stored by another request", reasonCode: "in-flight-elsewhere"),
+            ], endOffset: 8)
+        }
+        let lines = Data((1...4).map { "{\"body\": \"Story \($0).\", \"id\": \"x-\($0)\"}\n" }.joined().utf8)
+        try await withServer(router) { port, _ in
+            let json = try await CLI.run(["ingest", "-", "--format", "jsonl", "--ingest", "127.0.0.1:\(port)", "-o", "json"], input: lines)
+            #expect(json.status == 75, "\(json.errors)")
+            #expect(json.errors.hasSuffix("\ndateline: dateline-ingest at 127.0.0.1:\(port) could not store 1 of 4 articles now (in-flight-elsewhere); \(DatelineClientError.ingestRetryAdvice)\n"), "\(json.errors)")
+            let printed = try JSONDecoder().decode(PrintedIngest.self, from: Data(json.output.utf8))
+            #expect(printed.results.map(\.status) == ["accepted", "duplicate", "rejected", "unavailable"])
+            #expect(printed.results.map(\.externalID) == ["x-1", "x-2", "x-3", "x-4"])
+            #expect(printed.results.map(\.offset) == [7, nil, nil, nil])
+            #expect(printed.results.map(\.duplicateOf) == [nil, "00000000000000a1", nil, nil])
+            #expect(printed.results.map(\.reasonCode) == [nil, nil, "empty-body", "in-flight-elsewhere"])
+            #expect(printed.unavailable == 1)
+
+            let table = try await CLI.run(["ingest", "-", "--format", "jsonl", "--ingest", "127.0.0.1:\(port)"], input: lines)
+            #expect(table.status == 75)
+            #expect(table.output.hasPrefix("accepted 1, duplicates 1, rejected 1, not stored now 1 of 4 articles"))
+            #expect(table.output.contains("  rejected stdin:3: empty-body: the article has no body text\n"))
+            #expect(table.output.contains("  not stored now stdin:4: an identical article is being stored by another request\n"))
         }
     }
 
@@ -214,33 +249,34 @@ struct CLITests {
     }
 }
 
+/// A protocol server with `router` (a stand-in for a service), on an ephemeral port, shut down gracefully
+/// afterwards; `body` gets its port and a way to shut it down earlier.
+func withServer(
+    _ router: DatelineRouter = DatelineRouter(),
+    drainTimeout: TimeAmount = .seconds(1),
+    _ body: (_ port: Int, _ shutDown: @Sendable () async -> Void) async throws -> Void
+) async throws {
+    let configuration = DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest", drainTimeout: drainTimeout)
+    let server = DatelineServer(configuration: configuration, router: router, logger: Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let task = Task { try await server.run() }
+    let shutDown: @Sendable () async -> Void = {
+        task.cancel()
+        _ = await task.result
+    }
+    do {
+        try await body(try await server.listeningAddress().port!, shutDown)
+        await shutDown()
+    } catch {
+        await shutDown()
+        throw error
+    }
+}
+
 /// What the CLI says, and its exit status, when a service goes away under it.
 @Suite("The dateline CLI when a service goes away", .serialized)
 struct CLIConnectionLossTests {
     static let article = Data("Washington — July 1, 2025:\nA short article about trade.\n".utf8)
     static let retryIngest = "; nothing is lost that was acknowledged — retry the command (that is safe: articles already stored are detected as duplicates)\n"
-
-    /// A protocol server with `router`, on an ephemeral port, shut down gracefully afterwards.
-    func withServer(
-        _ router: DatelineRouter = DatelineRouter(),
-        drainTimeout: TimeAmount = .seconds(1),
-        _ body: (_ port: Int, _ shutDown: @Sendable () async -> Void) async throws -> Void
-    ) async throws {
-        let configuration = DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest", drainTimeout: drainTimeout)
-        let server = DatelineServer(configuration: configuration, router: router, logger: Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let task = Task { try await server.run() }
-        let shutDown: @Sendable () async -> Void = {
-            task.cancel()
-            _ = await task.result
-        }
-        do {
-            try await body(try await server.listeningAddress().port!, shutDown)
-            await shutDown()
-        } catch {
-            await shutDown()
-            throw error
-        }
-    }
 
     @Test func aConnectionResetMidIngestSaysToRetryAndExits75() async throws {
         try await withServer { upstream, _ in
