@@ -15,8 +15,11 @@ struct Dateline: AsyncParsableCommand {
         commandName: "dateline",
         abstract: "Send news articles to dateline-ingest and ask dateline-query about them.",
         discussion: """
-            Exit status: 0 success, 1 a service reported an error, 2 some articles were rejected, 64 bad \
-            arguments, 69 a service could not be reached.
+            Exit status: 0 success, 1 a service reported an error, 2 some articles were rejected (or inputs \
+            could not be read or held no article), 64 bad arguments, 69 a service could not be reached, 75 a \
+            service went away mid-request, was shutting down, overloaded or too slow, or could not store some \
+            articles now: retry the command (for ingest that is safe: articles already stored are detected as \
+            duplicates).
             """,
         subcommands: [
             Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Extract.self, Evaluate.self, TrainNER.self, Stats.self, Health.self,
@@ -29,7 +32,14 @@ extension Dateline {
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send articles: files, directories (recursively), or - for standard input.",
-            discussion: "Formats: plain text as news sites publish it, JSON (an object or an array), JSON Lines, Reuters-21578 SGML (.sgm)."
+            discussion: """
+                Formats: plain text as news sites publish it, JSON (an object or an array), JSON Lines, Reuters-21578 SGML (.sgm). \
+                Inside a directory, names starting with a dot are skipped; a path given here is always read (../corpus/ too). \
+                A path in which no article is found is an error (exit status 2). \
+                With -o json: the counts, and every article's source, externalID, articleID, status (accepted, \
+                duplicate, rejected, unavailable) and offset, duplicateOf or reason and reasonCode. Articles the \
+                service could not store now (unavailable) make the exit status 75: retry.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -59,6 +69,8 @@ extension Dateline {
             let interactive = isatty(STDERR_FILENO) == 1
             let total = articles.count
             try await reportingErrors {
+                // A progress bar ends its line before anything else is printed, an error included.
+                defer { if interactive, total > 0 { FileHandle.standardError.write(Data("\n".utf8)) } }
                 summary = try await client.ingest(articles, batchSize: self.batch) { progress in
                     let rate = Double(progress.articles) / max(progress.seconds, 0.001)
                     let line = String(format: "%d/%d articles, %.0f articles/s, %.1f MB/s, ETA %.0f s", progress.articles, total, rate,
@@ -71,24 +83,39 @@ extension Dateline {
                         FileHandle.standardError.write(Data("\(line)\n".utf8))
                     }
                 }
-                if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
                 if self.wait, summary.endOffset > 0 {
                     let deadline = ContinuousClock.now + .seconds(max(60, self.global.timeout))
                     while try await client.send(QueryStatsRequest(), to: .query).appliedOffset < summary.endOffset {
                         guard ContinuousClock.now < deadline else {
-                            throw DatelineError(code: .deadlineExceeded, message: "dateline-query has not caught up with offset \(summary.endOffset) yet")
+                            throw DatelineClientError(
+                                service: .query,
+                                address: self.global.query,
+                                underlying: DatelineError(
+                                    code: .deadlineExceeded,
+                                    message: "has not indexed up to offset \(summary.endOffset) yet; everything sent is stored (see dateline stats)"
+                                )
+                            )
                         }
                         try await Task.sleep(for: .milliseconds(20))
                     }
                 }
             }
             await client.close()
+            let unavailable = summary.results.filter { $0.status == .unavailable }
             if self.global.output == .json {
                 try printJSON(summary)
             } else {
-                print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(summary.rejected) of \(summary.articles) articles in \(String(format: "%.2f", summary.seconds)) s\(self.wait ? "; indexed and searchable" : "")")
+                let notStored = unavailable.isEmpty ? "" : ", not stored now \(unavailable.count)"
+                print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(summary.rejected)\(notStored) of \(summary.articles) articles in \(String(format: "%.2f", summary.seconds)) s\(self.wait ? "; indexed and searchable" : "")")
                 for rejection in summary.rejections.prefix(20) { print("  rejected \(rejection)") }
                 if summary.rejections.count > 20 { print("  ... and \(summary.rejections.count - 20) more") }
+                for article in unavailable.prefix(20) { print("  not stored now \(article.source): \(article.reason ?? "unavailable")") }
+                if unavailable.count > 20 { print("  ... and \(unavailable.count - 20) more") }
+            }
+            if !unavailable.isEmpty {
+                let codes = Set(unavailable.map { $0.reasonCode ?? "unavailable" }).sorted().joined(separator: ", ")
+                printError("dateline-ingest at \(self.global.ingest) could not store \(unavailable.count) of \(summary.articles) articles now (\(codes)); \(DatelineClientError.ingestRetryAdvice)")
+                throw ExitStatus.retryable
             }
             if summary.rejected > 0 || !problems.isEmpty { throw ExitStatus.partialIngest }
         }
@@ -354,15 +381,14 @@ extension Dateline {
         func run() async throws {
             let client = self.global.client
             var both = Both(errors: [])
-            var unreachable = false
+            var failures: [DatelineClientError] = []
             do { both.ingest = try await client.send(IngestStatsRequest(), to: .ingest) } catch let error as DatelineClientError {
-                both.errors.append(error.description)
-                unreachable = unreachable || error.isUnreachable
+                failures.append(error)
             }
             do { both.query = try await client.send(QueryStatsRequest(), to: .query) } catch let error as DatelineClientError {
-                both.errors.append(error.description)
-                unreachable = unreachable || error.isUnreachable
+                failures.append(error)
             }
+            both.errors = failures.map(\.description)
             await client.close()
             if self.global.output == .json {
                 try printJSON(both)
@@ -387,8 +413,7 @@ extension Dateline {
                 ]))
                 for error in both.errors { printError(error) }
             }
-            if unreachable { throw ExitStatus.unreachable }
-            if !both.errors.isEmpty { throw ExitStatus.serverError }
+            if !failures.isEmpty { throw ExitStatus.of(failures) }
         }
     }
 
@@ -408,13 +433,13 @@ extension Dateline {
         func run() async throws {
             let client = self.global.client
             var reports: [Report] = []
-            var failed = false
+            var failures: [DatelineClientError] = []
             for service in [DatelineService.ingest, .query] {
                 do {
                     let health = try await client.send(HealthRequest(), to: service)
                     reports.append(Report(service: service.rawValue, status: "\(health.status)", version: health.version, uptimeSeconds: health.uptimeSeconds, details: health.details))
                 } catch let error as DatelineClientError {
-                    failed = true
+                    failures.append(error)
                     reports.append(Report(service: service.rawValue, status: error.isUnreachable ? "unreachable" : "error", details: [:], error: error.description))
                 }
             }
@@ -428,7 +453,7 @@ extension Dateline {
                 }))
                 for report in reports { if let error = report.error { printError(error) } }
             }
-            if failed { throw ExitStatus.unreachable }
+            if !failures.isEmpty { throw ExitStatus.of(failures) }
         }
     }
 
@@ -441,7 +466,7 @@ extension Dateline {
             let client = self.global.client
             struct Result: Encodable { var service: String; var roundTripMicroseconds: [Double]; var error: String? }
             var results: [Result] = []
-            var failed = false
+            var failures: [DatelineClientError] = []
             for service in [DatelineService.ingest, .query] {
                 var times: [Double] = []
                 do {
@@ -453,7 +478,7 @@ extension Dateline {
                     }
                     results.append(Result(service: service.rawValue, roundTripMicroseconds: times))
                 } catch let error as DatelineClientError {
-                    failed = true
+                    failures.append(error)
                     results.append(Result(service: service.rawValue, roundTripMicroseconds: times, error: error.description))
                 }
             }
@@ -466,7 +491,7 @@ extension Dateline {
                     print("\(result.service): " + result.roundTripMicroseconds.map { String(format: "%.0f µs", $0) }.joined(separator: ", "))
                 }
             }
-            if failed { throw ExitStatus.unreachable }
+            if !failures.isEmpty { throw ExitStatus.of(failures) }
         }
     }
 }

@@ -66,6 +66,17 @@ enum ExitStatus {
     static let usage = ExitCode(64)
     /// A service could not be reached.
     static let unreachable = ExitCode(69)
+    /// A service went away mid-request (reset, closed, shutting down), is overloaded or did not answer in time:
+    /// running the command again may succeed (EX_TEMPFAIL).
+    static let retryable = ExitCode(75)
+
+    /// The status for failures talking to services: 69 if one could not be reached, else 75 if retrying may
+    /// help, else 1.
+    static func of(_ errors: [DatelineClientError]) -> ExitCode {
+        if errors.contains(where: \.isUnreachable) { return self.unreachable }
+        if errors.contains(where: \.isRetryable) { return self.retryable }
+        return self.serverError
+    }
 }
 
 extension GlobalOptions {
@@ -92,10 +103,10 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         try await body()
     } catch let error as DatelineClientError {
         printError(error.description)
-        throw error.isUnreachable ? ExitStatus.unreachable : ExitStatus.serverError
+        throw ExitStatus.of([error])
     } catch let error as DatelineError {
-        printError(error.description)
-        throw ExitStatus.serverError
+        printError(error.isRetryable ? "\(error.description) — retry the command" : error.description)
+        throw error.isRetryable ? ExitStatus.retryable : ExitStatus.serverError
     }
 }
 

@@ -13,14 +13,38 @@ public enum ArticleFiles {
     public struct Problem: Sendable, CustomStringConvertible {
         public var source: String
         public var message: String
-        public var description: String { "\(self.source): \(self.message)" }
+        public var description: String { self.namesSource ? self.message : "\(self.source): \(self.message)" }
+        /// Whether `message` already names `source`.
+        private var namesSource = false
+
+        public init(source: String, message: String) {
+            self.source = source
+            self.message = message
+        }
+
+        /// A path given on the command line in which no article was found.
+        static func noArticles(in path: String) -> Problem {
+            var problem = Problem(source: path, message: "no articles found in \(path)")
+            problem.namesSource = true
+            return problem
+        }
     }
 
     /// Reads every path. Bad inputs are returned as problems, never thrown, so one does not stop the others.
+    ///
+    /// A path given here is always read, whatever its name (`..`, `./x`, `.hidden`); inside a directory, files and
+    /// directories whose names start with a dot are skipped. A path that yields no article, and no other problem,
+    /// is reported as `no articles found in PATH`.
     public static func read(_ paths: [String], format: Format) -> (articles: [(source: String, submission: ArticleSubmission)], problems: [Problem]) {
         var articles: [(String, ArticleSubmission)] = []
         var problems: [Problem] = []
         for path in paths {
+            let (articlesBefore, problemsBefore) = (articles.count, problems.count)
+            defer {
+                if articles.count == articlesBefore, problems.count == problemsBefore {
+                    problems.append(.noArticles(in: path == "-" ? "standard input" : path))
+                }
+            }
             if path == "-" {
                 let data = FileHandle.standardInput.readDataToEndOfFile()
                 self.parse(data, source: "stdin", format: format == .auto ? self.sniff(data) : format, into: &articles, problems: &problems)
@@ -31,17 +55,7 @@ public enum ArticleFiles {
                 problems.append(Problem(source: path, message: "no such file or directory"))
                 continue
             }
-            let files: [String]
-            if isDirectory.boolValue {
-                let enumerator = FileManager.default.enumerator(atPath: path)
-                files = (enumerator?.allObjects as? [String] ?? []).sorted()
-                    .map { path + "/" + $0 }
-                    .filter { !$0.split(separator: "/").contains { $0.hasPrefix(".") } }
-                    .filter { var directory: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &directory) && !directory.boolValue }
-            } else {
-                files = [path]
-            }
-            for file in files {
+            for file in isDirectory.boolValue ? self.files(in: path) : [path] {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     problems.append(Problem(source: file, message: "cannot be read"))
                     continue
@@ -51,6 +65,25 @@ public enum ArticleFiles {
             }
         }
         return (articles, problems)
+    }
+
+    /// The files under `directory`, recursively, sorted by path, skipping every name inside it that starts with a
+    /// dot (and what is below such a directory). Only the part below `directory` is looked at: `directory` itself
+    /// may be `..`, `../x` or `.corpus`.
+    static func files(in directory: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        var files: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: prefix + relative, isDirectory: &isDirectory)
+            if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                if isDirectory.boolValue { enumerator.skipDescendants() }
+                continue
+            }
+            if exists, !isDirectory.boolValue { files.append(prefix + relative) }
+        }
+        return files.sorted()
     }
 
     static func format(ofFile path: String, data: Data) -> Format {

@@ -1,6 +1,9 @@
+import DatelineClient
 import DatelineProtocol
 import DatelineTestSupport
 import Foundation
+import Logging
+import NIOCore
 import Testing
 
 /// Runs the built `dateline` binary.
@@ -106,6 +109,114 @@ struct CLITests {
         }
     }
 
+    /// `dateline ingest -o json` as a script reads it: the field names are part of the interface.
+    struct PrintedIngest: Decodable {
+        struct Article: Decodable {
+            var source: String
+            var externalID: String?
+            var articleID: String?
+            var status: String
+            var offset: UInt64?
+            var duplicateOf: String?
+            var reason: String?
+            var reasonCode: String?
+        }
+
+        var accepted: Int
+        var unavailable: Int
+        var duplicates: Int
+        var rejected: Int
+        var articles: Int
+        var endOffset: UInt64
+        var results: [Article]
+    }
+
+    @Test func ingestWithJSONOutputListsWhatHappenedToEveryArticle() async throws {
+        try await withDatelineCluster { cluster in
+            let files = ["000_840db5600f595d32.txt", "004_e96d74743f33cd42.txt"].map { Samples.directory.appendingPathComponent($0).path }
+            let first = try await CLI.run(["ingest"] + files + ["-o", "json", "--wait"], cluster: cluster)
+            #expect(first.status == 0, "\(first.errors)")
+            let stored = try JSONDecoder().decode(PrintedIngest.self, from: Data(first.output.utf8))
+            #expect((stored.accepted, stored.duplicates, stored.rejected, stored.articles, stored.endOffset) == (2, 0, 0, 2, 2))
+            #expect(stored.results.map(\.source) == files)
+            #expect(stored.results.map(\.status) == ["accepted", "accepted"])
+            #expect(stored.results.map(\.offset) == [0, 1])
+            #expect(stored.results.allSatisfy { $0.articleID?.count == 16 && $0.duplicateOf == nil && $0.reason == nil && $0.externalID == nil })
+            let ids = stored.results.compactMap(\.articleID)
+            #expect(Set(ids).count == 2)
+            let get = try await CLI.run(["get", ids[1], "-o", "json"], cluster: cluster)
+            let article = try JSONDecoder.iso8601.decode(GetArticleResponse.self, from: Data(get.output.utf8))
+            #expect((article.article.id, article.offset) == (ids[1], 1))
+
+            let again = try await CLI.run(["ingest"] + files + ["-o", "json"], cluster: cluster)
+            #expect(again.status == 0, "\(again.errors)")
+            let duplicates = try JSONDecoder().decode(PrintedIngest.self, from: Data(again.output.utf8))
+            #expect((duplicates.accepted, duplicates.duplicates, duplicates.endOffset) == (0, 2, 2))
+            #expect(duplicates.results.map(\.status) == ["duplicate", "duplicate"])
+            #expect(duplicates.results.map(\.duplicateOf) == ids)
+            #expect(duplicates.results.allSatisfy { $0.offset == nil })
+
+            let lines = Data(("{\"body\": \"A story from standard input about energy.\", \"id\": \"stdin-1\"}\n{\"body\": \"\", \"id\": \"stdin-2\"}\n").utf8)
+            let piped = try await CLI.run(["ingest", "-", "--format", "jsonl", "-o", "json"], cluster: cluster, input: lines)
+            #expect(piped.status == 2)
+            let mixed = try JSONDecoder().decode(PrintedIngest.self, from: Data(piped.output.utf8))
+            #expect(mixed.results.map(\.source) == ["stdin:1", "stdin:2"])
+            #expect(mixed.results.map(\.externalID) == ["stdin-1", "stdin-2"])
+            #expect(mixed.results.map(\.status) == ["accepted", "rejected"])
+            #expect(mixed.results.map(\.offset) == [2, nil])
+            #expect(mixed.results[0].reason == nil)
+            #expect(mixed.results[1].reason?.hasPrefix("empty-body") == true)
+        }
+    }
+
+    @Test func articlesTheServiceCouldNotStoreNowAreListedAndMakeTheExitStatus75() async throws {
+        // A stand-in for dateline-ingest answering each of the four outcomes.
+        var router = DatelineRouter()
+        router.on(IngestRequest.self) { request, _ in
+            IngestResponse(results: [
+                IngestResult(index: 0, status: .accepted, articleID: "00000000000000a1", offset: 7),
+                IngestResult(index: 1, status: .duplicate, articleID: "00000000000000a1", duplicateOf: "00000000000000a1"),
+                IngestResult(index: 2, status: .rejected, reason: "empty-body: the article has no body text", reasonCode: "empty-body"),
+                IngestResult(index: 3, status: .unavailable, reason: "an identical article is being stored by another request", reasonCode: "in-flight-elsewhere"),
+            ], endOffset: 8)
+        }
+        let lines = Data((1...4).map { "{\"body\": \"Story \($0).\", \"id\": \"x-\($0)\"}\n" }.joined().utf8)
+        try await withServer(router) { port, _ in
+            let json = try await CLI.run(["ingest", "-", "--format", "jsonl", "--ingest", "127.0.0.1:\(port)", "-o", "json"], input: lines)
+            #expect(json.status == 75, "\(json.errors)")
+            #expect(json.errors.hasSuffix("\ndateline: dateline-ingest at 127.0.0.1:\(port) could not store 1 of 4 articles now (in-flight-elsewhere); \(DatelineClientError.ingestRetryAdvice)\n"), "\(json.errors)")
+            let printed = try JSONDecoder().decode(PrintedIngest.self, from: Data(json.output.utf8))
+            #expect(printed.results.map(\.status) == ["accepted", "duplicate", "rejected", "unavailable"])
+            #expect(printed.results.map(\.externalID) == ["x-1", "x-2", "x-3", "x-4"])
+            #expect(printed.results.map(\.offset) == [7, nil, nil, nil])
+            #expect(printed.results.map(\.duplicateOf) == [nil, "00000000000000a1", nil, nil])
+            #expect(printed.results.map(\.reasonCode) == [nil, nil, "empty-body", "in-flight-elsewhere"])
+            #expect(printed.unavailable == 1)
+
+            let table = try await CLI.run(["ingest", "-", "--format", "jsonl", "--ingest", "127.0.0.1:\(port)"], input: lines)
+            #expect(table.status == 75)
+            #expect(table.output.hasPrefix("accepted 1, duplicates 1, rejected 1, not stored now 1 of 4 articles"))
+            #expect(table.output.contains("  rejected stdin:3: empty-body: the article has no body text\n"))
+            #expect(table.output.contains("  not stored now stdin:4: an identical article is being stored by another request\n"))
+        }
+    }
+
+    @Test func ingestReadsADirectoryGivenThroughDotDotAndFailsOnAPathWithNoArticle() async throws {
+        try await withDatelineCluster { cluster in
+            let climbing = climbingFromCurrentDirectory(to: Samples.directory.path + "/")
+            #expect(climbing.hasPrefix("../"))
+            let ingest = try await CLI.run(["ingest", climbing, "-o", "json"], cluster: cluster)
+            #expect(ingest.status == 0, "\(ingest.errors)")
+            let summary = try JSONSerialization.jsonObject(with: Data(ingest.output.utf8)) as? [String: Any]
+            #expect(summary?["accepted"] as? Int == 2)
+        }
+        // Nothing to send, so no service is needed: exit status 2 and a line naming each path.
+        let tree = try ArticleTree(files: ["dots/.a.txt", "dots/.git/config"], directories: ["empty"])
+        let empty = try await CLI.run(["ingest", tree.root + "/empty", tree.relativeFromCurrentDirectory("dots"), "--ingest", "127.0.0.1:1"])
+        #expect(empty.status == 2)
+        #expect(empty.errors == "dateline: no articles found in \(tree.root)/empty\ndateline: no articles found in \(tree.relativeFromCurrentDirectory("dots"))\n")
+    }
+
     @Test func unreachableServicesAndBadArgumentsGetOneClearLineAndDistinctStatuses() async throws {
         // A port nothing listens on.
         let cluster = DatelineCluster()
@@ -135,6 +246,79 @@ struct CLITests {
         }
         let missing = try await CLI.run(["ingest", "/no/such/file", "--ingest", "127.0.0.1:\(closedPort)"])
         #expect(missing.errors.contains("/no/such/file: no such file or directory"))
+    }
+}
+
+/// A protocol server with `router` (a stand-in for a service), on an ephemeral port, shut down gracefully
+/// afterwards; `body` gets its port and a way to shut it down earlier.
+func withServer(
+    _ router: DatelineRouter = DatelineRouter(),
+    drainTimeout: TimeAmount = .seconds(1),
+    _ body: (_ port: Int, _ shutDown: @Sendable () async -> Void) async throws -> Void
+) async throws {
+    let configuration = DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest", drainTimeout: drainTimeout)
+    let server = DatelineServer(configuration: configuration, router: router, logger: Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let task = Task { try await server.run() }
+    let shutDown: @Sendable () async -> Void = {
+        task.cancel()
+        _ = await task.result
+    }
+    do {
+        try await body(try await server.listeningAddress().port!, shutDown)
+        await shutDown()
+    } catch {
+        await shutDown()
+        throw error
+    }
+}
+
+/// What the CLI says, and its exit status, when a service goes away under it.
+@Suite("The dateline CLI when a service goes away", .serialized)
+struct CLIConnectionLossTests {
+    static let article = Data("Washington — July 1, 2025:\nA short article about trade.\n".utf8)
+    static let retryIngest = "; nothing is lost that was acknowledged — retry the command (that is safe: articles already stored are detected as duplicates)\n"
+
+    @Test func aConnectionResetMidIngestSaysToRetryAndExits75() async throws {
+        try await withServer { upstream, _ in
+            let proxy = try ResettingProxy(resetting: .firstRequest(upstreamPort: upstream))
+            defer { proxy.stop() }
+            let result = try await CLI.run(["ingest", "-", "--ingest", "127.0.0.1:\(proxy.port)", "--timeout", "10"], input: Self.article)
+            #expect(result.status == 75, "\(result.errors)")
+            #expect(result.errors == "dateline: dateline-ingest at 127.0.0.1:\(proxy.port) went away mid-request (connection reset)" + Self.retryIngest)
+            #expect(!result.errors.contains("errno"))
+        }
+    }
+
+    @Test func aConnectionResetDuringTheHandshakeSaysToRetryAndExits75() async throws {
+        let proxy = try ResettingProxy(resetting: .handshake)
+        defer { proxy.stop() }
+        let search = try await CLI.run(["search", "trade", "--query", "127.0.0.1:\(proxy.port)", "--timeout", "10"])
+        #expect(search.status == 75, "\(search.errors)")
+        #expect(search.errors == "dateline: dateline-query at 127.0.0.1:\(proxy.port) went away during the handshake (connection reset) — retry the command\n")
+        let stats = try await CLI.run(["stats", "--ingest", "127.0.0.1:\(proxy.port)", "--query", "127.0.0.1:\(proxy.port)", "--timeout", "10"])
+        #expect(stats.status == 75, "\(stats.errors)")
+        #expect(stats.errors.contains("dateline: dateline-ingest at 127.0.0.1:\(proxy.port) went away during the handshake (connection reset) — retry the command\n"))
+    }
+
+    @Test func aServiceShuttingDownMidIngestSaysToRetryAndExits75() async throws {
+        let (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
+        let (gate, release) = AsyncStream.makeStream(of: Void.self)
+        defer { release.finish() }
+        var router = DatelineRouter()
+        router.on(IngestRequest.self) { request, _ in
+            arrived.yield()
+            for await _ in gate {}  // until the test ends: the shutdown's drain gives up on it
+            return IngestResponse(results: [], endOffset: 0)
+        }
+        try await withServer(router, drainTimeout: .milliseconds(50)) { port, shutDown in
+            async let ingest = CLI.run(["ingest", "-", "--ingest", "127.0.0.1:\(port)", "--timeout", "10"], input: Self.article)
+            var requests = arrivals.makeAsyncIterator()
+            _ = await requests.next()
+            await shutDown()  // GoAway, a drain that times out, then the connection is closed
+            let result = try await ingest
+            #expect(result.status == 75, "\(result.errors)")
+            #expect(result.errors == "dateline: dateline-ingest at 127.0.0.1:\(port) went away mid-request (it closed the connection)" + Self.retryIngest)
+        }
     }
 }
 
