@@ -80,6 +80,10 @@ public struct DatelineClientError: Error, Sendable, CustomStringConvertible {
             }
             return "\(service) went away \(self.whileConnecting ? "during the handshake" : "mid-request") (\(what))\(retry)"
         }
+        if self.requestType == .ingestRequest, self.underlying.code == .deadlineExceeded, !self.underlying.message.contains("nothing of it was stored") {
+            // The client stopped waiting: the batch may be stored or not, and only a retry can tell.
+            return "\(service): DEADLINE_EXCEEDED: \(self.underlying.message); the batch may have been stored — retrying is safe (duplicates are detected)"
+        }
         let reported = "\(service): \(self.underlying.code): \(self.underlying.message)"
         // The service may have said to retry already (dateline-ingest does when its log cannot store a batch).
         let advised = self.underlying.message.localizedCaseInsensitiveContains("retry")

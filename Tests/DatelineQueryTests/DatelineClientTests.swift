@@ -173,6 +173,12 @@ struct DatelineClientTests {
         #expect(invalid.description == "dateline-query at h:1: INVALID_ARGUMENT: query syntax: unbalanced parenthesis")
         let unreachable = error(.unavailable, "cannot reach h:1: connection refused")
         #expect(unreachable.isUnreachable && !unreachable.isRetryable)
+        // An ingest the client stopped waiting for may have been stored: say so, and that retrying is safe.
+        let late = error(.deadlineExceeded, "no response within 30 seconds", on: .ingest, ingesting: true)
+        #expect(late.isRetryable)
+        #expect(late.description.contains("may have been stored — retrying is safe (duplicates are detected)"))
+        let early = error(.deadlineExceeded, "the batch's deadline passed while it was parsed and extracted; nothing of it was stored (retry, with a longer timeout or smaller batches)", on: .ingest, ingesting: true)
+        #expect(!early.description.contains("may have been stored"))
     }
 
     @Test func aFailedConnectIsForgottenSoTheNextCallRetries() async throws {
