@@ -12,6 +12,10 @@ public struct ArticleProcessor: Sendable {
 
     /// Parses (plain text) or tidies (fields) the submission, applies explicit fields over parsed ones, and
     /// validates the result.
+    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in seconds since 1970: the range of accepted dates.
+    static let earliestDate: Double = -62_135_596_800
+    static let latestDate: Double = 253_402_300_800
+
     public func process(_ submission: ArticleSubmission) -> Result<ParsedArticle, ArticleRejection> {
         guard submission.body.utf8.count <= self.maximumBodyBytes else {
             return .failure(ArticleRejection(
@@ -37,6 +41,10 @@ public struct ArticleProcessor: Sendable {
         if let externalID = clean(submission.externalID) { article.externalID = externalID }
         if let language = clean(submission.language) { article.language = language.lowercased() }
         if let publishedAt = submission.publishedAt {
+            // Years 1 to 9999, as ISO 8601 and every calendar here can write them.
+            guard publishedAt.timeIntervalSince1970 >= Self.earliestDate, publishedAt.timeIntervalSince1970 < Self.latestDate else {
+                return .failure(ArticleRejection(code: "bad-date", message: "published_at \(Int64(publishedAt.timeIntervalSince1970 * 1000)) ms is outside the years 1 to 9999"))
+            }
             article.publishedAt = publishedAt
             article.publishedAtPrecision = .second
             article.timeZone = "Z"

@@ -110,6 +110,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
             extraction: self.extraction == "on"
         )
         configuration.server.version = "0.1.0"
+        self.service.applyLimits(to: &configuration.server)
         let service = try IngestService.open(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)

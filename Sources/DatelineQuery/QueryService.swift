@@ -441,6 +441,11 @@ public final class QueryService: Service, Sendable {
         } catch {
             throw DatelineError(code: .invalidArgument, message: "query syntax: \(error.description)", details: ["position": "\(error.position)"])
         }
+        for (name, date) in [("from", request.from), ("to", request.to), ("event_from", request.eventFrom), ("event_to", request.eventTo)] {
+            if let date, !(-62_135_596_800.0..<253_402_300_800.0).contains(date.timeIntervalSince1970) {
+                throw DatelineError(code: .invalidArgument, message: "\(name) is outside the years 1 to 9999")
+            }
+        }
         let limit = request.limit == 0 ? 10 : Int(request.limit)
         guard limit <= self.configuration.maximumLimit else {
             throw DatelineError(code: .invalidArgument, message: "limit \(limit) is above the maximum of \(self.configuration.maximumLimit)")

@@ -73,7 +73,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
         let ingestEndpoint = DatelineEndpoint(self.ingest)!
         let token = self.token.isEmpty ? nil : self.token
-        let configuration = QueryServiceConfiguration(
+        var configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(host: self.host, port: self.port, serviceName: "dateline-query", token: token),
             ingestHost: ingestEndpoint.host,
             ingestPort: ingestEndpoint.port,
@@ -83,6 +83,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             snapshotDirectory: self.dataDirectory,
             snapshotInterval: .milliseconds(Int(self.snapshotInterval * 1000))
         )
+        self.service.applyLimits(to: &configuration.server)
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)

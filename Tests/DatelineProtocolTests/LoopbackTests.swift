@@ -287,7 +287,8 @@ struct LoopbackTests {
     }
 
     @Test func healthSaysDrainingDuringShutdownWhileOtherRequestsAreRefused() async throws {
-        try await withTestServer { port, shutdown in
+        let observations = ServerObservations()
+        try await withTestServer(observations: observations) { port, shutdown in
             let hello = try rawFrame(Hello(clientName: "raw"), type: .hello, correlationID: 0)
             let slow = try rawFrame(EchoRequest(text: "slow", delayMilliseconds: 5_000), type: EchoRequest.messageType, correlationID: 1)
             let health = try rawFrame(HealthRequest(), type: .healthRequest, correlationID: 2)
@@ -299,7 +300,8 @@ struct LoopbackTests {
                 waitForGoAway: true,
                 timeout: .seconds(30)
             )
-            try await Task.sleep(for: .milliseconds(100))
+            // Shut down once the slow request is being handled (an event, not a guess at how long that takes).
+            while !observations.startedTexts.withLock({ $0.contains("slow") }) { try await Task.sleep(for: .milliseconds(2)) }
             shutdown()
             let (reply, closed) = try await exchange
             #expect(closed, "the server closes the connection once the slow request is done")

@@ -10,6 +10,7 @@ let quietLogger = Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLog
 
 /// What the test services observed, for assertions about server-side behaviour.
 final class ServerObservations: Sendable {
+    let startedTexts = Mutex<[String]>([])
     let cancelledTexts = Mutex<[String]>([])
     let completedTexts = Mutex<[String]>([])
     let streamFinishedAfterConsumed = Mutex<Int?>(nil)
@@ -20,6 +21,7 @@ final class ServerObservations: Sendable {
 func testRouter(_ observations: ServerObservations) -> DatelineRouter {
     var router = DatelineRouter()
     router.on(EchoRequest.self) { request, _ in
+        observations.startedTexts.withLock { $0.append(request.text) }
         if request.delayMilliseconds > 0 {
             do {
                 try await Task.sleep(for: .milliseconds(Int(request.delayMilliseconds)))
@@ -103,7 +105,8 @@ enum RawConnection {
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
-        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        // The server may already have closed (a test of a handshake timeout, say): what it sent still counts.
+        try? await channel.writeAndFlush(ByteBuffer(bytes: bytes))
         if let later {
             if waitForGoAway {
                 // Send the rest only once the server has said it is draining.

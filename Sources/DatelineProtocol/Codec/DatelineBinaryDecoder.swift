@@ -45,7 +45,11 @@ public struct DatelineBinaryDecoder: Sendable {
             throw DatelineError(code: .decodeFailed, message: "payload of \(bytes.count) bytes is too large to decode")
         }
         let decoder = _ProtobufDecoder(bytes: bytes)
-        return try Message(from: decoder)
+        let message = try Message(from: decoder)
+        // A message with no fields (HealthRequest, IngestStatsRequest) never reads its bytes: still, they must
+        // be a valid encoding (of unknown fields at most), as for any other message.
+        if !decoder.readTopLevel { _ = try protobufFieldTable(bytes, start: 0, end: bytes.count) }
+        return message
     }
 
     static func describe(_ error: any Error) -> String {
@@ -120,6 +124,8 @@ final class _ProtobufDecoder: Decoder {
     var field: UInt32 = 0
     var element: ProtobufFieldEntry?
     var isTopLevel = true
+    /// Whether the top-level message's bytes were split into fields (not so for a message without fields).
+    var readTopLevel = false
     var isMap = false
     var fieldName = ""
     var depth = 0
@@ -174,6 +180,7 @@ final class _ProtobufDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         if self.isTopLevel {
+            self.readTopLevel = true
             let table = try protobufFieldTable(self.bytes, start: 0, end: self.bytes.count)
             return KeyedDecodingContainer(_KeyedDecodingContainer<Key>(decoder: self, table: table))
         }

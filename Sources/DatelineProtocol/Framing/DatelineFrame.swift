@@ -14,6 +14,10 @@ public import NIOCore
 ///                                            COMPRESSED         DEADLINE          SERVER_TIME
 /// ```
 public struct DatelineFrame: Sendable, Hashable {
+    /// The smallest `maximum_frame_size` a peer may announce in Hello or Welcome (0 means the default), so
+    /// that every error, Welcome and GoAway frame fits.
+    public static let minimumMaximumFrameSize: UInt32 = 4_096
+
     /// The message type the payload encodes.
     public var messageType: DatelineMessageType
     /// END_STREAM and ERROR as sent; COMPRESSED, DEADLINE and SERVER_TIME are derived from the fields below

@@ -102,6 +102,12 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             let handler = loopBound.value
             guard handler.state == .awaitingPreface || handler.state == .awaitingHello, let context = handler.context else { return }
             handler.logger.notice("closing connection: no handshake within \(handler.configuration.handshakeTimeout)")
+            guard handler.state == .awaitingHello else {
+                // No preface came: the peer may not speak Dateline at all, so an error frame would mean nothing.
+                handler.state = .closed
+                context.close(promise: nil)
+                return
+            }
             handler.fail(DatelineError(code: .unauthorized, message: "handshake not completed in time"), context: context)
         }
     }
@@ -269,6 +275,13 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             )
             return
         }
+        if hello.maximumFrameSize != 0 && hello.maximumFrameSize < DatelineFrame.minimumMaximumFrameSize {
+            self.fail(
+                DatelineError(code: .invalidArgument, message: "Hello.maximum_frame_size \(hello.maximumFrameSize) is below the minimum of \(DatelineFrame.minimumMaximumFrameSize) bytes (0 means the default, 16 MiB)"),
+                context: context
+            )
+            return
+        }
         self.handshakeTimer?.cancel()
         self.clientName = hello.clientName
         self.logger[metadataKey: DatelineLogKey.client] = "\(hello.clientName)"
@@ -290,6 +303,20 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
 
     private func receivedRequest(_ frame: DatelineFrame, context: ChannelHandlerContext) {
         let id = frame.correlationID
+        let receivedAt = NIODeadline.now()
+        // Id 0 belongs to the connection, and the server's own message types never come from a client.
+        guard id != 0 else {
+            self.fail(DatelineError.badFrame("\(frame.messageType) on correlation id 0: requests must have a non-zero id"), context: context)
+            return
+        }
+        if frame.messageType == .hello {
+            self.fail(DatelineError.badFrame("Hello was already received on this connection"), context: context)
+            return
+        }
+        if [.welcome, .pong, .goAway, .error].contains(frame.messageType) || frame.flags.contains(.error) {
+            self.fail(DatelineError.badFrame("a client must not send \(frame.messageType)\(frame.flags.contains(.error) ? " (or error frames)" : "")"), context: context)
+            return
+        }
         switch frame.messageType {
         case .ping:
             // Ping and Pong encode identically (field 1, bytes), so the payload is echoed as it is.
@@ -304,15 +331,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 self.drainIfIdle(context: context)
             }
             return
-        case .hello:
-            self.sendError(.badFrame("Hello was already received on this connection"), correlationID: id, context: context)
-            return
         default:
             break
-        }
-        guard id != 0 else {
-            self.sendError(.badFrame("requests must have a non-zero correlation id"), correlationID: 0, context: context)
-            return
         }
         guard self.inFlight[id] == nil else {
             self.fail(DatelineError.badFrame("correlation id \(id) is already in flight"), context: context)
@@ -320,18 +340,19 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         }
         // While draining, only health checks are still answered (they report `draining`).
         guard self.state == .ready || frame.messageType == .healthRequest else {
-            self.sendError(DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down"), correlationID: id, context: context)
+            self.sendError(DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down"), correlationID: id, startedAt: receivedAt, context: context)
             return
         }
         guard self.inFlight.count + self.repliesInTransit < self.maximumInFlight else {
             self.sendError(
                 DatelineError(code: .overloaded, message: "more than \(self.maximumInFlight) requests in flight on one connection"),
                 correlationID: id,
+                startedAt: receivedAt,
                 context: context
             )
             return
         }
-        let startedAt = NIODeadline.now()
+        let startedAt = receivedAt
         let deadline = frame.timeoutMilliseconds.map { startedAt + .milliseconds(Int64($0)) }
         var logger = self.logger
         logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
@@ -341,6 +362,12 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
 
         guard let route = self.router.route(for: frame.messageType) else {
             if frame.messageType == .healthRequest {
+                do {
+                    _ = try DatelineBinaryDecoder().decode(HealthRequest.self, from: frame.payload)
+                } catch {
+                    self.sendError(error, correlationID: id, startedAt: startedAt, context: context)
+                    return
+                }
                 let health = HealthResponse(
                     status: self.state == .ready ? .serving : .draining,
                     service: self.configuration.serviceName,
@@ -352,6 +379,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 self.sendError(
                     DatelineError(code: .unknownMessageType, message: "\(self.configuration.serviceName) does not handle message type \(frame.messageType)"),
                     correlationID: id,
+                    startedAt: startedAt,
                     context: context
                 )
             }
@@ -368,7 +396,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 let payload = try handler(frame.payload, requestContext)
                 self.sendPayload(payload, type: responseType, correlationID: id, startedAt: startedAt, context: context)
             } catch {
-                self.sendError(self.wireError(error, logger: logger), correlationID: id, context: context)
+                self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: startedAt, context: context)
             }
             return
         case .unary(let responseType, let deadlineHandling, let handler):
