@@ -234,3 +234,33 @@ extension ByteBuffer {
     /// The flags byte of the frame starting at the reader index.
     var flagsByte: UInt8 { self.getInteger(at: self.readerIndex + 4, as: UInt8.self)! }
 }
+
+@Suite("zlib payloads")
+struct ZlibTests {
+    static func deflated(_ bytes: [UInt8]) throws -> [UInt8] {
+        var output = ByteBuffer()
+        let size = try Zlib.Compressor(level: 1).compress(ByteBuffer(bytes: bytes), into: &output, limit: bytes.count + 64)
+        #expect(size != nil)
+        return Array(output.readableBytesView)
+    }
+
+    @Test func aStreamMissingOnlyItsChecksumIsTruncatedNotTooLarge() throws {
+        let text = Array(String(repeating: "Ministers met in Washington to discuss trade. ", count: 40).utf8)
+        let stream = try Self.deflated(text)
+        let decompressor = Zlib.Decompressor()
+        #expect(try decompressor.decompress(ByteBuffer(bytes: stream), expectedSize: text.count, allocator: .init()).readableBytesView.elementsEqual(text))
+        let withoutChecksum = Array(stream.dropLast(4))
+        let error = #expect(throws: DatelineError.self) {
+            try decompressor.decompress(ByteBuffer(bytes: withoutChecksum), expectedSize: text.count, allocator: .init())
+        }
+        #expect(error?.code == .decompressionFailed)
+        #expect(error?.message.contains("truncated") == true, "\(error?.message ?? "")")
+        // A stream that really holds more than declared is said to.
+        let bomb = #expect(throws: DatelineError.self) {
+            try decompressor.decompress(ByteBuffer(bytes: stream), expectedSize: text.count - 10, allocator: .init())
+        }
+        #expect(bomb?.message.contains("more than") == true, "\(bomb?.message ?? "")")
+        // And the stream object is still usable after failures.
+        #expect(try decompressor.decompress(ByteBuffer(bytes: stream), expectedSize: text.count, allocator: .init()).readableBytes == text.count)
+    }
+}

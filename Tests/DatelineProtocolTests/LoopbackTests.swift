@@ -81,7 +81,7 @@ struct LoopbackTests {
         try await withTestServer(observations: observations) { port, _ in
             let connection = try await self.connect(port)
             let task = Task { try await connection.send(EchoRequest(text: "cancel-me", delayMilliseconds: 10_000)) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitUntil { observations.startedTexts.withLock { $0.contains("cancel-me") } }
             task.cancel()
             let result = await task.result
             #expect(throws: DatelineError.self) { try result.get() }
@@ -264,7 +264,8 @@ struct LoopbackTests {
         try await withTestServer(observations: observations) { port, shutdown in
             let connection = try await self.connect(port)
             let slow = Task { try await connection.send(EchoRequest(text: "in-flight", delayMilliseconds: 3_000)) }
-            try await Task.sleep(for: .milliseconds(100))
+            // Shut down once the slow request is being handled (an event, not a guess at how long that takes).
+            while !observations.startedTexts.withLock({ $0.contains("in-flight") }) { try await Task.sleep(for: .milliseconds(2)) }
             shutdown()
             // Once the GoAway has arrived, new requests are refused (retryable) while the slow one goes on.
             var refused: DatelineError?

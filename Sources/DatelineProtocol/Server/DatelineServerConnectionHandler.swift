@@ -28,22 +28,14 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum State {
-        case awaitingPreface
-        case awaitingHello
-        case ready
-        case draining
-        case closed
-    }
-
-    private struct InFlightRequest {
+    /// What the handler holds for a request in flight, beside the state machine's record of it.
+    private struct RunningRequest {
         var task: Task<Void, Never>?
         var deadlineTimer: Scheduled<Void>?
         let startedAt: NIODeadline
         let messageType: DatelineMessageType
         /// For a stream, the type of its elements (and of its END_STREAM frame).
         var elementType: DatelineMessageType
-        var isStream = false
     }
 
     private let configuration: DatelineServerConfiguration
@@ -51,28 +43,27 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     private var logger: Logger
     private let startedAt: NIODeadline
     private let writer: DatelineFrameWriter
-    private(set) var state = State.awaitingPreface
-    private var inFlight: [UInt32: InFlightRequest] = [:]
-    private var maximumInFlight: Int
-    private var lastCorrelationID: UInt32 = 0
+    private var machine: DatelineServerConnectionStateMachine
+    private var running: [UInt32: RunningRequest] = [:]
     private var clientName = ""
     private var context: ChannelHandlerContext?
     private var needsFlush = false
     private var flushScheduled = false
     private var writabilityWaiters: [CheckedContinuation<Void, any Error>] = []
     private var handshakeTimer: Scheduled<Void>?
-    /// Replies written but not yet on the socket: they keep their requests' slots.
-    private var repliesInTransit = 0
     /// A read held back while the connection is above its outbound limit.
     private var readPending = false
     private var stalledReaderTimer: Scheduled<Void>?
+
+    /// The connection's protocol state (for tests).
+    var state: DatelineServerConnectionStateMachine.State { self.machine.state }
 
     init(configuration: DatelineServerConfiguration, router: DatelineRouter, logger: Logger, serverStartedAt: NIODeadline) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
         self.startedAt = serverStartedAt
-        self.maximumInFlight = configuration.maximumInFlightPerConnection
+        self.machine = DatelineServerConnectionStateMachine(maximumInFlight: configuration.maximumInFlightPerConnection)
         self.writer = DatelineFrameWriter(configuration: configuration.compression)
     }
 
@@ -100,27 +91,25 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         self.handshakeTimer = context.eventLoop.scheduleTask(in: self.configuration.handshakeTimeout) {
             let handler = loopBound.value
-            guard handler.state == .awaitingPreface || handler.state == .awaitingHello, let context = handler.context else { return }
-            handler.logger.notice("closing connection: no handshake within \(handler.configuration.handshakeTimeout)")
-            guard handler.state == .awaitingHello else {
+            guard let context = handler.context else { return }
+            switch handler.machine.handshakeTimedOut() {
+            case .closeSilently:
                 // No preface came: the peer may not speak Dateline at all, so an error frame would mean nothing.
-                handler.state = .closed
+                handler.logger.notice("closing connection: no preface within \(handler.configuration.handshakeTimeout)")
                 context.close(promise: nil)
-                return
+            case .fail(let error):
+                handler.logger.notice("closing connection: no Hello within \(handler.configuration.handshakeTimeout)")
+                handler.sendErrorAndClose(error, context: context)
+            case .ignore:
+                break
             }
-            handler.fail(DatelineError(code: .unauthorized, message: "handshake not completed in time"), context: context)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.state = .closed
         self.handshakeTimer?.cancel()
         self.stalledReaderTimer?.cancel()
-        for (_, request) in self.inFlight {
-            request.task?.cancel()
-            request.deadlineTimer?.cancel()
-        }
-        self.inFlight.removeAll()
+        self.cancelRequests(self.machine.closed())
         self.resumeWriters(throwing: DatelineError(code: .cancelled, message: "the connection closed"))
         context.fireChannelInactive()
     }
@@ -150,20 +139,19 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func startStalledReaderTimer(context: ChannelHandlerContext) {
-        guard self.stalledReaderTimer == nil, self.state != .closed else { return }
+        guard self.stalledReaderTimer == nil, self.machine.state != .closed else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         self.stalledReaderTimer = context.eventLoop.scheduleTask(in: self.configuration.stalledReaderTimeout) {
             let handler = loopBound.value
-            guard let context = handler.context, !context.channel.isWritable, handler.state != .closed else { return }
+            guard let context = handler.context, !context.channel.isWritable, let stalled = handler.machine.stalledReader() else { return }
             handler.logger.notice("closing connection: the client has read none of its replies for \(handler.configuration.stalledReaderTimeout)")
+            handler.cancelRequests(stalled.cancel)
             handler.send(
-                GoAway(lastCorrelationID: handler.lastCorrelationID, reason: "the client read none of its replies for \(handler.configuration.stalledReaderTimeout)"),
+                GoAway(lastCorrelationID: stalled.lastCorrelationID, reason: "the client read none of its replies for \(handler.configuration.stalledReaderTimeout)"),
                 type: .goAway,
                 correlationID: 0,
                 context: context
             )
-            handler.state = .closed
-            for (_, request) in handler.inFlight { request.task?.cancel() }
             context.flush()
             context.close(promise: nil)
         }
@@ -178,27 +166,40 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard self.state != .closed else { return }
-        if self.state == .awaitingPreface {
+        switch self.machine.state {
+        case .closed:
+            return
+        case .awaitingPreface:
             // Not a Dateline peer: say why in our log and close; an error frame would mean nothing to it.
             self.logger.notice("rejected connection", metadata: [DatelineLogKey.error: "\(error)"])
-            self.state = .closed
+            self.cancelRequests(self.machine.closed())
             context.close(promise: nil)
-            return
+        default:
+            let datelineError = error as? DatelineError ?? .internal("connection error", cause: error)
+            self.logger.notice(
+                "closing connection after a protocol error",
+                metadata: [DatelineLogKey.errorCode: "\(datelineError.code)", DatelineLogKey.error: "\(datelineError.message)"]
+            )
+            self.sendErrorAndClose(datelineError, context: context)
         }
-        let datelineError = error as? DatelineError ?? .internal("connection error", cause: error)
-        self.logger.notice(
-            "closing connection after a protocol error",
-            metadata: [DatelineLogKey.errorCode: "\(datelineError.code)", DatelineLogKey.error: "\(datelineError.message)"]
-        )
-        self.fail(datelineError, context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
-            self.drain(context: context)
-        } else {
+        guard event is ChannelShouldQuiesceEvent else {
             context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch self.machine.quiesce() {
+        case .close:
+            context.close(promise: nil)
+        case .goAway(let lastCorrelationID, let streams, let closeNow):
+            self.send(GoAway(lastCorrelationID: lastCorrelationID, reason: "\(self.configuration.serviceName) is shutting down"), type: .goAway, correlationID: 0, context: context)
+            // Streams (subscriptions) never finish by themselves: end them now; unary requests may finish.
+            for id in streams { self.running[id]?.task?.cancel() }
+            self.scheduleFlush(context: context)
+            if closeNow { self.closeAfterFlush(context: context) }
+        case .ignore:
+            break
         }
     }
 
@@ -207,9 +208,9 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         case .preface(let version):
             self.receivedPreface(version: version, context: context)
         case .frame(let frame):
-            switch self.state {
+            switch self.machine.state {
             case .awaitingPreface:
-                self.fail(DatelineError.badFrame("frame before the preface"), context: context)
+                self.sendErrorAndClose(self.machine.frameBeforePreface(), context: context)
             case .awaitingHello:
                 self.receivedHello(frame, context: context)
             case .ready, .draining:
@@ -227,76 +228,42 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         DatelinePreface.write(into: &buffer)
         context.write(self.wrapOutboundOut(buffer), promise: nil)
         self.needsFlush = true
-        guard version == DatelinePreface.currentVersion else {
+        if let error = self.machine.prefaceReceived(version: version) {
             self.logger.notice("rejected client speaking protocol version \(version)")
-            self.fail(
-                DatelineError(
-                    code: .unsupportedVersion,
-                    message: "client speaks protocol version \(version); this server speaks version \(DatelinePreface.currentVersion)"
-                ),
-                context: context
-            )
-            return
+            self.sendErrorAndClose(error, context: context)
         }
-        self.state = .awaitingHello
     }
 
     private func receivedHello(_ frame: DatelineFrame, context: ChannelHandlerContext) {
-        guard frame.messageType == .hello else {
-            self.fail(DatelineError(code: .unauthorized, message: "the first frame must be Hello, not \(frame.messageType)"), context: context)
-            return
+        let hello: Result<Hello, DatelineError>
+        if frame.messageType != .hello {
+            hello = .failure(DatelineError(code: .unauthorized, message: "the first frame must be Hello, not \(frame.messageType)"))
+        } else {
+            hello = Result { () throws(DatelineError) in try DatelineBinaryDecoder().decode(Hello.self, from: frame.payload) }
         }
-        let hello: Hello
-        do {
-            hello = try DatelineBinaryDecoder().decode(Hello.self, from: frame.payload)
-        } catch {
-            self.fail(error, context: context)
-            return
-        }
-        if hello.protocolVersion != UInt32(DatelinePreface.currentVersion) {
-            self.fail(
-                DatelineError(code: .unsupportedVersion, message: "Hello asks for protocol version \(hello.protocolVersion); this server speaks \(DatelinePreface.currentVersion)"),
-                context: context
-            )
-            return
-        }
-        if let expected = self.configuration.token, !constantTimeEquals(hello.token ?? "", expected) {
-            self.logger.notice("rejected client with a missing or wrong token", metadata: [DatelineLogKey.client: "\(hello.clientName)"])
-            self.fail(DatelineError(code: .unauthorized, message: "missing or wrong token"), context: context)
-            return
-        }
-        if self.configuration.rejectsSchemaMismatch, hello.schemaFingerprint != DatelineSchema.fingerprint {
-            self.fail(
-                DatelineError(
-                    code: .schemaMismatch,
-                    message: "client \(hello.clientName) was built with message schema \(hello.schemaFingerprint); this server (\(self.configuration.serverName)) has \(DatelineSchema.fingerprint): rebuild one of them from the same protocol/dateline.proto"
-                ),
-                context: context
-            )
-            return
-        }
-        if hello.maximumFrameSize != 0 && hello.maximumFrameSize < DatelineFrame.minimumMaximumFrameSize {
-            self.fail(
-                DatelineError(code: .invalidArgument, message: "Hello.maximum_frame_size \(hello.maximumFrameSize) is below the minimum of \(DatelineFrame.minimumMaximumFrameSize) bytes (0 means the default, 16 MiB)"),
-                context: context
-            )
-            return
-        }
-        self.handshakeTimer?.cancel()
-        self.clientName = hello.clientName
-        self.logger[metadataKey: DatelineLogKey.client] = "\(hello.clientName)"
-        if hello.maximumInFlight > 0 { self.maximumInFlight = min(self.maximumInFlight, Int(hello.maximumInFlight)) }
-        if hello.maximumFrameSize > 0 { self.writer.peerMaximumFrameSize = Int(hello.maximumFrameSize) }
-        self.writer.negotiate(peerPreference: hello.compression)
-        let welcome = Welcome(
-            serverName: self.configuration.serverName,
-            maximumFrameSize: UInt32(clamping: self.configuration.limits.maximumFrameSize),
-            compression: self.configuration.compression.mode,
-            maximumInFlight: UInt32(clamping: self.maximumInFlight)
+        let action = self.machine.helloReceived(
+            hello, token: self.configuration.token, rejectsSchemaMismatch: self.configuration.rejectsSchemaMismatch, serverName: self.configuration.serverName
         )
-        self.state = .ready
-        self.send(welcome, type: .welcome, correlationID: 0, context: context)
-        self.logger.debug("client connected")
+        switch action {
+        case .fail(let error):
+            self.logger.notice("refused the handshake", metadata: [DatelineLogKey.errorCode: "\(error.code)", DatelineLogKey.error: "\(error.message)"])
+            self.sendErrorAndClose(error, context: context)
+        case .welcome(let maximumInFlight, let peerMaximumFrameSize):
+            guard case .success(let hello) = hello else { return }
+            self.handshakeTimer?.cancel()
+            self.clientName = hello.clientName
+            self.logger[metadataKey: DatelineLogKey.client] = "\(hello.clientName)"
+            if let peerMaximumFrameSize { self.writer.peerMaximumFrameSize = peerMaximumFrameSize }
+            self.writer.negotiate(peerPreference: hello.compression)
+            let welcome = Welcome(
+                serverName: self.configuration.serverName,
+                maximumFrameSize: UInt32(clamping: self.configuration.limits.maximumFrameSize),
+                compression: self.configuration.compression.mode,
+                maximumInFlight: UInt32(clamping: maximumInFlight)
+            )
+            self.send(welcome, type: .welcome, correlationID: 0, context: context)
+            self.logger.debug("client connected")
+        }
     }
 
     // MARK: Requests
@@ -304,104 +271,55 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     private func receivedRequest(_ frame: DatelineFrame, context: ChannelHandlerContext) {
         let id = frame.correlationID
         let receivedAt = NIODeadline.now()
-        // Id 0 belongs to the connection, and the server's own message types never come from a client.
-        guard id != 0 else {
-            self.fail(DatelineError.badFrame("\(frame.messageType) on correlation id 0: requests must have a non-zero id"), context: context)
-            return
-        }
-        if frame.messageType == .hello {
-            self.fail(DatelineError.badFrame("Hello was already received on this connection"), context: context)
-            return
-        }
-        if [.welcome, .pong, .goAway, .error].contains(frame.messageType) || frame.flags.contains(.error) {
-            self.fail(DatelineError.badFrame("a client must not send \(frame.messageType)\(frame.flags.contains(.error) ? " (or error frames)" : "")"), context: context)
-            return
-        }
-        switch frame.messageType {
-        case .ping:
+        switch self.machine.frameReceived(id: id, type: frame.messageType, hasErrorFlag: frame.flags.contains(.error), serviceName: self.configuration.serviceName) {
+        case .answerPing:
             // Ping and Pong encode identically (field 1, bytes), so the payload is echoed as it is.
-            let start = NIODeadline.now()
-            self.sendPayload(frame.payload, type: .pong, correlationID: id, startedAt: start, context: context)
-            return
-        case .cancel:
-            if let request = self.inFlight.removeValue(forKey: id) {
-                request.task?.cancel()
-                request.deadlineTimer?.cancel()
-                self.logger.debug("request cancelled by the client", metadata: [DatelineLogKey.correlationID: "\(id)"])
-                self.drainIfIdle(context: context)
-            }
-            return
-        default:
+            self.sendPayload(frame.payload, type: .pong, correlationID: id, startedAt: receivedAt, context: context)
+        case .cancel(let id):
+            self.logger.debug("request cancelled by the client", metadata: [DatelineLogKey.correlationID: "\(id)"])
+            self.cancelRequests([id])
+            if self.machine.cancelled() { self.closeAfterFlush(context: context) }
+        case .ignore:
             break
+        case .refuse(let error):
+            self.sendError(error, correlationID: id, startedAt: receivedAt, context: context)
+        case .failConnection(let error):
+            self.cancelRequests(self.machine.closed())
+            self.sendErrorAndClose(error, context: context)
+        case .dispatch:
+            self.dispatch(frame, receivedAt: receivedAt, context: context)
         }
-        guard self.inFlight[id] == nil else {
-            self.fail(DatelineError.badFrame("correlation id \(id) is already in flight"), context: context)
-            return
-        }
-        // While draining, only health checks are still answered (they report `draining`).
-        guard self.state == .ready || frame.messageType == .healthRequest else {
-            self.sendError(DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down"), correlationID: id, startedAt: receivedAt, context: context)
-            return
-        }
-        guard self.inFlight.count + self.repliesInTransit < self.maximumInFlight else {
-            self.sendError(
-                DatelineError(code: .overloaded, message: "more than \(self.maximumInFlight) requests in flight on one connection"),
-                correlationID: id,
-                startedAt: receivedAt,
-                context: context
-            )
-            return
-        }
-        let startedAt = receivedAt
+    }
+
+    private func dispatch(_ frame: DatelineFrame, receivedAt startedAt: NIODeadline, context: ChannelHandlerContext) {
+        let id = frame.correlationID
         let deadline = frame.timeoutMilliseconds.map { startedAt + .milliseconds(Int64($0)) }
         var logger = self.logger
         logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
         logger[metadataKey: DatelineLogKey.messageType] = "\(frame.messageType)"
         let requestContext = DatelineRequestContext(correlationID: id, deadline: deadline, logger: logger, clientName: self.clientName)
-        self.lastCorrelationID = max(self.lastCorrelationID, id)
 
         guard let route = self.router.route(for: frame.messageType) else {
-            if frame.messageType == .healthRequest {
-                do {
-                    _ = try DatelineBinaryDecoder().decode(HealthRequest.self, from: frame.payload)
-                } catch {
-                    self.sendError(error, correlationID: id, startedAt: startedAt, context: context)
-                    return
-                }
-                let health = HealthResponse(
-                    status: self.state == .ready ? .serving : .draining,
-                    service: self.configuration.serviceName,
-                    version: self.configuration.version,
-                    uptimeSeconds: Double((NIODeadline.now() - self.startedAt).nanoseconds) / 1e9
-                )
-                self.send(health, type: .healthResponse, correlationID: id, startedAt: startedAt, context: context)
-            } else {
-                self.sendError(
-                    DatelineError(code: .unknownMessageType, message: "\(self.configuration.serviceName) does not handle message type \(frame.messageType)"),
-                    correlationID: id,
-                    startedAt: startedAt,
-                    context: context
-                )
-            }
+            self.answerWithoutRoute(frame, startedAt: startedAt, context: context)
             return
         }
-
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
+        var request = RunningRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
         var keepsOwnDeadline = false
-        var request = InFlightRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
+        let payload = frame.payload
         switch route {
         case .eventLoop(let responseType, let handler):
             do {
-                let payload = try handler(frame.payload, requestContext)
-                self.sendPayload(payload, type: responseType, correlationID: id, startedAt: startedAt, context: context)
+                let reply = try handler(payload, requestContext)
+                self.sendPayload(reply, type: responseType, correlationID: id, startedAt: startedAt, context: context)
             } catch {
                 self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: startedAt, context: context)
             }
             return
         case .unary(let responseType, let deadlineHandling, let handler):
-            if deadlineHandling == .handlerEnforced { keepsOwnDeadline = true }
-            let payload = frame.payload
+            keepsOwnDeadline = deadlineHandling == .handlerEnforced
+            self.machine.requestStarted(id, kind: .unary)
             request.task = Task {
                 let result: Result<ByteBuffer, any Error>
                 do {
@@ -415,8 +333,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             }
         case .stream(let elementType, let handler):
             request.elementType = elementType
-            request.isStream = true
-            let payload = frame.payload
+            self.machine.requestStarted(id, kind: .stream)
             let writer = DatelineRawStreamWriter { element in
                 try await withCheckedThrowingContinuation { continuation in
                     eventLoop.execute {
@@ -442,13 +359,50 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 loopBound.value.deadlinePassed(id)
             }
         }
-        self.inFlight[id] = request
+        self.running[id] = request
+    }
+
+    /// A message type the service has no handler for: Health has a built-in answer, the rest are unknown.
+    private func answerWithoutRoute(_ frame: DatelineFrame, startedAt: NIODeadline, context: ChannelHandlerContext) {
+        let id = frame.correlationID
+        guard frame.messageType == .healthRequest else {
+            self.sendError(
+                DatelineError(code: .unknownMessageType, message: "\(self.configuration.serviceName) does not handle message type \(frame.messageType)"),
+                correlationID: id,
+                startedAt: startedAt,
+                context: context
+            )
+            return
+        }
+        do {
+            _ = try DatelineBinaryDecoder().decode(HealthRequest.self, from: frame.payload)
+        } catch {
+            self.sendError(error, correlationID: id, startedAt: startedAt, context: context)
+            return
+        }
+        let health = HealthResponse(
+            status: self.machine.state == .ready ? .serving : .draining,
+            service: self.configuration.serviceName,
+            version: self.configuration.version,
+            uptimeSeconds: Double((NIODeadline.now() - self.startedAt).nanoseconds) / 1e9
+        )
+        self.send(health, type: .healthResponse, correlationID: id, startedAt: startedAt, context: context)
+    }
+
+    /// Cancels the tasks and timers of `ids` (the state machine has already forgotten them).
+    private func cancelRequests(_ ids: [UInt32]) {
+        for id in ids {
+            guard let request = self.running.removeValue(forKey: id) else { continue }
+            request.task?.cancel()
+            request.deadlineTimer?.cancel()
+        }
     }
 
     /// A task finished: write its reply (nil: end of a stream) unless the request was cancelled or timed out.
     private func completed(_ id: UInt32, result: Result<(ByteBuffer, DatelineMessageType)?, any Error>) {
-        guard let request = self.inFlight.removeValue(forKey: id), let context = self.context else { return }
+        guard let request = self.running.removeValue(forKey: id), let context = self.context else { return }
         request.deadlineTimer?.cancel()
+        guard case .reply(let closeAfter) = self.machine.requestFinished(id) else { return }
         switch result {
         case .success(.some((let payload, let type))):
             self.sendPayload(payload, type: type, correlationID: id, startedAt: request.startedAt, context: context)
@@ -461,19 +415,20 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             var logger = self.logger
             logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
             var wireError = self.wireError(error, logger: logger)
-            if self.state == .draining, wireError.code == .cancelled {
+            if self.machine.state != .ready, wireError.code == .cancelled {
                 // Ended by the server's shutdown, not by the client: tell it to come back later.
                 wireError = DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down")
             }
             self.sendError(wireError, correlationID: id, startedAt: request.startedAt, context: context)
         }
         self.scheduleFlush(context: context)
-        self.drainIfIdle(context: context)
+        if closeAfter { self.closeAfterFlush(context: context) }
     }
 
     private func deadlinePassed(_ id: UInt32) {
-        guard let request = self.inFlight.removeValue(forKey: id), let context = self.context else { return }
+        guard let request = self.running.removeValue(forKey: id), let context = self.context else { return }
         request.task?.cancel()
+        guard case .reply(let closeAfter) = self.machine.deadlinePassed(id) else { return }
         self.sendError(
             DatelineError(code: .deadlineExceeded, message: "\(request.messageType) did not complete before its deadline"),
             correlationID: id,
@@ -481,11 +436,11 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             context: context
         )
         self.scheduleFlush(context: context)
-        self.drainIfIdle(context: context)
+        if closeAfter { self.closeAfterFlush(context: context) }
     }
 
     private func writeStreamElement(_ payload: ByteBuffer, correlationID id: UInt32, continuation: CheckedContinuation<Void, any Error>) {
-        guard let request = self.inFlight[id], let context = self.context, self.state != .closed else {
+        guard let request = self.running[id], let context = self.context, self.machine.state != .closed else {
             continuation.resume(throwing: DatelineError(code: .cancelled, message: "the stream was cancelled"))
             return
         }
@@ -525,31 +480,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    // MARK: Draining
-
-    private func drain(context: ChannelHandlerContext) {
-        guard self.state == .ready || self.state == .awaitingHello || self.state == .awaitingPreface else { return }
-        if self.state != .ready {
-            self.state = .closed
-            context.close(promise: nil)
-            return
-        }
-        self.state = .draining
-        self.send(
-            GoAway(lastCorrelationID: self.lastCorrelationID, reason: "\(self.configuration.serviceName) is shutting down"),
-            type: .goAway,
-            correlationID: 0,
-            context: context
-        )
-        // Streams (subscriptions) never finish by themselves: end them now; unary requests may finish.
-        for (_, request) in self.inFlight where request.isStream { request.task?.cancel() }
-        self.scheduleFlush(context: context)
-        self.drainIfIdle(context: context)
-    }
-
-    private func drainIfIdle(context: ChannelHandlerContext) {
-        guard self.state == .draining, self.inFlight.isEmpty else { return }
-        self.state = .closed
+    /// Flushes what is written, then closes (a draining connection with nothing left in flight).
+    private func closeAfterFlush(context: ChannelHandlerContext) {
         let channel = context.channel
         context.writeAndFlush(self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
@@ -615,26 +547,20 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Sends `error` on correlation id 0 and closes the connection.
-    private func fail(_ error: any Error, context: ChannelHandlerContext) {
-        guard self.state != .closed else { return }
-        let datelineError = error as? DatelineError ?? .internal("connection error", cause: error)
-        self.sendError(datelineError, correlationID: 0, context: context)
-        self.state = .closed
+    /// Sends `error` on correlation id 0, then closes the connection (the state machine is already closed).
+    private func sendErrorAndClose(_ error: DatelineError, context: ChannelHandlerContext) {
+        self.sendError(error, correlationID: 0, context: context)
         self.needsFlush = false
-        let channel = context.channel
-        context.writeAndFlush(self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        self.closeAfterFlush(context: context)
     }
 
     /// For a reply to a request: a promise that frees the request's slot once the reply is on the socket.
     private func replyPromise(correlationID: UInt32, context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
         guard correlationID != 0 else { return nil }
-        self.repliesInTransit += 1
+        self.machine.replyQueued()
         let promise = context.eventLoop.makePromise(of: Void.self)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in loopBound.value.repliesInTransit -= 1 }
+        promise.futureResult.whenComplete { _ in loopBound.value.machine.replyLeftTheSocket() }
         return promise
     }
 
