@@ -95,6 +95,7 @@ let package = Package(
                 "DatelineArticles",
                 "DatelineExtraction",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

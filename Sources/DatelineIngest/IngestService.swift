@@ -5,6 +5,7 @@ public import DatelineStorage
 import Foundation
 public import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// The ingest pipeline and its protocol handlers: parse → enrich → deduplicate → log, and the Subscribe
@@ -40,6 +41,8 @@ public final class IngestService: Sendable {
     private let extractor: ArticleExtractor?
     private let logger: Logger
     private let startedAt = ContinuousClock.now
+    /// Threads for parsing and extraction, apart from Swift's cooperative pool.
+    private let workers: NIOThreadPool
 
     private init(configuration: IngestServiceConfiguration, log: DatelineLog, index: Index, enrich: @escaping Enricher, logger: Logger) {
         self.configuration = configuration
@@ -49,6 +52,8 @@ public final class IngestService: Sendable {
         self.enrich = enrich
         self.extractor = configuration.extraction ? ArticleExtractor() : nil
         self.logger = logger
+        self.workers = NIOThreadPool(numberOfThreads: ProcessInfo.processInfo.activeProcessorCount)
+        self.workers.start()
     }
 
     /// Opens the log (recovering it) and rebuilds the deduplication index from it.
@@ -76,6 +81,7 @@ public final class IngestService: Sendable {
     /// Syncs and closes the log.
     public func close() async throws {
         try await self.log.close()
+        try await self.workers.shutdownGracefully()
     }
 
     /// The protocol handlers: IngestRequest, SubscribeRequest, IngestStatsRequest and HealthRequest.
@@ -123,23 +129,34 @@ public final class IngestService: Sendable {
         return .now + .nanoseconds(max(0, (deadline - NIODeadline.now()).nanoseconds))
     }
 
-    /// `items.map(transform)`, in chunks on as many tasks as there are cores when the batch is large enough.
-    static func parallelMap<Element: Sendable, Result: Sendable>(
+    /// `items.map(transform)`, in chunks on the service's worker threads (as many as there are cores) when the
+    /// batch is large enough.
+    ///
+    /// Parsing and extraction are CPU-bound and long: they run on threads of their own, never on Swift's
+    /// cooperative pool, so a large batch cannot starve every other task of the process (subscriptions, other
+    /// requests, timers). `transform`'s second argument says whether the calling task was cancelled, so that it
+    /// can stop early.
+    func parallelMap<Element: Sendable, Result: Sendable>(
         _ items: [Element],
-        _ transform: @escaping @Sendable (Element) -> Result
-    ) async -> [Result] {
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, items.count / 16)
-        guard workers > 1 else { return items.map(transform) }
-        let chunk = (items.count + workers - 1) / workers
-        return await withTaskGroup(of: (Int, [Result]).self) { group in
-            for worker in 0..<workers {
-                let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
-                let slice = Array(items[range])
-                group.addTask { (worker, slice.map(transform)) }
+        _ transform: @escaping @Sendable (Element, _ isCancelled: () -> Bool) -> Result
+    ) async throws -> [Result] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count / 16))
+        let chunk = (items.count + workers - 1) / max(1, workers)
+        let cancelled = CancellationFlag()
+        let pool = self.workers
+        return try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: (Int, [Result]).self) { group in
+                for worker in 0..<workers {
+                    let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
+                    let slice = Array(items[range])
+                    group.addTask { (worker, try await pool.runIfActive { slice.map { transform($0, { cancelled.isSet }) } }) }
+                }
+                var parts = [[Result]](repeating: [], count: workers)
+                for try await (worker, part) in group { parts[worker] = part }
+                return parts.flatMap { $0 }
             }
-            var parts = [[Result]](repeating: [], count: workers)
-            for await (worker, part) in group { parts[worker] = part }
-            return parts.flatMap { $0 }
+        } onCancel: {
+            cancelled.set()
         }
     }
 
@@ -159,9 +176,9 @@ public final class IngestService: Sendable {
         var results = [IngestResult?](repeating: nil, count: request.articles.count)
         var candidates: [(index: Int, article: StoredArticle)] = []
         // Parsing and extraction are pure and CPU-bound: spread large batches over the cores.
-        let outcomes = await Self.parallelMap(request.articles) { [processor = self.processor, extractor = self.extractor, enrich = self.enrich] submission -> Result<StoredArticle, ArticleRejection> in
+        let outcomes = try await self.parallelMap(request.articles) { [processor = self.processor, extractor = self.extractor, enrich = self.enrich] submission, isCancelled -> Result<StoredArticle, ArticleRejection> in
             // Extraction is the expensive part: skip it once the request is cancelled (nothing will be stored).
-            if Task.isCancelled { return .failure(ArticleRejection(code: "cancelled", message: "the request was cancelled")) }
+            if isCancelled() { return .failure(ArticleRejection(code: "cancelled", message: "the request was cancelled")) }
             return processor.process(submission).map { parsed in
                 var article = Self.stored(parsed, submission: submission, ingestedAt: now)
                 if let extractor { article.extraction = extractor.extract(article) }
@@ -415,6 +432,13 @@ public final class IngestService: Sendable {
             )
         }
     }
+}
+
+/// Set once, read from any thread: whether a task was cancelled, for work that runs outside it.
+final class CancellationFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { self.value.store(true, ordering: .relaxed) }
+    var isSet: Bool { self.value.load(ordering: .relaxed) }
 }
 
 extension Duration {

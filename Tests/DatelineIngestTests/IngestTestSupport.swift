@@ -29,6 +29,7 @@ func temporaryDirectory() -> String {
 func withIngestService<T: Sendable>(
     dataDirectory: String,
     configure: (inout IngestServiceConfiguration) -> Void = { _ in },
+    enrich: @escaping IngestService.Enricher = { _ in },
     _ body: @Sendable (IngestService, DatelineClientConnection) async throws -> T
 ) async throws -> T {
     var configuration = IngestServiceConfiguration(
@@ -36,7 +37,7 @@ func withIngestService<T: Sendable>(
         server: DatelineServerConfiguration(port: 0, serviceName: "dateline-ingest", drainTimeout: .seconds(2))
     )
     configure(&configuration)
-    let service = try IngestService.open(configuration: configuration, logger: quietLogger)
+    let service = try IngestService.open(configuration: configuration, enrich: enrich, logger: quietLogger)
     let server = DatelineServer(configuration: configuration.server, router: service.router, logger: quietLogger)
     let result: T = try await testGracefulShutdown { trigger in
         try await withThrowingTaskGroup(of: Void.self) { group in

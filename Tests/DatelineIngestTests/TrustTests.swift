@@ -218,3 +218,48 @@ struct IngestDeadlineTests {
         try await service.close()
     }
 }
+
+/// CPU time this process has used (user + system), from getrusage.
+func processCPUTime() -> Duration {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let micros = Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    return .microseconds(micros)
+}
+
+@Suite("Work stops when the caller goes away")
+struct CancellationTests {
+    /// A batch whose extraction takes seconds of CPU, cancelled 10 ms after extraction began (the server cancels
+    /// a handler's task on Cancel, deadline and a closed connection: LoopbackTests): the service must stop
+    /// working on it. Measured as this process's CPU time over a second after the cancel (generous bounds; CPU
+    /// time, unlike wall time, does not grow when the machine is busy with other work).
+    @Test(.timeLimit(.minutes(2)))
+    func aCancelledIngestStopsConsumingCPU() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let samples = try Samples.submissions()
+        let batch = (0..<4_000).map { index in
+            var submission = samples[index % 2]
+            submission.externalID = "cpu-\(index)"
+            return submission
+        }
+        let extracting = EventSignal()
+        let service = try IngestService.open(
+            configuration: IngestServiceConfiguration(dataDirectory: directory), enrich: { _ in extracting.fire("article") }, logger: quietLogger
+        )
+        let request = Task { try await service.ingest(IngestRequest(articles: batch), logger: quietLogger) }
+        var started = extracting.events.makeAsyncIterator()
+        _ = await started.next()
+        try await Task.sleep(for: .milliseconds(10))
+        request.cancel()
+        try await Task.sleep(for: .milliseconds(100))  // the 50 ms the issue allows, and some
+        let before = processCPUTime()
+        try await Task.sleep(for: .seconds(1))
+        let used = processCPUTime() - before
+        #expect(used < .milliseconds(300), "the cancelled batch kept the service busy: \(used) of CPU in the second after")
+        let outcome = await request.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(service.log.endOffset == 0, "nothing of a cancelled batch is stored")
+        try await service.close()
+    }
+}

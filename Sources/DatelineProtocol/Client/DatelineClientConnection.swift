@@ -133,14 +133,32 @@ public final class DatelineClientConnection: Sendable {
         let promise = self.eventLoop.makePromise(of: DatelineFrame.self)
         let handler = self.handler
         let timeout = timeout ?? self.configuration.requestTimeout
+        // The send and the Cancel go to the event loop in that order, whichever of the two closures runs first
+        // (a task cancelled before this point runs `onCancel` first): a request cancelled before it was sent is
+        // never sent.
+        let sending = Mutex<(sent: Bool, cancelled: Bool)>((false, false))
         let frame = try await withTaskCancellationHandler {
-            handler.eventLoop.execute {
-                handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+            let send = sending.withLock { state in
+                guard !state.cancelled else { return false }
+                state.sent = true
+                handler.eventLoop.execute {
+                    handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+                }
+                return true
+            }
+            guard send else {
+                let error = DatelineError(code: .cancelled, message: "the request was cancelled before it was sent")
+                promise.fail(error)
+                throw error
             }
             return try await promise.futureResult.get()
         } onCancel: {
-            handler.eventLoop.execute {
-                handler.value.cancel(id, error: DatelineError(code: .cancelled, message: "the request was cancelled"))
+            sending.withLock { state in
+                state.cancelled = true
+                guard state.sent else { return }
+                handler.eventLoop.execute {
+                    handler.value.cancel(id, error: DatelineError(code: .cancelled, message: "the request was cancelled"))
+                }
             }
         }
         return try Self.decodeResponse(Request.Response.self, from: frame)
