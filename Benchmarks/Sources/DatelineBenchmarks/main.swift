@@ -10,6 +10,10 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--resources"] {
     print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
     exit(0)
 }
+if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
+    print(try await ProtectionBenchmark.report())
+    exit(0)
+}
 if CommandLine.arguments.contains("--extraction") {
     // In-process extraction rates only (for profiling).
     print(await IngestBenchmark.extractionOnlyReport())
@@ -24,6 +28,7 @@ if !onlyCodec && !onlyRoundTrips {
     if !quick || CommandLine.arguments.contains("--resources") {
         print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
     }
+    print(try await ProtectionBenchmark.report())
 }
 if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)
