@@ -600,9 +600,15 @@ struct ExtractionRun {
             var close = i + 1
             while close < tokens.count, self.inQuote[close], !(tokens[close].text == "\u{201D}" || tokens[close].text == "\"") { close += 1 }
             guard close < tokens.count, close > i + 1, self.inQuote[i] else { i += 1; continue }
-            let start = tokens[i].end, end = tokens[close].start
+            let start = tokens[i].end
+            var end = tokens[close].start
             var quoteText = self.text.text(start..<end)
-            while let lastCharacter = quoteText.last, [",", " "].contains(lastCharacter) { quoteText.removeLast() }
+            // "…,” Rubio stated": the comma before the closing quote is not part of what was said; `end` follows
+            // the text, so that body[start..<end] is the quote's text.
+            while let lastCharacter = quoteText.last, [",", " "].contains(lastCharacter) {
+                end -= lastCharacter.unicodeScalars.count
+                quoteText.removeLast()
+            }
             var speaker: String?
             var speakerText: String?
             var verb: String?

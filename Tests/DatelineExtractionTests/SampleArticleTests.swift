@@ -152,7 +152,7 @@ enum SampleArticles {
 
     @Test func offsetsCutTheMentionOutOfTheBody() {
         for mention in result.mentions { #expect(SampleArticles.cut(body, mention.start, mention.end) == mention.text) }
-        for quote in result.quotes { #expect(SampleArticles.cut(body, quote.start, quote.end).hasPrefix(quote.text)) }
+        for quote in result.quotes { #expect(SampleArticles.cut(body, quote.start, quote.end) == quote.text, "body[start..<end] is the quote") }
     }
 
     @Test func dates() {

@@ -310,3 +310,20 @@ struct ProtobufCompatibilityTests {
         #expect(try DatelineBinaryDecoder().decode(ExtractedEntity.self, from: bytes).kind == .person)
     }
 }
+
+@Suite("The golden article's offsets")
+struct GoldenOffsetTests {
+    /// Every span in the golden article's extraction cuts exactly its text out of the body (code point offsets).
+    @Test func everySpanCutsItsTextOutOfTheBody() throws {
+        let article = Fixtures.storedArticle
+        let scalars = Array(article.body.unicodeScalars)
+        func cut(_ start: UInt32, _ end: UInt32) -> String {
+            String(String.UnicodeScalarView(scalars[Int(start)..<Int(end)]))
+        }
+        let extraction = try #require(article.extraction)
+        for mention in extraction.mentions { #expect(cut(mention.start, mention.end) == mention.text) }
+        for time in extraction.times { #expect(cut(time.start, time.end) == time.text) }
+        for quote in extraction.quotes { #expect(cut(quote.start, quote.end) == quote.text) }
+        #expect(!extraction.quotes.isEmpty)
+    }
+}

@@ -67,6 +67,7 @@ enum Fixtures {
         paragraphs: [
             "Washington, D.C. – United States Secretary of State Marco Rubio met with Pakistan's Deputy Prime Minister and Foreign Minister Ishaq Dar on Friday.",
             "Further details about the visit or any potential agreements signed have not yet been released.",
+            "\u{201C}Grateful for Pakistan\u{2019}s partnership,\u{201D} Rubio stated.",
         ],
         language: "en",
         tagline: "Transparent. Unbiased. Yours.",
@@ -89,7 +90,7 @@ enum Fixtures {
             ],
             times: [TimeExpression(text: "Friday", start: 140, end: 146, type: "DATE", value: "2025-07-25", precision: "day")],
             topics: ["diplomacy"],
-            quotes: [ExtractedQuote(text: "Grateful", start: 1, end: 9, speaker: "person:marco-rubio", speakerText: "Rubio", verb: "stated")],
+            quotes: [ExtractedQuote(text: "Grateful for Pakistan\u{2019}s partnership", start: 246, end: 281, speaker: "person:marco-rubio", speakerText: "Rubio", verb: "stated")],
             events: [
                 ExtractedEvent(
                     id: "e1", code: "043", label: "host a visit", participants: ["person:marco-rubio", "country:PK"],
