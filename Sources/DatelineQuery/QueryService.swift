@@ -70,6 +70,8 @@ public final class QueryService: Service, Sendable {
     private let logger: Logger
     private let startedAt = ContinuousClock.now
     private let parser = SearchQueryParser()
+    /// Offsets, following and readiness, published apart from the index (health and waits read it lock-free).
+    private let progress = QueryProgress()
 
     /// Creates the service, loading its snapshot when there is a usable one (otherwise it will replay the log).
     public init(configuration: QueryServiceConfiguration, logger: Logger) {
@@ -108,7 +110,12 @@ public final class QueryService: Service, Sendable {
             }
         }
         let applied = state.appliedOffset
+        let loaded = QueryProgress.Snapshot(
+            appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, epoch: state.epoch,
+            entityIndexReady: !state.extractionPending, articleCount: state.articles.count
+        )
         self.state = ReadWriteLocked(state)
+        self.progress.publish { $0 = loaded }
         self.snapshotOffset = Mutex(applied)
         if let warmUp {
             Thread.detachNewThread { [self] in self.buildExtractionIndex(articles: warmUp.articles, bytes: warmUp.bytes, generation: 0) }
@@ -143,6 +150,7 @@ public final class QueryService: Service, Sendable {
             for position in articles.count..<state.articles.count { index.add(state.articles[position], document: position) }
             state.extraction = index
             state.extractionPending = false
+            self.publishProgress(state)
             return true
         }
         if installed {
@@ -154,16 +162,24 @@ public final class QueryService: Service, Sendable {
     }
 
     /// Whether entity look-ups, timelines and entity filters can be answered (false briefly after a restart).
-    public var isEntityIndexReady: Bool { !self.state.read { $0.extractionPending } }
+    public var isEntityIndexReady: Bool { self.progress.current.entityIndexReady }
 
     /// Waits until the entity index covers every article (it is built in the background after a restart).
     func waitUntilExtractionReady(deadline: ContinuousClock.Instant) async throws {
-        while self.state.read({ $0.extractionPending }) {
-            guard ContinuousClock.now < deadline else {
-                throw DatelineError(code: .deadlineExceeded, message: "the entity index is still being rebuilt after a restart; try again shortly")
-            }
-            try await Task.sleep(for: .milliseconds(2))
+        guard await self.progress.wait(until: deadline, for: { $0.entityIndexReady }) else {
+            try Task.checkCancellation()
+            throw DatelineError(code: .deadlineExceeded, message: "the entity index is still being rebuilt after a restart; try again shortly")
         }
+    }
+
+    /// Publishes what health and waiters read (called with the index's write lock held, after a change).
+    private func publishProgress(_ state: borrowing State) {
+        let snapshot = QueryProgress.Snapshot(
+            appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, following: state.following,
+            caughtUp: state.caughtUp, condition: state.condition, epoch: state.epoch,
+            entityIndexReady: !state.extractionPending, articleCount: state.articles.count
+        )
+        self.progress.publish { $0 = snapshot }
     }
 
     /// The applied offset of the last snapshot written or loaded.
@@ -208,11 +224,12 @@ public final class QueryService: Service, Sendable {
             state.generation += 1
             state.appliedOffset = 0
             state.ingestEndOffset = 0
+            self.publishProgress(state)
         }
     }
 
     /// One past the last log offset applied to the index.
-    public var appliedOffset: UInt64 { self.state.read { $0.appliedOffset } }
+    public var appliedOffset: UInt64 { self.progress.current.appliedOffset }
 
     // MARK: Following
 
@@ -284,6 +301,7 @@ public final class QueryService: Service, Sendable {
                 self.state.write { state in
                     state.following = false
                     state.condition = "not following dateline-ingest: \(problem)"
+                    self.publishProgress(state)
                 }
                 // One line per change of condition; the same failure again is logged at debug only.
                 if problem != lastProblem {
@@ -318,6 +336,7 @@ public final class QueryService: Service, Sendable {
                 self.state.write { state in
                     state.following = true
                     if state.caughtUp || !(state.condition ?? "").hasPrefix("rebuilding") { state.condition = nil }
+                    self.publishProgress(state)
                 }
                 onFollowing()
             }
@@ -352,19 +371,18 @@ public final class QueryService: Service, Sendable {
                 state.caughtUp = true
                 state.condition = nil
             }
+            self.publishProgress(state)
         }
     }
 
-    /// Waits until `offset` records are applied, or the deadline passes.
+    /// Waits until `offset` records are applied, or the deadline passes (woken by the apply, never polling).
     func waitUntilApplied(_ offset: UInt64, deadline: ContinuousClock.Instant) async throws {
-        while self.appliedOffset < offset {
-            guard ContinuousClock.now < deadline else {
-                throw DatelineError(
-                    code: .deadlineExceeded,
-                    message: "the index has applied \(self.appliedOffset) records, not yet the \(offset) asked for (is dateline-ingest reachable?)"
-                )
-            }
-            try await Task.sleep(for: .milliseconds(2))
+        guard await self.progress.wait(until: deadline, for: { $0.appliedOffset >= offset }) else {
+            try Task.checkCancellation()
+            throw DatelineError(
+                code: .deadlineExceeded,
+                message: "the index has applied \(self.appliedOffset) records, not yet the \(offset) asked for (is dateline-ingest reachable?)"
+            )
         }
     }
 
@@ -400,7 +418,8 @@ public final class QueryService: Service, Sendable {
             try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
             return try self.timeline(request)
         }
-        router.onEventLoop(QueryStatsRequest.self) { _, _ in self.stats() }
+        // Stats sort the latency samples and read the index: off the event loop.
+        router.on(QueryStatsRequest.self) { _, _ in self.stats() }
         router.onEventLoop(HealthRequest.self) { _, _ in self.health() }
         return router
     }
@@ -408,9 +427,11 @@ public final class QueryService: Service, Sendable {
     /// Catching up (replaying the log after a start or a rebuild, with both offsets), degraded (not following,
     /// with why), or serving.
     public func health() -> HealthResponse {
-        let (applied, end, following, pending, caughtUp, condition, epoch) = self.state.read {
-            ($0.appliedOffset, $0.ingestEndOffset, $0.following, $0.extractionPending, $0.caughtUp, $0.condition, $0.epoch)
-        }
+        let published = self.progress.current
+        let (applied, end, following, pending, caughtUp, condition, epoch) = (
+            published.appliedOffset, published.ingestEndOffset, published.following, !published.entityIndexReady,
+            published.caughtUp, published.condition, published.epoch
+        )
         var details = [
             "appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)",
             "entityIndex": pending ? "building" : "ready", "epoch": epoch ?? "",
