@@ -65,8 +65,8 @@ public final class DatelineLog: Sendable {
         /// The last commit's failure, cleared by the next commit that succeeds: what health reports.
         var lastWriteFailure: DatelineStorageError?
         var isClosed = false
-        var commitWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var durableWaiters: [UInt64: (offset: UInt64, continuation: CheckedContinuation<Void, Never>)] = [:]
+        /// Tasks waiting for a record to be committed, or for offsets to be durable.
+        var waiters: [UInt64: (condition: WaitCondition, continuation: CheckedContinuation<Void, Never>)] = [:]
         var nextWaiterID: UInt64 = 0
         var bytesOnDisk: Int
         /// Whether a timed fsync of the tail is scheduled (``DatelineLogConfiguration/Durability/fsyncInterval(_:)``).
@@ -409,8 +409,7 @@ public final class DatelineLog: Sendable {
             state.committedEnd = offset
             if let sealedEnd = sealed.last?.endOffset { state.durableEnd = max(state.durableEnd, sealedEnd) }
             state.lastWriteFailure = nil
-            var waiters = Array(state.commitWaiters.values)
-            state.commitWaiters.removeAll()
+            var waiters = Self.takeSatisfiedWaiters(&state)
             if synced { waiters += Self.advanceDurable(&state, to: offset) }
             return waiters
         }
@@ -422,9 +421,7 @@ public final class DatelineLog: Sendable {
     /// Marks offsets below `end` durable and returns the waiters that can go.
     private static func advanceDurable(_ state: inout State, to end: UInt64) -> [CheckedContinuation<Void, Never>] {
         state.durableEnd = max(state.durableEnd, end)
-        let ready = state.durableWaiters.filter { $0.value.offset <= state.durableEnd }
-        for id in ready.keys { state.durableWaiters[id] = nil }
-        return ready.values.map(\.continuation)
+        return Self.takeSatisfiedWaiters(&state)
     }
 
     /// fsyncs `file` when the durability policy says this commit must be; returns whether it did.
@@ -519,25 +516,7 @@ public final class DatelineLog: Sendable {
     /// Waits until every record below `offset` is fsynced (never, under ``DatelineLogConfiguration/Durability/none``,
     /// until the log is closed), or the calling task is cancelled.
     public func waitUntilDurable(_ offset: UInt64) async {
-        let id: UInt64? = self.state.withLock { state in
-            guard state.durableEnd < offset, !state.isClosed else { return nil }
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        guard let id else { return }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLock { state in
-                    if state.durableEnd >= offset || state.isClosed || Task.isCancelled { return true }
-                    state.durableWaiters[id] = (offset, continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { $0.durableWaiters.removeValue(forKey: id) }
-            waiter?.continuation.resume()
-        }
+        await self.wait(for: .durable(below: offset))
     }
 
     // MARK: Reading
@@ -633,8 +612,36 @@ public final class DatelineLog: Sendable {
     /// Waits until a record at or after `offset` is committed (returns at once if one already is), or the
     /// calling task is cancelled.
     public func waitForRecord(at offset: UInt64) async {
+        await self.wait(for: .committed(at: offset))
+    }
+
+    /// What a waiter waits for.
+    private enum WaitCondition {
+        /// A record at or after this offset is committed.
+        case committed(at: UInt64)
+        /// Every record below this offset is fsynced.
+        case durable(below: UInt64)
+
+        func isSatisfied(by state: State) -> Bool {
+            if state.isClosed { return true }
+            switch self {
+            case .committed(let offset): return state.committedEnd > offset
+            case .durable(let offset): return state.durableEnd >= offset
+            }
+        }
+    }
+
+    /// Removes and returns the waiters whose condition now holds.
+    private static func takeSatisfiedWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        let ready = state.waiters.filter { $0.value.condition.isSatisfied(by: state) }
+        for id in ready.keys { state.waiters[id] = nil }
+        return ready.values.map(\.continuation)
+    }
+
+    /// Suspends until `condition` holds (at once if it does), the log is closed, or the task is cancelled.
+    private func wait(for condition: WaitCondition) async {
         let id: UInt64? = self.state.withLock { state in
-            guard state.committedEnd <= offset, !state.isClosed else { return nil }
+            guard !condition.isSatisfied(by: state) else { return nil }
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
@@ -642,15 +649,15 @@ public final class DatelineLog: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = self.state.withLock { state in
-                    if state.committedEnd > offset || state.isClosed || Task.isCancelled { return true }
-                    state.commitWaiters[id] = continuation
+                    if condition.isSatisfied(by: state) || Task.isCancelled { return true }
+                    state.waiters[id] = (condition, continuation)
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = self.state.withLock { $0.commitWaiters.removeValue(forKey: id) }
-            waiter?.resume()
+            let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
         }
     }
 
@@ -658,8 +665,7 @@ public final class DatelineLog: Sendable {
     public func close() async throws {
         let waiters: [CheckedContinuation<Void, Never>] = self.state.withLock { state in
             state.isClosed = true
-            defer { state.commitWaiters.removeAll() }
-            return Array(state.commitWaiters.values)
+            return Self.takeSatisfiedWaiters(&state)
         }
         for waiter in waiters { waiter.resume() }
         // Let the flusher drain, then sync the active segment and record how far the log got.
@@ -676,8 +682,8 @@ public final class DatelineLog: Sendable {
         self.recordWatermark(end)
         let durable = self.state.withLock { state in
             var waiters = Self.advanceDurable(&state, to: end)
-            waiters += state.durableWaiters.values.map(\.continuation)
-            state.durableWaiters.removeAll()
+            waiters += state.waiters.values.map(\.continuation)
+            state.waiters.removeAll()
             return waiters
         }
         for waiter in durable { waiter.resume() }
