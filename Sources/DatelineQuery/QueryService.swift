@@ -116,7 +116,7 @@ public final class QueryService: Service, Sendable {
         )
         self.state = ReadWriteLocked(state)
         self.progress.publish { $0 = loaded }
-        self.snapshotOffset = Mutex(applied)
+        self.snapshotOffset = Mutex(SnapshotMark(offset: applied, epoch: loaded.epoch))
         if let warmUp {
             Thread.detachNewThread { [self] in self.buildExtractionIndex(articles: warmUp.articles, bytes: warmUp.bytes, generation: 0) }
         }
@@ -182,26 +182,36 @@ public final class QueryService: Service, Sendable {
         self.progress.publish { $0 = snapshot }
     }
 
-    /// The applied offset of the last snapshot written or loaded.
-    private let snapshotOffset: Mutex<UInt64>
+    /// What the last snapshot written or loaded holds; its lock also serialises snapshot writers.
+    private let snapshotOffset: Mutex<SnapshotMark>
 
     /// Writes a snapshot if records were applied since the last one.
     public func writeSnapshot() throws {
         guard let directory = self.configuration.snapshotDirectory else { return }
-        let (bytes, offset): ([UInt8]?, UInt64) = try self.state.read { state in
-            guard state.appliedOffset != self.snapshotOffset.withLock({ $0 }) else { return (nil, state.appliedOffset) }
-            return (
-                try QuerySnapshot.encode(
-                    appliedOffset: state.appliedOffset, epoch: state.epoch, offsets: state.offsets, articles: state.articles,
-                    extractionBytes: state.extractionBytes, index: state.index
-                ),
-                state.appliedOffset
-            )
+        // One writer at a time (the periodic one, the final one, a caller's): each snapshot replaces the last, in order.
+        try self.snapshotOffset.withLock { written in
+            let (bytes, mark): ([UInt8]?, SnapshotMark) = try self.state.read { state in
+                let mark = SnapshotMark(offset: state.appliedOffset, epoch: state.epoch)
+                guard mark != written else { return (nil, mark) }
+                return (
+                    try QuerySnapshot.encode(
+                        appliedOffset: state.appliedOffset, epoch: state.epoch, offsets: state.offsets, articles: state.articles,
+                        extractionBytes: state.extractionBytes, index: state.index
+                    ),
+                    mark
+                )
+            }
+            guard let bytes else { return }
+            try QuerySnapshot.write(bytes, directory: directory)
+            written = mark
+            self.logger.debug("wrote index snapshot", metadata: ["dateline.offset": "\(mark.offset)", "dateline.bytes": "\(bytes.count)"])
         }
-        guard let bytes else { return }
-        try QuerySnapshot.write(bytes, directory: directory)
-        self.snapshotOffset.withLock { $0 = offset }
-        self.logger.debug("wrote index snapshot", metadata: ["dateline.offset": "\(offset)", "dateline.bytes": "\(bytes.count)"])
+    }
+
+    /// What a snapshot holds: the applied offset within a log epoch (the same offset in a new epoch is new).
+    struct SnapshotMark: Equatable, Sendable {
+        var offset: UInt64
+        var epoch: String?
     }
 
     /// Forgets everything (the ingest log no longer holds what the index was built from) and says why in
