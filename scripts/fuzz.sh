@@ -76,6 +76,16 @@ libfuzzer_flags() {
   printf '%s\n' "${flags[@]}"
 }
 
+# The first line of a crash report that says what happened: a Swift fatal error or runtime failure, else the
+# sanitizer's or libFuzzer's own summary.
+describe_crash() {
+  local reason
+  reason=$(grep -m1 -E 'Fatal error: |in Swift runtime failure: ' "$1" | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //; s| /<compiler-generated>$||' || true)
+  [ -n "$reason" ] || reason=$(grep -m1 -E '^==[0-9]+== ?ERROR: ' "$1" || true)
+  [ -n "$reason" ] || reason=$(grep -m1 -E '^SUMMARY: ' "$1" || true)
+  echo "${reason:0:200}"
+}
+
 failed=0
 summary=()
 for target in "${targets[@]}"; do
@@ -119,8 +129,9 @@ for target in "${targets[@]}"; do
     corpus_size=$(grep -E '^#[0-9]+' "$log" | sed -nE 's/.* corp: ([0-9]+)\/([0-9]+[a-zA-Z]*).*/\1 (\2)/p' | tail -1)
   fi
   coverage=$(grep -E '^#[0-9]+' "$log" | sed -nE 's/.* cov: ([0-9]+) ft: ([0-9]+).*/\1 edges, \2 features/p' | tail -1)
+  reason=$(describe_crash "$log")
   while IFS= read -r artifact; do
-    [ -n "$artifact" ] && findings+=("$(sed -nE 's/^(==[0-9]+==ERROR: [A-Za-z]+: [^ ]+ [^ ]+|SUMMARY: .*|.*Fatal error: .*)$/\1/p' "$log" | head -1 | cut -c1-160) -> $artifact")
+    [ -n "$artifact" ] && findings+=("$artifact: $reason")
   done < <(comm -13 <(echo "$before") <(find "$SCRATCH/artifacts/$target" -type f | sort))
   if [ "$status" -ne 0 ] && [ ${#findings[@]} -eq 0 ]; then findings+=("libFuzzer exited with status $status (log: $log)"); fi
   line="$target: ${executions:-?} executions in ${elapsed}s (${rate:-?} exec/s), corpus ${corpus_size:-?}, coverage ${coverage:-?}"
