@@ -21,7 +21,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/common.sh"
 FUZZ="$ROOT/Fuzz"
-SCRATCH="$FUZZ/.build-fuzz"
+SCRATCH="${FUZZ_SCRATCH:-$FUZZ/.build-fuzz}"  # FUZZ_SCRATCH: build somewhere else (e.g. a clean build)
 ALL_TARGETS=(frame-decoder payload-decoder decompression article-plaintext article-json article-jsonl article-reuters query-parser)
 
 seconds=""
@@ -79,11 +79,13 @@ libfuzzer_flags() {
 # The first line of a crash report that says what happened: a Swift fatal error or runtime failure, else the
 # sanitizer's or libFuzzer's own summary.
 describe_crash() {
-  local reason
+  local reason where
   reason=$(grep -m1 -E 'Fatal error: |in Swift runtime failure: ' "$1" | sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //; s| /<compiler-generated>$||' || true)
-  [ -n "$reason" ] || reason=$(grep -m1 -E '^==[0-9]+== ?ERROR: ' "$1" || true)
+  [ -n "$reason" ] || reason=$(grep -m1 -E '^==[0-9]+== ?ERROR: ' "$1" | sed -E 's/^==[0-9]+== ?//' || true)
   [ -n "$reason" ] || reason=$(grep -m1 -E '^SUMMARY: ' "$1" || true)
-  echo "${reason:0:200}"
+  # The innermost frame in the project's sources (not the fuzzer's), e.g. Sources/DatelineSearch/SearchIndex.swift:553
+  where=$(grep -E '^ *#[0-9]+ 0x' "$1" | grep -oE '/Sources/Dateline[A-Za-z]+/[A-Za-z+]+\.swift:[0-9]+' | head -1 || true)
+  echo "${reason:0:160}${where:+ at ${where#/}}"
 }
 
 failed=0
@@ -101,7 +103,7 @@ for target in "${targets[@]}"; do
   if [ -e "${regressions[0]}" ]; then
     for input in "${regressions[@]}"; do
       if ! "$binary" -timeout=10 -rss_limit_mb=2048 "$input" >"$logs/$target-regression.log" 2>&1; then
-        findings+=("regression fails again: $input (log: $logs/$target-regression.log)")
+        findings+=("regression fails again: $input: $(describe_crash "$logs/$target-regression.log")")
       fi
     done
   fi
@@ -121,7 +123,7 @@ for target in "${targets[@]}"; do
     # Fork mode: "#N: cov: C ft: F corp: K exec/s: E oom/timeout/crash: a/b/c time: Ts job: J ..."
     last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
     executions=$(sed -nE 's/^#([0-9]+): .*/\1/p' <<<"$last")
-    rate=$(sed -nE 's/.* exec\/s: ([0-9]+).*/\1/p' <<<"$last")
+    rate=$(( ${executions:-0} / (elapsed > 0 ? elapsed : 1) ))  # the lines give the last job's rate only
     corpus_size=$(sed -nE 's/.* corp: ([0-9]+).*/\1/p' <<<"$last")
   else
     executions=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$log" | tail -1)
@@ -129,10 +131,19 @@ for target in "${targets[@]}"; do
     corpus_size=$(grep -E '^#[0-9]+' "$log" | sed -nE 's/.* corp: ([0-9]+)\/([0-9]+[a-zA-Z]*).*/\1 (\2)/p' | tail -1)
   fi
   coverage=$(grep -E '^#[0-9]+' "$log" | sed -nE 's/.* cov: ([0-9]+) ft: ([0-9]+).*/\1 edges, \2 features/p' | tail -1)
-  reason=$(describe_crash "$log")
+  # Each new crash input, replayed for what it trips; inputs that trip the same thing are listed once.
+  declare -A seen=()
   while IFS= read -r artifact; do
-    [ -n "$artifact" ] && findings+=("$artifact: $reason")
+    [ -n "$artifact" ] || continue
+    "$binary" -timeout=10 -rss_limit_mb=2048 "$artifact" >"$logs/$target-replay.log" 2>&1 && reason="passes when replayed" || reason=$(describe_crash "$logs/$target-replay.log")
+    key="${reason//0x[0-9a-f]*/}"
+    seen[$key]=$(( ${seen[$key]:-0} + 1 ))
+    [ "${seen[$key]}" -eq 1 ] && findings+=("$artifact: $reason")
   done < <(comm -13 <(echo "$before") <(find "$SCRATCH/artifacts/$target" -type f | sort))
+  for key in "${!seen[@]}"; do
+    [ "${seen[$key]}" -gt 1 ] && findings+=("(and $(( seen[$key] - 1 )) more inputs tripping the same)")
+  done
+  unset seen
   if [ "$status" -ne 0 ] && [ ${#findings[@]} -eq 0 ]; then findings+=("libFuzzer exited with status $status (log: $log)"); fi
   line="$target: ${executions:-?} executions in ${elapsed}s (${rate:-?} exec/s), corpus ${corpus_size:-?}, coverage ${coverage:-?}"
   if [ ${#findings[@]} -gt 0 ]; then
