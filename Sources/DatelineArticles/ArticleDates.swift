@@ -49,6 +49,8 @@ public enum ArticleDates {
         if let number = Double(text), text.allSatisfy({ $0.isNumber || $0 == "." }) {
             // Epoch seconds, or milliseconds when implausibly large for seconds.
             let seconds = number > 100_000_000_000 ? number / 1000 : number
+            // Years 1 to 9999 only, as for every other date (a long run of digits is no date).
+            guard seconds < ArticleProcessor.latestDate else { return nil }
             return Parsed(date: Date(timeIntervalSince1970: seconds), precision: .second, timeZone: "Z")
         }
         if let iso = self.parseISO(text) { return iso }
@@ -135,7 +137,8 @@ public enum ArticleDates {
         var second = 0
         var fraction = 0.0
         if time.count > 2 {
-            guard let value = Double(time[2]) else { return nil }
+            // Not "inf", "nan" or "1e300": Int(value) would trap.
+            guard let value = Double(time[2]), value >= 0, value < 61 else { return nil }
             second = Int(value)
             fraction = value - Double(second)
         }

@@ -175,6 +175,8 @@ public enum ReutersReader {
             let hour = Int(time[0]), let minute = Int(time[1])
         else { return nil }
         let second = time.count > 2 ? Double(time[2]) ?? 0 : 0
+        // Not "inf", "nan" or "1e300": Int(second) would trap.
+        guard second >= 0, second < 61 else { return nil }
         return ArticleDates.make(year: y, month: m, day: d, hour: hour, minute: minute, second: Int(second))
             .map { $0.addingTimeInterval(second - Double(Int(second))) }
     }

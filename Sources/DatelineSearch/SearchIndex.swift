@@ -550,6 +550,8 @@ enum Snippets {
             var text = ""
             var cursor = window.lowerBound
             for hit in matched where hit.range.lowerBound >= window.lowerBound && hit.range.upperBound <= window.upperBound {
+                // A word matched twice (`trade tra*`: as the term and through the prefix) is marked once.
+                guard hit.range.lowerBound >= cursor else { continue }
                 text += String(decoding: bytes[cursor..<hit.range.lowerBound], as: UTF8.self)
                 text += "[[" + String(decoding: bytes[hit.range], as: UTF8.self) + "]]"
                 cursor = hit.range.upperBound
