@@ -71,6 +71,8 @@ libfuzzer_flags() {
   local flags=(-print_final_stats=1 -timeout=10 -rss_limit_mb=2048 "-artifact_prefix=$SCRATCH/artifacts/$target/")
   [ -n "$seconds" ] && flags+=("-max_total_time=$seconds")
   [ -n "$runs" ] && flags+=("-runs=$runs")
+  # FUZZ_SEED: a fixed seed, so that a pass with --runs is the same pass every time (CI's).
+  [ -n "${FUZZ_SEED:-}" ] && flags+=("-seed=$FUZZ_SEED")
   [ -f "$FUZZ/Dictionaries/$target.dict" ] && flags+=("-dict=$FUZZ/Dictionaries/$target.dict")
   [ "$keep_going" -eq 1 ] && flags+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   printf '%s\n' "${flags[@]}"
