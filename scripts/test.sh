@@ -9,8 +9,8 @@ fi
 
 cd "$ROOT"
 swift build --build-tests
-# Serially: the suite has CPU-heavy corpus tests and timing-bound service tests; on 2 cores they must not compete.
 # First a short, deterministic fuzzing pass (fixed seed, fixed executions): every reproducer in Fuzz/Regressions/
 # replays and each target runs from its seed corpus, instrumented with AddressSanitizer (scripts/fuzz.sh).
 FUZZ_SEED=1 scripts/fuzz.sh --runs 20000
+# Serially: the suite has CPU-heavy corpus tests and timing-bound service tests; on 2 cores they must not compete.
 swift test --skip-build --no-parallel
