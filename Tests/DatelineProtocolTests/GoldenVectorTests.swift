@@ -239,22 +239,8 @@ struct GoldenVectorTests {
     func protocDecodesEveryPayload() throws {
         let file = try Self.load()
         for vector in file.frames {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.protoc!)
-            process.arguments = ["--proto_path=\(Repository.protocolDirectory.path)", "--decode=dateline.v1.\(vector.messageName)", "dateline.proto"]
-            let input = Pipe()
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            input.fileHandleForWriting.write(Data(ByteBuffer(hex: vector.payloadHex).readableBytesView))
-            try input.fileHandleForWriting.close()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let problems = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "protoc failed on \(vector.name): \(problems)")
+            let output = try Self.runProtoc(["--decode=dateline.v1.\(vector.messageName)"], input: Data(ByteBuffer(hex: vector.payloadHex).readableBytesView))
+            let text = String(decoding: output, as: UTF8.self)
             // Unknown fields print as bare numbers ("12: ..."): there must be none.
             #expect(!text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).first?.isNumber == true }, "\(vector.name) has fields dateline.proto does not declare:\n\(text)")
         }
@@ -268,8 +254,7 @@ struct GoldenVectorTests {
         let file = try Self.load()
         for golden in GoldenFrame.all {
             let vector = try #require(file.frames.first { $0.name == golden.name })
-            let message = "--decode=dateline.v1.\(vector.messageName)"
-            let text = try Self.runProtoc([message], input: Data(ByteBuffer(hex: vector.payloadHex).readableBytesView))
+            let text = try Self.runProtoc(["--decode=dateline.v1.\(vector.messageName)"], input: Data(ByteBuffer(hex: vector.payloadHex).readableBytesView))
             let encoded = try Self.runProtoc(["--encode=dateline.v1.\(vector.messageName)"], input: text)
             let bytes = ByteBuffer(bytes: encoded)
             #expect(try golden.matches(bytes), "\(vector.name): protoc's encoding decodes to another message")
