@@ -144,6 +144,7 @@ let package = Package(
         /// Text analysis, the inverted index and ranking behind dateline-query.
         .target(
             name: "DatelineSearch",
+            dependencies: ["CDatelineZlib", "DatelineStorage"],
             swiftSettings: swiftSettings
         ),
         /// dateline-query: follows the ingest log, indexes, answers searches.
@@ -225,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DatelineSearchTests",
-            dependencies: ["DatelineSearch"],
+            dependencies: ["DatelineSearch", "DatelineStorage"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

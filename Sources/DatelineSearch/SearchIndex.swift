@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// BM25 parameters.
 public struct BM25Parameters: Sendable, Hashable {
@@ -68,7 +67,7 @@ public final class SearchIndex {
     /// Each body's token ranges (UTF-8 offsets), by position: snippets come from postings, without re-tokenizing.
     var bodyTokenRanges: [[Range<UInt32>]] = []
     /// Scratch space for scoring, one per concurrent search, reused from a pool.
-    private let scratchPool = Mutex<[ScoringScratch]>([])
+    private let scratchPool = ScratchPool()
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
     private var wordIDs: [String: UInt32] = [:]
 
@@ -140,22 +139,28 @@ public final class SearchIndex {
 
     // MARK: Matching
 
-    /// A key that contributes to scores (a term, a phrase, or one term of a prefix), with its matching documents
-    /// in order and their frequencies in each field.
-    struct ScoredKey {
-        var documents: [UInt32] = []
-        var title: [Int32] = []
-        var body: [Int32] = []
-
-        /// The highest frequencies in each field, for score upper bounds.
-        var maximumTitle: Int32 { self.title.max() ?? 0 }
-        var maximumBody: Int32 { self.body.max() ?? 0 }
+    /// The postings of `term` among the first `limit` documents, as a segment would give them.
+    func postingList(_ term: String, limit: Int, positions: Bool) -> PostingList {
+        var list = PostingList()
+        guard let id = self.termIDs[term] else { return list }
+        let occurrences = self.postings(self.postingLists[Int(id)], limit: UInt32(clamping: limit))
+        list.documents.reserveCapacity(occurrences.count)
+        list.titleFrequencies.reserveCapacity(occurrences.count)
+        list.bodyFrequencies.reserveCapacity(occurrences.count)
+        for occurrence in occurrences {
+            if positions {
+                list.append(document: occurrence.document, title: occurrence.title, body: occurrence.body)
+            } else {
+                list.documents.append(occurrence.document)
+                list.titleFrequencies.append(UInt32(occurrence.title.count))
+                list.bodyFrequencies.append(UInt32(occurrence.body.count))
+            }
+        }
+        return list
     }
 
-    /// The postings of `term` among the first `limit` documents (postings are in document order).
-    private func postings(_ term: String, limit: UInt32) -> ArraySlice<Occurrence> {
-        guard let id = self.termIDs[term] else { return [] }
-        let list = self.postingLists[Int(id)]
+    /// The occurrences among the first `limit` documents (postings are in document order).
+    private func postings(_ list: [Occurrence], limit: UInt32) -> ArraySlice<Occurrence> {
         guard let last = list.last, last.document >= limit else { return list[...] }
         var low = 0
         var high = list.count
@@ -166,178 +171,26 @@ public final class SearchIndex {
         return list[..<low]
     }
 
-    private func key(_ postings: ArraySlice<Occurrence>) -> ScoredKey {
-        var key = ScoredKey()
-        key.documents.reserveCapacity(postings.count)
-        key.title.reserveCapacity(postings.count)
-        key.body.reserveCapacity(postings.count)
-        for occurrence in postings {
-            key.documents.append(occurrence.document)
-            key.title.append(Int32(occurrence.title.count))
-            key.body.append(Int32(occurrence.body.count))
-        }
-        return key
+    /// The indexed terms starting with `prefix`.
+    func terms(withPrefix prefix: String) -> [String] { self.terms.filter { $0.hasPrefix(prefix) } }
+
+    /// The sum of the first `count` documents' title and body lengths.
+    func lengthTotals(first count: Int) -> (title: Int, body: Int) {
+        let count = min(count, self.documents.count)
+        return (self.titleLengthTotals[count], self.bodyLengthTotals[count])
     }
 
-    /// The sorted documents matching `query` among the first `limit`; the keys that score them go to `keys`.
-    private func evaluate(_ query: SearchQuery, limit: UInt32, keys: inout [ScoredKey]) -> [UInt32] {
-        switch query {
-        case .term(let term):
-            let key = self.key(self.postings(term, limit: limit))
-            keys.append(key)
-            return key.documents
-        case .prefix(let prefix):
-            var documents: [UInt32] = []
-            for term in self.terms where term.hasPrefix(prefix) {
-                let key = self.key(self.postings(term, limit: limit))
-                guard !key.documents.isEmpty else { continue }
-                documents = Self.union(documents, key.documents)
-                keys.append(key)
-            }
-            return documents
-        case .phrase(let terms):
-            let first = self.postings(terms[0], limit: limit)
-            let others = terms.dropFirst().map { term in
-                Dictionary(uniqueKeysWithValues: self.postings(term, limit: limit).map { ($0.document, $0) })
-            }
-            var key = ScoredKey()
-            for occurrence in first {
-                let rest = others.map { $0[occurrence.document] }
-                guard rest.allSatisfy({ $0 != nil }) else { continue }
-                func count(_ positions: [UInt32], _ restPositions: [[UInt32]]) -> Int {
-                    let sets = restPositions.map(Set.init)
-                    return positions.filter { start in
-                        sets.enumerated().allSatisfy { offset, set in set.contains(start + UInt32(offset + 1)) }
-                    }.count
-                }
-                let title = count(occurrence.title, rest.map { $0!.title })
-                let body = count(occurrence.body, rest.map { $0!.body })
-                guard title + body > 0 else { continue }
-                key.documents.append(occurrence.document)
-                key.title.append(Int32(title))
-                key.body.append(Int32(body))
-            }
-            keys.append(key)
-            return key.documents
-        case .and(let parts):
-            var result: [UInt32]?
-            var excluded: [UInt32] = []
-            for part in parts {
-                if case .not(let inner) = part {
-                    var ignored: [ScoredKey] = []
-                    excluded = Self.union(excluded, self.evaluate(inner, limit: limit, keys: &ignored))
-                } else {
-                    let documents = self.evaluate(part, limit: limit, keys: &keys)
-                    result = result.map { Self.intersection($0, documents) } ?? documents
-                }
-            }
-            return Self.difference(result ?? [], excluded)
-        case .or(let parts):
-            return parts.reduce([]) { Self.union($0, self.evaluate($1, limit: limit, keys: &keys)) }
-        case .not:
-            return []  // a bare NOT matches nothing by itself (the parser refuses such queries)
-        }
+    /// This index alone, as a view.
+    private var reader: IndexReader {
+        IndexReader(parts: [.buffer(self)], analyzer: self.analyzer, ranker: Ranker(parameters: self.parameters, scratchPool: self.scratchPool))
     }
 
-    static func intersection(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
-        var result: [UInt32] = []
-        var i = 0
-        var j = 0
-        while i < a.count, j < b.count {
-            if a[i] == b[j] { result.append(a[i]); i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
-        }
-        return result
-    }
-
-    static func union(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
-        if a.isEmpty { return b }
-        if b.isEmpty { return a }
-        var result: [UInt32] = []
-        result.reserveCapacity(a.count + b.count)
-        var i = 0
-        var j = 0
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i] < b[j]) { result.append(a[i]); i += 1 } else if i == a.count || b[j] < a[i] {
-                result.append(b[j]); j += 1
-            } else { result.append(a[i]); i += 1; j += 1 }
-        }
-        return result
-    }
-
-    static func difference(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
-        guard !b.isEmpty else { return a }
-        var result: [UInt32] = []
-        var j = 0
-        for document in a {
-            while j < b.count, b[j] < document { j += 1 }
-            if j == b.count || b[j] != document { result.append(document) }
-        }
-        return result
-    }
-
-    // MARK: Scoring
-
-    /// Lucene's BM25 IDF: ln(1 + (N − df + 0.5) / (df + 0.5)).
-    func inverseDocumentFrequency(_ documentFrequency: Int, documents: Int) -> Double {
-        let n = Double(documents)
-        let df = Double(documentFrequency)
-        return log(1 + (n - df + 0.5) / (df + 0.5))
-    }
-
-    /// Every document matching `query`, with its BM25 score, in document order.
-    ///
-    /// Scores are accumulated term at a time into scratch arrays taken from a pool, so any number of searches may
-    /// run at once (while nothing is being added).
-    ///
-    /// - Parameter documents: Consider only the first this many documents, with the collection statistics
-    ///   (document count, frequencies, average lengths) as they were then: a point-in-time view, so that later
-    ///   pages of a result rank exactly like its first. Default: all.
+    /// Every document matching `query`, with its BM25 score, in document order (see ``IndexReader/matches(_:documents:)``).
     public func matches(_ query: SearchQuery, documents: Int? = nil) -> [(document: UInt32, score: Double)] {
-        let limit = min(documents ?? self.documents.count, self.documents.count)
-        var keys: [ScoredKey] = []
-        let matched = self.evaluate(query, limit: UInt32(limit), keys: &keys)
-        guard !matched.isEmpty else { return [] }
-        let scratch = self.scratchPool.withLock { $0.popLast() } ?? ScoringScratch()
-        defer { self.scratchPool.withLock { $0.append(scratch) } }
-        let generation = scratch.prepare(documents: self.documents.count)
-        for document in matched {
-            scratch.marks[Int(document)] = generation
-            scratch.scores[Int(document)] = 0
-        }
-        let p = self.parameters
-        let count = Double(max(1, limit))
-        let averageTitle = max(1, Double(self.titleLengthTotals[limit]) / count)
-        let averageBody = max(1, Double(self.bodyLengthTotals[limit]) / count)
-        let k1 = p.k1
-        for key in keys {
-            let idf = self.inverseDocumentFrequency(key.documents.count, documents: limit)
-            for index in key.documents.indices {
-                let document = Int(key.documents[index])
-                guard scratch.marks[document] == generation else { continue }
-                var contribution = 0.0
-                let titleFrequency = Double(key.title[index])
-                if titleFrequency > 0 {
-                    let norm = k1 * (1 - p.b + p.b * Double(self.titleLengths[document]) / averageTitle)
-                    contribution += p.titleWeight * titleFrequency * (k1 + 1) / (titleFrequency + norm)
-                }
-                let bodyFrequency = Double(key.body[index])
-                if bodyFrequency > 0 {
-                    let norm = k1 * (1 - p.b + p.b * Double(self.bodyLengths[document]) / averageBody)
-                    contribution += bodyFrequency * (k1 + 1) / (bodyFrequency + norm)
-                }
-                scratch.scores[document] += idf * contribution
-            }
-        }
-        return matched.map { ($0, scratch.scores[Int($0)]) }
+        do { return try self.reader.matches(query, documents: documents) } catch { preconditionFailure("in-memory postings cannot fail: \(error)") }
     }
 
-    /// The best `limit` documents matching `query` (by BM25, ties to the older document), among those `include`
-    /// accepts and that come after `after` (a score and document of a previous page), scoring only the documents
-    /// that can still make the cut: MaxScore (Turtle & Flood, 1995). Keys (terms, phrases, prefix expansions) are
-    /// ordered by the most they can add to a score; once the `limit`-th best score exceeds what the weakest keys
-    /// can add together, documents found only in those keys are never visited, and the weak keys are looked up
-    /// only for documents whose partial score can still win. Returns the same documents in the same order as
-    /// scoring every match and sorting.
+    /// The best `limit` documents matching `query` (see ``IndexReader/topMatches(_:limit:documents:after:include:)``).
     ///
     /// - Returns: `total` (matches `include` accepts, after `after` excluded only by rank), the top documents,
     ///   and how many documents were scored (for measurements).
@@ -348,105 +201,9 @@ public final class SearchIndex {
         after: (score: Double, document: UInt32)? = nil,
         include: (UInt32) -> Bool = { _ in true }
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
-        let count = min(documents ?? self.documents.count, self.documents.count)
-        var keys: [ScoredKey] = []
-        let matched = self.evaluate(query, limit: UInt32(count), keys: &keys)
-        guard !matched.isEmpty, limit > 0 else { return (matched.filter(include).count, [], 0) }
-        let scratch = self.scratchPool.withLock { $0.popLast() } ?? ScoringScratch()
-        defer { self.scratchPool.withLock { $0.append(scratch) } }
-        let generation = scratch.prepare(documents: self.documents.count)
-        var total = 0
-        for document in matched where include(document) {
-            scratch.marks[Int(document)] = generation
-            total += 1
+        do { return try self.reader.topMatches(query, limit: limit, documents: documents, after: after, include: include) } catch {
+            preconditionFailure("in-memory postings cannot fail: \(error)")
         }
-        let p = self.parameters
-        let n = Double(max(1, count))
-        let averageTitle = max(1, Double(self.titleLengthTotals[count]) / n)
-        let averageBody = max(1, Double(self.bodyLengthTotals[count]) / n)
-        let k1 = p.k1
-        struct Cursor {
-            var key: ScoredKey
-            var idf: Double
-            var bound: Double
-            var position = 0
-        }
-        // What a key adds to a document's score; its largest possible value uses the key's largest frequencies
-        // and the shortest possible fields (length 0).
-        func saturation(_ frequency: Double, _ length: Double, _ average: Double) -> Double {
-            frequency <= 0 ? 0 : frequency * (k1 + 1) / (frequency + k1 * (1 - p.b + p.b * length / average))
-        }
-        var cursors: [Cursor] = keys.filter { !$0.documents.isEmpty }.map { key in
-            let idf = self.inverseDocumentFrequency(key.documents.count, documents: count)
-            let bound = idf * (p.titleWeight * saturation(Double(key.maximumTitle), 0, averageTitle) + saturation(Double(key.maximumBody), 0, averageBody))
-            return Cursor(key: key, idf: idf, bound: bound)
-        }
-        cursors.sort { $0.bound < $1.bound }
-        var below = [Double](repeating: 0, count: cursors.count + 1)  // below[i]: the bounds of keys 0..<i added
-        for (index, cursor) in cursors.enumerated() { below[index + 1] = below[index] + cursor.bound }
-        func contribution(_ cursor: Cursor, at index: Int, document: Int) -> Double {
-            cursor.idf * (p.titleWeight * saturation(Double(cursor.key.title[index]), Double(self.titleLengths[document]), averageTitle)
-                + saturation(Double(cursor.key.body[index]), Double(self.bodyLengths[document]), averageBody))
-        }
-        /// Ranks before: higher score, then older document.
-        func better(_ a: (document: UInt32, score: Double), _ b: (document: UInt32, score: Double)) -> Bool {
-            a.score != b.score ? a.score > b.score : a.document < b.document
-        }
-        var top: [(document: UInt32, score: Double)] = []  // best first
-        top.reserveCapacity(limit + 1)
-        var threshold = -Double.infinity  // the limit-th best score once there are limit documents
-        var essential = 0  // keys essential..<count drive the candidates; the rest are only looked up
-        var scored = 0
-        while true {
-            // The next candidate: the smallest document under an essential cursor.
-            var candidate = UInt32.max
-            for index in essential..<cursors.count where cursors[index].position < cursors[index].key.documents.count {
-                candidate = min(candidate, cursors[index].key.documents[cursors[index].position])
-            }
-            guard candidate != UInt32.max else { break }
-            let document = Int(candidate)
-            var score = 0.0
-            for index in essential..<cursors.count where cursors[index].position < cursors[index].key.documents.count
-                && cursors[index].key.documents[cursors[index].position] == candidate
-            {
-                if scratch.marks[document] == generation { score += contribution(cursors[index], at: cursors[index].position, document: document) }
-                cursors[index].position += 1
-            }
-            guard scratch.marks[document] == generation else { continue }
-            // The weak keys, strongest first, while the document can still reach the threshold.
-            var alive = true
-            for index in stride(from: essential - 1, through: 0, by: -1) {
-                if score + below[index + 1] < threshold { alive = false; break }
-                let documents = cursors[index].key.documents
-                var low = cursors[index].position
-                var high = documents.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if documents[middle] < candidate { low = middle + 1 } else { high = middle }
-                }
-                cursors[index].position = low
-                if low < documents.count, documents[low] == candidate { score += contribution(cursors[index], at: low, document: document) }
-            }
-            guard alive else { continue }
-            scored += 1
-            let entry = (document: candidate, score: score)
-            if let after, !better((after.document, after.score), entry) { continue }
-            if top.count == limit, let last = top.last, !better(entry, last) { continue }
-            var low = 0
-            var high = top.count
-            while low < high {
-                let middle = (low + high) / 2
-                if better(top[middle], entry) { low = middle + 1 } else { high = middle }
-            }
-            top.insert(entry, at: low)
-            if top.count > limit { top.removeLast() }
-            if top.count == limit {
-                threshold = top[limit - 1].score
-                // Keys whose bounds together stay below the threshold cannot make a document on their own.
-                while essential < cursors.count, below[essential + 1] < threshold { essential += 1 }
-            }
-        }
-        return (total, top, scored)
     }
 
     /// Highlighted passages of document `number`'s body for `query`.
@@ -561,28 +318,5 @@ enum Snippets {
             snippets.append((window.lowerBound > 0 ? "… " : "") + collapsed + (window.upperBound < bytes.count ? " …" : ""))
         }
         return snippets
-    }
-}
-
-/// Per-search scoring arrays: scores, and "matched by this search" marks told apart by a generation number so
-/// that they need no clearing between searches.
-final class ScoringScratch: @unchecked Sendable {  // used by one search at a time, handed over through the pool
-    var scores: [Double] = []
-    var marks: [UInt32] = []
-    private var generation: UInt32 = 0
-
-    /// Sizes the arrays for `documents` and returns the generation that marks this search's matches.
-    func prepare(documents: Int) -> UInt32 {
-        if self.scores.count < documents {
-            self.scores = [Double](repeating: 0, count: documents)
-            self.marks = [UInt32](repeating: 0, count: documents)
-            self.generation = 0
-        }
-        self.generation &+= 1
-        if self.generation == 0 {
-            for index in self.marks.indices { self.marks[index] = 0 }
-            self.generation = 1
-        }
-        return self.generation
     }
 }

@@ -8,17 +8,17 @@ import Darwin
 
 /// A thin, throwing wrapper over a POSIX file descriptor: the few calls the log needs, with errors that
 /// name the file.
-struct FileDescriptor: ~Copyable {
-    let raw: Int32
-    let path: String
+package struct FileDescriptor: ~Copyable {
+    package let raw: Int32
+    package let path: String
 
-    enum Mode {
+    package enum Mode {
         case readOnly
         /// Read and write, created if missing.
         case readWrite
     }
 
-    init(path: String, mode: Mode) throws(DatelineStorageError) {
+    package init(path: String, mode: Mode) throws(DatelineStorageError) {
         let flags: Int32 = switch mode {
         case .readOnly: O_RDONLY | O_CLOEXEC
         case .readWrite: O_RDWR | O_CREAT | O_CLOEXEC
@@ -31,14 +31,14 @@ struct FileDescriptor: ~Copyable {
 
     deinit { close(self.raw) }
 
-    func size() throws(DatelineStorageError) -> Int {
+    package func size() throws(DatelineStorageError) -> Int {
         var info = stat()
         guard fstat(self.raw, &info) == 0 else { throw .io("cannot stat \(self.path)", errno: errno) }
         return Int(info.st_size)
     }
 
     /// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
-    func read(at offset: Int, count: Int) throws(DatelineStorageError) -> [UInt8] {
+    package func read(at offset: Int, count: Int) throws(DatelineStorageError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -57,7 +57,7 @@ struct FileDescriptor: ~Copyable {
     }
 
     /// Writes all of `bytes` at `offset`.
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(DatelineStorageError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(DatelineStorageError) {
         var done = 0
         while done < bytes.count {
             let result = pwrite(self.raw, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
@@ -70,7 +70,7 @@ struct FileDescriptor: ~Copyable {
     }
 
     /// Writes all of `bytes` at `offset`.
-    func write(_ bytes: [UInt8], at offset: Int) throws(DatelineStorageError) {
+    package func write(_ bytes: [UInt8], at offset: Int) throws(DatelineStorageError) {
         var failure: DatelineStorageError?
         bytes.withUnsafeBytes { pointer in
             do throws(DatelineStorageError) { try self.write(pointer, at: offset) } catch { failure = error }
@@ -78,16 +78,16 @@ struct FileDescriptor: ~Copyable {
         if let failure { throw failure }
     }
 
-    func sync() throws(DatelineStorageError) {
+    package func sync() throws(DatelineStorageError) {
         guard fsync(self.raw) == 0 else { throw .io("cannot fsync \(self.path)", errno: errno) }
     }
 
-    func truncate(to size: Int) throws(DatelineStorageError) {
+    package func truncate(to size: Int) throws(DatelineStorageError) {
         guard ftruncate(self.raw, off_t(size)) == 0 else { throw .io("cannot truncate \(self.path)", errno: errno) }
     }
 
     /// fsyncs a directory, so that files created or renamed in it survive a power loss.
-    static func syncDirectory(_ path: String) throws(DatelineStorageError) {
+    package static func syncDirectory(_ path: String) throws(DatelineStorageError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("cannot open directory \(path)", errno: errno) }
         defer { close(fd) }

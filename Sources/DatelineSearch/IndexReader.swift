@@ -1,0 +1,286 @@
+package import DatelineStorage
+
+/// A point-in-time view of the whole index: segments on disk and in-memory buffers, in document order, each
+/// numbering its documents from 0; the view numbers them globally (a part's base plus its own number), in the
+/// order they were added. Evaluates queries over every part, then ranks with one ``Ranker`` using collection
+/// statistics over all parts, so a document scores the same whichever part holds it.
+///
+/// A view of buffers must not be used while a buffer is being added to (the query service reads under its lock).
+package struct IndexReader {
+    /// Where documents are held.
+    package enum Part {
+        /// An in-memory buffer (searchable at once, flushed to a segment later).
+        case buffer(SearchIndex)
+        /// An immutable segment on disk.
+        case segment(IndexSegment)
+
+        var documentCount: Int {
+            switch self {
+            case .buffer(let index): index.count
+            case .segment(let segment): segment.documentCount
+            }
+        }
+    }
+
+    struct Slot {
+        var part: Part
+        var base: Int
+        var count: Int
+    }
+
+    let slots: [Slot]
+    let analyzer: Analyzer
+    let ranker: Ranker
+    /// Documents in the view.
+    package let documentCount: Int
+
+    /// A view of `parts`, in document order (their document counts as they are now).
+    package init(parts: [Part], analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters()) {
+        self.init(parts: parts, analyzer: analyzer, ranker: Ranker(parameters: parameters))
+    }
+
+    init(parts: [Part], analyzer: Analyzer, ranker: Ranker) {
+        var slots: [Slot] = []
+        var base = 0
+        for part in parts {
+            let count = part.documentCount
+            slots.append(Slot(part: part, base: base, count: count))
+            base += count
+        }
+        self.slots = slots
+        self.analyzer = analyzer
+        self.ranker = ranker
+        self.documentCount = base
+    }
+
+    /// The slot holding global document `document`.
+    func slot(of document: Int) -> Int {
+        var low = 0
+        var high = self.slots.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if self.slots[middle].base <= document { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+
+    /// Which part holds global document `document`, and its number there.
+    package func locate(_ document: Int) -> (part: Part, local: Int)? {
+        guard document >= 0, document < self.documentCount else { return nil }
+        let slot = self.slots[self.slot(of: document)]
+        return (slot.part, document - slot.base)
+    }
+
+    // MARK: Evaluation
+
+    /// One part's postings of `term` among its first `limit` documents.
+    private func postings(_ term: String, in part: Part, limit: Int, positions: Bool) throws(DatelineStorageError) -> PostingList {
+        switch part {
+        case .buffer(let index):
+            return index.postingList(term, limit: limit, positions: positions)
+        case .segment(let segment):
+            guard let info = try segment.termInfo(term) else { return PostingList() }
+            return try segment.postings(info, below: limit, positions: positions)
+        }
+    }
+
+    /// The slots with documents among the first `limit`, and how many of each count.
+    private func visible(limit: Int) -> [(slot: Slot, limit: Int)] {
+        self.slots.compactMap { slot in slot.base < limit ? (slot, min(slot.count, limit - slot.base)) : nil }
+    }
+
+    private func key(_ term: String, limit: Int) throws(DatelineStorageError) -> ScoredKey {
+        var key = ScoredKey()
+        for (slot, count) in self.visible(limit: limit) {
+            key.append(try self.postings(term, in: slot.part, limit: count, positions: false), base: UInt32(slot.base))
+        }
+        return key
+    }
+
+    /// Every term of the view starting with `prefix`, in byte order.
+    private func terms(withPrefix prefix: String, limit: Int) throws(DatelineStorageError) -> [String] {
+        var terms = Set<String>()
+        for (slot, _) in self.visible(limit: limit) {
+            switch slot.part {
+            case .buffer(let index): terms.formUnion(index.terms(withPrefix: prefix))
+            case .segment(let segment): for entry in try segment.terms(withPrefix: prefix) { terms.insert(entry.term) }
+            }
+        }
+        return terms.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Documents where `terms` occur consecutively, with the phrase's frequency in each field.
+    private func phrase(_ terms: [String], limit: Int) throws(DatelineStorageError) -> ScoredKey {
+        var key = ScoredKey()
+        for (slot, count) in self.visible(limit: limit) {
+            let first = try self.postings(terms[0], in: slot.part, limit: count, positions: true)
+            guard !first.documents.isEmpty else { continue }
+            var others: [[UInt32: (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>)]] = []
+            for term in terms.dropFirst() {
+                let list = try self.postings(term, in: slot.part, limit: count, positions: true)
+                var byDocument: [UInt32: (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>)] = [:]
+                for index in list.documents.indices { byDocument[list.documents[index]] = list.positions(at: index) }
+                others.append(byDocument)
+            }
+            for index in first.documents.indices {
+                let document = first.documents[index]
+                let rest = others.compactMap { $0[document] }
+                guard rest.count == others.count else { continue }
+                let (title, body) = first.positions(at: index)
+                let titleCount = Self.phraseCount(title, rest.map(\.title))
+                let bodyCount = Self.phraseCount(body, rest.map(\.body))
+                guard titleCount + bodyCount > 0 else { continue }
+                key.documents.append(UInt32(slot.base) + document)
+                key.title.append(UInt32(titleCount))
+                key.body.append(UInt32(bodyCount))
+            }
+        }
+        return key
+    }
+
+    /// How many of `starts` begin a run where the i-th next position is in `rest[i]`.
+    static func phraseCount(_ starts: ArraySlice<UInt32>, _ rest: [ArraySlice<UInt32>]) -> Int {
+        guard !starts.isEmpty else { return 0 }
+        let sets = rest.map(Set.init)
+        return starts.filter { start in sets.enumerated().allSatisfy { offset, set in set.contains(start + UInt32(offset + 1)) } }.count
+    }
+
+    /// The sorted documents matching `query` among the first `limit`; the keys that score them go to `keys`.
+    func evaluate(_ query: SearchQuery, limit: Int, keys: inout [ScoredKey]) throws(DatelineStorageError) -> [UInt32] {
+        switch query {
+        case .term(let term):
+            let key = try self.key(term, limit: limit)
+            keys.append(key)
+            return key.documents
+        case .prefix(let prefix):
+            var documents: [UInt32] = []
+            for term in try self.terms(withPrefix: prefix, limit: limit) {
+                let key = try self.key(term, limit: limit)
+                guard !key.documents.isEmpty else { continue }
+                documents = DocumentSets.union(documents, key.documents)
+                keys.append(key)
+            }
+            return documents
+        case .phrase(let terms):
+            guard !terms.isEmpty else { return [] }
+            let key = try self.phrase(terms, limit: limit)
+            keys.append(key)
+            return key.documents
+        case .and(let parts):
+            var result: [UInt32]?
+            var excluded: [UInt32] = []
+            for part in parts {
+                if case .not(let inner) = part {
+                    var ignored: [ScoredKey] = []
+                    excluded = DocumentSets.union(excluded, try self.evaluate(inner, limit: limit, keys: &ignored))
+                } else {
+                    let documents = try self.evaluate(part, limit: limit, keys: &keys)
+                    result = result.map { DocumentSets.intersection($0, documents) } ?? documents
+                }
+            }
+            return DocumentSets.difference(result ?? [], excluded)
+        case .or(let parts):
+            var documents: [UInt32] = []
+            for part in parts { documents = DocumentSets.union(documents, try self.evaluate(part, limit: limit, keys: &keys)) }
+            return documents
+        case .not:
+            return []  // a bare NOT matches nothing by itself (the parser refuses such queries)
+        }
+    }
+
+    // MARK: Ranking
+
+    /// Collection statistics over the first `limit` documents.
+    func statistics(limit: Int) -> CollectionStatistics {
+        var title = 0
+        var body = 0
+        for (slot, count) in self.visible(limit: limit) {
+            let totals: (title: Int, body: Int)
+            switch slot.part {
+            case .buffer(let index): totals = index.lengthTotals(first: count)
+            case .segment(let segment): totals = segment.lengthTotals(first: count)
+            }
+            title += totals.title
+            body += totals.body
+        }
+        return CollectionStatistics(documents: limit, totalTitleLength: title, totalBodyLength: body)
+    }
+
+    /// Every document matching `query` with its BM25 score, in document order.
+    ///
+    /// - Parameter documents: Consider only the first this many documents, with the collection statistics as
+    ///   they were then: a point-in-time view, so that later pages of a result rank exactly like its first.
+    package func matches(_ query: SearchQuery, documents: Int? = nil) throws(DatelineStorageError) -> [(document: UInt32, score: Double)] {
+        let limit = min(documents ?? self.documentCount, self.documentCount)
+        var keys: [ScoredKey] = []
+        let matched = try self.evaluate(query, limit: limit, keys: &keys)
+        return self.ranker.scores(matched: matched, keys: keys, statistics: self.statistics(limit: limit), lengths: Lengths(reader: self), capacity: self.documentCount)
+    }
+
+    /// The best `limit` documents matching `query` among the first `documents`, that `include` accepts and that
+    /// come after `after` (see ``Ranker``): `total` counts the matches `include` accepts.
+    package func topMatches(
+        _ query: SearchQuery, limit: Int, documents: Int? = nil, after: (score: Double, document: UInt32)? = nil,
+        include: (UInt32) -> Bool = { _ in true }
+    ) throws(DatelineStorageError) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
+        let count = min(documents ?? self.documentCount, self.documentCount)
+        var keys: [ScoredKey] = []
+        let matched = try self.evaluate(query, limit: count, keys: &keys)
+        return self.ranker.top(
+            matched: matched, keys: keys, statistics: self.statistics(limit: count), lengths: Lengths(reader: self),
+            capacity: self.documentCount, limit: limit, after: after, include: include
+        )
+    }
+
+    /// Field lengths by global document, from whichever part holds it.
+    struct Lengths: FieldLengths {
+        let reader: IndexReader
+
+        @inline(__always)
+        func titleLength(_ document: Int) -> UInt32 {
+            let slot = self.reader.slots[self.reader.slot(of: document)]
+            switch slot.part {
+            case .buffer(let index): return index.titleLengths[document - slot.base]
+            case .segment(let segment): return segment.titleLength(document - slot.base)
+            }
+        }
+
+        @inline(__always)
+        func bodyLength(_ document: Int) -> UInt32 {
+            let slot = self.reader.slots[self.reader.slot(of: document)]
+            switch slot.part {
+            case .buffer(let index): return index.bodyLengths[document - slot.base]
+            case .segment(let segment): return segment.bodyLength(document - slot.base)
+            }
+        }
+    }
+
+    // MARK: Snippets
+
+    /// Highlighted passages of `body` for `query`: the body is analysed again and the words whose terms the
+    /// query looks for (or that start with one of its prefixes) are marked, so no per-token offsets are stored.
+    package func snippets(body: String, for query: SearchQuery, limit: Int = 3) -> [String] {
+        Snippets.highlight(body, for: query, analyzer: self.analyzer, limit: limit)
+    }
+}
+
+extension Snippets {
+    /// The snippets of `body` for `query`, finding matched words by analysing `body` again.
+    static func highlight(_ body: String, for query: SearchQuery, analyzer: Analyzer, limit: Int) -> [String] {
+        guard limit > 0 else { return [] }
+        let wanted = SearchIndex.positiveTerms(query)
+        var exact = Set<String>()
+        var prefixes: [(prefix: String, label: String)] = []
+        for term in wanted {
+            if term.hasSuffix("*") { prefixes.append((String(term.dropLast()), term)) } else { exact.insert(term) }
+        }
+        prefixes.sort { $0.label < $1.label }
+        var matched: [(range: Range<Int>, term: String)] = []
+        analyzer.forEachWord(body) { word, isAbbreviation, range in
+            let term = analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
+            if exact.contains(term) { matched.append((range, term)) }
+            for (prefix, label) in prefixes where term.hasPrefix(prefix) { matched.append((range, label)) }
+        }
+        return self.make(body, matched: matched, limit: limit)
+    }
+}

@@ -1,0 +1,69 @@
+/// Blocks of small unsigned integers packed at the width of their largest value: one byte giving the width in
+/// bits (0–32), then the values, least significant bit first, in `⌈count × width / 8⌉` bytes. The count is
+/// known to the reader (128 in a full postings block, fewer in a term's last one).
+enum BitPacking {
+    /// The number of bits the largest of `values` needs.
+    static func width(_ values: UnsafeBufferPointer<UInt32>) -> Int {
+        var union: UInt32 = 0
+        for value in values { union |= value }
+        return union == 0 ? 0 : 32 - union.leadingZeroBitCount
+    }
+
+    static func byteCount(count: Int, width: Int) -> Int { (count * width + 7) / 8 }
+
+    /// Appends the width byte and the packed `values`.
+    static func pack(_ values: UnsafeBufferPointer<UInt32>, into output: inout [UInt8]) {
+        let width = self.width(values)
+        output.append(UInt8(width))
+        guard width > 0 else { return }
+        var accumulator: UInt64 = 0
+        var filled = 0
+        for value in values {
+            accumulator |= UInt64(value) << UInt64(filled)
+            filled += width
+            while filled >= 8 {
+                output.append(UInt8(truncatingIfNeeded: accumulator))
+                accumulator >>= 8
+                filled -= 8
+            }
+        }
+        if filled > 0 { output.append(UInt8(truncatingIfNeeded: accumulator)) }
+    }
+
+    /// Reads `count` values packed at `cursor` into `output`, advancing the cursor past them.
+    static func unpack(_ cursor: inout ByteCursor, count: Int, into output: UnsafeMutableBufferPointer<UInt32>) throws(IndexFormatError) {
+        let width = Int(try cursor.fixed(UInt8.self))
+        guard width <= 32 else { throw IndexFormatError("a packed block claims \(width)-bit values") }
+        guard width > 0 else {
+            for index in 0..<count { output[index] = 0 }
+            return
+        }
+        let bytes = try cursor.bytes(self.byteCount(count: count, width: width))
+        let mask: UInt64 = (1 << UInt64(width)) - 1
+        var accumulator: UInt64 = 0
+        var available = 0
+        var next = 0
+        for index in 0..<count {
+            while available < width {
+                accumulator |= UInt64(bytes[next]) << UInt64(available)
+                next += 1
+                available += 8
+            }
+            output[index] = UInt32(truncatingIfNeeded: accumulator & mask)
+            accumulator >>= UInt64(width)
+            available -= width
+        }
+    }
+}
+
+extension [UInt8] {
+    /// Appends `value` as a LEB128 varint (7 bits per byte, low first).
+    mutating func appendVarUInt(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            self.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        self.append(UInt8(value))
+    }
+}

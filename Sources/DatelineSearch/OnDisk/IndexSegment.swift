@@ -1,0 +1,446 @@
+package import DatelineStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a segment holds, as its manifest entry records it.
+package struct SegmentInfo: Sendable, Hashable, Codable {
+    /// The files' common name (`<name>.dict`, `<name>.post`, ...).
+    package var name: String
+    package var documentCount: Int
+    package var totalTitleLength: Int
+    package var totalBodyLength: Int
+    /// Bytes on disk: everything, and the stored documents alone.
+    package var bytes: Int
+    package var storeBytes: Int
+
+    package init(name: String, documentCount: Int, totalTitleLength: Int, totalBodyLength: Int, bytes: Int, storeBytes: Int) {
+        self.name = name
+        self.documentCount = documentCount
+        self.totalTitleLength = totalTitleLength
+        self.totalBodyLength = totalBodyLength
+        self.bytes = bytes
+        self.storeBytes = storeBytes
+    }
+}
+
+/// A term's entry in a segment's dictionary.
+package struct TermInfo: Sendable, Hashable {
+    package var postingsOffset: Int
+    package var documentFrequency: Int
+    package var maximumTitleFrequency: UInt32
+    package var maximumBodyFrequency: UInt32
+
+    var encoded: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendVarUInt(UInt64(self.postingsOffset))
+        bytes.appendVarUInt(UInt64(self.documentFrequency))
+        bytes.appendVarUInt(UInt64(self.maximumTitleFrequency))
+        bytes.appendVarUInt(UInt64(self.maximumBodyFrequency))
+        return bytes
+    }
+
+    init(postingsOffset: Int, documentFrequency: Int, maximumTitleFrequency: UInt32, maximumBodyFrequency: UInt32) {
+        self.postingsOffset = postingsOffset
+        self.documentFrequency = documentFrequency
+        self.maximumTitleFrequency = maximumTitleFrequency
+        self.maximumBodyFrequency = maximumBodyFrequency
+    }
+
+    init(decoding bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
+        var cursor = ByteCursor(bytes)
+        self.postingsOffset = try cursor.int()
+        self.documentFrequency = try cursor.int()
+        self.maximumTitleFrequency = UInt32(truncatingIfNeeded: try cursor.varint())
+        self.maximumBodyFrequency = UInt32(truncatingIfNeeded: try cursor.varint())
+    }
+}
+
+/// Writes one immutable segment: terms in increasing byte order with their postings, and documents in order
+/// (their field lengths, numeric columns, keys and stored bytes). ``finish()`` writes the dictionary, the
+/// document columns and the keys, and fsyncs every file and the directory; nothing is visible to readers until
+/// a manifest names the segment.
+package final class SegmentWriter {
+    package let directory: String
+    package let name: String
+    private let columnCount: Int
+    private let postings: IndexFileWriter
+    private let positions: IndexFileWriter
+    private let store: DocumentStoreWriter
+    private var dictionary = SortedTable.Builder()
+    private var lastTerm: [UInt8]?
+    private var titleLengths: [UInt32] = []
+    private var bodyLengths: [UInt32] = []
+    private var columns: [[UInt64]]
+    private var keys: [(key: [UInt8], document: UInt32)] = []
+    private var externalKeys: [(key: [UInt8], document: UInt32)] = []
+
+    /// Paths of a segment's files.
+    package static func path(directory: String, name: String, kind: IndexFile.Kind) -> String {
+        directory + "/" + name + kind.suffix
+    }
+
+    package init(directory: String, name: String, columnCount: Int, storeBlockSize: Int = DocumentStoreWriter.defaultBlockSize) throws(DatelineStorageError) {
+        self.directory = directory
+        self.name = name
+        self.columnCount = columnCount
+        self.columns = Array(repeating: [], count: columnCount)
+        self.postings = try IndexFileWriter(path: Self.path(directory: directory, name: name, kind: .postings), kind: .postings)
+        self.positions = try IndexFileWriter(path: Self.path(directory: directory, name: name, kind: .positions), kind: .positions)
+        self.store = try DocumentStoreWriter(path: Self.path(directory: directory, name: name, kind: .store), blockSize: storeBlockSize)
+    }
+
+    package var documentCount: Int { self.titleLengths.count }
+
+    /// Adds a term's postings (with positions); terms must come in strictly increasing UTF-8 byte order.
+    package func addTerm(_ term: [UInt8], postings list: PostingList) throws(DatelineStorageError) {
+        guard !list.documents.isEmpty else { return }
+        precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
+        self.lastTerm = term
+        var positionBytes: [UInt8] = []
+        let encoded = PostingsFormat.encode(list, positionsBase: UInt64(self.positions.payloadPosition), positions: &positionBytes)
+        let info = TermInfo(
+            postingsOffset: self.postings.payloadPosition, documentFrequency: list.count,
+            maximumTitleFrequency: list.titleFrequencies.max() ?? 0, maximumBodyFrequency: list.bodyFrequencies.max() ?? 0
+        )
+        try self.postings.append(encoded)
+        try self.positions.append(positionBytes)
+        self.dictionary.add(key: term, value: info.encoded)
+    }
+
+    /// Adds the next document (numbered from 0 in the order added).
+    package func addDocument(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?, stored: [UInt8]) throws(DatelineStorageError) {
+        precondition(columns.count == self.columnCount, "a segment's documents all have the same columns")
+        let document = UInt32(self.titleLengths.count)
+        self.titleLengths.append(titleLength)
+        self.bodyLengths.append(bodyLength)
+        for (index, value) in columns.enumerated() { self.columns[index].append(value) }
+        self.keys.append((Array(key.utf8), document))
+        if let externalKey { self.externalKeys.append((Array(externalKey.utf8), document)) }
+        try self.store.add(stored)
+    }
+
+    /// Adds documents whose stored bytes are an existing compressed block (a merge copying another segment's
+    /// store): `documents` gives each one's lengths, columns and keys.
+    package func addDocuments(
+        compressedBlock: UnsafeRawBufferPointer,
+        _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?)]
+    ) throws(DatelineStorageError) {
+        try self.store.addCompressedBlock(compressedBlock, documents: documents.count)
+        for document in documents {
+            let number = UInt32(self.titleLengths.count)
+            self.titleLengths.append(document.titleLength)
+            self.bodyLengths.append(document.bodyLength)
+            for (index, value) in document.columns.enumerated() { self.columns[index].append(value) }
+            self.keys.append((Array(document.key.utf8), number))
+            if let externalKey = document.externalKey { self.externalKeys.append((Array(externalKey.utf8), number)) }
+        }
+    }
+
+    /// Writes the remaining files, fsyncs everything, and describes the segment.
+    package func finish() throws(DatelineStorageError) -> SegmentInfo {
+        try self.postings.finish()
+        try self.positions.finish()
+        try self.store.finish()
+        let dictionary = try IndexFileWriter(path: Self.path(directory: self.directory, name: self.name, kind: .dictionary), kind: .dictionary)
+        try dictionary.append(self.dictionary.finish())
+        try dictionary.finish()
+        try self.writeDocuments()
+        try self.writeKeys()
+        try FileDescriptor.syncDirectory(self.directory)
+        var bytes = 0
+        for kind in IndexFile.Kind.allCases {
+            let descriptor = try FileDescriptor(path: Self.path(directory: self.directory, name: self.name, kind: kind), mode: .readOnly)
+            bytes += try descriptor.size()
+        }
+        let storePath = Self.path(directory: self.directory, name: self.name, kind: .store)
+        return SegmentInfo(
+            name: self.name, documentCount: self.documentCount,
+            totalTitleLength: self.titleLengths.reduce(0) { $0 + Int($1) }, totalBodyLength: self.bodyLengths.reduce(0) { $0 + Int($1) },
+            bytes: bytes, storeBytes: try FileDescriptor(path: storePath, mode: .readOnly).size()
+        )
+    }
+
+    /// `DOCS`: u64 document count, u64 column count, u64 total title length, u64 total body length, the title
+    /// lengths (u32 each), the body lengths (u32 each), padding to 8 bytes, then each column (u64 each).
+    private func writeDocuments() throws(DatelineStorageError) {
+        let file = try IndexFileWriter(path: Self.path(directory: self.directory, name: self.name, kind: .documents), kind: .documents)
+        var header: [UInt8] = []
+        header.appendLittleEndian(UInt64(self.documentCount))
+        header.appendLittleEndian(UInt64(self.columnCount))
+        header.appendLittleEndian(UInt64(self.titleLengths.reduce(0) { $0 + Int($1) }))
+        header.appendLittleEndian(UInt64(self.bodyLengths.reduce(0) { $0 + Int($1) }))
+        try file.append(header)
+        for lengths in [self.titleLengths, self.bodyLengths] {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(4 * lengths.count)
+            for length in lengths { bytes.appendLittleEndian(length) }
+            try file.append(bytes)
+        }
+        try file.pad(to: 8)
+        for column in self.columns {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(8 * column.count)
+            for value in column { bytes.appendLittleEndian(value) }
+            try file.append(bytes)
+        }
+        try file.finish()
+    }
+
+    /// `KEYS`: the key table, the external-key table (``SortedTable``s of key → varint document), then the first
+    /// table's length (u64).
+    private func writeKeys() throws(DatelineStorageError) {
+        func table(_ entries: [(key: [UInt8], document: UInt32)]) -> [UInt8] {
+            var builder = SortedTable.Builder()
+            var previous: [UInt8]?
+            for entry in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                if let previous, previous == entry.key { continue }  // the first holder of a key wins
+                var value: [UInt8] = []
+                value.appendVarUInt(UInt64(entry.document))
+                builder.add(key: entry.key, value: value)
+                previous = entry.key
+            }
+            return builder.finish()
+        }
+        let file = try IndexFileWriter(path: Self.path(directory: self.directory, name: self.name, kind: .keys), kind: .keys)
+        let keys = table(self.keys)
+        try file.append(keys)
+        try file.append(table(self.externalKeys))
+        var trailer: [UInt8] = []
+        trailer.appendLittleEndian(UInt64(keys.count))
+        try file.append(trailer)
+        try file.finish()
+    }
+}
+
+/// One immutable segment, its files mapped read-only: look-ups read the page cache, not the heap.
+package final class IndexSegment: Sendable {
+    package let info: SegmentInfo
+    package let columnCount: Int
+    private let dictionaryFile: MappedIndexFile
+    private let postingsFile: MappedIndexFile
+    private let positionsFile: MappedIndexFile
+    private let documentsFile: MappedIndexFile
+    private let keysFile: MappedIndexFile
+    private let store: DocumentStoreReader
+    private nonisolated(unsafe) let dictionary: SortedTable.Reader  // reads immutable mapped bytes only
+    private nonisolated(unsafe) let keys: SortedTable.Reader
+    private nonisolated(unsafe) let externalKeys: SortedTable.Reader
+    private let titleLengthsOffset: Int
+    private let bodyLengthsOffset: Int
+    private let columnsOffset: Int
+
+    package var name: String { self.info.name }
+    package var documentCount: Int { self.info.documentCount }
+
+    /// Maps the segment `name` in `directory` and checks every file's envelope and (when `verify`) checksum.
+    /// - Throws: ``DatelineStorageError`` naming the damaged or missing file.
+    package init(directory: String, name: String, verify: Bool = true) throws(DatelineStorageError) {
+        func open(_ kind: IndexFile.Kind) throws(DatelineStorageError) -> MappedIndexFile {
+            try MappedIndexFile(path: SegmentWriter.path(directory: directory, name: name, kind: kind), kind: kind, verify: verify)
+        }
+        self.dictionaryFile = try open(.dictionary)
+        self.postingsFile = try open(.postings)
+        self.positionsFile = try open(.positions)
+        self.documentsFile = try open(.documents)
+        self.keysFile = try open(.keys)
+        let storeFile = try open(.store)
+        func damaged(_ file: MappedIndexFile, _ error: IndexFormatError) -> DatelineStorageError {
+            .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
+        }
+        do throws(IndexFormatError) {
+            self.store = try DocumentStoreReader(storeFile)
+        } catch { throw damaged(storeFile, error) }
+        do throws(IndexFormatError) {
+            self.dictionary = try SortedTable.Reader(self.dictionaryFile.payload)
+        } catch { throw damaged(self.dictionaryFile, error) }
+        let keyBytes = self.keysFile.payload
+        guard keyBytes.count >= 8 else { throw damaged(self.keysFile, IndexFormatError("too short")) }
+        let firstLength = Int(truncatingIfNeeded: keyBytes.littleEndian(at: keyBytes.count - 8, as: UInt64.self))
+        guard firstLength >= 0, firstLength <= keyBytes.count - 8 else { throw damaged(self.keysFile, IndexFormatError("the key table's length is out of range")) }
+        do throws(IndexFormatError) {
+            self.keys = try SortedTable.Reader(UnsafeRawBufferPointer(rebasing: keyBytes[0..<firstLength]))
+            self.externalKeys = try SortedTable.Reader(UnsafeRawBufferPointer(rebasing: keyBytes[firstLength..<(keyBytes.count - 8)]))
+        } catch { throw damaged(self.keysFile, error) }
+        let documents = self.documentsFile.payload
+        guard documents.count >= 32 else { throw damaged(self.documentsFile, IndexFormatError("too short")) }
+        let count = Int(truncatingIfNeeded: documents.littleEndian(at: 0, as: UInt64.self))
+        let columns = Int(truncatingIfNeeded: documents.littleEndian(at: 8, as: UInt64.self))
+        let totalTitle = Int(truncatingIfNeeded: documents.littleEndian(at: 16, as: UInt64.self))
+        let totalBody = Int(truncatingIfNeeded: documents.littleEndian(at: 24, as: UInt64.self))
+        self.titleLengthsOffset = 32
+        self.bodyLengthsOffset = 32 + 4 * count
+        self.columnsOffset = (32 + 8 * count + 7) / 8 * 8
+        guard count >= 0, columns >= 0, columns < 64, count < Int(Int32.max), self.columnsOffset + 8 * columns * count == documents.count else {
+            throw damaged(self.documentsFile, IndexFormatError("\(count) documents and \(columns) columns do not fill \(documents.count) bytes"))
+        }
+        guard self.store.count == count else {
+            throw damaged(storeFile, IndexFormatError("the store holds \(self.store.count) documents, the segment \(count)"))
+        }
+        self.columnCount = columns
+        let bytes = [self.dictionaryFile, self.postingsFile, self.positionsFile, self.documentsFile, self.keysFile, storeFile]
+            .reduce(0) { $0 + $1.payload.count + IndexFile.headerSize + IndexFile.footerSize }
+        self.info = SegmentInfo(
+            name: name, documentCount: count, totalTitleLength: totalTitle, totalBodyLength: totalBody,
+            bytes: bytes, storeBytes: storeFile.payload.count + IndexFile.headerSize + IndexFile.footerSize
+        )
+    }
+
+    /// Document `document`'s title length in tokens.
+    @inline(__always)
+    package func titleLength(_ document: Int) -> UInt32 {
+        self.documentsFile.payload.littleEndian(at: self.titleLengthsOffset + 4 * document, as: UInt32.self)
+    }
+
+    /// Document `document`'s body length in tokens.
+    @inline(__always)
+    package func bodyLength(_ document: Int) -> UInt32 {
+        self.documentsFile.payload.littleEndian(at: self.bodyLengthsOffset + 4 * document, as: UInt32.self)
+    }
+
+    /// The sum of the first `count` documents' title and body lengths.
+    package func lengthTotals(first count: Int) -> (title: Int, body: Int) {
+        if count >= self.documentCount { return (self.info.totalTitleLength, self.info.totalBodyLength) }
+        var title = 0
+        var body = 0
+        for document in 0..<count {
+            title += Int(self.titleLength(document))
+            body += Int(self.bodyLength(document))
+        }
+        return (title, body)
+    }
+
+    /// Column `column` of document `document`.
+    @inline(__always)
+    package func column(_ column: Int, _ document: Int) -> UInt64 {
+        self.documentsFile.payload.littleEndian(at: self.columnsOffset + 8 * (column * self.documentCount + document), as: UInt64.self)
+    }
+
+    private func failure(_ error: IndexFormatError, in file: MappedIndexFile) -> DatelineStorageError {
+        .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
+    }
+
+    /// The dictionary entry of `term`, or nil when no document of the segment holds it.
+    package func termInfo(_ term: String) throws(DatelineStorageError) -> TermInfo? {
+        do {
+            guard let value = try self.dictionary.value(for: Array(term.utf8)) else { return nil }
+            return try value.withUnsafeBytes { bytes throws(IndexFormatError) in try TermInfo(decoding: bytes) }
+        } catch let error as IndexFormatError {
+            throw self.failure(error, in: self.dictionaryFile)
+        } catch {
+            throw self.failure(IndexFormatError("\(error)"), in: self.dictionaryFile)
+        }
+    }
+
+    /// Every term starting with `prefix`, in order, with its entry.
+    package func terms(withPrefix prefix: String) throws(DatelineStorageError) -> [(term: String, info: TermInfo)] {
+        var found: [(String, TermInfo)] = []
+        do {
+            try self.dictionary.forEachEntry(withPrefix: Array(prefix.utf8)) { key, value in
+                found.append((String(decoding: key, as: UTF8.self), try TermInfo(decoding: value)))
+                return true
+            }
+        } catch let error as IndexFormatError {
+            throw self.failure(error, in: self.dictionaryFile)
+        } catch {
+            throw self.failure(IndexFormatError("\(error)"), in: self.dictionaryFile)
+        }
+        return found
+    }
+
+    /// Every term of the segment, in order (merging reads them).
+    package func forEachTerm(_ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+        try self.dictionary.forEachEntry { key, value in try body(key, try TermInfo(decoding: value)) }
+    }
+
+    /// The postings of a term among documents below `limit`, with positions when asked.
+    package func postings(_ info: TermInfo, below limit: Int? = nil, positions: Bool = false) throws(DatelineStorageError) -> PostingList {
+        do throws(IndexFormatError) {
+            return try PostingsFormat.decode(
+                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                limit: UInt32(clamping: limit ?? self.documentCount), positions: positions ? self.positionsFile.payload : nil
+            )
+        } catch { throw self.failure(error, in: self.postingsFile) }
+    }
+
+    /// Stored document `document`'s bytes.
+    package func storedDocument(_ document: Int) throws(DatelineStorageError) -> [UInt8] {
+        do throws(IndexFormatError) {
+            return try self.store.document(document)
+        } catch {
+            throw .corrupt(segment: self.name + IndexFile.Kind.store.suffix, offset: 0, reason: "stored document \(document) of segment \(self.name): \(error.description)")
+        }
+    }
+
+    /// The document whose key (or, with `external`, external key) is `key`.
+    package func document(forKey key: String, external: Bool = false) throws(DatelineStorageError) -> Int? {
+        do {
+            guard let value = try (external ? self.externalKeys : self.keys).value(for: Array(key.utf8)) else { return nil }
+            return try value.withUnsafeBytes { bytes throws(IndexFormatError) in
+                var cursor = ByteCursor(bytes)
+                return try cursor.int()
+            }
+        } catch let error as IndexFormatError {
+            throw self.failure(error, in: self.keysFile)
+        } catch {
+            throw self.failure(IndexFormatError("\(error)"), in: self.keysFile)
+        }
+    }
+
+    /// The store's compressed blocks, in order, for a merge to copy.
+    var storeBlocks: [(bytes: UnsafeRawBufferPointer, documents: Int)] {
+        (0..<self.store.blockCount).map { self.store.compressedBlock($0) }
+    }
+
+    /// Deletes a segment's files (once no reader maps them).
+    package static func remove(directory: String, name: String) {
+        for kind in IndexFile.Kind.allCases {
+            unlink(SegmentWriter.path(directory: directory, name: name, kind: kind))
+        }
+    }
+}
+
+extension SearchIndex {
+    /// What a segment stores of one document beside its postings.
+    package struct StoredFields {
+        package var columns: [UInt64]
+        package var key: String
+        package var externalKey: String?
+        package var stored: [UInt8]
+
+        package init(columns: [UInt64], key: String, externalKey: String?, stored: [UInt8]) {
+            self.columns = columns
+            self.key = key
+            self.externalKey = externalKey
+            self.stored = stored
+        }
+    }
+
+    /// Writes this index's documents and postings into `writer` (terms in byte order), taking each document's
+    /// stored fields from `fields` (by document number). The index must not change meanwhile.
+    package func write(to writer: SegmentWriter, fields: (Int) throws -> StoredFields) throws {
+        let order = self.terms.indices.sorted { self.terms[$0].utf8.lexicographicallyPrecedes(self.terms[$1].utf8) }
+        for id in order {
+            let occurrences = self.postingLists[id]
+            var list = PostingList()
+            list.documents.reserveCapacity(occurrences.count)
+            for occurrence in occurrences { list.append(document: occurrence.document, title: occurrence.title, body: occurrence.body) }
+            try writer.addTerm(Array(self.terms[id].utf8), postings: list)
+        }
+        for document in 0..<self.count {
+            let stored = try fields(document)
+            try writer.addDocument(
+                titleLength: self.titleLengths[document], bodyLength: self.bodyLengths[document], columns: stored.columns,
+                key: stored.key, externalKey: stored.externalKey, stored: stored.stored
+            )
+        }
+    }
+
+    /// The document numbered `document`.
+    package func document(_ document: Int) -> IndexedDocument { self.documents[document] }
+}

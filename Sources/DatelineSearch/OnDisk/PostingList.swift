@@ -1,0 +1,164 @@
+/// One term's postings in a segment, decoded: the documents containing it (ascending), its frequency in each
+/// field, and (when asked for) every position, per document the title's then the body's, ascending in each.
+package struct PostingList: Sendable, Equatable {
+    package var documents: [UInt32] = []
+    package var titleFrequencies: [UInt32] = []
+    package var bodyFrequencies: [UInt32] = []
+    /// Flattened positions; document `i`'s start at `positionStarts[i]` (empty when positions were not read).
+    package var positions: [UInt32] = []
+    package var positionStarts: [Int] = []
+
+    package init() {}
+
+    package var count: Int { self.documents.count }
+
+    /// Appends one document's occurrences.
+    package mutating func append(document: UInt32, title: some Collection<UInt32>, body: some Collection<UInt32>) {
+        self.documents.append(document)
+        self.titleFrequencies.append(UInt32(title.count))
+        self.bodyFrequencies.append(UInt32(body.count))
+        self.positionStarts.append(self.positions.count)
+        self.positions.append(contentsOf: title)
+        self.positions.append(contentsOf: body)
+    }
+
+    /// Document `index`'s title and body positions (positions must have been read).
+    package func positions(at index: Int) -> (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>) {
+        let start = self.positionStarts[index]
+        let middle = start + Int(self.titleFrequencies[index])
+        let end = middle + Int(self.bodyFrequencies[index])
+        return (self.positions[start..<middle], self.positions[middle..<end])
+    }
+}
+
+/// The on-disk encoding of postings and positions.
+///
+/// A term's postings (at the offset its dictionary entry gives): `varint blockCount`, then one 24-byte skip
+/// entry per block (u32 last document, u32 offset of the block's data from the end of the skip entries, u64
+/// offset of the block's first positions in the positions file, u32 highest title frequency, u32 highest body
+/// frequency), then the blocks. A block holds up to ``blockSize`` documents: their gaps (the first from one past
+/// the previous block's last document, or from 0; each next minus one), their title frequencies and their body
+/// frequencies, each bit-packed (``BitPacking``). Positions: per document, its title positions then its body
+/// positions, each list as varint gaps from the previous position (the first from 0).
+enum PostingsFormat {
+    static let blockSize = 128
+    static let skipEntrySize = 24
+
+    struct SkipEntry {
+        var lastDocument: UInt32
+        var dataOffset: UInt32
+        var positionsOffset: UInt64
+        var maximumTitleFrequency: UInt32
+        var maximumBodyFrequency: UInt32
+    }
+
+    /// Encodes `list` (positions included), appending positions to `positions` (whose current size is where
+    /// this term's start), and returns the postings bytes.
+    static func encode(_ list: PostingList, positionsBase: UInt64, positions: inout [UInt8]) -> [UInt8] {
+        let blockCount = (list.count + self.blockSize - 1) / self.blockSize
+        var skips: [SkipEntry] = []
+        var data: [UInt8] = []
+        var scratch = [UInt32](repeating: 0, count: self.blockSize)
+        var previousEnd: UInt32 = 0  // one past the previous block's last document
+        var positionsWritten = 0
+        for block in 0..<blockCount {
+            let range = (block * self.blockSize)..<min(list.count, (block + 1) * self.blockSize)
+            skips.append(SkipEntry(
+                lastDocument: list.documents[range.upperBound - 1],
+                dataOffset: UInt32(data.count),
+                positionsOffset: positionsBase + UInt64(positionsWritten),
+                maximumTitleFrequency: list.titleFrequencies[range].max() ?? 0,
+                maximumBodyFrequency: list.bodyFrequencies[range].max() ?? 0
+            ))
+            var expected = previousEnd
+            for (slot, index) in range.enumerated() {
+                scratch[slot] = list.documents[index] - expected
+                expected = list.documents[index] + 1
+            }
+            previousEnd = expected
+            scratch.withUnsafeBufferPointer { BitPacking.pack(UnsafeBufferPointer(rebasing: $0[0..<range.count]), into: &data) }
+            list.titleFrequencies.withUnsafeBufferPointer { BitPacking.pack(UnsafeBufferPointer(rebasing: $0[range]), into: &data) }
+            list.bodyFrequencies.withUnsafeBufferPointer { BitPacking.pack(UnsafeBufferPointer(rebasing: $0[range]), into: &data) }
+            let before = positions.count
+            for index in range {
+                let (title, body) = list.positions(at: index)
+                for field in [title, body] {
+                    var previous: UInt32 = 0
+                    for position in field {
+                        positions.appendVarUInt(UInt64(position - previous))
+                        previous = position
+                    }
+                }
+            }
+            positionsWritten += positions.count - before
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(8 + blockCount * self.skipEntrySize + data.count)
+        output.appendVarUInt(UInt64(blockCount))
+        for skip in skips {
+            output.appendLittleEndian(skip.lastDocument)
+            output.appendLittleEndian(skip.dataOffset)
+            output.appendLittleEndian(skip.positionsOffset)
+            output.appendLittleEndian(skip.maximumTitleFrequency)
+            output.appendLittleEndian(skip.maximumBodyFrequency)
+        }
+        output.append(contentsOf: data)
+        return output
+    }
+
+    /// Decodes the postings of a term with `count` documents at `offset`, keeping only documents below
+    /// `limit`, with their positions when `positions` is given.
+    static func decode(
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer?
+    ) throws(IndexFormatError) -> PostingList {
+        var cursor = ByteCursor(postings, at: offset)
+        let blockCount = try cursor.int()
+        guard blockCount == (count + self.blockSize - 1) / self.blockSize else {
+            throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
+        }
+        let skipStart = cursor.position
+        guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+        let dataStart = skipStart + blockCount * self.skipEntrySize
+        var list = PostingList()
+        var documents = [UInt32](repeating: 0, count: self.blockSize)
+        var titles = [UInt32](repeating: 0, count: self.blockSize)
+        var bodies = [UInt32](repeating: 0, count: self.blockSize)
+        var previousEnd: UInt32 = 0
+        for block in 0..<blockCount {
+            let skip = skipStart + block * self.skipEntrySize
+            let firstDocumentBound = previousEnd
+            previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
+            guard firstDocumentBound < limit else { break }  // every document of this block is at or past the limit
+            let entries = min(self.blockSize, count - block * self.blockSize)
+            var blockCursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
+            try documents.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
+            try titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
+            try bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
+            var positionCursor = positions.map { ByteCursor($0, at: Int(truncatingIfNeeded: postings.littleEndian(at: skip + 8, as: UInt64.self))) }
+            var document = firstDocumentBound
+            for index in 0..<entries {
+                document = document &+ documents[index]
+                guard document < limit else { return list }
+                list.documents.append(document)
+                list.titleFrequencies.append(titles[index])
+                list.bodyFrequencies.append(bodies[index])
+                if positionCursor != nil {
+                    list.positionStarts.append(list.positions.count)
+                    for frequency in [titles[index], bodies[index]] {
+                        var position: UInt32 = 0
+                        for _ in 0..<frequency {
+                            let gap = try positionCursor!.varint()
+                            guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
+                            position += UInt32(gap)
+                            list.positions.append(position)
+                        }
+                    }
+                }
+                document &+= 1
+            }
+            document &-= 1
+            guard document == previousEnd &- 1 else { throw IndexFormatError("block \(block) ends at document \(document), its skip entry says \(previousEnd &- 1)") }
+        }
+        return list
+    }
+}

@@ -1,0 +1,154 @@
+/// A sorted map from byte strings to small byte values, written once and read in place: the term dictionary
+/// and the document-key tables of a segment.
+///
+/// Layout (offsets relative to the table's start): blocks of up to ``blockSize`` entries, each entry
+/// `varint shared-prefix length, varint suffix length, suffix, varint value length, value` (the first entry of a
+/// block shares nothing, so a block can be read on its own); then one u64 offset per block; then the block
+/// count (u64) and the entry count (u64). A look-up binary-searches the blocks by their first keys and scans one.
+/// Keys compare as unsigned bytes (UTF-8 order), never as Swift strings.
+enum SortedTable {
+    static let blockSize = 32
+
+    /// Builds a table from entries added in strictly increasing key order.
+    struct Builder {
+        private(set) var bytes: [UInt8] = []
+        private var blockOffsets: [UInt64] = []
+        private var previous: [UInt8] = []
+        private var inBlock = 0
+        private(set) var count = 0
+
+        init() {}
+
+        mutating func add(key: [UInt8], value: [UInt8]) {
+            precondition(self.count == 0 || self.previous.lexicographicallyPrecedes(key), "sorted table keys must increase")
+            var shared = 0
+            if self.inBlock == Self.blockSize || self.count == 0 {
+                self.blockOffsets.append(UInt64(self.bytes.count))
+                self.inBlock = 0
+            } else {
+                let limit = min(self.previous.count, key.count)
+                while shared < limit, self.previous[shared] == key[shared] { shared += 1 }
+            }
+            self.bytes.appendVarUInt(UInt64(shared))
+            self.bytes.appendVarUInt(UInt64(key.count - shared))
+            self.bytes.append(contentsOf: key[shared...])
+            self.bytes.appendVarUInt(UInt64(value.count))
+            self.bytes.append(contentsOf: value)
+            self.previous = key
+            self.inBlock += 1
+            self.count += 1
+        }
+
+        private static var blockSize: Int { SortedTable.blockSize }
+
+        /// The finished table.
+        mutating func finish() -> [UInt8] {
+            var output = self.bytes
+            for offset in self.blockOffsets { output.appendLittleEndian(offset) }
+            output.appendLittleEndian(UInt64(self.blockOffsets.count))
+            output.appendLittleEndian(UInt64(self.count))
+            return output
+        }
+    }
+
+    /// A table read in place from mapped bytes.
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        let blockCount: Int
+        let count: Int
+        private let blockIndex: Int
+
+        init(_ bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
+            guard bytes.count >= 16 else { throw IndexFormatError("a sorted table of \(bytes.count) bytes") }
+            let blocks = bytes.littleEndian(at: bytes.count - 16, as: UInt64.self)
+            let entries = bytes.littleEndian(at: bytes.count - 8, as: UInt64.self)
+            guard blocks <= UInt64(bytes.count / 8), entries <= UInt64(bytes.count), blocks * UInt64(SortedTable.blockSize) >= entries,
+                (entries + UInt64(SortedTable.blockSize) - 1) / UInt64(SortedTable.blockSize) == blocks
+            else { throw IndexFormatError("a sorted table's trailer is inconsistent (\(blocks) blocks, \(entries) entries)") }
+            self.bytes = bytes
+            self.blockCount = Int(blocks)
+            self.count = Int(entries)
+            self.blockIndex = bytes.count - 16 - 8 * Int(blocks)
+            guard self.blockIndex >= 0 else { throw IndexFormatError("a sorted table's block index runs past its start") }
+        }
+
+        private func blockOffset(_ block: Int) -> Int { Int(truncatingIfNeeded: self.bytes.littleEndian(at: self.blockIndex + 8 * block, as: UInt64.self)) }
+
+        /// The entries of one block, in order.
+        func forEachEntry(inBlock block: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+            let start = self.blockOffset(block)
+            guard start >= 0, start <= self.blockIndex else { throw IndexFormatError("block \(block) starts outside the table") }
+            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.bytes[..<self.blockIndex]), at: start)
+            let entries = block == self.blockCount - 1 ? self.count - block * SortedTable.blockSize : SortedTable.blockSize
+            var key: [UInt8] = []
+            for _ in 0..<entries {
+                let shared = try cursor.int()
+                let suffix = try cursor.bytes(try cursor.int())
+                guard shared <= key.count else { throw IndexFormatError("an entry shares \(shared) bytes of a \(key.count)-byte key") }
+                key.removeSubrange(shared...)
+                key.append(contentsOf: suffix)
+                let value = try cursor.bytes(try cursor.int())
+                let keepGoing = try key.withUnsafeBytes { try body($0, value) }
+                if !keepGoing { return false }
+            }
+            return true
+        }
+
+        /// The first key of a block (stored whole).
+        private func firstKey(_ block: Int) throws(IndexFormatError) -> UnsafeRawBufferPointer {
+            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.bytes[..<self.blockIndex]), at: self.blockOffset(block))
+            guard try cursor.int() == 0 else { throw IndexFormatError("block \(block)'s first key is front-coded") }
+            return try cursor.bytes(try cursor.int())
+        }
+
+        /// The last block whose first key is ≤ `key` (0 when `key` precedes them all).
+        private func block(for key: UnsafeRawBufferPointer) throws(IndexFormatError) -> Int {
+            var low = 0
+            var high = self.blockCount - 1
+            while low < high {
+                let middle = (low + high + 1) / 2
+                let first = try self.firstKey(middle)
+                if !key.lexicographicallyPrecedes(first) { low = middle } else { high = middle - 1 }
+            }
+            return low
+        }
+
+        /// The value stored under `key`, copied out, or nil.
+        func value(for key: [UInt8]) throws -> [UInt8]? {
+            guard self.count > 0 else { return nil }
+            return try key.withUnsafeBytes { key -> [UInt8]? in
+                var found: [UInt8]?
+                _ = try self.forEachEntry(inBlock: try self.block(for: key)) { entry, value in
+                    if entry.elementsEqual(key) { found = Array(value); return false }
+                    return !key.lexicographicallyPrecedes(entry)  // past where it would be: stop
+                }
+                return found
+            }
+        }
+
+        /// Every entry whose key starts with `prefix`, in order, until `body` returns false.
+        func forEachEntry(withPrefix prefix: [UInt8], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+            guard self.count > 0 else { return }
+            try prefix.withUnsafeBytes { prefix in
+                var block = try self.block(for: prefix)
+                var done = false
+                while !done, block < self.blockCount {
+                    let finished = try self.forEachEntry(inBlock: block) { key, value in
+                        if key.starts(with: prefix) { return try body(key, value) }
+                        if prefix.lexicographicallyPrecedes(key) { done = true; return false }  // past the prefix's range
+                        return true
+                    }
+                    if !finished { return }
+                    block += 1
+                }
+            }
+        }
+
+        /// Every entry, in order.
+        func forEachEntry(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+            for block in 0..<self.blockCount {
+                guard try self.forEachEntry(inBlock: block, body) else { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import DatelineStorage
+import Foundation
+import Testing
+
+@testable import DatelineSearch
+
+/// A deterministic generator, so that failures replay.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        self.state = self.state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return self.state >> 11 ^ self.state << 7
+    }
+}
+
+/// A scratch directory removed at the end of the test.
+final class ScratchDirectory {
+    let path: String
+    init() throws {
+        self.path = NSTemporaryDirectory() + "dateline-segment-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: self.path) }
+}
+
+@Suite struct SegmentFormatTests {
+    @Test func bitPackingRoundTripsEveryWidth() throws {
+        var random = SeededGenerator(state: 7)
+        for width in 0...32 {
+            for count in [1, 5, 127, 128] {
+                let maximum: UInt32 = width == 0 ? 0 : (width == 32 ? .max : (1 << UInt32(width)) - 1)
+                var values = (0..<count).map { _ in UInt32.random(in: 0...maximum, using: &random) }
+                values[0] = maximum
+                var bytes: [UInt8] = []
+                values.withUnsafeBufferPointer { BitPacking.pack($0, into: &bytes) }
+                #expect(bytes.count == 1 + BitPacking.byteCount(count: count, width: width))
+                var decoded = [UInt32](repeating: 99, count: count)
+                try bytes.withUnsafeBytes { raw in
+                    var cursor = ByteCursor(raw)
+                    try decoded.withUnsafeMutableBufferPointer { try BitPacking.unpack(&cursor, count: count, into: $0) }
+                    #expect(cursor.remaining == 0)
+                }
+                #expect(decoded == values, "width \(width), count \(count)")
+            }
+        }
+    }
+
+    @Test func sortedTableFindsEveryKeyAndOnlyThose() throws {
+        let words = Set((0..<1_000).map { "k\($0 * 7919 % 100_003)" } + ["", "a", "ab", "abc", "é", "zz", "z\u{10FFFF}"])
+        let sorted = words.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var builder = SortedTable.Builder()
+        for (index, word) in sorted.enumerated() { builder.add(key: Array(word.utf8), value: [UInt8(index % 256), 1]) }
+        let bytes = builder.finish()
+        try bytes.withUnsafeBytes { raw in
+            let table = try SortedTable.Reader(raw)
+            #expect(table.count == sorted.count)
+            for (index, word) in sorted.enumerated() {
+                #expect(try table.value(for: Array(word.utf8)) == [UInt8(index % 256), 1], "\(word)")
+            }
+            for missing in ["k", "k1x", "b", "zzz", "\u{1}"] where !words.contains(missing) {
+                #expect(try table.value(for: Array(missing.utf8)) == nil, "\(missing)")
+            }
+            var withPrefix: [String] = []
+            try table.forEachEntry(withPrefix: Array("k12".utf8)) { key, _ in withPrefix.append(String(decoding: key, as: UTF8.self)); return true }
+            #expect(withPrefix == sorted.filter { $0.hasPrefix("k12") })
+            var all: [String] = []
+            try table.forEachEntry { key, _ in all.append(String(decoding: key, as: UTF8.self)); return true }
+            #expect(all == sorted)
+        }
+    }
+
+    @Test func postingsRoundTripWithAndWithoutPositionsAndBelowALimit() throws {
+        var random = SeededGenerator(state: 3)
+        var list = PostingList()
+        var document: UInt32 = 0
+        for _ in 0..<1_000 {
+            document += UInt32.random(in: 1...40, using: &random)
+            let title = (0..<Int.random(in: 0...2, using: &random)).map { UInt32($0 * 3) }
+            let body = (0..<Int.random(in: title.isEmpty ? 1...9 : 0...9, using: &random)).map { UInt32($0 * 5 + 1) }
+            list.append(document: document, title: title, body: body)
+        }
+        var positions: [UInt8] = [0, 0, 0]  // another term's positions before this one's
+        let encoded = PostingsFormat.encode(list, positionsBase: 3, positions: &positions)
+        try encoded.withUnsafeBytes { postingBytes in
+            try positions.withUnsafeBytes { positionBytes in
+                let full = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, limit: .max, positions: positionBytes)
+                #expect(full == list)
+                let bare = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, limit: .max, positions: nil)
+                #expect(bare.documents == list.documents && bare.titleFrequencies == list.titleFrequencies && bare.bodyFrequencies == list.bodyFrequencies)
+                for limit in [0, 1, list.documents[127], list.documents[128], list.documents[500] + 1, document + 1] {
+                    let cut = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    let expected = list.documents.filter { $0 < limit }.count
+                    #expect(cut.documents == Array(list.documents.prefix(expected)), "limit \(limit)")
+                    #expect(cut.positions == Array(list.positions.prefix(expected < list.count ? list.positionStarts[expected] : list.positions.count)))
+                }
+            }
+        }
+    }
+}
+
+@Suite struct SegmentTests {
+    /// A corpus with a skewed vocabulary and phrases that recur, built deterministically.
+    static func corpus(_ count: Int, seed: UInt64) -> [IndexedDocument] {
+        var random = SeededGenerator(state: seed)
+        let vocabulary = (0..<400).map { "w\($0)x" } + ["Trade", "trading", "U.S.", "Élite", "don't", "oil-price"]
+        func word() -> String {
+            let u = Double(random.next() % 1_000_000) / 1_000_000
+            return vocabulary[min(vocabulary.count - 1, Int(pow(Double(vocabulary.count), u)) - 1)]
+        }
+        return (0..<count).map { number in
+            let title = (0..<Int(random.next() % 6)).map { _ in word() }.joined(separator: " ")
+            let body = (0..<(3 + Int(random.next() % 150))).map { index in index % 37 == 5 ? "crude oil prices" : word() }.joined(separator: " ")
+            return IndexedDocument(id: "d\(number)", title: title, body: body)
+        }
+    }
+
+    static let queries = [
+        "w1x", "w350x", "w1x w2x", "w3x OR w150x", "w5x -w0x", "\"crude oil\"", "\"oil prices\" w0x", "w1* OR w200x",
+        "(w4x OR w40x) w0x", "trade", "us", "elite", "don't", "\"oil price\"", "tra*", "nothing",
+    ]
+
+    /// Writes `documents` as segments of the given sizes (the rest stays in a buffer) and opens them.
+    static func segmented(_ documents: [IndexedDocument], sizes: [Int], directory: String) throws -> (parts: [IndexReader.Part], buffers: [SearchIndex]) {
+        var parts: [IndexReader.Part] = []
+        var start = 0
+        for (number, size) in sizes.enumerated() {
+            let buffer = SearchIndex()
+            for document in documents[start..<(start + size)] { buffer.add(document) }
+            let writer = try SegmentWriter(directory: directory, name: "s\(number)", columnCount: 1, storeBlockSize: 2_048)
+            try buffer.write(to: writer) { local in
+                let document = buffer.document(local)
+                return .init(columns: [UInt64(start + local)], key: document.id, externalKey: "ext-" + document.id, stored: Array(document.body.utf8))
+            }
+            _ = try writer.finish()
+            parts.append(.segment(try IndexSegment(directory: directory, name: "s\(number)")))
+            start += size
+        }
+        let rest = SearchIndex()
+        for document in documents[start...] { rest.add(document) }
+        parts.append(.buffer(rest))
+        return (parts, [rest])
+    }
+
+    @Test func segmentsAndABufferRankExactlyLikeOneIndex() throws {
+        let documents = Self.corpus(1_500, seed: 11)
+        let whole = SearchIndex()
+        for document in documents { whole.add(document) }
+        let scratch = try ScratchDirectory()
+        let (parts, _) = try Self.segmented(documents, sizes: [700, 1, 400], directory: scratch.path)
+        let reader = IndexReader(parts: parts)
+        #expect(reader.documentCount == documents.count)
+        let parser = SearchQueryParser()
+        for text in Self.queries {
+            let query = try parser.parse(text)
+            for asOf in [nil, 1, 650, 700, 701, 1_000, 1_450] {
+                let expected = whole.matches(query, documents: asOf)
+                let actual = try reader.matches(query, documents: asOf)
+                #expect(actual.map(\.document) == expected.map(\.document), "\(text) as of \(asOf.map(String.init) ?? "now")")
+                for (a, e) in zip(actual, expected) { #expect(abs(a.score - e.score) <= 1e-9 * max(1, abs(e.score)), "\(text): \(a) vs \(e)") }
+                let top = try reader.topMatches(query, limit: 10, documents: asOf, include: { $0 % 3 != 1 })
+                let reference = whole.topMatches(query, limit: 10, documents: asOf, include: { $0 % 3 != 1 })
+                #expect(top.total == reference.total)
+                #expect(top.top.map(\.document) == reference.top.map(\.document), "\(text) top 10 as of \(asOf.map(String.init) ?? "now")")
+            }
+            // Snippets found by analysing the body again equal the ones found from stored token positions.
+            for hit in whole.matches(query).prefix(20) {
+                let body = whole.document(Int(hit.document)).body
+                #expect(reader.snippets(body: body, for: query) == whole.snippets(of: hit.document, for: query), "\(text) in d\(hit.document)")
+            }
+        }
+    }
+
+    @Test func aSegmentKeepsStoredDocumentsKeysAndColumns() throws {
+        let documents = Self.corpus(300, seed: 5)
+        let scratch = try ScratchDirectory()
+        let (parts, _) = try Self.segmented(documents, sizes: [300], directory: scratch.path)
+        guard case .segment(let segment) = parts[0] else { Issue.record("not a segment"); return }
+        #expect(segment.documentCount == 300)
+        for (number, document) in documents.enumerated() {
+            #expect(try segment.storedDocument(number) == Array(document.body.utf8))
+            #expect(try segment.document(forKey: document.id) == number)
+            #expect(try segment.document(forKey: "ext-" + document.id, external: true) == number)
+            #expect(segment.column(0, number) == UInt64(number))
+        }
+        #expect(try segment.document(forKey: "ext-d1") == nil)
+        #expect(try segment.document(forKey: "d300") == nil)
+        #expect(throws: DatelineStorageError.self) { try segment.storedDocument(300) }
+        #expect(segment.info.storeBytes < documents.reduce(0) { $0 + $1.body.utf8.count } * 6 / 10)
+    }
+
+    @Test func aDamagedOrMissingFileIsRefusedNamingIt() throws {
+        let documents = Self.corpus(200, seed: 9)
+        let scratch = try ScratchDirectory()
+        _ = try Self.segmented(documents, sizes: [200], directory: scratch.path)
+        for kind in IndexFile.Kind.allCases {
+            let path = SegmentWriter.path(directory: scratch.path, name: "s0", kind: kind)
+            let original = try Data(contentsOf: URL(fileURLWithPath: path))
+            for position in [0, 9, original.count / 2, original.count - 20, original.count - 1] {
+                var damaged = original
+                damaged[position] ^= 0x10
+                try damaged.write(to: URL(fileURLWithPath: path))
+                let error = #expect(throws: DatelineStorageError.self) { _ = try IndexSegment(directory: scratch.path, name: "s0") }
+                #expect(error?.code == .corrupt)
+                #expect(error?.segment == "s0" + kind.suffix, "\(kind) byte \(position): \(String(describing: error))")
+            }
+            try original.prefix(original.count - 7).write(to: URL(fileURLWithPath: path))
+            #expect(throws: DatelineStorageError.self) { _ = try IndexSegment(directory: scratch.path, name: "s0") }
+            try FileManager.default.removeItem(atPath: path)
+            let missing = #expect(throws: DatelineStorageError.self) { _ = try IndexSegment(directory: scratch.path, name: "s0") }
+            #expect(missing?.message.contains(path) == true)
+            try original.write(to: URL(fileURLWithPath: path))
+            _ = try IndexSegment(directory: scratch.path, name: "s0")
+        }
+    }
+}
