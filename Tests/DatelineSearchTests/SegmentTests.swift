@@ -192,7 +192,7 @@ final class ScratchDirectory {
         let documents = Self.corpus(200, seed: 9)
         let scratch = try ScratchDirectory()
         _ = try Self.segmented(documents, sizes: [200], directory: scratch.path)
-        for kind in IndexFile.Kind.allCases {
+        for kind in IndexFile.Kind.segmentFiles {
             let path = SegmentWriter.path(directory: scratch.path, name: "s0", kind: kind)
             let original = try Data(contentsOf: URL(fileURLWithPath: path))
             for position in [0, 9, original.count / 2, original.count - 20, original.count - 1] {
@@ -211,5 +211,72 @@ final class ScratchDirectory {
             try original.write(to: URL(fileURLWithPath: path))
             _ = try IndexSegment(directory: scratch.path, name: "s0")
         }
+    }
+}
+
+@Suite struct SegmentMergeTests {
+    @Test func aMergedSegmentAnswersAsItsPartsDidAndKeepsDocumentOrder() throws {
+        let documents = SegmentTests.corpus(900, seed: 21)
+        let whole = SearchIndex()
+        for document in documents { whole.add(document) }
+        let scratch = try ScratchDirectory()
+        let (parts, _) = try SegmentTests.segmented(documents, sizes: [300, 250, 350], directory: scratch.path)
+        let segments = parts.compactMap { part -> IndexSegment? in if case .segment(let segment) = part { segment } else { nil } }
+        let writer = try SegmentWriter(directory: scratch.path, name: "merged", columnCount: 1)
+        try SegmentMerger.merge(segments, into: writer)
+        let info = try writer.finish()
+        #expect(info.documentCount == 900)
+        let merged = try IndexSegment(directory: scratch.path, name: "merged")
+        let reader = IndexReader(parts: [.segment(merged)])
+        let parser = SearchQueryParser()
+        for text in SegmentTests.queries {
+            let query = try parser.parse(text)
+            let expected = whole.matches(query)
+            let actual = try reader.matches(query)
+            #expect(actual.map(\.document) == expected.map(\.document), "\(text)")
+            for (a, e) in zip(actual, expected) { #expect(abs(a.score - e.score) <= 1e-9 * max(1, abs(e.score))) }
+        }
+        for (number, document) in documents.enumerated() {
+            #expect(try merged.storedDocument(number) == Array(document.body.utf8))
+            #expect(try merged.document(forKey: document.id) == number)
+            #expect(try merged.document(forKey: "ext-" + document.id, external: true) == number)
+            #expect(merged.column(0, number) == UInt64(number))
+        }
+        #expect(merged.info.totalBodyLength == segments.reduce(0) { $0 + $1.info.totalBodyLength })
+    }
+
+    @Test func aCancelledMergeStopsWithCancellation() throws {
+        let scratch = try ScratchDirectory()
+        let (parts, _) = try SegmentTests.segmented(SegmentTests.corpus(200, seed: 2), sizes: [100, 100], directory: scratch.path)
+        let segments = parts.compactMap { part -> IndexSegment? in if case .segment(let segment) = part { segment } else { nil } }
+        let writer = try SegmentWriter(directory: scratch.path, name: "merged", columnCount: 1)
+        var checks = 0
+        #expect(throws: CancellationError.self) {
+            try SegmentMerger.merge(segments, into: writer, isCancelled: { checks += 1; return checks > 10 })
+        }
+    }
+}
+
+@Suite struct IndexManifestTests {
+    @Test func aManifestRoundTripsAndOrphansAreRemoved() throws {
+        let scratch = try ScratchDirectory()
+        #expect(try IndexManifest.read(directory: scratch.path) == nil)
+        _ = try SegmentTests.segmented(SegmentTests.corpus(50, seed: 1), sizes: [20, 30], directory: scratch.path)
+        let kept = try IndexSegment(directory: scratch.path, name: "s0").info
+        let manifest = IndexManifest(nextSegment: 2, segments: [kept], data: ["appliedOffset": "20", "epoch": "e1"])
+        try manifest.write(directory: scratch.path)
+        FileManager.default.createFile(atPath: scratch.path + "/manifest.tmp-1234", contents: Data([1, 2, 3]))
+        #expect(try IndexManifest.read(directory: scratch.path) == manifest)
+        let removed = manifest.removeUnreferencedFiles(directory: scratch.path)
+        #expect(removed == (IndexFile.Kind.segmentFiles.map { "s1" + $0.suffix } + ["manifest.tmp-1234"]).sorted())
+        let left = try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted()
+        #expect(left == (IndexFile.Kind.segmentFiles.map { "s0" + $0.suffix } + ["manifest"]).sorted())
+        // A damaged manifest is refused, naming it.
+        let path = scratch.path + "/manifest"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: DatelineStorageError.self) { _ = try IndexManifest.read(directory: scratch.path) }
+        #expect(error?.code == .corrupt)
     }
 }

@@ -32,6 +32,11 @@ package enum IndexFile {
         case store = "STOR"
         /// Document keys (ids, external ids) → document number.
         case keys = "KEYS"
+        /// The commit point: which segments make up the index (``IndexManifest``).
+        case manifest = "MANI"
+
+        /// The kinds a segment is made of.
+        package static let segmentFiles: [Kind] = [.dictionary, .postings, .positions, .documents, .store, .keys]
 
         /// The file name suffix.
         package var suffix: String { "." + self.rawValue.lowercased() }

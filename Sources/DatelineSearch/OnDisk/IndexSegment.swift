@@ -154,7 +154,7 @@ package final class SegmentWriter {
         try self.writeKeys()
         try FileDescriptor.syncDirectory(self.directory)
         var bytes = 0
-        for kind in IndexFile.Kind.allCases {
+        for kind in IndexFile.Kind.segmentFiles {
             let descriptor = try FileDescriptor(path: Self.path(directory: self.directory, name: self.name, kind: kind), mode: .readOnly)
             bytes += try descriptor.size()
         }
@@ -392,6 +392,9 @@ package final class IndexSegment: Sendable {
         }
     }
 
+    var keyTable: SortedTable.Reader { self.keys }
+    var externalKeyTable: SortedTable.Reader { self.externalKeys }
+
     /// The store's compressed blocks, in order, for a merge to copy.
     var storeBlocks: [(bytes: UnsafeRawBufferPointer, documents: Int)] {
         (0..<self.store.blockCount).map { self.store.compressedBlock($0) }
@@ -399,7 +402,7 @@ package final class IndexSegment: Sendable {
 
     /// Deletes a segment's files (once no reader maps them).
     package static func remove(directory: String, name: String) {
-        for kind in IndexFile.Kind.allCases {
+        for kind in IndexFile.Kind.segmentFiles {
             unlink(SegmentWriter.path(directory: directory, name: name, kind: kind))
         }
     }
