@@ -212,6 +212,7 @@ let package = Package(
             name: "DatelineQueryTests",
             dependencies: [
                 "DatelineTestSupport",
+                "DatelineStorage",
                 "DatelineClient",
                 "DatelineQuery",
                 "DatelineIngest",

@@ -5,6 +5,20 @@ import Foundation
 /// What `dateline-query` knows from the extractor's output across every article: entities with their article
 /// and mention counts, which articles mention what, and engagements merged across the articles that report them.
 struct ExtractionIndex {
+    /// What timelines read of the articles reporting an engagement.
+    struct ArticleHeader {
+        var id: String
+        var title: String?
+        var source: String?
+        var publishedAt: Date?
+    }
+
+    /// Reads articles by document number: publication times (often, so from memory) and headers (for a page).
+    struct ArticleLookup {
+        var publishedAt: (Int) -> Date?
+        var header: (Int) -> ArticleHeader
+    }
+
     struct EntityRecord {
         var summary: EntitySummary
         /// Lower-cased names it is referred to by (full name, surname for people, acronym).
@@ -220,10 +234,10 @@ struct ExtractionIndex {
     }
 
     /// An engagement's participants, with the holders of offices that took part without a named person.
-    func participants(of group: Group, articles: [StoredArticle]) -> [String] {
+    func participants(of group: Group, articles: ArticleLookup) -> [String] {
         var participants: [String] = []
         for report in group.reports { for id in report.event.participants where !participants.contains(id) { participants.append(id) } }
-        let day = group.dayNumber ?? group.reports.compactMap { articles[$0.document].publishedAt.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) } }.min()
+        let day = group.dayNumber ?? group.reports.compactMap { articles.publishedAt($0.document).map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) } }.min()
         guard let day else { return participants }
         for office in participants where office.hasPrefix("office:") {
             let held = participants.contains { person in person.hasPrefix("person:") && (self.entities[person]?.summary.offices.contains(office) ?? false) }
@@ -246,7 +260,7 @@ struct ExtractionIndex {
     }
 
     /// - Throws: `CancellationError` when the calling task is cancelled (the client went away).
-    func timeline(_ request: TimelineRequest, articles: [StoredArticle]) throws -> TimelineResponse {
+    func timeline(_ request: TimelineRequest, articles: ArticleLookup) throws -> TimelineResponse {
         let actors = request.actors.map(self.resolve)
         let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let to = request.to.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
@@ -266,7 +280,7 @@ struct ExtractionIndex {
             selected.append(index)
         }
         func sortDay(_ index: Int) -> Int {
-            self.groups[index].dayNumber ?? self.groups[index].reports.compactMap { articles[$0.document].publishedAt.map { Int($0.timeIntervalSince1970 / 86_400) } }.min() ?? Int.max
+            self.groups[index].dayNumber ?? self.groups[index].reports.compactMap { articles.publishedAt($0.document).map { Int($0.timeIntervalSince1970 / 86_400) } }.min() ?? Int.max
         }
         selected.sort { (self.groups[$0].dayNumber == nil ? 1 : 0, sortDay($0), $0) < (self.groups[$1].dayNumber == nil ? 1 : 0, sortDay($1), $1) }
         let limit = request.limit == 0 ? 100 : Int(request.limit)
@@ -276,9 +290,9 @@ struct ExtractionIndex {
         return TimelineResponse(actors: actors, engagements: engagements, total: UInt64(selected.count))
     }
 
-    func engagement(_ index: Int, articles: [StoredArticle]) -> Engagement {
+    func engagement(_ index: Int, articles: ArticleLookup) -> Engagement {
         let group = self.groups[index]
-        let reports = group.reports.sorted { (articles[$0.document].publishedAt ?? .distantPast, $0.document) < (articles[$1.document].publishedAt ?? .distantPast, $1.document) }
+        let reports = group.reports.sorted { (articles.publishedAt($0.document) ?? .distantPast, $0.document) < (articles.publishedAt($1.document) ?? .distantPast, $1.document) }
         // The code, date and place most reports give; the first report breaks ties.
         func mostCommon(_ values: [String?]) -> String? {
             let present = values.compactMap { $0 }
@@ -293,7 +307,7 @@ struct ExtractionIndex {
         var conflicts: [String] = []
         let dates = Set(reports.compactMap(\.event.date))
         if dates.count > 1 {
-            conflicts.append("reports give different dates: " + reports.compactMap { r in r.event.date.map { "\($0) (\(articles[r.document].id))" } }.joined(separator: ", "))
+            conflicts.append("reports give different dates: " + reports.compactMap { r in r.event.date.map { "\($0) (\(articles.header(r.document).id))" } }.joined(separator: ", "))
         }
         // A back-reference ("their previous interaction occurred on July 29") may be an engagement another
         // article reports with another date.
@@ -306,7 +320,7 @@ struct ExtractionIndex {
                 guard !other.reports.contains(where: { r in reports.contains { $0.document == r.document } }) else { continue }
                 let first = other.reports[0]
                 conflicts.append(
-                    "reported as an earlier engagement on \(date ?? "?"); it may be the \(first.event.label) of \(first.event.date ?? "?") reported by \(articles[first.document].source ?? articles[first.document].id) (\(articles[first.document].id)) with another date"
+                    "reported as an earlier engagement on \(date ?? "?"); it may be the \(first.event.label) of \(first.event.date ?? "?") reported by \(articles.header(first.document).source ?? articles.header(first.document).id) (\(articles.header(first.document).id)) with another date"
                 )
             }
         }
@@ -322,7 +336,7 @@ struct ExtractionIndex {
             placeName: place.map(self.name),
             topics: topics,
             reports: reports.map { report in
-                let article = articles[report.document]
+                let article = articles.header(report.document)
                 return EngagementReport(
                     articleID: article.id, title: article.title ?? "", source: article.source ?? "", publishedAt: article.publishedAt,
                     sentence: report.event.sentences.first?.text ?? "", dateText: report.event.dateText, date: report.event.date,

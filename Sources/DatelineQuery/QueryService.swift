@@ -1,5 +1,6 @@
 public import DatelineProtocol
 import DatelineSearch
+import DatelineStorage
 import Foundation
 public import Logging
 import NIOCore
@@ -9,31 +10,45 @@ import Synchronization
 /// Follows the ingest log, indexes every article, and answers Search, GetArticle, QueryStats and Health.
 ///
 /// Run it as a `Service` (it follows the log until shut down) next to a `DatelineServer` serving ``router``.
+/// With an index directory, articles are committed to immutable segments on disk (see ``ArticleIndex``): a
+/// restart maps them and replays only the log after the last commit.
 public final class QueryService: Service, Sendable {
     /// What filters, sorts and facets need of an article, kept compact so that a search does not copy articles.
     struct DocumentFacts {
         var publishedAt: Double?
+        /// Lowercased, for filters.
         var source: String
         var language: String
         var tags: [String]
+        /// As published, for facets.
+        var sourceName: String?
+        var tagNames: [String]
 
         init(_ article: StoredArticle) {
             self.publishedAt = article.publishedAt?.timeIntervalSince1970
             self.source = (article.source ?? "").lowercased()
             self.language = (article.language ?? "").lowercased()
+            self.tagNames = Array(Set(article.tags + article.categories)).sorted()
             self.tags = (article.tags + article.categories).map { $0.lowercased() }
+            self.sourceName = article.source
+        }
+
+        /// What a segment's columns tell before its articles are read (after a restart).
+        init(publishedAt: Double?) {
+            self.publishedAt = publishedAt
+            self.source = ""
+            self.language = ""
+            self.tags = []
+            self.sourceName = nil
+            self.tagNames = []
         }
     }
 
     private struct State: ~Copyable {
-        var index: SearchIndex
-        var articles: [StoredArticle] = []
+        var index: ArticleIndex
+        /// Per article, in index order.
         var facts: [DocumentFacts] = []
         var newestPublishedAt: Double?
-        var offsets: [UInt64] = []
-        var byID: [String: Int] = [:]
-        /// External ids (as the publisher gave them) → position, so that `get` takes either.
-        var byExternalID: [String: Int] = [:]
         /// One past the last log offset applied.
         var appliedOffset: UInt64 = 0
         var ingestEndOffset: UInt64 = 0
@@ -43,17 +58,23 @@ public final class QueryService: Service, Sendable {
         /// Whether the index has reached the ingest log's end since it started or was rebuilt: until then health
         /// says catching-up, and look-ups of ids not held answer UNAVAILABLE rather than NOT_FOUND.
         var caughtUp = false
-        /// Why the index is not following, or was rebuilt (for health), while it is so.
+        /// Why the index is not following (for health), while it is so.
         var condition: String?
+        /// Why the index is being rebuilt from offset 0 (for health), until it has caught up.
+        var rebuildReason: String?
+
+        /// What health says is wrong: the follower's problem and the rebuild's reason.
+        var healthCondition: String? {
+            let parts = [self.rebuildReason, self.condition].compactMap { $0 }
+            return parts.isEmpty ? nil : parts.joined(separator: "; ")
+        }
         /// Entities, topics and engagements from the extractor's output.
         var extraction = ExtractionIndex()
-        /// Per article, its encoded extraction when the article was loaded from a snapshot without it (decoded
-        /// when the article is asked for); nil otherwise.
-        var extractionBytes: [[UInt8]?] = []
-        /// True while the entity index of articles loaded from a snapshot is being built (searches are answered
-        /// meanwhile; entity look-ups, timelines and entity filters wait for it).
+        /// True while the facts and entity index of the articles found in segments at start are being rebuilt
+        /// (searches are answered meanwhile; entity look-ups, timelines, facets and filters other than dates
+        /// wait for it).
         var extractionPending = false
-        /// Bumped when everything is forgotten, so a warm-up finishing afterwards is discarded.
+        /// Bumped when everything is forgotten, so a warm-up, commit or merge finishing afterwards is discarded.
         var generation = 0
     }
 
@@ -64,99 +85,136 @@ public final class QueryService: Service, Sendable {
         var queries: UInt64 = 0
     }
 
+    /// The last commit, and the number of the next segment (commits and merges take this lock first, so that
+    /// they install segments and write the manifest one at a time).
+    private struct Commits {
+        var manifest: IndexManifest
+        var nextSegment: Int
+        var merging = false
+    }
+
     public let configuration: QueryServiceConfiguration
     private let state: ReadWriteLocked<State>
+    private let commits: Mutex<Commits>
     private let latencies = Mutex(Latencies())
     private let logger: Logger
     private let startedAt = ContinuousClock.now
     private let parser = SearchQueryParser()
     /// Offsets, following and readiness, published apart from the index (health and waits read it lock-free).
     private let progress = QueryProgress()
+    /// Wakes the committer: the commit interval passed, or the buffer is full.
+    private let commitSignal: AsyncStream<Void>.Continuation
+    private let commitSignals: AsyncStream<Void>
+    /// Set when the service stops, so that a merge in progress gives up.
+    private let stopping = Atomic<Bool>(false)
+    /// Records applied since the start (for tests: a restart replays only what the last commit lacks).
+    private let replayed = Atomic<Int>(0)
+    /// The index directory, once locked for this service (nil without one, or when another process holds it).
+    private let indexDirectory: String?
+    private let directoryLock: DirectoryLock?
+    /// Why the service cannot run (its index directory is in use), when it cannot.
+    private let startupFailure: DatelineStorageError?
 
-    /// Creates the service, loading its snapshot when there is a usable one (otherwise it will replay the log).
+    /// Creates the service, opening its index directory when it has one (otherwise it will replay the log).
     public init(configuration: QueryServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        var state = State(index: SearchIndex(parameters: configuration.bm25))
-        var warmUp: (articles: [StoredArticle], bytes: [[UInt8]?])?
-        if let directory = configuration.snapshotDirectory {
-            let path = directory + "/" + QuerySnapshot.fileName
-            let removed = QuerySnapshot.removeTemporaries(directory: directory)
-            if removed > 0 { logger.info("removed temporary files a crash left beside the snapshot", metadata: ["dateline.files": "\(removed)"]) }
-            if let data = FileManager.default.contents(atPath: path) {
-                do {
-                    let contents = try QuerySnapshot.decode(Array(data), analyzer: Analyzer(), parameters: configuration.bm25)
-                    state.index = contents.index
-                    state.articles = contents.articles
-                    state.facts = contents.articles.map(DocumentFacts.init)
-                    state.newestPublishedAt = state.facts.compactMap(\.publishedAt).max()
-                    state.offsets = contents.offsets
-                    state.appliedOffset = contents.appliedOffset
-                    state.ingestEndOffset = contents.appliedOffset
-                    state.epoch = contents.epoch
-                    state.extractionBytes = contents.extractionBytes
-                    for (position, article) in contents.articles.enumerated() {
-                        state.byID[article.id] = position
-                        if let externalID = article.externalID { state.byExternalID[externalID] = position }
-                    }
-                    state.extractionPending = !contents.articles.isEmpty
-                    warmUp = (contents.articles, contents.extractionBytes)
-                    logger.info("loaded index snapshot", metadata: ["dateline.articles": "\(contents.articles.count)", "dateline.offset": "\(contents.appliedOffset)"])
-                } catch {
-                    logger.warning("index snapshot unusable; replaying the whole log", metadata: ["dateline.snapshot": "\(path)", "dateline.error": "\(error)"])
-                }
-            } else {
-                logger.info("no index snapshot yet; replaying the whole log", metadata: ["dateline.snapshot": "\(path)"])
+        (self.commitSignals, self.commitSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        var state = State(index: ArticleIndex(directory: nil, parameters: configuration.bm25))
+        var manifest = IndexManifest()
+        var lock: DirectoryLock?
+        var failure: DatelineStorageError?
+        if let directory = configuration.indexDirectory {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                lock = try DirectoryLock(directory: directory)
+            } catch let error as DatelineStorageError {
+                failure = error
+            } catch {
+                failure = DatelineStorageError(code: .io, message: "cannot create the index directory \(directory): \(error)")
             }
         }
-        let applied = state.appliedOffset
+        self.directoryLock = lock
+        self.startupFailure = failure
+        self.indexDirectory = lock == nil ? nil : configuration.indexDirectory
+        if let failure { state.condition = "cannot use the index directory: \(failure.message)" }
+        if lock != nil, let directory = configuration.indexDirectory {
+            let opened = ArticleIndex.open(directory: directory, parameters: configuration.bm25, logger: logger)
+            if !opened.removed.isEmpty {
+                logger.info("removed index files no commit names (an interrupted flush or merge)", metadata: ["dateline.files": "\(opened.removed.joined(separator: " "))"])
+            }
+            manifest = opened.manifest
+            state.index = opened.index
+            state.rebuildReason = opened.problem
+            state.appliedOffset = opened.problem == nil ? UInt64(manifest.data["appliedOffset"] ?? "") ?? 0 : 0
+            state.ingestEndOffset = state.appliedOffset
+            state.epoch = opened.problem == nil ? manifest.data["epoch"] : nil
+            for segment in opened.index.segments {
+                for local in 0..<segment.documentCount {
+                    let bits = segment.column(ArticleIndex.Column.publishedAt.rawValue, local)
+                    let published = bits == ArticleIndex.Column.noDate ? nil : Double(bitPattern: bits)
+                    if let published { state.newestPublishedAt = max(state.newestPublishedAt ?? published, published) }
+                    state.facts.append(DocumentFacts(publishedAt: published))
+                }
+            }
+            state.extractionPending = !state.facts.isEmpty
+            logger.info("opened the index", metadata: [
+                "dateline.articles": "\(state.facts.count)", "dateline.segments": "\(opened.index.segments.count)", "dateline.offset": "\(state.appliedOffset)",
+            ])
+        }
         let loaded = QueryProgress.Snapshot(
-            appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, epoch: state.epoch,
-            entityIndexReady: !state.extractionPending, articleCount: state.articles.count
+            appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, condition: state.healthCondition, epoch: state.epoch,
+            entityIndexReady: !state.extractionPending, articleCount: state.index.count
         )
+        let segments = state.index.segments
+        let pending = state.extractionPending
         self.state = ReadWriteLocked(state)
+        self.commits = Mutex(Commits(manifest: manifest, nextSegment: manifest.nextSegment))
         self.progress.publish { $0 = loaded }
-        self.snapshotOffset = Mutex(SnapshotMark(offset: applied, epoch: loaded.epoch))
-        if let warmUp {
-            Thread.detachNewThread { [self] in self.buildExtractionIndex(articles: warmUp.articles, bytes: warmUp.bytes, generation: 0) }
+        if pending {
+            Thread.detachNewThread { [self] in self.rebuildFacts(of: segments, generation: 0) }
         }
     }
 
-    /// Builds the entity index of the articles loaded from a snapshot, decoding only their entities, topics and
-    /// events, then installs it (with whatever was applied meanwhile).
-    private func buildExtractionIndex(articles: [StoredArticle], bytes: [[UInt8]?], generation: Int) {
+    /// Rebuilds the facts and the entity index of the articles found in `segments` at start, reading their
+    /// stored articles (their extraction decoded, their text not), then installs them with whatever was applied
+    /// meanwhile.
+    private func rebuildFacts(of segments: [IndexSegment], generation: Int) {
         let started = ContinuousClock.now
-        var summaries = [ArticleExtraction?](repeating: nil, count: articles.count)
-        let failures = Mutex(0)
-        summaries.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots
-            DispatchQueue.concurrentPerform(iterations: 2) { part in
-                let decoder = DatelineBinaryDecoder()
-                let range = part == 0 ? 0..<(articles.count / 2) : (articles.count / 2)..<articles.count
-                for position in range {
-                    guard let raw = bytes[position] else { continue }
-                    do { slots[position] = try decoder.decode(QuerySnapshot.IndexedExtraction.self, from: raw).extraction } catch { failures.withLock { $0 += 1 } }
-                }
-            }
-        }
+        var facts: [DocumentFacts] = []
         var index = ExtractionIndex()
-        for (position, article) in articles.enumerated() {
-            var summarized = article
-            summarized.extraction = summaries[position]
-            index.add(summarized, document: position)
+        var failures = 0
+        let decoder = DatelineBinaryDecoder()
+        for segment in segments {
+            for local in 0..<segment.documentCount {
+                if self.stopping.load(ordering: .relaxed) { return }
+                var article = StoredArticle(id: "", paragraphs: [], contentKey: "", ingestedAt: Date(timeIntervalSince1970: 0), format: .unspecified)
+                do {
+                    let (bare, extraction) = try StoredArticleCoding.split(try segment.storedDocument(local))
+                    article = bare
+                    if !extraction.isEmpty { article.extraction = try decoder.decode(StoredArticleCoding.IndexedExtraction.self, from: Array(extraction)).extraction }
+                } catch {
+                    failures += 1
+                }
+                facts.append(DocumentFacts(article))
+                index.add(article, document: facts.count - 1)
+            }
         }
         let installed: Bool = self.state.write { state in
             guard state.generation == generation, state.extractionPending else { return false }
-            for position in articles.count..<state.articles.count { index.add(state.articles[position], document: position) }
+            for position in facts.count..<state.index.count {
+                guard let article = try? state.index.article(position) else { failures += 1; continue }
+                index.add(article, document: position)
+            }
+            state.facts.replaceSubrange(0..<facts.count, with: facts)
             state.extraction = index
             state.extractionPending = false
             self.publishProgress(state)
             return true
         }
         if installed {
-            self.logger.info("entity index rebuilt from the snapshot", metadata: [
-                "dateline.articles": "\(articles.count)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)",
-                "dateline.unreadable": "\(failures.withLock { $0 })",
+            self.logger.info("entity index and facts rebuilt from the segments", metadata: [
+                "dateline.articles": "\(facts.count)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)", "dateline.unreadable": "\(failures)",
             ])
         }
     }
@@ -176,65 +234,145 @@ public final class QueryService: Service, Sendable {
     private func publishProgress(_ state: borrowing State) {
         let snapshot = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, following: state.following,
-            caughtUp: state.caughtUp, condition: state.condition, epoch: state.epoch,
-            entityIndexReady: !state.extractionPending, articleCount: state.articles.count
+            caughtUp: state.caughtUp, condition: state.healthCondition, epoch: state.epoch,
+            entityIndexReady: !state.extractionPending, articleCount: state.index.count
         )
         self.progress.publish { $0 = snapshot }
     }
 
-    /// What the last snapshot written or loaded holds; its lock also serialises snapshot writers.
-    private let snapshotOffset: Mutex<SnapshotMark>
+    /// Records applied to the index since the service started (a restart replays only what its last commit
+    /// did not hold).
+    public var recordsAppliedSinceStart: Int { self.replayed.load(ordering: .relaxed) }
 
-    /// Writes a snapshot if records were applied since the last one.
-    public func writeSnapshot() throws {
-        guard let directory = self.configuration.snapshotDirectory else { return }
-        // One writer at a time (the periodic one, the final one, a caller's): each snapshot replaces the last, in order.
-        try self.snapshotOffset.withLock { written in
-            let (bytes, mark): ([UInt8]?, SnapshotMark) = try self.state.read { state in
-                let mark = SnapshotMark(offset: state.appliedOffset, epoch: state.epoch)
-                guard mark != written else { return (nil, mark) }
-                return (
-                    try QuerySnapshot.encode(
-                        appliedOffset: state.appliedOffset, epoch: state.epoch, offsets: state.offsets, articles: state.articles,
-                        extractionBytes: state.extractionBytes, index: state.index
-                    ),
-                    mark
-                )
+    // MARK: Commits and merges
+
+    /// Commits: writes every buffered article to a new segment and records the segments and the applied offset
+    /// in the manifest. Does nothing without an index directory, or when nothing changed since the last commit.
+    public func commit() throws {
+        guard let directory = self.indexDirectory else { return }
+        try self.commits.withLock { commits in
+            let (buffers, data, generation) = self.state.write { state in
+                var data = ["appliedOffset": "\(state.appliedOffset)"]
+                if let epoch = state.epoch { data["epoch"] = epoch }
+                return (state.index.freeze(), data, state.generation)
             }
-            guard let bytes else { return }
-            try QuerySnapshot.write(bytes, directory: directory)
-            written = mark
-            self.logger.debug("wrote index snapshot", metadata: ["dateline.offset": "\(mark.offset)", "dateline.bytes": "\(bytes.count)"])
+            guard !buffers.isEmpty || data != commits.manifest.data else { return }
+            for buffer in buffers {
+                let name = String(format: "seg-%012d", commits.nextSegment)
+                let segment = try ArticleIndex.write(buffer, name: name, directory: directory)
+                commits.nextSegment += 1
+                let installed = self.state.write { state in
+                    guard state.generation == generation else { return false }
+                    state.index.install(segment, for: buffer)
+                    return true
+                }
+                guard installed else {
+                    IndexSegment.remove(directory: directory, name: name)
+                    return
+                }
+            }
+            let manifest = self.state.read { state in
+                IndexManifest(nextSegment: commits.nextSegment, segments: state.index.segments.map(\.info), data: data)
+            }
+            try manifest.write(directory: directory)
+            commits.manifest = manifest
+            self.logger.debug("committed the index", metadata: [
+                "dateline.offset": "\(data["appliedOffset"] ?? "")", "dateline.segments": "\(manifest.segments.count)", "dateline.flushed": "\(buffers.count)",
+            ])
         }
     }
 
-    /// What a snapshot holds: the applied offset within a log epoch (the same offset in a new epoch is new).
-    struct SnapshotMark: Equatable, Sendable {
-        var offset: UInt64
-        var epoch: String?
+    /// Starts a merge on its own thread when the merge policy finds adjacent committed segments to combine and
+    /// no merge is running. Searches and ingest go on meanwhile; the merged segments' files are deleted once the
+    /// new manifest is written (readers still mapping them keep reading them until they let go).
+    func mergeIfDue() {
+        guard let directory = self.indexDirectory else { return }
+        let job: (segments: [IndexSegment], name: String, generation: Int)? = self.commits.withLock { commits in
+            guard !commits.merging else { return nil }
+            let committed = Set(commits.manifest.segments.map(\.name))
+            let found: ([IndexSegment], Int)? = self.state.read { state in
+                let candidates = state.index.mergeCandidates(factor: self.configuration.mergeFactor, minimumDocuments: self.configuration.bufferDocuments)
+                guard let candidates, candidates.allSatisfy({ committed.contains($0.name) }) else { return nil }
+                return (candidates, state.generation)
+            }
+            guard let (segments, generation) = found else { return nil }
+            commits.merging = true
+            defer { commits.nextSegment += 1 }
+            return (segments, String(format: "seg-%012d", commits.nextSegment), generation)
+        }
+        guard let job else { return }
+        Thread.detachNewThread { [self] in
+            defer { self.commits.withLock { $0.merging = false } }
+            let started = ContinuousClock.now
+            do {
+                let writer = try SegmentWriter(directory: directory, name: job.name, columnCount: ArticleIndex.Column.allCases.count)
+                try SegmentMerger.merge(job.segments, into: writer, isCancelled: { self.stopping.load(ordering: .relaxed) })
+                _ = try writer.finish()
+                let merged = try IndexSegment(directory: directory, name: job.name)
+                // Under the commit lock nothing else changes the segments: commit the merge, then swap it in.
+                let committed: Bool = try self.commits.withLock { commits in
+                    guard self.state.read({ $0.generation == job.generation }) else { return false }
+                    // The committed list with the merged run replaced; the data stays the last commit's.
+                    var segments = commits.manifest.segments
+                    guard let start = segments.firstIndex(where: { $0.name == job.segments[0].name }),
+                        start + job.segments.count <= segments.count,
+                        zip(segments[start...], job.segments).allSatisfy({ $0.name == $1.name })
+                    else { return false }
+                    segments.replaceSubrange(start..<(start + job.segments.count), with: [merged.info])
+                    let manifest = IndexManifest(nextSegment: commits.nextSegment, segments: segments, data: commits.manifest.data)
+                    try manifest.write(directory: directory)
+                    commits.manifest = manifest
+                    let replaced = self.state.write { state in state.index.replace(job.segments, with: merged) }
+                    precondition(replaced, "the merged segments are in place while the commit lock is held")
+                    return true
+                }
+                guard committed else {
+                    IndexSegment.remove(directory: directory, name: job.name)
+                    return
+                }
+                for segment in job.segments { IndexSegment.remove(directory: directory, name: segment.name) }
+                self.logger.info("merged index segments", metadata: [
+                    "dateline.merged": "\(job.segments.map(\.name).joined(separator: " "))", "dateline.into": "\(job.name)",
+                    "dateline.articles": "\(merged.documentCount)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)",
+                ])
+            } catch is CancellationError {
+                IndexSegment.remove(directory: directory, name: job.name)
+            } catch {
+                IndexSegment.remove(directory: directory, name: job.name)
+                self.logger.error("cannot merge index segments; they stay as they are", metadata: ["dateline.error": "\(error)"])
+            }
+        }
     }
 
     /// Forgets everything (the ingest log no longer holds what the index was built from) and says why in
     /// health until the rebuild has caught up.
     private func reset(because reason: String) {
-        self.state.write { state in
-            state.byExternalID = [:]
-            state.epoch = nil
-            state.caughtUp = false
-            state.condition = reason
-            state.index = SearchIndex(parameters: self.configuration.bm25)
-            state.articles = []
-            state.facts = []
-            state.newestPublishedAt = nil
-            state.offsets = []
-            state.byID = [:]
-            state.extraction = ExtractionIndex()
-            state.extractionBytes = []
-            state.extractionPending = false
-            state.generation += 1
-            state.appliedOffset = 0
-            state.ingestEndOffset = 0
-            self.publishProgress(state)
+        self.commits.withLock { commits in
+            let old: [IndexSegment] = self.state.write { state in
+                let segments = state.index.segments
+                state.epoch = nil
+                state.caughtUp = false
+                state.rebuildReason = reason
+                state.index = ArticleIndex(directory: self.indexDirectory, parameters: self.configuration.bm25)
+                state.facts = []
+                state.newestPublishedAt = nil
+                state.extraction = ExtractionIndex()
+                state.extractionPending = false
+                state.generation += 1
+                state.appliedOffset = 0
+                state.ingestEndOffset = 0
+                self.publishProgress(state)
+                return segments
+            }
+            guard let directory = self.indexDirectory else { return }
+            let empty = IndexManifest(nextSegment: commits.nextSegment)
+            do {
+                try empty.write(directory: directory)
+                commits.manifest = empty
+            } catch {
+                self.logger.error("cannot write the emptied index's manifest", metadata: ["dateline.error": "\(error)"])
+            }
+            for segment in old { IndexSegment.remove(directory: directory, name: segment.name) }
         }
     }
 
@@ -243,29 +381,47 @@ public final class QueryService: Service, Sendable {
 
     // MARK: Following
 
-    /// Follows the ingest log until graceful shutdown or cancellation, reconnecting with backoff; writes
-    /// snapshots periodically and a last one when it stops.
+    /// Follows the ingest log until graceful shutdown or cancellation, reconnecting with backoff; commits every
+    /// commit interval and whenever the buffer fills (then merges when the merge policy says so), and commits a
+    /// last time when it stops.
     public func run() async throws {
+        if let failure = self.startupFailure {
+            self.logger.error("cannot start: the index directory is unusable", metadata: ["dateline.error": "\(failure.message)"])
+            throw failure
+        }
+        defer { self.directoryLock?.release() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.follow() }
-            if self.configuration.snapshotDirectory != nil {
+            if self.indexDirectory != nil {
                 group.addTask {
                     await cancelWhenGracefulShutdown {
                         while !Task.isCancelled {
-                            try? await Task.sleep(for: self.configuration.snapshotInterval)
-                            guard !Task.isCancelled else { break }
-                            do { try self.writeSnapshot() } catch {
-                                self.logger.error("cannot write the index snapshot", metadata: ["dateline.error": "\(error)"])
-                            }
+                            try? await Task.sleep(for: self.configuration.commitInterval)
+                            self.commitSignal.yield()
+                        }
+                    }
+                }
+                group.addTask {
+                    await cancelWhenGracefulShutdown {
+                        for await _ in self.commitSignals {
+                            self.commitAndMerge()
                         }
                     }
                 }
             }
             await group.waitForAll()
         }
-        do { try self.writeSnapshot() } catch {
-            self.logger.error("cannot write the index snapshot", metadata: ["dateline.error": "\(error)"])
+        self.stopping.store(true, ordering: .relaxed)
+        self.commitAndMerge(merging: false)
+    }
+
+    private func commitAndMerge(merging: Bool = true) {
+        do {
+            try self.commit()
+        } catch {
+            self.logger.error("cannot commit the index; the buffered articles stay in memory and are tried again", metadata: ["dateline.error": "\(error)"])
         }
+        if merging { self.mergeIfDue() }
     }
 
     private func follow() async {
@@ -345,7 +501,7 @@ public final class QueryService: Service, Sendable {
                 first = false
                 self.state.write { state in
                     state.following = true
-                    if state.caughtUp || !(state.condition ?? "").hasPrefix("rebuilding") { state.condition = nil }
+                    state.condition = nil
                     self.publishProgress(state)
                 }
                 onFollowing()
@@ -357,32 +513,32 @@ public final class QueryService: Service, Sendable {
     /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
     /// - Throws: ``LogEpochChanged`` when the batch comes from another epoch than the index's (nothing applied).
     public func apply(_ batch: LogBatch) throws {
-        try self.state.write { state in
+        let full: Bool = try self.state.write { state in
             if !batch.epoch.isEmpty {
                 if let epoch = state.epoch, epoch != batch.epoch { throw LogEpochChanged(epoch: batch.epoch) }
                 state.epoch = batch.epoch
             }
+            var applied = 0
             for entry in batch.entries where entry.offset == state.appliedOffset {
                 let article = entry.article
-                state.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
-                state.byID[article.id] = state.articles.count
-                if let externalID = article.externalID { state.byExternalID[externalID] = state.articles.count }
-                if !state.extractionPending { state.extraction.add(article, document: state.articles.count) }
-                state.articles.append(article)
-                state.extractionBytes.append(nil)
+                if !state.extractionPending { state.extraction.add(article, document: state.index.count) }
+                state.index.add(article, offset: entry.offset)
                 let facts = DocumentFacts(article)
                 if let date = facts.publishedAt { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
                 state.facts.append(facts)
-                state.offsets.append(entry.offset)
                 state.appliedOffset = entry.offset + 1
+                applied += 1
             }
+            self.replayed.add(applied, ordering: .relaxed)
             state.ingestEndOffset = max(state.ingestEndOffset, batch.endOffset, state.appliedOffset)
             if !state.caughtUp, state.appliedOffset >= batch.endOffset {
                 state.caughtUp = true
-                state.condition = nil
+                state.rebuildReason = nil
             }
             self.publishProgress(state)
+            return state.index.active.count >= self.configuration.bufferDocuments || state.index.bufferedTextBytes >= self.configuration.bufferBytes
         }
+        if full, self.indexDirectory != nil { self.commitSignal.yield() }
     }
 
     /// Waits until `offset` records are applied, or the deadline passes (woken by the apply, never polling).
@@ -409,7 +565,10 @@ public final class QueryService: Service, Sendable {
         var router = DatelineRouter()
         router.on(SearchRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
-            if request.facets || !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil {
+            // Facets and filters other than dates read what is rebuilt in the background after a restart.
+            if request.facets || !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil
+                || !request.sources.isEmpty || !request.tags.isEmpty || !request.languages.isEmpty
+            {
                 try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
             }
             return try self.search(request)
@@ -502,7 +661,8 @@ public final class QueryService: Service, Sendable {
             let from = request.from?.timeIntervalSince1970
             let to = request.to?.timeIntervalSince1970
             // Later pages see the index as the first page did (point in time), so pages never overlap.
-            let asOf = after?.documents ?? state.index.count
+            let asOf = min(after?.documents ?? state.index.count, state.index.count)
+            let reader = state.index.reader()
             // Copies (shared storage, no copying) so the filter does not capture the borrowed state.
             let allFacts = state.facts
             let documentEntities = state.extraction.documentEntities
@@ -531,13 +691,13 @@ public final class QueryService: Service, Sendable {
             let total: Int
             if let query, sort == .relevance, !request.facets {
                 // Ranked by relevance alone: MaxScore scores only the documents that can make the page.
-                let result = state.index.topMatches(
+                let result = try reader.topMatches(
                     query, limit: limit + 1, documents: asOf, after: after.map { ($0.primary, $0.document) }, include: { passes(Int($0)) }
                 )
                 total = result.total
                 best = result.top.map { (SearchCursor(sort: sort, primary: $0.score, document: $0.document, documents: asOf), Int($0.document), $0.score) }
             } else {
-                let candidates: [(UInt32, Double)] = query.map { state.index.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
+                let candidates: [(UInt32, Double)] = try query.map { try reader.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
                 for (step, (document, score)) in candidates.enumerated() where passes(Int(document)) {
                     if step % 4_096 == 4_095 { try Task.checkCancellation() }
                     let facts = state.facts[Int(document)]
@@ -570,19 +730,19 @@ public final class QueryService: Service, Sendable {
                 }
             }
             let page = best.prefix(limit)
-            let hits = page.map { entry in
-                let article = state.articles[entry.document]
+            let hits = try page.map { entry in
+                let article = try state.index.article(entry.document)
                 return SearchHit(
                     articleID: article.id,
                     score: entry.score,
                     title: article.title ?? "",
                     source: article.source ?? "",
                     publishedAt: article.publishedAt,
-                    snippets: query.map { state.index.snippets(of: UInt32(entry.document), for: $0) } ?? [Self.opening(of: article.body)]
+                    snippets: query.map { reader.snippets(body: article.body, for: $0) } ?? [Self.opening(of: article.body)]
                 )
             }
             let next = best.count > limit ? page.last?.key.encoded : nil
-            var facets = request.facets ? Self.facets(ranked.map { state.articles[$0.document] }, interval: request.histogramInterval) : nil
+            var facets = request.facets ? Self.facets(ranked.map { state.facts[$0.document] }, interval: request.histogramInterval) : nil
             if request.facets {
                 var entityCounts: [String: UInt64] = [:]
                 var topicCounts: [String: UInt64] = [:]
@@ -626,7 +786,16 @@ public final class QueryService: Service, Sendable {
             throw DatelineError(code: .invalidArgument, message: "a timeline takes at most \(Self.maximumTimelineActors) actors, not \(request.actors.count)")
         }
         return try self.state.read { state in
-            let response = try state.extraction.timeline(request, articles: state.articles)
+            let facts = state.facts
+            let index = state.index
+            let lookup = ExtractionIndex.ArticleLookup(
+                publishedAt: { document in facts[document].publishedAt.map(Date.init(timeIntervalSince1970:)) },
+                header: { document in
+                    guard let article = try? index.article(document) else { return .init(id: "", title: nil, source: nil, publishedAt: nil) }
+                    return .init(id: article.id, title: article.title, source: article.source, publishedAt: article.publishedAt)
+                }
+            )
+            let response = try state.extraction.timeline(request, articles: lookup)
             if let unknown = response.actors.first(where: { $0.ids.isEmpty }) {
                 throw DatelineError(code: .notFound, message: "no person, office, organisation or country called '\(unknown.query)' is known (try `dateline entities --match`)")
             }
@@ -635,16 +804,16 @@ public final class QueryService: Service, Sendable {
     }
 
     /// Counts of `articles` by source, tag and publication date.
-    static func facets(_ articles: [StoredArticle], interval: HistogramInterval, top: Int = 10) -> SearchFacets {
+    static func facets(_ articles: [DocumentFacts], interval: HistogramInterval, top: Int = 10) -> SearchFacets {
         var sources: [String: UInt64] = [:]
         var tags: [String: UInt64] = [:]
         var dates: [String: UInt64] = [:]
         var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         for article in articles {
-            sources[article.source ?? "(unknown)", default: 0] += 1
-            for tag in Set(article.tags + article.categories) { tags[tag, default: 0] += 1 }
-            guard let date = article.publishedAt else {
+            sources[article.sourceName ?? "(unknown)", default: 0] += 1
+            for tag in article.tagNames { tags[tag, default: 0] += 1 }
+            guard let date = article.publishedAt.map(Date.init(timeIntervalSince1970:)) else {
                 dates["(no date)", default: 0] += 1
                 continue
             }
@@ -670,7 +839,7 @@ public final class QueryService: Service, Sendable {
     /// One article in full.
     public func article(_ id: String) throws -> GetArticleResponse {
         try self.state.read { state in
-            guard let index = state.byID[id] ?? state.byExternalID[id] else {
+            guard let document = try state.index.document(forID: id) else {
                 guard state.caughtUp else {
                     // Not a definite answer: the article may be in the part of the log not replayed yet.
                     let position = state.following ? "offset \(state.appliedOffset) of \(state.ingestEndOffset)" : "offset \(state.appliedOffset), not yet connected to dateline-ingest"
@@ -680,11 +849,7 @@ public final class QueryService: Service, Sendable {
                 }
                 throw DatelineError(code: .notFound, message: "no article with id or external id \(id)")
             }
-            var article = state.articles[index]
-            if article.extraction == nil, index < state.extractionBytes.count, let bytes = state.extractionBytes[index] {
-                article.extraction = try DatelineBinaryDecoder().decode(ArticleExtraction.self, from: bytes)
-            }
-            return GetArticleResponse(article: article, offset: state.offsets[index])
+            return GetArticleResponse(article: try state.index.article(document), offset: state.index.offset(document))
         }
     }
 
@@ -707,15 +872,15 @@ public final class QueryService: Service, Sendable {
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1e6
             }
-            let textBytes = state.articles.reduce(0) { $0 + $1.body.utf8.count + ($1.title?.utf8.count ?? 0) + 256 }
+            let segmentBytes = state.index.segments.reduce(0) { $0 + $1.info.bytes }
             return QueryStatsResponse(
-                articleCount: UInt64(state.articles.count),
+                articleCount: UInt64(state.index.count),
                 appliedOffset: state.appliedOffset,
                 ingestEndOffset: state.ingestEndOffset,
                 lag: state.ingestEndOffset - min(state.ingestEndOffset, state.appliedOffset),
                 following: state.following,
                 indexTerms: UInt64(state.index.termCount),
-                indexBytes: UInt64(textBytes + state.index.estimatedBytes),
+                indexBytes: UInt64(segmentBytes + state.index.bufferedTextBytes + state.index.bufferedPostingBytes),
                 queries: queries,
                 queryP50Microseconds: percentile(0.5),
                 queryP95Microseconds: percentile(0.95),

@@ -19,10 +19,17 @@ public struct QueryServiceConfiguration: Sendable {
     /// Reconnection backoff after losing the ingest service: starts at the first value, doubles up to the second.
     /// Default: 100 ms to 5 s.
     public var reconnectBackoff: (initial: Duration, maximum: Duration)
-    /// Where the index snapshot lives; nil keeps no snapshot (every start replays the log). Default: nil.
-    public var snapshotDirectory: String?
-    /// How often a snapshot is written when new records were applied (and always at shutdown). Default: 30 s.
-    public var snapshotInterval: Duration
+    /// Where the index lives on disk (segments and the manifest); nil keeps it in memory only (every start
+    /// replays the log). Default: nil.
+    public var indexDirectory: String?
+    /// How often buffered articles are committed to a new segment (and always at shutdown). Default: 10 s.
+    public var commitInterval: Duration
+    /// A commit starts as soon as the buffer holds this many articles. Default: 4,096.
+    public var bufferDocuments: Int
+    /// ... or this many bytes of article text. Default: 16 MiB.
+    public var bufferBytes: Int
+    /// How many adjacent segments of one size level are merged into one. Default: 8.
+    public var mergeFactor: Int
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -34,8 +41,11 @@ public struct QueryServiceConfiguration: Sendable {
         maximumLimit: Int = 100,
         recencyHalfLifeDays: Double = 30,
         reconnectBackoff: (initial: Duration, maximum: Duration) = (.milliseconds(100), .seconds(5)),
-        snapshotDirectory: String? = nil,
-        snapshotInterval: Duration = .seconds(30)
+        indexDirectory: String? = nil,
+        commitInterval: Duration = .seconds(10),
+        bufferDocuments: Int = 4_096,
+        bufferBytes: Int = 16 << 20,
+        mergeFactor: Int = 8
     ) {
         self.server = server
         self.ingestHost = ingestHost
@@ -45,7 +55,10 @@ public struct QueryServiceConfiguration: Sendable {
         self.maximumLimit = maximumLimit
         self.recencyHalfLifeDays = recencyHalfLifeDays
         self.reconnectBackoff = reconnectBackoff
-        self.snapshotDirectory = snapshotDirectory
-        self.snapshotInterval = snapshotInterval
+        self.indexDirectory = indexDirectory
+        self.commitInterval = commitInterval
+        self.bufferDocuments = bufferDocuments
+        self.bufferBytes = bufferBytes
+        self.mergeFactor = mergeFactor
     }
 }

@@ -34,7 +34,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(help: "The dateline-ingest service to follow, HOST:PORT. Env: DATELINE_INGEST.")
     var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
 
-    @Option(name: .customLong("data-dir"), help: "Directory for the index snapshot. Env: DATELINE_QUERY_DATA_DIR.")
+    @Option(name: .customLong("data-dir"), help: "Directory for the index: segments and the manifest. Env: DATELINE_QUERY_DATA_DIR.")
     var dataDirectory: String = environment["DATELINE_QUERY_DATA_DIR"] ?? ".dateline/query"
 
     @Option(help: "Shared secret: required from clients and presented to dateline-ingest; empty for none. Env: DATELINE_TOKEN.")
@@ -52,8 +52,17 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(name: .customLong("title-weight"), help: "How much more a title match counts than a body match. Env: DATELINE_TITLE_WEIGHT.")
     var titleWeight: Double = Double(environment["DATELINE_TITLE_WEIGHT"] ?? "") ?? 2
 
-    @Option(name: .customLong("snapshot-interval"), help: "Seconds between index snapshots (written only when something changed, and at shutdown). Env: DATELINE_QUERY_SNAPSHOT_INTERVAL.")
-    var snapshotInterval: Double = Double(environment["DATELINE_QUERY_SNAPSHOT_INTERVAL"] ?? "") ?? 30
+    @Option(name: .customLong("commit-interval"), help: "Seconds between commits of buffered articles to a new segment (only when something changed, and at shutdown). Env: DATELINE_QUERY_COMMIT_INTERVAL.")
+    var commitInterval: Double = Double(environment["DATELINE_QUERY_COMMIT_INTERVAL"] ?? "") ?? 10
+
+    @Option(name: .customLong("buffer-articles"), help: "Commit as soon as this many articles are buffered in memory. Env: DATELINE_QUERY_BUFFER_ARTICLES.")
+    var bufferArticles: Int = Int(environment["DATELINE_QUERY_BUFFER_ARTICLES"] ?? "") ?? 4_096
+
+    @Option(name: .customLong("buffer-mb"), help: "... or as soon as the buffered articles hold this many MiB of text. Env: DATELINE_QUERY_BUFFER_MB.")
+    var bufferMegabytes: Int = Int(environment["DATELINE_QUERY_BUFFER_MB"] ?? "") ?? 16
+
+    @Option(name: .customLong("merge-factor"), help: "How many adjacent segments of one size are merged into one (2 or more). Env: DATELINE_QUERY_MERGE_FACTOR.")
+    var mergeFactor: Int = Int(environment["DATELINE_QUERY_MERGE_FACTOR"] ?? "") ?? 8
 
     @OptionGroup var service: ServiceOptions
 
@@ -61,7 +70,10 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         guard DatelineEndpoint(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard self.maximumLimit > 0 else { throw ValidationError("--max-limit must be positive") }
-        guard self.snapshotInterval > 0 else { throw ValidationError("--snapshot-interval must be a positive number of seconds") }
+        guard self.commitInterval > 0 else { throw ValidationError("--commit-interval must be a positive number of seconds") }
+        guard self.bufferArticles > 0 else { throw ValidationError("--buffer-articles must be positive") }
+        guard self.bufferMegabytes > 0 else { throw ValidationError("--buffer-mb must be positive") }
+        guard self.mergeFactor >= 2 else { throw ValidationError("--merge-factor must be 2 or more") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
             throw ValidationError("BM25 parameters out of range: k1 ≥ 0, 0 ≤ b ≤ 1, title weight ≥ 0")
         }
@@ -80,8 +92,11 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             ingestClient: DatelineClientConfiguration(clientName: "dateline-query/0.1.0", token: token, requestTimeout: nil),
             bm25: BM25Parameters(k1: self.k1, b: self.b, titleWeight: self.titleWeight),
             maximumLimit: self.maximumLimit,
-            snapshotDirectory: self.dataDirectory,
-            snapshotInterval: .milliseconds(Int(self.snapshotInterval * 1000))
+            indexDirectory: self.dataDirectory,
+            commitInterval: .milliseconds(Int(self.commitInterval * 1000)),
+            bufferDocuments: self.bufferArticles,
+            bufferBytes: self.bufferMegabytes << 20,
+            mergeFactor: self.mergeFactor
         )
         self.service.applyLimits(to: &configuration.server)
         let service = QueryService(configuration: configuration, logger: logger)

@@ -26,6 +26,8 @@ public struct DatelineStorageError: Error, Sendable, Hashable, CustomStringConve
         public static let invalidArgument = Code(rawValue: "invalid-argument")
         /// The log was closed.
         public static let closed = Code(rawValue: "closed")
+        /// Another process holds the directory (its lock file is locked).
+        public static let inUse = Code(rawValue: "in-use")
 
         public var description: String { self.rawValue }
     }

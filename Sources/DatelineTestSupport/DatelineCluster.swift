@@ -25,13 +25,13 @@ public enum Samples {
 /// Starts both services, runs `body`, and stops everything afterwards — also when `body` throws or a test
 /// expectation fails midway.
 public func withDatelineCluster<T>(
-    snapshots: Bool = false,
+    persistentIndex: Bool = false,
     _ body: (DatelineCluster) async throws -> T
 ) async throws -> T {
     let cluster = DatelineCluster()
     do {
         try await cluster.startIngest()
-        try await cluster.startQuery(snapshots: snapshots)
+        try await cluster.startQuery(persistentIndex: persistentIndex)
         try await cluster.waitUntilHealthy()
         let result = try await body(cluster)
         try await cluster.stop()
@@ -85,16 +85,22 @@ public final class DatelineCluster {
         self.ingestService = nil
     }
 
-    public var snapshotDirectory: String { self.dataDirectory + "/query" }
+    /// Where dateline-query keeps its index when started with `persistentIndex`.
+    public var indexDirectory: String { self.dataDirectory + "/query" }
 
     /// Starts dateline-query following the ingest service, on the port it had before when restarted.
-    public func startQuery(snapshots: Bool = false) async throws {
+    /// - Parameters:
+    ///   - persistentIndex: Keep the index in ``indexDirectory`` (committed every 200 ms), not in memory only.
+    ///   - bufferDocuments: Commit as soon as this many articles are buffered.
+    public func startQuery(persistentIndex: Bool = false, bufferDocuments: Int = 4_096, mergeFactor: Int = 8) async throws {
         let configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(port: self.queryPort, serviceName: "dateline-query", drainTimeout: .seconds(1)),
             ingestPort: self.ingestPort,
             reconnectBackoff: (.milliseconds(20), .milliseconds(200)),
-            snapshotDirectory: snapshots ? self.snapshotDirectory : nil,
-            snapshotInterval: .milliseconds(200)
+            indexDirectory: persistentIndex ? self.indexDirectory : nil,
+            commitInterval: .milliseconds(200),
+            bufferDocuments: bufferDocuments,
+            mergeFactor: mergeFactor
         )
         let service = QueryService(configuration: configuration, logger: quietLogger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: quietLogger)

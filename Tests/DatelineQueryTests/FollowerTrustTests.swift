@@ -1,5 +1,7 @@
 import DatelineProtocol
 import DatelineQuery
+import DatelineSearch
+import DatelineStorage
 import DatelineTestSupport
 import Foundation
 import Logging
@@ -97,38 +99,50 @@ struct FollowerTrustTests {
         }
     }
 
-    @Test func tenSnapshotsInARowEachLoadOnRestart() async throws {
-        try await withDatelineCluster(snapshots: true) { cluster in
+    @Test func tenCommitsInARowEachOpenOnRestart() async throws {
+        try await withDatelineCluster(persistentIndex: true) { cluster in
             let ingest = try await cluster.ingestClient()
             let query = try await cluster.queryClient()
             for round in 1...10 {
-                let response = try await ingest.send(IngestRequest(articles: [ArticleSubmission(body: "Snapshot story \(round) about the cocoa harvest.")]))
+                let response = try await ingest.send(IngestRequest(articles: [ArticleSubmission(body: "Committed story \(round) about the cocoa harvest.")]))
                 _ = try await query.send(SearchRequest(query: "cocoa", minimumOffset: response.endOffset))
                 let service = try #require(cluster.queryService)
-                try service.writeSnapshot()
-                #expect(FileManager.default.fileExists(atPath: cluster.snapshotDirectory + "/index.snapshot"), "round \(round)")
-                // A restart from this snapshot starts where it was.
-                let restarted = QueryService(configuration: QueryServiceConfiguration(ingestPort: 1, snapshotDirectory: cluster.snapshotDirectory), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-                #expect(restarted.appliedOffset == UInt64(round), "round \(round)")
+                try service.commit()
+                #expect(try IndexManifest.read(directory: cluster.indexDirectory)?.data["appliedOffset"] == "\(round)", "round \(round)")
+                // While it runs, no second service may open the same directory.
+                let second = QueryService(configuration: QueryServiceConfiguration(ingestPort: 1, indexDirectory: cluster.indexDirectory), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                let refused = await #expect(throws: DatelineStorageError.self) { try await second.run() }
+                #expect(refused?.code == .inUse)
+                #expect(second.appliedOffset == 0)
             }
+            // A restart from the last commit starts where it was, replaying nothing.
+            await cluster.stopQuery()
+            try await cluster.stopIngest()
+            try await cluster.startQuery(persistentIndex: true)
+            #expect(cluster.queryService?.appliedOffset == 10)
+            #expect(try cluster.queryService?.search(SearchRequest(query: "cocoa")).total == 10)
+            #expect(cluster.queryService?.recordsAppliedSinceStart == 0)
+            try await cluster.startIngest()
             try await ingest.close()
             try await query.close()
-            // Once the writers are done (the final snapshot at shutdown), nothing but the snapshot is left.
+            // Once the writers are done (the last commit at shutdown), nothing but the committed files is left.
             await cluster.stopQuery()
-            let files = try FileManager.default.contentsOfDirectory(atPath: cluster.snapshotDirectory)
-            #expect(files == ["index.snapshot"], "the snapshot and nothing else: \(files)")
+            let manifest = try #require(try IndexManifest.read(directory: cluster.indexDirectory))
+            let expected = Set(["manifest", "lock"] + manifest.segments.flatMap { segment in IndexFile.Kind.segmentFiles.map { segment.name + $0.suffix } })
+            let files = Set(try FileManager.default.contentsOfDirectory(atPath: cluster.indexDirectory))
+            #expect(files == expected, "the committed files and nothing else: \(files.sorted())")
         }
     }
 
-    @Test func temporariesLeftByACrashedSnapshotWriteAreRemovedAtStart() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-snapshots-\(UUID().uuidString)").path
+    @Test func filesLeftByACrashedFlushOrCommitAreRemovedAtStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-index-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for name in ["index.snapshot.tmp-1f2e", "index.snapshot.tmp", ".dat.nosync3a1.Xy2"] {
+        for name in ["manifest.tmp-1f2e", "seg-000000000007.post", "seg-000000000007.dict", "seg-000000000008.stor"] {
             FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(repeating: 1, count: 1_000))
         }
-        _ = QueryService(configuration: QueryServiceConfiguration(ingestPort: 1, snapshotDirectory: directory), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        _ = QueryService(configuration: QueryServiceConfiguration(ingestPort: 1, indexDirectory: directory), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["lock"])
     }
 
     @Test func reconnectDelaysGrowExponentiallyWithJitterUpToTheCap() {

@@ -83,6 +83,7 @@ package struct IndexManifest: Codable, Sendable, Equatable {
         let suffixes = Set(IndexFile.Kind.segmentFiles.map(\.suffix))
         var removed: [String] = []
         for name in names {
+            guard name != DirectoryLock.fileName else { continue }
             let isTemporary = name.hasPrefix(Self.fileName + AtomicFile.temporarySuffix)
             var isOrphan = false
             if let dot = name.lastIndex(of: "."), suffixes.contains(String(name[dot...])) {

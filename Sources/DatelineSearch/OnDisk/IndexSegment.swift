@@ -236,6 +236,8 @@ package final class IndexSegment: Sendable {
     private let columnsOffset: Int
 
     package var name: String { self.info.name }
+    /// Distinct terms in the segment's dictionary.
+    package var termCount: Int { self.dictionary.count }
     package var documentCount: Int { self.info.documentCount }
 
     /// Maps the segment `name` in `directory` and checks every file's envelope and (when `verify`) checksum.

@@ -1,0 +1,314 @@
+import DatelineProtocol
+import DatelineSearch
+import DatelineStorage
+import Foundation
+import Logging
+import NIOCore
+
+/// dateline-query's articles and their postings: immutable segments on disk (mapped, so the page cache holds
+/// them) followed by in-memory buffers, numbered together in the order articles were applied.
+///
+/// New articles go into the active buffer, searchable at once. A commit freezes it (still searchable, no longer
+/// changed), writes it out as a segment outside any lock, swaps the segment in, and records the commit in the
+/// manifest. Not synchronised itself: the query service reads it under its read lock and changes it under its
+/// write lock; frozen buffers and segments are immutable and may be read by a commit or a merge meanwhile.
+final class ArticleIndex {
+    /// Articles not yet written to a segment.
+    final class Buffer: @unchecked Sendable {  // changed only while active (under the service's write lock)
+        let index: SearchIndex
+        var articles: [StoredArticle] = []
+        var offsets: [UInt64] = []
+        var byID: [String: Int] = [:]
+        var byExternalID: [String: Int] = [:]
+        var textBytes = 0
+
+        init(parameters: BM25Parameters) { self.index = SearchIndex(parameters: parameters) }
+
+        var count: Int { self.articles.count }
+    }
+
+    /// A segment's numeric columns.
+    enum Column: Int, CaseIterable {
+        /// The article's log offset.
+        case offset = 0
+        /// The publication time's `Double` bit pattern, or ``noDate``.
+        case publishedAt = 1
+
+        static let noDate = UInt64.max
+    }
+
+    let directory: String?
+    let parameters: BM25Parameters
+    private(set) var segments: [IndexSegment] = []
+    private(set) var frozen: [Buffer] = []
+    private(set) var active: Buffer
+
+    init(directory: String?, parameters: BM25Parameters, segments: [IndexSegment] = []) {
+        self.directory = directory
+        self.parameters = parameters
+        self.segments = segments
+        self.active = Buffer(parameters: parameters)
+    }
+
+    /// Articles held.
+    var count: Int { self.segmentDocuments + self.frozen.reduce(0) { $0 + $1.count } + self.active.count }
+
+    /// Articles in segments.
+    var segmentDocuments: Int { self.segments.reduce(0) { $0 + $1.documentCount } }
+
+    /// A point-in-time view for searching (valid while the caller holds the service's lock).
+    func reader() -> IndexReader {
+        IndexReader(parts: self.segments.map { .segment($0) } + (self.frozen + [self.active]).map { .buffer($0.index) }, parameters: self.parameters)
+    }
+
+    enum Location {
+        case segment(IndexSegment, Int)
+        case buffer(Buffer, Int)
+    }
+
+    /// Where article `document` is held.
+    func locate(_ document: Int) -> Location? {
+        var base = 0
+        for segment in self.segments {
+            if document < base + segment.documentCount { return .segment(segment, document - base) }
+            base += segment.documentCount
+        }
+        for buffer in self.frozen + [self.active] {
+            if document < base + buffer.count { return .buffer(buffer, document - base) }
+            base += buffer.count
+        }
+        return nil
+    }
+
+    /// Article `document`, its extraction included.
+    func article(_ document: Int) throws -> StoredArticle {
+        switch self.locate(document) {
+        case .segment(let segment, let local): return try StoredArticleCoding.decode(try segment.storedDocument(local))
+        case .buffer(let buffer, let local): return buffer.articles[local]
+        case nil: throw DatelineError(code: .internal, message: "no article \(document) in an index of \(self.count)")
+        }
+    }
+
+    /// The log offset of article `document`.
+    func offset(_ document: Int) -> UInt64 {
+        switch self.locate(document) {
+        case .segment(let segment, let local): segment.column(Column.offset.rawValue, local)
+        case .buffer(let buffer, let local): buffer.offsets[local]
+        case nil: 0
+        }
+    }
+
+    /// The article with this id, or else with this external id.
+    func document(forID id: String) throws -> Int? {
+        var base = 0
+        var external: Int?
+        for segment in self.segments {
+            if let local = try segment.document(forKey: id) { return base + local }
+            if external == nil, let local = try segment.document(forKey: id, external: true) { external = base + local }
+            base += segment.documentCount
+        }
+        for buffer in self.frozen + [self.active] {
+            if let local = buffer.byID[id] { return base + local }
+            if external == nil, let local = buffer.byExternalID[id] { external = base + local }
+            base += buffer.count
+        }
+        return external
+    }
+
+    /// Adds an article to the active buffer.
+    func add(_ article: StoredArticle, offset: UInt64) {
+        let buffer = self.active
+        let local = buffer.count
+        buffer.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
+        buffer.byID[article.id] = local
+        if let externalID = article.externalID { buffer.byExternalID[externalID] = local }
+        buffer.articles.append(article)
+        buffer.offsets.append(offset)
+        buffer.textBytes += article.paragraphs.reduce(0) { $0 + $1.utf8.count } + (article.title?.utf8.count ?? 0)
+    }
+
+    /// Freezes the active buffer (when it holds anything) and returns every frozen buffer, oldest first: what a
+    /// commit must write.
+    func freeze() -> [Buffer] {
+        if self.active.count > 0 {
+            self.frozen.append(self.active)
+            self.active = Buffer(parameters: self.parameters)
+        }
+        return self.frozen
+    }
+
+    /// Replaces the oldest frozen buffer, `buffer`, by the segment written from it.
+    func install(_ segment: IndexSegment, for buffer: Buffer) {
+        precondition(self.frozen.first === buffer && segment.documentCount == buffer.count, "segments are installed in order")
+        self.frozen.removeFirst()
+        self.segments.append(segment)
+    }
+
+    /// Replaces `merged` (adjacent segments, in order) by `segment`, which holds their documents.
+    func replace(_ merged: [IndexSegment], with segment: IndexSegment) -> Bool {
+        guard let start = self.segments.firstIndex(where: { $0 === merged[0] }), start + merged.count <= self.segments.count,
+            zip(self.segments[start...], merged).allSatisfy({ $0 === $1 })
+        else { return false }
+        self.segments.replaceSubrange(start..<(start + merged.count), with: [segment])
+        return true
+    }
+
+    /// Distinct terms of the buffers (segments' terms are not counted: their dictionaries stay on disk).
+    var bufferedTermCount: Int { (self.frozen + [self.active]).reduce(0) { $0 + $1.index.termCount } }
+
+    /// Terms of every segment's dictionary and every buffer, added up (a term in two parts counts twice).
+    var termCount: Int { self.segments.reduce(self.bufferedTermCount) { $0 + $1.termCount } }
+
+    /// A rough size of the buffers' postings in memory.
+    var bufferedPostingBytes: Int { (self.frozen + [self.active]).reduce(0) { $0 + $1.index.estimatedBytes } }
+
+    /// Bytes of text held in memory by the buffers.
+    var bufferedTextBytes: Int { (self.frozen + [self.active]).reduce(0) { $0 + $1.textBytes } }
+
+    /// Writes `buffer` as segment `name` in the index directory.
+    static func write(_ buffer: Buffer, name: String, directory: String) throws -> IndexSegment {
+        let writer = try SegmentWriter(directory: directory, name: name, columnCount: Column.allCases.count)
+        do {
+            try buffer.index.write(to: writer) { local in
+                let article = buffer.articles[local]
+                let published = article.publishedAt.map { $0.timeIntervalSince1970.bitPattern } ?? Column.noDate
+                return SearchIndex.StoredFields(
+                    columns: [buffer.offsets[local], published], key: article.id, externalKey: article.externalID,
+                    stored: try StoredArticleCoding.encode(article)
+                )
+            }
+            _ = try writer.finish()
+            return try IndexSegment(directory: directory, name: name)
+        } catch {
+            IndexSegment.remove(directory: directory, name: name)
+            throw error
+        }
+    }
+}
+
+/// How an article is kept in a segment's store: `varint length` of the article encoded without its extraction,
+/// that article, then the encoded extraction (nothing when there is none), so that rebuilding the entity index
+/// decodes only what it needs.
+enum StoredArticleCoding {
+    static func encode(_ article: StoredArticle) throws -> [UInt8] {
+        let encoder = DatelineBinaryEncoder()
+        var bare = article
+        bare.extraction = nil
+        let head = try encoder.encode(bare)
+        var bytes: [UInt8] = []
+        var length = UInt64(head.readableBytes)
+        while length >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        bytes.append(UInt8(length))
+        bytes.append(contentsOf: head.readableBytesView)
+        if let extraction = article.extraction { bytes.append(contentsOf: try encoder.encode(extraction).readableBytesView) }
+        return bytes
+    }
+
+    /// The article without its extraction, and the extraction's bytes.
+    static func split(_ bytes: [UInt8]) throws -> (article: StoredArticle, extraction: ArraySlice<UInt8>) {
+        var length: UInt64 = 0
+        var shift: UInt64 = 0
+        var position = 0
+        while true {
+            guard position < bytes.count, shift < 64 else { throw DatelineError(code: .dataLoss, message: "a stored article's length is damaged") }
+            let byte = bytes[position]
+            position += 1
+            length |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        guard length <= UInt64(bytes.count - position) else { throw DatelineError(code: .dataLoss, message: "a stored article runs past its bytes") }
+        let end = position + Int(length)
+        let article = try DatelineBinaryDecoder().decode(StoredArticle.self, from: Array(bytes[position..<end]))
+        return (article, bytes[end...])
+    }
+
+    /// The part of an `ArticleExtraction` the entity index needs; the other fields are skipped undecoded.
+    struct IndexedExtraction: Decodable {
+        var version: UInt32
+        var entities: [ExtractedEntity]
+        var topics: [String]
+        var events: [ExtractedEvent]
+
+        enum CodingKeys: Int, CodingKey { case version = 1, entities = 2, topics = 5, events = 7 }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.version = try container.decodeIfPresent(UInt32.self, forKey: .version) ?? 0
+            self.entities = try container.decodeIfPresent([ExtractedEntity].self, forKey: .entities) ?? []
+            self.topics = try container.decodeIfPresent([String].self, forKey: .topics) ?? []
+            self.events = try container.decodeIfPresent([ExtractedEvent].self, forKey: .events) ?? []
+        }
+
+        var extraction: ArticleExtraction {
+            ArticleExtraction(version: self.version, entities: self.entities, topics: self.topics, events: self.events)
+        }
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> StoredArticle {
+        var (article, extraction) = try self.split(bytes)
+        if !extraction.isEmpty { article.extraction = try DatelineBinaryDecoder().decode(ArticleExtraction.self, from: Array(extraction)) }
+        return article
+    }
+}
+
+extension ArticleIndex {
+    /// What opening the index directory found.
+    struct Opened {
+        var index: ArticleIndex
+        var manifest: IndexManifest
+        /// Why the index on disk was not used (it is rebuilt from the log), when it was not.
+        var problem: String?
+        /// Files deleted because no commit named them.
+        var removed: [String]
+    }
+
+    /// Opens the committed index in `directory`: reads the manifest and maps (and checks) every segment it
+    /// names. A damaged or missing file makes it start empty, saying why, so that the log rebuilds it.
+    static func open(directory: String, parameters: BM25Parameters, logger: Logger) -> Opened {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard let manifest = try IndexManifest.read(directory: directory) else {
+                let empty = IndexManifest()
+                return Opened(index: ArticleIndex(directory: directory, parameters: parameters), manifest: empty, removed: empty.removeUnreferencedFiles(directory: directory))
+            }
+            let removed = manifest.removeUnreferencedFiles(directory: directory)
+            let segments = try manifest.segments.map { info throws(DatelineStorageError) in try IndexSegment(directory: directory, name: info.name) }
+            return Opened(index: ArticleIndex(directory: directory, parameters: parameters, segments: segments), manifest: manifest, removed: removed)
+        } catch {
+            let reason = (error as? DatelineStorageError).map { $0.message } ?? "\(error)"
+            logger.error("the index on disk is damaged; rebuilding it from the ingest log", metadata: [
+                "dateline.index": "\(directory)", "dateline.file": "\((error as? DatelineStorageError)?.segment ?? "")", "dateline.error": "\(reason)",
+            ])
+            let empty = IndexManifest()
+            try? empty.write(directory: directory)
+            let removed = empty.removeUnreferencedFiles(directory: directory)
+            return Opened(
+                index: ArticleIndex(directory: directory, parameters: parameters), manifest: empty,
+                problem: "rebuilding: the index on disk was damaged (\((error as? DatelineStorageError)?.segment ?? "manifest")): \(reason)", removed: removed
+            )
+        }
+    }
+
+    /// Adjacent segments a merge should combine now, oldest first, or nil. Segments are grouped in levels by
+    /// size (level n holds segments of `minimum × factorⁿ` documents or so); `factor` adjacent segments of
+    /// one level are merged into one of the next, so every document is rewritten about log_factor(N) times.
+    func mergeCandidates(factor: Int, minimumDocuments: Int) -> [IndexSegment]? {
+        guard factor >= 2, self.segments.count >= factor else { return nil }
+        func level(_ segment: IndexSegment) -> Int {
+            let ratio = Double(max(segment.documentCount, 1)) / Double(max(minimumDocuments, 1))
+            return ratio <= 1 ? 0 : Int((log(ratio) / log(Double(factor))).rounded(.down))
+        }
+        let levels = self.segments.map(level)
+        var start = 0
+        while start + factor <= levels.count {
+            let run = levels[start..<(start + factor)]
+            if run.allSatisfy({ $0 <= levels[start] }) { return Array(self.segments[start..<(start + factor)]) }
+            start += 1
+        }
+        return nil
+    }
+}
