@@ -22,7 +22,9 @@ final class ArticleIndex {
         var byExternalID: [String: Int] = [:]
         var textBytes = 0
 
-        init(parameters: BM25Parameters) { self.index = SearchIndex(parameters: parameters) }
+        init(parameters: BM25Parameters, stems: StemCache) {
+            self.index = SearchIndex(parameters: parameters, stems: stems, keepsTokenRanges: false)
+        }
 
         var count: Int { self.articles.count }
     }
@@ -39,6 +41,8 @@ final class ArticleIndex {
 
     let directory: String?
     let parameters: BM25Parameters
+    /// Stems shared by successive buffers.
+    private let stems = StemCache()
     private(set) var segments: [IndexSegment] = []
     private(set) var frozen: [Buffer] = []
     private(set) var active: Buffer
@@ -47,7 +51,7 @@ final class ArticleIndex {
         self.directory = directory
         self.parameters = parameters
         self.segments = segments
-        self.active = Buffer(parameters: parameters)
+        self.active = Buffer(parameters: parameters, stems: self.stems)
     }
 
     /// Articles held.
@@ -132,7 +136,7 @@ final class ArticleIndex {
     func freeze() -> [Buffer] {
         if self.active.count > 0 {
             self.frozen.append(self.active)
-            self.active = Buffer(parameters: self.parameters)
+            self.active = Buffer(parameters: self.parameters, stems: self.stems)
         }
         return self.frozen
     }

@@ -7,6 +7,10 @@ import NIOCore
 public import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Follows the ingest log, indexes every article, and answers Search, GetArticle, QueryStats and Health.
 ///
 /// Run it as a `Service` (it follows the log until shut down) next to a `DatelineServer` serving ``router``.
@@ -250,13 +254,13 @@ public final class QueryService: Service, Sendable {
     /// in the manifest. Does nothing without an index directory, or when nothing changed since the last commit.
     public func commit() throws {
         guard let directory = self.indexDirectory else { return }
-        try self.commits.withLock { commits in
+        let flushed: Int = try self.commits.withLock { commits in
             let (buffers, data, generation) = self.state.write { state in
                 var data = ["appliedOffset": "\(state.appliedOffset)"]
                 if let epoch = state.epoch { data["epoch"] = epoch }
                 return (state.index.freeze(), data, state.generation)
             }
-            guard !buffers.isEmpty || data != commits.manifest.data else { return }
+            guard !buffers.isEmpty || data != commits.manifest.data else { return 0 }
             for buffer in buffers {
                 let name = String(format: "seg-%012d", commits.nextSegment)
                 let segment = try ArticleIndex.write(buffer, name: name, directory: directory)
@@ -268,7 +272,7 @@ public final class QueryService: Service, Sendable {
                 }
                 guard installed else {
                     IndexSegment.remove(directory: directory, name: name)
-                    return
+                    return 0
                 }
             }
             let manifest = self.state.read { state in
@@ -279,7 +283,10 @@ public final class QueryService: Service, Sendable {
             self.logger.debug("committed the index", metadata: [
                 "dateline.offset": "\(data["appliedOffset"] ?? "")", "dateline.segments": "\(manifest.segments.count)", "dateline.flushed": "\(buffers.count)",
             ])
+            return buffers.count
         }
+        // The flushed buffers are gone: hand the heap they held back to the system (the segments are mapped).
+        if flushed > 0 { HeapTrim.releaseFreedMemory() }
     }
 
     /// Starts a merge on its own thread when the merge policy finds adjacent committed segments to combine and
@@ -934,4 +941,20 @@ struct SearchCursor: Hashable {
 
 extension Duration {
     var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
+}
+
+/// glibc's `malloc_trim(0)`, found at run time (it is not in Swift's Glibc module): returns freed heap pages to
+/// the system, so that resident memory falls once a flushed buffer is gone. Does nothing where it is missing.
+enum HeapTrim {
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let trim: Trim? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: Trim.self)
+        #else
+        return nil
+        #endif
+    }()
+
+    static func releaseFreedMemory() { _ = self.trim?(0) }
 }

@@ -70,10 +70,21 @@ public final class SearchIndex {
     private let scratchPool = ScratchPool()
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
     private var wordIDs: [String: UInt32] = [:]
+    /// Folded word → term, shared with the buffers before and after this one, so that a new buffer does not stem
+    /// every word again.
+    private let stems: StemCache?
+    /// Whether each body's token ranges are kept (for ``snippets(of:for:limit:)``; the query service's buffers
+    /// find matched words by analysing the body again instead).
+    private let keepsTokenRanges: Bool
 
-    public init(analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters()) {
+    /// - Parameters:
+    ///   - stems: A cache of stemmed words shared between indexes built one after another.
+    ///   - keepsTokenRanges: Keep each body's token offsets, for ``snippets(of:for:limit:)``.
+    public init(analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters(), stems: StemCache? = nil, keepsTokenRanges: Bool = true) {
         self.analyzer = analyzer
         self.parameters = parameters
+        self.stems = stems
+        self.keepsTokenRanges = keepsTokenRanges
     }
 
     public var count: Int { self.documents.count }
@@ -98,7 +109,14 @@ public final class SearchIndex {
                 ids.append(id)
                 return
             }
-            let term = self.analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
+            let term: String
+            if !self.analyzer.stems || isAbbreviation {
+                term = word
+            } else if let stems = self.stems {
+                term = stems.stem(word)
+            } else {
+                term = PorterStemmer.stem(word)
+            }
             let id = self.termID(term)
             if self.wordIDs.count < 2_000_000 { self.wordIDs[key] = id }
             ids.append(id)
@@ -115,7 +133,7 @@ public final class SearchIndex {
         self.documents.append(document)
         let title = self.termIDs(of: document.title)
         var ranges: [Range<UInt32>] = []
-        let body = withUnsafeMutablePointer(to: &ranges) { self.termIDs(of: document.body, ranges: $0) }
+        let body = self.keepsTokenRanges ? withUnsafeMutablePointer(to: &ranges) { self.termIDs(of: document.body, ranges: $0) } : self.termIDs(of: document.body)
         self.bodyTokenRanges.append(ranges)
         self.titleLengths.append(UInt32(title.count))
         self.bodyLengths.append(UInt32(body.count))
@@ -318,5 +336,23 @@ enum Snippets {
             snippets.append((window.lowerBound > 0 ? "… " : "") + collapsed + (window.upperBound < bytes.count ? " …" : ""))
         }
         return snippets
+    }
+}
+
+/// Stemmed forms of words, shared by the in-memory indexes built one after another (each buffer of the query
+/// service), bounded in size. Used only by whoever adds documents (one writer at a time).
+public final class StemCache: @unchecked Sendable {
+    private var stems: [String: String] = [:]
+    /// The most words kept. Default: 1,000,000.
+    public let capacity: Int
+
+    public init(capacity: Int = 1_000_000) { self.capacity = capacity }
+
+    /// The stem of the folded word `word`.
+    func stem(_ word: String) -> String {
+        if let stem = self.stems[word] { return stem }
+        let stem = PorterStemmer.stem(word)
+        if self.stems.count < self.capacity { self.stems[word] = stem }
+        return stem
     }
 }

@@ -4,8 +4,8 @@ import Foundation
 
 /// The real executables, as a user runs them: `dateline-ingest` and `dateline-query` as processes, the Reuters
 /// corpus sent by `dateline ingest DIR --wait` (time until everything is searchable), then each service's peak
-/// memory, the bytes on disk, and `dateline-query`'s restart to ready (stopped with SIGTERM, which writes its
-/// snapshot, then started again).
+/// memory, the bytes on disk, and `dateline-query`'s restart to ready (stopped with SIGTERM, which commits its
+/// index, then started again).
 enum ResourcesBenchmark {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
@@ -40,6 +40,12 @@ enum ResourcesBenchmark {
         var queryStats: QueryStatsResponse
         var restartedStats: QueryStatsResponse
         var snapshotBytes: UInt64
+        /// dateline-query's VmRSS and RssAnon after the ingest, after the restart, and once the restarted entity
+        /// index is rebuilt; and the restart's time to that point.
+        var queryMemory: (resident: Int, anonymous: Int)
+        var restartedMemory: (resident: Int, anonymous: Int)
+        var warmMemory: (resident: Int, anonymous: Int)
+        var restartToEntitiesReady: Double
     }
 
     static func report(corpus: URL, runs: Int = 3) async throws -> String {
@@ -71,6 +77,7 @@ enum ResourcesBenchmark {
             return String(format: "%.0f MB", Double(peak ? memory.peakResidentBytes : memory.residentBytes) / 1e6)
         }
         let articles = max(1, last.ingestStats.articleCount)
+        func mb(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1e6) }
         return """
             ### Resources with the real executables (`dateline ingest reuters21578/*.sgm --wait` against `dateline-ingest` and `dateline-query` processes; median of \(results.count) runs, min–max)
 
@@ -81,9 +88,11 @@ enum ResourcesBenchmark {
             | ... in MB of article text per second (extraction on / off) | \(spread(results.map { textMegabytes / $0.searchable }) { String(format: "%.1f", $0) }) / \(spread(withoutExtraction.map { textMegabytes / $0.searchable }) { String(format: "%.1f", $0) }) |
             | dateline-ingest memory, resident / peak | \(megabytes(last.ingestStats.memory, peak: false)) / \(megabytes(last.ingestStats.memory, peak: true)) |
             | dateline-query memory, resident / peak | \(megabytes(last.queryStats.memory, peak: false)) / \(megabytes(last.queryStats.memory, peak: true)) |
-            | dateline-query memory after a restart from its snapshot, resident / peak | \(megabytes(last.restartedStats.memory, peak: false)) / \(megabytes(last.restartedStats.memory, peak: true)) |
-            | bytes on disk per article: ingest log / query snapshot | \(last.ingestStats.bytesOnDisk / articles) / \(last.snapshotBytes / articles) |
-            | dateline-query restart (process start) to answering searches, from its snapshot | \(spread(results.map(\.restartToReady)) { String(format: "%.2f s", $0) }) |
+            | dateline-query memory after ingest, VmRSS / RssAnon (anonymous: the heap, not the mapped index) | \(mb(last.queryMemory.resident)) / \(mb(last.queryMemory.anonymous)) |
+            | dateline-query memory after a restart from its index, VmRSS / RssAnon; once its entity index is rebuilt | \(mb(last.restartedMemory.resident)) / \(mb(last.restartedMemory.anonymous)); \(mb(last.warmMemory.resident)) / \(mb(last.warmMemory.anonymous)) |
+            | bytes on disk per article: ingest log / query index | \(last.ingestStats.bytesOnDisk / articles) / \(last.snapshotBytes / articles) |
+            | dateline-query restart (process start) to answering searches, from its index on disk | \(spread(results.map(\.restartToReady)) { String(format: "%.3f s", $0) }) |
+            | ... to answering entity look-ups and timelines (entity index rebuilt in the background) | \(spread(results.map(\.restartToEntitiesReady)) { String(format: "%.2f s", $0) }) |
 
             """
     }
@@ -118,8 +127,9 @@ enum ResourcesBenchmark {
         var queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
         let queryStats = try await queryClient.send(QueryStatsRequest())
         try await queryClient.close()
+        let afterIngest = ProtectionBenchmark.memory(of: query.processIdentifier)
 
-        // Restart dateline-query: SIGTERM writes its snapshot; time from start to answering a search.
+        // Restart dateline-query: SIGTERM commits its index; time from start to answering a search.
         query.terminate()
         query.waitUntilExit()
         try? FileManager.default.removeItem(atPath: root + "/query.port")
@@ -134,6 +144,10 @@ enum ResourcesBenchmark {
         }
         let restartToReady = (clock.now - restart).seconds
         let restartedStats = try await queryClient.send(QueryStatsRequest())
+        let afterRestart = ProtectionBenchmark.memory(of: query.processIdentifier)
+        while try await queryClient.send(HealthRequest()).details["entityIndex"] != "ready" { try await Task.sleep(for: .milliseconds(5)) }
+        let restartToEntitiesReady = (clock.now - restart).seconds
+        let warm = ProtectionBenchmark.memory(of: query.processIdentifier)
         try await queryClient.close()
         try await ingestClient.close()
         query.terminate()
@@ -143,7 +157,9 @@ enum ResourcesBenchmark {
 
         return Run(
             searchable: searchable, restartToReady: restartToReady, ingestStats: ingestStats, queryStats: queryStats,
-            restartedStats: restartedStats, snapshotBytes: self.directorySize(root + "/query")
+            restartedStats: restartedStats, snapshotBytes: self.directorySize(root + "/query"),
+            queryMemory: (afterIngest.resident, afterIngest.anonymous), restartedMemory: (afterRestart.resident, afterRestart.anonymous),
+            warmMemory: (warm.resident, warm.anonymous), restartToEntitiesReady: restartToEntitiesReady
         )
     }
 }
