@@ -135,8 +135,10 @@ struct LoopbackTests {
         let observations = ServerObservations()
         try await withTestServer(observations: observations) { port, _ in
             let connection = try await self.connect(port, .init(compression: .disabled))
-            // 400 elements of 32 KiB: far more than socket buffers and the server's 1 MiB high-water mark.
-            let count = 400
+            // 2,000 elements of 32 KiB (64 MiB): far more than the server's 1 MiB high-water mark plus what the
+            // kernel's loopback socket buffers can hold (they autotune to several MiB each way, up to ~10 MiB in
+            // all), so the margin does not depend on how busy the machine is.
+            let count = 2_000
             var received = 0
             for try await element in try connection.stream(CountRequest(count: UInt32(count), delayMilliseconds: 32 << 10)) {
                 #expect(element.value == UInt32(received))
@@ -146,8 +148,9 @@ struct LoopbackTests {
             }
             #expect(received == count)
             let consumedWhenServerFinished = try #require(observations.streamFinishedAfterConsumed.withLock { $0 })
-            // Without backpressure the server would finish while the client had consumed almost nothing.
-            #expect(consumedWhenServerFinished > count / 4, "server finished writing when the client had read only \(consumedWhenServerFinished)")
+            // Without backpressure the server would finish while the client had consumed almost nothing; with it,
+            // it can run ahead only by the high-water mark and the socket buffers (~350 elements at most).
+            #expect(consumedWhenServerFinished > count / 2, "server finished writing when the client had read only \(consumedWhenServerFinished)")
             try await connection.close()
         }
     }
