@@ -190,43 +190,30 @@ final class ArticleIndex {
     }
 }
 
-/// How an article is kept in a segment's store: `varint length` of the article encoded without its extraction,
-/// that article, then the encoded extraction (nothing when there is none), so that rebuilding the entity index
-/// decodes only what it needs.
+/// How an article is kept in a segment's store: the length (u32, big-endian) of the article encoded without its
+/// extraction, that article, then the encoded extraction (nothing when there is none), so that rebuilding the
+/// entity index decodes only what it needs.
 enum StoredArticleCoding {
     static func encode(_ article: StoredArticle) throws -> [UInt8] {
         let encoder = DatelineBinaryEncoder()
         var bare = article
         bare.extraction = nil
-        let head = try encoder.encode(bare)
-        var bytes: [UInt8] = []
-        var length = UInt64(head.readableBytes)
-        while length >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
-        }
-        bytes.append(UInt8(length))
-        bytes.append(contentsOf: head.readableBytesView)
-        if let extraction = article.extraction { bytes.append(contentsOf: try encoder.encode(extraction).readableBytesView) }
-        return bytes
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(0))
+        try encoder.encode(bare, into: &buffer)
+        buffer.setInteger(UInt32(buffer.readableBytes - 4), at: 0)
+        if let extraction = article.extraction { try encoder.encode(extraction, into: &buffer) }
+        return Array(buffer.readableBytesView)
     }
 
     /// The article without its extraction, and the extraction's bytes.
     static func split(_ bytes: [UInt8]) throws -> (article: StoredArticle, extraction: ArraySlice<UInt8>) {
-        var length: UInt64 = 0
-        var shift: UInt64 = 0
-        var position = 0
-        while true {
-            guard position < bytes.count, shift < 64 else { throw DatelineError(code: .dataLoss, message: "a stored article's length is damaged") }
-            let byte = bytes[position]
-            position += 1
-            length |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { break }
-            shift += 7
+        var buffer = ByteBuffer(bytes: bytes)
+        guard let length = buffer.readInteger(as: UInt32.self), Int(length) <= buffer.readableBytes else {
+            throw DatelineError(code: .dataLoss, message: "a stored article's length is damaged")
         }
-        guard length <= UInt64(bytes.count - position) else { throw DatelineError(code: .dataLoss, message: "a stored article runs past its bytes") }
-        let end = position + Int(length)
-        let article = try DatelineBinaryDecoder().decode(StoredArticle.self, from: Array(bytes[position..<end]))
+        let end = 4 + Int(length)
+        let article = try DatelineBinaryDecoder().decode(StoredArticle.self, from: Array(bytes[4..<end]))
         return (article, bytes[end...])
     }
 

@@ -106,7 +106,7 @@ struct QueryCrashTests {
     func killedDuringFlushesAndMergesLosesNothingAndDuplicatesNothing() async throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["DATELINE_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         print("killedDuringFlushesAndMergesLosesNothingAndDuplicatesNothing: DATELINE_TEST_SEED=\(seed)")
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let cluster = DatelineCluster()
         try await cluster.startIngest()
         let directory = cluster.dataDirectory + "/query-kill"
@@ -137,18 +137,5 @@ struct QueryCrashTests {
             restarted.kill(SIGKILL)
         }
         try await cluster.stop()
-    }
-}
-
-/// A small seeded generator (splitmix64), so that a failing run can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

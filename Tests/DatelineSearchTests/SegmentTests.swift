@@ -141,6 +141,11 @@ final class ScratchDirectory {
         return (parts, [rest])
     }
 
+    /// The segments among `parts`.
+    static func segments(of parts: [IndexReader.Part]) -> [IndexSegment] {
+        parts.compactMap { part in if case .segment(let segment) = part { segment } else { nil } }
+    }
+
     @Test func segmentsAndABufferRankExactlyLikeOneIndex() throws {
         let documents = Self.corpus(1_500, seed: 11)
         let whole = SearchIndex()
@@ -221,7 +226,7 @@ final class ScratchDirectory {
         for document in documents { whole.add(document) }
         let scratch = try ScratchDirectory()
         let (parts, _) = try SegmentTests.segmented(documents, sizes: [300, 250, 350], directory: scratch.path)
-        let segments = parts.compactMap { part -> IndexSegment? in if case .segment(let segment) = part { segment } else { nil } }
+        let segments = SegmentTests.segments(of: parts)
         let writer = try SegmentWriter(directory: scratch.path, name: "merged", columnCount: 1)
         try SegmentMerger.merge(segments, into: writer)
         let info = try writer.finish()
@@ -248,7 +253,7 @@ final class ScratchDirectory {
     @Test func aCancelledMergeStopsWithCancellation() throws {
         let scratch = try ScratchDirectory()
         let (parts, _) = try SegmentTests.segmented(SegmentTests.corpus(200, seed: 2), sizes: [100, 100], directory: scratch.path)
-        let segments = parts.compactMap { part -> IndexSegment? in if case .segment(let segment) = part { segment } else { nil } }
+        let segments = SegmentTests.segments(of: parts)
         let writer = try SegmentWriter(directory: scratch.path, name: "merged", columnCount: 1)
         var checks = 0
         #expect(throws: CancellationError.self) {
@@ -265,7 +270,7 @@ final class ScratchDirectory {
         let kept = try IndexSegment(directory: scratch.path, name: "s0").info
         let manifest = IndexManifest(nextSegment: 2, segments: [kept], data: ["appliedOffset": "20", "epoch": "e1"])
         try manifest.write(directory: scratch.path)
-        FileManager.default.createFile(atPath: scratch.path + "/manifest.tmp-1234", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: scratch.path + "/manifest.tmp-1234", contents: Data([1, 2, 3]))
         #expect(try IndexManifest.read(directory: scratch.path) == manifest)
         let removed = manifest.removeUnreferencedFiles(directory: scratch.path)
         #expect(removed == (IndexFile.Kind.segmentFiles.map { "s1" + $0.suffix } + ["manifest.tmp-1234"]).sorted())

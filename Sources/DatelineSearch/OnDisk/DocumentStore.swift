@@ -18,9 +18,6 @@ package final class DocumentStoreWriter {
     private var pendingBytes = 0
     private var index: [(first: UInt32, offset: UInt64)] = []
     private(set) var count = 0
-    /// Raw and compressed bytes written (for measurements).
-    private(set) var rawBytes = 0
-    private(set) var storedBytes = 0
 
     init(path: String, blockSize: Int = DocumentStoreWriter.defaultBlockSize) throws(DatelineStorageError) {
         self.file = try IndexFileWriter(path: path, kind: .store)
@@ -40,7 +37,6 @@ package final class DocumentStoreWriter {
         self.index.append((UInt32(self.count), UInt64(self.file.payloadPosition)))
         try self.file.append(block)
         self.count += documents
-        self.storedBytes += block.count
     }
 
     private func flushBlock() throws(DatelineStorageError) {
@@ -67,8 +63,6 @@ package final class DocumentStoreWriter {
         header.appendLittleEndian(UInt32(compressedSize))
         try self.file.append(header)
         try self.file.append(compressed[0..<Int(compressedSize)])
-        self.rawBytes += raw.count
-        self.storedBytes += 8 + Int(compressedSize)
         self.pending.removeAll(keepingCapacity: true)
         self.pendingBytes = 0
     }
