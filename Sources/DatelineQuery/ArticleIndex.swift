@@ -21,6 +21,8 @@ final class ArticleIndex {
         var byID: [String: Int] = [:]
         var byExternalID: [String: Int] = [:]
         var textBytes = 0
+        /// Its articles' entities, filter values and engagement reports.
+        let entities = EntityPartBuilder()
 
         init(parameters: BM25Parameters, stems: StemCache) {
             self.index = SearchIndex(parameters: parameters, stems: stems, keepsTokenRanges: false)
@@ -59,6 +61,24 @@ final class ArticleIndex {
 
     /// Articles in segments.
     var segmentDocuments: Int { self.segments.reduce(0) { $0 + $1.documentCount } }
+
+    /// Every part's entities, filters and reports, in document order (valid while the caller holds the service's
+    /// lock; a view over them may be used after it is released, since parts do not change once frozen — the
+    /// active buffer's may, so a view must not outlive the lock).
+    func entityParts() -> [any EntityPart] {
+        self.segments.map { SegmentEntityPart(segment: $0) } + (self.frozen + [self.active]).map(\.entities)
+    }
+
+    /// Article `document`'s publication time (seconds since 1970), from the segment's column or the buffer.
+    func publishedAt(_ document: Int) -> Double? {
+        switch self.locate(document) {
+        case .segment(let segment, let local):
+            let bits = segment.column(Column.publishedAt.rawValue, local)
+            return bits == Column.noDate ? nil : Double(bitPattern: bits)
+        case .buffer(let buffer, let local): return buffer.articles[local].publishedAt?.timeIntervalSince1970
+        case nil: return nil
+        }
+    }
 
     /// A point-in-time view for searching (valid while the caller holds the service's lock).
     func reader() -> IndexReader {
@@ -127,6 +147,7 @@ final class ArticleIndex {
         buffer.byID[article.id] = local
         if let externalID = article.externalID { buffer.byExternalID[externalID] = local }
         buffer.articles.append(article)
+        buffer.entities.add(article)
         buffer.offsets.append(offset)
         buffer.textBytes += article.paragraphs.reduce(0) { $0 + $1.utf8.count } + (article.title?.utf8.count ?? 0)
     }
@@ -178,9 +199,10 @@ final class ArticleIndex {
                 let published = article.publishedAt.map { $0.timeIntervalSince1970.bitPattern } ?? Column.noDate
                 return SearchIndex.StoredFields(
                     columns: [buffer.offsets[local], published], key: article.id, externalKey: article.externalID,
-                    stored: try StoredArticleCoding.encode(article)
+                    stored: try StoredArticleCoding.encode(article), annex: try EntityCoding.encode(buffer.entities.records[local])
                 )
             }
+            for (name, table) in buffer.entities.tables() { writer.setAnnexTable(name, table) }
             _ = try writer.finish()
             return try IndexSegment(directory: directory, name: name)
         } catch {
@@ -191,8 +213,7 @@ final class ArticleIndex {
 }
 
 /// How an article is kept in a segment's store: the length (u32, big-endian) of the article encoded without its
-/// extraction, that article, then the encoded extraction (nothing when there is none), so that rebuilding the
-/// entity index decodes only what it needs.
+/// extraction, that article, then the encoded extraction (nothing when there is none).
 enum StoredArticleCoding {
     static func encode(_ article: StoredArticle) throws -> [UInt8] {
         let encoder = DatelineBinaryEncoder()
@@ -215,28 +236,6 @@ enum StoredArticleCoding {
         let end = 4 + Int(length)
         let article = try DatelineBinaryDecoder().decode(StoredArticle.self, from: Array(bytes[4..<end]))
         return (article, bytes[end...])
-    }
-
-    /// The part of an `ArticleExtraction` the entity index needs; the other fields are skipped undecoded.
-    struct IndexedExtraction: Decodable {
-        var version: UInt32
-        var entities: [ExtractedEntity]
-        var topics: [String]
-        var events: [ExtractedEvent]
-
-        enum CodingKeys: Int, CodingKey { case version = 1, entities = 2, topics = 5, events = 7 }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            self.version = try container.decodeIfPresent(UInt32.self, forKey: .version) ?? 0
-            self.entities = try container.decodeIfPresent([ExtractedEntity].self, forKey: .entities) ?? []
-            self.topics = try container.decodeIfPresent([String].self, forKey: .topics) ?? []
-            self.events = try container.decodeIfPresent([ExtractedEvent].self, forKey: .events) ?? []
-        }
-
-        var extraction: ArticleExtraction {
-            ArticleExtraction(version: self.version, entities: self.entities, topics: self.topics, events: self.events)
-        }
     }
 
     static func decode(_ bytes: [UInt8]) throws -> StoredArticle {

@@ -17,41 +17,8 @@ import Glibc
 /// With an index directory, articles are committed to immutable segments on disk (see ``ArticleIndex``): a
 /// restart maps them and replays only the log after the last commit.
 public final class QueryService: Service, Sendable {
-    /// What filters, sorts and facets need of an article, kept compact so that a search does not copy articles.
-    struct DocumentFacts {
-        var publishedAt: Double?
-        /// Lowercased, for filters.
-        var source: String
-        var language: String
-        var tags: [String]
-        /// As published, for facets.
-        var sourceName: String?
-        var tagNames: [String]
-
-        init(_ article: StoredArticle) {
-            self.publishedAt = article.publishedAt?.timeIntervalSince1970
-            self.source = (article.source ?? "").lowercased()
-            self.language = (article.language ?? "").lowercased()
-            self.tagNames = Array(Set(article.tags + article.categories)).sorted()
-            self.tags = (article.tags + article.categories).map { $0.lowercased() }
-            self.sourceName = article.source
-        }
-
-        /// What a segment's columns tell before its articles are read (after a restart).
-        init(publishedAt: Double?) {
-            self.publishedAt = publishedAt
-            self.source = ""
-            self.language = ""
-            self.tags = []
-            self.sourceName = nil
-            self.tagNames = []
-        }
-    }
-
     private struct State: ~Copyable {
         var index: ArticleIndex
-        /// Per article, in index order.
-        var facts: [DocumentFacts] = []
         var newestPublishedAt: Double?
         /// One past the last log offset applied.
         var appliedOffset: UInt64 = 0
@@ -72,13 +39,7 @@ public final class QueryService: Service, Sendable {
             let parts = [self.rebuildReason, self.condition].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: "; ")
         }
-        /// Entities, topics and engagements from the extractor's output.
-        var extraction = ExtractionIndex()
-        /// True while the facts and entity index of the articles found in segments at start are being rebuilt
-        /// (searches are answered meanwhile; entity look-ups, timelines, facets and filters other than dates
-        /// wait for it).
-        var extractionPending = false
-        /// Bumped when everything is forgotten, so a warm-up, commit or merge finishing afterwards is discarded.
+        /// Bumped when everything is forgotten, so a commit or merge finishing afterwards is discarded.
         var generation = 0
     }
 
@@ -153,85 +114,20 @@ public final class QueryService: Service, Sendable {
             state.appliedOffset = opened.problem == nil ? UInt64(manifest.data["appliedOffset"] ?? "") ?? 0 : 0
             state.ingestEndOffset = state.appliedOffset
             state.epoch = opened.problem == nil ? manifest.data["epoch"] : nil
-            for segment in opened.index.segments {
-                for local in 0..<segment.documentCount {
-                    let bits = segment.column(ArticleIndex.Column.publishedAt.rawValue, local)
-                    let published = bits == ArticleIndex.Column.noDate ? nil : Double(bitPattern: bits)
-                    if let published { state.newestPublishedAt = max(state.newestPublishedAt ?? published, published) }
-                    state.facts.append(DocumentFacts(publishedAt: published))
-                }
+            for document in 0..<opened.index.count {
+                if let published = opened.index.publishedAt(document) { state.newestPublishedAt = max(state.newestPublishedAt ?? published, published) }
             }
-            state.extractionPending = !state.facts.isEmpty
             logger.info("opened the index", metadata: [
-                "dateline.articles": "\(state.facts.count)", "dateline.segments": "\(opened.index.segments.count)", "dateline.offset": "\(state.appliedOffset)",
+                "dateline.articles": "\(opened.index.count)", "dateline.segments": "\(opened.index.segments.count)", "dateline.offset": "\(state.appliedOffset)",
             ])
         }
         let loaded = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, condition: state.healthCondition, epoch: state.epoch,
-            entityIndexReady: !state.extractionPending, articleCount: state.index.count
+            articleCount: state.index.count
         )
-        let segments = state.index.segments
-        let pending = state.extractionPending
         self.state = ReadWriteLocked(state)
         self.commits = Mutex(Commits(manifest: manifest, nextSegment: manifest.nextSegment))
         self.progress.publish { $0 = loaded }
-        if pending {
-            Thread.detachNewThread { [self] in self.rebuildFacts(of: segments, generation: 0) }
-        }
-    }
-
-    /// Rebuilds the facts and the entity index of the articles found in `segments` at start, reading their
-    /// stored articles (their extraction decoded, their text not), then installs them with whatever was applied
-    /// meanwhile.
-    private func rebuildFacts(of segments: [IndexSegment], generation: Int) {
-        let started = ContinuousClock.now
-        var facts: [DocumentFacts] = []
-        var index = ExtractionIndex()
-        var failures = 0
-        let decoder = DatelineBinaryDecoder()
-        for segment in segments {
-            for local in 0..<segment.documentCount {
-                if self.stopping.load(ordering: .relaxed) { return }
-                var article = StoredArticle(id: "", paragraphs: [], contentKey: "", ingestedAt: Date(timeIntervalSince1970: 0), format: .unspecified)
-                do {
-                    let (bare, extraction) = try StoredArticleCoding.split(try segment.storedDocument(local))
-                    article = bare
-                    if !extraction.isEmpty { article.extraction = try decoder.decode(StoredArticleCoding.IndexedExtraction.self, from: Array(extraction)).extraction }
-                } catch {
-                    failures += 1
-                }
-                facts.append(DocumentFacts(article))
-                index.add(article, document: facts.count - 1)
-            }
-        }
-        let installed: Bool = self.state.write { state in
-            guard state.generation == generation, state.extractionPending else { return false }
-            for position in facts.count..<state.index.count {
-                guard let article = try? state.index.article(position) else { failures += 1; continue }
-                index.add(article, document: position)
-            }
-            state.facts.replaceSubrange(0..<facts.count, with: facts)
-            state.extraction = index
-            state.extractionPending = false
-            self.publishProgress(state)
-            return true
-        }
-        if installed {
-            self.logger.info("entity index and facts rebuilt from the segments", metadata: [
-                "dateline.articles": "\(facts.count)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)", "dateline.unreadable": "\(failures)",
-            ])
-        }
-    }
-
-    /// Whether entity look-ups, timelines and entity filters can be answered (false briefly after a restart).
-    public var isEntityIndexReady: Bool { self.progress.current.entityIndexReady }
-
-    /// Waits until the entity index covers every article (it is built in the background after a restart).
-    func waitUntilExtractionReady(deadline: ContinuousClock.Instant) async throws {
-        guard await self.progress.wait(until: deadline, for: { $0.entityIndexReady }) else {
-            try Task.checkCancellation()
-            throw DatelineError(code: .deadlineExceeded, message: "the entity index is still being rebuilt after a restart; try again shortly")
-        }
     }
 
     /// Publishes what health and waiters read (called with the index's write lock held, after a change).
@@ -239,7 +135,7 @@ public final class QueryService: Service, Sendable {
         let snapshot = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, following: state.following,
             caughtUp: state.caughtUp, condition: state.healthCondition, epoch: state.epoch,
-            entityIndexReady: !state.extractionPending, articleCount: state.index.count
+            articleCount: state.index.count
         )
         self.progress.publish { $0 = snapshot }
     }
@@ -313,7 +209,9 @@ public final class QueryService: Service, Sendable {
             let started = ContinuousClock.now
             do {
                 let writer = try SegmentWriter(directory: directory, name: job.name, columnCount: ArticleIndex.Column.allCases.count)
-                try SegmentMerger.merge(job.segments, into: writer, isCancelled: { self.stopping.load(ordering: .relaxed) })
+                try SegmentMerger.merge(
+                    job.segments, into: writer, mergeAnnexValues: EntityTables.merge, isCancelled: { self.stopping.load(ordering: .relaxed) }
+                )
                 _ = try writer.finish()
                 let merged = try IndexSegment(directory: directory, name: job.name)
                 // Under the commit lock nothing else changes the segments: commit the merge, then swap it in.
@@ -361,10 +259,7 @@ public final class QueryService: Service, Sendable {
                 state.caughtUp = false
                 state.rebuildReason = reason
                 state.index = ArticleIndex(directory: self.indexDirectory, parameters: self.configuration.bm25)
-                state.facts = []
                 state.newestPublishedAt = nil
-                state.extraction = ExtractionIndex()
-                state.extractionPending = false
                 state.generation += 1
                 state.appliedOffset = 0
                 state.ingestEndOffset = 0
@@ -528,11 +423,8 @@ public final class QueryService: Service, Sendable {
             var applied = 0
             for entry in batch.entries where entry.offset == state.appliedOffset {
                 let article = entry.article
-                if !state.extractionPending { state.extraction.add(article, document: state.index.count) }
                 state.index.add(article, offset: entry.offset)
-                let facts = DocumentFacts(article)
-                if let date = facts.publishedAt { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
-                state.facts.append(facts)
+                if let date = article.publishedAt?.timeIntervalSince1970 { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
                 state.appliedOffset = entry.offset + 1
                 applied += 1
             }
@@ -572,12 +464,6 @@ public final class QueryService: Service, Sendable {
         var router = DatelineRouter()
         router.on(SearchRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
-            // Facets and filters other than dates read what is rebuilt in the background after a restart.
-            if request.facets || !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil
-                || !request.sources.isEmpty || !request.tags.isEmpty || !request.languages.isEmpty
-            {
-                try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
-            }
             return try self.search(request)
         }
         router.on(GetArticleRequest.self) { request, context in
@@ -586,12 +472,10 @@ public final class QueryService: Service, Sendable {
         }
         router.on(EntitiesRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
-            try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
             return try self.entities(request)
         }
         router.on(TimelineRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
-            try await self.waitUntilExtractionReady(deadline: Self.deadline(context))
             return try self.timeline(request)
         }
         // Stats sort the latency samples and read the index: off the event loop.
@@ -604,14 +488,10 @@ public final class QueryService: Service, Sendable {
     /// with why), or serving.
     public func health() -> HealthResponse {
         let published = self.progress.current
-        let (applied, end, following, pending, caughtUp, condition, epoch) = (
-            published.appliedOffset, published.ingestEndOffset, published.following, !published.entityIndexReady,
-            published.caughtUp, published.condition, published.epoch
+        let (applied, end, following, caughtUp, condition, epoch) = (
+            published.appliedOffset, published.ingestEndOffset, published.following, published.caughtUp, published.condition, published.epoch
         )
-        var details = [
-            "appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)",
-            "entityIndex": pending ? "building" : "ready", "epoch": epoch ?? "",
-        ]
+        var details = ["appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)", "epoch": epoch ?? ""]
         if let condition { details["condition"] = condition }
         let status: DatelineHealthStatus = !caughtUp ? .catchingUp : (following ? .serving : .degraded)
         if status == .catchingUp && condition == nil {
@@ -649,48 +529,23 @@ public final class QueryService: Service, Sendable {
         }
         let sort = request.sort == .unspecified || (query == nil && request.sort == .relevance) ? (query == nil ? SearchSort.date : SearchSort.relevance) : request.sort
         let after = try request.cursor.map { try SearchCursor(decoding: $0, sort: sort) }
-        let sources = Set(request.sources.map { $0.lowercased() })
-        let tags = Set(request.tags.map { $0.lowercased() })
-        let languages = Set(request.languages.map { $0.lowercased() })
-        let topics = Set(request.topics.map { $0.lowercased() })
-        let eventFrom = request.eventFrom.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
-        let eventTo = request.eventTo.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let response: SearchResponse = try self.state.read { state in
-            // Every named entity must be mentioned: each resolves to a set of ids, one of which must be there.
-            let entitySets: [Set<String>] = try request.entities.map { name in
-                let resolved = state.extraction.resolve(name)
-                guard !resolved.ids.isEmpty else {
-                    throw DatelineError(code: .notFound, message: "no entity called '\(name)' is known (try `dateline entities --match`)")
-                }
-                return Set(resolved.ids)
-            }
+            // Later pages see the index as the first page did (point in time), so pages never overlap.
+            let asOf = min(after?.documents ?? state.index.count, state.index.count)
+            let index = state.index
+            let view = EntityView(parts: index.entityParts(), documents: asOf)
+            let allowed = try Self.filteredDocuments(request, view: view)
             let newest = state.newestPublishedAt ?? Date().timeIntervalSince1970
             let from = request.from?.timeIntervalSince1970
             let to = request.to?.timeIntervalSince1970
-            // Later pages see the index as the first page did (point in time), so pages never overlap.
-            let asOf = min(after?.documents ?? state.index.count, state.index.count)
-            let reader = state.index.reader()
-            // Copies (shared storage, no copying) so the filter does not capture the borrowed state.
-            let allFacts = state.facts
-            let documentEntities = state.extraction.documentEntities
-            let documentTopics = state.extraction.documentTopics
-            let documentEventDays = state.extraction.documentEventDays
+            let reader = index.reader()
             let passes = { (document: Int) -> Bool in
-                let facts = allFacts[document]
-                if !entitySets.isEmpty {
-                    let mentioned = documentEntities[document]
-                    if !entitySets.allSatisfy({ set in mentioned.contains(where: set.contains) }) { return false }
+                if let allowed, !allowed.contains(document) { return false }
+                if from != nil || to != nil {
+                    let published = index.publishedAt(document)
+                    if let from, (published ?? -.greatestFiniteMagnitude) < from { return false }
+                    if let to, (published ?? .greatestFiniteMagnitude) > to { return false }
                 }
-                if !topics.isEmpty, !documentTopics[document].contains(where: topics.contains) { return false }
-                if eventFrom != nil || eventTo != nil {
-                    let days = documentEventDays[document]
-                    if !days.contains(where: { day in day >= (eventFrom ?? .min) && day <= (eventTo ?? .max) }) { return false }
-                }
-                if let from, (facts.publishedAt ?? -.greatestFiniteMagnitude) < from { return false }
-                if let to, (facts.publishedAt ?? .greatestFiniteMagnitude) > to { return false }
-                if !sources.isEmpty, !sources.contains(facts.source) { return false }
-                if !languages.isEmpty, !languages.contains(facts.language) { return false }
-                if !tags.isEmpty, !facts.tags.contains(where: tags.contains) { return false }
                 return true
             }
             var ranked: [(key: SearchCursor, document: Int, score: Double)] = []
@@ -707,13 +562,12 @@ public final class QueryService: Service, Sendable {
                 let candidates: [(UInt32, Double)] = try query.map { try reader.matches($0, documents: asOf) } ?? (0..<asOf).map { (UInt32($0), 0) }
                 for (step, (document, score)) in candidates.enumerated() where passes(Int(document)) {
                     if step % 4_096 == 4_095 { try Task.checkCancellation() }
-                    let facts = state.facts[Int(document)]
                     let primary: Double
                     switch sort {
                     case .date:
-                        primary = facts.publishedAt ?? -.greatestFiniteMagnitude
+                        primary = index.publishedAt(Int(document)) ?? -.greatestFiniteMagnitude
                     case .recent:
-                        let ageDays = max(0, (newest - (facts.publishedAt ?? -.greatestFiniteMagnitude)) / 86_400)
+                        let ageDays = max(0, (newest - (index.publishedAt(Int(document)) ?? -.greatestFiniteMagnitude)) / 86_400)
                         primary = score * pow(0.5, ageDays / self.configuration.recencyHalfLifeDays)
                     default:
                         primary = score
@@ -721,24 +575,11 @@ public final class QueryService: Service, Sendable {
                     ranked.append((SearchCursor(sort: sort, primary: primary, document: UInt32(document), documents: asOf), Int(document), score))
                 }
                 total = ranked.count
-                // The best `limit + 1` entries after the cursor, kept in order, without sorting every match.
-                best.reserveCapacity(limit + 2)
-                for entry in ranked {
-                    if let after, !after.precedes(entry.key) { continue }
-                    if best.count > limit, let last = best.last, !entry.key.precedes(last.key) { continue }
-                    var low = 0
-                    var high = best.count
-                    while low < high {
-                        let middle = (low + high) / 2
-                        if best[middle].key.precedes(entry.key) { low = middle + 1 } else { high = middle }
-                    }
-                    best.insert(entry, at: low)
-                    if best.count > limit + 1 { best.removeLast() }
-                }
+                best = Self.bestEntries(ranked, after: after, limit: limit)
             }
             let page = best.prefix(limit)
             let hits = try page.map { entry in
-                let article = try state.index.article(entry.document)
+                let article = try index.article(entry.document)
                 return SearchHit(
                     articleID: article.id,
                     score: entry.score,
@@ -749,25 +590,60 @@ public final class QueryService: Service, Sendable {
                 )
             }
             let next = best.count > limit ? page.last?.key.encoded : nil
-            var facets = request.facets ? Self.facets(ranked.map { state.facts[$0.document] }, interval: request.histogramInterval) : nil
-            if request.facets {
-                var entityCounts: [String: UInt64] = [:]
-                var topicCounts: [String: UInt64] = [:]
-                for (step, entry) in ranked.enumerated() {
-                    if step % 4_096 == 4_095 { try Task.checkCancellation() }
-                    for id in state.extraction.documentEntities[entry.document] { entityCounts[id, default: 0] += 1 }
-                    for topic in state.extraction.documentTopics[entry.document] { topicCounts[topic, default: 0] += 1 }
-                }
-                func top(_ counts: [String: UInt64]) -> [FacetCount] {
-                    counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { FacetCount(value: $0.key, count: $0.value) }
-                }
-                facets?.entities = top(entityCounts)
-                facets?.topics = top(topicCounts)
-            }
+            let facets = request.facets ? try Self.facets(ranked.map(\.document), view: view, index: index, interval: request.histogramInterval) : nil
             return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset, facets: facets)
         }
         self.record(ContinuousClock.now - started)
         return response
+    }
+
+    /// The best `limit + 1` entries after the cursor, in order, without sorting every match.
+    private static func bestEntries(
+        _ ranked: [(key: SearchCursor, document: Int, score: Double)], after: SearchCursor?, limit: Int
+    ) -> [(key: SearchCursor, document: Int, score: Double)] {
+        var best: [(key: SearchCursor, document: Int, score: Double)] = []
+        best.reserveCapacity(limit + 2)
+        for entry in ranked {
+            if let after, !after.precedes(entry.key) { continue }
+            if best.count > limit, let last = best.last, !entry.key.precedes(last.key) { continue }
+            var low = 0
+            var high = best.count
+            while low < high {
+                let middle = (low + high) / 2
+                if best[middle].key.precedes(entry.key) { low = middle + 1 } else { high = middle }
+            }
+            best.insert(entry, at: low)
+            if best.count > limit + 1 { best.removeLast() }
+        }
+        return best
+    }
+
+    /// The documents that pass the request's entity, topic, event-date, source, tag and language filters (each
+    /// read from the parts' filter postings), or nil when it has none of them.
+    private static func filteredDocuments(_ request: SearchRequest, view: EntityView) throws -> DocumentBits? {
+        var allowed: DocumentBits?
+        func require(_ bits: DocumentBits) {
+            if allowed == nil { allowed = bits } else { allowed!.formIntersection(bits) }
+        }
+        // Every named entity must be mentioned: each resolves to a set of ids, one of which must be there.
+        for name in request.entities {
+            let resolved = try view.resolve(name)
+            guard !resolved.actor.ids.isEmpty else {
+                throw DatelineError(code: .notFound, message: "no entity called '\(name)' is known (try `dateline entities --match`)")
+            }
+            require(try view.documents(withAnyOf: resolved.lookupIDs.map(FilterKey.entity)))
+        }
+        if !request.topics.isEmpty { require(try view.documents(withAnyOf: request.topics.map(FilterKey.topic))) }
+        if request.eventFrom != nil || request.eventTo != nil {
+            let limit = Int(Int32.max)
+            let from = request.eventFrom.map { max(-limit, Int(($0.timeIntervalSince1970 / 86_400).rounded(.down))) } ?? -limit
+            let to = request.eventTo.map { min(limit, Int(($0.timeIntervalSince1970 / 86_400).rounded(.down))) } ?? limit
+            require(from <= to ? try view.documents(withEventDaysIn: from...to) : DocumentBits(count: 0))
+        }
+        if !request.sources.isEmpty { require(try view.documents(withAnyOf: request.sources.map(FilterKey.source))) }
+        if !request.tags.isEmpty { require(try view.documents(withAnyOf: request.tags.map(FilterKey.tag))) }
+        if !request.languages.isEmpty { require(try view.documents(withAnyOf: request.languages.map(FilterKey.language))) }
+        return allowed
     }
 
     /// The first ~200 characters of a body, cut at a word boundary: the snippet when no words were searched.
@@ -780,7 +656,7 @@ public final class QueryService: Service, Sendable {
 
     /// Entities known across every article.
     public func entities(_ request: EntitiesRequest) throws -> EntitiesResponse {
-        try self.state.read { try $0.extraction.entitiesResponse(request) }
+        try self.state.read { try EntityView(parts: $0.index.entityParts()).entitiesResponse(request) }
     }
 
     /// The most actors one timeline request may name.
@@ -793,16 +669,15 @@ public final class QueryService: Service, Sendable {
             throw DatelineError(code: .invalidArgument, message: "a timeline takes at most \(Self.maximumTimelineActors) actors, not \(request.actors.count)")
         }
         return try self.state.read { state in
-            let facts = state.facts
             let index = state.index
-            let lookup = ExtractionIndex.ArticleLookup(
-                publishedAt: { document in facts[document].publishedAt.map(Date.init(timeIntervalSince1970:)) },
+            let lookup = EntityView.ArticleLookup(
+                publishedAt: { document in index.publishedAt(document).map(Date.init(timeIntervalSince1970:)) },
                 header: { document in
                     guard let article = try? index.article(document) else { return .init(id: "", title: nil, source: nil, publishedAt: nil) }
                     return .init(id: article.id, title: article.title, source: article.source, publishedAt: article.publishedAt)
                 }
             )
-            let response = try state.extraction.timeline(request, articles: lookup)
+            let response = try EntityView(parts: index.entityParts()).timeline(request, articles: lookup)
             if let unknown = response.actors.first(where: { $0.ids.isEmpty }) {
                 throw DatelineError(code: .notFound, message: "no person, office, organisation or country called '\(unknown.query)' is known (try `dateline entities --match`)")
             }
@@ -810,17 +685,25 @@ public final class QueryService: Service, Sendable {
         }
     }
 
-    /// Counts of `articles` by source, tag and publication date.
-    static func facets(_ articles: [DocumentFacts], interval: HistogramInterval, top: Int = 10) -> SearchFacets {
+    /// Counts of `documents` by source, tag, publication date, entity and topic.
+    static func facets(_ documents: [Int], view: EntityView, index: ArticleIndex, interval: HistogramInterval, top: Int = 10) throws -> SearchFacets {
         var sources: [String: UInt64] = [:]
         var tags: [String: UInt64] = [:]
         var dates: [String: UInt64] = [:]
+        var entities: [String: UInt64] = [:]
+        var topics: [String: UInt64] = [:]
         var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        for article in articles {
-            sources[article.sourceName ?? "(unknown)", default: 0] += 1
-            for tag in article.tagNames { tags[tag, default: 0] += 1 }
-            guard let date = article.publishedAt.map(Date.init(timeIntervalSince1970:)) else {
+        for (step, document) in documents.enumerated() {
+            if step % 4_096 == 4_095 { try Task.checkCancellation() }
+            let annotation = try view.annotation(document)
+            sources[annotation.source ?? "(unknown)", default: 0] += 1
+            for tag in annotation.tags { tags[tag, default: 0] += 1 }
+            var mentioned: [String] = []
+            for id in annotation.entities { PartEntity.union(&mentioned, [try view.canonical(id)]) }
+            for id in mentioned { entities[id, default: 0] += 1 }
+            for topic in annotation.topics { topics[topic, default: 0] += 1 }
+            guard let date = index.publishedAt(document).map(Date.init(timeIntervalSince1970:)) else {
                 dates["(no date)", default: 0] += 1
                 continue
             }
@@ -839,7 +722,9 @@ public final class QueryService: Service, Sendable {
         return SearchFacets(
             sources: topCounts(sources),
             tags: topCounts(tags),
-            dates: dates.sorted { $0.key < $1.key }.map { FacetCount(value: $0.key, count: $0.value) }
+            dates: dates.sorted { $0.key < $1.key }.map { FacetCount(value: $0.key, count: $0.value) },
+            entities: topCounts(entities),
+            topics: topCounts(topics)
         )
     }
 

@@ -58,7 +58,7 @@ enum BitPacking {
 
 extension [UInt8] {
     /// Appends `value` as a LEB128 varint (7 bits per byte, low first).
-    mutating func appendVarUInt(_ value: UInt64) {
+    package mutating func appendVarUInt(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             self.append(UInt8(truncatingIfNeeded: value) | 0x80)

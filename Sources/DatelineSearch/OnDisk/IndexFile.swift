@@ -32,11 +32,13 @@ package enum IndexFile {
         case store = "STOR"
         /// Document keys (ids, external ids) → document number.
         case keys = "KEYS"
+        /// What the index's user keeps beside each document and per segment (``SegmentAnnex``).
+        case annex = "ANNX"
         /// The commit point: which segments make up the index (``IndexManifest``).
         case manifest = "MANI"
 
         /// The kinds a segment is made of.
-        package static let segmentFiles: [Kind] = [.dictionary, .postings, .positions, .documents, .store, .keys]
+        package static let segmentFiles: [Kind] = [.dictionary, .postings, .positions, .documents, .store, .keys, .annex]
 
         /// The file name suffix.
         package var suffix: String { "." + self.rawValue.lowercased() }
@@ -160,25 +162,25 @@ package final class MappedIndexFile: @unchecked Sendable {  // immutable after i
 }
 
 extension [UInt8] {
-    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+    package mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { self.append(contentsOf: $0) }
     }
 }
 
 /// Reads varints and fixed-width integers out of mapped bytes, bounds-checked: a damaged file gives an error,
 /// never a crash.
-struct ByteCursor {
+package struct ByteCursor {
     let bytes: UnsafeRawBufferPointer
-    var position: Int
+    package var position: Int
 
-    init(_ bytes: UnsafeRawBufferPointer, at position: Int = 0) {
+    package init(_ bytes: UnsafeRawBufferPointer, at position: Int = 0) {
         self.bytes = bytes
         self.position = position
     }
 
-    var remaining: Int { self.bytes.count - self.position }
+    package var remaining: Int { self.bytes.count - self.position }
 
-    mutating func varint() throws(IndexFormatError) -> UInt64 {
+    package mutating func varint() throws(IndexFormatError) -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -191,20 +193,20 @@ struct ByteCursor {
         }
     }
 
-    mutating func int() throws(IndexFormatError) -> Int {
+    package mutating func int() throws(IndexFormatError) -> Int {
         let value = try self.varint()
         guard value <= UInt64(Int.max) else { throw IndexFormatError("value \(value) is out of range at byte \(self.position)") }
         return Int(value)
     }
 
-    mutating func fixed<T: FixedWidthInteger>(_ type: T.Type) throws(IndexFormatError) -> T {
+    package mutating func fixed<T: FixedWidthInteger>(_ type: T.Type) throws(IndexFormatError) -> T {
         guard self.remaining >= MemoryLayout<T>.size else { throw IndexFormatError("a \(MemoryLayout<T>.size)-byte value runs past its data at byte \(self.position)") }
         let value = T(littleEndian: self.bytes.loadUnaligned(fromByteOffset: self.position, as: T.self))
         self.position += MemoryLayout<T>.size
         return value
     }
 
-    mutating func bytes(_ count: Int) throws(IndexFormatError) -> UnsafeRawBufferPointer {
+    package mutating func bytes(_ count: Int) throws(IndexFormatError) -> UnsafeRawBufferPointer {
         guard count >= 0, count <= self.remaining else { throw IndexFormatError("\(count) bytes run past their data at byte \(self.position)") }
         defer { self.position += count }
         return UnsafeRawBufferPointer(rebasing: self.bytes[self.position..<(self.position + count)])
@@ -215,7 +217,7 @@ struct ByteCursor {
 /// bug): reported with the file's name by the segment that read it.
 package struct IndexFormatError: Error, Sendable, CustomStringConvertible {
     package var description: String
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }
 
 extension UnsafeRawBufferPointer {

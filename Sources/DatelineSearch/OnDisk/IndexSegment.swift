@@ -72,6 +72,7 @@ package final class SegmentWriter {
     private let postings: IndexFileWriter
     private let positions: IndexFileWriter
     private let store: DocumentStoreWriter
+    private let annex: SegmentAnnex.Writer
     private var dictionary = SortedTable.Builder()
     private var lastTerm: [UInt8]?
     private var titleLengths: [UInt32] = []
@@ -93,6 +94,12 @@ package final class SegmentWriter {
         self.postings = try IndexFileWriter(path: Self.path(directory: directory, name: name, kind: .postings), kind: .postings)
         self.positions = try IndexFileWriter(path: Self.path(directory: directory, name: name, kind: .positions), kind: .positions)
         self.store = try DocumentStoreWriter(path: Self.path(directory: directory, name: name, kind: .store), blockSize: storeBlockSize)
+        self.annex = try SegmentAnnex.Writer(path: Self.path(directory: directory, name: name, kind: .annex))
+    }
+
+    /// Sets the annex table `name` (a finished ``SortedTable``), replacing one set before.
+    package func setAnnexTable(_ name: String, _ table: [UInt8]) {
+        self.annex.setTable(name, table)
     }
 
     package var documentCount: Int { self.titleLengths.count }
@@ -114,7 +121,9 @@ package final class SegmentWriter {
     }
 
     /// Adds the next document (numbered from 0 in the order added).
-    package func addDocument(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?, stored: [UInt8]) throws(DatelineStorageError) {
+    package func addDocument(
+        titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?, stored: [UInt8], annex: [UInt8] = []
+    ) throws(DatelineStorageError) {
         precondition(columns.count == self.columnCount, "a segment's documents all have the same columns")
         let document = UInt32(self.titleLengths.count)
         self.titleLengths.append(titleLength)
@@ -123,13 +132,14 @@ package final class SegmentWriter {
         self.keys.append((Array(key.utf8), document))
         if let externalKey { self.externalKeys.append((Array(externalKey.utf8), document)) }
         try self.store.add(stored)
+        try self.annex.addRecord(annex)
     }
 
     /// Adds documents whose stored bytes are an existing compressed block (a merge copying another segment's
     /// store): `documents` gives each one's lengths, columns and keys.
     package func addDocuments(
         compressedBlock: UnsafeRawBufferPointer,
-        _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?)]
+        _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?, annex: UnsafeRawBufferPointer)]
     ) throws(DatelineStorageError) {
         try self.store.addCompressedBlock(compressedBlock, documents: documents.count)
         for document in documents {
@@ -139,6 +149,7 @@ package final class SegmentWriter {
             for (index, value) in document.columns.enumerated() { self.columns[index].append(value) }
             self.keys.append((Array(document.key.utf8), number))
             if let externalKey = document.externalKey { self.externalKeys.append((Array(externalKey.utf8), number)) }
+            try self.annex.addRecord(document.annex)
         }
     }
 
@@ -147,6 +158,7 @@ package final class SegmentWriter {
         try self.postings.finish()
         try self.positions.finish()
         try self.store.finish()
+        try self.annex.finish()
         let dictionary = try IndexFileWriter(path: Self.path(directory: self.directory, name: self.name, kind: .dictionary), kind: .dictionary)
         try dictionary.append(self.dictionary.finish())
         try dictionary.finish()
@@ -227,7 +239,9 @@ package final class IndexSegment: Sendable {
     private let positionsFile: MappedIndexFile
     private let documentsFile: MappedIndexFile
     private let keysFile: MappedIndexFile
+    private let annexFile: MappedIndexFile
     private let store: DocumentStoreReader
+    private nonisolated(unsafe) let annex: SegmentAnnex.Reader  // reads immutable mapped bytes only
     private nonisolated(unsafe) let dictionary: SortedTable.Reader  // reads immutable mapped bytes only
     private nonisolated(unsafe) let keys: SortedTable.Reader
     private nonisolated(unsafe) let externalKeys: SortedTable.Reader
@@ -251,6 +265,7 @@ package final class IndexSegment: Sendable {
         self.positionsFile = try open(.positions)
         self.documentsFile = try open(.documents)
         self.keysFile = try open(.keys)
+        self.annexFile = try open(.annex)
         let storeFile = try open(.store)
         func damaged(_ file: MappedIndexFile, _ error: IndexFormatError) -> DatelineStorageError {
             .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
@@ -261,6 +276,9 @@ package final class IndexSegment: Sendable {
         do throws(IndexFormatError) {
             self.dictionary = try SortedTable.Reader(self.dictionaryFile.payload)
         } catch { throw damaged(self.dictionaryFile, error) }
+        do throws(IndexFormatError) {
+            self.annex = try SegmentAnnex.Reader(self.annexFile.payload)
+        } catch { throw damaged(self.annexFile, error) }
         let keyBytes = self.keysFile.payload
         guard keyBytes.count >= 8 else { throw damaged(self.keysFile, IndexFormatError("too short")) }
         let firstLength = Int(truncatingIfNeeded: keyBytes.littleEndian(at: keyBytes.count - 8, as: UInt64.self))
@@ -284,8 +302,11 @@ package final class IndexSegment: Sendable {
         guard self.store.count == count else {
             throw damaged(storeFile, IndexFormatError("the store holds \(self.store.count) documents, the segment \(count)"))
         }
+        guard self.annex.count == count else {
+            throw damaged(self.annexFile, IndexFormatError("the annex holds \(self.annex.count) records, the segment \(count) documents"))
+        }
         self.columnCount = columns
-        let bytes = [self.dictionaryFile, self.postingsFile, self.positionsFile, self.documentsFile, self.keysFile, storeFile]
+        let bytes = [self.dictionaryFile, self.postingsFile, self.positionsFile, self.documentsFile, self.keysFile, storeFile, self.annexFile]
             .reduce(0) { $0 + $1.payload.count + IndexFile.headerSize + IndexFile.footerSize }
         self.info = SegmentInfo(
             name: name, documentCount: count, totalTitleLength: totalTitle, totalBodyLength: totalBody,
@@ -370,6 +391,23 @@ package final class IndexSegment: Sendable {
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
 
+    /// Document `document`'s annex record (empty when none was given).
+    package func annexRecord(_ document: Int) -> UnsafeRawBufferPointer {
+        precondition(document >= 0 && document < self.documentCount, "annex record \(document) of \(self.documentCount)")
+        return self.annex.record(document)
+    }
+
+    /// The annex table `name`, or nil when the segment has none of that name.
+    package func annexTable(_ name: String) -> SortedTable.Reader? { self.annex.tables[name] }
+
+    /// The names of the segment's annex tables.
+    package var annexTableNames: [String] { self.annex.tables.keys.sorted() }
+
+    /// Reports damage found in the annex while reading it.
+    package func annexDamage(_ error: any Error) -> DatelineStorageError {
+        self.failure(error as? IndexFormatError ?? IndexFormatError("\(error)"), in: self.annexFile)
+    }
+
     /// Stored document `document`'s bytes.
     package func storedDocument(_ document: Int) throws(DatelineStorageError) -> [UInt8] {
         do throws(IndexFormatError) {
@@ -417,12 +455,15 @@ extension SearchIndex {
         package var key: String
         package var externalKey: String?
         package var stored: [UInt8]
+        /// The document's annex record.
+        package var annex: [UInt8]
 
-        package init(columns: [UInt64], key: String, externalKey: String?, stored: [UInt8]) {
+        package init(columns: [UInt64], key: String, externalKey: String?, stored: [UInt8], annex: [UInt8] = []) {
             self.columns = columns
             self.key = key
             self.externalKey = externalKey
             self.stored = stored
+            self.annex = annex
         }
     }
 
@@ -441,7 +482,7 @@ extension SearchIndex {
             let stored = try fields(document)
             try writer.addDocument(
                 titleLength: self.titleLengths[document], bodyLength: self.bodyLengths[document], columns: stored.columns,
-                key: stored.key, externalKey: stored.externalKey, stored: stored.stored
+                key: stored.key, externalKey: stored.externalKey, stored: stored.stored, annex: stored.annex
             )
         }
     }

@@ -5,8 +5,16 @@
 /// stored documents are not decompressed: their compressed blocks are copied as they are.
 package enum SegmentMerger {
     /// Writes the documents of `segments`, in order, into `writer` (not finished: the caller finishes it).
-    /// - Parameter isCancelled: Checked between terms; a merge that should stop throws `CancellationError`.
-    package static func merge(_ segments: [IndexSegment], into writer: SegmentWriter, isCancelled: () -> Bool = { false }) throws {
+    /// - Parameters:
+    ///   - mergeAnnexValues: Combines the values one annex table holds under one key in several segments (each
+    ///     with the segment's first document's number in the merged segment), given the table's name; records
+    ///     are copied as they are. By default the first segment's value is kept.
+    ///   - isCancelled: Checked between terms; a merge that should stop throws `CancellationError`.
+    package static func merge(
+        _ segments: [IndexSegment], into writer: SegmentWriter,
+        mergeAnnexValues: (String, [(value: UnsafeRawBufferPointer, base: UInt32)]) throws -> [UInt8] = { _, values in Array(values[0].value) },
+        isCancelled: () -> Bool = { false }
+    ) throws {
         var bases: [UInt32] = []
         var base: UInt32 = 0
         for segment in segments {
@@ -47,13 +55,54 @@ package enum SegmentMerger {
                 let documents = (document..<(document + block.documents)).map { local in
                     (
                         titleLength: segment.titleLength(local), bodyLength: segment.bodyLength(local),
-                        columns: (0..<segment.columnCount).map { segment.column($0, local) }, key: keys[local], externalKey: externalKeys[local]
+                        columns: (0..<segment.columnCount).map { segment.column($0, local) }, key: keys[local], externalKey: externalKeys[local],
+                        annex: segment.annexRecord(local)
                     )
                 }
                 try writer.addDocuments(compressedBlock: block.bytes, documents)
                 document += block.documents
             }
         }
+        try self.mergeAnnexTables(segments, bases: bases, into: writer, mergeValues: mergeAnnexValues, isCancelled: isCancelled)
+    }
+
+    /// Every annex table of any segment, its keys in order, each key's values combined by `mergeValues`.
+    private static func mergeAnnexTables(
+        _ segments: [IndexSegment], bases: [UInt32], into writer: SegmentWriter,
+        mergeValues: (String, [(value: UnsafeRawBufferPointer, base: UInt32)]) throws -> [UInt8], isCancelled: () -> Bool
+    ) throws {
+        for name in Set(segments.flatMap(\.annexTableNames)).sorted() {
+            if isCancelled() { throw CancellationError() }
+            var keys = Set<[UInt8]>()
+            for segment in segments {
+                try segment.annexTable(name)?.forEachEntry { key, _ in
+                    keys.insert(Array(key))
+                    return true
+                }
+            }
+            var table = SortedTable.Builder()
+            for key in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                var values: [[UInt8]] = []
+                var valueBases: [UInt32] = []
+                for (segment, base) in zip(segments, bases) {
+                    guard let value = try segment.annexTable(name)?.value(for: key) else { continue }
+                    values.append(value)
+                    valueBases.append(base)
+                }
+                let merged = try withBuffers(values) { buffers in try mergeValues(name, Array(zip(buffers, valueBases)).map { ($0, $1) }) }
+                table.add(key: key, value: merged)
+            }
+            writer.setAnnexTable(name, table.finish())
+        }
+    }
+
+    /// Calls `body` with raw views of `arrays` (valid only during the call).
+    private static func withBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R {
+        func nest(_ index: Int, _ collected: [UnsafeRawBufferPointer]) throws -> R {
+            guard index < arrays.count else { return try body(collected) }
+            return try arrays[index].withUnsafeBytes { try nest(index + 1, collected + [$0]) }
+        }
+        return try nest(0, [])
     }
 }
 

@@ -6,20 +6,20 @@
 /// block shares nothing, so a block can be read on its own); then one u64 offset per block; then the block
 /// count (u64) and the entry count (u64). A look-up binary-searches the blocks by their first keys and scans one.
 /// Keys compare as unsigned bytes (UTF-8 order), never as Swift strings.
-enum SortedTable {
+package enum SortedTable {
     static let blockSize = 32
 
     /// Builds a table from entries added in strictly increasing key order.
-    struct Builder {
+    package struct Builder {
         private(set) var bytes: [UInt8] = []
         private var blockOffsets: [UInt64] = []
         private var previous: [UInt8] = []
         private var inBlock = 0
-        private(set) var count = 0
+        package private(set) var count = 0
 
-        init() {}
+        package init() {}
 
-        mutating func add(key: [UInt8], value: [UInt8]) {
+        package mutating func add(key: [UInt8], value: [UInt8]) {
             precondition(self.count == 0 || self.previous.lexicographicallyPrecedes(key), "sorted table keys must increase")
             var shared = 0
             if self.inBlock == Self.blockSize || self.count == 0 {
@@ -42,7 +42,7 @@ enum SortedTable {
         private static var blockSize: Int { SortedTable.blockSize }
 
         /// The finished table.
-        mutating func finish() -> [UInt8] {
+        package mutating func finish() -> [UInt8] {
             var output = self.bytes
             for offset in self.blockOffsets { output.appendLittleEndian(offset) }
             output.appendLittleEndian(UInt64(self.blockOffsets.count))
@@ -52,10 +52,10 @@ enum SortedTable {
     }
 
     /// A table read in place from mapped bytes.
-    struct Reader {
+    package struct Reader {
         let bytes: UnsafeRawBufferPointer
         let blockCount: Int
-        let count: Int
+        package let count: Int
         private let blockIndex: Int
 
         init(_ bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
@@ -114,7 +114,7 @@ enum SortedTable {
         }
 
         /// The value stored under `key`, copied out, or nil.
-        func value(for key: [UInt8]) throws -> [UInt8]? {
+        package func value(for key: [UInt8]) throws -> [UInt8]? {
             guard self.count > 0 else { return nil }
             return try key.withUnsafeBytes { key -> [UInt8]? in
                 var found: [UInt8]?
@@ -127,7 +127,7 @@ enum SortedTable {
         }
 
         /// Every entry whose key starts with `prefix`, in order, until `body` returns false.
-        func forEachEntry(withPrefix prefix: [UInt8], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        package func forEachEntry(withPrefix prefix: [UInt8], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
             guard self.count > 0 else { return }
             try prefix.withUnsafeBytes { prefix in
                 var block = try self.block(for: prefix)
@@ -145,7 +145,7 @@ enum SortedTable {
         }
 
         /// Every entry, in order.
-        func forEachEntry(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        package func forEachEntry(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
             for block in 0..<self.blockCount {
                 guard try self.forEachEntry(inBlock: block, body) else { return }
             }

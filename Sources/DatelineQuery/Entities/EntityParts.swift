@@ -1,0 +1,292 @@
+import DatelineProtocol
+import DatelineSearch
+import Foundation
+
+/// What one part of the index (a segment or a buffer) knows of the extractor's output for its own articles.
+///
+/// Each part keeps its entities, who is named what, per-value document lists for filters, the engagement
+/// reports of each participant and who held which office; ``EntityView`` merges the parts at query time, so
+/// entity look-ups and timelines read the segments' mapped annexes like searches do, with nothing rebuilt at
+/// start. Names, aliases ("Dar" for the one known Ishaq Dar) and engagements are resolved across parts by the
+/// view, never per part.
+protocol EntityPart {
+    var documentCount: Int { get }
+    /// This part's record of entity `id`.
+    func entity(_ id: String) throws -> PartEntity?
+    func forEachEntity(_ body: (PartEntity) throws -> Void) throws
+    /// Entities a lower-cased name, surname or acronym names.
+    func entityIDs(named name: String) throws -> [String]
+    /// People with a full name whose lower-cased surname is `surname`.
+    func people(withSurname surname: String) throws -> [String]
+    /// The part's documents (numbered from 0) with the filter value `key` (see ``FilterKey``), ascending.
+    func documents(_ key: [UInt8]) throws -> [UInt32]
+    /// Every filter value starting with `prefix`, in byte order, with its documents, until `body` says stop.
+    func forEachDocumentList(withPrefix prefix: [UInt8], _ body: ([UInt8], [UInt32]) throws -> Bool) throws
+    /// The events `participant` takes part in, as reported by the part's articles.
+    func reports(of participant: String) throws -> [ReportReference]
+    /// Who was seen holding `office`, in the order the part's articles say so.
+    func holdings(of office: String) throws -> [Holding]
+    /// What document `local` says beyond its text.
+    func annotation(_ local: Int) throws -> DocumentAnnotation
+}
+
+/// Filter values: a tag byte and the value (lower-cased), so one table holds every kind.
+enum FilterKey {
+    static func entity(_ id: String) -> [UInt8] { [UInt8(ascii: "e")] + Array(id.utf8) }
+    static func topic(_ topic: String) -> [UInt8] { [UInt8(ascii: "t")] + Array(topic.lowercased().utf8) }
+    static func source(_ source: String) -> [UInt8] { [UInt8(ascii: "s")] + Array(source.lowercased().utf8) }
+    static func tag(_ tag: String) -> [UInt8] { [UInt8(ascii: "g")] + Array(tag.lowercased().utf8) }
+    static func language(_ language: String) -> [UInt8] { [UInt8(ascii: "l")] + Array(language.lowercased().utf8) }
+    static let eventDayPrefix: [UInt8] = [UInt8(ascii: "d")]
+    /// Event days, big-endian and offset so that byte order is day order.
+    static func eventDay(_ day: Int) -> [UInt8] {
+        let biased = UInt32(truncatingIfNeeded: Int64(day) + (1 << 31))
+        return eventDayPrefix + [UInt8(biased >> 24), UInt8(truncatingIfNeeded: biased >> 16), UInt8(truncatingIfNeeded: biased >> 8), UInt8(truncatingIfNeeded: biased)]
+    }
+    static func eventDay(of key: [UInt8]) -> Int? {
+        guard key.count == 5, key[0] == eventDayPrefix[0] else { return nil }
+        let biased = UInt32(key[1]) << 24 | UInt32(key[2]) << 16 | UInt32(key[3]) << 8 | UInt32(key[4])
+        return Int(Int64(biased) - (1 << 31))
+    }
+}
+
+/// One part's record of an entity: what its articles say, and how often.
+struct PartEntity: Equatable {
+    var id: String
+    var kind: EntityKind
+    var name: String
+    var country: String?
+    var titles: [String] = []
+    var offices: [String] = []
+    var designations: [String] = []
+    var acronym: String?
+    var articleCount: UInt64 = 0
+    var mentionCount: UInt64 = 0
+    /// Lower-cased names it is referred to by (full name, surname for people, acronym), first seen first.
+    var names: [String] = []
+
+    /// Folds in what a later article (or a later part) says of the same entity.
+    mutating func absorb(_ other: PartEntity) {
+        if other.name.count > self.name.count, self.kind != .office { self.name = other.name }
+        if self.country == nil { self.country = other.country }
+        Self.union(&self.titles, other.titles)
+        Self.union(&self.offices, other.offices)
+        Self.union(&self.designations, other.designations)
+        if let acronym = other.acronym { self.acronym = acronym }
+        self.articleCount += other.articleCount
+        self.mentionCount += other.mentionCount
+        Self.union(&self.names, other.names)
+    }
+
+    static func union(_ list: inout [String], _ more: [String]) {
+        for value in more where !list.contains(value) { list.append(value) }
+    }
+
+    var summary: EntitySummary {
+        EntitySummary(
+            id: self.id, kind: self.kind, name: self.name, country: self.country, titles: self.titles, offices: self.offices,
+            acronym: self.acronym, designations: self.designations, articleCount: self.articleCount, mentionCount: self.mentionCount
+        )
+    }
+}
+
+/// An event an article reports: the article (numbered within its part, or globally once the view rebases it)
+/// and the event's place in the article's extraction.
+struct ReportReference: Hashable, Comparable {
+    var document: UInt32
+    var event: UInt32
+
+    static func < (a: Self, b: Self) -> Bool { (a.document, a.event) < (b.document, b.event) }
+}
+
+/// A person (or other entity) seen holding an office, on the reporting article's publication day when it has one.
+struct Holding: Equatable {
+    var day: Int?
+    var holder: String
+}
+
+/// What one article says beyond its text, as filters, facets and timelines need it.
+struct DocumentAnnotation: Equatable {
+    /// As published.
+    var source: String?
+    var language: String?
+    /// Tags and categories, distinct and sorted.
+    var tags: [String] = []
+    /// Entity ids it mentions, each once, in order.
+    var entities: [String] = []
+    var topics: [String] = []
+    var events: [ExtractedEvent] = []
+}
+
+// MARK: The buffer's part
+
+/// The entity part of an in-memory buffer, built as articles arrive and written into the segment's annex when
+/// the buffer is flushed.
+final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed only while its buffer is active (under the service's write lock)
+    private(set) var records: [DocumentAnnotation] = []
+    private var entities: [String: PartEntity] = [:]
+    private var names: [String: [String]] = [:]
+    private var surnames: [String: [String]] = [:]
+    private var filters: [[UInt8]: [UInt32]] = [:]
+    private var participants: [String: [ReportReference]] = [:]
+    private var holders: [String: [Holding]] = [:]
+
+    var documentCount: Int { self.records.count }
+
+    func add(_ article: StoredArticle) {
+        let local = UInt32(self.records.count)
+        var annotation = DocumentAnnotation(source: article.source, language: article.language, tags: Array(Set(article.tags + article.categories)).sorted())
+        func file(_ key: [UInt8]) {
+            if self.filters[key]?.last != local { self.filters[key, default: []].append(local) }
+        }
+        if let source = article.source, !source.isEmpty { file(FilterKey.source(source)) }
+        if let language = article.language, !language.isEmpty { file(FilterKey.language(language)) }
+        for tag in article.tags + article.categories { file(FilterKey.tag(tag)) }
+        guard let extraction = article.extraction else {
+            self.records.append(annotation)
+            return
+        }
+        let day = article.publishedAt.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
+        for entity in extraction.entities where !annotation.entities.contains(entity.id) {
+            annotation.entities.append(entity.id)
+            self.addEntity(entity, day: day)
+            file(FilterKey.entity(entity.id))
+        }
+        annotation.topics = extraction.topics
+        for topic in extraction.topics { file(FilterKey.topic(topic)) }
+        annotation.events = extraction.events
+        for (index, event) in extraction.events.enumerated() {
+            for participant in event.participants {
+                let reference = ReportReference(document: local, event: UInt32(index))
+                if self.participants[participant]?.last != reference { self.participants[participant, default: []].append(reference) }
+            }
+            if let eventDay = EntityView.dayNumber(event.date) { file(FilterKey.eventDay(eventDay)) }
+        }
+        self.records.append(annotation)
+    }
+
+    private func addEntity(_ entity: ExtractedEntity, day: Int?) {
+        var names = [entity.name.lowercased()]
+        if entity.kind == .person, let surname = entity.name.split(separator: " ").last { PartEntity.union(&names, [surname.lowercased()]) }
+        if let acronym = entity.acronym { PartEntity.union(&names, [acronym.lowercased()]) }
+        let seen = PartEntity(
+            id: entity.id, kind: entity.kind, name: entity.name, country: entity.country, titles: entity.titles, offices: entity.offices,
+            designations: entity.designations, acronym: entity.acronym, articleCount: 1, mentionCount: UInt64(entity.mentionCount), names: names
+        )
+        if var record = self.entities[entity.id] {
+            record.absorb(seen)
+            self.entities[entity.id] = record
+        } else {
+            self.entities[entity.id] = seen
+        }
+        for name in names where self.names[name]?.contains(entity.id) != true { self.names[name, default: []].append(entity.id) }
+        if entity.kind == .person, entity.name.contains(" "), let surname = entity.name.split(separator: " ").last?.lowercased(),
+            self.surnames[surname]?.contains(entity.id) != true
+        {
+            self.surnames[surname, default: []].append(entity.id)
+        }
+        for office in entity.offices { self.holders[office, default: []].append(Holding(day: day, holder: entity.id)) }
+    }
+
+    func entity(_ id: String) -> PartEntity? { self.entities[id] }
+    func forEachEntity(_ body: (PartEntity) throws -> Void) rethrows { for record in self.entities.values { try body(record) } }
+    func entityIDs(named name: String) -> [String] { self.names[name] ?? [] }
+    func people(withSurname surname: String) -> [String] { self.surnames[surname] ?? [] }
+    func documents(_ key: [UInt8]) -> [UInt32] { self.filters[key] ?? [] }
+    func forEachDocumentList(withPrefix prefix: [UInt8], _ body: ([UInt8], [UInt32]) throws -> Bool) throws {
+        for key in self.filters.keys.filter({ $0.starts(with: prefix) }).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            guard try body(key, self.filters[key]!) else { return }
+        }
+    }
+    func reports(of participant: String) -> [ReportReference] { self.participants[participant] ?? [] }
+    func holdings(of office: String) -> [Holding] { self.holders[office] ?? [] }
+    func annotation(_ local: Int) -> DocumentAnnotation { self.records[local] }
+
+    /// The annex tables a segment written from this buffer holds, by name.
+    func tables() -> [(name: String, table: [UInt8])] {
+        func table<Value>(_ entries: [[UInt8]: Value], _ encode: (Value) -> [UInt8]) -> [UInt8] {
+            var builder = SortedTable.Builder()
+            for key in entries.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { builder.add(key: key, value: encode(entries[key]!)) }
+            return builder.finish()
+        }
+        func keyed<Value>(_ entries: [String: Value]) -> [[UInt8]: Value] {
+            Dictionary(uniqueKeysWithValues: entries.map { (Array($0.key.utf8), $0.value) })
+        }
+        return [
+            (EntityTables.entity, table(keyed(self.entities)) { EntityCoding.encode($0) }),
+            (EntityTables.name, table(keyed(self.names)) { EntityCoding.encode($0) }),
+            (EntityTables.surname, table(keyed(self.surnames)) { EntityCoding.encode($0) }),
+            (EntityTables.filter, table(self.filters) { EntityCoding.encode($0) }),
+            (EntityTables.participant, table(keyed(self.participants)) { EntityCoding.encode($0) }),
+            (EntityTables.holder, table(keyed(self.holders)) { EntityCoding.encode($0) }),
+        ]
+    }
+}
+
+// MARK: A segment's part
+
+/// The entity part of a segment: its annex tables and records, read in place.
+struct SegmentEntityPart: EntityPart {
+    let segment: IndexSegment
+
+    var documentCount: Int { self.segment.documentCount }
+
+    private func value(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
+        do { return try self.segment.annexTable(table)?.value(for: key) } catch { throw self.segment.annexDamage(error) }
+    }
+
+    private func decoding<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw self.segment.annexDamage(error) }
+    }
+
+    func entity(_ id: String) throws -> PartEntity? {
+        guard let bytes = try self.value(EntityTables.entity, Array(id.utf8)) else { return nil }
+        return try self.decoding { try EntityCoding.entity(bytes, id: id) }
+    }
+
+    func forEachEntity(_ body: (PartEntity) throws -> Void) throws {
+        try self.decoding {
+            try self.segment.annexTable(EntityTables.entity)?.forEachEntry { key, value in
+                try body(try EntityCoding.entity(Array(value), id: String(decoding: key, as: UTF8.self)))
+                return true
+            }
+        }
+    }
+
+    func entityIDs(named name: String) throws -> [String] {
+        guard let bytes = try self.value(EntityTables.name, Array(name.utf8)) else { return [] }
+        return try self.decoding { try EntityCoding.strings(bytes) }
+    }
+
+    func people(withSurname surname: String) throws -> [String] {
+        guard let bytes = try self.value(EntityTables.surname, Array(surname.utf8)) else { return [] }
+        return try self.decoding { try EntityCoding.strings(bytes) }
+    }
+
+    func documents(_ key: [UInt8]) throws -> [UInt32] {
+        guard let bytes = try self.value(EntityTables.filter, key) else { return [] }
+        return try self.decoding { try EntityCoding.documents(bytes) }
+    }
+
+    func forEachDocumentList(withPrefix prefix: [UInt8], _ body: ([UInt8], [UInt32]) throws -> Bool) throws {
+        try self.decoding {
+            try self.segment.annexTable(EntityTables.filter)?.forEachEntry(withPrefix: prefix) { key, value in
+                try body(Array(key), try EntityCoding.documents(Array(value)))
+            }
+        }
+    }
+
+    func reports(of participant: String) throws -> [ReportReference] {
+        guard let bytes = try self.value(EntityTables.participant, Array(participant.utf8)) else { return [] }
+        return try self.decoding { try EntityCoding.reports(bytes) }
+    }
+
+    func holdings(of office: String) throws -> [Holding] {
+        guard let bytes = try self.value(EntityTables.holder, Array(office.utf8)) else { return [] }
+        return try self.decoding { try EntityCoding.holdings(bytes) }
+    }
+
+    func annotation(_ local: Int) throws -> DocumentAnnotation {
+        try self.decoding { try EntityCoding.annotation(Array(self.segment.annexRecord(local))) }
+    }
+}

@@ -1,0 +1,481 @@
+import DatelineExtraction
+import DatelineProtocol
+import Foundation
+
+/// The entities, names, filters and engagements of every part of the index (segments and buffers), merged at
+/// query time: entity records are folded across parts, a person named by surname alone is the one known person
+/// with that surname, and engagements are formed from the reports of their participants.
+///
+/// A view is made per request over the parts the request sees and caches what it has looked up; it is not
+/// shared between requests.
+final class EntityView {
+    /// What timelines read of the articles reporting an engagement.
+    struct ArticleHeader {
+        var id: String
+        var title: String?
+        var source: String?
+        var publishedAt: Date?
+    }
+
+    /// Reads articles by global document number: publication times (often, so from columns) and headers (for a page).
+    struct ArticleLookup {
+        var publishedAt: (Int) -> Date?
+        var header: (Int) -> ArticleHeader
+    }
+
+    /// One article's report of an engagement.
+    struct Report {
+        var reference: ReportReference
+        /// The event, its participants resolved (aliases replaced by the people they name).
+        var event: ExtractedEvent
+        var key: String
+        var day: Int?
+        var document: Int { Int(self.reference.document) }
+    }
+
+    /// An engagement: reports from one or more articles with the same kind, the same people (or participants)
+    /// and dates within a day of the first report's.
+    struct Group {
+        var reports: [Report]
+        var dayNumber: Int?
+        var first: ReportReference { self.reports[0].reference }
+    }
+
+    private let parts: [(part: any EntityPart, base: Int)]
+    /// Documents the view sees (later ones are ignored).
+    let documentCount: Int
+    let lexicon = Lexicon.shared
+    private var records: [String: PartEntity?] = [:]
+    private var aliases: [String: String?] = [:]
+    private var annotations: [Int: DocumentAnnotation] = [:]
+
+    init(parts: [any EntityPart], documents: Int? = nil) {
+        var based: [(any EntityPart, Int)] = []
+        var base = 0
+        for part in parts {
+            based.append((part, base))
+            base += part.documentCount
+        }
+        self.parts = based
+        self.documentCount = min(documents ?? base, base)
+    }
+
+    /// The day a TIMEX3 date value starts on (`2025-07-25`, `2025-07`, `2025-W31`, `2025`).
+    static func dayNumber(_ value: String?) -> Int? {
+        guard let value else { return nil }
+        let parts = value.split(separator: "-")
+        guard let first = parts.first, first.count == 4, let year = Int(first) else { return nil }
+        if parts.count >= 3, let month = Int(parts[1]), let day = Int(parts[2].prefix(2)), CivilDate.isValid(year: year, month: month, day: day) {
+            return CivilDate(year: year, month: month, day: day).dayNumber
+        }
+        if parts.count == 2, parts[1].hasPrefix("W"), let week = Int(parts[1].dropFirst()) {
+            let january4 = CivilDate(year: year, month: 1, day: 4)
+            return january4.dayNumber - (january4.weekday - 1) + (week - 1) * 7
+        }
+        if parts.count == 2, let month = Int(parts[1]), (1...12).contains(month) { return CivilDate(year: year, month: month, day: 1).dayNumber }
+        if parts.count == 1 { return CivilDate(year: year, month: 1, day: 1).dayNumber }
+        return nil
+    }
+
+    /// Which engagements can be the same: a phone call is not a meeting.
+    static func family(_ code: String) -> String {
+        switch code {
+        case "041": "telephone"
+        case "040", "042", "043", "044": "meeting"  // 040: an engagement the text does not say more about
+        case "046": "negotiate"
+        default: code
+        }
+    }
+
+    // MARK: Entities across parts
+
+    /// Every part's record of `id`, folded (aliases not included).
+    private func partRecord(_ id: String) throws -> PartEntity? {
+        if let cached = self.records[id] { return cached }
+        var merged: PartEntity?
+        for (part, _) in self.parts {
+            guard let record = try part.entity(id) else { continue }
+            if merged == nil { merged = record } else { merged!.absorb(record) }
+        }
+        self.records[id] = merged
+        return merged
+    }
+
+    /// The person a surname-only person stands for: the one known person with a full name of that surname.
+    func alias(of id: String) throws -> String? {
+        guard id.hasPrefix("person:") else { return nil }
+        if let cached = self.aliases[id] { return cached }
+        var alias: String?
+        if let record = try self.partRecord(id), !record.name.contains(" ") {
+            var people: [String] = []
+            for (part, _) in self.parts { PartEntity.union(&people, try part.people(withSurname: record.name.lowercased())) }
+            if people.count == 1, people[0] != id { alias = people[0] }
+        }
+        self.aliases[id] = alias
+        return alias
+    }
+
+    func canonical(_ id: String) throws -> String { try self.alias(of: id) ?? id }
+
+    /// The surname-only people that stand for `person`.
+    func aliasSources(of person: String) throws -> [String] {
+        guard person.hasPrefix("person:"), let record = try self.partRecord(person), record.name.contains(" "),
+            let surname = record.name.split(separator: " ").last?.lowercased()
+        else { return [] }
+        var named: [String] = []
+        for (part, _) in self.parts { PartEntity.union(&named, try part.entityIDs(named: surname)) }
+        return try named.filter { id in
+            guard id != person, id.hasPrefix("person:") else { return false }
+            return try self.alias(of: id) == person
+        }
+    }
+
+    /// An entity as every part and every alias of it says (offices list the people seen holding them).
+    func record(_ id: String) throws -> PartEntity? {
+        guard var record = try self.partRecord(id) else { return nil }
+        for source in try self.aliasSources(of: id) {
+            if let other = try self.partRecord(source) {
+                var folded = other
+                folded.id = id
+                folded.name = record.name
+                record.absorb(folded)
+            }
+        }
+        if record.kind == .office {
+            for holding in try self.holdings(of: id) { PartEntity.union(&record.offices, [holding.holder]) }
+        }
+        return record
+    }
+
+    /// Who was seen holding `office`, in document order, aliases resolved.
+    private func holdings(of office: String) throws -> [Holding] {
+        var holdings: [Holding] = []
+        for (part, _) in self.parts {
+            for holding in try part.holdings(of: office) { holdings.append(Holding(day: holding.day, holder: try self.canonical(holding.holder))) }
+        }
+        return holdings
+    }
+
+    func name(_ id: String) throws -> String {
+        if let record = try self.partRecord(id) { return record.name }
+        if id.hasPrefix("country:"), let country = self.lexicon.countries[String(id.dropFirst(8))] { return country.name }
+        return id
+    }
+
+    // MARK: Resolving names
+
+    /// A name resolved: the actor as the response shows it, and every id whose reports and mentions count for it
+    /// (the actor's ids and the surname-only people standing for its people).
+    struct Resolved {
+        var actor: ResolvedActor
+        var lookupIDs: [String]
+    }
+
+    /// The entity ids a name stands for: an id as is, a country by any of its names, an entity by name, surname
+    /// or acronym; an office with the people who hold it.
+    func resolve(_ text: String) throws -> Resolved {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let lowered = trimmed.lowercased()
+        var ids: [String] = []
+        if try self.partRecord(trimmed) != nil {
+            ids = [try self.canonical(trimmed)]
+        } else if let country = self.lexicon.country(named: trimmed) {
+            ids = ["country:\(country.code)"]
+        } else {
+            // Exact names first; surnames and acronyms only when nothing has that full name.
+            var named: [String] = []
+            for (part, _) in self.parts { PartEntity.union(&named, try part.entityIDs(named: lowered).map(self.canonical)) }
+            let records = try named.compactMap { try self.record($0) }
+            let exact = records.filter { $0.name.lowercased() == lowered }
+            let matches = exact.isEmpty ? records : exact
+            ids = matches.sorted { ($0.mentionCount, $1.id) > ($1.mentionCount, $0.id) }.map(\.id)
+        }
+        var expanded = ids
+        for id in ids where id.hasPrefix("office:") {
+            for holder in try self.record(id)?.offices ?? [] where !expanded.contains(holder) { expanded.append(holder) }
+        }
+        var lookup = expanded
+        for id in expanded { PartEntity.union(&lookup, try self.aliasSources(of: id)) }
+        let name = try ids.first.flatMap { try self.partRecord($0)?.name } ?? ids.first.flatMap { id in
+            id.hasPrefix("country:") ? self.lexicon.countries[String(id.dropFirst(8))]?.name : nil
+        } ?? trimmed
+        return Resolved(actor: ResolvedActor(query: text, ids: expanded, name: name), lookupIDs: lookup)
+    }
+
+    // MARK: Documents
+
+    /// The global documents (below the view's limit) with any of `keys`, as a set.
+    func documents(withAnyOf keys: [[UInt8]]) throws -> DocumentBits {
+        var bits = DocumentBits(count: self.documentCount)
+        for (part, base) in self.parts where base < self.documentCount {
+            for key in keys {
+                for local in try part.documents(key) { bits.insert(base + Int(local)) }
+            }
+        }
+        return bits
+    }
+
+    /// The global documents reporting an event dated within `days`.
+    func documents(withEventDaysIn days: ClosedRange<Int>) throws -> DocumentBits {
+        var bits = DocumentBits(count: self.documentCount)
+        let upper = FilterKey.eventDay(days.upperBound)
+        let lower = FilterKey.eventDay(days.lowerBound)
+        for (part, base) in self.parts where base < self.documentCount {
+            try part.forEachDocumentList(withPrefix: FilterKey.eventDayPrefix) { key, documents in
+                if upper.lexicographicallyPrecedes(key) { return false }
+                if key.lexicographicallyPrecedes(lower) { return true }
+                for local in documents { bits.insert(base + Int(local)) }
+                return true
+            }
+        }
+        return bits
+    }
+
+    /// What global document `document` says beyond its text.
+    func annotation(_ document: Int) throws -> DocumentAnnotation {
+        if let cached = self.annotations[document] { return cached }
+        guard let (part, base) = self.parts.last(where: { $0.base <= document }), document - base < part.documentCount else {
+            return DocumentAnnotation()
+        }
+        let annotation = try part.annotation(document - base)
+        self.annotations[document] = annotation
+        return annotation
+    }
+
+    // MARK: Queries
+
+    /// - Throws: `CancellationError` when the calling task is cancelled.
+    func entitiesResponse(_ request: EntitiesRequest) throws -> EntitiesResponse {
+        let match = request.match.lowercased()
+        let kinds = Set(request.kinds)
+        var merged: [String: PartEntity] = [:]
+        var step = 0
+        for (part, _) in self.parts {
+            try part.forEachEntity { record in
+                step += 1
+                if step % 1_024 == 0 { try Task.checkCancellation() }
+                if merged[record.id] == nil { merged[record.id] = record } else { merged[record.id]!.absorb(record) }
+            }
+        }
+        for (id, record) in merged { self.records[id] = record }
+        var found: [EntitySummary] = []
+        for id in merged.keys where try self.alias(of: id) == nil {
+            guard let record = try self.record(id) else { continue }
+            guard kinds.isEmpty || kinds.contains(record.kind) else { continue }
+            guard match.isEmpty || record.id.lowercased().contains(match) || record.names.contains(where: { $0.contains(match) }) else { continue }
+            found.append(record.summary)
+        }
+        found.sort { ($0.articleCount, $0.mentionCount, $1.id) > ($1.articleCount, $1.mentionCount, $0.id) }
+        let limit = request.limit == 0 ? 20 : Int(request.limit)
+        return EntitiesResponse(entities: Array(found.prefix(limit)), total: UInt64(found.count))
+    }
+
+    /// The person who held `office` on `day`: the latest one seen holding it on or before that day, else the
+    /// first one seen after it.
+    func holder(of office: String, on day: Int) throws -> String? {
+        let seen = try self.holdings(of: office).filter { $0.holder.hasPrefix("person:") }.compactMap { holding in holding.day.map { ($0, holding.holder) } }
+        if let before = seen.filter({ $0.0 <= day }).max(by: { $0.0 < $1.0 }) { return before.1 }
+        return seen.min(by: { $0.0 < $1.0 })?.1
+    }
+
+    /// An engagement's participants, with the holders of offices that took part without a named person.
+    func participants(of group: Group, articles: ArticleLookup) throws -> [String] {
+        var participants: [String] = []
+        for report in group.reports { PartEntity.union(&participants, report.event.participants) }
+        let day = group.dayNumber ?? group.reports.compactMap { articles.publishedAt($0.document).map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) } }.min()
+        guard let day else { return participants }
+        for office in participants where office.hasPrefix("office:") {
+            let held = try participants.contains { person in
+                guard person.hasPrefix("person:") else { return false }
+                return try self.record(person)?.offices.contains(office) ?? false
+            }
+            if !held, let holder = try self.holder(of: office, on: day), !participants.contains(holder) { participants.append(holder) }
+        }
+        return participants
+    }
+
+    /// The reports of events any of `ids` takes part in, their participants resolved.
+    private func reports(of ids: [String]) throws -> [Report] {
+        var references = Set<ReportReference>()
+        for id in ids {
+            for (part, base) in self.parts where base < self.documentCount {
+                for reference in try part.reports(of: id) where base + Int(reference.document) < self.documentCount {
+                    references.insert(ReportReference(document: UInt32(base) + reference.document, event: reference.event))
+                }
+            }
+        }
+        return try references.sorted().compactMap { reference in
+            let events = try self.annotation(Int(reference.document)).events
+            guard Int(reference.event) < events.count else { return nil }
+            var event = events[Int(reference.event)]
+            var participants: [String] = []
+            for participant in event.participants { PartEntity.union(&participants, [try self.canonical(participant)]) }
+            event.participants = participants
+            let persons = participants.filter { $0.hasPrefix("person:") }.sorted()
+            let key = Self.family(event.code) + "|" + (persons.isEmpty ? participants.sorted() : persons).joined(separator: ",")
+            return Report(reference: reference, event: event, key: key, day: Self.dayNumber(event.date))
+        }
+    }
+
+    /// The ids whose reports include every report keyed `key`: its first participant and the aliases of it.
+    private func lookupIDs(ofKey key: String) throws -> [String] {
+        guard let first = key.split(separator: "|", maxSplits: 1).last?.split(separator: ",").first.map(String.init) else { return [] }
+        return [first] + (try self.aliasSources(of: first))
+    }
+
+    /// Every engagement of the given keys: all their reports, grouped in document order as they were reported
+    /// (a dated report joins the first engagement of its key within a day of it, unless its article is already
+    /// there).
+    func groups(keys: Set<String>) throws -> [Group] {
+        var reports: [Report] = []
+        var seen = Set<ReportReference>()
+        for key in keys.sorted() {
+            try Task.checkCancellation()
+            for report in try self.reports(of: try self.lookupIDs(ofKey: key)) where report.key == key && seen.insert(report.reference).inserted {
+                reports.append(report)
+            }
+        }
+        reports.sort { $0.reference < $1.reference }
+        var groups: [Group] = []
+        var byKey: [String: [Int]] = [:]
+        outer: for report in reports {
+            if let day = report.day {
+                for index in byKey[report.key] ?? [] {
+                    guard let other = groups[index].dayNumber, abs(other - day) <= 1 else { continue }
+                    if groups[index].reports.contains(where: { $0.document == report.document }) { continue }
+                    groups[index].reports.append(report)
+                    continue outer
+                }
+            }
+            byKey[report.key, default: []].append(groups.count)
+            groups.append(Group(reports: [report], dayNumber: report.day))
+        }
+        return groups
+    }
+
+    /// The keys of the engagements that can involve `actor`: those its ids take part in, and those of the
+    /// offices its people held (an office taking part without a named person stands for its holder at the time).
+    private func candidateKeys(of actor: Resolved) throws -> Set<String> {
+        var ids = actor.lookupIDs
+        for id in actor.actor.ids where id.hasPrefix("person:") { PartEntity.union(&ids, try self.record(id)?.offices ?? []) }
+        return Set(try self.reports(of: ids).map(\.key))
+    }
+
+    /// - Throws: `CancellationError` when the calling task is cancelled (the client went away).
+    func timeline(_ request: TimelineRequest, articles: ArticleLookup) throws -> TimelineResponse {
+        let actors = try request.actors.map(self.resolve)
+        let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
+        let to = request.to.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
+        let codes = Set(request.codes)
+        // Look the engagements up by participant rather than scanning them all: the smallest set first.
+        let candidates = try actors.map(self.candidateKeys).sorted { $0.count < $1.count }
+        let common = candidates.dropFirst().reduce(candidates.first ?? []) { $0.intersection($1) }
+        var selected: [Group] = []
+        for (step, group) in try self.groups(keys: common).enumerated() {
+            if step % 256 == 255 { try Task.checkCancellation() }
+            let participants = Set(try self.participants(of: group, articles: articles))
+            guard actors.allSatisfy({ !Set($0.actor.ids).isDisjoint(with: participants) }) else { continue }
+            if !codes.isEmpty, !group.reports.contains(where: { codes.contains($0.event.code) }) { continue }
+            if let from, (group.dayNumber ?? Int.min) < from { continue }
+            if let to, (group.dayNumber ?? Int.max) > to { continue }
+            selected.append(group)
+        }
+        func sortDay(_ group: Group) -> Int {
+            group.dayNumber ?? group.reports.compactMap { articles.publishedAt($0.document).map { Int($0.timeIntervalSince1970 / 86_400) } }.min() ?? Int.max
+        }
+        selected.sort { a, b in
+            (a.dayNumber == nil ? 1 : 0, sortDay(a), a.first.document, a.first.event) < (b.dayNumber == nil ? 1 : 0, sortDay(b), b.first.document, b.first.event)
+        }
+        let limit = request.limit == 0 ? 100 : Int(request.limit)
+        let page = selected.suffix(limit)
+        try Task.checkCancellation()
+        let engagements = try page.map { try self.engagement($0, articles: articles) }
+        return TimelineResponse(actors: actors.map(\.actor), engagements: engagements, total: UInt64(selected.count))
+    }
+
+    func engagement(_ group: Group, articles: ArticleLookup) throws -> Engagement {
+        let reports = group.reports.sorted { (articles.publishedAt($0.document) ?? .distantPast, $0.document) < (articles.publishedAt($1.document) ?? .distantPast, $1.document) }
+        // The code, date and place most reports give; the first report breaks ties.
+        func mostCommon(_ values: [String?]) -> String? {
+            let present = values.compactMap { $0 }
+            return present.max { a, b in present.count { $0 == a } < present.count { $0 == b } || (present.count { $0 == a } == present.count { $0 == b } && present.firstIndex(of: a)! > present.firstIndex(of: b)!) }
+        }
+        let code = mostCommon(reports.map(\.event.code)) ?? group.reports[0].event.code
+        let date = mostCommon(reports.map(\.event.date))
+        let place = mostCommon(reports.map(\.event.place))
+        let participants = try self.participants(of: group, articles: articles)
+        var topics: [String] = []
+        for report in reports { PartEntity.union(&topics, report.event.topics) }
+        var conflicts: [String] = []
+        let dates = Set(reports.compactMap(\.event.date))
+        if dates.count > 1 {
+            conflicts.append("reports give different dates: " + reports.compactMap { r in r.event.date.map { "\($0) (\(articles.header(r.document).id))" } }.joined(separator: ", "))
+        }
+        if reports.contains(where: \.event.isBackReference), let day = group.dayNumber {
+            conflicts += try self.backReferenceConflicts(of: group, day: day, date: date, participants: participants, articles: articles)
+        }
+        let first = articles.header(group.reports[0].document)
+        return Engagement(
+            id: "\(first.id)/\(group.reports[0].event.id)",
+            code: code,
+            label: reports.first { $0.event.code == code }?.event.label ?? code,
+            date: date,
+            datePrecision: reports.first { $0.event.date == date }?.event.datePrecision,
+            participants: participants,
+            participantNames: try participants.map(self.name),
+            place: place,
+            placeName: try place.map(self.name),
+            topics: topics,
+            reports: reports.map { report in
+                let article = articles.header(report.document)
+                return EngagementReport(
+                    articleID: article.id, title: article.title ?? "", source: article.source ?? "", publishedAt: article.publishedAt,
+                    sentence: report.event.sentences.first?.text ?? "", dateText: report.event.dateText, date: report.event.date,
+                    isBackReference: report.event.isBackReference
+                )
+            },
+            conflicts: conflicts
+        )
+    }
+
+    /// A back-reference ("their previous interaction occurred on July 29") may be an engagement another article
+    /// reports with another date: the same people's other engagements within a week.
+    private func backReferenceConflicts(of group: Group, day: Int, date: String?, participants: [String], articles: ArticleLookup) throws -> [String] {
+        let persons = Set(participants.filter { $0.hasPrefix("person:") })
+        guard let someone = persons.sorted().first else { return [] }
+        let keys = Set(try self.reports(of: [someone] + self.aliasSources(of: someone)).map(\.key))
+        var conflicts: [String] = []
+        for other in try self.groups(keys: keys) where other.first != group.first {
+            guard let otherDay = other.dayNumber, otherDay != day, abs(otherDay - day) <= 7 else { continue }
+            let otherPersons = Set(other.reports.flatMap(\.event.participants).filter { $0.hasPrefix("person:") })
+            guard persons == otherPersons, !other.reports.allSatisfy(\.event.isBackReference) else { continue }
+            guard !other.reports.contains(where: { r in group.reports.contains { $0.document == r.document } }) else { continue }
+            let first = other.reports[0]
+            let header = articles.header(first.document)
+            conflicts.append(
+                "reported as an earlier engagement on \(date ?? "?"); it may be the \(first.event.label) of \(first.event.date ?? "?") reported by \(header.source ?? header.id) (\(header.id)) with another date"
+            )
+        }
+        return conflicts
+    }
+}
+
+/// A set of document numbers below a bound, one bit each.
+struct DocumentBits {
+    private var words: [UInt64]
+
+    init(count: Int) { self.words = Array(repeating: 0, count: (count + 63) / 64) }
+
+    mutating func insert(_ document: Int) {
+        guard document >= 0, document / 64 < self.words.count else { return }
+        self.words[document / 64] |= 1 << UInt64(document % 64)
+    }
+
+    func contains(_ document: Int) -> Bool {
+        document >= 0 && document / 64 < self.words.count && self.words[document / 64] & (1 << UInt64(document % 64)) != 0
+    }
+
+    mutating func formIntersection(_ other: DocumentBits) {
+        for index in self.words.indices { self.words[index] &= index < other.words.count ? other.words[index] : 0 }
+    }
+}

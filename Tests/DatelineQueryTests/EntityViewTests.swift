@@ -1,0 +1,191 @@
+import DatelineProtocol
+import DatelineSearch
+import DatelineStorage
+import DatelineTestSupport
+import Foundation
+import Testing
+
+@testable import DatelineQuery
+
+/// The entity layer answers the same whatever parts hold the articles: one buffer, several segments, merged
+/// segments, or segments followed by buffers.
+@Suite("Entities, filters and timelines across segments and buffers")
+struct EntityViewTests {
+    static let people = [
+        ("person:ana-lima", "Ana Lima"), ("person:bo-chen", "Bo Chen"), ("person:carl-dar", "Carl Dar"), ("person:dina-dar", "Dina Dar"),
+        ("person:eli-moss", "Eli Moss"), ("person:lima", "Lima"), ("person:moss", "Moss"), ("person:dar", "Dar"), ("person:chen", "Chen"),
+    ]
+    static let others: [(String, EntityKind, String)] = [
+        ("office:us-secretary-of-state", .office, "US Secretary of State"), ("office:pk-foreign-minister", .office, "Pakistan Foreign Minister"),
+        ("country:PK", .country, "Pakistan"), ("country:US", .country, "United States"), ("org:trf", .organization, "The Resistance Front"),
+    ]
+    static let codes = ["040", "041", "043", "046", "057"]
+
+    /// Seeded synthetic articles with entities, offices, topics and events around their publication days.
+    static func articles(count: Int, seed: UInt64) -> [StoredArticle] {
+        var random = SeededGenerator(seed: seed)
+        let start = Date(timeIntervalSince1970: 1_750_000_000)
+        return (0..<count).map { number in
+            let day = Int.random(in: 0..<40, using: &random)
+            let published = Bool.random(using: &random) || number % 3 == 0 ? start.addingTimeInterval(Double(day) * 86_400) : nil
+            var entities: [ExtractedEntity] = []
+            for _ in 0..<Int.random(in: 0...4, using: &random) {
+                if Int.random(in: 0..<3, using: &random) > 0 {
+                    let (id, name) = people.randomElement(using: &random)!
+                    let offices = id == "person:ana-lima" ? ["office:us-secretary-of-state"] : id == "person:carl-dar" && day > 20 ? ["office:pk-foreign-minister"] : []
+                    entities.append(ExtractedEntity(id: id, kind: .person, name: name, titles: offices.isEmpty ? [] : ["minister"], offices: offices, mentionCount: UInt32.random(in: 1...4, using: &random)))
+                } else {
+                    let (id, kind, name) = others.randomElement(using: &random)!
+                    entities.append(ExtractedEntity(id: id, kind: kind, name: name, acronym: kind == .organization ? "TRF" : nil, mentionCount: 1))
+                }
+            }
+            let ids = entities.map(\.id)
+            var events: [ExtractedEvent] = []
+            if ids.count >= 2 {
+                for index in 0..<Int.random(in: 0...2, using: &random) {
+                    let participants = Array(Set(ids)).sorted().shuffled(using: &random).prefix(Int.random(in: 2...3, using: &random))
+                    let eventDay = day + Int.random(in: -3...1, using: &random)
+                    let date = Bool.random(using: &random) || index == 0 ? String(format: "2025-06-%02d", max(1, min(28, eventDay % 28 + 1))) : nil
+                    events.append(ExtractedEvent(
+                        id: "e\(index + 1)", code: codes.randomElement(using: &random)!, label: "met", participants: Array(participants), date: date,
+                        topics: ["trade"], sentences: [EventSentence(text: "They met \(number).", start: 0, end: 10)],
+                        isBackReference: Int.random(in: 0..<8, using: &random) == 0
+                    ))
+                }
+            }
+            let topics = ["trade", "security", "energy"].filter { _ in Bool.random(using: &random) }
+            return StoredArticle(
+                id: String(format: "a%04d", number), title: "Article \(number)", source: ["Dawn", "Wire", "Capital"].randomElement(using: &random)!,
+                publishedAt: published, tags: ["politics", "Asia"].filter { _ in Bool.random(using: &random) },
+                paragraphs: ["Text of article \(number) about talks."], language: "en", contentKey: "k\(number)", ingestedAt: start, format: .plainText,
+                extraction: ArticleExtraction(version: 1, entities: entities, topics: topics, events: events)
+            )
+        }
+    }
+
+    /// An index holding `articles` in segments cut at `cuts` (then merged in runs of `mergeRun`, when given),
+    /// the rest in the active buffer.
+    static func index(_ articles: [StoredArticle], cuts: [Int], mergeRun: Int?, directory: String) throws -> ArticleIndex {
+        let index = ArticleIndex(directory: directory, parameters: BM25Parameters())
+        var segment = 0
+        for (number, article) in articles.enumerated() {
+            if cuts.contains(number) {
+                for buffer in index.freeze() {
+                    index.install(try ArticleIndex.write(buffer, name: "seg-\(segment)", directory: directory), for: buffer)
+                    segment += 1
+                }
+            }
+            index.add(article, offset: UInt64(number))
+        }
+        if let mergeRun, index.segments.count >= mergeRun {
+            let run = Array(index.segments.prefix(mergeRun))
+            let writer = try SegmentWriter(directory: directory, name: "merged", columnCount: ArticleIndex.Column.allCases.count)
+            try SegmentMerger.merge(run, into: writer, mergeAnnexValues: EntityTables.merge)
+            _ = try writer.finish()
+            #expect(index.replace(run, with: try IndexSegment(directory: directory, name: "merged")))
+        }
+        return index
+    }
+
+    static func lookup(_ articles: [StoredArticle]) -> EntityView.ArticleLookup {
+        EntityView.ArticleLookup(
+            publishedAt: { articles[$0].publishedAt },
+            header: { .init(id: articles[$0].id, title: articles[$0].title, source: articles[$0].source, publishedAt: articles[$0].publishedAt) }
+        )
+    }
+
+    /// Everything the view answers, for comparison.
+    static func answers(_ view: EntityView, articles: [StoredArticle]) throws -> [String] {
+        var answers: [String] = []
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func add(_ value: some Encodable) throws { answers.append(String(decoding: try encoder.encode(value), as: UTF8.self)) }
+        try add(try view.entitiesResponse(EntitiesRequest(limit: 1_000)))
+        for kind in EntityKind.allCases { try add(try view.entitiesResponse(EntitiesRequest(kinds: [kind], limit: 1_000))) }
+        try add(try view.entitiesResponse(EntitiesRequest(match: "trf", limit: 1_000)))
+        let names = ["Ana Lima", "Lima", "Dar", "Carl Dar", "Moss", "Pakistan", "US Secretary of State", "TRF", "nobody"]
+        for name in names {
+            let resolved = try view.resolve(name)
+            try add(resolved.actor)
+            answers.append("\(name): \(try view.documents(withAnyOf: resolved.lookupIDs.map(FilterKey.entity)).members(below: articles.count))")
+        }
+        for first in names.prefix(7) {
+            for second in names.prefix(7) where first < second {
+                try add(try view.timeline(TimelineRequest(actors: [first, second]), articles: Self.lookup(articles)))
+            }
+            try add(try view.timeline(TimelineRequest(actors: [first], codes: ["041"]), articles: Self.lookup(articles)))
+        }
+        answers.append("\(try view.documents(withEventDaysIn: 20_250...20_265).members(below: articles.count))")
+        for key in [FilterKey.topic("Trade"), FilterKey.source("dawn"), FilterKey.tag("asia"), FilterKey.language("EN")] {
+            answers.append("\(try view.documents(withAnyOf: [key]).members(below: articles.count))")
+        }
+        for document in articles.indices { try add(try view.annotation(document).entities.map(view.canonical)) }
+        return answers
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3])
+    func segmentsMergedSegmentsAndBuffersAnswerLikeOneBuffer(seed: UInt64) throws {
+        let articles = Self.articles(count: 160, seed: seed)
+        let reference = EntityPartBuilder()
+        for article in articles { reference.add(article) }
+        let expected = try Self.answers(EntityView(parts: [reference]), articles: articles)
+        #expect(expected.contains { $0.contains("\"engagements\":[{") }, "the articles make engagements to compare")
+        var random = SeededGenerator(seed: seed)
+        for (layout, mergeRun) in [(3, nil), (6, 3), (1, nil), (8, 8)] as [(Int, Int?)] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("entity-view-\(UUID())").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let cuts = (0..<layout).map { _ in Int.random(in: 1..<articles.count, using: &random) }
+            let index = try Self.index(articles, cuts: cuts, mergeRun: mergeRun, directory: directory)
+            let answers = try Self.answers(EntityView(parts: index.entityParts()), articles: articles)
+            #expect(answers.count == expected.count)
+            for (got, want) in zip(answers, expected) where got != want {
+                Issue.record("cuts \(cuts.sorted()), merge \(mergeRun.map(String.init) ?? "none"):\n got \(got)\nwant \(want)")
+                break
+            }
+        }
+    }
+
+    @Test func aSurnameAloneIsTheOneKnownPersonWhateverTheOrder() throws {
+        func article(_ number: Int, _ entities: [ExtractedEntity]) -> StoredArticle {
+            StoredArticle(
+                id: "a\(number)", paragraphs: ["text"], contentKey: "k\(number)", ingestedAt: Date(timeIntervalSince1970: 0), format: .plainText,
+                extraction: ArticleExtraction(version: 1, entities: entities)
+            )
+        }
+        let surname = ExtractedEntity(id: "person:dar", kind: .person, name: "Dar", mentionCount: 2)
+        let full = ExtractedEntity(id: "person:ishaq-dar", kind: .person, name: "Ishaq Dar", mentionCount: 1)
+        // The surname-only article comes first: it still counts for the full name known later.
+        let part = EntityPartBuilder()
+        part.add(article(0, [surname]))
+        part.add(article(1, [full]))
+        let view = EntityView(parts: [part])
+        let listed = try view.entitiesResponse(EntitiesRequest(limit: 10)).entities
+        #expect(listed.map(\.id) == ["person:ishaq-dar"])
+        #expect(listed.first?.articleCount == 2 && listed.first?.mentionCount == 3)
+        #expect(try view.resolve("Ishaq Dar").lookupIDs == ["person:ishaq-dar", "person:dar"])
+        // A second person of that surname makes "Dar" ambiguous: it is no longer anyone's alias.
+        part.add(article(2, [ExtractedEntity(id: "person:ayesha-dar", kind: .person, name: "Ayesha Dar", mentionCount: 1)]))
+        let ambiguous = EntityView(parts: [part])
+        #expect(try ambiguous.alias(of: "person:dar") == nil)
+        #expect(Set(try ambiguous.entitiesResponse(EntitiesRequest(limit: 10)).entities.map(\.id)) == ["person:dar", "person:ishaq-dar", "person:ayesha-dar"])
+    }
+
+    @Test func aDamagedAnnexIsReportedAsTheSegmentsDamageNotACrash() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("entity-annex-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let articles = Self.articles(count: 40, seed: 9)
+        let index = try Self.index(articles, cuts: [39], mergeRun: nil, directory: directory)
+        let path = directory + "/seg-0.annx"
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(index.segments.count == 1)
+        #expect(throws: DatelineStorageError.self) { try IndexSegment(directory: directory, name: "seg-0") }
+    }
+}
+
+extension DocumentBits {
+    func members(below count: Int) -> [Int] { (0..<count).filter(self.contains) }
+}
