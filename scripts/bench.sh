@@ -2,7 +2,8 @@
 # Builds the benchmarks in release mode, runs Dateline's benchmarks and its peers' (SQLite FTS5 and Tantivy on the
 # same articles and queries, Redis PING), and prints a Markdown report (also saved to Benchmarks/.build/report.md).
 # Installs what the peers need when missing: Python's tantivy (PyPI) and redis-server (Debian).
-# Usage: scripts/bench.sh [--quick]   (a full run also ingests the corpus at 10x its size; --quick skips that)
+# Usage: scripts/bench.sh [--quick | --scale]   (a full run also ingests the corpus at 10x its size; --quick skips that;
+#        --scale runs only the scale run with 1,000,000 distinct generated articles)
 set -euo pipefail
 cd "$(dirname "$0")/../Benchmarks"
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists zlib; then
@@ -26,6 +27,16 @@ swift build -c release --product DatelineBenchmarks
 # The real executables, for the resources section (built beside the benchmark).
 for product in dateline-ingest dateline-query dateline; do swift build -c release --product "$product"; done
 mkdir -p .build
+# --scale: only the scale run, real processes with a generated corpus of distinct articles (1,000,000 unless
+# DATELINE_SCALE_ARTICLES says otherwise; DATELINE_SCALE_EXTRACTION=off leaves extraction off).
+for argument in "$@"; do
+  if [ "$argument" = "--scale" ]; then
+    extra=()
+    [ "${DATELINE_SCALE_EXTRACTION:-on}" = off ] && extra=(--extraction-off)
+    .build/release/DatelineBenchmarks --scale-articles "${DATELINE_SCALE_ARTICLES:-1000000}" "${extra[@]}" | tee .build/scale.md
+    exit 0
+  fi
+done
 {
   scale=(--scale 10)
   for argument in "$@"; do [ "$argument" = "--quick" ] && scale=(); done

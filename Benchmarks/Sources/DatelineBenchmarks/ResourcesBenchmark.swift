@@ -89,7 +89,7 @@ enum ResourcesBenchmark {
             | dateline-ingest memory, resident / peak | \(megabytes(last.ingestStats.memory, peak: false)) / \(megabytes(last.ingestStats.memory, peak: true)) |
             | dateline-query memory, resident / peak | \(megabytes(last.queryStats.memory, peak: false)) / \(megabytes(last.queryStats.memory, peak: true)) |
             | dateline-query memory after ingest, VmRSS / RssAnon (anonymous: the heap, not the mapped index) | \(mb(last.queryMemory.resident)) / \(mb(last.queryMemory.anonymous)) |
-            | dateline-query memory after a restart from its index, VmRSS / RssAnon; once its entity index is rebuilt | \(mb(last.restartedMemory.resident)) / \(mb(last.restartedMemory.anonymous)); \(mb(last.warmMemory.resident)) / \(mb(last.warmMemory.anonymous)) |
+            | dateline-query memory after a restart from its index, VmRSS / RssAnon; after it answered an entity look-up and a timeline | \(mb(last.restartedMemory.resident)) / \(mb(last.restartedMemory.anonymous)); \(mb(last.warmMemory.resident)) / \(mb(last.warmMemory.anonymous)) |
             | bytes on disk per article: ingest log / query index | \(last.ingestStats.bytesOnDisk / articles) / \(last.snapshotBytes / articles) |
             | dateline-query restart (process start) to answering searches, from its index on disk | \(spread(results.map(\.restartToReady)) { String(format: "%.3f s", $0) }) |
             | ... to answering an entity look-up and a timeline (read from the segments, nothing rebuilt) | \(spread(results.map(\.restartToEntitiesReady)) { String(format: "%.2f s", $0) }) |

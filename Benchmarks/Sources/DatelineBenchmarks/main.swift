@@ -10,6 +10,10 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--resources"] {
     print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
     exit(0)
 }
+if let index = CommandLine.arguments.firstIndex(of: "--scale-articles"), index + 1 < CommandLine.arguments.count, let count = Int(CommandLine.arguments[index + 1]) {
+    print(try await GeneratedScaleBenchmark.report(count: count, extraction: !CommandLine.arguments.contains("--extraction-off")))
+    exit(0)
+}
 if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)

@@ -48,6 +48,8 @@ final class EntityView {
     private var records: [String: PartEntity?] = [:]
     private var aliases: [String: String?] = [:]
     private var annotations: [Int: DocumentAnnotation] = [:]
+    private var referenceCache: [String: [ReportReference]] = [:]
+    private var reportCache: [ReportReference: Report] = [:]
 
     init(parts: [any EntityPart], documents: Int? = nil) {
         var based: [(any EntityPart, Int)] = []
@@ -294,17 +296,25 @@ final class EntityView {
         return participants
     }
 
+    /// The events `id` takes part in, as global references.
+    private func references(of id: String) throws -> [ReportReference] {
+        if let cached = self.referenceCache[id] { return cached }
+        var references: [ReportReference] = []
+        for (part, base) in self.parts where base < self.documentCount {
+            for reference in try part.reports(of: id) where base + Int(reference.document) < self.documentCount {
+                references.append(ReportReference(document: UInt32(base) + reference.document, event: reference.event))
+            }
+        }
+        self.referenceCache[id] = references
+        return references
+    }
+
     /// The reports of events any of `ids` takes part in, their participants resolved.
     private func reports(of ids: [String]) throws -> [Report] {
         var references = Set<ReportReference>()
-        for id in ids {
-            for (part, base) in self.parts where base < self.documentCount {
-                for reference in try part.reports(of: id) where base + Int(reference.document) < self.documentCount {
-                    references.insert(ReportReference(document: UInt32(base) + reference.document, event: reference.event))
-                }
-            }
-        }
+        for id in ids { references.formUnion(try self.references(of: id)) }
         return try references.sorted().compactMap { reference in
+            if let cached = self.reportCache[reference] { return cached }
             let events = try self.annotation(Int(reference.document)).events
             guard Int(reference.event) < events.count else { return nil }
             var event = events[Int(reference.event)]
@@ -313,7 +323,9 @@ final class EntityView {
             event.participants = participants
             let persons = participants.filter { $0.hasPrefix("person:") }.sorted()
             let key = Self.family(event.code) + "|" + (persons.isEmpty ? participants.sorted() : persons).joined(separator: ",")
-            return Report(reference: reference, event: event, key: key, day: Self.dayNumber(event.date))
+            let report = Report(reference: reference, event: event, key: key, day: Self.dayNumber(event.date))
+            self.reportCache[reference] = report
+            return report
         }
     }
 
@@ -356,9 +368,14 @@ final class EntityView {
     /// The keys of the engagements that can involve `actor`: those its ids take part in, and those of the
     /// offices its people held (an office taking part without a named person stands for its holder at the time).
     private func candidateKeys(of actor: Resolved) throws -> Set<String> {
+        Set(try self.reports(of: try self.candidateIDs(of: actor)).map(\.key))
+    }
+
+    /// The ids whose reports can involve `actor`: its own, and the offices its people held.
+    private func candidateIDs(of actor: Resolved) throws -> [String] {
         var ids = actor.lookupIDs
         for id in actor.actor.ids where id.hasPrefix("person:") { PartEntity.union(&ids, try self.record(id)?.offices ?? []) }
-        return Set(try self.reports(of: ids).map(\.key))
+        return ids
     }
 
     /// - Throws: `CancellationError` when the calling task is cancelled (the client went away).
@@ -367,9 +384,11 @@ final class EntityView {
         let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let to = request.to.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let codes = Set(request.codes)
-        // Look the engagements up by participant rather than scanning them all: the smallest set first.
-        let candidates = try actors.map(self.candidateKeys).sorted { $0.count < $1.count }
-        let common = candidates.dropFirst().reduce(candidates.first ?? []) { $0.intersection($1) }
+        // Look the engagements up by participant rather than scanning them all: only those of the actor with the
+        // fewest reports are formed (every engagement that involves all actors is among them), then each is checked
+        // against every actor.
+        let sizes = try actors.map { actor in try self.candidateIDs(of: actor).reduce(0) { $0 + (try self.references(of: $1).count) } }
+        let common = try sizes.indices.min { sizes[$0] < sizes[$1] }.map { try self.candidateKeys(of: actors[$0]) } ?? []
         var selected: [Group] = []
         for (step, group) in try self.groups(keys: common).enumerated() {
             if step % 256 == 255 { try Task.checkCancellation() }
