@@ -157,7 +157,7 @@ public struct EngagementReport: Codable, Sendable, Hashable {
 
 /// An event as reported by one or more articles: same participants, same kind, dates within a day.
 public struct Engagement: Codable, Sendable, Hashable {
-    /// Stable while the index lives (`g17`).
+    /// The first report's article id and event id (`2f0c9a1b3d4e5f60/e2`): stable while the index lives.
     public var id: String
     public var code: String
     public var label: String
