@@ -55,33 +55,51 @@ enum EntityCoding {
 
     static func encode(_ entity: PartEntity) -> [UInt8] {
         var bytes: [UInt8] = []
+        // What a listing sorts and filters by comes first, so that it can stop reading there.
         bytes.appendVarUInt(UInt64(entity.kind.rawValue))
+        bytes.appendVarUInt(entity.articleCount)
+        bytes.appendVarUInt(entity.mentionCount)
         bytes.appendString(entity.name)
         bytes.appendOptionalString(entity.country)
         bytes.appendStrings(entity.titles)
         bytes.appendStrings(entity.offices)
         bytes.appendStrings(entity.designations)
         bytes.appendOptionalString(entity.acronym)
-        bytes.appendVarUInt(entity.articleCount)
-        bytes.appendVarUInt(entity.mentionCount)
         bytes.appendStrings(entity.names)
         return bytes
     }
 
     static func entity(_ bytes: [UInt8], id: String) throws -> PartEntity {
-        try bytes.withUnsafeBytes { raw in
-            var cursor = ByteCursor(raw)
-            guard let kind = EntityKind(rawValue: UInt32(truncatingIfNeeded: try cursor.varint())) else { throw IndexFormatError("an entity of unknown kind") }
-            var entity = PartEntity(id: id, kind: kind, name: try cursor.string(), country: try cursor.optionalString())
-            entity.titles = try cursor.strings()
-            entity.offices = try cursor.strings()
-            entity.designations = try cursor.strings()
-            entity.acronym = try cursor.optionalString()
-            entity.articleCount = try cursor.varint()
-            entity.mentionCount = try cursor.varint()
-            entity.names = try cursor.strings()
-            return entity
-        }
+        try bytes.withUnsafeBytes { raw in try self.entity(raw, id: id) }
+    }
+
+    static func entity(_ raw: UnsafeRawBufferPointer, id: String) throws(IndexFormatError) -> PartEntity {
+        var cursor = ByteCursor(raw)
+        let head = try self.head(&cursor)
+        var entity = PartEntity(id: id, kind: head.kind, name: head.name, country: try cursor.optionalString())
+        entity.articleCount = head.articleCount
+        entity.mentionCount = head.mentionCount
+        entity.titles = try cursor.strings()
+        entity.offices = try cursor.strings()
+        entity.designations = try cursor.strings()
+        entity.acronym = try cursor.optionalString()
+        entity.names = try cursor.strings()
+        return entity
+    }
+
+    /// What a listing of every entity reads of each: kind, counts and name.
+    struct Head {
+        var kind: EntityKind
+        var articleCount: UInt64
+        var mentionCount: UInt64
+        var name: String
+    }
+
+    static func head(_ cursor: inout ByteCursor) throws(IndexFormatError) -> Head {
+        guard let kind = EntityKind(rawValue: UInt32(truncatingIfNeeded: try cursor.varint())) else { throw IndexFormatError("an entity of unknown kind") }
+        let articles = try cursor.varint()
+        let mentions = try cursor.varint()
+        return Head(kind: kind, articleCount: articles, mentionCount: mentions, name: try cursor.string())
     }
 
     static func encode(_ strings: [String]) -> [UInt8] {

@@ -14,6 +14,8 @@ protocol EntityPart {
     /// This part's record of entity `id`.
     func entity(_ id: String) throws -> PartEntity?
     func forEachEntity(_ body: (PartEntity) throws -> Void) throws
+    /// Every entity's id, kind, counts and name (cheaper than whole records).
+    func forEachEntityHead(_ body: (String, EntityCoding.Head) throws -> Void) throws
     /// Entities a lower-cased name, surname or acronym names.
     func entityIDs(named name: String) throws -> [String]
     /// People with a full name whose lower-cased surname is `surname`.
@@ -28,6 +30,9 @@ protocol EntityPart {
     func holdings(of office: String) throws -> [Holding]
     /// What document `local` says beyond its text.
     func annotation(_ local: Int) throws -> DocumentAnnotation
+    /// Every surname with its people, and every office with its holdings (for views that need them all).
+    func allSurnames() throws -> [String: [String]]
+    func allHoldings() throws -> [String: [Holding]]
 }
 
 /// Filter values: a tag byte and the value (lower-cased), so one table holds every kind.
@@ -190,6 +195,11 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
 
     func entity(_ id: String) -> PartEntity? { self.entities[id] }
     func forEachEntity(_ body: (PartEntity) throws -> Void) rethrows { for record in self.entities.values { try body(record) } }
+    func forEachEntityHead(_ body: (String, EntityCoding.Head) throws -> Void) rethrows {
+        for record in self.entities.values {
+            try body(record.id, EntityCoding.Head(kind: record.kind, articleCount: record.articleCount, mentionCount: record.mentionCount, name: record.name))
+        }
+    }
     func entityIDs(named name: String) -> [String] { self.names[name] ?? [] }
     func people(withSurname surname: String) -> [String] { self.surnames[surname] ?? [] }
     func documents(_ key: [UInt8]) -> [UInt32] { self.filters[key] ?? [] }
@@ -201,6 +211,8 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
     func reports(of participant: String) -> [ReportReference] { self.participants[participant] ?? [] }
     func holdings(of office: String) -> [Holding] { self.holders[office] ?? [] }
     func annotation(_ local: Int) -> DocumentAnnotation { self.records[local] }
+    func allSurnames() -> [String: [String]] { self.surnames }
+    func allHoldings() -> [String: [Holding]] { self.holders }
 
     /// The annex tables a segment written from this buffer holds, by name.
     func tables() -> [(name: String, table: [UInt8])] {
@@ -247,7 +259,17 @@ struct SegmentEntityPart: EntityPart {
     func forEachEntity(_ body: (PartEntity) throws -> Void) throws {
         try self.decoding {
             try self.segment.annexTable(EntityTables.entity)?.forEachEntry { key, value in
-                try body(try EntityCoding.entity(Array(value), id: String(decoding: key, as: UTF8.self)))
+                try body(try EntityCoding.entity(value, id: String(decoding: key, as: UTF8.self)))
+                return true
+            }
+        }
+    }
+
+    func forEachEntityHead(_ body: (String, EntityCoding.Head) throws -> Void) throws {
+        try self.decoding {
+            try self.segment.annexTable(EntityTables.entity)?.forEachEntry { key, value in
+                var cursor = ByteCursor(value)
+                try body(String(decoding: key, as: UTF8.self), try EntityCoding.head(&cursor))
                 return true
             }
         }
@@ -289,4 +311,18 @@ struct SegmentEntityPart: EntityPart {
     func annotation(_ local: Int) throws -> DocumentAnnotation {
         try self.decoding { try EntityCoding.annotation(Array(self.segment.annexRecord(local))) }
     }
+
+    private func all<Value>(_ table: String, _ decode: ([UInt8]) throws -> Value) throws -> [String: Value] {
+        var values: [String: Value] = [:]
+        try self.decoding {
+            try self.segment.annexTable(table)?.forEachEntry { key, value in
+                values[String(decoding: key, as: UTF8.self)] = try decode(Array(value))
+                return true
+            }
+        }
+        return values
+    }
+
+    func allSurnames() throws -> [String: [String]] { try self.all(EntityTables.surname, EntityCoding.strings) }
+    func allHoldings() throws -> [String: [Holding]] { try self.all(EntityTables.holder, EntityCoding.holdings) }
 }

@@ -49,6 +49,10 @@ final class EntityView {
     private var aliases: [String: String?] = [:]
     private var annotations: [Int: DocumentAnnotation] = [:]
     private var referenceCache: [String: [ReportReference]] = [:]
+    private var aliasSourceCache: [String: [String]] = [:]
+    private var holdingCache: [String: [Holding]] = [:]
+    /// Every part's surnames, once a listing of every entity has loaded them.
+    private var surnameIndex: [String: [String]]?
     private var reportCache: [ReportReference: Report] = [:]
 
     init(parts: [any EntityPart], documents: Int? = nil) {
@@ -110,7 +114,11 @@ final class EntityView {
         var alias: String?
         if let record = try self.partRecord(id), !record.name.contains(" ") {
             var people: [String] = []
-            for (part, _) in self.parts { PartEntity.union(&people, try part.people(withSurname: record.name.lowercased())) }
+            if let surnames = self.surnameIndex {
+                people = surnames[record.name.lowercased()] ?? []
+            } else {
+                for (part, _) in self.parts { PartEntity.union(&people, try part.people(withSurname: record.name.lowercased())) }
+            }
             if people.count == 1, people[0] != id { alias = people[0] }
         }
         self.aliases[id] = alias
@@ -119,17 +127,50 @@ final class EntityView {
 
     func canonical(_ id: String) throws -> String { try self.alias(of: id) ?? id }
 
-    /// The surname-only people that stand for `person`.
+    /// The surname-only people that stand for `person`, in id order.
     func aliasSources(of person: String) throws -> [String] {
+        if let cached = self.aliasSourceCache[person] { return cached }
         guard person.hasPrefix("person:"), let record = try self.partRecord(person), record.name.contains(" "),
             let surname = record.name.split(separator: " ").last?.lowercased()
         else { return [] }
         var named: [String] = []
         for (part, _) in self.parts { PartEntity.union(&named, try part.entityIDs(named: surname)) }
-        return try named.filter { id in
+        let sources = try named.filter { id in
             guard id != person, id.hasPrefix("person:") else { return false }
             return try self.alias(of: id) == person
+        }.sorted()
+        self.aliasSourceCache[person] = sources
+        return sources
+    }
+
+    /// Loads every part's entities, surnames and office holdings at once, so that a listing of every entity
+    /// reads each table once instead of looking each entity up in every part.
+    private func loadEverything() throws -> [String] {
+        var merged: [String: PartEntity] = [:]
+        var surnames: [String: [String]] = [:]
+        var holdings: [String: [Holding]] = [:]
+        var step = 0
+        for (part, _) in self.parts {
+            try part.forEachEntity { record in
+                step += 1
+                if step % 1_024 == 0 { try Task.checkCancellation() }
+                if merged[record.id] == nil { merged[record.id] = record } else { merged[record.id]!.absorb(record) }
+            }
+            for (surname, people) in try part.allSurnames() { PartEntity.union(&surnames[surname, default: []], people) }
+            for (office, held) in try part.allHoldings() { holdings[office, default: []] += held }
         }
+        for (id, record) in merged { self.records[id] = record }
+        self.surnameIndex = surnames
+        var sources: [String: [String]] = [:]
+        for id in merged.keys {
+            if let alias = try self.alias(of: id) { sources[alias, default: []].append(id) }
+        }
+        for id in merged.keys where id.hasPrefix("person:") { self.aliasSourceCache[id] = (sources[id] ?? []).sorted() }
+        for (office, held) in holdings {
+            self.holdingCache[office] = try held.map { Holding(day: $0.day, holder: try self.canonical($0.holder)) }
+        }
+        for id in merged.keys where self.holdingCache[id] == nil { self.holdingCache[id] = [] }
+        return Array(merged.keys)
     }
 
     /// An entity as every part and every alias of it says (offices list the people seen holding them).
@@ -151,6 +192,7 @@ final class EntityView {
 
     /// Who was seen holding `office`, in document order, aliases resolved.
     private func holdings(of office: String) throws -> [Holding] {
+        if let cached = self.holdingCache[office] { return cached }
         var holdings: [Holding] = []
         for (part, _) in self.parts {
             for holding in try part.holdings(of: office) { holdings.append(Holding(day: holding.day, holder: try self.canonical(holding.holder))) }
@@ -250,26 +292,51 @@ final class EntityView {
     func entitiesResponse(_ request: EntitiesRequest) throws -> EntitiesResponse {
         let match = request.match.lowercased()
         let kinds = Set(request.kinds)
-        var merged: [String: PartEntity] = [:]
-        var step = 0
-        for (part, _) in self.parts {
-            try part.forEachEntity { record in
-                step += 1
-                if step % 1_024 == 0 { try Task.checkCancellation() }
-                if merged[record.id] == nil { merged[record.id] = record } else { merged[record.id]!.absorb(record) }
-            }
-        }
-        for (id, record) in merged { self.records[id] = record }
+        let limit = request.limit == 0 ? 20 : Int(request.limit)
+        if match.isEmpty { return try self.topEntities(kinds: kinds, limit: limit) }
         var found: [EntitySummary] = []
-        for id in merged.keys where try self.alias(of: id) == nil {
+        for (step, id) in try self.loadEverything().enumerated() where try self.alias(of: id) == nil {
+            if step % 1_024 == 1_023 { try Task.checkCancellation() }
             guard let record = try self.record(id) else { continue }
             guard kinds.isEmpty || kinds.contains(record.kind) else { continue }
             guard match.isEmpty || record.id.lowercased().contains(match) || record.names.contains(where: { $0.contains(match) }) else { continue }
             found.append(record.summary)
         }
         found.sort { ($0.articleCount, $0.mentionCount, $1.id) > ($1.articleCount, $1.mentionCount, $0.id) }
-        let limit = request.limit == 0 ? 20 : Int(request.limit)
         return EntitiesResponse(entities: Array(found.prefix(limit)), total: UInt64(found.count))
+    }
+
+    /// The most reported entities (of `kinds`, when given) without a name to match: every part's entity table is
+    /// read for kinds, counts and names only, aliases folded into the people they name, and whole records are
+    /// assembled for the page alone.
+    private func topEntities(kinds: Set<EntityKind>, limit: Int) throws -> EntitiesResponse {
+        var heads: [String: EntityCoding.Head] = [:]
+        var surnames: [String: [String]] = [:]
+        var step = 0
+        for (part, _) in self.parts {
+            try part.forEachEntityHead { id, head in
+                step += 1
+                if step % 1_024 == 0 { try Task.checkCancellation() }
+                guard var merged = heads[id] else { heads[id] = head; return }
+                merged.articleCount += head.articleCount
+                merged.mentionCount += head.mentionCount
+                if head.name.count > merged.name.count, merged.kind != .office { merged.name = head.name }
+                heads[id] = merged
+            }
+            for (surname, people) in try part.allSurnames() { PartEntity.union(&surnames[surname, default: []], people) }
+        }
+        self.surnameIndex = surnames
+        var folded = heads
+        for (id, head) in heads where id.hasPrefix("person:") && !head.name.contains(" ") {
+            guard let people = surnames[head.name.lowercased()], people.count == 1, people[0] != id, folded[people[0]] != nil else { continue }
+            folded[people[0]]!.articleCount += head.articleCount
+            folded[people[0]]!.mentionCount += head.mentionCount
+            folded[id] = nil
+        }
+        let matching = folded.filter { kinds.isEmpty || kinds.contains($0.value.kind) }
+        let top = matching.sorted { ($0.value.articleCount, $0.value.mentionCount, $1.key) > ($1.value.articleCount, $1.value.mentionCount, $0.key) }.prefix(limit)
+        let page = try top.compactMap { try self.record($0.key)?.summary }
+        return EntitiesResponse(entities: page, total: UInt64(matching.count))
     }
 
     /// The person who held `office` on `day`: the latest one seen holding it on or before that day, else the
