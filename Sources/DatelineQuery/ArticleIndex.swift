@@ -265,6 +265,20 @@ extension ArticleIndex {
                 let empty = IndexManifest()
                 return Opened(index: ArticleIndex(directory: directory, parameters: parameters), manifest: empty, removed: empty.removeUnreferencedFiles(directory: directory))
             }
+            if !manifest.segments.isEmpty, manifest.data[Self.formatKey] != Self.format {
+                // Written by another version: not damaged, but not readable as it is. The log rebuilds it.
+                let found = manifest.data[Self.formatKey] ?? "1"
+                logger.notice("the index on disk has another format; rebuilding it from the ingest log", metadata: [
+                    "dateline.index": "\(directory)", "dateline.format": "\(found)", "dateline.expected": "\(Self.format)",
+                ])
+                let empty = IndexManifest(nextSegment: manifest.nextSegment)
+                try empty.write(directory: directory)
+                return Opened(
+                    index: ArticleIndex(directory: directory, parameters: parameters), manifest: empty,
+                    problem: "rebuilding: the index on disk has format \(found), this version reads format \(Self.format)",
+                    removed: empty.removeUnreferencedFiles(directory: directory)
+                )
+            }
             let removed = manifest.removeUnreferencedFiles(directory: directory)
             let segments = try manifest.segments.map { info throws(DatelineStorageError) in try IndexSegment(directory: directory, name: info.name) }
             return Opened(index: ArticleIndex(directory: directory, parameters: parameters, segments: segments), manifest: manifest, removed: removed)
@@ -282,6 +296,11 @@ extension ArticleIndex {
             )
         }
     }
+
+    /// The manifest entry naming the segments' format, and the format this version writes and reads (2: with the
+    /// entity annex).
+    static let formatKey = "format"
+    static let format = "2"
 
     /// Adjacent segments a merge should combine now, oldest first, or nil. Segments are grouped in levels by
     /// size (level n holds segments of `minimum × factorⁿ` documents or so); `factor` adjacent segments of

@@ -152,7 +152,7 @@ public final class QueryService: Service, Sendable {
         guard let directory = self.indexDirectory else { return }
         let flushed: Int = try self.commits.withLock { commits in
             let (buffers, data, generation) = self.state.write { state in
-                var data = ["appliedOffset": "\(state.appliedOffset)"]
+                var data = ["appliedOffset": "\(state.appliedOffset)", ArticleIndex.formatKey: ArticleIndex.format]
                 if let epoch = state.epoch { data["epoch"] = epoch }
                 return (state.index.freeze(), data, state.generation)
             }

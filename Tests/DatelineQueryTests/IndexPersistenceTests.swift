@@ -85,6 +85,30 @@ struct IndexPersistenceTests {
         }
     }
 
+    /// An index of another format (an older version's) is not taken for damage: it is set aside and rebuilt.
+    @Test func anIndexOfAnotherFormatIsRebuiltFromTheLog() async throws {
+        try await withDatelineCluster(persistentIndex: true) { cluster in
+            let ingest = try await cluster.ingestClient()
+            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
+            let query = try await cluster.queryClient()
+            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
+            try await query.close()
+            await cluster.stopQuery()
+            var manifest = try #require(try IndexManifest.read(directory: cluster.indexDirectory))
+            #expect(manifest.data["format"] == "2" && !manifest.segments.isEmpty)
+            manifest.data["format"] = nil  // as session 21's version wrote it
+            try manifest.write(directory: cluster.indexDirectory)
+            try await cluster.startQuery(persistentIndex: true)
+            let health = cluster.queryService?.health()
+            #expect(health?.details["condition"]?.contains("format 1") == true, "\(health?.details ?? [:])")
+            let again = try await cluster.queryClient()
+            #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset)).total == 2, "rebuilt from the log")
+            #expect(try await again.send(TimelineRequest(actors: ["Rubio", "Dar"])).engagements.count == 3)
+            try await again.close()
+            try await ingest.close()
+        }
+    }
+
     /// A restart replays only the records its last commit does not hold.
     @Test func aRestartReplaysOnlyTheTailOfTheLog() async throws {
         try await withDatelineCluster(persistentIndex: true) { cluster in
