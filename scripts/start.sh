@@ -10,6 +10,9 @@ echo "building (release)..."
 (cd "$ROOT" && swift build -c release 2>&1 | tail -n 1)
 BIN="$(release_bin)"
 mkdir -p "$DATELINE_HOME/logs"
+# Two malloc arenas instead of one per allocating thread: freed memory is returned rather than scattered over
+# arenas (dateline-query's RssAnon after indexing Reuters-21578: 72 MB instead of 116 MB). Set it to override.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 start() {
   local name="$1"; shift
