@@ -63,8 +63,7 @@ final class ArticleIndex {
     var segmentDocuments: Int { self.segments.reduce(0) { $0 + $1.documentCount } }
 
     /// Every part's entities, filters and reports, in document order (valid while the caller holds the service's
-    /// lock; a view over them may be used after it is released, since parts do not change once frozen — the
-    /// active buffer's may, so a view must not outlive the lock).
+    /// lock: the active buffer's part changes under the write lock).
     func entityParts() -> [any EntityPart] {
         self.segments.map { SegmentEntityPart(segment: $0) } + (self.frozen + [self.active]).map(\.entities)
     }

@@ -14,7 +14,6 @@ final class QueryProgress: Sendable {
         var caughtUp = false
         var condition: String?
         var epoch: String?
-        var entityIndexReady = true
         var articleCount = 0
     }
 

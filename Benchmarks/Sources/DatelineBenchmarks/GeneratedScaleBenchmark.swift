@@ -133,12 +133,10 @@ enum GeneratedScaleBenchmark {
         let restartToTimeline = (clock.now - restart).seconds
         for queries in querySets { _ = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1) }
         let served = ProtectionBenchmark.memory(of: query.processIdentifier)
-        let queryStats = try await queryClient.send(QueryStatsRequest())
         try await queryClient.close()
         try await ingestClient.close()
         let storeBytes = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/query")) ?? []).filter { $0.hasSuffix(".stor") }
             .reduce(UInt64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: root + "/query/" + $1)[.size] as? UInt64) ?? 0) }
-        _ = queryStats
         return Run(
             count: count, accepted: ingestStats.articleCount, searchable: searchable,
             queryMemory: (afterIngest.resident, afterIngest.anonymous), restartedMemory: (restartedMemory.resident, restartedMemory.anonymous),
@@ -158,16 +156,7 @@ enum GeneratedScaleBenchmark {
                 if word.count >= 4, seen.insert(word).inserted { words.append(word) }
             }
         }
-        var queries: [SearchRequest] = []
-        let from = Date(timeIntervalSince1970: 1_714_521_600)  // May 2024
-        for index in stride(from: 1, to: min(words.count - 2, 260), by: 8) {
-            let (a, b) = (words[index], words[index + 1])
-            for text in [a, "\(a) \(b)", "\(a) OR \(b)", "\"\(a) \(b)\""] {
-                queries.append(SearchRequest(query: text, limit: 10))
-                queries.append(SearchRequest(query: text, limit: 10, from: from))
-            }
-        }
-        return queries
+        return IngestBenchmark.queries(pairing: words, start: 1, end: 260, from: Date(timeIntervalSince1970: 1_714_521_600))  // May 2024
     }
 
     static func report(count: Int, extraction: Bool) async throws -> String {

@@ -24,10 +24,15 @@ enum IngestBenchmark {
         }
         var seen = Set<String>()
         let distinct = words.filter { seen.insert($0).inserted }
+        return self.queries(pairing: distinct, start: 0, end: 400, from: Date(timeIntervalSince1970: 541_000_000))  // early March 1987
+    }
+
+    /// Every 8th word from `start` (below `end`) with the next one: as a term, AND, OR and a phrase, each top 10
+    /// with and without `from` as a date bound.
+    static func queries(pairing words: [String], start: Int, end: Int, from: Date) -> [SearchRequest] {
         var queries: [SearchRequest] = []
-        let from = Date(timeIntervalSince1970: 541_000_000)  // early March 1987
-        for index in stride(from: 0, to: min(distinct.count - 2, 400), by: 8) {
-            let (a, b) = (distinct[index], distinct[index + 1])
+        for index in stride(from: start, to: min(words.count - 2, end), by: 8) {
+            let (a, b) = (words[index], words[index + 1])
             for text in [a, "\(a) \(b)", "\(a) OR \(b)", "\"\(a) \(b)\""] {
                 queries.append(SearchRequest(query: text, limit: 10))
                 queries.append(SearchRequest(query: text, limit: 10, from: from))

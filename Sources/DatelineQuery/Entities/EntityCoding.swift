@@ -20,26 +20,26 @@ enum EntityTables {
 
     /// Combines one key's values from merged segments (in document order, each with its first document's number
     /// in the merged segment), for ``SegmentMerger``.
-    static func merge(_ table: String, _ values: [(value: UnsafeRawBufferPointer, base: UInt32)]) throws -> [UInt8] {
+    static func merge(_ table: String, _ values: [(value: [UInt8], base: UInt32)]) throws -> [UInt8] {
         switch table {
         case entity:
-            var merged = try EntityCoding.entity(Array(values[0].value), id: "")
-            for other in values.dropFirst() { merged.absorb(try EntityCoding.entity(Array(other.value), id: "")) }
+            var merged = try EntityCoding.entity(values[0].value, id: "")
+            for other in values.dropFirst() { merged.absorb(try EntityCoding.entity(other.value, id: "")) }
             return EntityCoding.encode(merged)
         case name, surname:
             var merged: [String] = []
-            for value in values { PartEntity.union(&merged, try EntityCoding.strings(Array(value.value))) }
+            for value in values { PartEntity.union(&merged, try EntityCoding.strings(value.value)) }
             return EntityCoding.encode(merged)
         case filter:
-            return EntityCoding.encode(try values.flatMap { value in try EntityCoding.documents(Array(value.value)).map { $0 + value.base } })
+            return EntityCoding.encode(try values.flatMap { value in try EntityCoding.documents(value.value).map { $0 + value.base } })
         case participant:
             return EntityCoding.encode(try values.flatMap { value in
-                try EntityCoding.reports(Array(value.value)).map { ReportReference(document: $0.document + value.base, event: $0.event) }
+                try EntityCoding.reports(value.value).map { ReportReference(document: $0.document + value.base, event: $0.event) }
             })
         case holder:
-            return EntityCoding.encode(try values.flatMap { try EntityCoding.holdings(Array($0.value)) })
+            return EntityCoding.encode(try values.flatMap { try EntityCoding.holdings($0.value) })
         default:
-            return Array(values[0].value)
+            return values[0].value
         }
     }
 }

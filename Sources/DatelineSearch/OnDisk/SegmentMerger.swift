@@ -12,7 +12,7 @@ package enum SegmentMerger {
     ///   - isCancelled: Checked between terms; a merge that should stop throws `CancellationError`.
     package static func merge(
         _ segments: [IndexSegment], into writer: SegmentWriter,
-        mergeAnnexValues: (String, [(value: UnsafeRawBufferPointer, base: UInt32)]) throws -> [UInt8] = { _, values in Array(values[0].value) },
+        mergeAnnexValues: (String, [(value: [UInt8], base: UInt32)]) throws -> [UInt8] = { _, values in values[0].value },
         isCancelled: () -> Bool = { false }
     ) throws {
         var bases: [UInt32] = []
@@ -69,7 +69,7 @@ package enum SegmentMerger {
     /// Every annex table of any segment, its keys in order, each key's values combined by `mergeValues`.
     private static func mergeAnnexTables(
         _ segments: [IndexSegment], bases: [UInt32], into writer: SegmentWriter,
-        mergeValues: (String, [(value: UnsafeRawBufferPointer, base: UInt32)]) throws -> [UInt8], isCancelled: () -> Bool
+        mergeValues: (String, [(value: [UInt8], base: UInt32)]) throws -> [UInt8], isCancelled: () -> Bool
     ) throws {
         for name in Set(segments.flatMap(\.annexTableNames)).sorted() {
             if isCancelled() { throw CancellationError() }
@@ -82,27 +82,15 @@ package enum SegmentMerger {
             }
             var table = SortedTable.Builder()
             for key in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                var values: [[UInt8]] = []
-                var valueBases: [UInt32] = []
+                var values: [(value: [UInt8], base: UInt32)] = []
                 for (segment, base) in zip(segments, bases) {
                     guard let value = try segment.annexTable(name)?.value(for: key) else { continue }
-                    values.append(value)
-                    valueBases.append(base)
+                    values.append((value, base))
                 }
-                let merged = try withBuffers(values) { buffers in try mergeValues(name, Array(zip(buffers, valueBases)).map { ($0, $1) }) }
-                table.add(key: key, value: merged)
+                table.add(key: key, value: try mergeValues(name, values))
             }
             writer.setAnnexTable(name, table.finish())
         }
-    }
-
-    /// Calls `body` with raw views of `arrays` (valid only during the call).
-    private static func withBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R {
-        func nest(_ index: Int, _ collected: [UnsafeRawBufferPointer]) throws -> R {
-            guard index < arrays.count else { return try body(collected) }
-            return try arrays[index].withUnsafeBytes { try nest(index + 1, collected + [$0]) }
-        }
-        return try nest(0, [])
     }
 }
 
