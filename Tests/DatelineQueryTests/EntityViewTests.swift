@@ -149,6 +149,50 @@ struct EntityViewTests {
         }
     }
 
+    /// Timelines read only the reports their actors share; a reference forms every engagement from every report of
+    /// every article and keeps those involving all actors: both find the same engagements.
+    @Test(arguments: [UInt64(4), 5])
+    func timelinesFindTheEngagementsFormedFromEveryReport(seed: UInt64) throws {
+        let articles = Self.articles(count: 400, seed: seed)
+        let builder = EntityPartBuilder()
+        for article in articles { builder.add(article) }
+        let lookup = Self.lookup(articles)
+        func reference(_ actors: [String], in view: EntityView) throws -> [String] {
+            var groups: [EntityView.Group] = []
+            for document in articles.indices {
+                for event in try view.annotation(document).events.indices {
+                    guard let report = try view.report(ReportReference(document: UInt32(document), event: UInt32(event))) else { continue }
+                    // The first engagement of the same key within a day, unless its article is already there.
+                    let joined = report.day.flatMap { day in
+                        groups.firstIndex { group in
+                            group.reports[0].key == report.key && group.dayNumber.map { abs($0 - day) <= 1 } == true
+                                && !group.reports.contains { $0.document == report.document }
+                        }
+                    }
+                    if let joined { groups[joined].reports.append(report) } else { groups.append(.init(reports: [report], dayNumber: report.day)) }
+                }
+            }
+            let resolved = try actors.map(view.resolve)
+            return try groups.filter { group in
+                let participants = Set(try view.participants(of: group, articles: lookup))
+                return resolved.allSatisfy { !Set($0.actor.ids).isDisjoint(with: participants) }
+            }.map { "\(articles[$0.reports[0].document].id)/\($0.reports[0].event.id)" }.sorted()
+        }
+        let names = ["Ana Lima", "Lima", "Dar", "Carl Dar", "Moss", "Pakistan", "US Secretary of State", "TRF"]
+        var compared = 0
+        for first in names {
+            for second in names where first <= second {
+                let actors = first == second ? [first] : [first, second]
+                let expected = try reference(actors, in: EntityView(parts: [builder]))
+                let timeline = try EntityView(parts: [builder]).timeline(TimelineRequest(actors: actors, limit: 10_000), articles: lookup)
+                #expect(timeline.engagements.map(\.id).sorted() == expected, "\(actors)")
+                #expect(timeline.total == UInt64(expected.count))
+                compared += expected.count
+            }
+        }
+        #expect(compared > 100, "the articles make engagements to compare")
+    }
+
     @Test func aSurnameAloneIsTheOneKnownPersonWhateverTheOrder() throws {
         func article(_ number: Int, _ entities: [ExtractedEntity]) -> StoredArticle {
             StoredArticle(

@@ -70,6 +70,8 @@ enum GeneratedScaleBenchmark {
         var searchable: Double
         var queryMemory: (resident: Int, anonymous: Int)
         var restartedMemory: (resident: Int, anonymous: Int)
+        var entitiesMemory: (resident: Int, anonymous: Int)
+        var timelineMemory: (resident: Int, anonymous: Int)
         var servedMemory: (resident: Int, anonymous: Int)
         var logBytes: UInt64
         var indexBytes: UInt64
@@ -129,8 +131,10 @@ enum GeneratedScaleBenchmark {
         let restartedMemory = ProtectionBenchmark.memory(of: query.processIdentifier)
         _ = try await queryClient.send(EntitiesRequest(limit: 20))
         let restartToEntities = (clock.now - restart).seconds
+        let entitiesMemory = ProtectionBenchmark.memory(of: query.processIdentifier)
         if !people.isEmpty { _ = try? await queryClient.send(TimelineRequest(actors: people)) }
         let restartToTimeline = (clock.now - restart).seconds
+        let timelineMemory = ProtectionBenchmark.memory(of: query.processIdentifier)
         for queries in querySets { _ = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1) }
         let served = ProtectionBenchmark.memory(of: query.processIdentifier)
         try await queryClient.close()
@@ -140,6 +144,7 @@ enum GeneratedScaleBenchmark {
         return Run(
             count: count, accepted: ingestStats.articleCount, searchable: searchable,
             queryMemory: (afterIngest.resident, afterIngest.anonymous), restartedMemory: (restartedMemory.resident, restartedMemory.anonymous),
+            entitiesMemory: (entitiesMemory.resident, entitiesMemory.anonymous), timelineMemory: (timelineMemory.resident, timelineMemory.anonymous),
             servedMemory: (served.resident, served.anonymous), logBytes: ResourcesBenchmark.directorySize(root + "/ingest"),
             indexBytes: ResourcesBenchmark.directorySize(root + "/query"), storeBytes: storeBytes, latency: latency,
             restartToSearch: restartToSearch, restartToEntities: restartToEntities, restartToTimeline: restartToTimeline
@@ -180,7 +185,11 @@ enum GeneratedScaleBenchmark {
                 "\(mb(scaled.queryMemory.anonymous)) (\(mb(scaled.queryMemory.resident)))", Double(scaled.queryMemory.anonymous) / Double(max(1, base.queryMemory.anonymous))),
             row("... after a restart", "\(mb(base.restartedMemory.anonymous)) (\(mb(base.restartedMemory.resident)))",
                 "\(mb(scaled.restartedMemory.anonymous)) (\(mb(scaled.restartedMemory.resident)))", Double(scaled.restartedMemory.anonymous) / Double(max(1, base.restartedMemory.anonymous))),
-            row("... after the restart served both query sets", "\(mb(base.servedMemory.anonymous)) (\(mb(base.servedMemory.resident)))",
+            row("... after the restart answered an entity look-up", "\(mb(base.entitiesMemory.anonymous)) (\(mb(base.entitiesMemory.resident)))",
+                "\(mb(scaled.entitiesMemory.anonymous)) (\(mb(scaled.entitiesMemory.resident)))", Double(scaled.entitiesMemory.anonymous) / Double(max(1, base.entitiesMemory.anonymous))),
+            row("... and a timeline", "\(mb(base.timelineMemory.anonymous)) (\(mb(base.timelineMemory.resident)))",
+                "\(mb(scaled.timelineMemory.anonymous)) (\(mb(scaled.timelineMemory.resident)))", Double(scaled.timelineMemory.anonymous) / Double(max(1, base.timelineMemory.anonymous))),
+            row("... and both query sets", "\(mb(base.servedMemory.anonymous)) (\(mb(base.servedMemory.resident)))",
                 "\(mb(scaled.servedMemory.anonymous)) (\(mb(scaled.servedMemory.resident)))", Double(scaled.servedMemory.anonymous) / Double(max(1, base.servedMemory.anonymous))),
             row("bytes per article: ingest log / query index (of which stored articles)",
                 "\(base.logBytes / max(1, base.accepted)) / \(base.indexBytes / max(1, base.accepted)) (\(base.storeBytes / max(1, base.accepted)))",

@@ -376,66 +376,99 @@ final class EntityView {
         return references
     }
 
-    /// The reports of events any of `ids` takes part in, their participants resolved.
+    /// The reports of events any of `ids` takes part in, their participants resolved, in document order.
     private func reports(of ids: [String]) throws -> [Report] {
-        var references = Set<ReportReference>()
-        for id in ids { references.formUnion(try self.references(of: id)) }
-        return try references.sorted().compactMap { reference in
-            if let cached = self.reportCache[reference] { return cached }
-            let events = try self.annotation(Int(reference.document)).events
-            guard Int(reference.event) < events.count else { return nil }
-            var event = events[Int(reference.event)]
-            var participants: [String] = []
-            for participant in event.participants { PartEntity.union(&participants, [try self.canonical(participant)]) }
-            event.participants = participants
-            let persons = participants.filter { $0.hasPrefix("person:") }.sorted()
-            let key = Self.family(event.code) + "|" + (persons.isEmpty ? participants.sorted() : persons).joined(separator: ",")
-            let report = Report(reference: reference, event: event, key: key, day: Self.dayNumber(event.date))
-            self.reportCache[reference] = report
-            return report
+        var references: [ReportReference] = []
+        for id in ids { references += try self.references(of: id) }
+        return try Self.sortedUnique(references).compactMap(self.report)
+    }
+
+    /// One article's report, its participants resolved and its engagement key formed.
+    func report(_ reference: ReportReference) throws -> Report? {
+        if let cached = self.reportCache[reference] { return cached }
+        let events = try self.annotation(Int(reference.document)).events
+        guard Int(reference.event) < events.count else { return nil }
+        var event = events[Int(reference.event)]
+        var participants: [String] = []
+        for participant in event.participants { PartEntity.union(&participants, [try self.canonical(participant)]) }
+        event.participants = participants
+        let persons = participants.filter { $0.hasPrefix("person:") }.sorted()
+        let key = Self.family(event.code) + "|" + (persons.isEmpty ? participants.sorted() : persons).joined(separator: ",")
+        let report = Report(reference: reference, event: event, key: key, day: Self.dayNumber(event.date))
+        self.reportCache[reference] = report
+        return report
+    }
+
+    private static func sortedUnique(_ references: [ReportReference]) -> [ReportReference] {
+        var unique: [ReportReference] = []
+        unique.reserveCapacity(references.count)
+        for reference in references.sorted() where unique.last != reference { unique.append(reference) }
+        return unique
+    }
+
+    /// The ids every report keyed `key` names (resolved): its persons, or, when it has none, its participants.
+    static func members(ofKey key: String) -> [String] {
+        guard let list = key.split(separator: "|", maxSplits: 1).last else { return [] }
+        return list.split(separator: ",").map(String.init)
+    }
+
+    /// Every report keyed `key`, in document order. Each names every member of the key (or a surname-only person
+    /// standing for one), so they are among the references all members share: the members' reference lists are
+    /// intersected, the shortest first, and only the shared references are read.
+    private func reports(ofKey key: String) throws -> [Report] {
+        var lists: [[ReportReference]] = []
+        for member in Self.members(ofKey: key) {
+            var references: [ReportReference] = []
+            for id in [member] + (try self.aliasSources(of: member)) { references += try self.references(of: id) }
+            lists.append(Self.sortedUnique(references))
         }
+        lists.sort { $0.count < $1.count }
+        guard var shared = lists.first else { return [] }
+        for other in lists.dropFirst() {
+            if shared.isEmpty { break }
+            var kept: [ReportReference] = []
+            var index = other.startIndex
+            for reference in shared {
+                while index < other.endIndex, other[index] < reference { index += 1 }
+                if index < other.endIndex, other[index] == reference { kept.append(reference) }
+            }
+            shared = kept
+        }
+        return try shared.compactMap(self.report).filter { $0.key == key }
     }
 
-    /// The ids whose reports include every report keyed `key`: its first participant and the aliases of it.
-    private func lookupIDs(ofKey key: String) throws -> [String] {
-        guard let first = key.split(separator: "|", maxSplits: 1).last?.split(separator: ",").first.map(String.init) else { return [] }
-        return [first] + (try self.aliasSources(of: first))
-    }
-
-    /// Every engagement of the given keys: all their reports, grouped in document order as they were reported
-    /// (a dated report joins the first engagement of its key within a day of it, unless its article is already
-    /// there).
-    func groups(keys: Set<String>) throws -> [Group] {
-        var reports: [Report] = []
-        var seen = Set<ReportReference>()
+    /// Every engagement of the given keys, each key's reports grouped in document order as they were reported (a
+    /// dated report joins the first engagement of its key within a day of it, unless its article is already there).
+    /// - Parameters:
+    ///   - known: Reports already read; they hold every report of a key one of whose members is in `complete`.
+    ///   - complete: Ids all of whose reports (and their aliases') are among `known`.
+    func groups(keys: Set<String>, known: [Report], complete: Set<String>) throws -> [Group] {
+        let knownByKey = Dictionary(grouping: known, by: \.key)
+        var groups: [Group] = []
         for key in keys.sorted() {
             try Task.checkCancellation()
-            for report in try self.reports(of: try self.lookupIDs(ofKey: key)) where report.key == key && seen.insert(report.reference).inserted {
-                reports.append(report)
-            }
-        }
-        reports.sort { $0.reference < $1.reference }
-        var groups: [Group] = []
-        var byKey: [String: [Int]] = [:]
-        outer: for report in reports {
-            if let day = report.day {
-                for index in byKey[report.key] ?? [] {
-                    guard let other = groups[index].dayNumber, abs(other - day) <= 1 else { continue }
-                    if groups[index].reports.contains(where: { $0.document == report.document }) { continue }
-                    groups[index].reports.append(report)
-                    continue outer
-                }
-            }
-            byKey[report.key, default: []].append(groups.count)
-            groups.append(Group(reports: [report], dayNumber: report.day))
+            let reports = Self.members(ofKey: key).contains(where: complete.contains) ? (knownByKey[key] ?? []) : try self.reports(ofKey: key)
+            groups += Self.group(reports.sorted { $0.reference < $1.reference })
         }
         return groups
     }
 
-    /// The keys of the engagements that can involve `actor`: those its ids take part in, and those of the
-    /// offices its people held (an office taking part without a named person stands for its holder at the time).
-    private func candidateKeys(of actor: Resolved) throws -> Set<String> {
-        Set(try self.reports(of: try self.candidateIDs(of: actor)).map(\.key))
+    /// The engagements of one key's reports, given in document order.
+    static func group(_ reports: [Report]) -> [Group] {
+        var groups: [Group] = []
+        var byDay: [Int: [Int]] = [:]  // groups by their day, to find those within a day of a report
+        outer: for report in reports {
+            if let day = report.day {
+                let nearby = ((byDay[day - 1] ?? []) + (byDay[day] ?? []) + (byDay[day + 1] ?? [])).sorted()
+                for index in nearby where !groups[index].reports.contains(where: { $0.document == report.document }) {
+                    groups[index].reports.append(report)
+                    continue outer
+                }
+                byDay[day, default: []].append(groups.count)
+            }
+            groups.append(Group(reports: [report], dayNumber: report.day))
+        }
+        return groups
     }
 
     /// The ids whose reports can involve `actor`: its own, and the offices its people held.
@@ -454,10 +487,17 @@ final class EntityView {
         // Look the engagements up by participant rather than scanning them all: only those of the actor with the
         // fewest reports are formed (every engagement that involves all actors is among them), then each is checked
         // against every actor.
+        // The engagements that can involve an actor are those of the keys of its ids' reports and of the offices its
+        // people held (an office taking part without a named person stands for its holder at the time).
         let sizes = try actors.map { actor in try self.candidateIDs(of: actor).reduce(0) { $0 + (try self.references(of: $1).count) } }
-        let common = try sizes.indices.min { sizes[$0] < sizes[$1] }.map { try self.candidateKeys(of: actors[$0]) } ?? []
+        var candidates: [Group] = []
+        if let fewest = sizes.indices.min(by: { sizes[$0] < sizes[$1] }) {
+            let ids = try self.candidateIDs(of: actors[fewest])
+            let known = try self.reports(of: ids)
+            candidates = try self.groups(keys: Set(known.map(\.key)), known: known, complete: Set(ids))
+        }
         var selected: [Group] = []
-        for (step, group) in try self.groups(keys: common).enumerated() {
+        for (step, group) in candidates.enumerated() {
             if step % 256 == 255 { try Task.checkCancellation() }
             let participants = Set(try self.participants(of: group, articles: articles))
             guard actors.allSatisfy({ !Set($0.actor.ids).isDisjoint(with: participants) }) else { continue }
@@ -529,9 +569,9 @@ final class EntityView {
     private func backReferenceConflicts(of group: Group, day: Int, date: String?, participants: [String], articles: ArticleLookup) throws -> [String] {
         let persons = Set(participants.filter { $0.hasPrefix("person:") })
         guard let someone = persons.sorted().first else { return [] }
-        let keys = Set(try self.reports(of: [someone] + self.aliasSources(of: someone)).map(\.key))
+        let known = try self.reports(of: [someone] + self.aliasSources(of: someone))
         var conflicts: [String] = []
-        for other in try self.groups(keys: keys) where other.first != group.first {
+        for other in try self.groups(keys: Set(known.map(\.key)), known: known, complete: [someone]) where other.first != group.first {
             guard let otherDay = other.dayNumber, otherDay != day, abs(otherDay - day) <= 7 else { continue }
             let otherPersons = Set(other.reports.flatMap(\.event.participants).filter { $0.hasPrefix("person:") })
             guard persons == otherPersons, !other.reports.allSatisfy(\.event.isBackReference) else { continue }
