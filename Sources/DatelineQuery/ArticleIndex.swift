@@ -255,8 +255,9 @@ extension ArticleIndex {
         var removed: [String]
     }
 
-    /// Opens the committed index in `directory`: reads the manifest and maps (and checks) every segment it
-    /// names. A damaged or missing file makes it start empty, saying why, so that the log rebuilds it.
+    /// Opens the committed index in `directory`: reads the manifest and maps every segment it names, checking
+    /// their envelopes and structure (their checksums are left to ``IndexSegment/verifyChecksums()``). A damaged or missing file
+    /// makes it start empty, saying why, so that the log rebuilds it.
     static func open(directory: String, parameters: BM25Parameters, logger: Logger) -> Opened {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -279,7 +280,10 @@ extension ArticleIndex {
                 )
             }
             let removed = manifest.removeUnreferencedFiles(directory: directory)
-            let segments = try manifest.segments.map { info throws(DatelineStorageError) in try IndexSegment(directory: directory, name: info.name) }
+            let segments = try manifest.segments.map { info throws(DatelineStorageError) in
+                // Envelopes and structure now; the checksums of the whole files in the background (QueryService).
+                try IndexSegment(directory: directory, name: info.name, verify: false)
+            }
             return Opened(index: ArticleIndex(directory: directory, parameters: parameters, segments: segments), manifest: manifest, removed: removed)
         } catch {
             let reason = (error as? DatelineStorageError).map { $0.message } ?? "\(error)"

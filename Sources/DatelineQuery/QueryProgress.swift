@@ -15,6 +15,8 @@ final class QueryProgress: Sendable {
         var condition: String?
         var epoch: String?
         var articleCount = 0
+        /// How far the background check of the opened segments' checksums has got (nil without an index on disk).
+        var indexCheck: String?
     }
 
     private struct Waiter {

@@ -121,9 +121,10 @@ public final class QueryService: Service, Sendable {
                 "dateline.articles": "\(opened.index.count)", "dateline.segments": "\(opened.index.segments.count)", "dateline.offset": "\(state.appliedOffset)",
             ])
         }
+        let unverified = state.index.segments.count { !$0.isVerified }
         let loaded = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, condition: state.healthCondition, epoch: state.epoch,
-            articleCount: state.index.count
+            articleCount: state.index.count, indexCheck: lock == nil ? nil : unverified == 0 ? "verified" : "checking \(unverified) segments"
         )
         self.state = ReadWriteLocked(state)
         self.commits = Mutex(Commits(manifest: manifest, nextSegment: manifest.nextSegment))
@@ -137,7 +138,11 @@ public final class QueryService: Service, Sendable {
             caughtUp: state.caughtUp, condition: state.healthCondition, epoch: state.epoch,
             articleCount: state.index.count
         )
-        self.progress.publish { $0 = snapshot }
+        self.progress.publish { published in
+            let check = published.indexCheck  // the segment check publishes its own progress
+            published = snapshot
+            published.indexCheck = check
+        }
     }
 
     /// Records applied to the index since the service started (a restart replays only what its last commit
@@ -208,6 +213,15 @@ public final class QueryService: Service, Sendable {
             defer { self.commits.withLock { $0.merging = false } }
             let started = ContinuousClock.now
             do {
+                // A damaged input must not be copied into a segment with a right checksum.
+                for segment in job.segments {
+                    do throws(DatelineStorageError) {
+                        try segment.verifyChecksums()
+                    } catch {
+                        self.segmentDamaged(segment, error)
+                        return
+                    }
+                }
                 let writer = try SegmentWriter(directory: directory, name: job.name, columnCount: ArticleIndex.Column.allCases.count)
                 try SegmentMerger.merge(
                     job.segments, into: writer, mergeAnnexValues: EntityTables.merge, isCancelled: { self.stopping.load(ordering: .relaxed) }
@@ -247,6 +261,49 @@ public final class QueryService: Service, Sendable {
                 self.logger.error("cannot merge index segments; they stay as they are", metadata: ["dateline.error": "\(error)"])
             }
         }
+    }
+
+    /// Computes the checksums of the segments opened at start, on a thread of its own, so that a start maps them
+    /// at once whatever their size (as Lucene does, reads meanwhile are bounds-checked: damage gives errors, not
+    /// crashes). A damaged segment still in the index makes it rebuild from the log, as at open; health says how far
+    /// the check has got (`indexCheck`).
+    private func checkOpenedSegments() {
+        let segments = self.state.read { state in state.index.segments.filter { !$0.isVerified } }
+        guard !segments.isEmpty else { return }
+        Thread.detachNewThread { [self] in
+            let started = ContinuousClock.now
+            for (checked, segment) in segments.enumerated() {
+                if self.stopping.load(ordering: .relaxed) { return }
+                self.progress.publish { $0.indexCheck = "checking \(segments.count - checked) segments" }
+                do throws(DatelineStorageError) {
+                    try segment.verifyChecksums()
+                } catch {
+                    self.segmentDamaged(segment, error)
+                    self.progress.publish { $0.indexCheck = "damaged: \(error.segment ?? segment.name)" }
+                    return
+                }
+            }
+            self.logger.info("verified the checksums of the index's segments", metadata: [
+                "dateline.segments": "\(segments.count)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)",
+            ])
+            self.progress.publish { $0.indexCheck = "verified" }
+        }
+    }
+
+    /// Waits until the background check of the segments opened at start has finished (verified, or damage found
+    /// and the rebuild begun); false when `deadline` passes first.
+    package func waitUntilIndexChecked(deadline: ContinuousClock.Instant) async -> Bool {
+        await self.progress.wait(until: deadline) { !($0.indexCheck?.hasPrefix("checking") ?? false) }
+    }
+
+    /// A segment found damaged after it was opened: the index is rebuilt from the log, unless it no longer holds
+    /// the segment (merged away or reset meanwhile).
+    private func segmentDamaged(_ segment: IndexSegment, _ error: DatelineStorageError) {
+        self.logger.error("an index segment is damaged; rebuilding the index from the ingest log", metadata: [
+            "dateline.file": "\(error.segment ?? segment.name)", "dateline.error": "\(error.message)",
+        ])
+        guard self.state.read({ state in state.index.segments.contains { $0 === segment } }) else { return }
+        self.reset(because: "rebuilding: the index on disk was damaged (\(error.segment ?? segment.name)): \(error.message)")
     }
 
     /// Forgets everything (the ingest log no longer holds what the index was built from) and says why in
@@ -292,6 +349,7 @@ public final class QueryService: Service, Sendable {
             throw failure
         }
         defer { self.directoryLock?.release() }
+        self.checkOpenedSegments()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.follow() }
             if self.indexDirectory != nil {
@@ -493,6 +551,7 @@ public final class QueryService: Service, Sendable {
         )
         var details = ["appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)", "epoch": epoch ?? ""]
         if let condition { details["condition"] = condition }
+        if let check = published.indexCheck { details["indexCheck"] = check }
         let status: DatelineHealthStatus = !caughtUp ? .catchingUp : (following ? .serving : .degraded)
         if status == .catchingUp && condition == nil {
             details["condition"] = following ? "catching up: offset \(applied) of \(end)" : "catching up: not yet connected to dateline-ingest"

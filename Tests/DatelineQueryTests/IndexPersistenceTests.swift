@@ -50,8 +50,8 @@ struct IndexPersistenceTests {
         }
     }
 
-    /// Every kind of segment file, damaged in turn: the start detects it by its checksum, says which file in
-    /// health, and rebuilds the index from the log.
+    /// Every kind of segment file, damaged in turn: the start (its envelope check, or the checksum check that
+    /// follows it in the background) detects it, says which file in health, and rebuilds the index from the log.
     @Test func aDamagedOrMissingSegmentFileIsDetectedAndTheIndexRebuilt() async throws {
         try await withDatelineCluster(persistentIndex: true) { cluster in
             let ingest = try await cluster.ingestClient()
@@ -72,6 +72,7 @@ struct IndexPersistenceTests {
                 }
                 try await cluster.stopIngest()
                 try await cluster.startQuery(persistentIndex: true)
+                #expect(await cluster.queryService?.waitUntilIndexChecked(deadline: .now + .seconds(60)) == true)
                 #expect(cluster.queryService?.appliedOffset == 0, "\(kind): the damaged index is not used")
                 let health = cluster.queryService?.health()
                 #expect(health?.status == .catchingUp)

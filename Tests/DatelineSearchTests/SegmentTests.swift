@@ -207,6 +207,14 @@ final class ScratchDirectory {
                 let error = #expect(throws: DatelineStorageError.self) { _ = try IndexSegment(directory: scratch.path, name: "s0") }
                 #expect(error?.code == .corrupt)
                 #expect(error?.segment == "s0" + kind.suffix, "\(kind) byte \(position): \(String(describing: error))")
+                // Opened without its checksums (as a restart does), the damage is found by the structure check or
+                // by the later checksum check.
+                let deferred = #expect(throws: DatelineStorageError.self) {
+                    let segment = try IndexSegment(directory: scratch.path, name: "s0", verify: false)
+                    #expect(!segment.isVerified)
+                    try segment.verifyChecksums()
+                }
+                #expect(deferred?.code == .corrupt && deferred?.segment == "s0" + kind.suffix, "\(kind) byte \(position): \(String(describing: deferred))")
             }
             try original.prefix(original.count - 7).write(to: URL(fileURLWithPath: path))
             #expect(throws: DatelineStorageError.self) { _ = try IndexSegment(directory: scratch.path, name: "s0") }
@@ -215,6 +223,9 @@ final class ScratchDirectory {
             #expect(missing?.message.contains(path) == true)
             try original.write(to: URL(fileURLWithPath: path))
             _ = try IndexSegment(directory: scratch.path, name: "s0")
+            let unchecked = try IndexSegment(directory: scratch.path, name: "s0", verify: false)
+            try unchecked.verifyChecksums()
+            #expect(unchecked.isVerified)
         }
     }
 }

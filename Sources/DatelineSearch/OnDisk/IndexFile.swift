@@ -116,7 +116,7 @@ package final class MappedIndexFile: @unchecked Sendable {  // immutable after i
     /// The payload: everything between the header and the footer.
     package let payload: UnsafeRawBufferPointer
 
-    /// Maps `path` and checks its magic, kind, length and (when `verify`) its CRC-32.
+    /// Maps `path` and checks its magic, kind, length and (when `verify`) its CRC-32 (``verifyChecksum()``).
     /// - Throws: ``DatelineStorageError`` with code `corrupt` naming the file when it is damaged or not a
     ///   `kind` file; `io` when it cannot be opened (a missing file among them).
     package init(path: String, kind: IndexFile.Kind, verify: Bool = true) throws(DatelineStorageError) {
@@ -142,18 +142,26 @@ package final class MappedIndexFile: @unchecked Sendable {  // immutable after i
         guard bytes[(footer + 12)...].elementsEqual(IndexFile.footerMagic) else { throw fail("the footer is missing (truncated?)", at: footer) }
         let length = bytes.loadUnaligned(fromByteOffset: footer, as: UInt64.self).littleEndian
         guard length == UInt64(footer) else { throw fail("the footer records \(length) bytes, the file holds \(footer)", at: footer) }
-        if verify {
-            let stored = bytes.loadUnaligned(fromByteOffset: footer + 8, as: UInt32.self).littleEndian
-            var actual = crc32(0, nil, 0)
-            var offset = 0
-            while offset < footer {  // zlib takes 32-bit lengths
-                let chunk = min(footer - offset, 1 << 30)
-                actual = crc32(actual, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(chunk))
-                offset += chunk
-            }
-            guard UInt32(truncatingIfNeeded: actual) == stored else { throw fail("checksum mismatch: the file is damaged", at: 0) }
-        }
         self.payload = UnsafeRawBufferPointer(rebasing: bytes[IndexFile.headerSize..<footer])
+        if verify { try self.verifyChecksum() }
+    }
+
+    /// Computes the file's CRC-32 and compares it with the footer's (reading every page of the file).
+    /// - Throws: ``DatelineStorageError`` with code `corrupt` naming the file when they differ.
+    package func verifyChecksum() throws(DatelineStorageError) {
+        let bytes = UnsafeRawBufferPointer(start: self.base, count: self.mappedCount)
+        let footer = self.mappedCount - IndexFile.footerSize
+        let stored = bytes.loadUnaligned(fromByteOffset: footer + 8, as: UInt32.self).littleEndian
+        var actual = crc32(0, nil, 0)
+        var offset = 0
+        while offset < footer {  // zlib takes 32-bit lengths
+            let chunk = min(footer - offset, 1 << 30)
+            actual = crc32(actual, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(chunk))
+            offset += chunk
+        }
+        guard UInt32(truncatingIfNeeded: actual) == stored else {
+            throw .corrupt(segment: String(self.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(self.path): checksum mismatch: the file is damaged")
+        }
     }
 
     deinit {

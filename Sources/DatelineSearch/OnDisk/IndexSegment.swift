@@ -1,4 +1,5 @@
 package import DatelineStorage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -248,18 +249,24 @@ package final class IndexSegment: Sendable {
     private let titleLengthsOffset: Int
     private let bodyLengthsOffset: Int
     private let columnsOffset: Int
+    private let storeFile: MappedIndexFile
+    /// Whether every file's checksum has been computed and found right.
+    private let checksumsVerified: Atomic<Bool>
 
     package var name: String { self.info.name }
     /// Distinct terms in the segment's dictionary.
     package var termCount: Int { self.dictionary.count }
     package var documentCount: Int { self.info.documentCount }
 
-    /// Maps the segment `name` in `directory` and checks every file's envelope and (when `verify`) checksum.
+    /// Maps the segment `name` in `directory` and checks every file's envelope (magic, kind, footer, length) and
+    /// structure, and, when `verify`, every file's checksum. Without `verify` opening costs the same whatever the
+    /// segment's size; ``verifyChecksums()`` reads the files whole later (a restart does so in the background).
     /// - Throws: ``DatelineStorageError`` naming the damaged or missing file.
     package init(directory: String, name: String, verify: Bool = true) throws(DatelineStorageError) {
         func open(_ kind: IndexFile.Kind) throws(DatelineStorageError) -> MappedIndexFile {
             try MappedIndexFile(path: SegmentWriter.path(directory: directory, name: name, kind: kind), kind: kind, verify: verify)
         }
+        self.checksumsVerified = Atomic(verify)
         self.dictionaryFile = try open(.dictionary)
         self.postingsFile = try open(.postings)
         self.positionsFile = try open(.positions)
@@ -267,6 +274,7 @@ package final class IndexSegment: Sendable {
         self.keysFile = try open(.keys)
         self.annexFile = try open(.annex)
         let storeFile = try open(.store)
+        self.storeFile = storeFile
         func damaged(_ file: MappedIndexFile, _ error: IndexFormatError) -> DatelineStorageError {
             .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
         }
@@ -312,6 +320,19 @@ package final class IndexSegment: Sendable {
             name: name, documentCount: count, totalTitleLength: totalTitle, totalBodyLength: totalBody,
             bytes: bytes, storeBytes: storeFile.payload.count + IndexFile.headerSize + IndexFile.footerSize
         )
+    }
+
+    /// Whether every file's checksum is known to be right (checked at open or by ``verifyChecksums()``).
+    package var isVerified: Bool { self.checksumsVerified.load(ordering: .acquiring) }
+
+    /// Computes every file's checksum (once: a verified segment returns at once).
+    /// - Throws: ``DatelineStorageError`` with code `corrupt` naming the first damaged file.
+    package func verifyChecksums() throws(DatelineStorageError) {
+        guard !self.isVerified else { return }
+        for file in [self.dictionaryFile, self.documentsFile, self.keysFile, self.annexFile, self.postingsFile, self.positionsFile, self.storeFile] {
+            try file.verifyChecksum()
+        }
+        self.checksumsVerified.store(true, ordering: .releasing)
     }
 
     /// Document `document`'s title length in tokens.
