@@ -250,6 +250,7 @@ public final class QueryService: Service, Sendable {
                     return
                 }
                 for segment in job.segments { IndexSegment.remove(directory: directory, name: segment.name) }
+                HeapTrim.releaseFreedMemory()  // what the merge held while writing is free: give it back
                 self.logger.info("merged index segments", metadata: [
                     "dateline.merged": "\(job.segments.map(\.name).joined(separator: " "))", "dateline.into": "\(job.name)",
                     "dateline.articles": "\(merged.documentCount)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)",
@@ -715,7 +716,8 @@ public final class QueryService: Service, Sendable {
 
     /// Entities known across every article.
     public func entities(_ request: EntitiesRequest) throws -> EntitiesResponse {
-        try self.state.read { try EntityView(parts: $0.index.entityParts()).entitiesResponse(request) }
+        defer { HeapTrim.releaseFreedMemory() }  // a listing reads every part's entity table into the heap
+        return try self.state.read { try EntityView(parts: $0.index.entityParts()).entitiesResponse(request) }
     }
 
     /// The most actors one timeline request may name.
@@ -727,6 +729,7 @@ public final class QueryService: Service, Sendable {
         guard request.actors.count <= Self.maximumTimelineActors else {
             throw DatelineError(code: .invalidArgument, message: "a timeline takes at most \(Self.maximumTimelineActors) actors, not \(request.actors.count)")
         }
+        defer { HeapTrim.releaseFreedMemory() }  // the reports a timeline read are free once it is answered
         return try self.state.read { state in
             let index = state.index
             let lookup = EntityView.ArticleLookup(

@@ -66,6 +66,15 @@ final class ScratchDirectory {
             var all: [String] = []
             try table.forEachEntry { key, _ in all.append(String(decoding: key, as: UTF8.self)); return true }
             #expect(all == sorted)
+            // A cursor steps through the same entries with the same values.
+            var cursor = table.cursor()
+            var stepped: [String] = []
+            while try cursor.next() {
+                #expect(Array(cursor.value) == [UInt8(stepped.count % 256), 1])
+                stepped.append(String(decoding: cursor.key, as: UTF8.self))
+            }
+            #expect(stepped == sorted)
+            #expect(try !cursor.next())
         }
     }
 

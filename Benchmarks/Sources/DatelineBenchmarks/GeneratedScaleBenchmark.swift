@@ -151,6 +151,41 @@ enum GeneratedScaleBenchmark {
         )
     }
 
+    /// For profiling: indexes `count` generated articles with real processes (extraction off), prints
+    /// dateline-query's process id to standard error, then sends both query sets `rounds` times (attach
+    /// `perf record -p PID` meanwhile).
+    static func profileQueries(count: Int, rounds: Int) async throws {
+        var items: [ReutersReader.Item] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: IngestBenchmark.corpus.path).sorted() where file.hasSuffix(".sgm") {
+            items += ReutersReader.items(in: try Data(contentsOf: IngestBenchmark.corpus.appendingPathComponent(file)))
+        }
+        let generator = Generator(items: items)
+        let queries = IngestBenchmark.queries(from: items) + self.generatedQueries(generator)
+        let root = NSTemporaryDirectory() + "dateline-bench-profile-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ingest = try ResourcesBenchmark.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", "off"])
+        defer { if ingest.isRunning { ingest.terminate() } }
+        let ingestPort = try await ResourcesBenchmark.waitForPort(root + "/ingest.port")
+        let query = try ResourcesBenchmark.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
+        defer { if query.isRunning { query.terminate() } }
+        let queryPort = try await ResourcesBenchmark.waitForPort(root + "/query.port")
+        let ingestClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
+        var end: UInt64 = 0
+        for batchStart in stride(from: 0, to: count, by: 500) {
+            end = try await ingestClient.send(IngestRequest(articles: (batchStart..<min(batchStart + 500, count)).map(generator.article)), timeout: .seconds(600)).endOffset
+        }
+        let queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        _ = try await queryClient.send(SearchRequest(query: "trade", minimumOffset: end), timeout: .seconds(3_600))
+        FileHandle.standardError.write(Data("dateline-query pid \(query.processIdentifier)\n".utf8))
+        for round in 0..<rounds {
+            let latency = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1)
+            print("round \(round): p50 \(micros(latency.p50)), p99 \(micros(latency.p99))")
+        }
+        try await queryClient.close()
+        try await ingestClient.close()
+    }
+
     /// Words of the generated titles, for a second query set the corpus's own titles did not pick.
     static func generatedQueries(_ generator: Generator) -> [SearchRequest] {
         var seen = Set<String>()

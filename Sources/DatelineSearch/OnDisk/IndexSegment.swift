@@ -81,6 +81,7 @@ package final class SegmentWriter {
     private var columns: [[UInt64]]
     private var keys: [(key: [UInt8], document: UInt32)] = []
     private var externalKeys: [(key: [UInt8], document: UInt32)] = []
+    private var keyTables: (keys: [UInt8], external: [UInt8])?
 
     /// Paths of a segment's files.
     package static func path(directory: String, name: String, kind: IndexFile.Kind) -> String {
@@ -137,21 +138,23 @@ package final class SegmentWriter {
     }
 
     /// Adds documents whose stored bytes are an existing compressed block (a merge copying another segment's
-    /// store): `documents` gives each one's lengths, columns and keys.
+    /// store): `documents` gives each one's lengths and columns; their keys come whole through ``setKeyTables(keys:external:)``.
     package func addDocuments(
-        compressedBlock: UnsafeRawBufferPointer,
-        _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?, annex: UnsafeRawBufferPointer)]
+        compressedBlock: UnsafeRawBufferPointer, _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], annex: UnsafeRawBufferPointer)]
     ) throws(DatelineStorageError) {
         try self.store.addCompressedBlock(compressedBlock, documents: documents.count)
         for document in documents {
-            let number = UInt32(self.titleLengths.count)
             self.titleLengths.append(document.titleLength)
             self.bodyLengths.append(document.bodyLength)
             for (index, value) in document.columns.enumerated() { self.columns[index].append(value) }
-            self.keys.append((Array(document.key.utf8), number))
-            if let externalKey = document.externalKey { self.externalKeys.append((Array(externalKey.utf8), number)) }
             try self.annex.addRecord(document.annex)
         }
+    }
+
+    /// Sets the key and external-key tables whole (``SortedTable``s of key → varint document, as a merge combines its
+    /// inputs'), instead of building them from the keys ``addDocument(titleLength:bodyLength:columns:key:externalKey:stored:annex:)`` was given.
+    package func setKeyTables(keys: [UInt8], external: [UInt8]) {
+        self.keyTables = (keys, external)
     }
 
     /// Writes the remaining files, fsyncs everything, and describes the segment.
@@ -221,9 +224,9 @@ package final class SegmentWriter {
             return builder.finish()
         }
         let file = try IndexFileWriter(path: Self.path(directory: self.directory, name: self.name, kind: .keys), kind: .keys)
-        let keys = table(self.keys)
+        let keys = self.keyTables?.keys ?? table(self.keys)
         try file.append(keys)
-        try file.append(table(self.externalKeys))
+        try file.append(self.keyTables?.external ?? table(self.externalKeys))
         var trailer: [UInt8] = []
         trailer.appendLittleEndian(UInt64(keys.count))
         try file.append(trailer)
@@ -401,6 +404,9 @@ package final class IndexSegment: Sendable {
     package func forEachTerm(_ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
         try self.dictionary.forEachEntry { key, value in try body(key, try TermInfo(decoding: value)) }
     }
+
+    /// A cursor over the dictionary's terms in byte order, with their encoded entries.
+    var termCursor: SortedTable.Cursor { self.dictionary.cursor() }
 
     /// The postings of a term among documents below `limit`, with positions when asked.
     package func postings(_ info: TermInfo, below limit: Int? = nil, positions: Bool = false) throws(DatelineStorageError) -> PostingList {

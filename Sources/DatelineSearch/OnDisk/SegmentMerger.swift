@@ -1,7 +1,8 @@
 /// Merges adjacent segments into one, keeping document order (the merged segment numbers the first segment's
 /// documents first), so global document numbers do not change and cursors stay valid.
 ///
-/// Postings are read with positions and re-encoded term by term, so memory holds one term's postings at a time;
+/// The inputs' dictionaries, key tables and annex tables are walked side by side (``KeyMerge``), never gathered:
+/// postings are read with positions and re-encoded term by term, so memory holds one term's postings at a time;
 /// stored documents are not decompressed: their compressed blocks are copied as they are.
 package enum SegmentMerger {
     /// Writes the documents of `segments`, in order, into `writer` (not finished: the caller finishes it).
@@ -21,48 +22,39 @@ package enum SegmentMerger {
             bases.append(base)
             base += UInt32(segment.documentCount)
         }
-        // Every term of any segment, in byte order.
-        var terms = Set<[UInt8]>()
-        for segment in segments {
-            try segment.forEachTerm { key, _ in
-                terms.insert(Array(key))
-                return true
-            }
-        }
-        for term in terms.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+        // Every term of any segment, in byte order: the dictionaries walked side by side.
+        var terms = KeyMerge(segments.map { $0.termCursor })
+        while let (term, holders) = try terms.next() {
             if isCancelled() { throw CancellationError() }
-            let text = String(decoding: term, as: UTF8.self)
             var merged = PostingList()
-            for (segment, base) in zip(segments, bases) {
-                guard let info = try segment.termInfo(text) else { continue }
-                let list = try segment.postings(info, positions: true)
-                for index in list.documents.indices {
-                    let (title, body) = list.positions(at: index)
-                    merged.append(document: base + list.documents[index], title: title, body: body)
+            for (index, value) in holders {
+                let info = try TermInfo(decoding: value)
+                let list = try segments[index].postings(info, positions: true)
+                for position in list.documents.indices {
+                    let (title, body) = list.positions(at: position)
+                    merged.append(document: bases[index] + list.documents[position], title: title, body: body)
                 }
             }
             try writer.addTerm(term, postings: merged)
         }
         for segment in segments {
             if isCancelled() { throw CancellationError() }
-            // Each document's keys, from the key tables (key → document) read backwards.
-            var keys = [String](repeating: "", count: segment.documentCount)
-            var externalKeys = [String?](repeating: nil, count: segment.documentCount)
-            try segment.forEachKey(external: false) { key, document in keys[document] = key }
-            try segment.forEachKey(external: true) { key, document in externalKeys[document] = key }
             var document = 0
             for block in segment.storeBlocks {
                 let documents = (document..<(document + block.documents)).map { local in
                     (
                         titleLength: segment.titleLength(local), bodyLength: segment.bodyLength(local),
-                        columns: (0..<segment.columnCount).map { segment.column($0, local) }, key: keys[local], externalKey: externalKeys[local],
-                        annex: segment.annexRecord(local)
+                        columns: (0..<segment.columnCount).map { segment.column($0, local) }, annex: segment.annexRecord(local)
                     )
                 }
                 try writer.addDocuments(compressedBlock: block.bytes, documents)
                 document += block.documents
             }
         }
+        writer.setKeyTables(
+            keys: try self.mergedKeyTable(of: segments, external: false, bases: bases),
+            external: try self.mergedKeyTable(of: segments, external: true, bases: bases)
+        )
         try self.mergeAnnexTables(segments, bases: bases, into: writer, mergeValues: mergeAnnexValues, isCancelled: isCancelled)
     }
 
@@ -73,36 +65,61 @@ package enum SegmentMerger {
     ) throws {
         for name in Set(segments.flatMap(\.annexTableNames)).sorted() {
             if isCancelled() { throw CancellationError() }
-            var keys = Set<[UInt8]>()
-            for segment in segments {
-                try segment.annexTable(name)?.forEachEntry { key, _ in
-                    keys.insert(Array(key))
-                    return true
-                }
-            }
+            var keys = KeyMerge(segments.map { $0.annexTable(name)?.cursor() })
             var table = SortedTable.Builder()
-            for key in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                var values: [(value: [UInt8], base: UInt32)] = []
-                for (segment, base) in zip(segments, bases) {
-                    guard let value = try segment.annexTable(name)?.value(for: key) else { continue }
-                    values.append((value, base))
-                }
-                table.add(key: key, value: try mergeValues(name, values))
+            while let (key, holders) = try keys.next() {
+                table.add(key: key, value: try mergeValues(name, holders.map { (Array($0.value), bases[$0.index]) }))
             }
             writer.setAnnexTable(name, table.finish())
         }
     }
 }
 
-extension IndexSegment {
-    /// Every key (or external key) with its document.
-    func forEachKey(external: Bool, _ body: (String, Int) -> Void) throws {
-        try (external ? self.externalKeyTable : self.keyTable).forEachEntry { key, value in
-            var cursor = ByteCursor(value)
-            let document = try cursor.int()
-            guard document < self.documentCount else { throw IndexFormatError("key \(String(decoding: key, as: UTF8.self)) names document \(document) of \(self.documentCount)") }
-            body(String(decoding: key, as: UTF8.self), document)
-            return true
+/// Walks several sorted tables side by side: each step gives the next key in byte order and the value every table
+/// holding it has for it, so a merge never holds the union of their keys.
+struct KeyMerge {
+    private var cursors: [SortedTable.Cursor?]
+    /// The cursors to move on before the next step (all of them at first, then those of the last key).
+    private var pending: [Int]
+
+    init(_ cursors: [SortedTable.Cursor?]) {
+        self.cursors = cursors
+        self.pending = Array(cursors.indices)
+    }
+
+    /// The next key and, for each table holding it, the table's index and value (valid until the next call).
+    mutating func next() throws -> (key: [UInt8], holders: [(index: Int, value: UnsafeRawBufferPointer)])? {
+        for index in self.pending where self.cursors[index] != nil {
+            if try !self.cursors[index]!.next() { self.cursors[index] = nil }
         }
+        var smallest: [UInt8]?
+        for case let cursor? in self.cursors where smallest == nil || cursor.key.lexicographicallyPrecedes(smallest!) { smallest = cursor.key }
+        guard let key = smallest else { return nil }
+        var holders: [(index: Int, value: UnsafeRawBufferPointer)] = []
+        for (index, cursor) in self.cursors.enumerated() where cursor?.key == key { holders.append((index, cursor!.value)) }
+        self.pending = holders.map(\.index)
+        return (key, holders)
+    }
+}
+
+extension SegmentMerger {
+    /// The key (or external-key) tables (key → varint document) of `segments`, combined with their documents
+    /// renumbered; a key two segments hold names the earlier segment's document.
+    static func mergedKeyTable(of segments: [IndexSegment], external: Bool, bases: [UInt32]) throws -> [UInt8] {
+        var keys = KeyMerge(segments.map { (external ? $0.externalKeyTable : $0.keyTable).cursor() })
+        var table = SortedTable.Builder()
+        var value: [UInt8] = []
+        while let (key, holders) = try keys.next() {
+            var cursor = ByteCursor(holders[0].value)
+            let document = try cursor.int()
+            let segment = segments[holders[0].index]
+            guard document < segment.documentCount else {
+                throw IndexFormatError("key \(String(decoding: key, as: UTF8.self)) of segment \(segment.name) names document \(document) of \(segment.documentCount)")
+            }
+            value.removeAll(keepingCapacity: true)
+            value.appendVarUInt(UInt64(bases[holders[0].index]) + UInt64(document))
+            table.add(key: key, value: value)
+        }
+        return table.finish()
     }
 }

@@ -57,6 +57,7 @@ package enum SortedTable {
         let blockCount: Int
         package let count: Int
         private let blockIndex: Int
+        var blockIndexOffset: Int { self.blockIndex }
 
         init(_ bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
             guard bytes.count >= 16 else { throw IndexFormatError("a sorted table of \(bytes.count) bytes") }
@@ -149,6 +150,46 @@ package enum SortedTable {
             for block in 0..<self.blockCount {
                 guard try self.forEachEntry(inBlock: block, body) else { return }
             }
+        }
+
+        /// A cursor before the first entry.
+        package func cursor() -> Cursor { Cursor(self) }
+    }
+
+    /// Steps through a table's entries in order, one at a time (a merge walks several tables side by side).
+    package struct Cursor {
+        private let reader: Reader
+        private var block = -1
+        private var entriesLeftInBlock = 0
+        private var position = 0
+        /// The current entry's key (valid after ``next()`` returned true).
+        package private(set) var key: [UInt8] = []
+        /// The current entry's value, in the mapped table.
+        package private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+        private var consumed = 0
+
+        init(_ reader: Reader) { self.reader = reader }
+
+        /// Moves to the next entry; false past the last one.
+        package mutating func next() throws(IndexFormatError) -> Bool {
+            guard self.consumed < self.reader.count else { return false }
+            if self.entriesLeftInBlock == 0 {
+                self.block += 1
+                self.position = Int(truncatingIfNeeded: self.reader.bytes.littleEndian(at: self.reader.blockIndexOffset + 8 * self.block, as: UInt64.self))
+                guard self.position >= 0, self.position <= self.reader.blockIndexOffset else { throw IndexFormatError("block \(self.block) starts outside the table") }
+                self.entriesLeftInBlock = min(SortedTable.blockSize, self.reader.count - self.block * SortedTable.blockSize)
+            }
+            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.reader.bytes[..<self.reader.blockIndexOffset]), at: self.position)
+            let shared = try cursor.int()
+            let suffix = try cursor.bytes(try cursor.int())
+            guard shared <= self.key.count else { throw IndexFormatError("an entry shares \(shared) bytes of a \(self.key.count)-byte key") }
+            self.key.removeSubrange(shared...)
+            self.key.append(contentsOf: suffix)
+            self.value = try cursor.bytes(try cursor.int())
+            self.position = cursor.position
+            self.entriesLeftInBlock -= 1
+            self.consumed += 1
+            return true
         }
     }
 }
