@@ -275,8 +275,16 @@ extension Snippets {
             if term.hasSuffix("*") { prefixes.append((String(term.dropLast()), term)) } else { exact.insert(term) }
         }
         prefixes.sort { $0.label < $1.label }
+        // Stemming keeps a word's first letter, so only words starting as a wanted term does are stemmed.
+        var firstBytes = [Bool](repeating: false, count: 256)
+        for term in exact { if let first = term.utf8.first { firstBytes[Int(first)] = true } }
+        for (prefix, _) in prefixes {
+            if let first = prefix.utf8.first { firstBytes[Int(first)] = true } else { firstBytes = [Bool](repeating: true, count: 256) }
+        }
+        firstBytes[Int(UInt8(ascii: "'"))] = true  // a leading apostrophe is dropped by the stemmer
         var matched: [(range: Range<Int>, term: String)] = []
         analyzer.forEachWord(body) { word, isAbbreviation, range in
+            guard let first = word.utf8.first, firstBytes[Int(first)] else { return }
             let term = analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
             if exact.contains(term) { matched.append((range, term)) }
             for (prefix, label) in prefixes where term.hasPrefix(prefix) { matched.append((range, label)) }

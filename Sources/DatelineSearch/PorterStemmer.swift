@@ -24,6 +24,8 @@ public enum PorterStemmer {
     static let invariantAfterStep1a: Set<[UInt8]> = Set(
         ["inning", "outing", "canning", "herring", "earring", "proceed", "exceed", "succeed", "evening"].map { Array($0.utf8) }
     )
+    static let longestException = exceptions.keys.map(\.utf8.count).max()!
+    static let invariantLengths = invariantAfterStep1a.map(\.count).min()!...invariantAfterStep1a.map(\.count).max()!
     static let r1Prefixes: [[UInt8]] = ["gener", "commun", "arsen", "past", "univers", "later", "emerg", "organ", "inter"].map { Array($0.utf8) }
 
     private static let y = UInt8(ascii: "y")
@@ -39,7 +41,7 @@ public enum PorterStemmer {
 
     /// Stems `word` in place.
     static func stem(_ word: inout [UInt8]) {
-        if let exception = self.exceptions[String(decoding: word, as: UTF8.self)] {
+        if word.count <= Self.longestException, let exception = self.exceptions[String(decoding: word, as: UTF8.self)] {
             word = Array(exception.utf8)
             return
         }
@@ -52,7 +54,7 @@ public enum PorterStemmer {
         let (p1, p2) = self.regions(word)
         var w = Word(bytes: word, p1: p1, p2: p2)
         w.step1a()
-        if !self.invariantAfterStep1a.contains(w.bytes) {
+        if !(Self.invariantLengths.contains(w.bytes.count) && self.invariantAfterStep1a.contains(w.bytes)) {
             w.step1b()
             w.step1c()
             w.step2()
@@ -91,36 +93,40 @@ public enum PorterStemmer {
             return self.bytes.count >= suffix.count && self.bytes.suffix(suffix.count).elementsEqual(suffix)
         }
 
-        /// The suffix tables as bytes, computed once.
-        static let suffixBytes: [String: [UInt8]] = {
-            var table: [String: [UInt8]] = [:]
-            let all = ["'", "'s", "'s'", "sses", "ied", "ies", "s", "us", "ss", "eed", "eedly", "ed", "edly", "ing", "ingly"]
-                + Word.step2Rules.map(\.0) + Word.step3Rules.map(\.0) + Word.step4Suffixes
-            for suffix in all { table[suffix] = Array(suffix.utf8) }
-            return table
-        }()
+        /// A list of suffixes with their bytes, built once (looking bytes up per word would hash every suffix).
+        struct Suffixes {
+            let texts: [String]
+            let bytes: [[UInt8]]
+            init(_ texts: [String]) {
+                self.texts = texts
+                self.bytes = texts.map { Array($0.utf8) }
+            }
+        }
+
+        static let apostrophes = Suffixes(["'", "'s", "'s'"])
+        static let step1aSuffixes = Suffixes(["sses", "ied", "ies", "s", "us", "ss"])
+        static let step1bSuffixes = Suffixes(["eed", "eedly", "ed", "edly", "ing", "ingly"])
 
         /// The longest of `suffixes` the word ends with.
-        func longest(_ suffixes: [String]) -> String? {
-            var best: String?
+        func longest(_ suffixes: Suffixes) -> String? {
+            var best = -1
             var bestLength = 0
             let count = self.bytes.count
-            for suffix in suffixes {
-                let bytes = Word.suffixBytes[suffix] ?? Array(suffix.utf8)
+            for (index, bytes) in suffixes.bytes.enumerated() {
                 let length = bytes.count
-                guard length > bestLength, length <= count else { continue }
+                guard length > bestLength, length <= count, self.bytes[count - 1] == bytes[length - 1] else { continue }
                 var matches = true
-                var index = 0
-                while index < length {
-                    if self.bytes[count - length + index] != bytes[index] { matches = false; break }
-                    index += 1
+                var offset = 0
+                while offset < length - 1 {
+                    if self.bytes[count - length + offset] != bytes[offset] { matches = false; break }
+                    offset += 1
                 }
                 if matches {
-                    best = suffix
+                    best = index
                     bestLength = length
                 }
             }
-            return best
+            return best < 0 ? nil : suffixes.texts[best]
         }
 
         func start(of suffix: String) -> Int { self.bytes.count - suffix.utf8.count }
@@ -147,8 +153,8 @@ public enum PorterStemmer {
         }
 
         mutating func step1a() {
-            if let apostrophe = self.longest(["'", "'s", "'s'"]) { self.bytes.removeLast(apostrophe.utf8.count) }
-            guard let suffix = self.longest(["sses", "ied", "ies", "s", "us", "ss"]) else { return }
+            if let apostrophe = self.longest(Self.apostrophes) { self.bytes.removeLast(apostrophe.utf8.count) }
+            guard let suffix = self.longest(Self.step1aSuffixes) else { return }
             switch suffix {
             case "sses": self.replace(suffix, with: "ss")
             case "ied", "ies": self.replace(suffix, with: self.start(of: suffix) > 1 ? "i" : "ie")
@@ -161,7 +167,7 @@ public enum PorterStemmer {
         }
 
         mutating func step1b() {
-            guard let suffix = self.longest(["eed", "eedly", "ed", "edly", "ing", "ingly"]) else { return }
+            guard let suffix = self.longest(Self.step1bSuffixes) else { return }
             let start = self.start(of: suffix)
             if suffix == "eed" || suffix == "eedly" {
                 if start >= self.p1 { self.replace(suffix, with: "ee") }
@@ -219,8 +225,8 @@ public enum PorterStemmer {
             ("tional", "tion"), ("ational", "ate"), ("alize", "al"), ("icate", "ic"), ("iciti", "ic"), ("ical", "ic"),
             ("ful", ""), ("ness", ""), ("ative", ""),
         ]
-        static let step3Suffixes = step3Rules.map(\.0)
-        static let step2Suffixes = step2Rules.map(\.0)
+        static let step3Suffixes = Suffixes(step3Rules.map(\.0))
+        static let step2Suffixes = Suffixes(step2Rules.map(\.0))
 
         mutating func step3() {
             let rules = Self.step3Rules
@@ -231,7 +237,7 @@ public enum PorterStemmer {
             self.replace(suffix, with: rules.first { $0.0 == suffix }!.1)
         }
 
-        static let step4Suffixes = ["al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion"]
+        static let step4Suffixes = Suffixes(["al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion"])
 
         mutating func step4() {
             guard let suffix = self.longest(Self.step4Suffixes) else { return }

@@ -14,6 +14,10 @@ if let index = CommandLine.arguments.firstIndex(of: "--scale-articles"), index +
     print(try await GeneratedScaleBenchmark.report(count: count, extraction: !CommandLine.arguments.contains("--extraction-off")))
     exit(0)
 }
+if let index = CommandLine.arguments.firstIndex(of: "--profile-queries"), index + 1 < CommandLine.arguments.count, let count = Int(CommandLine.arguments[index + 1]) {
+    try await GeneratedScaleBenchmark.profileQueries(count: count, rounds: 20)
+    exit(0)
+}
 if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)
