@@ -45,7 +45,11 @@ final class ArticleIndex {
     let parameters: BM25Parameters
     /// Stems shared by successive buffers.
     private let stems = StemCache()
-    private(set) var segments: [IndexSegment] = []
+    private(set) var segments: [IndexSegment] = [] {
+        didSet { self.segmentEnds = Self.ends(of: self.segments) }
+    }
+    /// One past each segment's last global document (found by binary search for every document a search visits).
+    private var segmentEnds: [Int] = []
     private(set) var frozen: [Buffer] = []
     private(set) var active: Buffer
 
@@ -53,6 +57,7 @@ final class ArticleIndex {
         self.directory = directory
         self.parameters = parameters
         self.segments = segments
+        self.segmentEnds = Self.ends(of: segments)  // didSet does not run in an initialiser
         self.active = Buffer(parameters: parameters, stems: self.stems)
     }
 
@@ -60,7 +65,7 @@ final class ArticleIndex {
     var count: Int { self.segmentDocuments + self.frozen.reduce(0) { $0 + $1.count } + self.active.count }
 
     /// Articles in segments.
-    var segmentDocuments: Int { self.segments.reduce(0) { $0 + $1.documentCount } }
+    var segmentDocuments: Int { self.segmentEnds.last ?? 0 }
 
     /// Every part's entities, filters and reports, in document order (valid while the caller holds the service's
     /// lock: the active buffer's part changes under the write lock).
@@ -91,16 +96,33 @@ final class ArticleIndex {
 
     /// Where article `document` is held.
     func locate(_ document: Int) -> Location? {
-        var base = 0
-        for segment in self.segments {
-            if document < base + segment.documentCount { return .segment(segment, document - base) }
-            base += segment.documentCount
+        guard document >= 0 else { return nil }
+        if let last = self.segmentEnds.last, document < last {
+            var low = 0
+            var high = self.segmentEnds.count - 1
+            while low < high {  // the first segment ending past the document
+                let middle = (low + high) / 2
+                if self.segmentEnds[middle] > document { high = middle } else { low = middle + 1 }
+            }
+            return .segment(self.segments[low], document - (low == 0 ? 0 : self.segmentEnds[low - 1]))
         }
-        for buffer in self.frozen + [self.active] {
+        var base = self.segmentEnds.last ?? 0
+        for buffer in self.frozen {
             if document < base + buffer.count { return .buffer(buffer, document - base) }
             base += buffer.count
         }
-        return nil
+        return document < base + self.active.count ? .buffer(self.active, document - base) : nil
+    }
+
+    private static func ends(of segments: [IndexSegment]) -> [Int] {
+        var ends: [Int] = []
+        ends.reserveCapacity(segments.count)
+        var end = 0
+        for segment in segments {
+            end += segment.documentCount
+            ends.append(end)
+        }
+        return ends
     }
 
     /// Article `document`, its extraction included.

@@ -109,24 +109,30 @@ package struct IndexReader {
         return terms.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    /// Documents where `terms` occur consecutively, with the phrase's frequency in each field.
+    /// Documents where `terms` occur consecutively, with the phrase's frequency in each field. The terms' postings
+    /// (ascending documents, ascending positions) are walked side by side: no hashing per document or position.
     private func phrase(_ terms: [String], limit: Int) throws(DatelineStorageError) -> ScoredKey {
         var key = ScoredKey()
-        for (slot, count) in self.visible(limit: limit) {
-            let first = try self.postings(terms[0], in: slot.part, limit: count, positions: true)
-            guard !first.documents.isEmpty else { continue }
-            var others: [[UInt32: (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>)]] = []
-            for term in terms.dropFirst() {
+        parts: for (slot, count) in self.visible(limit: limit) {
+            var lists: [PostingList] = []
+            for term in terms {
                 let list = try self.postings(term, in: slot.part, limit: count, positions: true)
-                var byDocument: [UInt32: (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>)] = [:]
-                for index in list.documents.indices { byDocument[list.documents[index]] = list.positions(at: index) }
-                others.append(byDocument)
+                guard !list.documents.isEmpty else { continue parts }
+                lists.append(list)
             }
-            for index in first.documents.indices {
-                let document = first.documents[index]
-                let rest = others.compactMap { $0[document] }
-                guard rest.count == others.count else { continue }
-                let (title, body) = first.positions(at: index)
+            var cursors = [Int](repeating: 0, count: lists.count)
+            documents: for index in lists[0].documents.indices {
+                let document = lists[0].documents[index]
+                for other in lists.indices.dropFirst() {
+                    let documents = lists[other].documents
+                    var cursor = cursors[other]
+                    while cursor < documents.count, documents[cursor] < document { cursor += 1 }
+                    cursors[other] = cursor
+                    if cursor == documents.count { break documents }  // no later document has every term
+                    if documents[cursor] != document { continue documents }
+                }
+                let rest = lists.indices.dropFirst().map { lists[$0].positions(at: cursors[$0]) }
+                let (title, body) = lists[0].positions(at: index)
                 let titleCount = Self.phraseCount(title, rest.map(\.title))
                 let bodyCount = Self.phraseCount(body, rest.map(\.body))
                 guard titleCount + bodyCount > 0 else { continue }
@@ -138,11 +144,22 @@ package struct IndexReader {
         return key
     }
 
-    /// How many of `starts` begin a run where the i-th next position is in `rest[i]`.
+    /// How many of `starts` begin a run where the i-th next position is in `rest[i]` (all ascending).
     static func phraseCount(_ starts: ArraySlice<UInt32>, _ rest: [ArraySlice<UInt32>]) -> Int {
-        guard !starts.isEmpty else { return 0 }
-        let sets = rest.map(Set.init)
-        return starts.filter { start in sets.enumerated().allSatisfy { offset, set in set.contains(start + UInt32(offset + 1)) } }.count
+        var cursors = rest.map(\.startIndex)
+        var count = 0
+        starts: for start in starts {
+            for (offset, positions) in rest.enumerated() {
+                let target = start &+ UInt32(offset + 1)
+                var cursor = cursors[offset]
+                while cursor < positions.endIndex, positions[cursor] < target { cursor += 1 }
+                cursors[offset] = cursor
+                if cursor == positions.endIndex { break starts }  // later starts need later positions still
+                if positions[cursor] != target { continue starts }
+            }
+            count += 1
+        }
+        return count
     }
 
     /// The sorted documents matching `query` among the first `limit`; the keys that score them go to `keys`.

@@ -50,6 +50,34 @@ import Testing
         }
     }
 
+    /// Phrases over a tiny vocabulary (so words repeat and overlap, "a a a"): the documents matched are exactly
+    /// those whose title or body holds the words consecutively, counted from the text.
+    @Test func phrasesMatchExactlyTheDocumentsWhoseTextHoldsThem() throws {
+        let index = SearchIndex()
+        var state: UInt64 = 7
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
+        let vocabulary = ["ax", "bx", "cx", "dx"]
+        var texts: [(title: [String], body: [String])] = []
+        for number in 0..<600 {
+            let title = (0..<(next() % 5)).map { _ in vocabulary[next() % vocabulary.count] }
+            let body = (0..<(next() % 30)).map { _ in vocabulary[next() % vocabulary.count] }
+            texts.append((title, body))
+            index.add(IndexedDocument(id: "p\(number)", title: title.joined(separator: " "), body: body.joined(separator: " ")))
+        }
+        func occurs(_ phrase: [String], in words: [String]) -> Bool {
+            words.count >= phrase.count && (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
+        }
+        for phrase in [["ax", "bx"], ["ax", "ax"], ["ax", "ax", "ax"], ["cx", "dx", "ax"], ["dx", "cx", "bx", "ax"]] {
+            let query = try SearchQueryParser().parse("\"" + phrase.joined(separator: " ") + "\"")
+            let expected = texts.indices.filter { occurs(phrase, in: texts[$0].title) || occurs(phrase, in: texts[$0].body) }.map(UInt32.init)
+            #expect(index.matches(query).map(\.document).sorted() == expected, "\(phrase)")
+            #expect(!expected.isEmpty)
+        }
+    }
+
     @Test func filtersAndPagesAgree() throws {
         let query = try SearchQueryParser().parse("word0x OR word1x OR word77x")
         let even: (UInt32) -> Bool = { $0 % 2 == 0 }
