@@ -22,10 +22,20 @@ final class ArticleIndex {
         var byExternalID: [String: Int] = [:]
         var textBytes = 0
         /// Its articles' entities, filter values and engagement reports.
-        let entities = EntityPartBuilder()
+        let entities: EntityPartBuilder
 
         init(parameters: BM25Parameters, stems: StemCache) {
             self.index = SearchIndex(parameters: parameters, stems: stems, keepsTokenRanges: false)
+            self.entities = EntityPartBuilder()
+        }
+
+        /// A buffer holding `buffer`'s articles and entities as they are now (copied on write, so this costs little)
+        /// but no postings: for reads of articles and entities only.
+        init(articlesAndEntitiesOf buffer: Buffer, parameters: BM25Parameters) {
+            self.index = SearchIndex(parameters: parameters, keepsTokenRanges: false)
+            self.articles = buffer.articles
+            self.offsets = buffer.offsets
+            self.entities = buffer.entities.snapshot()
         }
 
         var count: Int { self.articles.count }
@@ -59,6 +69,16 @@ final class ArticleIndex {
         self.segments = segments
         self.segmentEnds = Self.ends(of: segments)  // didSet does not run in an initialiser
         self.active = Buffer(parameters: parameters, stems: self.stems)
+    }
+
+    /// The index as it is now, for entity listings and timelines to read without the service's lock: segments and
+    /// frozen buffers are immutable and shared; the active buffer's articles and entities are copied (on write).
+    /// Its articles, publication times and entity parts are those of this index; it cannot be searched (the copy
+    /// of the active buffer has no postings) and is never changed.
+    func entitySnapshot() -> ArticleIndex {
+        let snapshot = ArticleIndex(directory: nil, parameters: self.parameters, segments: self.segments)
+        snapshot.frozen = self.frozen + [Buffer(articlesAndEntitiesOf: self.active, parameters: self.parameters)]
+        return snapshot
     }
 
     /// Articles held.

@@ -717,7 +717,9 @@ public final class QueryService: Service, Sendable {
     /// Entities known across every article.
     public func entities(_ request: EntitiesRequest) throws -> EntitiesResponse {
         defer { HeapTrim.releaseFreedMemory() }  // a listing reads every part's entity table into the heap
-        return try self.state.read { try EntityView(parts: $0.index.entityParts()).entitiesResponse(request) }
+        // Read outside the lock, so that following the log never waits for a listing.
+        let index = self.state.read { $0.index.entitySnapshot() }
+        return try EntityView(parts: index.entityParts()).entitiesResponse(request)
     }
 
     /// The most actors one timeline request may name.
@@ -730,21 +732,19 @@ public final class QueryService: Service, Sendable {
             throw DatelineError(code: .invalidArgument, message: "a timeline takes at most \(Self.maximumTimelineActors) actors, not \(request.actors.count)")
         }
         defer { HeapTrim.releaseFreedMemory() }  // the reports a timeline read are free once it is answered
-        return try self.state.read { state in
-            let index = state.index
-            let lookup = EntityView.ArticleLookup(
-                publishedAt: { document in index.publishedAt(document).map(Date.init(timeIntervalSince1970:)) },
-                header: { document in
-                    guard let article = try? index.article(document) else { return .init(id: "", title: nil, source: nil, publishedAt: nil) }
-                    return .init(id: article.id, title: article.title, source: article.source, publishedAt: article.publishedAt)
-                }
-            )
-            let response = try EntityView(parts: index.entityParts()).timeline(request, articles: lookup)
-            if let unknown = response.actors.first(where: { $0.ids.isEmpty }) {
-                throw DatelineError(code: .notFound, message: "no person, office, organisation or country called '\(unknown.query)' is known (try `dateline entities --match`)")
+        let index = self.state.read { $0.index.entitySnapshot() }  // read outside the lock, as entity listings are
+        let lookup = EntityView.ArticleLookup(
+            publishedAt: { document in index.publishedAt(document).map(Date.init(timeIntervalSince1970:)) },
+            header: { document in
+                guard let article = try? index.article(document) else { return .init(id: "", title: nil, source: nil, publishedAt: nil) }
+                return .init(id: article.id, title: article.title, source: article.source, publishedAt: article.publishedAt)
             }
-            return response
+        )
+        let response = try EntityView(parts: index.entityParts()).timeline(request, articles: lookup)
+        if let unknown = response.actors.first(where: { $0.ids.isEmpty }) {
+            throw DatelineError(code: .notFound, message: "no person, office, organisation or country called '\(unknown.query)' is known (try `dateline entities --match`)")
         }
+        return response
     }
 
     /// Counts of `documents` by source, tag, publication date, entity and topic.

@@ -193,6 +193,23 @@ struct EntityViewTests {
         #expect(compared > 100, "the articles make engagements to compare")
     }
 
+    /// Entity listings and timelines read a snapshot outside the service's lock: articles added to the active
+    /// buffer afterwards change neither its entities nor its articles.
+    @Test func anEntitySnapshotIsUnchangedByLaterArticles() throws {
+        let articles = Self.articles(count: 240, seed: 6)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("entity-snapshot-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let index = try Self.index(Array(articles.prefix(160)), cuts: [60], mergeRun: nil, directory: directory)
+        let snapshot = index.entitySnapshot()
+        let before = try Self.answers(EntityView(parts: snapshot.entityParts()), articles: Array(articles.prefix(160)))
+        for (number, article) in articles.enumerated().dropFirst(160) { index.add(article, offset: UInt64(number)) }
+        #expect(snapshot.count == 160 && index.count == 240)
+        #expect(try Self.answers(EntityView(parts: snapshot.entityParts()), articles: Array(articles.prefix(160))) == before)
+        #expect(try (0..<160).map { try snapshot.article($0).id } == articles.prefix(160).map(\.id))
+        #expect(try Self.answers(EntityView(parts: index.entityParts()), articles: articles) != before, "the index itself moved on")
+    }
+
     @Test func aSurnameAloneIsTheOneKnownPersonWhateverTheOrder() throws {
         func article(_ number: Int, _ entities: [ExtractedEntity]) -> StoredArticle {
             StoredArticle(

@@ -138,6 +138,19 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
 
     var documentCount: Int { self.records.count }
 
+    /// A copy that later additions to this builder do not change (its tables are copied on write).
+    func snapshot() -> EntityPartBuilder {
+        let copy = EntityPartBuilder()
+        copy.records = self.records
+        copy.entities = self.entities
+        copy.names = self.names
+        copy.surnames = self.surnames
+        copy.filters = self.filters
+        copy.participants = self.participants
+        copy.holders = self.holders
+        return copy
+    }
+
     func add(_ article: StoredArticle) {
         let local = UInt32(self.records.count)
         var annotation = DocumentAnnotation(source: article.source, language: article.language, tags: Array(Set(article.tags + article.categories)).sorted())
