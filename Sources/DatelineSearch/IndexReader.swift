@@ -110,15 +110,23 @@ package struct IndexReader {
     }
 
     /// Documents where `terms` occur consecutively, with the phrase's frequency in each field. The terms' postings
-    /// (ascending documents, ascending positions) are walked side by side: no hashing per document or position.
+    /// (ascending documents, ascending positions) are walked side by side: no hashing per document or position. In
+    /// a segment, positions are read only for the documents every term holds.
     private func phrase(_ terms: [String], limit: Int) throws(DatelineStorageError) -> ScoredKey {
         var key = ScoredKey()
         parts: for (slot, count) in self.visible(limit: limit) {
             var lists: [PostingList] = []
+            var readers: [IndexSegment.Positions] = []  // a segment's terms' positions, read when needed
             for term in terms {
-                let list = try self.postings(term, in: slot.part, limit: count, positions: true)
-                guard !list.documents.isEmpty else { continue parts }
-                lists.append(list)
+                switch slot.part {
+                case .buffer(let index):
+                    lists.append(index.postingList(term, limit: count, positions: true))
+                case .segment(let segment):
+                    guard let info = try segment.termInfo(term) else { continue parts }
+                    lists.append(try segment.postings(info, below: count, positions: false))
+                    readers.append(try segment.positions(of: info))
+                }
+                if lists.last!.documents.isEmpty { continue parts }
             }
             var cursors = [Int](repeating: 0, count: lists.count)
             documents: for index in lists[0].documents.indices {
@@ -131,10 +139,18 @@ package struct IndexReader {
                     if cursor == documents.count { break documents }  // no later document has every term
                     if documents[cursor] != document { continue documents }
                 }
-                let rest = lists.indices.dropFirst().map { lists[$0].positions(at: cursors[$0]) }
-                let (title, body) = lists[0].positions(at: index)
-                let titleCount = Self.phraseCount(title, rest.map(\.title))
-                let bodyCount = Self.phraseCount(body, rest.map(\.body))
+                cursors[0] = index
+                var fields: [(title: ArraySlice<UInt32>, body: ArraySlice<UInt32>)] = []
+                for term in lists.indices {
+                    if readers.isEmpty {
+                        fields.append(lists[term].positions(at: cursors[term]))
+                    } else {
+                        let (title, body) = try readers[term].at(cursors[term], of: lists[term])
+                        fields.append((title[...], body[...]))
+                    }
+                }
+                let titleCount = Self.phraseCount(fields[0].title, fields.dropFirst().map(\.title))
+                let bodyCount = Self.phraseCount(fields[0].body, fields.dropFirst().map(\.body))
                 guard titleCount + bodyCount > 0 else { continue }
                 key.documents.append(UInt32(slot.base) + document)
                 key.title.append(UInt32(titleCount))

@@ -61,12 +61,18 @@ import Testing
         }
         let vocabulary = ["ax", "bx", "cx", "dx"]
         var texts: [(title: [String], body: [String])] = []
+        var documents: [IndexedDocument] = []
         for number in 0..<600 {
+            // Some bodies long enough to span position blocks, so positions are found past other documents'.
             let title = (0..<(next() % 5)).map { _ in vocabulary[next() % vocabulary.count] }
-            let body = (0..<(next() % 30)).map { _ in vocabulary[next() % vocabulary.count] }
+            let body = (0..<(next() % (number % 7 == 0 ? 300 : 30))).map { _ in vocabulary[next() % vocabulary.count] }
             texts.append((title, body))
-            index.add(IndexedDocument(id: "p\(number)", title: title.joined(separator: " "), body: body.joined(separator: " ")))
+            documents.append(IndexedDocument(id: "p\(number)", title: title.joined(separator: " "), body: body.joined(separator: " ")))
+            index.add(documents.last!)
         }
+        // The same documents in segments (positions read only for the documents every term holds) and a buffer.
+        let scratch = try ScratchDirectory()
+        let segmented = IndexReader(parts: try SegmentTests.segmented(documents, sizes: [290, 200], directory: scratch.path).parts)
         func occurs(_ phrase: [String], in words: [String]) -> Bool {
             words.count >= phrase.count && (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
         }
@@ -74,6 +80,10 @@ import Testing
             let query = try SearchQueryParser().parse("\"" + phrase.joined(separator: " ") + "\"")
             let expected = texts.indices.filter { occurs(phrase, in: texts[$0].title) || occurs(phrase, in: texts[$0].body) }.map(UInt32.init)
             #expect(index.matches(query).map(\.document).sorted() == expected, "\(phrase)")
+            let inSegments = try segmented.matches(query)
+            #expect(inSegments.map(\.document).sorted() == expected, "\(phrase) in segments")
+            let scores = Dictionary(uniqueKeysWithValues: index.matches(query).map { ($0.document, $0.score) })
+            for match in inSegments { #expect(abs(match.score - scores[match.document]!) <= 1e-9 * max(1, match.score)) }
             #expect(!expected.isEmpty)
         }
     }

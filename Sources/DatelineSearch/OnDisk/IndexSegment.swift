@@ -240,7 +240,7 @@ package final class IndexSegment: Sendable {
     package let columnCount: Int
     private let dictionaryFile: MappedIndexFile
     private let postingsFile: MappedIndexFile
-    private let positionsFile: MappedIndexFile
+    fileprivate let positionsFile: MappedIndexFile
     private let documentsFile: MappedIndexFile
     private let keysFile: MappedIndexFile
     private let annexFile: MappedIndexFile
@@ -368,7 +368,7 @@ package final class IndexSegment: Sendable {
         self.documentsFile.payload.littleEndian(at: self.columnsOffset + 8 * (column * self.documentCount + document), as: UInt64.self)
     }
 
-    private func failure(_ error: IndexFormatError, in file: MappedIndexFile) -> DatelineStorageError {
+    fileprivate func failure(_ error: IndexFormatError, in file: MappedIndexFile) -> DatelineStorageError {
         .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
     }
 
@@ -415,6 +415,31 @@ package final class IndexSegment: Sendable {
                 self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
                 limit: UInt32(clamping: limit ?? self.documentCount), positions: positions ? self.positionsFile.payload : nil
             )
+        } catch { throw self.failure(error, in: self.postingsFile) }
+    }
+
+    /// Reads the positions of chosen documents of a term's postings decoded without them, in increasing order.
+    package struct Positions {
+        private var cursor: PostingsFormat.PositionCursor
+        private let segment: IndexSegment
+
+        init(_ cursor: PostingsFormat.PositionCursor, segment: IndexSegment) {
+            self.cursor = cursor
+            self.segment = segment
+        }
+
+        /// The title and body positions of `list`'s `index`-th document.
+        package mutating func at(_ index: Int, of list: PostingList) throws(DatelineStorageError) -> (title: [UInt32], body: [UInt32]) {
+            do throws(IndexFormatError) {
+                return try self.cursor.positions(at: index, of: list)
+            } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
+        }
+    }
+
+    /// A reader of the positions of the term `info` describes, for documents of its postings chosen later.
+    package func positions(of info: TermInfo) throws(DatelineStorageError) -> Positions {
+        do throws(IndexFormatError) {
+            return Positions(try PostingsFormat.PositionCursor(self.postingsFile.payload, offset: info.postingsOffset, positions: self.positionsFile.payload), segment: self)
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
 

@@ -106,6 +106,65 @@ enum PostingsFormat {
         return output
     }
 
+    /// Reads the positions of chosen documents of a term whose postings were decoded without them (a phrase
+    /// needs them only for the documents every one of its terms holds): it jumps to the block's first positions
+    /// through its skip entry and steps over the varints of the documents before it, so the positions of other
+    /// documents are never decoded. Documents must be asked for in increasing order.
+    struct PositionCursor {
+        let postings: UnsafeRawBufferPointer
+        let positions: UnsafeRawBufferPointer
+        let skipStart: Int
+        let blockCount: Int
+        private var index = -1
+        private var offset = 0
+
+        init(_ postings: UnsafeRawBufferPointer, offset: Int, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
+            var cursor = ByteCursor(postings, at: offset)
+            self.blockCount = try cursor.int()
+            self.skipStart = cursor.position
+            guard self.blockCount <= cursor.remaining / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+            self.postings = postings
+            self.positions = positions
+        }
+
+        /// The title and body positions of the `index`-th document of `list` (the term's postings, decoded).
+        mutating func positions(at index: Int, of list: PostingList) throws(IndexFormatError) -> (title: [UInt32], body: [UInt32]) {
+            let block = index / PostingsFormat.blockSize
+            guard block < self.blockCount, index < list.count else { throw IndexFormatError("document \(index) of a term's \(list.count)") }
+            if self.index < block * PostingsFormat.blockSize || self.index > index {
+                // Start at the block's first document.
+                let skip = self.skipStart + block * PostingsFormat.skipEntrySize
+                self.offset = Int(truncatingIfNeeded: self.postings.littleEndian(at: skip + 8, as: UInt64.self))
+                self.index = block * PostingsFormat.blockSize
+            }
+            var cursor = ByteCursor(self.positions, at: self.offset)
+            while self.index < index {  // step over the documents before it
+                for _ in 0..<(Int(list.titleFrequencies[self.index]) + Int(list.bodyFrequencies[self.index])) {
+                    guard cursor.position < self.positions.count else { throw IndexFormatError("positions run past their file") }
+                    while cursor.position < self.positions.count, self.positions[cursor.position] & 0x80 != 0 { cursor.position += 1 }
+                    cursor.position += 1
+                }
+                self.index += 1
+            }
+            var fields: [[UInt32]] = []
+            for frequency in [list.titleFrequencies[index], list.bodyFrequencies[index]] {
+                var field: [UInt32] = []
+                field.reserveCapacity(Int(frequency))
+                var position: UInt32 = 0
+                for _ in 0..<frequency {
+                    let gap = try cursor.varint()
+                    guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
+                    position += UInt32(gap)
+                    field.append(position)
+                }
+                fields.append(field)
+            }
+            self.index = index + 1
+            self.offset = cursor.position
+            return (fields[0], fields[1])
+        }
+    }
+
     /// Decodes the postings of a term with `count` documents at `offset`, keeping only documents below
     /// `limit`, with their positions when `positions` is given.
     static func decode(
