@@ -151,10 +151,11 @@ enum GeneratedScaleBenchmark {
         )
     }
 
-    /// For profiling: indexes `count` generated articles with real processes (extraction off), prints
-    /// dateline-query's process id to standard error, then sends both query sets `rounds` times (attach
-    /// `perf record -p PID` meanwhile).
-    static func profileQueries(count: Int, rounds: Int) async throws {
+    /// For profiling: indexes `count` generated articles with real processes (extraction off unless `entities`),
+    /// prints dateline-query's process id to standard error, then sends both query sets `rounds` times, or with
+    /// `entities` an entity listing and a timeline of the two most reported people (attach `perf record -p PID`
+    /// meanwhile).
+    static func profileQueries(count: Int, rounds: Int, entities: Bool = false) async throws {
         var items: [ReutersReader.Item] = []
         for file in try FileManager.default.contentsOfDirectory(atPath: IngestBenchmark.corpus.path).sorted() where file.hasSuffix(".sgm") {
             items += ReutersReader.items(in: try Data(contentsOf: IngestBenchmark.corpus.appendingPathComponent(file)))
@@ -164,7 +165,7 @@ enum GeneratedScaleBenchmark {
         let root = NSTemporaryDirectory() + "dateline-bench-profile-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let ingest = try ResourcesBenchmark.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", "off"])
+        let ingest = try ResourcesBenchmark.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", entities ? "on" : "off"])
         defer { if ingest.isRunning { ingest.terminate() } }
         let ingestPort = try await ResourcesBenchmark.waitForPort(root + "/ingest.port")
         let query = try ResourcesBenchmark.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
@@ -178,7 +179,17 @@ enum GeneratedScaleBenchmark {
         let queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
         _ = try await queryClient.send(SearchRequest(query: "trade", minimumOffset: end), timeout: .seconds(3_600))
         FileHandle.standardError.write(Data("dateline-query pid \(query.processIdentifier)\n".utf8))
-        for round in 0..<rounds {
+        if entities {
+            let clock = ContinuousClock()
+            for round in 0..<rounds {
+                let start = clock.now
+                let people = try await queryClient.send(EntitiesRequest(kinds: [.person], limit: 2)).entities.map(\.name)
+                let listed = clock.now
+                _ = try await queryClient.send(TimelineRequest(actors: people))
+                print("round \(round): entity listing \(listed - start), timeline of \(people) \(clock.now - listed)")
+            }
+        }
+        for round in 0..<(entities ? 0 : rounds) {
             let latency = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1)
             print("round \(round): p50 \(micros(latency.p50)), p99 \(micros(latency.p99))")
         }

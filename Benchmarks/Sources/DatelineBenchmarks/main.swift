@@ -15,7 +15,7 @@ if let index = CommandLine.arguments.firstIndex(of: "--scale-articles"), index +
     exit(0)
 }
 if let index = CommandLine.arguments.firstIndex(of: "--profile-queries"), index + 1 < CommandLine.arguments.count, let count = Int(CommandLine.arguments[index + 1]) {
-    try await GeneratedScaleBenchmark.profileQueries(count: count, rounds: 20)
+    try await GeneratedScaleBenchmark.profileQueries(count: count, rounds: CommandLine.arguments.contains("--entities") ? 200 : 20, entities: CommandLine.arguments.contains("--entities"))
     exit(0)
 }
 if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {

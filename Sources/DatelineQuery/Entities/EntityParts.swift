@@ -11,6 +11,8 @@ import Foundation
 /// view, never per part.
 protocol EntityPart {
     var documentCount: Int { get }
+    /// How many entities the part records.
+    var entityCount: Int { get }
     /// This part's record of entity `id`.
     func entity(_ id: String) throws -> PartEntity?
     func forEachEntity(_ body: (PartEntity) throws -> Void) throws
@@ -137,6 +139,7 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
     private var holders: [String: [Holding]] = [:]
 
     var documentCount: Int { self.records.count }
+    var entityCount: Int { self.entities.count }
 
     /// A copy that later additions to this builder do not change (its tables are copied on write).
     func snapshot() -> EntityPartBuilder {
@@ -198,7 +201,7 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
             self.entities[entity.id] = seen
         }
         for name in names where self.names[name]?.contains(entity.id) != true { self.names[name, default: []].append(entity.id) }
-        if entity.kind == .person, entity.name.contains(" "), let surname = entity.name.split(separator: " ").last?.lowercased(),
+        if entity.kind == .person, entity.name.isFullName, let surname = entity.name.split(separator: " ").last?.lowercased(),
             self.surnames[surname]?.contains(entity.id) != true
         {
             self.surnames[surname, default: []].append(entity.id)
@@ -255,6 +258,7 @@ struct SegmentEntityPart: EntityPart {
     let segment: IndexSegment
 
     var documentCount: Int { self.segment.documentCount }
+    var entityCount: Int { self.segment.annexTable(EntityTables.entity)?.count ?? 0 }
 
     private func value(_ table: String, _ key: [UInt8]) throws -> [UInt8]? {
         do { return try self.segment.annexTable(table)?.value(for: key) } catch { throw self.segment.annexDamage(error) }

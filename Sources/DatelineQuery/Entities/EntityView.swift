@@ -112,7 +112,7 @@ final class EntityView {
         guard id.hasPrefix("person:") else { return nil }
         if let cached = self.aliases[id] { return cached }
         var alias: String?
-        if let record = try self.partRecord(id), !record.name.contains(" ") {
+        if let record = try self.partRecord(id), !record.name.isFullName {
             var people: [String] = []
             if let surnames = self.surnameIndex {
                 people = surnames[record.name.lowercased()] ?? []
@@ -130,7 +130,7 @@ final class EntityView {
     /// The surname-only people that stand for `person`, in id order.
     func aliasSources(of person: String) throws -> [String] {
         if let cached = self.aliasSourceCache[person] { return cached }
-        guard person.hasPrefix("person:"), let record = try self.partRecord(person), record.name.contains(" "),
+        guard person.hasPrefix("person:"), let record = try self.partRecord(person), record.name.isFullName,
             let surname = record.name.split(separator: " ").last?.lowercased()
         else { return [] }
         var named: [String] = []
@@ -311,6 +311,7 @@ final class EntityView {
     /// assembled for the page alone.
     private func topEntities(kinds: Set<EntityKind>, limit: Int) throws -> EntitiesResponse {
         var heads: [String: EntityCoding.Head] = [:]
+        heads.reserveCapacity(self.parts.map(\.part.entityCount).max() ?? 0)  // parts share most of their entities
         var surnames: [String: [String]] = [:]
         var step = 0
         for (part, _) in self.parts {
@@ -327,16 +328,29 @@ final class EntityView {
         }
         self.surnameIndex = surnames
         var folded = heads
-        for (id, head) in heads where id.hasPrefix("person:") && !head.name.contains(" ") {
+        for (id, head) in heads where id.hasPrefix("person:") && !head.name.isFullName {
             guard let people = surnames[head.name.lowercased()], people.count == 1, people[0] != id, folded[people[0]] != nil else { continue }
             folded[people[0]]!.articleCount += head.articleCount
             folded[people[0]]!.mentionCount += head.mentionCount
             folded[id] = nil
         }
-        let matching = folded.filter { kinds.isEmpty || kinds.contains($0.value.kind) }
-        let top = matching.sorted { ($0.value.articleCount, $0.value.mentionCount, $1.key) > ($1.value.articleCount, $1.value.mentionCount, $0.key) }.prefix(limit)
-        let page = try top.compactMap { try self.record($0.key)?.summary }
-        return EntitiesResponse(entities: page, total: UInt64(matching.count))
+        // The page's entities, most articles first (then most mentions, then id), kept as they are met: most fall
+        // below the page's last at the first comparison.
+        func precedes(_ a: (id: String, head: EntityCoding.Head), _ b: (id: String, head: EntityCoding.Head)) -> Bool {
+            (a.head.articleCount, a.head.mentionCount) != (b.head.articleCount, b.head.mentionCount)
+                ? (a.head.articleCount, a.head.mentionCount) > (b.head.articleCount, b.head.mentionCount) : a.id < b.id
+        }
+        var top: [(id: String, head: EntityCoding.Head)] = []
+        var total = 0
+        for (id, head) in folded where kinds.isEmpty || kinds.contains(head.kind) {
+            total += 1
+            guard limit > 0, top.count < limit || precedes((id, head), top[top.count - 1]) else { continue }
+            let slot = top.firstIndex { !precedes($0, (id, head)) } ?? top.count
+            top.insert((id, head), at: slot)
+            if top.count > limit { top.removeLast() }
+        }
+        let page = try top.compactMap { try self.record($0.id)?.summary }
+        return EntitiesResponse(entities: page, total: UInt64(total))
     }
 
     /// The person who held `office` on `day`: the latest one seen holding it on or before that day, else the
@@ -584,6 +598,11 @@ final class EntityView {
         }
         return conflicts
     }
+}
+
+extension String {
+    /// Whether the name has more than one word (a person's full name, not a surname alone).
+    var isFullName: Bool { self.utf8.contains(UInt8(ascii: " ")) }
 }
 
 /// A set of document numbers below a bound, one bit each.
