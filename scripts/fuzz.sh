@@ -3,6 +3,7 @@
 # each for a time or a number of executions, starting from its seed corpus in Fuzz/Corpus/<target>/.
 #
 # Usage: scripts/fuzz.sh [--seconds N | --runs N] [--no-build] [--keep-going] [--list] [TARGET...]
+#   (one run at a time per scratch directory, Fuzz/.build-fuzz or FUZZ_SCRATCH; a second one stops with an error)
 #   --seconds N   fuzz each target for N seconds (default: 20)
 #   --runs N      fuzz each target for N executions (with --seconds too: whichever comes first)
 #   --no-build    use the fuzzers already built
@@ -48,6 +49,14 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 [ -n "$seconds" ] || [ -n "$runs" ] || seconds=20
+
+# One run per scratch directory: two would rebuild the binaries under each other and share logs and artifacts.
+mkdir -p "$SCRATCH"
+exec 9>"$SCRATCH/.fuzz.lock"
+if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
+  echo "error: another scripts/fuzz.sh is using $SCRATCH; wait for it, or give this one its own FUZZ_SCRATCH=DIR" >&2
+  exit 2
+fi
 
 BUILD_FLAGS=(-c release --package-path "$FUZZ" --scratch-path "$SCRATCH" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 if [ "$build" -eq 1 ]; then
