@@ -16,7 +16,23 @@ final class QueryProgress: Sendable {
         var epoch: String?
         var articleCount = 0
         /// How far the background check of the opened segments' checksums has got (nil without an index on disk).
-        var indexCheck: String?
+        var indexCheck: IndexCheck?
+    }
+
+    /// The background check of the segments' checksums after a start, as health reports it.
+    enum IndexCheck: Sendable, Equatable, CustomStringConvertible {
+        case checking(segments: Int)
+        case verified
+        /// Damage found (the rebuild from the log has begun).
+        case damaged(file: String)
+
+        var description: String {
+            switch self {
+            case .checking(let segments): "checking \(segments) segments"
+            case .verified: "verified"
+            case .damaged(let file): "damaged: \(file)"
+            }
+        }
     }
 
     private struct Waiter {

@@ -124,7 +124,7 @@ public final class QueryService: Service, Sendable {
         let unverified = state.index.segments.count { !$0.isVerified }
         let loaded = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, condition: state.healthCondition, epoch: state.epoch,
-            articleCount: state.index.count, indexCheck: lock == nil ? nil : unverified == 0 ? "verified" : "checking \(unverified) segments"
+            articleCount: state.index.count, indexCheck: lock == nil ? nil : unverified == 0 ? .verified : .checking(segments: unverified)
         )
         self.state = ReadWriteLocked(state)
         self.commits = Mutex(Commits(manifest: manifest, nextSegment: manifest.nextSegment))
@@ -275,26 +275,29 @@ public final class QueryService: Service, Sendable {
             let started = ContinuousClock.now
             for (checked, segment) in segments.enumerated() {
                 if self.stopping.load(ordering: .relaxed) { return }
-                self.progress.publish { $0.indexCheck = "checking \(segments.count - checked) segments" }
+                self.progress.publish { $0.indexCheck = .checking(segments: segments.count - checked) }
                 do throws(DatelineStorageError) {
                     try segment.verifyChecksums()
                 } catch {
                     self.segmentDamaged(segment, error)
-                    self.progress.publish { $0.indexCheck = "damaged: \(error.segment ?? segment.name)" }
+                    self.progress.publish { $0.indexCheck = .damaged(file: error.segment ?? segment.name) }
                     return
                 }
             }
             self.logger.info("verified the checksums of the index's segments", metadata: [
                 "dateline.segments": "\(segments.count)", "dateline.seconds": "\((ContinuousClock.now - started).seconds)",
             ])
-            self.progress.publish { $0.indexCheck = "verified" }
+            self.progress.publish { $0.indexCheck = .verified }
         }
     }
 
     /// Waits until the background check of the segments opened at start has finished (verified, or damage found
     /// and the rebuild begun); false when `deadline` passes first.
     package func waitUntilIndexChecked(deadline: ContinuousClock.Instant) async -> Bool {
-        await self.progress.wait(until: deadline) { !($0.indexCheck?.hasPrefix("checking") ?? false) }
+        await self.progress.wait(until: deadline) { snapshot in
+            if case .checking = snapshot.indexCheck { return false }
+            return true
+        }
     }
 
     /// A segment found damaged after it was opened: the index is rebuilt from the log, unless it no longer holds
@@ -552,7 +555,7 @@ public final class QueryService: Service, Sendable {
         )
         var details = ["appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)", "epoch": epoch ?? ""]
         if let condition { details["condition"] = condition }
-        if let check = published.indexCheck { details["indexCheck"] = check }
+        if let check = published.indexCheck { details["indexCheck"] = check.description }
         let status: DatelineHealthStatus = !caughtUp ? .catchingUp : (following ? .serving : .degraded)
         if status == .catchingUp && condition == nil {
             details["condition"] = following ? "catching up: offset \(applied) of \(end)" : "catching up: not yet connected to dateline-ingest"

@@ -84,16 +84,9 @@ enum GeneratedScaleBenchmark {
 
     static func run(count: Int, generator: Generator, querySets: [[SearchRequest]], extraction: Bool) async throws -> Run {
         let clock = ContinuousClock()
-        let root = NSTemporaryDirectory() + "dateline-bench-scale-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let ingest = try ResourcesBenchmark.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", extraction ? "on" : "off"])
-        defer { if ingest.isRunning { ingest.terminate() } }
-        let ingestPort = try await ResourcesBenchmark.waitForPort(root + "/ingest.port")
-        let queryArguments = ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"]
-        var query = try ResourcesBenchmark.start("dateline-query", queryArguments)
-        defer { if query.isRunning { query.terminate() } }
-        var queryPort = try await ResourcesBenchmark.waitForPort(root + "/query.port")
+        let services = try await ServicePair(name: "scale", extraction: extraction)
+        defer { services.stop() }
+        let (root, ingestPort) = (services.root, services.ingestPort)
         let ingestClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
         let start = clock.now
         // Four lanes of batches of 200, each generated as it is sent (the corpus is never held whole).
@@ -109,34 +102,31 @@ enum GeneratedScaleBenchmark {
             try await group.waitForAll()
         }
         let ingestStats = try await ingestClient.send(IngestStatsRequest())
-        var queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        var queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: services.queryPort)
         _ = try await queryClient.send(SearchRequest(query: "trade", minimumOffset: ingestStats.endOffset), timeout: .seconds(3_600))
         let searchable = (clock.now - start).seconds
-        let afterIngest = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let afterIngest = ProtectionBenchmark.memory(of: services.query.processIdentifier)
         var latency: [IngestBenchmark.Latency] = []
-        for queries in querySets { latency.append(try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1)) }
+        for queries in querySets { latency.append(try await IngestBenchmark.measureQueries(queries, port: services.queryPort, clients: 1, rounds: 1)) }
         let people = try await queryClient.send(EntitiesRequest(kinds: [.person], limit: 2)).entities.map(\.name)
         try await queryClient.close()
 
         // Restart: SIGTERM commits; time from process start to a search, an entity look-up and a timeline.
-        query.terminate()
-        query.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: root + "/query.port")
+        services.stopQuery()
         let restart = clock.now
-        query = try ResourcesBenchmark.start("dateline-query", queryArguments)
-        queryPort = try await ResourcesBenchmark.waitForPort(root + "/query.port")
-        queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        try await services.startQuery()
+        queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: services.queryPort)
         _ = try await queryClient.send(SearchRequest(query: "trade"))
         let restartToSearch = (clock.now - restart).seconds
-        let restartedMemory = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let restartedMemory = ProtectionBenchmark.memory(of: services.query.processIdentifier)
         _ = try await queryClient.send(EntitiesRequest(limit: 20))
         let restartToEntities = (clock.now - restart).seconds
-        let entitiesMemory = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let entitiesMemory = ProtectionBenchmark.memory(of: services.query.processIdentifier)
         if !people.isEmpty { _ = try? await queryClient.send(TimelineRequest(actors: people)) }
         let restartToTimeline = (clock.now - restart).seconds
-        let timelineMemory = ProtectionBenchmark.memory(of: query.processIdentifier)
-        for queries in querySets { _ = try await IngestBenchmark.measureQueries(queries, port: queryPort, clients: 1, rounds: 1) }
-        let served = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let timelineMemory = ProtectionBenchmark.memory(of: services.query.processIdentifier)
+        for queries in querySets { _ = try await IngestBenchmark.measureQueries(queries, port: services.queryPort, clients: 1, rounds: 1) }
+        let served = ProtectionBenchmark.memory(of: services.query.processIdentifier)
         try await queryClient.close()
         try await ingestClient.close()
         let storeBytes = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/query")) ?? []).filter { $0.hasSuffix(".stor") }
@@ -156,21 +146,12 @@ enum GeneratedScaleBenchmark {
     /// `entities` an entity listing and a timeline of the two most reported people (attach `perf record -p PID`
     /// meanwhile).
     static func profileQueries(count: Int, rounds: Int, entities: Bool = false) async throws {
-        var items: [ReutersReader.Item] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: IngestBenchmark.corpus.path).sorted() where file.hasSuffix(".sgm") {
-            items += ReutersReader.items(in: try Data(contentsOf: IngestBenchmark.corpus.appendingPathComponent(file)))
-        }
+        let items = try self.reutersItems()
         let generator = Generator(items: items)
         let queries = IngestBenchmark.queries(from: items) + self.generatedQueries(generator)
-        let root = NSTemporaryDirectory() + "dateline-bench-profile-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let ingest = try ResourcesBenchmark.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", entities ? "on" : "off"])
-        defer { if ingest.isRunning { ingest.terminate() } }
-        let ingestPort = try await ResourcesBenchmark.waitForPort(root + "/ingest.port")
-        let query = try ResourcesBenchmark.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
-        defer { if query.isRunning { query.terminate() } }
-        let queryPort = try await ResourcesBenchmark.waitForPort(root + "/query.port")
+        let services = try await ServicePair(name: "profile", extraction: entities)
+        defer { services.stop() }
+        let (ingestPort, queryPort, query) = (services.ingestPort, services.queryPort, services.query)
         let ingestClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
         var end: UInt64 = 0
         for batchStart in stride(from: 0, to: count, by: 500) {
@@ -197,6 +178,15 @@ enum GeneratedScaleBenchmark {
         try await ingestClient.close()
     }
 
+    /// Every article of Reuters-21578, the generator's material.
+    static func reutersItems() throws -> [ReutersReader.Item] {
+        var items: [ReutersReader.Item] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: IngestBenchmark.corpus.path).sorted() where file.hasSuffix(".sgm") {
+            items += ReutersReader.items(in: try Data(contentsOf: IngestBenchmark.corpus.appendingPathComponent(file)))
+        }
+        return items
+    }
+
     /// Words of the generated titles, for a second query set the corpus's own titles did not pick.
     static func generatedQueries(_ generator: Generator) -> [SearchRequest] {
         var seen = Set<String>()
@@ -211,10 +201,7 @@ enum GeneratedScaleBenchmark {
     }
 
     static func report(count: Int, extraction: Bool) async throws -> String {
-        var items: [ReutersReader.Item] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: IngestBenchmark.corpus.path).sorted() where file.hasSuffix(".sgm") {
-            items += ReutersReader.items(in: try Data(contentsOf: IngestBenchmark.corpus.appendingPathComponent(file)))
-        }
+        let items = try self.reutersItems()
         let generator = Generator(items: items)
         let querySets = [IngestBenchmark.queries(from: items), self.generatedQueries(generator)]
         let base = try await self.run(count: items.count, generator: generator, querySets: querySets, extraction: extraction)

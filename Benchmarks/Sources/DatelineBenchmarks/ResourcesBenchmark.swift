@@ -101,22 +101,16 @@ enum ResourcesBenchmark {
 
     static func run(corpus: URL, extraction: Bool = true) async throws -> Run {
         let clock = ContinuousClock()
-        let root = NSTemporaryDirectory() + "dateline-bench-resources-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let ingest = try self.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest", "--extraction", extraction ? "on" : "off"])
-        defer { if ingest.isRunning { ingest.terminate() } }
-        let ingestPort = try await self.waitForPort(root + "/ingest.port")
-        var query = try self.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
-        defer { if query.isRunning { query.terminate() } }
-        var queryPort = try await self.waitForPort(root + "/query.port")
+        let services = try await ServicePair(name: "resources", extraction: extraction)
+        defer { services.stop() }
+        let (root, ingestPort) = (services.root, services.ingestPort)
 
         // The CLI, as a user runs it, until everything is searchable.
         let cli = Process()
         cli.executableURL = self.binaries.appendingPathComponent("dateline")
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".sgm") }.sorted()
             .map { corpus.appendingPathComponent($0).path }
-        cli.arguments = ["ingest"] + files + ["--wait", "--ingest", "127.0.0.1:\(ingestPort)", "--query", "127.0.0.1:\(queryPort)"]
+        cli.arguments = ["ingest"] + files + ["--wait", "--ingest", "127.0.0.1:\(ingestPort)", "--query", "127.0.0.1:\(services.queryPort)"]
         cli.standardOutput = FileHandle.nullDevice
         cli.standardError = FileHandle.nullDevice
         let start = clock.now
@@ -126,19 +120,16 @@ enum ResourcesBenchmark {
 
         let ingestClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
         let ingestStats = try await ingestClient.send(IngestStatsRequest())
-        var queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        var queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: services.queryPort)
         let queryStats = try await queryClient.send(QueryStatsRequest())
         try await queryClient.close()
-        let afterIngest = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let afterIngest = ProtectionBenchmark.memory(of: services.query.processIdentifier)
 
         // Restart dateline-query: SIGTERM commits its index; time from start to answering a search.
-        query.terminate()
-        query.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: root + "/query.port")
+        services.stopQuery()
         let restart = clock.now
-        query = try self.start("dateline-query", ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"])
-        queryPort = try await self.waitForPort(root + "/query.port")
-        queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: queryPort)
+        try await services.startQuery()
+        queryClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: services.queryPort)
         var answered = try await queryClient.send(SearchRequest(query: "cocoa"))
         while answered.appliedOffset < ingestStats.endOffset {
             try await Task.sleep(for: .milliseconds(5))
@@ -146,19 +137,16 @@ enum ResourcesBenchmark {
         }
         let restartToReady = (clock.now - restart).seconds
         let restartedStats = try await queryClient.send(QueryStatsRequest())
-        let afterRestart = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let afterRestart = ProtectionBenchmark.memory(of: services.query.processIdentifier)
         // Entity look-ups and timelines read the segments' annexes: answered at once, nothing is rebuilt.
         _ = try await queryClient.send(EntitiesRequest(limit: 20))
         let restartToEntities = (clock.now - restart).seconds
         _ = try? await queryClient.send(TimelineRequest(actors: ["Reagan", "Baker"]))
         let restartToEntitiesReady = (clock.now - restart).seconds
-        let warm = ProtectionBenchmark.memory(of: query.processIdentifier)
+        let warm = ProtectionBenchmark.memory(of: services.query.processIdentifier)
         try await queryClient.close()
         try await ingestClient.close()
-        query.terminate()
-        ingest.terminate()
-        query.waitUntilExit()
-        ingest.waitUntilExit()
+        services.stopProcesses()
 
         return Run(
             searchable: searchable, restartToReady: restartToReady, ingestStats: ingestStats, queryStats: queryStats,
@@ -166,5 +154,62 @@ enum ResourcesBenchmark {
             queryMemory: (afterIngest.resident, afterIngest.anonymous), restartedMemory: (afterRestart.resident, afterRestart.anonymous),
             warmMemory: (warm.resident, warm.anonymous), restartToEntitiesReady: restartToEntitiesReady, restartToEntities: restartToEntities
         )
+    }
+}
+
+/// `dateline-ingest` and `dateline-query` as processes over fresh directories (removed by ``stop()``), the query
+/// service following the ingest service; the query service can be restarted over the same index.
+final class ServicePair {
+    let root: String
+    let ingest: Process
+    let ingestPort: Int
+    private(set) var query: Process
+    private(set) var queryPort: Int
+
+    init(name: String, extraction: Bool) async throws {
+        self.root = NSTemporaryDirectory() + "dateline-bench-\(name)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+        self.ingest = try ResourcesBenchmark.start(
+            "dateline-ingest", ["--port", "0", "--port-file", self.root + "/ingest.port", "--data-dir", self.root + "/ingest", "--extraction", extraction ? "on" : "off"]
+        )
+        do {
+            self.ingestPort = try await ResourcesBenchmark.waitForPort(self.root + "/ingest.port")
+            self.query = try ResourcesBenchmark.start("dateline-query", Self.queryArguments(root: self.root, ingestPort: self.ingestPort))
+            self.queryPort = try await ResourcesBenchmark.waitForPort(self.root + "/query.port")
+        } catch {
+            self.ingest.terminate()
+            throw error
+        }
+    }
+
+    private static func queryArguments(root: String, ingestPort: Int) -> [String] {
+        ["--port", "0", "--port-file", root + "/query.port", "--ingest", "127.0.0.1:\(ingestPort)", "--data-dir", root + "/query"]
+    }
+
+    /// Stops dateline-query with SIGTERM (it commits its index) and waits for it to exit.
+    func stopQuery() {
+        self.query.terminate()
+        self.query.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: self.root + "/query.port")
+    }
+
+    /// Starts dateline-query again over its index; returns once it listens.
+    func startQuery() async throws {
+        self.query = try ResourcesBenchmark.start("dateline-query", Self.queryArguments(root: self.root, ingestPort: self.ingestPort))
+        self.queryPort = try await ResourcesBenchmark.waitForPort(self.root + "/query.port")
+    }
+
+    /// Stops both services (if running) and waits for them to exit; their directories stay.
+    func stopProcesses() {
+        for process in [self.query, self.ingest] where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// Stops both services and removes their directories.
+    func stop() {
+        self.stopProcesses()
+        try? FileManager.default.removeItem(atPath: self.root)
     }
 }

@@ -400,11 +400,6 @@ package final class IndexSegment: Sendable {
         return found
     }
 
-    /// Every term of the segment, in order (merging reads them).
-    package func forEachTerm(_ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
-        try self.dictionary.forEachEntry { key, value in try body(key, try TermInfo(decoding: value)) }
-    }
-
     /// A cursor over the dictionary's terms in byte order, with their encoded entries.
     var termCursor: SortedTable.Cursor { self.dictionary.cursor() }
 
