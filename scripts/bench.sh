@@ -2,8 +2,9 @@
 # Builds the benchmarks in release mode, runs Dateline's benchmarks and its peers' (SQLite FTS5 and Tantivy on the
 # same articles and queries, Redis PING), and prints a Markdown report (also saved to Benchmarks/.build/report.md).
 # Installs what the peers need when missing: Python's tantivy (PyPI) and redis-server (Debian).
-# Usage: scripts/bench.sh [--quick | --scale]   (a full run also ingests the corpus at 10x its size; --quick skips that;
-#        --scale runs only the scale run with 1,000,000 distinct generated articles)
+# Usage: scripts/bench.sh [--quick | --scale | --shapes]   (a full run also ingests the corpus at 10x its size; --quick skips that;
+#        --scale runs only the scale run with 1,000,000 distinct generated articles; --shapes only the per-shape
+#        query table against Tantivy, at 1x and 10x)
 set -euo pipefail
 cd "$(dirname "$0")/../Benchmarks"
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists zlib; then
@@ -41,5 +42,5 @@ done
   scale=(--scale 10)
   for argument in "$@"; do [ "$argument" = "--quick" ] && scale=(); done
   .build/release/DatelineBenchmarks "$@" "${scale[@]}"
-  if [ -f .build/peers/input.json ]; then python3 peers/peers.py "$@"; fi
+  if [ -f .build/peers/input.json ] || [ -f .build/peers/shapes.json ]; then python3 peers/peers.py "$@"; fi
 } | tee .build/report.md

@@ -14,10 +14,14 @@ data = os.path.join(here, "..", ".build", "peers")
 quick = "--quick" in sys.argv
 runs = 1 if quick else 3
 
-articles = [json.loads(line) for line in open(os.path.join(data, "articles.jsonl"), encoding="utf-8")]
-source = json.load(open(os.path.join(data, "input.json"), encoding="utf-8"))
-queries = source["queries"]
-dateline = source["dateline"]
+only_shapes = "--shapes" in sys.argv  # the per-shape section alone (after `DatelineBenchmarks --shapes`)
+if only_shapes:
+    articles, queries, dateline = [], [], {}
+else:
+    articles = [json.loads(line) for line in open(os.path.join(data, "articles.jsonl"), encoding="utf-8")]
+    source = json.load(open(os.path.join(data, "input.json"), encoding="utf-8"))
+    queries = source["queries"]
+    dateline = source["dateline"]
 
 
 def words(text):
@@ -91,7 +95,8 @@ def tantivy_query_text(text):
     return " ".join(out)
 
 
-def tantivy_ingest(directory):
+def tantivy_ingest(directory, articles=None):
+    articles = globals()["articles"] if articles is None else articles
     import tantivy
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
@@ -110,25 +115,38 @@ def tantivy_ingest(directory):
     return len(articles) / elapsed, index, schema
 
 
-def tantivy_queries(index, schema):
+def tantivy_search(index, searcher, schema, q):
+    """One top-10 search as Dateline answers it: parse, match (within the date range when there is one), fetch the
+    stored documents and build a snippet for each hit. Returns the hits' ids and the match count."""
     import tantivy
+    query = index.parse_query(tantivy_query_text(q["query"]), ["title", "body"], field_boosts={"title": 2.0})
+    if q.get("from") is not None or q.get("to") is not None:
+        low = int(q["from"]) if q.get("from") is not None else -2**62
+        high = int(q["to"]) if q.get("to") is not None else 2**62
+        date_query = tantivy.Query.range_query(schema, "date", tantivy.FieldType.Integer, low, high)
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, date_query)])
+    result = searcher.search(query, 10, count=True)
+    snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
+    top = []
+    for _, address in result.hits:
+        document = searcher.doc(address)
+        snippets.snippet_from_doc(document).to_html()
+        top.append(document["id"][0])
+    return top, result.count
+
+
+def tantivy_queries(index, schema, queries=queries, rounds=1):
+    """Each query's time (the median of `rounds`) and its top 10."""
     index.reload()
     searcher = index.searcher()
     latencies, tops = [], []
     for q in queries:
-        begin = time.perf_counter()
-        query = index.parse_query(tantivy_query_text(q["query"]), ["title", "body"], field_boosts={"title": 2.0})
-        if q.get("from") is not None:
-            date_query = tantivy.Query.range_query(schema, "date", tantivy.FieldType.Integer, int(q["from"]), 2**62)
-            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, date_query)])
-        hits = searcher.search(query, 10).hits
-        snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
-        top = []
-        for _, address in hits:
-            document = searcher.doc(address)
-            snippets.snippet_from_doc(document).to_html()
-            top.append(document["id"][0])
-        latencies.append(time.perf_counter() - begin)
+        times = []
+        for _ in range(rounds):
+            begin = time.perf_counter()
+            top, _ = tantivy_search(index, searcher, schema, q)
+            times.append(time.perf_counter() - begin)
+        latencies.append(statistics.median(times))
         tops.append(top)
     return latencies, tops
 
@@ -146,49 +164,110 @@ def ratio(value):
     return f"{value:.2f}×"
 
 
-with tempfile.TemporaryDirectory() as scratch:
-    sqlite_path = os.path.join(scratch, "fts5.db")
-    fts_rate = median_run(lambda: sqlite_ingest(sqlite_path))
-    fts_latencies, fts_tops = sqlite_queries(sqlite_path)
-    try:
-        def one_tantivy():
-            directory = tempfile.mkdtemp(dir=scratch)
-            return tantivy_ingest(directory)
-        tantivy_runs = [one_tantivy() for _ in range(runs)]
-        tantivy_rates = [r[0] for r in tantivy_runs]
-        tantivy_rate = (statistics.median(tantivy_rates), min(tantivy_rates), max(tantivy_rates))
-        tantivy_latencies, tantivy_tops = tantivy_queries(tantivy_runs[-1][1], tantivy_runs[-1][2])
-        have_tantivy = True
-    except ImportError:
-        have_tantivy = False
+def main_section():
+    with tempfile.TemporaryDirectory() as scratch:
+        sqlite_path = os.path.join(scratch, "fts5.db")
+        fts_rate = median_run(lambda: sqlite_ingest(sqlite_path))
+        fts_latencies, fts_tops = sqlite_queries(sqlite_path)
+        try:
+            def one_tantivy():
+                directory = tempfile.mkdtemp(dir=scratch)
+                return tantivy_ingest(directory)
+            tantivy_runs = [one_tantivy() for _ in range(runs)]
+            tantivy_rates = [r[0] for r in tantivy_runs]
+            tantivy_rate = (statistics.median(tantivy_rates), min(tantivy_rates), max(tantivy_rates))
+            tantivy_latencies, tantivy_tops = tantivy_queries(tantivy_runs[-1][1], tantivy_runs[-1][2])
+            have_tantivy = True
+        except ImportError:
+            have_tantivy = False
 
-dateline_tops = [q["datelineTop10"] for q in queries]
-d = dateline
-print(f"### Peers on the same {len(articles):,} articles and {len(queries)} queries (in process, one thread each; median of {runs} runs, min–max)\n")
-print("| what | Dateline | SQLite FTS5 | Tantivy | Dateline ÷ FTS5 | Dateline ÷ Tantivy |")
-print("|---|---|---|---|---|---|")
-t_rate = f"{tantivy_rate[0]:,.0f}/s ({tantivy_rate[1]:,.0f}–{tantivy_rate[2]:,.0f})" if have_tantivy else "not installed"
-print(f"| index the corpus, durable (articles/s): Dateline end to end through the protocol, extraction off; peers in process | "
-      f"{d['ingestSearchableExtractionOff']:,.0f}/s | {fts_rate[0]:,.0f}/s ({fts_rate[1]:,.0f}–{fts_rate[2]:,.0f}) | {t_rate} | "
-      f"{ratio(d['ingestSearchableExtractionOff'] / fts_rate[0])} | {ratio(d['ingestSearchableExtractionOff'] / tantivy_rate[0]) if have_tantivy else ''} |")
-print(f"| ... Dateline with extraction on | {d['ingestSearchableExtractionOn']:,.0f}/s | | | "
-      f"{ratio(d['ingestSearchableExtractionOn'] / fts_rate[0])} | {ratio(d['ingestSearchableExtractionOn'] / tantivy_rate[0]) if have_tantivy else ''} |")
-for label, p in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]:
-    fts = percentile(fts_latencies, p)
-    tan = percentile(tantivy_latencies, p) if have_tantivy else None
-    key = {"p50": "queryP50", "p95": "queryP95", "p99": "queryP99"}[label]
-    print(f"| top 10 with snippets, {label} (Dateline over loopback) | {us(d[key])} | {us(fts)} | {us(tan) if tan else ''} | "
-          f"{ratio(fts / d[key])} faster | {ratio(tan / d[key]) + ' faster' if tan else ''} |")
-fts50 = percentile(fts_latencies, 0.5)
-tan50 = percentile(tantivy_latencies, 0.5) if have_tantivy else None
-print(f"| top 10 with snippets, p50, Dateline in process | {us(d['queryInProcessP50'])} | {us(fts50)} | {us(tan50) if tan50 else ''} | "
-      f"{ratio(fts50 / d['queryInProcessP50'])} faster | {ratio(tan50 / d['queryInProcessP50']) + ' faster' if tan50 else ''} |")
-print()
-if have_tantivy:
-    print(f"Ranking sanity: the top 10 overlap with Tantivy's is {overlap(dateline_tops, tantivy_tops) * 100:.0f}% for Dateline and "
-          f"{overlap(fts_tops, tantivy_tops) * 100:.0f}% for SQLite FTS5 (both BM25; analyzers and phrase handling differ).")
-print("(\"× faster\" > 1 means Dateline is faster. Dateline's query figures include the protocol round trip over loopback; "
-      "the peers run in process, so the in-process row is the like-for-like one.)\n")
+    dateline_tops = [q["datelineTop10"] for q in queries]
+    d = dateline
+    print(f"### Peers on the same {len(articles):,} articles and {len(queries)} queries (in process, one thread each; median of {runs} runs, min–max)\n")
+    print("| what | Dateline | SQLite FTS5 | Tantivy | Dateline ÷ FTS5 | Dateline ÷ Tantivy |")
+    print("|---|---|---|---|---|---|")
+    t_rate = f"{tantivy_rate[0]:,.0f}/s ({tantivy_rate[1]:,.0f}–{tantivy_rate[2]:,.0f})" if have_tantivy else "not installed"
+    print(f"| index the corpus, durable (articles/s): Dateline end to end through the protocol, extraction off; peers in process | "
+          f"{d['ingestSearchableExtractionOff']:,.0f}/s | {fts_rate[0]:,.0f}/s ({fts_rate[1]:,.0f}–{fts_rate[2]:,.0f}) | {t_rate} | "
+          f"{ratio(d['ingestSearchableExtractionOff'] / fts_rate[0])} | {ratio(d['ingestSearchableExtractionOff'] / tantivy_rate[0]) if have_tantivy else ''} |")
+    print(f"| ... Dateline with extraction on | {d['ingestSearchableExtractionOn']:,.0f}/s | | | "
+          f"{ratio(d['ingestSearchableExtractionOn'] / fts_rate[0])} | {ratio(d['ingestSearchableExtractionOn'] / tantivy_rate[0]) if have_tantivy else ''} |")
+    for label, p in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)]:
+        fts = percentile(fts_latencies, p)
+        tan = percentile(tantivy_latencies, p) if have_tantivy else None
+        key = {"p50": "queryP50", "p95": "queryP95", "p99": "queryP99"}[label]
+        print(f"| top 10 with snippets, {label} (Dateline over loopback) | {us(d[key])} | {us(fts)} | {us(tan) if tan else ''} | "
+              f"{ratio(fts / d[key])} faster | {ratio(tan / d[key]) + ' faster' if tan else ''} |")
+    fts50 = percentile(fts_latencies, 0.5)
+    tan50 = percentile(tantivy_latencies, 0.5) if have_tantivy else None
+    print(f"| top 10 with snippets, p50, Dateline in process | {us(d['queryInProcessP50'])} | {us(fts50)} | {us(tan50) if tan50 else ''} | "
+          f"{ratio(fts50 / d['queryInProcessP50'])} faster | {ratio(tan50 / d['queryInProcessP50']) + ' faster' if tan50 else ''} |")
+    print()
+    if have_tantivy:
+        print(f"Ranking sanity: the top 10 overlap with Tantivy's is {overlap(dateline_tops, tantivy_tops) * 100:.0f}% for Dateline and "
+              f"{overlap(fts_tops, tantivy_tops) * 100:.0f}% for SQLite FTS5 (both BM25; analyzers and phrase handling differ).")
+    print("(\"× faster\" > 1 means Dateline is faster. Dateline's query figures include the protocol round trip over loopback; "
+          "the peers run in process, so the in-process row is the like-for-like one.)\n")
+
+
+
+
+# ---------------------------------------------------------------- Query cost per shape
+def shapes_section():
+    """Tantivy on the corpora and queries ShapeBenchmark.swift wrote (shapes.json), beside Dateline's figures."""
+    path = os.path.join(data, "shapes.json")
+    if not os.path.exists(path):
+        return "Query shapes: skipped (the Swift benchmark did not write shapes.json).\n"
+    try:
+        import tantivy  # noqa: F401
+    except ImportError:
+        return "Query shapes: skipped (Python's tantivy is not installed).\n"
+    corpora = json.load(open(path, encoding="utf-8"))["corpora"]
+    rounds = 3 if quick else 5
+    lines = [f"### Query cost per shape: Dateline against Tantivy (top 10 with snippets; each query timed {rounds} times, its median kept; "
+             "p50 and p99 over a shape's queries)\n",
+             "| corpus | query set | shape | queries | Dateline in process p50 / p99 | Dateline over loopback p50 | Tantivy p50 / p99 | "
+             "Dateline ÷ Tantivy, p50 time (target ≤ 0.80) |",
+             "|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for corpus in corpora:
+        corpus_articles = [json.loads(line) for line in open(os.path.join(data, corpus["articles"]), encoding="utf-8")]
+        with tempfile.TemporaryDirectory() as scratch:
+            _, index, schema = tantivy_ingest(scratch, corpus_articles)
+            del corpus_articles
+            entries = corpus["queries"]
+            latencies, tops = tantivy_queries(index, schema, entries, rounds)
+            index.reload()
+            searcher = index.searcher()
+            counts = [tantivy_search(index, searcher, schema, q)[1] for q in entries]
+        groups = {}
+        for entry, latency in zip(entries, latencies):
+            groups.setdefault((entry["set"], entry["shape"]), []).append((entry, latency))
+        for (set_name, shape), members in groups.items():
+            ours = [m[0]["inProcess"] for m in members]
+            loop = [m[0]["loopback"] for m in members]
+            theirs = [m[1] for m in members]
+            ratio_p50 = percentile(ours, 0.5) / percentile(theirs, 0.5)
+            lines.append(f"| {corpus['name']} ({corpus['indexed']:,} indexed) | {set_name} | {shape} | {len(members)} | "
+                         f"{us(percentile(ours, 0.5))} / {us(percentile(ours, 0.99))} | {us(percentile(loop, 0.5))} | "
+                         f"{us(percentile(theirs, 0.5))} / {us(percentile(theirs, 0.99))} | **{ratio(ratio_p50)}** |")
+        same = sum(1 for entry, count in zip(entries, counts) if entry["total"] == count)
+        notes.append(f"{corpus['name']}: top-10 overlap with Tantivy {overlap([e['top10'] for e in entries], tops) * 100:.0f}%, "
+                     f"same match count for {same} of {len(entries)} queries")
+    lines.append("")
+    lines.append("Ranking sanity — " + "; ".join(notes) + " (analyzers and phrase handling differ; Dateline drops "
+                 "the corpus's duplicate texts, Tantivy indexes every article).")
+    lines.append("(Both in process, one thread; Dateline's in-process figure is `QueryService.search`, which parses, ranks, "
+                 "reads the stored articles and builds the snippets; Tantivy's parses, searches with a match count, fetches "
+                 "the stored documents and runs its snippet generator on each hit.)\n")
+    return "\n".join(lines)
+
+
+if not only_shapes:
+    main_section()
+print(shapes_section())
+if only_shapes:
+    sys.exit(0)
 
 
 # ---------------------------------------------------------------- Redis PING

@@ -190,11 +190,17 @@ public final class QueryService: Service, Sendable {
         if flushed > 0 { HeapTrim.releaseFreedMemory() }
     }
 
+    /// Whether a background merge is running.
+    public var isMerging: Bool { self.commits.withLock { $0.merging } }
+
     /// Starts a merge on its own thread when the merge policy finds adjacent committed segments to combine and
-    /// no merge is running. Searches and ingest go on meanwhile; the merged segments' files are deleted once the
-    /// new manifest is written (readers still mapping them keep reading them until they let go).
-    func mergeIfDue() {
-        guard let directory = self.indexDirectory else { return }
+    /// no merge is running, and says whether it did. Searches and ingest go on meanwhile; the merged segments'
+    /// files are deleted once the new manifest is written (readers still mapping them keep reading them until they
+    /// let go). The service calls it after every commit; benchmarks call it to reach the segments a quiet service
+    /// settles on.
+    @discardableResult
+    public func mergeIfDue() -> Bool {
+        guard let directory = self.indexDirectory else { return false }
         let job: (segments: [IndexSegment], name: String, generation: Int)? = self.commits.withLock { commits in
             guard !commits.merging else { return nil }
             let committed = Set(commits.manifest.segments.map(\.name))
@@ -208,7 +214,7 @@ public final class QueryService: Service, Sendable {
             defer { commits.nextSegment += 1 }
             return (segments, String(format: "seg-%012d", commits.nextSegment), generation)
         }
-        guard let job else { return }
+        guard let job else { return false }
         Thread.detachNewThread { [self] in
             defer { self.commits.withLock { $0.merging = false } }
             let started = ContinuousClock.now
@@ -262,6 +268,7 @@ public final class QueryService: Service, Sendable {
                 self.logger.error("cannot merge index segments; they stay as they are", metadata: ["dateline.error": "\(error)"])
             }
         }
+        return true
     }
 
     /// Computes the checksums of the segments opened at start, on a thread of its own, so that a start maps them

@@ -189,6 +189,11 @@ enum GeneratedScaleBenchmark {
 
     /// Words of the generated titles, for a second query set the corpus's own titles did not pick.
     static func generatedQueries(_ generator: Generator) -> [SearchRequest] {
+        IngestBenchmark.queries(pairing: self.generatedTitleWords(generator), start: 1, end: 260, from: Date(timeIntervalSince1970: 1_714_521_600))  // May 2024
+    }
+
+    /// The words of some generated titles (four letters or more, each once).
+    static func generatedTitleWords(_ generator: Generator) -> [String] {
         var seen = Set<String>()
         var words: [String] = []
         for number in stride(from: 7, to: 40_000, by: 97) {
@@ -197,7 +202,7 @@ enum GeneratedScaleBenchmark {
                 if word.count >= 4, seen.insert(word).inserted { words.append(word) }
             }
         }
-        return IngestBenchmark.queries(pairing: words, start: 1, end: 260, from: Date(timeIntervalSince1970: 1_714_521_600))  // May 2024
+        return words
     }
 
     static func report(count: Int, extraction: Bool) async throws -> String {

@@ -19,26 +19,32 @@ enum IngestBenchmark {
 
     /// At least 200 queries built from the corpus's own titles.
     static func queries(from items: [ReutersReader.Item]) -> [SearchRequest] {
-        let words = items.compactMap(\.title).flatMap { title in
-            title.split(separator: " ").map { $0.lowercased().filter(\.isLetter) }.filter { $0.count >= 5 }
-        }
-        var seen = Set<String>()
-        let distinct = words.filter { seen.insert($0).inserted }
-        return self.queries(pairing: distinct, start: 0, end: 400, from: Date(timeIntervalSince1970: 541_000_000))  // early March 1987
+        self.queries(pairing: self.titleWords(items), start: 0, end: 400, from: Date(timeIntervalSince1970: 541_000_000))  // early March 1987
     }
 
     /// Every 8th word from `start` (below `end`) with the next one: as a term, AND, OR and a phrase, each top 10
     /// with and without `from` as a date bound.
     static func queries(pairing words: [String], start: Int, end: Int, from: Date) -> [SearchRequest] {
-        var queries: [SearchRequest] = []
-        for index in stride(from: start, to: min(words.count - 2, end), by: 8) {
-            let (a, b) = (words[index], words[index + 1])
-            for text in [a, "\(a) \(b)", "\(a) OR \(b)", "\"\(a) \(b)\""] {
-                queries.append(SearchRequest(query: text, limit: 10))
-                queries.append(SearchRequest(query: text, limit: 10, from: from))
-            }
+        self.texts(pairing: words, start: start, end: end).flatMap { text in
+            [SearchRequest(query: text, limit: 10), SearchRequest(query: text, limit: 10, from: from)]
         }
-        return queries
+    }
+
+    /// Every 8th word from `start` (below `end`) with the next one: as a term, AND, OR and a phrase.
+    static func texts(pairing words: [String], start: Int, end: Int) -> [String] {
+        stride(from: start, to: min(words.count - 2, end), by: 8).flatMap { index in
+            let (a, b) = (words[index], words[index + 1])
+            return [a, "\(a) \(b)", "\(a) OR \(b)", "\"\(a) \(b)\""]
+        }
+    }
+
+    /// The words of the corpus's titles (five letters or more, each once, in order of appearance).
+    static func titleWords(_ items: [ReutersReader.Item]) -> [String] {
+        let words = items.compactMap(\.title).flatMap { title in
+            title.split(separator: " ").map { $0.lowercased().filter(\.isLetter) }.filter { $0.count >= 5 }
+        }
+        var seen = Set<String>()
+        return words.filter { seen.insert($0).inserted }
     }
 
     struct Latency {
@@ -127,6 +133,7 @@ enum IngestBenchmark {
         _ submissions: [ArticleSubmission],
         extraction: Bool,
         logger: Logger,
+        indexDirectory: String? = nil,
         afterwards: (IngestService, QueryService) async throws -> Result
     ) async throws -> (durable: Double, searchable: Double, result: Result) {
         let clock = ContinuousClock()
@@ -141,7 +148,7 @@ enum IngestBenchmark {
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         let serverTask = Task { try await server.run() }
         let port = try await server.listeningAddress().port!
-        let query = QueryService(configuration: QueryServiceConfiguration(ingestPort: port), logger: logger)
+        let query = QueryService(configuration: QueryServiceConfiguration(ingestPort: port, indexDirectory: indexDirectory), logger: logger)
         let followerTask = Task { try await query.run() }
         let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
         let start = clock.now

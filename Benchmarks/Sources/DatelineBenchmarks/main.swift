@@ -22,6 +22,11 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)
 }
+if CommandLine.arguments.contains("--shapes") {
+    // Per-shape query cost only (peers.py adds Tantivy's figures beside it).
+    print(try await ShapeBenchmark.report(items: GeneratedScaleBenchmark.reutersItems(), quick: quick))
+    exit(0)
+}
 if CommandLine.arguments.contains("--extraction") {
     // In-process extraction rates only (for profiling).
     print(await IngestBenchmark.extractionOnlyReport())
@@ -33,6 +38,7 @@ if !onlyRoundTrips && !onlyIngest { report += try CodecBenchmark.report(quick: q
 print(report, terminator: "")
 if !onlyCodec && !onlyRoundTrips {
     print("\n" + (try await IngestBenchmark.report(quick: quick)))
+    print(try await ShapeBenchmark.report(items: GeneratedScaleBenchmark.reutersItems(), quick: quick))
     if !quick || CommandLine.arguments.contains("--resources") {
         print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
     }

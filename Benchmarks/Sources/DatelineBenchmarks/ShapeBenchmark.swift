@@ -1,0 +1,148 @@
+import DatelineArticles
+import DatelineProtocol
+import DatelineQuery
+import Foundation
+import Logging
+
+/// The cost of a top-10 search with snippets per query shape — one term, two terms ANDed, two terms ORed, a
+/// two-word phrase, each alone and within a date range — in Dateline (in process and over loopback) on two corpora
+/// (Reuters-21578 as it is, and ten times as many distinct generated articles) and two query sets (words of
+/// Reuters' titles, words of generated titles).
+///
+/// Dateline indexes each corpus into segments on disk (extraction off: it does not change what a search reads),
+/// runs the merges a quiet service would, then times every query `rounds` times and keeps each query's median.
+/// It writes the articles, the queries and its figures to `.build/peers/shapes-<corpus>.{jsonl,json}`, where
+/// `peers/peers.py` times Tantivy on the same articles and queries (stored documents and a snippet for every hit)
+/// and prints the table: the ratios are of one run.
+enum ShapeBenchmark {
+    struct Corpus {
+        var name: String
+        var submissions: [ArticleSubmission]
+        /// The date range of the shapes that have one (a month or two where the corpus is dense).
+        var range: (from: Date, to: Date)
+    }
+
+    struct QuerySet {
+        var name: String
+        var texts: [String]
+    }
+
+    /// "term", "AND", "OR" or "phrase" for a text the benchmarks' pairing built.
+    static func shape(of text: String) -> String {
+        if text.hasPrefix("\"") { return "phrase" }
+        if text.contains(" OR ") { return "OR" }
+        return text.contains(" ") ? "AND" : "term"
+    }
+
+    static var peersDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/peers")
+    }
+
+    /// Runs both corpora (the generated one only without `quick`) and returns a line for the report; the table is
+    /// peers.py's.
+    static func report(items: [ReutersReader.Item], quick: Bool) async throws -> String {
+        let generator = GeneratedScaleBenchmark.Generator(items: items)
+        let sets = [
+            QuerySet(name: "Reuters titles", texts: IngestBenchmark.texts(pairing: IngestBenchmark.titleWords(items), start: 0, end: 400)),
+            QuerySet(name: "generated titles", texts: IngestBenchmark.texts(pairing: GeneratedScaleBenchmark.generatedTitleWords(generator), start: 1, end: 260)),
+        ]
+        var corpora = [
+            Corpus(
+                name: "reuters-1x", submissions: items.filter { !$0.body.isEmpty }.map(\.submission),
+                range: (Date(timeIntervalSince1970: 541_555_200), Date(timeIntervalSince1970: 544_233_599)))  // March 1987
+        ]
+        if !quick {
+            corpora.append(Corpus(
+                name: "generated-10x", submissions: (0..<(items.count * 10)).map(generator.article),
+                range: (Date(timeIntervalSince1970: 1_714_521_600), Date(timeIntervalSince1970: 1_719_791_999))))  // May and June 2024
+        }
+        try? FileManager.default.removeItem(at: self.peersDirectory.appendingPathComponent("shapes.json"))
+        var written: [[String: Any]] = []
+        for corpus in corpora {
+            written.append(try await self.run(corpus, sets: sets, rounds: quick ? 3 : 5))
+        }
+        try FileManager.default.createDirectory(at: self.peersDirectory, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: ["corpora": written], options: [.prettyPrinted, .sortedKeys])
+            .write(to: self.peersDirectory.appendingPathComponent("shapes.json"))
+        return "(Per-shape query figures: see the peers' section, which times Tantivy on the same \(corpora.count) corpora and \(sets.count) query sets.)\n"
+    }
+
+    /// Indexes `corpus`, times every query of `sets` with and without the corpus's date range, and writes the
+    /// articles; returns the corpus's entry of shapes.json.
+    static func run(_ corpus: Corpus, sets: [QuerySet], rounds: Int) async throws -> [String: Any] {
+        let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let indexDirectory = NSTemporaryDirectory() + "dateline-bench-shapes-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: indexDirectory) }
+        let run = try await IngestBenchmark.ingestRun(corpus.submissions, extraction: false, logger: logger, indexDirectory: indexDirectory) { _, query in
+            try await self.settle(query)
+            let server = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
+            let serverTask = Task { try await server.run() }
+            defer { serverTask.cancel() }
+            let client = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await server.listeningAddress().port!)
+            var entries: [[String: Any]] = []
+            for set in sets {
+                for text in set.texts {
+                    for ranged in [false, true] {
+                        let request = SearchRequest(
+                            query: text, limit: 10, from: ranged ? corpus.range.from : nil, to: ranged ? corpus.range.to : nil)
+                        entries.append(try await self.time(request, query: query, client: client, rounds: rounds).merging([
+                            "set": set.name, "shape": self.shape(of: text) + (ranged ? " + date range" : ""), "query": text,
+                            "from": ranged ? corpus.range.from.timeIntervalSince1970 : NSNull(),
+                            "to": ranged ? corpus.range.to.timeIntervalSince1970 : NSNull(),
+                        ]) { a, _ in a })
+                    }
+                }
+            }
+            try await client.close()
+            return (entries, query.stats().articleCount)
+        }
+        try self.writeArticles(corpus)
+        return ["name": corpus.name, "articles": "shapes-\(corpus.name).jsonl", "indexed": run.result.1, "queries": run.result.0]
+    }
+
+    /// Commits and runs the merges the policy finds due until none is, as a service does over a few quiet commit
+    /// intervals.
+    static func settle(_ query: QueryService) async throws {
+        try query.commit()
+        while query.mergeIfDue() {
+            while query.isMerging { try await Task.sleep(for: .milliseconds(20)) }
+        }
+    }
+
+    /// One query's median time in process and over loopback, and its top 10 (external ids) for the ranking
+    /// comparison.
+    static func time(_ request: SearchRequest, query: QueryService, client: DatelineClientConnection, rounds: Int) async throws -> [String: Any] {
+        let clock = ContinuousClock()
+        var inProcess: [Double] = []
+        var loopback: [Double] = []
+        var response = try query.search(request)  // warm-up
+        for _ in 0..<rounds {
+            let begin = clock.now
+            response = try query.search(request)
+            inProcess.append((clock.now - begin).seconds)
+        }
+        for _ in 0..<rounds {
+            let begin = clock.now
+            _ = try await client.send(request)
+            loopback.append((clock.now - begin).seconds)
+        }
+        let top = try response.hits.map { try query.article($0.articleID).article.externalID ?? "" }
+        return [
+            "inProcess": inProcess.sorted()[rounds / 2], "loopback": loopback.sorted()[rounds / 2],
+            "total": response.total, "top10": top,
+        ]
+    }
+
+    static func writeArticles(_ corpus: Corpus) throws {
+        try FileManager.default.createDirectory(at: self.peersDirectory, withIntermediateDirectories: true)
+        var lines = Data()
+        for submission in corpus.submissions {
+            var object: [String: Any] = ["id": submission.externalID ?? "", "title": submission.title ?? "", "body": submission.body]
+            if let date = submission.publishedAt { object["date"] = Int(date.timeIntervalSince1970) }
+            lines.append(try JSONSerialization.data(withJSONObject: object))
+            lines.append(0x0A)
+        }
+        try lines.write(to: self.peersDirectory.appendingPathComponent("shapes-\(corpus.name).jsonl"))
+    }
+}
