@@ -40,68 +40,83 @@ public struct Analyzer: Sendable {
     /// Calls `body` with each word of `text`, folded but not stemmed, whether it is a dotted abbreviation
     /// (never stemmed), and its UTF-8 range.
     func forEachWord(_ text: String, _ body: (String, Bool, Range<Int>) -> Void) {
-        var current: [UInt8] = []
-        var currentStart = 0
-        var isAbbreviation = false
-        var offset = 0
-        var pendingApostrophe = false
-        var pendingDot = false
+        self.forEachWordBytes(text) { word, isAbbreviation, range in body(String(decoding: word, as: UTF8.self), isAbbreviation, range) }
+    }
 
-        func flush(end: Int) {
-            guard !current.isEmpty else { return }
-            body(String(decoding: current, as: UTF8.self), isAbbreviation, currentStart..<end)
-            current.removeAll(keepingCapacity: true)
-            isAbbreviation = false
-        }
+    /// Like ``forEachWord(_:_:)`` with each word as its folded UTF-8 bytes, valid only during the call: no string
+    /// is made for a word the caller does not keep (snippets look at most words only to skip them).
+    func forEachWordBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void) {
+        var text = text
+        text.withUTF8 { bytes in
+            var current: [UInt8] = []
+            current.reserveCapacity(32)
+            var currentStart = 0
+            var isAbbreviation = false
+            var pendingApostrophe = false
+            var pendingDot = false
+            var lastWordEnd = 0
 
-        var lastWordEnd = 0
-        for scalar in text.unicodeScalars {
-            let width = UTF8.width(scalar)
-            defer { offset += width }
-            let value = scalar.value
-            if value < 0x80 {
-                let byte = UInt8(value)
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
-                    let folded = byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte
-                    if current.isEmpty { currentStart = offset }
-                    if pendingApostrophe { current.append(UInt8(ascii: "'")) }
-                    if pendingDot { isAbbreviation = true }
-                    pendingApostrophe = false
-                    pendingDot = false
-                    current.append(folded)
-                    lastWordEnd = offset + width
-                    continue
-                case UInt8(ascii: "'"):
-                    if !current.isEmpty, !pendingApostrophe, !pendingDot { pendingApostrophe = true; continue }
-                case UInt8(ascii: "."):
-                    // A dot between single letters (U.S., U.K.) joins an abbreviation.
-                    if current.count == 1 || isAbbreviation, !pendingDot, !pendingApostrophe, current.last.map({ $0 >= 0x61 }) == true {
-                        pendingDot = true
+            func flush(end: Int) {
+                guard !current.isEmpty else { return }
+                current.withUnsafeBufferPointer { body($0, isAbbreviation, currentStart..<end) }
+                current.removeAll(keepingCapacity: true)
+                isAbbreviation = false
+            }
+
+            var offset = 0
+            while offset < bytes.count {
+                let start = offset
+                let lead = bytes[offset]
+                if lead < 0x80 {
+                    offset += 1
+                    switch lead {
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                        if current.isEmpty { currentStart = start }
+                        if pendingApostrophe { current.append(UInt8(ascii: "'")) }
+                        if pendingDot { isAbbreviation = true }
+                        pendingApostrophe = false
+                        pendingDot = false
+                        current.append(lead >= 0x41 && lead <= 0x5A ? lead + 32 : lead)
+                        lastWordEnd = offset
+                        continue
+                    case UInt8(ascii: "'"):
+                        if !current.isEmpty, !pendingApostrophe, !pendingDot { pendingApostrophe = true; continue }
+                    case UInt8(ascii: "."):
+                        // A dot between single letters (U.S., U.K.) joins an abbreviation.
+                        if current.count == 1 || isAbbreviation, !pendingDot, !pendingApostrophe, current.last.map({ $0 >= 0x61 }) == true {
+                            pendingDot = true
+                            continue
+                        }
+                    default:
+                        break
+                    }
+                } else {
+                    // A string's bytes are valid UTF-8: the lead byte gives the scalar's width.
+                    let width = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+                    var value = UInt32(lead) & (width == 2 ? 0x1F : width == 3 ? 0x0F : 0x07)
+                    for index in 1..<width { value = value << 6 | UInt32(bytes[start + index] & 0x3F) }
+                    offset += width
+                    if value == 0x2019 || value == 0x02BC {
+                        // ’ and ʼ inside a word are apostrophes.
+                        if !current.isEmpty, !pendingApostrophe, !pendingDot { pendingApostrophe = true; continue }
+                    } else if let scalar = Unicode.Scalar(value), scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                        let folded = String(scalar).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+                        if current.isEmpty { currentStart = start }
+                        if pendingApostrophe { current.append(UInt8(ascii: "'")) }
+                        pendingApostrophe = false
+                        pendingDot = false
+                        current.append(contentsOf: folded.lowercased().utf8)
+                        lastWordEnd = offset
                         continue
                     }
-                default:
-                    break
                 }
-            } else if value == 0x2019 || value == 0x02BC {
-                // ’ and ʼ inside a word are apostrophes.
-                if !current.isEmpty, !pendingApostrophe, !pendingDot { pendingApostrophe = true; continue }
-            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                let folded = String(scalar).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-                if current.isEmpty { currentStart = offset }
-                if pendingApostrophe { current.append(UInt8(ascii: "'")) }
+                // A separator ends the word (a trailing apostrophe or dot is not part of it).
                 pendingApostrophe = false
                 pendingDot = false
-                current.append(contentsOf: folded.lowercased().utf8)
-                lastWordEnd = offset + width
-                continue
+                flush(end: lastWordEnd)
             }
-            // A separator ends the word (a trailing apostrophe or dot is not part of it).
-            pendingApostrophe = false
-            pendingDot = false
             flush(end: lastWordEnd)
         }
-        flush(end: lastWordEnd)
     }
 
     /// The terms of `text`, in order.

@@ -301,26 +301,34 @@ extension Snippets {
     /// The snippets of `body` for `query`, finding matched words by analysing `body` again.
     static func highlight(_ body: String, for query: SearchQuery, analyzer: Analyzer, limit: Int) -> [String] {
         guard limit > 0 else { return [] }
-        let wanted = SearchIndex.positiveTerms(query)
-        var exact = Set<String>()
-        var prefixes: [(prefix: String, label: String)] = []
-        for term in wanted {
-            if term.hasSuffix("*") { prefixes.append((String(term.dropLast()), term)) } else { exact.insert(term) }
+        var exact: [(bytes: [UInt8], term: String)] = []
+        var prefixes: [(prefix: [UInt8], label: String)] = []
+        for term in SearchIndex.positiveTerms(query) {
+            if term.hasSuffix("*") {
+                prefixes.append((Array(term.dropLast().utf8), term))
+            } else {
+                exact.append((Array(term.utf8), term))
+            }
         }
         prefixes.sort { $0.label < $1.label }
         // Stemming keeps a word's first letter, so only words starting as a wanted term does are stemmed.
         var firstBytes = [Bool](repeating: false, count: 256)
-        for term in exact { if let first = term.utf8.first { firstBytes[Int(first)] = true } }
+        for (bytes, _) in exact { if let first = bytes.first { firstBytes[Int(first)] = true } }
         for (prefix, _) in prefixes {
-            if let first = prefix.utf8.first { firstBytes[Int(first)] = true } else { firstBytes = [Bool](repeating: true, count: 256) }
+            if let first = prefix.first { firstBytes[Int(first)] = true } else { firstBytes = [Bool](repeating: true, count: 256) }
         }
         firstBytes[Int(UInt8(ascii: "'"))] = true  // a leading apostrophe is dropped by the stemmer
         var matched: [(range: Range<Int>, term: String)] = []
-        analyzer.forEachWord(body) { word, isAbbreviation, range in
-            guard let first = word.utf8.first, firstBytes[Int(first)] else { return }
-            let term = analyzer.stems && !isAbbreviation ? PorterStemmer.stem(word) : word
-            if exact.contains(term) { matched.append((range, term)) }
-            for (prefix, label) in prefixes where term.hasPrefix(prefix) { matched.append((range, label)) }
+        var stemmed: [UInt8] = []
+        analyzer.forEachWordBytes(body) { word, isAbbreviation, range in
+            guard let first = word.first, firstBytes[Int(first)] else { return }
+            // As PorterStemmer.stem(_: String): words of three or more ASCII letters are stemmed.
+            let stems = analyzer.stems && !isAbbreviation && word.count > 2 && word.allSatisfy { $0 < 0x80 }
+            stemmed.removeAll(keepingCapacity: true)
+            stemmed.append(contentsOf: word)
+            if stems { PorterStemmer.stem(&stemmed) }
+            for (bytes, term) in exact where bytes == stemmed { matched.append((range, term)) }
+            for (prefix, label) in prefixes where stemmed.starts(with: prefix) { matched.append((range, label)) }
         }
         return self.make(body, matched: matched, limit: limit)
     }

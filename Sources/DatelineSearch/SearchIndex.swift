@@ -320,22 +320,43 @@ enum Snippets {
                 for other in matched where (start..<end).contains(other.range.lowerBound) { shown.insert(other.term) }
             }
         }
-        var snippets: [String] = []
-        for window in windows {  // in the order chosen: passages with new terms first
-            var text = ""
+        return windows.map { window in  // in the order chosen: passages with new terms first
+            var text = SnippetText(capacity: window.count + 16)
             var cursor = window.lowerBound
             for hit in matched where hit.range.lowerBound >= window.lowerBound && hit.range.upperBound <= window.upperBound {
                 // A word matched twice (`trade tra*`: as the term and through the prefix) is marked once.
                 guard hit.range.lowerBound >= cursor else { continue }
-                text += String(decoding: bytes[cursor..<hit.range.lowerBound], as: UTF8.self)
-                text += "[[" + String(decoding: bytes[hit.range], as: UTF8.self) + "]]"
+                text.append(bytes[cursor..<hit.range.lowerBound])
+                text.append("[[".utf8)
+                text.append(bytes[hit.range])
+                text.append("]]".utf8)
                 cursor = hit.range.upperBound
             }
-            text += String(decoding: bytes[cursor..<window.upperBound], as: UTF8.self)
-            let collapsed = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
-            snippets.append((window.lowerBound > 0 ? "… " : "") + collapsed + (window.upperBound < bytes.count ? " …" : ""))
+            text.append(bytes[cursor..<window.upperBound])
+            return (window.lowerBound > 0 ? "… " : "") + text.string + (window.upperBound < bytes.count ? " …" : "")
         }
-        return snippets
+    }
+
+    /// A passage's text as it is built: runs of spaces and line breaks become one space, none at either end.
+    private struct SnippetText {
+        private var bytes: [UInt8] = []
+        private var pendingSpace = false
+
+        init(capacity: Int) { self.bytes.reserveCapacity(capacity) }
+
+        mutating func append(_ part: some Sequence<UInt8>) {
+            for byte in part {
+                if byte == 0x20 || byte == 0x0A {
+                    self.pendingSpace = !self.bytes.isEmpty
+                } else {
+                    if self.pendingSpace { self.bytes.append(0x20) }
+                    self.pendingSpace = false
+                    self.bytes.append(byte)
+                }
+            }
+        }
+
+        var string: String { String(decoding: self.bytes, as: UTF8.self) }
     }
 }
 

@@ -1,4 +1,5 @@
-import DatelineSearch
+import Foundation
+@testable import DatelineSearch
 import Testing
 
 @Suite("Analyzer")
@@ -43,5 +44,84 @@ struct AnalyzerTests {
         #expect(self.analyzer.terms("").isEmpty)
         #expect(self.analyzer.terms(" — ’ . ' ").isEmpty)
         #expect(self.analyzer.terms("2025 July 29") == ["2025", "juli", "29"])
+    }
+}
+
+/// The analyzer's byte-level word splitting against a straightforward reference that walks Unicode scalars (the
+/// analyzer's previous implementation): same words, same abbreviation flags, same UTF-8 ranges, on random text
+/// mixing ASCII, apostrophes, dots, accented and non-Latin letters, digits of other scripts, curly quotes and
+/// emoji. The index and the snippets both depend on it.
+@Suite("Analyzer against a reference")
+struct AnalyzerReferenceTests {
+    static func referenceWords(_ text: String) -> [(String, Bool, Range<Int>)] {
+        var words: [(String, Bool, Range<Int>)] = []
+        var current: [UInt8] = []
+        var currentStart = 0
+        var isAbbreviation = false
+        var offset = 0
+        var pendingApostrophe = false
+        var pendingDot = false
+        var lastWordEnd = 0
+        func flush(end: Int) {
+            guard !current.isEmpty else { return }
+            words.append((String(decoding: current, as: UTF8.self), isAbbreviation, currentStart..<end))
+            current.removeAll()
+            isAbbreviation = false
+        }
+        for scalar in text.unicodeScalars {
+            let width = UTF8.width(scalar)
+            defer { offset += width }
+            let value = scalar.value
+            if value < 0x80 {
+                let byte = UInt8(value)
+                if (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) {
+                    if current.isEmpty { currentStart = offset }
+                    if pendingApostrophe { current.append(UInt8(ascii: "'")) }
+                    if pendingDot { isAbbreviation = true }
+                    pendingApostrophe = false
+                    pendingDot = false
+                    current.append(byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte)
+                    lastWordEnd = offset + width
+                    continue
+                }
+                if byte == UInt8(ascii: "'"), !current.isEmpty, !pendingApostrophe, !pendingDot { pendingApostrophe = true; continue }
+                if byte == UInt8(ascii: "."), current.count == 1 || isAbbreviation, !pendingDot, !pendingApostrophe, current.last.map({ $0 >= 0x61 }) == true {
+                    pendingDot = true
+                    continue
+                }
+            } else if value == 0x2019 || value == 0x02BC {
+                if !current.isEmpty, !pendingApostrophe, !pendingDot { pendingApostrophe = true; continue }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                let folded = String(scalar).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+                if current.isEmpty { currentStart = offset }
+                if pendingApostrophe { current.append(UInt8(ascii: "'")) }
+                pendingApostrophe = false
+                pendingDot = false
+                current.append(contentsOf: folded.lowercased().utf8)
+                lastWordEnd = offset + width
+                continue
+            }
+            pendingApostrophe = false
+            pendingDot = false
+            flush(end: lastWordEnd)
+        }
+        flush(end: lastWordEnd)
+        return words
+    }
+
+    @Test func wordsMatchTheReferenceOnRandomText() {
+        let pieces = ["a", "Z", "U", "s", "7", " ", " ", "\n", ".", "..", "'", "’", "ʼ", "-", ",", "é", "É", "ß", "Ω", "中", "٣", "ﬁ", "“", "”",
+                      "😀", "\u{301}", "ǅ", "İ", "Straße", "U.S.", "don't", "O’Neill", "x.y", "A.B.C", "e.g.", "1.5"]
+        var random = SeededGenerator(state: 0xA11A)
+        let analyzer = Analyzer()
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...40, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            var words: [(String, Bool, Range<Int>)] = []
+            analyzer.forEachWordBytes(text) { word, isAbbreviation, range in words.append((String(decoding: word, as: UTF8.self), isAbbreviation, range)) }
+            let expected = Self.referenceWords(text)
+            #expect(words.map(\.0) == expected.map(\.0), "\(text.debugDescription)")
+            #expect(words.map(\.1) == expected.map(\.1), "\(text.debugDescription)")
+            #expect(words.map(\.2) == expected.map(\.2), "\(text.debugDescription)")
+        }
     }
 }

@@ -53,6 +53,28 @@ struct SearchIndexTests {
         #expect(abs(ranked[0].score / ranked[1].score - 2) < 1e-9)
     }
 
+    /// Snippets from the stored text: stemmed and prefixed matches marked, spaces and paragraph breaks collapsed,
+    /// an ellipsis where a passage is cut, passages that show a term not shown yet first.
+    @Test func snippetsMarkStemmedAndPrefixedWordsAndCollapseSpacing() throws {
+        let parser = SearchQueryParser()
+        let short = "Ministers  met in Geneva.\n\nThe meeting of ministers was long."
+        #expect(Snippets.highlight(short, for: try parser.parse("meetings"), analyzer: Analyzer(), limit: 3)
+            == ["Ministers met in Geneva. The [[meeting]] of ministers was long."])
+        #expect(Snippets.highlight(short, for: try parser.parse("minist*"), analyzer: Analyzer(), limit: 3)
+            == ["[[Ministers]] met in Geneva. The meeting of [[ministers]] was long."])
+        #expect(Snippets.highlight(short, for: try parser.parse("absent"), analyzer: Analyzer(), limit: 3).isEmpty)
+        let long = String(repeating: "filler ", count: 30) + "tariffs rose.\n\nMore  " + String(repeating: "words ", count: 40) + "and trade talks"
+        let snippets = Snippets.highlight(long, for: try parser.parse("trade OR tariff"), analyzer: Analyzer(), limit: 3)
+        #expect(snippets.count == 2)
+        #expect(snippets.first?.hasPrefix("… filler") == true)
+        #expect(snippets.first?.contains("filler [[tariffs]] rose. More words words") == true)
+        #expect(snippets.first?.hasSuffix(" …") == true)
+        #expect(snippets.last?.hasPrefix("… ") == true)
+        #expect(snippets.last?.hasSuffix("words and [[trade]] talks") == true)
+        #expect(snippets.allSatisfy { !$0.contains("  ") && !$0.contains("\n") })
+        #expect(Snippets.highlight(long, for: try parser.parse("trade OR tariff"), analyzer: Analyzer(), limit: 1).count == 1)
+    }
+
     @Test func snippetsHighlightTheMatchedWords() throws {
         let index = Self.sampleIndex()
         let hit = try #require(index.search(try SearchQueryParser().parse("\"rare earth\" Pakistan")).hits.first)

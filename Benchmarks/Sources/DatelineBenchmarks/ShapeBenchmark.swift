@@ -60,7 +60,8 @@ enum ShapeBenchmark {
         try? FileManager.default.removeItem(at: self.peersDirectory.appendingPathComponent("shapes.json"))
         var written: [[String: Any]] = []
         for corpus in corpora {
-            written.append(try await self.run(corpus, sets: sets, rounds: quick ? 3 : 5))
+            let rounds = ProcessInfo.processInfo.environment["DATELINE_SHAPES_ROUNDS"].flatMap(Int.init) ?? (quick ? 3 : 5)  // more for profiling
+            written.append(try await self.run(corpus, sets: sets, rounds: rounds))
         }
         try FileManager.default.createDirectory(at: self.peersDirectory, withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: ["corpora": written], options: [.prettyPrinted, .sortedKeys])
