@@ -40,12 +40,16 @@ public struct Analyzer: Sendable {
     /// Calls `body` with each word of `text`, folded but not stemmed, whether it is a dotted abbreviation
     /// (never stemmed), and its UTF-8 range.
     func forEachWord(_ text: String, _ body: (String, Bool, Range<Int>) -> Void) {
-        self.forEachWordBytes(text) { word, isAbbreviation, range in body(String(decoding: word, as: UTF8.self), isAbbreviation, range) }
+        self.forEachWordBytes(text) { word, isAbbreviation, range in
+            body(String(decoding: word, as: UTF8.self), isAbbreviation, range)
+            return true
+        }
     }
 
     /// Like ``forEachWord(_:_:)`` with each word as its folded UTF-8 bytes, valid only during the call: no string
-    /// is made for a word the caller does not keep (snippets look at most words only to skip them).
-    func forEachWordBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Void) {
+    /// is made for a word the caller does not keep (snippets look at most words only to skip them). `body`
+    /// returns false to stop.
+    func forEachWordBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Bool) {
         var text = text
         text.withUTF8 { bytes in
             var current: [UInt8] = []
@@ -55,16 +59,17 @@ public struct Analyzer: Sendable {
             var pendingApostrophe = false
             var pendingDot = false
             var lastWordEnd = 0
+            var stopped = false
 
             func flush(end: Int) {
                 guard !current.isEmpty else { return }
-                current.withUnsafeBufferPointer { body($0, isAbbreviation, currentStart..<end) }
+                stopped = !current.withUnsafeBufferPointer { body($0, isAbbreviation, currentStart..<end) }
                 current.removeAll(keepingCapacity: true)
                 isAbbreviation = false
             }
 
             var offset = 0
-            while offset < bytes.count {
+            while offset < bytes.count, !stopped {
                 let start = offset
                 let lead = bytes[offset]
                 if lead < 0x80 {
@@ -115,7 +120,7 @@ public struct Analyzer: Sendable {
                 pendingDot = false
                 flush(end: lastWordEnd)
             }
-            flush(end: lastWordEnd)
+            if !stopped { flush(end: lastWordEnd) }
         }
     }
 

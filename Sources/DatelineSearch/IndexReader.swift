@@ -318,18 +318,34 @@ extension Snippets {
             if let first = prefix.first { firstBytes[Int(first)] = true } else { firstBytes = [Bool](repeating: true, count: 256) }
         }
         firstBytes[Int(UInt8(ascii: "'"))] = true  // a leading apostrophe is dropped by the stemmer
+        let bytes = Array(body.utf8)
+        let labels = exact.count + prefixes.count
         var matched: [(range: Range<Int>, term: String)] = []
+        var found = Set<String>()
         var stemmed: [UInt8] = []
+        // Once the passages are settled the rest of the body cannot change them: every term is shown and there
+        // are `limit` of them (later matches would only be considered after these). Words up to the passages'
+        // end are still read, to mark them.
+        var settledEnd = Int.max
         analyzer.forEachWordBytes(body) { word, isAbbreviation, range in
-            guard let first = word.first, firstBytes[Int(first)] else { return }
+            guard range.lowerBound < settledEnd else { return false }
+            guard let first = word.first, firstBytes[Int(first)] else { return true }
             // As PorterStemmer.stem(_: String): words of three or more ASCII letters are stemmed.
             let stems = analyzer.stems && !isAbbreviation && word.count > 2 && word.allSatisfy { $0 < 0x80 }
             stemmed.removeAll(keepingCapacity: true)
             stemmed.append(contentsOf: word)
             if stems { PorterStemmer.stem(&stemmed) }
+            let before = matched.count
             for (bytes, term) in exact where bytes == stemmed { matched.append((range, term)) }
             for (prefix, label) in prefixes where stemmed.starts(with: prefix) { matched.append((range, label)) }
+            guard matched.count > before, settledEnd == Int.max else { return true }
+            for match in matched[before...] { found.insert(match.term) }
+            if found.count == labels {
+                let (windows, shown) = self.windows(bytes, matched: matched, limit: limit)
+                if windows.count == limit, shown.count == labels { settledEnd = windows.map(\.upperBound).max()! }
+            }
+            return true
         }
-        return self.make(body, matched: matched, limit: limit)
+        return self.make(bytes, matched: matched, limit: limit)
     }
 }

@@ -297,10 +297,17 @@ enum Snippets {
 
     /// - Parameter matched: The matched words' UTF-8 ranges in `body`, in order, with the term each matched.
     static func make(_ body: String, matched: [(range: Range<Int>, term: String)], limit: Int) -> [String] {
-        guard limit > 0 else { return [] }
-        let bytes = Array(body.utf8)
-        guard !matched.isEmpty else { return [] }
-        // First windows that show terms not shown yet, then any others; never overlapping.
+        self.make(Array(body.utf8), matched: matched, limit: limit)
+    }
+
+    static func make(_ bytes: [UInt8], matched: [(range: Range<Int>, term: String)], limit: Int) -> [String] {
+        guard limit > 0, !matched.isEmpty else { return [] }
+        return self.render(bytes, windows: self.windows(bytes, matched: matched, limit: limit).windows, matched: matched)
+    }
+
+    /// The passages to show, at most `limit`: first windows that show terms not shown yet, then any others; never
+    /// overlapping. Also the terms they show.
+    static func windows(_ bytes: [UInt8], matched: [(range: Range<Int>, term: String)], limit: Int) -> (windows: [Range<Int>], shown: Set<String>) {
         var windows: [Range<Int>] = []
         var shown = Set<String>()
         for preferNew in [true, false] {
@@ -320,6 +327,11 @@ enum Snippets {
                 for other in matched where (start..<end).contains(other.range.lowerBound) { shown.insert(other.term) }
             }
         }
+        return (windows, shown)
+    }
+
+    /// The text of each window with the matched words in it marked.
+    static func render(_ bytes: [UInt8], windows: [Range<Int>], matched: [(range: Range<Int>, term: String)]) -> [String] {
         return windows.map { window in  // in the order chosen: passages with new terms first
             var text = SnippetText(capacity: window.count + 16)
             var cursor = window.lowerBound

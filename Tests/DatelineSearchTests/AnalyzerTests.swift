@@ -117,11 +117,46 @@ struct AnalyzerReferenceTests {
         for _ in 0..<2_000 {
             let text = (0..<Int.random(in: 0...40, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
             var words: [(String, Bool, Range<Int>)] = []
-            analyzer.forEachWordBytes(text) { word, isAbbreviation, range in words.append((String(decoding: word, as: UTF8.self), isAbbreviation, range)) }
+            analyzer.forEachWordBytes(text) { word, isAbbreviation, range in
+                words.append((String(decoding: word, as: UTF8.self), isAbbreviation, range))
+                return true
+            }
             let expected = Self.referenceWords(text)
             #expect(words.map(\.0) == expected.map(\.0), "\(text.debugDescription)")
             #expect(words.map(\.1) == expected.map(\.1), "\(text.debugDescription)")
             #expect(words.map(\.2) == expected.map(\.2), "\(text.debugDescription)")
+        }
+    }
+}
+
+/// Snippets stop reading a body once its passages are settled; they must be the passages a reading of the whole
+/// body gives (every word analysed, every match collected, then the passages chosen).
+@Suite("Snippets against a whole reading")
+struct SnippetReferenceTests {
+    @Test func passagesEqualThoseOfTheWholeBody() throws {
+        let vocabulary = ["trade", "trading", "talks", "tariffs", "tariff", "minister", "ministers", "met", "meeting", "in", "the",
+                          "Geneva", "and", "of", "U.S.", "said", "on", "Friday", "oil", "prices", "rose", "fell", "\n\n"]
+        let queries = ["trade", "tariff OR talks", "trade talks", "minist*", "oil OR absent", "\"trade talks\"", "meet tar*", "us OR geneva friday"]
+        let analyzer = Analyzer()
+        let parser = SearchQueryParser()
+        var random = SeededGenerator(state: 0x5A1F)
+        for _ in 0..<600 {
+            let body = (0..<Int.random(in: 5...400, using: &random)).map { _ in vocabulary.randomElement(using: &random)! }.joined(separator: " ")
+            let text = queries.randomElement(using: &random)!
+            let query = try parser.parse(text)
+            let limit = Int.random(in: 1...4, using: &random)
+            var exact = Set<String>()
+            var prefixes: [String] = []
+            for term in SearchIndex.positiveTerms(query) {
+                if term.hasSuffix("*") { prefixes.append(term) } else { exact.insert(term) }
+            }
+            var matched: [(range: Range<Int>, term: String)] = []
+            for token in analyzer.tokens(body) {
+                if exact.contains(token.term) { matched.append((token.range, token.term)) }
+                for label in prefixes.sorted() where token.term.hasPrefix(String(label.dropLast())) { matched.append((token.range, label)) }
+            }
+            let whole = Snippets.make(body, matched: matched, limit: limit)
+            #expect(Snippets.highlight(body, for: query, analyzer: analyzer, limit: limit) == whole, "\(text) limit \(limit): \(body)")
         }
     }
 }
