@@ -129,6 +129,10 @@ package struct IndexReader {
                 if lists.last!.documents.isEmpty { continue parts }
             }
             var cursors = [Int](repeating: 0, count: lists.count)
+            // Each term's positions in the current document, and the phrase counter's cursors: reused throughout.
+            var titles = [[UInt32]](repeating: [], count: lists.count)
+            var bodies = [[UInt32]](repeating: [], count: lists.count)
+            var scratch = [Int](repeating: 0, count: lists.count)
             documents: for index in lists[0].documents.indices {
                 let document = lists[0].documents[index]
                 for other in lists.indices.dropFirst() {
@@ -140,17 +144,19 @@ package struct IndexReader {
                     if documents[cursor] != document { continue documents }
                 }
                 cursors[0] = index
-                var fields: [(title: ArraySlice<UInt32>, body: ArraySlice<UInt32>)] = []
                 for term in lists.indices {
                     if readers.isEmpty {
-                        fields.append(lists[term].positions(at: cursors[term]))
+                        let (title, body) = lists[term].positions(at: cursors[term])
+                        titles[term].removeAll(keepingCapacity: true)
+                        titles[term].append(contentsOf: title)
+                        bodies[term].removeAll(keepingCapacity: true)
+                        bodies[term].append(contentsOf: body)
                     } else {
-                        let (title, body) = try readers[term].at(cursors[term], of: lists[term])
-                        fields.append((title[...], body[...]))
+                        try readers[term].read(cursors[term], of: lists[term], title: &titles[term], body: &bodies[term])
                     }
                 }
-                let titleCount = Self.phraseCount(fields[0].title, fields.dropFirst().map(\.title))
-                let bodyCount = Self.phraseCount(fields[0].body, fields.dropFirst().map(\.body))
+                let titleCount = Self.phraseCount(titles, cursors: &scratch)
+                let bodyCount = Self.phraseCount(bodies, cursors: &scratch)
                 guard titleCount + bodyCount > 0 else { continue }
                 key.documents.append(UInt32(slot.base) + document)
                 key.title.append(UInt32(titleCount))
@@ -160,17 +166,20 @@ package struct IndexReader {
         return key
     }
 
-    /// How many of `starts` begin a run where the i-th next position is in `rest[i]` (all ascending).
-    static func phraseCount(_ starts: ArraySlice<UInt32>, _ rest: [ArraySlice<UInt32>]) -> Int {
-        var cursors = rest.map(\.startIndex)
+    /// How many positions of `fields[0]` begin a run where the i-th next position is in `fields[i]` (each
+    /// ascending). `cursors` is scratch space of at least `fields.count` entries.
+    static func phraseCount(_ fields: [[UInt32]], cursors: inout [Int]) -> Int {
+        guard let starts = fields.first else { return 0 }
+        for index in fields.indices { cursors[index] = 0 }
         var count = 0
         starts: for start in starts {
-            for (offset, positions) in rest.enumerated() {
-                let target = start &+ UInt32(offset + 1)
+            for offset in 1..<fields.count {
+                let positions = fields[offset]
+                let target = start &+ UInt32(offset)
                 var cursor = cursors[offset]
-                while cursor < positions.endIndex, positions[cursor] < target { cursor += 1 }
+                while cursor < positions.count, positions[cursor] < target { cursor += 1 }
                 cursors[offset] = cursor
-                if cursor == positions.endIndex { break starts }  // later starts need later positions still
+                if cursor == positions.count { break starts }  // later starts need later positions still
                 if positions[cursor] != target { continue starts }
             }
             count += 1

@@ -85,10 +85,13 @@ enum ShapeBenchmark {
             for set in sets {
                 for text in set.texts {
                     for ranged in [false, true] {
+                        let label = self.shape(of: text) + (ranged ? " + date range" : "")
+                        // For profiling one shape: DATELINE_SHAPES_ONLY="OR + date range" times that shape alone.
+                        if let only = ProcessInfo.processInfo.environment["DATELINE_SHAPES_ONLY"], only != label { continue }
                         let request = SearchRequest(
                             query: text, limit: 10, from: ranged ? corpus.range.from : nil, to: ranged ? corpus.range.to : nil)
                         entries.append(try await self.time(request, query: query, client: client, rounds: rounds).merging([
-                            "set": set.name, "shape": self.shape(of: text) + (ranged ? " + date range" : ""), "query": text,
+                            "set": set.name, "shape": label, "query": text,
                             "from": ranged ? corpus.range.from.timeIntervalSince1970 : NSNull(),
                             "to": ranged ? corpus.range.to.timeIntervalSince1970 : NSNull(),
                         ]) { a, _ in a })

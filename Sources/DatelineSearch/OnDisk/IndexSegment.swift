@@ -429,6 +429,13 @@ package final class IndexSegment: Sendable {
                 return try self.cursor.positions(at: index, of: list)
             } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
         }
+
+        /// Like ``at(_:of:)``, into `title` and `body` (emptied first, their storage reused).
+        package mutating func read(_ index: Int, of list: PostingList, title: inout [UInt32], body: inout [UInt32]) throws(DatelineStorageError) {
+            do throws(IndexFormatError) {
+                try self.cursor.positions(at: index, of: list, title: &title, body: &body)
+            } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
+        }
     }
 
     /// A reader of the positions of the term `info` describes, for documents of its postings chosen later.

@@ -129,6 +129,14 @@ enum PostingsFormat {
 
         /// The title and body positions of the `index`-th document of `list` (the term's postings, decoded).
         mutating func positions(at index: Int, of list: PostingList) throws(IndexFormatError) -> (title: [UInt32], body: [UInt32]) {
+            var title: [UInt32] = []
+            var body: [UInt32] = []
+            try self.positions(at: index, of: list, title: &title, body: &body)
+            return (title, body)
+        }
+
+        /// Like ``positions(at:of:)``, into `title` and `body` (emptied first, their storage reused).
+        mutating func positions(at index: Int, of list: PostingList, title: inout [UInt32], body: inout [UInt32]) throws(IndexFormatError) {
             let block = index / PostingsFormat.blockSize
             guard block < self.blockCount, index < list.count else { throw IndexFormatError("document \(index) of a term's \(list.count)") }
             if self.index < block * PostingsFormat.blockSize || self.index > index {
@@ -146,10 +154,8 @@ enum PostingsFormat {
                 }
                 self.index += 1
             }
-            var fields: [[UInt32]] = []
-            for frequency in [list.titleFrequencies[index], list.bodyFrequencies[index]] {
-                var field: [UInt32] = []
-                field.reserveCapacity(Int(frequency))
+            func read(_ frequency: UInt32, into field: inout [UInt32]) throws(IndexFormatError) {
+                field.removeAll(keepingCapacity: true)
                 var position: UInt32 = 0
                 for _ in 0..<frequency {
                     let gap = try cursor.varint()
@@ -157,11 +163,11 @@ enum PostingsFormat {
                     position += UInt32(gap)
                     field.append(position)
                 }
-                fields.append(field)
             }
+            try read(list.titleFrequencies[index], into: &title)
+            try read(list.bodyFrequencies[index], into: &body)
             self.index = index + 1
             self.offset = cursor.position
-            return (fields[0], fields[1])
         }
     }
 
@@ -179,6 +185,9 @@ enum PostingsFormat {
         guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
         let dataStart = skipStart + blockCount * self.skipEntrySize
         var list = PostingList()
+        list.documents.reserveCapacity(count)
+        list.titleFrequencies.reserveCapacity(count)
+        list.bodyFrequencies.reserveCapacity(count)
         var documents = [UInt32](repeating: 0, count: self.blockSize)
         var titles = [UInt32](repeating: 0, count: self.blockSize)
         var bodies = [UInt32](repeating: 0, count: self.blockSize)
