@@ -305,3 +305,30 @@ final class ScratchDirectory {
         #expect(error?.code == .corrupt)
     }
 }
+
+@Suite("Inflated block cache")
+struct InflatedBlockCacheTests {
+    @Test func keepsTheMostRecentlyUsedBlocksWithinItsBytes() {
+        let cache = InflatedBlockCache(capacity: 300)
+        let key = { (store: UInt64, block: Int) in InflatedBlockCache.Key(store: store, block: block) }
+        cache.insert([UInt8](repeating: 1, count: 100), for: key(1, 0))
+        cache.insert([UInt8](repeating: 2, count: 100), for: key(1, 1))
+        cache.insert([UInt8](repeating: 3, count: 100), for: key(2, 0))
+        #expect(cache.byteCount == 300)
+        #expect(cache.block(key(1, 0))?.first == 1)  // now the most recent
+        cache.insert([UInt8](repeating: 4, count: 100), for: key(2, 1))  // evicts (1, 1), the least recent
+        #expect(cache.byteCount == 300)
+        #expect(cache.block(key(1, 1)) == nil)
+        #expect(cache.block(key(1, 0))?.first == 1)
+        #expect(cache.block(key(2, 0))?.first == 3)
+        #expect(cache.block(key(2, 1))?.first == 4)
+        cache.insert([UInt8](repeating: 5, count: 301), for: key(3, 0))  // larger than the cache: not kept
+        #expect(cache.block(key(3, 0)) == nil)
+        #expect(cache.byteCount == 300)
+        cache.remove(store: 2)
+        #expect(cache.byteCount == 100)
+        #expect(cache.block(key(2, 0)) == nil && cache.block(key(1, 0)) != nil)
+        cache.insert([UInt8](repeating: 6, count: 50), for: key(1, 0))  // replaced, not counted twice
+        #expect(cache.byteCount == 50)
+    }
+}

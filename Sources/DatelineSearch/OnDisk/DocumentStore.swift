@@ -82,17 +82,80 @@ package final class DocumentStoreWriter {
     }
 }
 
-/// Reads a segment's stored documents in place; the last few inflated blocks are kept for the next reads
-/// (a page of hits usually reads neighbours).
+/// Inflated blocks of every segment's stored documents, most recently used kept, bounded in bytes for the whole
+/// process (as Tantivy's store keeps a cache of blocks): a page of hits, the next page and the same search again
+/// read their articles without inflating their blocks again, and the cache does not grow with the number of
+/// segments.
+final class InflatedBlockCache: Sendable {
+    struct Key: Hashable {
+        var store: UInt64
+        var block: Int
+    }
+
+    private struct State {
+        var entries: [Key: (raw: [UInt8], lastUse: UInt64)] = [:]
+        var bytes = 0
+        var clock: UInt64 = 0
+    }
+
+    /// The process's cache: 4 MiB (256 blocks of 16 KiB).
+    static let shared = InflatedBlockCache(capacity: 4 << 20)
+
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func block(_ key: Key) -> [UInt8]? {
+        self.state.withLock { state in
+            guard let entry = state.entries[key] else { return nil }
+            state.clock += 1
+            state.entries[key] = (entry.raw, state.clock)
+            return entry.raw
+        }
+    }
+
+    func insert(_ raw: [UInt8], for key: Key) {
+        guard raw.count <= self.capacity else { return }
+        self.state.withLock { state in
+            state.clock += 1
+            if let old = state.entries.updateValue((raw, state.clock), forKey: key) { state.bytes -= old.raw.count }
+            state.bytes += raw.count
+            while state.bytes > self.capacity, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                state.entries.removeValue(forKey: oldest.key)
+                state.bytes -= oldest.value.raw.count
+            }
+        }
+    }
+
+    /// Forgets a store's blocks (its segment is closed).
+    func remove(store: UInt64) {
+        self.state.withLock { state in
+            for (key, entry) in state.entries where key.store == store {
+                state.entries.removeValue(forKey: key)
+                state.bytes -= entry.raw.count
+            }
+        }
+    }
+
+    var byteCount: Int { self.state.withLock { $0.bytes } }
+}
+
+/// Reads a segment's stored documents in place; inflated blocks are kept in the process's
+/// ``InflatedBlockCache`` for the next reads (a page of hits usually reads neighbours).
 package final class DocumentStoreReader: Sendable {
     private let file: MappedIndexFile
     let blockCount: Int
     let count: Int
     private let indexStart: Int
-    private let cache = Mutex<[(block: Int, raw: [UInt8])]>([])
-    private static let cachedBlocks = 4
+    /// This reader's name in the block cache (never reused in the process).
+    private let identity: UInt64
+    private let cache: InflatedBlockCache
+    private static let identities = Atomic<UInt64>(0)
 
-    init(_ file: MappedIndexFile) throws(IndexFormatError) {
+    init(_ file: MappedIndexFile, cache: InflatedBlockCache = .shared) throws(IndexFormatError) {
+        self.identity = Self.identities.add(1, ordering: .relaxed).newValue
+        self.cache = cache
         let bytes = file.payload
         guard bytes.count >= 16 else { throw IndexFormatError("a document store of \(bytes.count) bytes") }
         let blocks = bytes.littleEndian(at: bytes.count - 16, as: UInt64.self)
@@ -105,6 +168,8 @@ package final class DocumentStoreReader: Sendable {
         self.count = Int(documents)
         self.indexStart = bytes.count - 16 - 16 * self.blockCount
     }
+
+    deinit { self.cache.remove(store: self.identity) }
 
     private func firstDocument(ofBlock block: Int) -> Int {
         Int(self.file.payload.littleEndian(at: self.indexStart + 16 * block, as: UInt32.self))
@@ -134,7 +199,8 @@ package final class DocumentStoreReader: Sendable {
     }
 
     private func inflate(_ block: Int) throws(IndexFormatError) -> [UInt8] {
-        if let cached = self.cache.withLock({ cache in cache.first(where: { $0.block == block })?.raw }) { return cached }
+        let key = InflatedBlockCache.Key(store: self.identity, block: block)
+        if let cached = self.cache.block(key) { return cached }
         let start = self.blockOffset(block)
         let payload = self.file.payload
         guard start >= 0, start + 8 <= self.indexStart else { throw IndexFormatError("stored block \(block) starts outside the store") }
@@ -147,10 +213,7 @@ package final class DocumentStoreReader: Sendable {
             uncompress(output.baseAddress!.assumingMemoryBound(to: Bytef.self), &produced, payload.baseAddress!.advanced(by: start + 8).assumingMemoryBound(to: Bytef.self), uLong(compressedSize))
         }
         guard status == Z_OK, produced == uLong(rawSize) else { throw IndexFormatError("stored block \(block) does not inflate (zlib status \(status))") }
-        self.cache.withLock { cache in
-            cache.insert((block, raw), at: 0)
-            if cache.count > Self.cachedBlocks { cache.removeLast() }
-        }
+        self.cache.insert(raw, for: key)
         return raw
     }
 
