@@ -623,8 +623,10 @@ public final class QueryService: Service, Sendable {
             let total: Int
             if let query, sort == .relevance, !request.facets {
                 // Ranked by relevance alone: MaxScore scores only the documents that can make the page.
+                let filtered = allowed != nil || from != nil || to != nil
                 let result = try reader.topMatches(
-                    query, limit: limit + 1, documents: asOf, after: after.map { ($0.primary, $0.document) }, include: { passes(Int($0)) }
+                    query, limit: limit + 1, documents: asOf, after: after.map { ($0.primary, $0.document) },
+                    include: filtered ? { passes(Int($0)) } : nil
                 )
                 total = result.total
                 best = result.top.map { (SearchCursor(sort: sort, primary: $0.score, document: $0.document, documents: asOf), Int($0.document), $0.score) }

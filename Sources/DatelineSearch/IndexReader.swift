@@ -263,7 +263,7 @@ package struct IndexReader {
     /// come after `after` (see ``Ranker``): `total` counts the matches `include` accepts.
     package func topMatches(
         _ query: SearchQuery, limit: Int, documents: Int? = nil, after: (score: Double, document: UInt32)? = nil,
-        include: (UInt32) -> Bool = { _ in true }
+        include: ((UInt32) -> Bool)? = nil
     ) throws(DatelineStorageError) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
         let count = min(documents ?? self.documentCount, self.documentCount)
         var keys: [ScoredKey] = []

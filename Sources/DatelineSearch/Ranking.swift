@@ -99,31 +99,39 @@ struct Ranker: Sendable {
         return matched.map { ($0, scratch.scores[Int($0)]) }
     }
 
-    private struct Cursor {
-        var key: ScoredKey
-        var idf: Double
-        var bound: Double
-        var position = 0
+    /// A key's postings as the ranker walks them (immutable: the walk's positions are kept apart, so reading a
+    /// posting touches no reference count).
+    private struct Postings {
+        let documents: [UInt32]
+        let title: [UInt32]
+        let body: [UInt32]
+        let idf: Double
+        let bound: Double
     }
 
     /// The best `limit` documents of `matched` (by BM25, ties to the older document) among those `include`
-    /// accepts and that come after `after`, scoring only the documents that can still make the cut: MaxScore
-    /// (Turtle & Flood, 1995). Keys are ordered by the most they can add to a score; once the `limit`-th best
-    /// score exceeds what the weakest keys can add together, documents found only in those keys are never
-    /// visited, and the weak keys are looked up only for documents whose partial score can still win. Returns
-    /// the same documents in the same order as scoring every match and sorting.
+    /// accepts (all when it is nil) and that come after `after`, scoring only the documents that can still make
+    /// the cut: MaxScore (Turtle & Flood, 1995). Keys are ordered by the most they can add to a score; once the
+    /// `limit`-th best score exceeds what the weakest keys can add together, documents found only in those keys
+    /// are never visited, and the weak keys are looked up only for documents whose partial score can still win.
+    /// Returns the same documents in the same order as scoring every match and sorting.
     func top(
         matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths, capacity: Int,
-        limit: Int, after: (score: Double, document: UInt32)?, include: (UInt32) -> Bool
+        limit: Int, after: (score: Double, document: UInt32)?, include: ((UInt32) -> Bool)?
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
-        guard !matched.isEmpty, limit > 0 else { return (matched.filter(include).count, [], 0) }
+        guard !matched.isEmpty, limit > 0 else { return (include.map { matched.filter($0).count } ?? matched.count, [], 0) }
         let scratch = self.scratchPool.take()
         defer { self.scratchPool.give(scratch) }
         let generation = scratch.prepare(documents: capacity)
         var total = 0
-        for document in matched where include(document) {
-            scratch.marks[Int(document)] = generation
-            total += 1
+        if let include {
+            for document in matched where include(document) {
+                scratch.marks[Int(document)] = generation
+                total += 1
+            }
+        } else {
+            for document in matched { scratch.marks[Int(document)] = generation }
+            total = matched.count
         }
         let p = self.parameters
         let k1 = p.k1
@@ -134,17 +142,17 @@ struct Ranker: Sendable {
         func saturation(_ frequency: Double, _ length: Double, _ average: Double) -> Double {
             frequency <= 0 ? 0 : frequency * (k1 + 1) / (frequency + k1 * (1 - p.b + p.b * length / average))
         }
-        var cursors: [Cursor] = keys.filter { !$0.documents.isEmpty }.map { key in
+        let lists: [Postings] = keys.filter { !$0.documents.isEmpty }.map { key in
             let idf = Self.inverseDocumentFrequency(key.documents.count, documents: statistics.documents)
             let bound = idf * (p.titleWeight * saturation(Double(key.maximumTitle), 0, averageTitle) + saturation(Double(key.maximumBody), 0, averageBody))
-            return Cursor(key: key, idf: idf, bound: bound)
-        }
-        cursors.sort { $0.bound < $1.bound }
-        var below = [Double](repeating: 0, count: cursors.count + 1)  // below[i]: the bounds of keys 0..<i added
-        for (index, cursor) in cursors.enumerated() { below[index + 1] = below[index] + cursor.bound }
-        func contribution(_ cursor: Cursor, at index: Int, document: Int) -> Double {
-            cursor.idf * (p.titleWeight * saturation(Double(cursor.key.title[index]), Double(lengths.titleLength(document)), averageTitle)
-                + saturation(Double(cursor.key.body[index]), Double(lengths.bodyLength(document)), averageBody))
+            return Postings(documents: key.documents, title: key.title, body: key.body, idf: idf, bound: bound)
+        }.sorted { $0.bound < $1.bound }
+        var positions = [Int](repeating: 0, count: lists.count)
+        var below = [Double](repeating: 0, count: lists.count + 1)  // below[i]: the bounds of keys 0..<i added
+        for (index, list) in lists.enumerated() { below[index + 1] = below[index] + list.bound }
+        func contribution(_ list: Postings, at index: Int, document: Int) -> Double {
+            list.idf * (p.titleWeight * saturation(Double(list.title[index]), Double(lengths.titleLength(document)), averageTitle)
+                + saturation(Double(list.body[index]), Double(lengths.bodyLength(document)), averageBody))
         }
         /// Ranks before: higher score, then older document.
         func better(_ a: (document: UInt32, score: Double), _ b: (document: UInt32, score: Double)) -> Bool {
@@ -156,34 +164,35 @@ struct Ranker: Sendable {
         var essential = 0  // keys essential..<count drive the candidates; the rest are only looked up
         var scored = 0
         while true {
-            // The next candidate: the smallest document under an essential cursor.
+            // The next candidate: the smallest document under an essential key's position.
             var candidate = UInt32.max
-            for index in essential..<cursors.count where cursors[index].position < cursors[index].key.documents.count {
-                candidate = min(candidate, cursors[index].key.documents[cursors[index].position])
+            for index in essential..<lists.count where positions[index] < lists[index].documents.count {
+                candidate = min(candidate, lists[index].documents[positions[index]])
             }
             guard candidate != UInt32.max else { break }
             let document = Int(candidate)
+            let wanted = scratch.marks[document] == generation
             var score = 0.0
-            for index in essential..<cursors.count where cursors[index].position < cursors[index].key.documents.count
-                && cursors[index].key.documents[cursors[index].position] == candidate
+            for index in essential..<lists.count where positions[index] < lists[index].documents.count
+                && lists[index].documents[positions[index]] == candidate
             {
-                if scratch.marks[document] == generation { score += contribution(cursors[index], at: cursors[index].position, document: document) }
-                cursors[index].position += 1
+                if wanted { score += contribution(lists[index], at: positions[index], document: document) }
+                positions[index] += 1
             }
-            guard scratch.marks[document] == generation else { continue }
+            guard wanted else { continue }
             // The weak keys, strongest first, while the document can still reach the threshold.
             var alive = true
             for index in stride(from: essential - 1, through: 0, by: -1) {
                 if score + below[index + 1] < threshold { alive = false; break }
-                let documents = cursors[index].key.documents
-                var low = cursors[index].position
+                let documents = lists[index].documents
+                var low = positions[index]
                 var high = documents.count
                 while low < high {
                     let middle = (low + high) / 2
                     if documents[middle] < candidate { low = middle + 1 } else { high = middle }
                 }
-                cursors[index].position = low
-                if low < documents.count, documents[low] == candidate { score += contribution(cursors[index], at: low, document: document) }
+                positions[index] = low
+                if low < documents.count, documents[low] == candidate { score += contribution(lists[index], at: low, document: document) }
             }
             guard alive else { continue }
             scored += 1
@@ -201,7 +210,7 @@ struct Ranker: Sendable {
             if top.count == limit {
                 threshold = top[limit - 1].score
                 // Keys whose bounds together stay below the threshold cannot make a document on their own.
-                while essential < cursors.count, below[essential + 1] < threshold { essential += 1 }
+                while essential < lists.count, below[essential + 1] < threshold { essential += 1 }
             }
         }
         return (total, top, scored)

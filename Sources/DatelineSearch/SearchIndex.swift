@@ -217,7 +217,7 @@ public final class SearchIndex {
         limit: Int,
         documents: Int? = nil,
         after: (score: Double, document: UInt32)? = nil,
-        include: (UInt32) -> Bool = { _ in true }
+        include: ((UInt32) -> Bool)? = nil
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
         do { return try self.reader.topMatches(query, limit: limit, documents: documents, after: after, include: include) } catch {
             preconditionFailure("in-memory postings cannot fail: \(error)")
