@@ -109,6 +109,37 @@ final class ArticleIndex {
         IndexReader(parts: self.segments.map { .segment($0) } + (self.frozen + [self.active]).map { .buffer($0.index) }, parameters: self.parameters)
     }
 
+    /// Publication times of documents asked for in increasing order, as a search's date filter asks: the part
+    /// that held the last document is kept, so that most look-ups read its column without finding the part.
+    final class PublicationTimes {
+        private let index: ArticleIndex
+        private var start = 0
+        private var end = 0
+        private var segment: IndexSegment?
+        private var buffer: Buffer?
+
+        init(_ index: ArticleIndex) { self.index = index }
+
+        /// Document `document`'s publication time (seconds since 1970), if it has one.
+        func callAsFunction(_ document: Int) -> Double? {
+            if document < self.start || document >= self.end {
+                switch self.index.locate(document) {
+                case .segment(let segment, let local):
+                    (self.start, self.end, self.segment, self.buffer) = (document - local, document - local + segment.documentCount, segment, nil)
+                case .buffer(let buffer, let local):
+                    (self.start, self.end, self.segment, self.buffer) = (document - local, document - local + buffer.count, nil, buffer)
+                case nil:
+                    return nil
+                }
+            }
+            if let segment = self.segment {
+                let bits = segment.column(Column.publishedAt.rawValue, document - self.start)
+                return bits == Column.noDate ? nil : Double(bitPattern: bits)
+            }
+            return self.buffer?.articles[document - self.start].publishedAt?.timeIntervalSince1970
+        }
+    }
+
     enum Location {
         case segment(IndexSegment, Int)
         case buffer(Buffer, Int)

@@ -609,10 +609,11 @@ public final class QueryService: Service, Sendable {
             let from = request.from?.timeIntervalSince1970
             let to = request.to?.timeIntervalSince1970
             let reader = index.reader()
+            let publishedAt = ArticleIndex.PublicationTimes(index)
             let passes = { (document: Int) -> Bool in
                 if let allowed, !allowed.contains(document) { return false }
                 if from != nil || to != nil {
-                    let published = index.publishedAt(document)
+                    let published = publishedAt(document)
                     if let from, (published ?? -.greatestFiniteMagnitude) < from { return false }
                     if let to, (published ?? .greatestFiniteMagnitude) > to { return false }
                 }

@@ -288,6 +288,15 @@ package struct IndexReader {
         }
 
         @inline(__always)
+        func lengths(_ document: Int) -> (title: UInt32, body: UInt32) {
+            let slot = self.reader.slots[self.reader.slot(of: document)]
+            switch slot.part {
+            case .buffer(let index): return (index.titleLengths[document - slot.base], index.bodyLengths[document - slot.base])
+            case .segment(let segment): return (segment.titleLength(document - slot.base), segment.bodyLength(document - slot.base))
+            }
+        }
+
+        @inline(__always)
         func bodyLength(_ document: Int) -> UInt32 {
             let slot = self.reader.slots[self.reader.slot(of: document)]
             switch slot.part {

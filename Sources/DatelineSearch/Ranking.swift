@@ -42,6 +42,12 @@ struct CollectionStatistics {
 protocol FieldLengths {
     func titleLength(_ document: Int) -> UInt32
     func bodyLength(_ document: Int) -> UInt32
+    /// Both lengths, found together (one look-up of the part holding the document).
+    func lengths(_ document: Int) -> (title: UInt32, body: UInt32)
+}
+
+extension FieldLengths {
+    func lengths(_ document: Int) -> (title: UInt32, body: UInt32) { (self.titleLength(document), self.bodyLength(document)) }
 }
 
 /// The one BM25 and the one top-k of the index: scores documents from the keys a query evaluated to, whichever
@@ -150,9 +156,9 @@ struct Ranker: Sendable {
         var positions = [Int](repeating: 0, count: lists.count)
         var below = [Double](repeating: 0, count: lists.count + 1)  // below[i]: the bounds of keys 0..<i added
         for (index, list) in lists.enumerated() { below[index + 1] = below[index] + list.bound }
-        func contribution(_ list: Postings, at index: Int, document: Int) -> Double {
-            list.idf * (p.titleWeight * saturation(Double(list.title[index]), Double(lengths.titleLength(document)), averageTitle)
-                + saturation(Double(list.body[index]), Double(lengths.bodyLength(document)), averageBody))
+        func contribution(_ list: Postings, at index: Int, lengths: (title: UInt32, body: UInt32)) -> Double {
+            list.idf * (p.titleWeight * saturation(Double(list.title[index]), Double(lengths.title), averageTitle)
+                + saturation(Double(list.body[index]), Double(lengths.body), averageBody))
         }
         /// Ranks before: higher score, then older document.
         func better(_ a: (document: UInt32, score: Double), _ b: (document: UInt32, score: Double)) -> Bool {
@@ -172,11 +178,12 @@ struct Ranker: Sendable {
             guard candidate != UInt32.max else { break }
             let document = Int(candidate)
             let wanted = scratch.marks[document] == generation
+            let fieldLengths = wanted ? lengths.lengths(document) : (0, 0)  // once per scored document
             var score = 0.0
             for index in essential..<lists.count where positions[index] < lists[index].documents.count
                 && lists[index].documents[positions[index]] == candidate
             {
-                if wanted { score += contribution(lists[index], at: positions[index], document: document) }
+                if wanted { score += contribution(lists[index], at: positions[index], lengths: fieldLengths) }
                 positions[index] += 1
             }
             guard wanted else { continue }
@@ -192,7 +199,7 @@ struct Ranker: Sendable {
                     if documents[middle] < candidate { low = middle + 1 } else { high = middle }
                 }
                 positions[index] = low
-                if low < documents.count, documents[low] == candidate { score += contribution(lists[index], at: low, document: document) }
+                if low < documents.count, documents[low] == candidate { score += contribution(lists[index], at: low, lengths: fieldLengths) }
             }
             guard alive else { continue }
             scored += 1

@@ -193,6 +193,26 @@ struct EntityViewTests {
         #expect(compared > 100, "the articles make engagements to compare")
     }
 
+    /// The date filter's sequential reader gives every article's publication time whichever part holds it, in
+    /// document order (as searches ask), jumping back, past the end and across segments and buffers.
+    @Test func publicationTimesReadInAnyOrderAcrossPartsAreTheArticles() throws {
+        let articles = Self.articles(count: 300, seed: 9)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("publication-times-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let index = try Self.index(articles, cuts: [70, 71, 200], mergeRun: nil, directory: directory)
+        #expect(index.segments.count == 3)
+        let times = ArticleIndex.PublicationTimes(index)
+        let expected = articles.map { $0.publishedAt?.timeIntervalSince1970 }
+        #expect((0..<300).map { times($0) } == expected)
+        var random = SeededGenerator(seed: 9)
+        for _ in 0..<500 {
+            let document = Int.random(in: 0..<300, using: &random)
+            #expect(times(document) == expected[document] && index.publishedAt(document) == expected[document])
+        }
+        #expect(times(300) == nil && times(-1) == nil && times(299) == expected[299])
+    }
+
     /// Entity listings and timelines read a snapshot outside the service's lock: articles added to the active
     /// buffer afterwards change neither its entities nor its articles.
     @Test func anEntitySnapshotIsUnchangedByLaterArticles() throws {

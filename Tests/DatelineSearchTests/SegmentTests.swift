@@ -332,3 +332,47 @@ struct InflatedBlockCacheTests {
         #expect(cache.byteCount == 50)
     }
 }
+
+@Suite("Postings format")
+struct PostingsFormatTests {
+    static func list(_ count: Int) -> PostingList {
+        var list = PostingList()
+        for index in 0..<count { list.append(document: UInt32(index * 3 + 1), title: [], body: [UInt32(index % 5)]) }
+        return list
+    }
+
+    @Test func decodesWholeAndBelowALimitWithAndWithoutPositions() throws {
+        let list = Self.list(300)
+        var positions: [UInt8] = []
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
+        try bytes.withUnsafeBytes { postings in
+            try positions.withUnsafeBytes { positionBytes in
+                let whole = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: positionBytes)
+                #expect(whole == list)
+                let plain = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: nil)
+                #expect(plain.documents == list.documents && plain.bodyFrequencies == list.bodyFrequencies && plain.positions.isEmpty)
+                for limit: UInt32 in [0, 1, 2, 385, 386, 387, 899, 5_000] {
+                    let cut = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: limit, positions: nil)
+                    #expect(cut.documents == list.documents.filter { $0 < limit }, "limit \(limit)")
+                    #expect(cut.titleFrequencies.count == cut.documents.count && cut.bodyFrequencies.count == cut.documents.count)
+                }
+            }
+        }
+    }
+
+    @Test func aSkipEntryThatDisagreesWithItsBlockIsAnError() {
+        let list = Self.list(300)
+        var positions: [UInt8] = []
+        var bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
+        bytes[1] &+= 1  // the first block's last document (after the one-byte block count)
+        for withPositions in [false, true] {
+            #expect(throws: IndexFormatError.self) {
+                try bytes.withUnsafeBytes { postings in
+                    try positions.withUnsafeBytes { positionBytes in
+                        _ = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: withPositions ? positionBytes : nil)
+                    }
+                }
+            }
+        }
+    }
+}

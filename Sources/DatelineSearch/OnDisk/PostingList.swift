@@ -202,6 +202,25 @@ enum PostingsFormat {
             try documents.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
             try titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
             try bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
+            if positions == nil {
+                // Without positions a block is copied whole: its gaps summed in place, then appended at once.
+                var document = firstDocumentBound
+                var kept = entries
+                for index in 0..<entries {
+                    document = document &+ documents[index]
+                    documents[index] = document
+                    if document >= limit { kept = index; break }
+                    document &+= 1
+                }
+                list.documents.append(contentsOf: documents[0..<kept])
+                list.titleFrequencies.append(contentsOf: titles[0..<kept])
+                list.bodyFrequencies.append(contentsOf: bodies[0..<kept])
+                guard kept == entries else { return list }
+                guard document &- 1 == previousEnd &- 1 else {
+                    throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
+                }
+                continue
+            }
             var positionCursor = positions.map { ByteCursor($0, at: Int(truncatingIfNeeded: postings.littleEndian(at: skip + 8, as: UInt64.self))) }
             var document = firstDocumentBound
             for index in 0..<entries {
