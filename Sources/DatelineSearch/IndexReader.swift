@@ -111,22 +111,20 @@ package struct IndexReader {
 
     /// Documents where `terms` occur consecutively, with the phrase's frequency in each field. The terms' postings
     /// (ascending documents, ascending positions) are walked side by side: no hashing per document or position. In
-    /// a segment, positions are read only for the documents every term holds.
+    /// a segment, see ``phrase(_:in:base:limit:into:)``.
     private func phrase(_ terms: [String], limit: Int) throws(DatelineStorageError) -> ScoredKey {
         var key = ScoredKey()
         parts: for (slot, count) in self.visible(limit: limit) {
             var lists: [PostingList] = []
-            var readers: [IndexSegment.Positions] = []  // a segment's terms' positions, read when needed
-            for term in terms {
-                switch slot.part {
-                case .buffer(let index):
+            switch slot.part {
+            case .segment(let segment):
+                try self.phrase(terms, in: segment, base: slot.base, limit: count, into: &key)
+                continue parts
+            case .buffer(let index):
+                for term in terms {
                     lists.append(index.postingList(term, limit: count, positions: true))
-                case .segment(let segment):
-                    guard let info = try segment.termInfo(term) else { continue parts }
-                    lists.append(try segment.postings(info, below: count, positions: false))
-                    readers.append(try segment.positions(of: info))
+                    if lists.last!.documents.isEmpty { continue parts }
                 }
-                if lists.last!.documents.isEmpty { continue parts }
             }
             var cursors = [Int](repeating: 0, count: lists.count)
             // Each term's positions in the current document, and the phrase counter's cursors: reused throughout.
@@ -145,15 +143,11 @@ package struct IndexReader {
                 }
                 cursors[0] = index
                 for term in lists.indices {
-                    if readers.isEmpty {
-                        let (title, body) = lists[term].positions(at: cursors[term])
-                        titles[term].removeAll(keepingCapacity: true)
-                        titles[term].append(contentsOf: title)
-                        bodies[term].removeAll(keepingCapacity: true)
-                        bodies[term].append(contentsOf: body)
-                    } else {
-                        try readers[term].read(cursors[term], of: lists[term], title: &titles[term], body: &bodies[term])
-                    }
+                    let (title, body) = lists[term].positions(at: cursors[term])
+                    titles[term].removeAll(keepingCapacity: true)
+                    titles[term].append(contentsOf: title)
+                    bodies[term].removeAll(keepingCapacity: true)
+                    bodies[term].append(contentsOf: body)
                 }
                 let titleCount = Self.phraseCount(titles, cursors: &scratch)
                 let bodyCount = Self.phraseCount(bodies, cursors: &scratch)
@@ -164,6 +158,46 @@ package struct IndexReader {
             }
         }
         return key
+    }
+
+    /// A phrase's documents in one segment: the rarest term's postings lead, the others are sought a block at a
+    /// time (blocks no candidate lands in are never decoded), and positions are read only for the documents every
+    /// term holds.
+    private func phrase(_ terms: [String], in segment: IndexSegment, base: Int, limit: Int, into key: inout ScoredKey) throws(DatelineStorageError) {
+        var infos: [TermInfo] = []
+        for term in terms {
+            guard let info = try segment.termInfo(term) else { return }
+            infos.append(info)
+        }
+        let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
+        let list = try segment.postings(infos[leader], below: limit, positions: false)
+        var leaderPositions = try segment.positions(of: infos[leader])
+        var followers: [IndexSegment.BlockPostings?] = []
+        for (term, info) in infos.enumerated() { followers.append(term == leader ? nil : try segment.blockPostings(of: info, below: limit)) }
+        var titles = [[UInt32]](repeating: [], count: terms.count)
+        var bodies = [[UInt32]](repeating: [], count: terms.count)
+        var scratch = [Int](repeating: 0, count: terms.count)
+        documents: for (index, document) in list.documents.enumerated() {
+            for term in infos.indices where term != leader {
+                guard try followers[term]!.seek(document) else {
+                    if followers[term]!.isExhausted { break documents }  // no later document has every term
+                    continue documents
+                }
+            }
+            for term in infos.indices {
+                if term == leader {
+                    try leaderPositions.read(index, of: list, title: &titles[term], body: &bodies[term])
+                } else {
+                    try followers[term]!.positions(title: &titles[term], body: &bodies[term])
+                }
+            }
+            let titleCount = Self.phraseCount(titles, cursors: &scratch)
+            let bodyCount = Self.phraseCount(bodies, cursors: &scratch)
+            guard titleCount + bodyCount > 0 else { continue }
+            key.documents.append(UInt32(base) + document)
+            key.title.append(UInt32(titleCount))
+            key.body.append(UInt32(bodyCount))
+        }
     }
 
     /// How many positions of `fields[0]` begin a run where the i-th next position is in `fields[i]` (each

@@ -360,6 +360,57 @@ struct PostingsFormatTests {
         }
     }
 
+    /// A block cursor finds exactly the documents of the decoded list below its limit, with their positions,
+    /// whatever documents it is asked for (in increasing order, many skipping whole blocks).
+    @Test func aBlockCursorFindsTheDecodedDocumentsAndPositions() throws {
+        var random = SeededGenerator(state: 0xB10C)
+        var list = PostingList()
+        var document: UInt32 = 0
+        for _ in 0..<1_000 {
+            document += UInt32.random(in: 1...9, using: &random)
+            let title = (0..<Int.random(in: 0...2, using: &random)).map { UInt32($0 * 3) }
+            let body = (0..<Int.random(in: 0...4, using: &random)).map { UInt32($0 * 2 + 1) }
+            list.append(document: document, title: title, body: body)
+        }
+        var positions: [UInt8] = []
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
+        let held = Dictionary(uniqueKeysWithValues: list.documents.enumerated().map { ($1, $0) })
+        // Each block's last document, then its first: every seek lands on a block's edge.
+        try bytes.withUnsafeBytes { postings in
+            try positions.withUnsafeBytes { positionBytes in
+                for edge in [PostingsFormat.blockSize - 1, 0] {
+                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: .max, positions: positionBytes)
+                    for start in stride(from: 0, to: list.count, by: PostingsFormat.blockSize) {
+                        #expect(try cursor.seek(list.documents[min(list.count - 1, start + edge)]))
+                    }
+                }
+            }
+        }
+        for limit in [UInt32.max, document / 2, 0] {
+            try bytes.withUnsafeBytes { postings in
+                try positions.withUnsafeBytes { positionBytes in
+                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    var target: UInt32 = 0
+                    var title: [UInt32] = []
+                    var body: [UInt32] = []
+                    while target <= document + 5 {
+                        let found = try cursor.seek(target)
+                        let index = held[target]
+                        #expect(found == (index != nil && target < limit), "document \(target) below \(limit)")
+                        if found, let index, Bool.random(using: &random) {
+                            try cursor.positions(title: &title, body: &body)
+                            let expected = list.positions(at: index)
+                            #expect(title == Array(expected.title) && body == Array(expected.body))
+                        }
+                        target += UInt32.random(in: 1...(Bool.random(using: &random) ? 3 : 400), using: &random)
+                    }
+                    #expect(try !cursor.seek(document + 6))
+                    #expect(cursor.isExhausted == (limit == .max), "past the last document only an unlimited cursor runs out")
+                }
+            }
+        }
+    }
+
     @Test func aSkipEntryThatDisagreesWithItsBlockIsAnError() {
         let list = Self.list(300)
         var positions: [UInt8] = []

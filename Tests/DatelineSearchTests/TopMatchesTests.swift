@@ -59,7 +59,9 @@ import Testing
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(state >> 33)
         }
-        let vocabulary = ["ax", "bx", "cx", "dx"]
+        let common = ["ax", "bx", "cx", "dx"]
+        // A rare word too, so that phrases led by it seek the common words' postings across blocks.
+        let vocabulary = common + [String](repeating: "ax", count: 35) + common + ["zx"]
         var texts: [(title: [String], body: [String])] = []
         var documents: [IndexedDocument] = []
         for number in 0..<600 {
@@ -76,7 +78,7 @@ import Testing
         func occurs(_ phrase: [String], in words: [String]) -> Bool {
             words.count >= phrase.count && (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
         }
-        for phrase in [["ax", "bx"], ["ax", "ax"], ["ax", "ax", "ax"], ["cx", "dx", "ax"], ["dx", "cx", "bx", "ax"]] {
+        for phrase in [["ax", "bx"], ["ax", "ax"], ["ax", "ax", "ax"], ["cx", "dx", "ax"], ["dx", "cx", "bx", "ax"], ["zx", "ax"], ["bx", "zx"], ["zx", "ax", "ax"]] {
             let query = try SearchQueryParser().parse("\"" + phrase.joined(separator: " ") + "\"")
             let expected = texts.indices.filter { occurs(phrase, in: texts[$0].title) || occurs(phrase, in: texts[$0].body) }.map(UInt32.init)
             #expect(index.matches(query).map(\.document).sorted() == expected, "\(phrase)")

@@ -438,6 +438,46 @@ package final class IndexSegment: Sendable {
         }
     }
 
+    /// A term's postings walked a block at a time, for intersections (see ``PostingsFormat/BlockCursor``).
+    package struct BlockPostings {
+        private var cursor: PostingsFormat.BlockCursor
+        private let segment: IndexSegment
+
+        init(_ cursor: PostingsFormat.BlockCursor, segment: IndexSegment) {
+            self.cursor = cursor
+            self.segment = segment
+        }
+
+        package var isExhausted: Bool { self.cursor.isExhausted }
+
+        /// Moves to `document` or past it; whether the term holds it. Documents must not decrease.
+        package mutating func seek(_ document: UInt32) throws(DatelineStorageError) -> Bool {
+            do throws(IndexFormatError) {
+                return try self.cursor.seek(document)
+            } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
+        }
+
+        /// The positions in the document the last successful seek found, into `title` and `body`.
+        package mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(DatelineStorageError) {
+            do throws(IndexFormatError) {
+                try self.cursor.positions(title: &title, body: &body)
+            } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
+        }
+    }
+
+    /// The postings of the term `info` describes among the first `limit` documents, walked a block at a time.
+    package func blockPostings(of info: TermInfo, below limit: Int) throws(DatelineStorageError) -> BlockPostings {
+        do throws(IndexFormatError) {
+            return BlockPostings(
+                try PostingsFormat.BlockCursor(
+                    self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                    limit: UInt32(clamping: limit), positions: self.positionsFile.payload
+                ),
+                segment: self
+            )
+        } catch { throw self.failure(error, in: self.postingsFile) }
+    }
+
     /// A reader of the positions of the term `info` describes, for documents of its postings chosen later.
     package func positions(of info: TermInfo) throws(DatelineStorageError) -> Positions {
         do throws(IndexFormatError) {

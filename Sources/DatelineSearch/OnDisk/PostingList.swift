@@ -171,6 +171,122 @@ enum PostingsFormat {
         }
     }
 
+    /// Walks a term's postings a block at a time, decoding a block only when a document asked for may be in it
+    /// (its skip entry's last document is at or past it), so an intersection led by a rarer term decodes only the
+    /// blocks it lands in; reads the positions of the documents it finds, stepping over those of the others in
+    /// the block. Documents at or past `limit` are not there.
+    struct BlockCursor {
+        private let postings: UnsafeRawBufferPointer
+        private let positions: UnsafeRawBufferPointer
+        private let count: Int
+        private let limit: UInt32
+        private let skipStart: Int
+        private let dataStart: Int
+        private let blockCount: Int
+        private var block = -1
+        private var entries = 0
+        private var entry = 0  // the entry of the block sought last
+        private var documents = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
+        private var titles = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
+        private var bodies = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
+        private var positionEntry = 0  // the entry whose positions start at positionOffset
+        private var positionOffset = 0
+
+        init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
+            var cursor = ByteCursor(postings, at: offset)
+            let blockCount = try cursor.int()
+            guard blockCount == (count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize else {
+                throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
+            }
+            guard blockCount <= cursor.remaining / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+            self.postings = postings
+            self.positions = positions
+            self.count = count
+            self.limit = limit
+            self.skipStart = cursor.position
+            self.dataStart = cursor.position + blockCount * PostingsFormat.skipEntrySize
+            self.blockCount = blockCount
+        }
+
+        /// Whether no document at or after the last one sought is left.
+        var isExhausted: Bool { self.block >= self.blockCount }
+
+        private func lastDocument(_ block: Int) -> UInt32 {
+            self.postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize, as: UInt32.self)
+        }
+
+        private mutating func load(_ block: Int) throws(IndexFormatError) {
+            let skip = self.skipStart + block * PostingsFormat.skipEntrySize
+            let entries = min(PostingsFormat.blockSize, self.count - block * PostingsFormat.blockSize)
+            var cursor = ByteCursor(self.postings, at: self.dataStart + Int(self.postings.littleEndian(at: skip + 4, as: UInt32.self)))
+            try self.documents.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
+            try self.titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
+            try self.bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
+            var document = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
+            for index in 0..<entries {
+                document = document &+ self.documents[index]
+                self.documents[index] = document
+                document &+= 1
+            }
+            guard entries > 0, self.documents[entries - 1] == self.lastDocument(block) else {
+                throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(self.lastDocument(block))")
+            }
+            self.block = block
+            self.entries = entries
+            self.entry = 0
+            self.positionEntry = 0
+            self.positionOffset = Int(truncatingIfNeeded: self.postings.littleEndian(at: skip + 8, as: UInt64.self))
+        }
+
+        /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
+        /// Targets must not decrease.
+        mutating func seek(_ target: UInt32) throws(IndexFormatError) -> Bool {
+            guard target < self.limit, self.block < self.blockCount else { return false }
+            if self.block < 0 || self.documents[self.entries - 1] < target {
+                var next = max(self.block, 0)
+                while next < self.blockCount, self.lastDocument(next) < target { next += 1 }
+                guard next < self.blockCount else {
+                    self.block = self.blockCount
+                    return false
+                }
+                if next != self.block { try self.load(next) }
+            }
+            while self.entry < self.entries, self.documents[self.entry] < target { self.entry += 1 }
+            return self.entry < self.entries && self.documents[self.entry] == target
+        }
+
+        /// The title and body positions of the document the last successful ``seek(_:)`` found, into `title`
+        /// and `body` (emptied first).
+        mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(IndexFormatError) {
+            guard self.block >= 0, self.block < self.blockCount, self.entry < self.entries, self.positionEntry <= self.entry else {
+                throw IndexFormatError("positions asked for before their document was found")
+            }
+            var cursor = ByteCursor(self.positions, at: self.positionOffset)
+            while self.positionEntry < self.entry {  // step over the documents before it
+                for _ in 0..<(Int(self.titles[self.positionEntry]) + Int(self.bodies[self.positionEntry])) {
+                    guard cursor.position < self.positions.count else { throw IndexFormatError("positions run past their file") }
+                    while cursor.position < self.positions.count, self.positions[cursor.position] & 0x80 != 0 { cursor.position += 1 }
+                    cursor.position += 1
+                }
+                self.positionEntry += 1
+            }
+            func read(_ frequency: UInt32, into field: inout [UInt32]) throws(IndexFormatError) {
+                field.removeAll(keepingCapacity: true)
+                var position: UInt32 = 0
+                for _ in 0..<frequency {
+                    let gap = try cursor.varint()
+                    guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
+                    position += UInt32(gap)
+                    field.append(position)
+                }
+            }
+            try read(self.titles[self.entry], into: &title)
+            try read(self.bodies[self.entry], into: &body)
+            self.positionEntry = self.entry + 1
+            self.positionOffset = cursor.position
+        }
+    }
+
     /// Decodes the postings of a term with `count` documents at `offset`, keeping only documents below
     /// `limit`, with their positions when `positions` is given.
     static func decode(
