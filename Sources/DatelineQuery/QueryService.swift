@@ -905,8 +905,28 @@ extension Duration {
 
 /// glibc's `malloc_trim(0)`, found at run time (it is not in Swift's Glibc module): returns freed heap pages to
 /// the system, so that resident memory falls once a flushed buffer is gone. Does nothing where it is missing.
-enum HeapTrim {
+/// glibc's allocator, reached by name so that other C libraries build too.
+package enum HeapTrim {
     private typealias Trim = @convention(c) (Int) -> Int32
+    private typealias Option = @convention(c) (Int32, Int32) -> Int32
+    private static let option: Option? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
+        return unsafeBitCast(symbol, to: Option.self)
+        #else
+        return nil
+        #endif
+    }()
+
+    /// Caps the allocator's arenas at `count` (glibc's `M_ARENA_MAX`) unless `MALLOC_ARENA_MAX` is set: glibc
+    /// otherwise makes up to eight per core, and the slack each keeps after a burst of searches or an ingest is
+    /// resident memory the service no longer uses. Called first thing by the executables. Returns whether it applied.
+    @discardableResult
+    package static func limitArenas(to count: Int32, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard environment["MALLOC_ARENA_MAX"] == nil, let option = self.option else { return false }
+        return option(-8, count) == 1  // M_ARENA_MAX
+    }
+
     private static let trim: Trim? = {
         #if canImport(Glibc)
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
@@ -916,5 +936,5 @@ enum HeapTrim {
         #endif
     }()
 
-    static func releaseFreedMemory() { _ = self.trim?(0) }
+    package static func releaseFreedMemory() { _ = self.trim?(0) }
 }

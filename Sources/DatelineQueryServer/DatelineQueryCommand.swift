@@ -80,8 +80,10 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let arenasLimited = HeapTrim.limitArenas(to: 2)
         self.service.bootstrapLogging()
         let logger = Logger(label: "dateline-query")
+        logger.debug("allocator", metadata: ["dateline.arenas": "\(arenasLimited ? "at most 2" : "as MALLOC_ARENA_MAX or glibc decides")"])
         try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
         let ingestEndpoint = DatelineEndpoint(self.ingest)!
         let token = self.token.isEmpty ? nil : self.token

@@ -21,3 +21,13 @@ struct QueryProgressTests {
         #expect(await waiting.value == false)
     }
 }
+
+@Suite("The allocator's arenas")
+struct HeapArenaTests {
+    @Test func aLimitIsSetUnlessTheEnvironmentChoseOne() {
+        #expect(!HeapTrim.limitArenas(to: 2, environment: ["MALLOC_ARENA_MAX": "4"]))
+        #if canImport(Glibc)
+        #expect(HeapTrim.limitArenas(to: 2, environment: [:]))
+        #endif
+    }
+}
