@@ -6,7 +6,7 @@ import Foundation
 import Logging
 
 /// The Reuters corpus repeated `factor` times (each copy with its own ids and a marker line, so nothing is a
-/// duplicate), ingested with extraction on and searched: how cost grows with the data.
+/// duplicate), ingested with extraction on into an index on disk and searched: how cost grows with the data.
 enum ScaleBenchmark {
     static func report(factor: Int, items: [ReutersReader.Item], queries: [SearchRequest], baseline: (ingest: Double, p50: Double, p99: Double)) async throws -> String {
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -20,7 +20,10 @@ enum ScaleBenchmark {
                 submissions.append(submission)
             }
         }
-        let run = try await IngestBenchmark.ingestRun(submissions, extraction: true, logger: logger) { service, query in
+        // The query service keeps its index in segments on disk, as dateline-query does.
+        let indexDirectory = NSTemporaryDirectory() + "dateline-bench-scale-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: indexDirectory) }
+        let run = try await IngestBenchmark.ingestRun(submissions, extraction: true, logger: logger, indexDirectory: indexDirectory) { service, query in
             let queryServer = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
             let queryServerTask = Task { try await queryServer.run() }
             let queryPort = try await queryServer.listeningAddress().port!
