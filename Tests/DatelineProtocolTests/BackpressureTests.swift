@@ -68,9 +68,9 @@ final class BlockingSocket: @unchecked Sendable {
         return frames
     }
 
-    /// Preface and Hello, asking for no compression.
-    func handshake() throws {
-        self.send(DatelinePreface.bytes() + (try rawFrame(Hello(clientName: "never-reads", compression: .none), type: .hello, correlationID: 0)))
+    /// Preface and Hello, asking for no compression unless told otherwise.
+    func handshake(compression: DatelineCompressionMode = .none) throws {
+        self.send(DatelinePreface.bytes() + (try rawFrame(Hello(clientName: "never-reads", compression: compression), type: .hello, correlationID: 0)))
     }
 }
 
@@ -117,6 +117,26 @@ struct BackpressureTests {
             #expect(pongs.count == count)
             #expect(pongs.allSatisfy { $0.messageType == .pong }, "no OVERLOADED: a slot is freed once its reply is sent")
             #expect(pongs.map(\.correlationID).sorted() == (1...count).map(UInt32.init))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func overLoopbackAutoCompressionSendsRepliesAsTheyAreUnlessConfigured() async throws {
+        let text = Data(String(repeating: "Talks on trade resumed in Geneva on Monday. ", count: 400).utf8)
+        for compressesForLocalPeers in [false, true] {
+            let configuration = DatelineServerConfiguration(
+                serviceName: "dateline-test", compression: .init(compressesForLocalPeers: compressesForLocalPeers)
+            )
+            try await withTestServer(configuration: configuration) { port, _ in
+                let socket = try BlockingSocket(port: port)
+                try socket.handshake(compression: .auto)
+                socket.send(try rawFrame(Ping(payload: text), type: .ping, correlationID: 1))
+                let replies = socket.readFrames(2)  // Welcome, then the pong
+                let pong = try #require(replies.last)
+                #expect(pong.messageType == .pong)
+                #expect(pong.wasCompressed == compressesForLocalPeers)
+                #expect(try DatelineBinaryDecoder().decode(Ping.self, from: pong.payload).payload == text)
+            }
         }
     }
 }

@@ -142,6 +142,34 @@ struct FramingTests {
         #expect(try makeFrame(small, type: EchoResponse.messageType, compression: .init(mode: .always)).flagsByte & 0x01 == 1)
     }
 
+    @Test func aPeerOnTheSameHostIsRecognisedFromTheSocketAddresses() throws {
+        let elsewhere = try SocketAddress(ipAddress: "192.0.2.7", port: 40_000)
+        let ownAddress = try SocketAddress(ipAddress: "10.1.2.3", port: 7_700)
+        for local in ["127.0.0.1", "127.45.6.7", "::1", "::ffff:127.0.0.1", "::FFFF:127.1.1.1"] {
+            #expect(PeerLocality.isLocal(remote: try SocketAddress(ipAddress: local, port: 1), local: ownAddress), "\(local)")
+        }
+        #expect(PeerLocality.isLocal(remote: try SocketAddress(unixDomainSocketPath: "/tmp/dateline.sock"), local: nil))
+        #expect(PeerLocality.isLocal(remote: try SocketAddress(ipAddress: "10.1.2.3", port: 51_000), local: ownAddress))
+        #expect(!PeerLocality.isLocal(remote: elsewhere, local: ownAddress))
+        #expect(!PeerLocality.isLocal(remote: try SocketAddress(ipAddress: "128.0.0.1", port: 1), local: ownAddress))
+        #expect(!PeerLocality.isLocal(remote: try SocketAddress(ipAddress: "::2", port: 1), local: ownAddress))
+        #expect(!PeerLocality.isLocal(remote: nil, local: ownAddress))
+    }
+
+    @Test func autoModeLeavesAPeerOnTheSameHostUncompressedUnlessConfigured() throws {
+        let large = EchoResponse(text: String(repeating: "Talks on trade resumed in Geneva on Monday. ", count: 100))
+        let payload = try DatelinePayload.encode(large)
+        let writer = DatelineFrameWriter(configuration: .init())
+        writer.peerIsLocal = true
+        #expect(try writer.frame(payload: payload, type: EchoResponse.messageType, flags: [], correlationID: 1).flagsByte & 0x01 == 0)
+        let always = DatelineFrameWriter(configuration: .init(mode: .always))
+        always.peerIsLocal = true
+        #expect(try always.frame(payload: payload, type: EchoResponse.messageType, flags: [], correlationID: 1).flagsByte & 0x01 == 1)
+        let configured = DatelineFrameWriter(configuration: .init(compressesForLocalPeers: true))
+        configured.peerIsLocal = true
+        #expect(try configured.frame(payload: payload, type: EchoResponse.messageType, flags: [], correlationID: 1).flagsByte & 0x01 == 1)
+    }
+
     @Test func theReceiversPreferenceWins() {
         #expect(DatelineCompressionMode.effective(sender: .always, receiver: .none) == .none)
         #expect(DatelineCompressionMode.effective(sender: .none, receiver: .always) == .always)

@@ -22,6 +22,12 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)
 }
+if CommandLine.arguments.contains("--reply-path") {
+    // Where a search's time goes between the index and the caller.
+    let rounds = CommandLine.arguments.firstIndex(of: "--rounds").flatMap { Int(CommandLine.arguments[$0 + 1]) } ?? 3
+    print(try await ReplyPathBenchmark.report(rounds: rounds, onDisk: CommandLine.arguments.contains("--on-disk")))
+    exit(0)
+}
 if CommandLine.arguments.contains("--shapes") {
     // Per-shape query cost only (peers.py adds Tantivy's figures beside it).
     print(try await ShapeBenchmark.report(items: GeneratedScaleBenchmark.reutersItems(), quick: quick))

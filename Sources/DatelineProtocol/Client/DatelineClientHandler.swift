@@ -92,6 +92,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
 
     private func sendHello(context: ChannelHandlerContext) {
         guard !self.helloSent else { return }
+        self.writer.peerIsLocal = PeerLocality.isLocal(remote: context.channel.remoteAddress, local: context.channel.localAddress)
         self.helloSent = true
         var buffer = context.channel.allocator.buffer(capacity: 128)
         DatelinePreface.write(into: &buffer)

@@ -9,12 +9,17 @@ public struct DatelineCompressionConfiguration: Sendable, Hashable {
     public var level: Int
     /// In `auto` mode, payloads smaller than this many bytes are sent uncompressed. Default: 1024.
     public var threshold: Int
+    /// In `auto` mode, whether payloads to a peer on the same host (a loopback address, the host's own
+    /// address, a Unix domain socket) are compressed too. Default: false: there are no bytes on a network to
+    /// save, and deflating and inflating a 3 KB search reply costs more than its round trip.
+    public var compressesForLocalPeers: Bool
 
-    /// Creates a configuration. Defaults: `auto`, level 1, threshold 1024 bytes.
-    public init(mode: DatelineCompressionMode = .auto, level: Int = 1, threshold: Int = 1024) {
+    /// Creates a configuration. Defaults: `auto`, level 1, threshold 1024 bytes, local peers uncompressed.
+    public init(mode: DatelineCompressionMode = .auto, level: Int = 1, threshold: Int = 1024, compressesForLocalPeers: Bool = false) {
         self.mode = mode
         self.level = level
         self.threshold = threshold
+        self.compressesForLocalPeers = compressesForLocalPeers
     }
 
     /// Never compress.
@@ -32,6 +37,9 @@ public final class DatelineFrameWriter {
     public private(set) var effectiveMode: DatelineCompressionMode
     /// The largest payload the peer accepts (from its Hello or Welcome).
     public var peerMaximumFrameSize: Int
+    /// Whether the peer runs on this host (see ``PeerLocality``): in `auto` mode nothing is compressed for it
+    /// unless ``DatelineCompressionConfiguration/compressesForLocalPeers``.
+    public var peerIsLocal = false
     private let allocator = ByteBufferAllocator()
 
     /// Creates a writer.
@@ -120,7 +128,9 @@ public final class DatelineFrameWriter {
         guard length > 0 else { return false }  // an empty payload is never flagged compressed
         switch self.effectiveMode {
         case .always: return true
-        case .auto, .unspecified: return length >= self.configuration.threshold
+        case .auto, .unspecified:
+            if self.peerIsLocal && !self.configuration.compressesForLocalPeers { return false }
+            return length >= self.configuration.threshold
         case .none: return false
         }
     }

@@ -74,7 +74,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         if let address = context.channel.remoteAddress {
             self.logger[metadataKey: DatelineLogKey.peer] = "\(address)"
         }
-        if context.channel.isActive { self.startHandshakeTimer(context: context) }
+        if context.channel.isActive { self.connectionBecameActive(context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -82,8 +82,13 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.startHandshakeTimer(context: context)
+        self.connectionBecameActive(context: context)
         context.fireChannelActive()
+    }
+
+    private func connectionBecameActive(context: ChannelHandlerContext) {
+        self.writer.peerIsLocal = PeerLocality.isLocal(remote: context.channel.remoteAddress, local: context.channel.localAddress)
+        self.startHandshakeTimer(context: context)
     }
 
     private func startHandshakeTimer(context: ChannelHandlerContext) {
