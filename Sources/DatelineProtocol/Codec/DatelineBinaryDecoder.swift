@@ -11,6 +11,10 @@ public import NIOCore
 /// non-optional field decodes as its type's default (0, `false`, `""`, empty, a message with all fields
 /// defaulted), as in proto3. When a non-repeated field occurs more than once, the last occurrence wins.
 public struct DatelineBinaryDecoder: Sendable {
+    /// Whether messages on the hot paths read their fields directly (``ProtobufDirectDecodable``) rather than
+    /// through their `Decodable` conformance; the results are the same (tests compare both). Default: true.
+    package var usesDirectCoding = true
+
     /// Creates a decoder.
     public init() {}
 
@@ -19,7 +23,7 @@ public struct DatelineBinaryDecoder: Sendable {
     public func decode<Message: Decodable>(_ type: Message.Type, from buffer: ByteBuffer) throws(DatelineError) -> Message {
         do {
             return try buffer.withUnsafeReadableBytes { bytes in
-                try Self.decode(type, bytes: bytes)
+                try Self.decode(type, bytes: bytes, direct: self.usesDirectCoding)
             }
         } catch let error as DatelineError {
             throw error
@@ -32,7 +36,7 @@ public struct DatelineBinaryDecoder: Sendable {
     /// - Throws: ``DatelineError`` with code `decodeFailed`, saying which field is wrong and why.
     public func decode<Message: Decodable>(_ type: Message.Type, from bytes: [UInt8]) throws(DatelineError) -> Message {
         do {
-            return try bytes.withUnsafeBytes { bytes in try Self.decode(type, bytes: bytes) }
+            return try bytes.withUnsafeBytes { bytes in try Self.decode(type, bytes: bytes, direct: self.usesDirectCoding) }
         } catch let error as DatelineError {
             throw error
         } catch {
@@ -40,9 +44,13 @@ public struct DatelineBinaryDecoder: Sendable {
         }
     }
 
-    private static func decode<Message: Decodable>(_ type: Message.Type, bytes: UnsafeRawBufferPointer) throws -> Message {
+    private static func decode<Message: Decodable>(_ type: Message.Type, bytes: UnsafeRawBufferPointer, direct: Bool) throws -> Message {
         guard bytes.count < Int(UInt32.max) else {
             throw DatelineError(code: .decodeFailed, message: "payload of \(bytes.count) bytes is too large to decode")
+        }
+        if direct, let directType = Message.self as? any ProtobufDirectDecodable.Type {
+            var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self)
+            return try Self.decodeDirectly(directType, as: Message.self, from: &reader)
         }
         let decoder = _ProtobufDecoder(bytes: bytes)
         let message = try Message(from: decoder)
@@ -50,6 +58,16 @@ public struct DatelineBinaryDecoder: Sendable {
         // be a valid encoding (of unknown fields at most), as for any other message.
         if !decoder.readTopLevel { _ = try protobufFieldTable(bytes, start: 0, end: bytes.count) }
         return message
+    }
+
+    /// A `Direct` (which is `Message`) read through its direct conformance, without an existential box.
+    @inline(__always)
+    private static func decodeDirectly<Direct: ProtobufDirectDecodable, Message>(
+        _ type: Direct.Type,
+        as message: Message.Type,
+        from reader: inout ProtobufFieldReader
+    ) throws(DatelineError) -> Message {
+        unsafeBitCast(try Direct(protobufFields: &reader), to: Message.self)
     }
 
     static func describe(_ error: any Error) -> String {

@@ -23,6 +23,10 @@ import Darwin
 /// Non-optional fields holding their default value (0, `false`, `""`, empty) are omitted, as in proto3;
 /// optional fields that are present are always written, so `nil` and `0` stay distinct.
 public struct DatelineBinaryEncoder: Sendable {
+    /// Whether messages on the hot paths write their fields directly (``ProtobufDirectEncodable``) rather than
+    /// through their `Encodable` conformance; the bytes are the same (tests compare both). Default: true.
+    package var usesDirectCoding = true
+
     /// Creates an encoder.
     public init() {}
 
@@ -39,6 +43,14 @@ public struct DatelineBinaryEncoder: Sendable {
     /// Encodes `value` and appends the bytes to `buffer`.
     /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
     public func encode<Message: Encodable>(_ value: Message, into buffer: inout ByteBuffer) throws(DatelineError) {
+        if self.usesDirectCoding, let directType = Message.self as? any ProtobufDirectEncodable.Type {
+            // The metatype, not the value, is cast: no existential box is made for the message.
+            var writer = ProtobufFieldWriter(buffer: buffer)
+            buffer = Self.placeholder
+            Self.encodeDirectly(value, as: directType, into: &writer)
+            buffer = writer.buffer
+            return
+        }
         let encoder = _ProtobufEncoder(buffer: buffer)
         buffer = Self.placeholder  // hand the storage over (without allocating) so that writes do not copy it
         do {
@@ -49,6 +61,18 @@ public struct DatelineBinaryEncoder: Sendable {
             throw DatelineError(code: .invalidArgument, message: "cannot encode \(Message.self): \(error)")
         }
         buffer = encoder.buffer
+    }
+}
+
+extension DatelineBinaryEncoder {
+    /// `value`, whose type is `Direct`, written through its direct conformance.
+    @inline(__always)
+    fileprivate static func encodeDirectly<Message, Direct: ProtobufDirectEncodable>(
+        _ value: Message,
+        as type: Direct.Type,
+        into writer: inout ProtobufFieldWriter
+    ) {
+        unsafeBitCast(value, to: Direct.self).encodeProtobufFields(into: &writer)
     }
 }
 

@@ -1,0 +1,390 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+
+/// A message on a hot path (pings, searches, ingest batches) that also writes its fields straight into the
+/// wire format, skipping Codable's containers, boxes and per-key dynamic dispatch.
+///
+/// Its `Encodable` conformance stays the reference: ``DatelineBinaryEncoder`` takes this path when it may, and
+/// the tests encode random messages both ways and require the same bytes (`DirectCodingTests`).
+protocol ProtobufDirectEncodable: Encodable {
+    /// Writes the message's fields, in field-number order, with the rules of `protocol/SPEC.md` § 5.
+    func encodeProtobufFields(into writer: inout ProtobufFieldWriter)
+}
+
+/// A message on a hot path that also reads itself straight from the wire format.
+///
+/// Its `Decodable` conformance stays the reference: the tests decode random and damaged bytes both ways and
+/// require the same value or the same error (`DirectCodingTests`).
+protocol ProtobufDirectDecodable: Decodable {
+    /// Reads the message from the fields `reader` yields: unknown fields skipped, the last occurrence of a
+    /// non-repeated field winning, repeated numbers and enums packed or not.
+    init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError)
+}
+
+/// Both directions.
+typealias ProtobufDirectCodable = ProtobufDirectEncodable & ProtobufDirectDecodable
+
+// MARK: - Writing
+
+/// Appends protobuf fields to a buffer. Non-optional fields holding their default are omitted; optional
+/// fields that are present are written, as ``DatelineBinaryEncoder`` does.
+struct ProtobufFieldWriter {
+    var buffer: ByteBuffer
+
+    init(buffer: ByteBuffer) {
+        self.buffer = buffer
+    }
+
+    @inline(__always)
+    mutating func tag(_ field: Int, _ wireType: ProtobufWireType) {
+        self.buffer.writeProtobufVarint(ProtobufWireFormat.tag(field: field, wireType: wireType))
+    }
+
+    @inline(__always)
+    mutating func varint(_ field: Int, _ value: UInt64) {
+        self.tag(field, .varint)
+        self.buffer.writeProtobufVarint(value)
+    }
+
+    /// A `uint64`/`uint32` field; omitted when 0.
+    @inline(__always)
+    mutating func unsigned<T: FixedWidthInteger & UnsignedInteger>(_ field: Int, _ value: T) {
+        if value != 0 { self.varint(field, UInt64(value)) }
+    }
+
+    /// An optional `uint64`/`uint32` field; written when present.
+    @inline(__always)
+    mutating func unsigned<T: FixedWidthInteger & UnsignedInteger>(_ field: Int, _ value: T?) {
+        if let value { self.varint(field, UInt64(value)) }
+    }
+
+    /// A `bool` field; omitted when false.
+    @inline(__always)
+    mutating func bool(_ field: Int, _ value: Bool) {
+        if value { self.varint(field, 1) }
+    }
+
+    /// An enum field; omitted when its raw value is 0.
+    @inline(__always)
+    mutating func enumeration<E: RawRepresentable>(_ field: Int, _ value: E) where E.RawValue == UInt32 {
+        if value.rawValue != 0 { self.varint(field, UInt64(value.rawValue)) }
+    }
+
+    /// A `double` field; omitted when its bit pattern is 0 (+0.0).
+    @inline(__always)
+    mutating func double(_ field: Int, _ value: Double) {
+        if value.bitPattern != 0 { self.writeDouble(field, value) }
+    }
+
+    /// An optional `double` field; written when present.
+    @inline(__always)
+    mutating func double(_ field: Int, _ value: Double?) {
+        if let value { self.writeDouble(field, value) }
+    }
+
+    @inline(__always)
+    private mutating func writeDouble(_ field: Int, _ value: Double) {
+        self.tag(field, .fixed64)
+        self.buffer.writeInteger(value.bitPattern, endianness: .little)
+    }
+
+    /// A date (`sint64` milliseconds since 1970); omitted when it rounds to 0.
+    @inline(__always)
+    mutating func date(_ field: Int, _ value: Date) {
+        let milliseconds = _ProtobufEncoder.milliseconds(value)
+        if milliseconds != 0 { self.varint(field, ProtobufWireFormat.zigZag(milliseconds)) }
+    }
+
+    /// An optional date; written when present.
+    @inline(__always)
+    mutating func date(_ field: Int, _ value: Date?) {
+        if let value { self.varint(field, ProtobufWireFormat.zigZag(_ProtobufEncoder.milliseconds(value))) }
+    }
+
+    /// A `string` field; omitted when empty.
+    @inline(__always)
+    mutating func string(_ field: Int, _ value: String) {
+        if !value.isEmpty { self.writeString(field, value) }
+    }
+
+    /// An optional `string` field; written when present, even when empty.
+    @inline(__always)
+    mutating func string(_ field: Int, _ value: String?) {
+        if let value { self.writeString(field, value) }
+    }
+
+    /// A `repeated string` field: one occurrence per element.
+    @inline(__always)
+    mutating func strings(_ field: Int, _ values: [String]) {
+        for value in values { self.writeString(field, value) }
+    }
+
+    @inline(__always)
+    private mutating func writeString(_ field: Int, _ value: String) {
+        self.tag(field, .lengthDelimited)
+        var value = value
+        value.withUTF8 { utf8 in
+            self.buffer.writeProtobufVarint(UInt64(utf8.count))
+            self.buffer.writeBytes(UnsafeRawBufferPointer(utf8))
+        }
+    }
+
+    /// A `bytes` field; omitted when empty.
+    @inline(__always)
+    mutating func bytes(_ field: Int, _ value: Data) {
+        guard !value.isEmpty else { return }
+        self.tag(field, .lengthDelimited)
+        self.buffer.writeProtobufVarint(UInt64(value.count))
+        self.buffer.writeBytes(value)
+    }
+
+    /// A nested message field (written even when all its fields are default, as a present message is).
+    @inline(__always)
+    mutating func message<M: ProtobufDirectEncodable>(_ field: Int, _ value: M) {
+        self.tag(field, .lengthDelimited)
+        let lengthAt = self.buffer.writerIndex
+        self.buffer.writeInteger(UInt8(0))
+        value.encodeProtobufFields(into: &self)
+        self.patchLength(at: lengthAt)
+    }
+
+    /// An optional nested message; written when present.
+    @inline(__always)
+    mutating func message<M: ProtobufDirectEncodable>(_ field: Int, _ value: M?) {
+        if let value { self.message(field, value) }
+    }
+
+    /// A `repeated` message field: one occurrence per element.
+    @inline(__always)
+    mutating func messages<M: ProtobufDirectEncodable>(_ field: Int, _ values: [M]) {
+        for value in values { self.message(field, value) }
+    }
+
+    /// Writes the length of the value whose one-byte placeholder is at `lengthAt`, moving the contents right
+    /// when the length takes more than one byte.
+    private mutating func patchLength(at lengthAt: Int) {
+        let contentStart = lengthAt + 1
+        let length = self.buffer.writerIndex - contentStart
+        if length < 0x80 {
+            self.buffer.setInteger(UInt8(length), at: lengthAt)
+            return
+        }
+        let extra = ProtobufWireFormat.varintSize(UInt64(length)) - 1
+        self.buffer.writeRepeatingByte(0, count: extra)
+        let offset = contentStart - self.buffer.readerIndex
+        self.buffer.withUnsafeMutableReadableBytes { pointer in
+            let base = pointer.baseAddress!
+            (base + offset + extra).copyMemory(from: base + offset, byteCount: length)
+        }
+        self.buffer.setProtobufVarint(UInt64(length), at: lengthAt)
+    }
+}
+
+// MARK: - Reading
+
+/// Yields a message's fields one at a time, validating each as ``DatelineBinaryDecoder`` does (field numbers,
+/// wire types, lengths, groups), and converts field values with the same checks and error messages.
+struct ProtobufFieldReader {
+    private var reader: ProtobufByteReader
+    let bytes: UnsafeRawBufferPointer
+    let start: Int
+    /// How deep the message being read is nested (the top level is 0).
+    let depth: Int
+    /// The top-level message's type, which wire-format errors name.
+    let topLevel: Any.Type
+
+    init(bytes: UnsafeRawBufferPointer, start: Int, end: Int, depth: Int, topLevel: Any.Type) {
+        self.bytes = bytes
+        self.reader = ProtobufByteReader(bytes: bytes, start: start, end: end)
+        self.start = start
+        self.depth = depth
+        self.topLevel = topLevel
+    }
+
+    /// The next field, or nil at the end of the message.
+    @inline(__always)
+    mutating func next() throws(DatelineError) -> ProtobufFieldEntry? {
+        guard !self.reader.isAtEnd else { return nil }
+        do {
+            return try self.readEntry()
+        } catch {
+            throw DatelineError(code: .decodeFailed, message: "cannot decode \(self.topLevel): \(error.message)")
+        }
+    }
+
+    @inline(__always)
+    private mutating func readEntry() throws(ProtobufWireError) -> ProtobufFieldEntry {
+        let tag = try self.reader.readVarint()
+        let field = tag >> 3
+        guard field > 0, field <= UInt64(ProtobufWireFormat.maximumFieldNumber) else {
+            throw .malformed("invalid field number \(field) at byte \(self.reader.position - self.start)")
+        }
+        guard let wireType = ProtobufWireType(rawValue: UInt8(tag & 7)) else {
+            throw .malformed("invalid wire type \(tag & 7) for field \(field)")
+        }
+        var entry = ProtobufFieldEntry(field: UInt32(field), wireType: wireType, start: 0, end: 0, value: 0)
+        switch wireType {
+        case .varint:
+            entry.value = try self.reader.readVarint()
+        case .fixed64:
+            entry.value = try self.reader.readFixed64()
+        case .fixed32:
+            entry.value = UInt64(try self.reader.readFixed32())
+        case .lengthDelimited:
+            let length = try self.reader.readVarint()
+            guard length <= UInt64(self.reader.end - self.reader.position) else {
+                throw .truncated("field \(field) declares \(length) bytes but only \(self.reader.end - self.reader.position) remain")
+            }
+            entry.start = UInt32(self.reader.position)
+            self.reader.position += Int(length)
+            entry.end = UInt32(self.reader.position)
+        case .startGroup, .endGroup:
+            throw .malformed("field \(field) uses groups (wire type \(wireType.rawValue)), which are not supported")
+        }
+        return entry
+    }
+
+    // MARK: Values (nil entry: the field was absent)
+
+    @inline(__always)
+    func string(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> String {
+        guard let entry else { return "" }
+        return try self.readString(entry, name)
+    }
+
+    @inline(__always)
+    func optionalString(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> String? {
+        guard let entry else { return nil }
+        return try self.readString(entry, name)
+    }
+
+    /// Appends one occurrence of a `repeated string` field.
+    @inline(__always)
+    func appendString(_ entry: ProtobufFieldEntry, _ name: StaticString, to values: inout [String]) throws(DatelineError) {
+        values.append(try self.readString(entry, name))
+    }
+
+    @inline(__always)
+    private func readString(_ entry: ProtobufFieldEntry, _ name: StaticString) throws(DatelineError) -> String {
+        guard entry.wireType == .lengthDelimited else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a string, found wire type \(entry.wireType.name)")
+        }
+        let slice = UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)])
+        guard let string = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): string is not valid UTF-8")
+        }
+        return string
+    }
+
+    @inline(__always)
+    func bytes(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Data {
+        guard let entry else { return Data() }
+        guard entry.wireType == .lengthDelimited else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected bytes, found wire type \(entry.wireType.name)")
+        }
+        return Data(UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)]))
+    }
+
+    @inline(__always)
+    private func varint(_ entry: ProtobufFieldEntry, _ name: StaticString) throws(DatelineError) -> UInt64 {
+        guard entry.wireType == .varint else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a varint, found wire type \(entry.wireType.name)")
+        }
+        return entry.value
+    }
+
+    @inline(__always)
+    func unsigned<T: FixedWidthInteger & UnsignedInteger>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: T.Type = T.self) throws(DatelineError) -> T {
+        guard let entry else { return 0 }
+        return try self.readUnsigned(entry, name)
+    }
+
+    @inline(__always)
+    func optionalUnsigned<T: FixedWidthInteger & UnsignedInteger>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: T.Type = T.self) throws(DatelineError) -> T? {
+        guard let entry else { return nil }
+        return try self.readUnsigned(entry, name) as T
+    }
+
+    @inline(__always)
+    private func readUnsigned<T: FixedWidthInteger & UnsignedInteger>(_ entry: ProtobufFieldEntry, _ name: StaticString) throws(DatelineError) -> T {
+        let raw = try self.varint(entry, name)
+        guard let value = T(exactly: raw) else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): value does not fit in \(T.self)")
+        }
+        return value
+    }
+
+    @inline(__always)
+    func bool(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Bool {
+        guard let entry else { return false }
+        return try self.varint(entry, name) != 0
+    }
+
+    @inline(__always)
+    func double(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Double {
+        guard let entry else { return 0 }
+        guard entry.wireType == .fixed64 else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a double (fixed64), found wire type \(entry.wireType.name)")
+        }
+        return Double(bitPattern: entry.value)
+    }
+
+    @inline(__always)
+    func date(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Date {
+        guard let entry else { return Date(timeIntervalSince1970: 0) }
+        return _ProtobufDecoder.date(milliseconds: try self.varint(entry, name))
+    }
+
+    @inline(__always)
+    func optionalDate(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Date? {
+        guard let entry else { return nil }
+        return _ProtobufDecoder.date(milliseconds: try self.varint(entry, name))
+    }
+
+    /// A closed enum: a value the schema does not know is an error.
+    @inline(__always)
+    func enumeration<E: RawRepresentable>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: E.Type = E.self) throws(DatelineError) -> E where E.RawValue == UInt32 {
+        let raw: UInt32 = entry == nil ? 0 : try self.readUnsigned(entry!, name)
+        guard let value = E(rawValue: raw) else {
+            throw DatelineError(code: .decodeFailed, message: "field \(entry?.field ?? 0) ('\(name)'): \(raw) is not a valid \(E.self)")
+        }
+        return value
+    }
+
+    /// A nested message (absent: every field defaulted).
+    @inline(__always)
+    func message<M: ProtobufDirectDecodable>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: M.Type = M.self) throws(DatelineError) -> M {
+        var nested = try self.nestedReader(entry, name)
+        return try M(protobufFields: &nested)
+    }
+
+    @inline(__always)
+    func optionalMessage<M: ProtobufDirectDecodable>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: M.Type = M.self) throws(DatelineError) -> M? {
+        guard entry != nil else { return nil }
+        return try self.message(entry, name) as M
+    }
+
+    /// Appends one occurrence of a `repeated` message field.
+    @inline(__always)
+    func appendMessage<M: ProtobufDirectDecodable>(_ entry: ProtobufFieldEntry, _ name: StaticString, to values: inout [M]) throws(DatelineError) {
+        values.append(try self.message(entry, name))
+    }
+
+    private func nestedReader(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> ProtobufFieldReader {
+        guard self.depth < _ProtobufDecoder.maximumDepth else {
+            throw DatelineError(code: .decodeFailed, message: "messages nest deeper than \(_ProtobufDecoder.maximumDepth) levels")
+        }
+        guard let entry else { return ProtobufFieldReader(bytes: self.bytes, start: 0, end: 0, depth: self.depth + 1, topLevel: self.topLevel) }
+        guard entry.wireType == .lengthDelimited else {
+            throw DatelineError(
+                code: .decodeFailed,
+                message: "field \(entry.field) ('\(name)'): expected a message (length-delimited), found wire type \(entry.wireType.name)"
+            )
+        }
+        return ProtobufFieldReader(bytes: self.bytes, start: Int(entry.start), end: Int(entry.end), depth: self.depth + 1, topLevel: self.topLevel)
+    }
+}
