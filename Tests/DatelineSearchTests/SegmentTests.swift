@@ -331,6 +331,33 @@ struct InflatedBlockCacheTests {
         cache.insert([UInt8](repeating: 6, count: 50), for: key(1, 0))  // replaced, not counted twice
         #expect(cache.byteCount == 50)
     }
+
+    @Test func evictsExactlyAsALeastRecentlyUsedListWouldOverManyUses() {
+        // Enough uses that the use records are compacted many times over, against a plain list kept in order.
+        let cache = InflatedBlockCache(capacity: 1_000)
+        var model: [(key: Int, size: Int)] = []  // least recent first
+        var random = SeededGenerator(state: 0x1C0C_4E)
+        for step in 0..<40_000 {
+            let key = Int.random(in: 0..<(step % 3 == 0 ? 12 : 60), using: &random)
+            let cacheKey = InflatedBlockCache.Key(store: 7, block: key)
+            if Bool.random(using: &random) {
+                let size = Int.random(in: 1...200, using: &random)
+                cache.insert([UInt8](repeating: UInt8(truncatingIfNeeded: key), count: size), for: cacheKey)
+                model.removeAll { $0.key == key }
+                model.append((key, size))
+                while model.reduce(0, { $0 + $1.size }) > 1_000 { model.removeFirst() }
+            } else {
+                let found = cache.block(cacheKey)
+                if let index = model.firstIndex(where: { $0.key == key }) {
+                    #expect(found?.count == model[index].size, "step \(step): block \(key)")
+                    model.append(model.remove(at: index))
+                } else {
+                    #expect(found == nil, "step \(step): block \(key) should have been evicted")
+                }
+            }
+            #expect(cache.byteCount == model.reduce(0) { $0 + $1.size })
+        }
+    }
 }
 
 @Suite("Postings format")

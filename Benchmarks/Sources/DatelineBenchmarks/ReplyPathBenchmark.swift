@@ -22,7 +22,13 @@ enum ReplyPathBenchmark {
         let run = try await IngestBenchmark.ingestRun(items.map(\.submission), extraction: false, logger: logger, indexDirectory: indexDirectory) { _, query in
             try await self.measure(queries, query: query, rounds: rounds, logger: logger)
         }
-        return run.result
+        guard let indexDirectory else { return run.result }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: indexDirectory)) ?? []
+        let stores = files.filter { $0.hasSuffix(".stor") }.reduce(0) { total, name in
+            total + ((try? FileManager.default.attributesOfItem(atPath: indexDirectory + "/" + name)[.size] as? Int) ?? 0)
+        }
+        return run.result + "\nStored articles on disk: \(stores / 1024) KiB in \(files.filter { $0.hasSuffix(".stor") }.count) segments.\n"
+        
     }
 
     private static func measure(_ queries: [SearchRequest], query: QueryService, rounds: Int, logger: Logger) async throws -> String {
@@ -65,12 +71,31 @@ enum ReplyPathBenchmark {
             for _ in 0..<rounds {
                 for request in queries {
                     let start = clock.now
-                    _ = try await connection.send(request)
+                    let timed = try await connection.sendTimed(request)
                     steps["6 round trip over loopback, compression \(mode)", default: []].append((clock.now - start).seconds)
+                    if let server = timed.serverTime {
+                        steps["6 of which the server's handling time, compression \(mode)", default: []].append(Double(server.components.attoseconds) / 1e18)
+                    }
                 }
             }
             try await connection.close()
         }
+        // The same searches answered inline on the connection's event loop: what the hop to a task costs.
+        var inline = DatelineRouter()
+        inline.onEventLoop(SearchRequest.self) { request, _ in try query.search(request) }
+        let inlineServer = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: inline, logger: logger)
+        let inlineTask = Task { try await inlineServer.run() }
+        defer { inlineTask.cancel() }
+        let inlineConnection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await inlineServer.listeningAddress().port!)
+        for request in queries.prefix(50) { _ = try await inlineConnection.send(request) }
+        for _ in 0..<rounds {
+            for request in queries {
+                let start = clock.now
+                _ = try await inlineConnection.send(request)
+                steps["7 round trip over loopback, searched on the event loop", default: []].append((clock.now - start).seconds)
+            }
+        }
+        try await inlineConnection.close()
         let echo = try await IngestBenchmark.echoP50()
         var lines = [
             "### Reply path of a search (\(queries.count) queries × \(rounds) rounds, top 10 with snippets)",
