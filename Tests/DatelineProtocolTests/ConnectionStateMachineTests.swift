@@ -88,7 +88,7 @@ struct ConnectionStateMachineTests {
         #expect(machine.requestFinished(1) == .reply(closeAfter: false))
         machine.replyQueued()  // its reply is written, not yet on the socket: the slot stays taken
         #expect(machine.frameReceived(id: 3, type: .searchRequest, hasErrorFlag: false, serviceName: "s") == .refuse(overloaded))
-        machine.replyLeftTheSocket()
+        machine.repliesLeftTheSocket(1)
         #expect(machine.frameReceived(id: 3, type: .searchRequest, hasErrorFlag: false, serviceName: "s") == .dispatch)
         // Pings are answered inline but their replies hold slots too.
         #expect(machine.frameReceived(id: 9, type: .ping, hasErrorFlag: false, serviceName: "s") == .answerPing)

@@ -57,6 +57,10 @@ final class DatelineClientHandler: ChannelDuplexHandler {
     private var pending: [UInt32: Pending] = [:]
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
+    /// Whether the handler is inside a read burst (between `channelRead` and `channelReadComplete`).
+    private var inReadBurst = false
+    /// Whether requests were written during the current read burst.
+    private var needsFlush = false
     private var pausedStreams = Set<UInt32>()
     private var readPending = false
     private var handshakeCompleted = false
@@ -136,7 +140,18 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Requests written while the replies of this read burst were handled go out together, now.
+        self.inReadBurst = false
+        if self.needsFlush {
+            self.needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.inReadBurst = true
         switch self.unwrapInboundIn(data) {
         case .preface(let version):
             guard version == DatelinePreface.currentVersion else {
@@ -359,7 +374,11 @@ final class DatelineClientHandler: ChannelDuplexHandler {
                 timeoutMilliseconds: milliseconds
             )
             context.write(self.wrapOutboundOut(frame), promise: nil)
-            self.scheduleFlush(context: context)
+            if self.inReadBurst {
+                self.needsFlush = true  // flushed at the end of the burst
+            } else {
+                self.scheduleFlush(context: context)
+            }
         } catch {
             self.complete(correlationID, with: .failure(error))
         }

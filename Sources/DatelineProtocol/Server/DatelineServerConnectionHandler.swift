@@ -48,6 +48,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     private var clientName = ""
     private var context: ChannelHandlerContext?
     private var needsFlush = false
+    /// Replies written since the last flush, whose slots the flush's marker frees (``flushReplies(context:)``).
+    private var unacknowledgedReplies = 0
     private var flushScheduled = false
     private var writabilityWaiters: [CheckedContinuation<Void, any Error>] = []
     private var handshakeTimer: Scheduled<Void>?
@@ -157,7 +159,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 correlationID: 0,
                 context: context
             )
-            context.flush()
+            handler.flushReplies(context: context)
             context.close(promise: nil)
         }
     }
@@ -165,7 +167,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if self.needsFlush {
             self.needsFlush = false
-            context.flush()
+            self.flushReplies(context: context)
         }
         context.fireChannelReadComplete()
     }
@@ -488,6 +490,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     /// Flushes what is written, then closes (a draining connection with nothing left in flight).
     private func closeAfterFlush(context: ChannelHandlerContext) {
         let channel = context.channel
+        self.flushReplies(context: context)
         context.writeAndFlush(self.wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
         }
@@ -526,7 +529,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 correlationID: correlationID,
                 serverTimeMicroseconds: serverTime
             )
-            context.write(self.wrapOutboundOut(frame), promise: self.replyPromise(correlationID: correlationID, context: context))
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.replyWritten(correlationID: correlationID)
             self.needsFlush = true
         } catch {
             // The reply is too large for the client's limit: tell the client instead.
@@ -545,7 +549,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 correlationID: correlationID,
                 serverTimeMicroseconds: serverTime
             )
-            context.write(self.wrapOutboundOut(frame), promise: self.replyPromise(correlationID: correlationID, context: context))
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.replyWritten(correlationID: correlationID)
             self.needsFlush = true
         } catch {
             self.logger.error("cannot send an error frame", metadata: [DatelineLogKey.error: "\(error)"])
@@ -559,14 +564,25 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         self.closeAfterFlush(context: context)
     }
 
-    /// For a reply to a request: a promise that frees the request's slot once the reply is on the socket.
-    private func replyPromise(correlationID: UInt32, context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
-        guard correlationID != 0 else { return nil }
+    /// A reply to a request was written: it holds its slot until the next flush's bytes reach the socket.
+    private func replyWritten(correlationID: UInt32) {
+        guard correlationID != 0 else { return }
         self.machine.replyQueued()
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in loopBound.value.machine.replyLeftTheSocket() }
-        return promise
+        self.unacknowledgedReplies += 1
+    }
+
+    /// Flushes, first writing an empty marker whose promise frees the slots of every reply written since the
+    /// last flush once they are on the socket (writes complete in order): one promise per flush, not per reply.
+    private func flushReplies(context: ChannelHandlerContext) {
+        let replies = self.unacknowledgedReplies
+        if replies > 0 {
+            self.unacknowledgedReplies = 0
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            promise.futureResult.whenComplete { _ in loopBound.value.machine.repliesLeftTheSocket(replies) }
+            context.write(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        }
+        context.flush()
     }
 
     private func scheduleFlush(context: ChannelHandlerContext) {
@@ -577,7 +593,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             let handler = loopBound.value
             handler.flushScheduled = false
             handler.needsFlush = false
-            handler.context?.flush()
+            if let context = handler.context { handler.flushReplies(context: context) }
         }
     }
 }

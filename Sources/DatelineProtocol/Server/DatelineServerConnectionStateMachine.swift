@@ -226,11 +226,11 @@ struct DatelineServerConnectionStateMachine {
         return true
     }
 
-    /// A reply to a request was written (it holds its slot until ``replyLeftTheSocket()``).
+    /// A reply to a request was written (it holds its slot until ``repliesLeftTheSocket(_:)``).
     mutating func replyQueued() { self.repliesInTransit += 1 }
 
-    /// A reply's bytes reached the socket (or the write failed): its slot is free.
-    mutating func replyLeftTheSocket() { self.repliesInTransit = max(0, self.repliesInTransit - 1) }
+    /// `count` replies' bytes reached the socket (or their write failed): their slots are free.
+    mutating func repliesLeftTheSocket(_ count: Int) { self.repliesInTransit = max(0, self.repliesInTransit - count) }
 
     // MARK: Shutdown
 
