@@ -287,6 +287,26 @@ struct ExtractionRun {
         return match.entries.contains(.honorific) ? match.length : nil
     }
 
+    /// The last token of an organisation's name that starts with a country, demonym or capital the gazetteer
+    /// knows and ends in an organisation word ("British Airways Plc", "Pakistan Telecommunication Company"),
+    /// when no organisation of the lexicon lies inside it ("Indian Foreign Office" is the lexicon's Foreign
+    /// Office, scoped to India).
+    func organisationNamedAfterAPlace(at i: Int, end: Int) -> Int? {
+        guard let place = self.countryReference(at: i, end: end) else { return nil }
+        var j = place.last + 1
+        var last: Int?
+        while j < end, j - i < 6 {
+            let token = self.tokens[j]
+            guard token.kind == .word, token.isCapitalized, !self.covered[j], self.timeAt[j] == nil else { break }
+            if let match = self.lexiconMatch(at: j, end: end), match.entries.contains(where: { if case .organization = $0 { true } else { false } }) {
+                return nil
+            }
+            if self.extractor.lexicon.isOrganisationHead(token.text) { last = j }
+            j += 1
+        }
+        return last
+    }
+
     /// Capitalized name tokens from `i`: "Ishaq Dar", "George W. Bush". Stops at anything the lexicon knows.
     func nameSpan(at i: Int, end: Int) -> Int? {
         var j = i
@@ -306,9 +326,9 @@ struct ExtractionRun {
     /// Country of an organisation that has none in the lexicon ("Foreign Office"): the one the text gives, the
     /// one given earlier in the article, or the country the article is filed from.
     func contextCountry() -> String? {
-        if let place = self.datelinePlace, let country = self.extractor.lexicon.country(named: place) { return country.code }
+        if let place = self.datelinePlace, let country = self.extractor.lexicon.country(named: place, acceptsCodes: false) { return country.code }
         if let place = self.datelinePlace, let comma = place.firstIndex(of: ","),
-           let country = self.extractor.lexicon.country(named: String(place[..<comma]))
+           let country = self.extractor.lexicon.country(named: String(place[..<comma]), acceptsCodes: false)
         {
             return country.code
         }
@@ -357,6 +377,13 @@ struct ExtractionRun {
                 continue
             }
             let start = i
+            if let last = self.organisationNamedAfterAPlace(at: i, end: end) {
+                // "British Airways Plc", "Pakistan Telecommunication Company": one organisation, not a country.
+                let name = self.text.text(tokens: i, last)
+                self.mention(self.entity("org:" + slug(name), .organization, name), i, last)
+                i = last + 1
+                continue
+            }
             // [CountryRef] [Org] Office (and Office)* [of CountryRef] [,] [Honorific]* [Name]
             var country: (code: String, last: Int, isCapital: Bool)?
             var countryFirst = i
@@ -492,7 +519,9 @@ struct ExtractionRun {
                     continue
                 }
             }
-            if last > i, last + 1 < end, Self.speechVerbs.contains(self.lower[last + 1]) {
+            if last > i, last + 1 < end, Self.speechVerbs.contains(self.lower[last + 1]),
+               !self.extractor.lexicon.isOrganisationHead(tokens[last].text)
+            {
                 _ = self.registerPerson(i, last, titles: [], offices: [], country: nil)
             }
         }
@@ -528,13 +557,14 @@ struct ExtractionRun {
                 }
                 switch span.type {
                 case "PER":
+                    if self.extractor.lexicon.isNeverAPerson((first...last).map { self.tokens[$0].text }) { continue }
                     if let known = self.personNames[name] {
                         self.mention(known, first, last)
                     } else {
                         _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
                     }
                 case "LOC":
-                    if let country = self.extractor.lexicon.country(named: name) {
+                    if let country = self.extractor.lexicon.country(named: name, acceptsCodes: false) {
                         self.mentionCountry(country.code, first, last, isCapital: false)
                     } else {
                         let id = self.entity("place:" + slug(name), .place, name)

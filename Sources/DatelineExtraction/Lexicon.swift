@@ -52,6 +52,10 @@ public final class Lexicon: Sendable {
     let countriesByLowercasedName: [String: String]
     let topicPhrases: [String: [(tokens: [String], topic: String)]]
     public let topics: [String]
+    /// Lower-cased words that are never a person's name (`[not-a-person]` in `lexicon.txt`).
+    let notAPerson: Set<String>
+    /// Last words that make a name an organisation's (`[organisation-head]` in `lexicon.txt`).
+    let organisationHeads: Set<String>
 
     /// The lexicon shipped with the module.
     public static let shared: Lexicon = {
@@ -110,6 +114,8 @@ public final class Lexicon: Sendable {
         var topicPrefixes: [(String, String)] = []
         var topicPhrases: [String: [(tokens: [String], topic: String)]] = [:]
         var topics: [String] = []
+        var notAPerson = Set<String>()
+        var organisationHeads = Set<String>()
         var section = ""
         for raw in lexiconText.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -124,6 +130,10 @@ public final class Lexicon: Sendable {
                 for form in items(1) { add(form, .office(key: f[0], label: f[2], defaultCountry: code(3))) }
             case "honorific":
                 for form in items(0) { add(form, .honorific) }
+            case "not-a-person":
+                for word in items(0) { notAPerson.insert(word.lowercased()) }
+            case "organisation-head":
+                for word in items(0) { organisationHeads.insert(word) }
             case "place":
                 add(f[0], .place(name: f[0], country: code(1)))
                 for alias in items(2) { add(alias, .place(name: f[0], country: code(1))) }
@@ -161,6 +171,23 @@ public final class Lexicon: Sendable {
         self.countriesByLowercasedName = Dictionary(countries.values.map { ($0.name.lowercased(), $0.code) }, uniquingKeysWith: { a, _ in a })
         self.topicPhrases = topicPhrases
         self.topics = topics
+        self.notAPerson = notAPerson
+        self.organisationHeads = organisationHeads
+    }
+
+    /// Whether a capitalised name ending in `word` names an organisation ("European Commission", "Foreign
+    /// Office", "British Airways Plc"), so that no rule makes it a person.
+    public func isOrganisationHead(_ word: String) -> Bool {
+        self.organisationHeads.contains(word)
+    }
+
+    /// Whether words can never be a person's name, whatever a tagger says: a weekday, a holiday, a news agency
+    /// (the "Reuter" sign-off), or a contraction ("We've", "They're", "Don't").
+    public func isNeverAPerson(_ words: [String]) -> Bool {
+        guard words.count == 1, let word = words.first else { return false }
+        let lowered = word.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
+        if self.notAPerson.contains(lowered) { return true }
+        return ["'ve", "'re", "'ll", "'m", "'d", "n't"].contains { lowered.hasSuffix($0) }
     }
 
     /// The longest lexicon phrase starting at token `i`: its length in tokens and what it is.
@@ -192,8 +219,11 @@ public final class Lexicon: Sendable {
     }
 
     /// The country a name, code, capital or demonym refers to.
-    public func country(named text: String) -> Country? {
-        if let country = self.countries[text.uppercased()], text.count == 2 { return country }
+    /// - Parameter acceptsCodes: whether a bare two-letter code ("PK") names its country, as when a user types
+    ///   it. In running text it does not ("MP" is a member of parliament, not the Northern Mariana Islands):
+    ///   only the forms newsrooms write ("US", "UK", "U.S.") do, through the gazetteer.
+    public func country(named text: String, acceptsCodes: Bool = true) -> Country? {
+        if acceptsCodes, let country = self.countries[text.uppercased()], text.count == 2 { return country }
         let tokens = TokenizedText(text).tokens
         guard !tokens.isEmpty, let match = self.longestMatch(in: tokens, at: 0, sentenceEnd: tokens.count), match.length == tokens.count else {
             return self.countriesByLowercasedName[text.lowercased()].flatMap { self.countries[$0] }

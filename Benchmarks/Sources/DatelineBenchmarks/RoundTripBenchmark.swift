@@ -186,6 +186,31 @@ enum RoundTripBenchmark {
         return result
     }
 
+    /// Pings with `window` in flight on one connection for about `seconds`, for a profiler to watch
+    /// (`DatelineBenchmarks --profile-pings WINDOW`).
+    static func profilePings(window: Int, seconds: Double) async throws {
+        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = DatelineServer(
+            configuration: .init(serviceName: "dateline-bench"),
+            router: DatelineRouter(),
+            eventLoopGroup: serverGroup,
+            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let serverTask = Task { try await server.run() }
+        let port = try await server.listeningAddress().port!
+        let clock = ContinuousClock()
+        let start = clock.now
+        while (clock.now - start).seconds < seconds {
+            let result = try await self.dateline(port: port, request: SampleMessages.ping, connections: 1, window: window, total: 100_000, group: clientGroup)
+            print("\(Int(result.perSecond)) pings/s, p50 \(micros(result.p50))")
+        }
+        serverTask.cancel()
+        _ = await serverTask.result
+        try await serverGroup.shutdownGracefully()
+        try await clientGroup.shutdownGracefully()
+    }
+
     // MARK: Report
 
     static func report(quick: Bool) async throws -> String {

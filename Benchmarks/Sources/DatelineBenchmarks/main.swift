@@ -22,6 +22,11 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)
 }
+if let index = CommandLine.arguments.firstIndex(of: "--profile-pings"), index + 1 < CommandLine.arguments.count, let window = Int(CommandLine.arguments[index + 1]) {
+    // Pings with WINDOW in flight for 20 s, for perf to watch.
+    try await RoundTripBenchmark.profilePings(window: window, seconds: 20)
+    exit(0)
+}
 if CommandLine.arguments.contains("--reply-path") {
     // Where a search's time goes between the index and the caller.
     let rounds = CommandLine.arguments.firstIndex(of: "--rounds").flatMap { Int(CommandLine.arguments[$0 + 1]) } ?? 3
