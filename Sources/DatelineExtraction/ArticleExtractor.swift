@@ -158,6 +158,7 @@ struct ExtractionRun {
         self.findNamedThings()
         self.findKnownNames()
         self.findModelEntities()
+        self.mergeSurnameReferences()
         self.findGroupReferences()
         self.findQuotes()
         let topics = self.articleTopics()
@@ -448,7 +449,7 @@ struct ExtractionRun {
                 if nameLast == nil { self.mention(id, office.first, office.last) }
             }
             if let nameLast, !offices.isEmpty || !honorifics.isEmpty {
-                let titles = offices.map { org != nil ? "\(self.text.text(tokens: org!.first, org!.last)) \($0.label.lowercased())" : $0.label } + honorifics
+                let titles = offices.map { org != nil ? "\(self.text.text(tokens: org!.first, org!.last)) \($0.label.lowercased())" : $0.label } + honorifics.filter { !Self.formsOfAddress.contains($0.lowercased()) }
                 _ = self.registerPerson(k, nameLast, titles: titles, offices: officeIDs, country: countryCode)
                 // The whole title phrase refers to the office(s) too.
                 for (index, office) in offices.enumerated() { self.mention(officeIDs[index], office.first, office.last) }
@@ -505,13 +506,16 @@ struct ExtractionRun {
     /// people introduced by a speech verb ("Jane Doe said").
     mutating func findKnownNames() {
         let tokens = self.tokens
+        var insideName = -1  // the last token of a longer name already looked at: its words are not names alone
         for i in tokens.indices where !self.covered[i] && tokens[i].kind == .word && tokens[i].isCapitalized {
             if let id = self.acronyms[tokens[i].text] {
                 self.mention(id, i, i)
                 continue
             }
+            guard i > insideName else { continue }
             let end = self.sentenceEnd(i)
             guard let last = self.nameSpan(at: i, end: end) else { continue }
+            insideName = last
             let name = self.text.text(tokens: i, last)
             if let id = self.personNames[name] ?? self.personNames[tokens[last].text] {
                 if self.personNames[name] != nil || last == i || self.personNames[tokens[i].text] == id {
@@ -577,6 +581,45 @@ struct ExtractionRun {
                     continue
                 }
             }
+        }
+    }
+
+    /// Honorifics that are forms of address, not titles: "Mr Blair" gives Tony Blair no title.
+    static let formsOfAddress: Set<String> = ["mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "mx."]
+
+    /// "Ms Hewitt" met before "Patricia Hewitt", "Mr Blair" where the tagger kept the honorific: a person whose
+    /// name is one surname (after any honorifics) is the one full-named person of the article with that surname,
+    /// when there is exactly one; their mentions, titles and offices move to that person.
+    mutating func mergeSurnameReferences() {
+        let lexicon = self.extractor.lexicon
+        func words(_ name: String) -> [String] { TokenizedText(name).tokens.map(\.text) }
+        var fullNamed: [String: [String]] = [:]  // surname -> ids of people named with two words or more
+        var short: [(id: String, surname: String, honorifics: [String])] = []
+        for id in self.entityOrder where id.hasPrefix("person:") {
+            guard let entity = self.entities[id] else { continue }
+            var parts = words(entity.name)
+            var honorifics: [String] = []
+            while parts.count > 1, lexicon.isHonorificWord(parts[0]) { honorifics.append(parts.removeFirst()) }
+            guard let surname = parts.last else { continue }
+            if parts.count == 1 { short.append((id, surname, honorifics)) } else if honorifics.isEmpty { fullNamed[surname, default: []].append(id) }
+        }
+        for (id, surname, honorifics) in short {
+            guard let candidates = fullNamed[surname], candidates.count == 1, let target = candidates.first, target != id,
+                  let merged = self.entities.removeValue(forKey: id)
+            else { continue }
+            self.entityOrder.removeAll { $0 == id }
+            var person = self.entities[target]!
+            person.mentionCount += merged.mentionCount
+            let titles = merged.titles + honorifics.filter { !Self.formsOfAddress.contains($0.lowercased()) }
+            for title in titles where !person.titles.contains(title) { person.titles.append(title) }
+            for office in merged.offices where !person.offices.contains(office) { person.offices.append(office) }
+            if person.country == nil { person.country = merged.country }
+            self.entities[target] = person
+            for index in self.mentions.indices where self.mentions[index].entity == id { self.mentions[index].entity = target }
+            for index in self.tokenEntities.indices where self.tokenEntities[index].contains(id) {
+                self.tokenEntities[index] = self.tokenEntities[index].map { $0 == id ? target : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+            }
+            for (name, person) in self.personNames where person == id { self.personNames[name] = target }
         }
     }
 

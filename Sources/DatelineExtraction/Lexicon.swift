@@ -175,6 +175,11 @@ public final class Lexicon: Sendable {
         self.organisationHeads = organisationHeads
     }
 
+    /// Whether `word` alone is an honorific ("Mr", "Dr.", "Senator").
+    public func isHonorificWord(_ word: String) -> Bool {
+        self.phrases[word]?.contains { $0.tokens.count == 1 && $0.entries.contains(.honorific) } ?? false
+    }
+
     /// Whether a capitalised name ending in `word` names an organisation ("European Commission", "Foreign
     /// Office", "British Airways Plc"), so that no rule makes it a person.
     public func isOrganisationHead(_ word: String) -> Bool {

@@ -59,4 +59,21 @@ import Testing
         }
         #expect(!lexicon.isNeverAPerson(["Monday", "Smith"]), "only single words are judged")
     }
+
+    @Test func anHonorificAndASurnameAreTheArticlesFullNamedPerson() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                Prime Minister Tony Blair met Chancellor Gordon Brown in London on Tuesday. Mr Blair said the talks went well. Ms Hewitt agreed. Patricia Hewitt later said she would stay. Dr Smith declined to comment.
+                """,
+            published: CivilDate(year: 2005, month: 3, day: 1)
+        )
+        let people = extraction.entities.filter { $0.kind == .person }
+        #expect(Set(people.map(\.id)) == ["person:tony-blair", "person:gordon-brown", "person:patricia-hewitt", "person:smith"])
+        // "Mr Blair" is Tony Blair, and "Mr" is no title of his; "Ms Hewitt", met first, is Patricia Hewitt.
+        #expect(extraction.entity("person:tony-blair")?.titles == ["Prime Minister"])
+        #expect(extraction.entity("person:tony-blair")?.mentionCount == 2)
+        let hewitt = extraction.mentions.filter { extraction.entities[Int($0.entityIndex)].id == "person:patricia-hewitt" }
+        #expect(hewitt.map(\.text) == ["Hewitt", "Patricia Hewitt"])
+        #expect(extraction.entity("person:smith")?.titles == ["Dr"])
+    }
 }
