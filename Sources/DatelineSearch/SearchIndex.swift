@@ -44,13 +44,6 @@ public struct SearchIndexHit: Sendable, Hashable {
 public final class SearchIndex {
     enum Field: Int { case title = 0, body = 1 }
 
-    /// Where a term occurs in one document: its positions in each field.
-    struct Occurrence {
-        var document: UInt32
-        var title: [UInt32]
-        var body: [UInt32]
-    }
-
     public let analyzer: Analyzer
     public var parameters: BM25Parameters
     var documents: [IndexedDocument] = []
@@ -62,14 +55,21 @@ public final class SearchIndex {
     /// Term → id; postings and term texts are arrays indexed by id.
     var termIDs: [String: UInt32] = [:]
     var terms: [String] = []
-    var postingLists: [[Occurrence]] = []
+    /// Each term's postings, flat (documents, frequencies, positions in one array each): no allocation per
+    /// document and term, and a segment is written from them as they are.
+    var postingLists: [PostingList] = []
+    /// Per term, scratch for ``appendPostings(document:title:body:)``: its slot in the document being added,
+    /// valid when its stamp is that document's number + 1.
+    private var slots: [Int32] = []
+    private var slotStamps: [UInt32] = []
     var byID: [String: UInt32] = [:]
     /// Each body's token ranges (UTF-8 offsets), by position: snippets come from postings, without re-tokenizing.
     var bodyTokenRanges: [[Range<UInt32>]] = []
     /// Scratch space for scoring, one per concurrent search, reused from a pool.
     private let scratchPool = ScratchPool()
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
-    private var wordIDs: [String: UInt32] = [:]
+    /// Words met so far and their terms' ids.
+    private var words = WordTable()
     /// Folded word → term, shared with the buffers before and after this one, so that a new buffer does not stem
     /// every word again.
     private let stems: StemCache?
@@ -95,20 +95,26 @@ public final class SearchIndex {
         let id = UInt32(self.terms.count)
         self.termIDs[term] = id
         self.terms.append(term)
-        self.postingLists.append([])
+        self.postingLists.append(PostingList())
+        self.slots.append(0)
+        self.slotStamps.append(0)
         return id
     }
 
-    /// The term ids of `text`'s tokens, in order.
+    /// The term ids of `text`'s tokens, in order. A word met before is found by its bytes (``WordTable``); only
+    /// a new word is made a string, stemmed and given its term's id.
     private func termIDs(of text: String, ranges: UnsafeMutablePointer<[Range<UInt32>]>? = nil) -> [UInt32] {
         var ids: [UInt32] = []
-        self.analyzer.forEachWord(text) { word, isAbbreviation, range in
+        var words = WordTable()
+        swap(&words, &self.words)
+        defer { swap(&words, &self.words) }
+        self.analyzer.forEachWordBytes(text) { bytes, isAbbreviation, range in
             ranges?.pointee.append(UInt32(range.lowerBound)..<UInt32(range.upperBound))
-            let key = isAbbreviation ? "\u{1}" + word : word
-            if let id = self.wordIDs[key] {
+            if let id = words.id(of: bytes, abbreviation: isAbbreviation) {
                 ids.append(id)
-                return
+                return true
             }
+            let word = String(decoding: bytes, as: UTF8.self)
             let term: String
             if !self.analyzer.stems || isAbbreviation {
                 term = word
@@ -118,13 +124,13 @@ public final class SearchIndex {
                 term = PorterStemmer.stem(word)
             }
             let id = self.termID(term)
-            if self.wordIDs.count < 2_000_000 { self.wordIDs[key] = id }
+            if words.count < 2_000_000 { words.insert(bytes, abbreviation: isAbbreviation, id: id) }
             ids.append(id)
+            return true
         }
         return ids
     }
 
-    /// Adds a document; a document with an id already indexed is ignored (and false returned).
     @discardableResult
     public func add(_ document: IndexedDocument) -> Bool {
         guard self.byID[document.id] == nil else { return false }
@@ -139,54 +145,106 @@ public final class SearchIndex {
         self.bodyLengths.append(UInt32(body.count))
         self.titleLengthTotals.append(self.titleLengthTotals.last! + title.count)
         self.bodyLengthTotals.append(self.bodyLengthTotals.last! + body.count)
-        // This document's occurrences, one per distinct term, in first-seen order.
-        var slot: [UInt32: Int] = [:]
-        slot.reserveCapacity(body.count / 2 + title.count)
-        var occurrences: [(term: UInt32, occurrence: Occurrence)] = []
+        self.appendPostings(document: number, title: title, body: body)
+        return true
+    }
+
+    /// Appends one document's postings: its terms' positions grouped by term (title positions first) in two
+    /// passes over its words, with per-term scratch slots stamped by document (no hashing, no sort, no
+    /// allocation per term).
+    private func appendPostings(document number: UInt32, title: [UInt32], body: [UInt32]) {
+        // Worked on as locals (moved out and back), so that each write is not an exclusive access to a class
+        // property with a uniqueness check of its own.
+        var slots: [Int32] = []
+        var stamps: [UInt32] = []
+        var postingLists: [PostingList] = []
+        swap(&slots, &self.slots)
+        swap(&stamps, &self.slotStamps)
+        swap(&postingLists, &self.postingLists)
+        defer {
+            swap(&slots, &self.slots)
+            swap(&stamps, &self.slotStamps)
+            swap(&postingLists, &self.postingLists)
+        }
+        let stamp = number &+ 1
+        var locals: [Int] = []  // term ids, first seen first
+        var titleCounts: [Int] = []
+        var bodyCounts: [Int] = []
+        locals.reserveCapacity(title.count + body.count / 2)
+        // (No nested function: one capturing these arrays would box them.)
+        for (field, words) in [title, body].enumerated() {
+            for id in words {
+                let term = Int(id)
+                let l: Int
+                if stamps[term] == stamp {
+                    l = Int(slots[term])
+                } else {
+                    stamps[term] = stamp
+                    slots[term] = Int32(locals.count)
+                    l = locals.count
+                    locals.append(term)
+                    titleCounts.append(0)
+                    bodyCounts.append(0)
+                }
+                if field == 0 { titleCounts[l] += 1 } else { bodyCounts[l] += 1 }
+            }
+        }
+        var titleCursor = [Int](repeating: 0, count: locals.count)
+        var bodyCursor = titleCursor
+        var next = 0
+        for l in locals.indices {
+            titleCursor[l] = next
+            bodyCursor[l] = next + titleCounts[l]
+            next += titleCounts[l] + bodyCounts[l]
+        }
+        var flat = [UInt32](repeating: 0, count: next)
         for (position, id) in title.enumerated() {
-            let index = slot[id] ?? { slot[id] = occurrences.count; occurrences.append((id, Occurrence(document: number, title: [], body: []))); return occurrences.count - 1 }()
-            occurrences[index].occurrence.title.append(UInt32(position))
+            let l = Int(slots[Int(id)])
+            flat[titleCursor[l]] = UInt32(position)
+            titleCursor[l] += 1
         }
         for (position, id) in body.enumerated() {
-            let index = slot[id] ?? { slot[id] = occurrences.count; occurrences.append((id, Occurrence(document: number, title: [], body: []))); return occurrences.count - 1 }()
-            occurrences[index].occurrence.body.append(UInt32(position))
+            let l = Int(slots[Int(id)])
+            flat[bodyCursor[l]] = UInt32(position)
+            bodyCursor[l] += 1
         }
-        for (id, occurrence) in occurrences { self.postingLists[Int(id)].append(occurrence) }
-        return true
+        var start = 0
+        for (l, term) in locals.enumerated() {
+            let end = start + titleCounts[l] + bodyCounts[l]
+            postingLists[term].append(document: number, titleCount: titleCounts[l], bodyCount: bodyCounts[l], positions: flat[start..<end])
+            start = end
+        }
     }
 
     // MARK: Matching
 
     /// The postings of `term` among the first `limit` documents, as a segment would give them.
     func postingList(_ term: String, limit: Int, positions: Bool) -> PostingList {
+        guard let id = self.termIDs[term] else { return PostingList() }
+        let all = self.postingLists[Int(id)]
+        let count = Self.count(of: all.documents, below: UInt32(clamping: limit))
+        if count == all.count && positions { return all }
         var list = PostingList()
-        guard let id = self.termIDs[term] else { return list }
-        let occurrences = self.postings(self.postingLists[Int(id)], limit: UInt32(clamping: limit))
-        list.documents.reserveCapacity(occurrences.count)
-        list.titleFrequencies.reserveCapacity(occurrences.count)
-        list.bodyFrequencies.reserveCapacity(occurrences.count)
-        for occurrence in occurrences {
-            if positions {
-                list.append(document: occurrence.document, title: occurrence.title, body: occurrence.body)
-            } else {
-                list.documents.append(occurrence.document)
-                list.titleFrequencies.append(UInt32(occurrence.title.count))
-                list.bodyFrequencies.append(UInt32(occurrence.body.count))
-            }
+        list.documents = Array(all.documents[..<count])
+        list.titleFrequencies = Array(all.titleFrequencies[..<count])
+        list.bodyFrequencies = Array(all.bodyFrequencies[..<count])
+        if positions {
+            list.positionStarts = Array(all.positionStarts[..<count])
+            list.positions = Array(all.positions[..<(count < all.count ? all.positionStarts[count] : all.positions.count)])
         }
         return list
     }
 
-    /// The occurrences among the first `limit` documents (postings are in document order).
-    private func postings(_ list: [Occurrence], limit: UInt32) -> ArraySlice<Occurrence> {
-        guard let last = list.last, last.document >= limit else { return list[...] }
+    /// How many of the sorted `documents` are below `limit`.
+    private static func count(of documents: [UInt32], below limit: UInt32) -> Int {
+        guard let last = documents.last, last >= limit else { return documents.count }
         var low = 0
-        var high = list.count
+        var high = documents.count
         while low < high {
             let middle = (low + high) / 2
-            if list[middle].document < limit { low = middle + 1 } else { high = middle }
+            if documents[middle] < limit { low = middle + 1 } else { high = middle }
         }
-        return list[..<low]
+        return low
     }
 
     /// The indexed terms starting with `prefix`.
@@ -234,14 +292,9 @@ public final class SearchIndex {
         func collect(_ term: String, label: String) {
             guard let id = self.termIDs[term] else { return }
             let list = self.postingLists[Int(id)]
-            var low = 0
-            var high = list.count
-            while low < high {
-                let middle = (low + high) / 2
-                if list[middle].document < number { low = middle + 1 } else { high = middle }
-            }
-            guard low < list.count, list[low].document == number else { return }
-            for position in list[low].body where Int(position) < ranges.count {
+            let low = Self.count(of: list.documents, below: number)
+            guard low < list.count, list.documents[low] == number else { return }
+            for position in list.positions(at: low).body where Int(position) < ranges.count {
                 let range = ranges[Int(position)]
                 matched.append((Int(range.lowerBound)..<Int(range.upperBound), label))
             }
@@ -261,8 +314,8 @@ public final class SearchIndex {
     /// A rough size of the postings in memory, in bytes.
     public var estimatedBytes: Int {
         zip(self.terms, self.postingLists).reduce(0) { total, entry in
-            total + entry.0.utf8.count + 64 + entry.1.reduce(0) { $0 + 40 + 4 * ($1.title.count + $1.body.count) }
-        } + self.wordIDs.count * 40
+            total + entry.0.utf8.count + 64 + 5 * 24 + 20 * entry.1.count + 4 * entry.1.positions.count
+        } + self.words.estimatedBytes
     }
 
     /// The `limit` best matches of `query` (ties broken by insertion order), with their total.

@@ -160,3 +160,29 @@ struct SnippetReferenceTests {
         }
     }
 }
+
+@Suite("Word table")
+struct WordTableTests {
+    @Test(arguments: [UInt64.max, 0x7])
+    func findsExactlyTheWordsStoredWithTheirFlagAcrossGrowth(hashMask: UInt64) {
+        // With three bits of hash kept, nearly every word collides: found only by comparing keys.
+        var table = WordTable(hashMask: hashMask)
+        var model: [[UInt8]: UInt32] = [:]  // the flag as a leading byte 0xFF, which the analyzer never yields
+        var random = SeededGenerator(state: 0x3D0_7AB1E)
+        func key(_ word: [UInt8], _ abbreviation: Bool) -> [UInt8] { (abbreviation ? [0xFF] : []) + word }
+        for step in 0..<(hashMask == .max ? 30_000 : 6_000) {
+            // Short words from a small alphabet collide often, in hash and in prefix.
+            let word = (0..<Int.random(in: 1...(step % 7 == 0 ? 40 : 4), using: &random)).map { _ in UInt8.random(in: 97...100, using: &random) }
+            let abbreviation = Int.random(in: 0..<5, using: &random) == 0
+            let found = word.withUnsafeBufferPointer { table.id(of: $0, abbreviation: abbreviation) }
+            #expect(found == model[key(word, abbreviation)], "step \(step): \(word) \(abbreviation)")
+            if found == nil {
+                let id = UInt32(model.count)
+                word.withUnsafeBufferPointer { table.insert($0, abbreviation: abbreviation, id: id) }
+                model[key(word, abbreviation)] = id
+            }
+        }
+        #expect(table.count == model.count)
+        if hashMask == .max { #expect(model.count > 4_096, "the table grew past its first 4,096 slots") }
+    }
+}

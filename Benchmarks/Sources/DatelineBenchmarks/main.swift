@@ -1,4 +1,6 @@
+import DatelineQuery
 import Foundation
+import Logging
 
 // Prints a Markdown report of the protocol benchmarks. Build in release mode:
 //   swift run -c release --package-path Benchmarks DatelineBenchmarks [--quick]
@@ -25,6 +27,28 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
 if let index = CommandLine.arguments.firstIndex(of: "--profile-pings"), index + 1 < CommandLine.arguments.count, let window = Int(CommandLine.arguments[index + 1]) {
     // Pings with WINDOW in flight for 20 s, for perf to watch.
     try await RoundTripBenchmark.profilePings(window: window, seconds: 20)
+    exit(0)
+}
+if CommandLine.arguments.contains("--ingest-rate") {
+    // Durable and searchable rates of the whole corpus through the protocol, extraction off, three runs.
+    let submissions = try GeneratedScaleBenchmark.reutersItems().map(\.submission)
+    let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+    for _ in 0..<3 {
+        let run = try await IngestBenchmark.ingestRun(submissions, extraction: false, logger: logger) { service, query in
+            // A second follower replaying the whole log alone: the follower's own rate.
+            let replaying = QueryService(configuration: QueryServiceConfiguration(ingestPort: query.configuration.ingestPort), logger: logger)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let task = Task { try await replaying.run() }
+            let end = service.stats().endOffset
+            while replaying.appliedOffset < end { try await Task.sleep(for: .milliseconds(1)) }
+            let seconds = (clock.now - start).seconds
+            task.cancel()
+            _ = await task.result
+            return Int(Double(end) / seconds)
+        }
+        print("\(submissions.count) articles: durable \(Int(Double(submissions.count) / run.durable))/s, searchable \(Int(Double(submissions.count) / run.searchable))/s; a follower replaying the log alone \(run.result)/s")
+    }
     exit(0)
 }
 if CommandLine.arguments.contains("--reply-path") {

@@ -566,11 +566,7 @@ extension SearchIndex {
     package func write(to writer: SegmentWriter, fields: (Int) throws -> StoredFields) throws {
         let order = self.terms.indices.sorted { self.terms[$0].utf8.lexicographicallyPrecedes(self.terms[$1].utf8) }
         for id in order {
-            let occurrences = self.postingLists[id]
-            var list = PostingList()
-            list.documents.reserveCapacity(occurrences.count)
-            for occurrence in occurrences { list.append(document: occurrence.document, title: occurrence.title, body: occurrence.body) }
-            try writer.addTerm(Array(self.terms[id].utf8), postings: list)
+            try writer.addTerm(Array(self.terms[id].utf8), postings: self.postingLists[id])
         }
         for document in 0..<self.count {
             let stored = try fields(document)

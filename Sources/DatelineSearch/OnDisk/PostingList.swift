@@ -22,6 +22,15 @@ package struct PostingList: Sendable, Equatable {
         self.positions.append(contentsOf: body)
     }
 
+    /// Appends one document whose title positions then body positions are `positions`.
+    package mutating func append(document: UInt32, titleCount: Int, bodyCount: Int, positions: ArraySlice<UInt32>) {
+        self.documents.append(document)
+        self.titleFrequencies.append(UInt32(titleCount))
+        self.bodyFrequencies.append(UInt32(bodyCount))
+        self.positionStarts.append(self.positions.count)
+        self.positions.append(contentsOf: positions)
+    }
+
     /// Document `index`'s title and body positions (positions must have been read).
     package func positions(at index: Int) -> (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>) {
         let start = self.positionStarts[index]
