@@ -26,6 +26,8 @@ struct DirectCodingTests {
         let values: [any Encodable] = [
             Ping(), Pong(), SearchRequest(query: ""), SearchResponse(total: 0, hits: [], appliedOffset: 0),
             IngestRequest(articles: []), IngestResponse(results: [], endOffset: 0),
+            StoredArticle(id: "", paragraphs: [], contentKey: "", ingestedAt: Date(), format: .fields),
+            LogBatch(entries: [], endOffset: 0),
         ]
         #expect(values.allSatisfy { $0 is any ProtobufDirectCodable })
     }
@@ -33,7 +35,7 @@ struct DirectCodingTests {
     @Test(arguments: 0..<4)
     func randomMessagesEncodeToTheSameBytesAndDecodeToTheSameValues(seed: UInt64) throws {
         var random = SplitMix64(seed: 0xD1EC_7000 + seed)
-        for _ in 0..<25 {
+        for _ in 0..<15 {
             try Self.check(Self.searchRequest(&random), Self.searchRequest(&random), &random)
             let response = Self.searchResponse(&random)
             try Self.check(response, Self.searchResponse(&random), &random)
@@ -48,6 +50,15 @@ struct DirectCodingTests {
             try Self.check(ingested.results.first ?? IngestResult(index: 0, status: .accepted), Self.ingestResponse(&random).results.last, &random)
             try Self.check(Ping(payload: Data(Self.bytes(&random))), Ping(payload: Data(Self.bytes(&random))), &random)
             try Self.check(Pong(payload: Data(Self.bytes(&random))), nil, &random)
+            let stored = Self.storedArticle(&random)
+            try Self.check(stored, Self.storedArticle(&random), &random)
+            let batch = LogBatch(
+                entries: (0..<Int.random(in: 0...3, using: &random)).map { _ in LogEntry(offset: Self.unsigned(&random), article: Self.storedArticle(&random)) },
+                endOffset: Self.unsigned(&random),
+                epoch: Self.string(&random)
+            )
+            try Self.check(batch, nil, &random)
+            try Self.check(LogEntry(offset: Self.unsigned(&random), article: stored), LogEntry(offset: 3, article: Self.storedArticle(&random)), &random)
         }
     }
 
@@ -102,7 +113,7 @@ struct DirectCodingTests {
         var variants: [[UInt8]] = [bytes + bytes]
         variants.append(bytes + [0xF8, 0x07, 0x05] + bytes)  // unknown varint field 127 between two copies
         variants.append([0x99, 0x06] + Array(repeating: 0x11, count: 8) + bytes + [0xA2, 0x06, 0x02, 0x41, 0x42, 0xAD, 0x06, 1, 2, 3, 4])
-        for field in 1...16 {
+        for field in 1...20 {
             // Each field once more with each wire type, so that "last occurrence wins" meets every mismatch.
             variants.append(bytes + [UInt8(field << 3)] + [0x01])
             variants.append(bytes + [UInt8(field << 3 | 2), 0x01, 0xC3])
@@ -218,6 +229,41 @@ struct DirectCodingTests {
             language: self.optionalString(&random),
             tags: self.strings(&random),
             format: ArticleSubmissionFormat.allCases.randomElement(using: &random)!
+        )
+    }
+
+    static func storedArticle(_ random: inout SplitMix64) -> StoredArticle {
+        let extraction = Bool.random(using: &random) ? nil : ArticleExtraction(
+            version: UInt32.random(in: 0...3, using: &random),
+            entities: (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                ExtractedEntity(id: self.string(&random), kind: .person, name: self.string(&random), country: self.optionalString(&random), titles: self.strings(&random))
+            },
+            mentions: (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                EntityMention(entityIndex: UInt32.random(in: 0...3, using: &random), start: 4, end: 9, text: self.string(&random))
+            },
+            topics: self.strings(&random)
+        )
+        return StoredArticle(
+            id: self.string(&random),
+            externalID: self.optionalString(&random),
+            title: self.optionalString(&random),
+            source: self.optionalString(&random),
+            url: self.optionalString(&random),
+            publishedAt: self.date(&random),
+            publishedAtPrecision: self.optionalString(&random),
+            timeZone: self.optionalString(&random),
+            datelinePlace: self.optionalString(&random),
+            categories: self.strings(&random),
+            tags: self.strings(&random),
+            paragraphs: self.strings(&random),
+            language: self.optionalString(&random),
+            tagline: self.optionalString(&random),
+            missingFields: self.strings(&random),
+            warnings: self.strings(&random),
+            contentKey: self.string(&random),
+            ingestedAt: self.date(&random) ?? Date(timeIntervalSince1970: 0),
+            format: ArticleSubmissionFormat.allCases.randomElement(using: &random)!,
+            extraction: extraction
         )
     }
 

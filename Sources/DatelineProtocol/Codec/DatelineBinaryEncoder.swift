@@ -49,6 +49,7 @@ public struct DatelineBinaryEncoder: Sendable {
             buffer = Self.placeholder
             Self.encodeDirectly(value, as: directType, into: &writer)
             buffer = writer.buffer
+            if let failure = writer.failure { throw failure }
             return
         }
         let encoder = _ProtobufEncoder(buffer: buffer)

@@ -34,9 +34,27 @@ typealias ProtobufDirectCodable = ProtobufDirectEncodable & ProtobufDirectDecoda
 /// fields that are present are written, as ``DatelineBinaryEncoder`` does.
 struct ProtobufFieldWriter {
     var buffer: ByteBuffer
+    /// The first error a nested Codable value met (see ``codableMessage(_:_:)``); the encoder throws it.
+    var failure: DatelineError?
 
     init(buffer: ByteBuffer) {
         self.buffer = buffer
+    }
+
+    /// An optional nested message written through its `Encodable` conformance (for types without direct
+    /// coding, such as an article's extraction); written when present.
+    mutating func codableMessage<M: Encodable>(_ field: Int, _ value: M?) {
+        guard let value, self.failure == nil else { return }
+        let encoder = _ProtobufEncoder(buffer: self.buffer)
+        self.buffer = ByteBuffer()  // hand the storage over, so that the encoder's writes do not copy it
+        do {
+            try encoder.encodeNested(value, field: field, isArrayElement: false)
+        } catch let error as DatelineError {
+            self.failure = error
+        } catch {
+            self.failure = DatelineError(code: .invalidArgument, message: "cannot encode \(M.self): \(error)")
+        }
+        self.buffer = encoder.buffer
     }
 
     @inline(__always)
@@ -366,6 +384,30 @@ struct ProtobufFieldReader {
     func optionalMessage<M: ProtobufDirectDecodable>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: M.Type = M.self) throws(DatelineError) -> M? {
         guard entry != nil else { return nil }
         return try self.message(entry, name) as M
+    }
+
+    /// An optional nested message read through its `Decodable` conformance (see
+    /// ``ProtobufFieldWriter/codableMessage(_:_:)``).
+    func optionalCodableMessage<M: Decodable>(_ entry: ProtobufFieldEntry?, _ name: StaticString, as type: M.Type = M.self) throws(DatelineError) -> M? {
+        guard let entry else { return nil }
+        guard entry.wireType == .lengthDelimited else {
+            throw DatelineError(
+                code: .decodeFailed,
+                message: "field \(entry.field) ('\(name)'): expected a message (length-delimited), found wire type \(entry.wireType.name)"
+            )
+        }
+        guard self.depth < _ProtobufDecoder.maximumDepth else {
+            throw DatelineError(code: .decodeFailed, message: "messages nest deeper than \(_ProtobufDecoder.maximumDepth) levels")
+        }
+        let decoder = _ProtobufDecoder(bytes: UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)]))
+        decoder.depth = self.depth + 1
+        do {
+            return try M(from: decoder)
+        } catch let error as DatelineError {
+            throw error
+        } catch {
+            throw DatelineError(code: .decodeFailed, message: "cannot decode \(self.topLevel): \(DatelineBinaryDecoder.describe(error))")
+        }
     }
 
     /// Appends one occurrence of a `repeated` message field.

@@ -321,3 +321,113 @@ extension IngestResponse: ProtobufDirectCodable {
         self.init(results: results, endOffset: try reader.unsigned(endOffset, "endOffset"))
     }
 }
+
+// MARK: - The log
+
+extension StoredArticle: ProtobufDirectCodable {
+    func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
+        writer.string(1, self.id)
+        writer.string(2, self.externalID)
+        writer.string(3, self.title)
+        writer.string(4, self.source)
+        writer.string(5, self.url)
+        writer.date(6, self.publishedAt)
+        writer.string(7, self.publishedAtPrecision)
+        writer.string(8, self.timeZone)
+        writer.string(9, self.datelinePlace)
+        writer.strings(10, self.categories)
+        writer.strings(11, self.tags)
+        writer.strings(12, self.paragraphs)
+        writer.string(13, self.language)
+        writer.string(14, self.tagline)
+        writer.strings(15, self.missingFields)
+        writer.strings(16, self.warnings)
+        writer.string(17, self.contentKey)
+        writer.date(18, self.ingestedAt)
+        writer.enumeration(19, self.format)
+        writer.codableMessage(20, self.extraction)
+    }
+
+    init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
+        var last = [ProtobufFieldEntry?](repeating: nil, count: 21)
+        var categories: [String] = []
+        var tags: [String] = []
+        var paragraphs: [String] = []
+        var missingFields: [String] = []
+        var warnings: [String] = []
+        while let entry = try reader.next() {
+            switch entry.field {
+            case 10: try reader.appendString(entry, "categories", to: &categories)
+            case 11: try reader.appendString(entry, "tags", to: &tags)
+            case 12: try reader.appendString(entry, "paragraphs", to: &paragraphs)
+            case 15: try reader.appendString(entry, "missingFields", to: &missingFields)
+            case 16: try reader.appendString(entry, "warnings", to: &warnings)
+            case 1...20: last[Int(entry.field)] = entry
+            default: break
+            }
+        }
+        self.init(
+            id: try reader.string(last[1], "id"),
+            externalID: try reader.optionalString(last[2], "externalID"),
+            title: try reader.optionalString(last[3], "title"),
+            source: try reader.optionalString(last[4], "source"),
+            url: try reader.optionalString(last[5], "url"),
+            publishedAt: try reader.optionalDate(last[6], "publishedAt"),
+            publishedAtPrecision: try reader.optionalString(last[7], "publishedAtPrecision"),
+            timeZone: try reader.optionalString(last[8], "timeZone"),
+            datelinePlace: try reader.optionalString(last[9], "datelinePlace"),
+            categories: categories,
+            tags: tags,
+            paragraphs: paragraphs,
+            language: try reader.optionalString(last[13], "language"),
+            tagline: try reader.optionalString(last[14], "tagline"),
+            missingFields: missingFields,
+            warnings: warnings,
+            contentKey: try reader.string(last[17], "contentKey"),
+            ingestedAt: try reader.date(last[18], "ingestedAt"),
+            format: try reader.enumeration(last[19], "format"),
+            extraction: try reader.optionalCodableMessage(last[20], "extraction")
+        )
+    }
+}
+
+extension LogEntry: ProtobufDirectCodable {
+    func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
+        writer.unsigned(1, self.offset)
+        writer.message(2, self.article)
+    }
+
+    init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
+        var offset, article: ProtobufFieldEntry?
+        while let entry = try reader.next() {
+            switch entry.field {
+            case 1: offset = entry
+            case 2: article = entry
+            default: break
+            }
+        }
+        self.init(offset: try reader.unsigned(offset, "offset"), article: try reader.message(article, "article"))
+    }
+}
+
+extension LogBatch: ProtobufDirectCodable {
+    func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
+        writer.messages(1, self.entries)
+        writer.unsigned(2, self.endOffset)
+        writer.string(3, self.epoch)
+    }
+
+    init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
+        var entries: [LogEntry] = []
+        var endOffset, epoch: ProtobufFieldEntry?
+        while let entry = try reader.next() {
+            switch entry.field {
+            case 1: try reader.appendMessage(entry, "entries", to: &entries)
+            case 2: endOffset = entry
+            case 3: epoch = entry
+            default: break
+            }
+        }
+        self.init(entries: entries, endOffset: try reader.unsigned(endOffset, "endOffset"), epoch: try reader.string(epoch, "epoch"))
+    }
+}
