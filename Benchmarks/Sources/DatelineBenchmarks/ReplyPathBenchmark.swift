@@ -20,7 +20,7 @@ enum ReplyPathBenchmark {
         let indexDirectory = onDisk ? NSTemporaryDirectory() + "dateline-bench-reply-\(UUID().uuidString)" : nil
         defer { if let indexDirectory { try? FileManager.default.removeItem(atPath: indexDirectory) } }
         let run = try await IngestBenchmark.ingestRun(items.map(\.submission), extraction: false, logger: logger, indexDirectory: indexDirectory) { _, query in
-            try await self.measure(queries, query: query, rounds: rounds, logger: logger)
+            try await self.measure(queries, query: query, rounds: rounds, onDisk: indexDirectory != nil, logger: logger)
         }
         guard let indexDirectory else { return run.result }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: indexDirectory)) ?? []
@@ -31,7 +31,7 @@ enum ReplyPathBenchmark {
         
     }
 
-    private static func measure(_ queries: [SearchRequest], query: QueryService, rounds: Int, logger: Logger) async throws -> String {
+    private static func measure(_ queries: [SearchRequest], query: QueryService, rounds: Int, onDisk: Bool, logger: Logger) async throws -> String {
         let server = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
         let serverTask = Task { try await server.run() }
         defer { serverTask.cancel() }
@@ -98,7 +98,7 @@ enum ReplyPathBenchmark {
         try await inlineConnection.close()
         let echo = try await IngestBenchmark.echoP50()
         var lines = [
-            "### Reply path of a search (\(queries.count) queries × \(rounds) rounds, top 10 with snippets)",
+            "### Reply path of a search (\(queries.count) queries × \(rounds) rounds, top 10 with snippets\(onDisk ? ", segments on disk as dateline-query keeps them" : ", in memory")); the same server over loopback)",
             "",
             "Mean reply \(replyBytes / (queries.count * rounds)) bytes, \(wireBytes / (queries.count * rounds)) on the wire. NIO echo p50 \(micros(echo)).",
             "",

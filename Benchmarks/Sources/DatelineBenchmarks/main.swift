@@ -73,6 +73,7 @@ if !onlyRoundTrips && !onlyIngest { report += try CodecBenchmark.report(quick: q
 print(report, terminator: "")
 if !onlyCodec && !onlyRoundTrips {
     print("\n" + (try await IngestBenchmark.report(quick: quick)))
+    print(try await ReplyPathBenchmark.report(rounds: quick ? 1 : 3, onDisk: true))
     print(try await ShapeBenchmark.report(items: GeneratedScaleBenchmark.reutersItems(), quick: quick))
     if !quick || CommandLine.arguments.contains("--resources") {
         print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
