@@ -280,7 +280,7 @@ enum RoundTripBenchmark {
         } ours: {
             try await self.datelineAsync(port: port, total: sequential, group: clientGroup)
         }
-        try await interleave("10-hit search reply (3.6 KB, zlib), 1 at a time") {
+        try await interleave("10-hit search reply (3.6 KB), 1 at a time") {
             try await self.echo(port: echoPort, connections: 1, window: 1, total: sequential / 2, group: clientGroup)
         } ours: {
             try await self.dateline(port: port, request: SearchRequest(query: "cocoa"), connections: 1, window: 1, total: sequential / 2, group: clientGroup)
