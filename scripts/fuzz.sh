@@ -64,8 +64,12 @@ if [ "$build" -eq 1 ]; then
   started=$(date +%s)
   for target in "${targets[@]}"; do
     echo "== building $target" >&2
-    swift build "${BUILD_FLAGS[@]}" --product "$target" 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] |warning: |^ *[0-9]* *\||^ *`-|^$' >&2 || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "error: building $target failed" >&2; exit 2; }
+    # The build's own status, kept apart from the filter's (with `|| true` after the pipe, a failed build
+    # would read as a success and stale binaries would be fuzzed).
+    status=0
+    swift build "${BUILD_FLAGS[@]}" --product "$target" >"$SCRATCH/build-$target.log" 2>&1 || status=$?
+    grep -Ev '^\[[0-9]+/[0-9]+\] |warning: |^ *[0-9]* *\||^ *`-|^$' "$SCRATCH/build-$target.log" >&2 || true
+    [ "$status" -eq 0 ] || { echo "error: building $target failed (log: $SCRATCH/build-$target.log)" >&2; exit 2; }
   done
   echo "== built in $(( $(date +%s) - started )) s" >&2
 fi
