@@ -532,6 +532,24 @@ struct ExtractionRun {
     }
 
     /// People, places and organisations the named-entity model finds where no rule did.
+    /// Person spans the tagger split at a hyphen inside a name ("Jean" - "Luc Brassard": CoNLL-2003, which it
+    /// learnt from, writes "Jean-Luc" as one token) joined back into one, when nothing separates the hyphen from
+    /// the words on either side.
+    func joiningHyphenatedNames(_ spans: [(first: Int, last: Int, type: String)], sentenceStart: Int) -> [(first: Int, last: Int, type: String)] {
+        var joined: [(first: Int, last: Int, type: String)] = []
+        for span in spans {
+            if let previous = joined.last, previous.type == "PER", span.type == "PER", span.first == previous.last + 2 {
+                let hyphen = self.tokens[sentenceStart + previous.last + 1]
+                if hyphen.text == "-", self.tokens[sentenceStart + previous.last].end == hyphen.start, hyphen.end == self.tokens[sentenceStart + span.first].start {
+                    joined[joined.count - 1].last = span.last
+                    continue
+                }
+            }
+            joined.append(span)
+        }
+        return joined
+    }
+
     mutating func findModelEntities() {
         guard let model = self.extractor.model else { return }
         let lowercaseWords = Set(self.tokens.indices.filter { self.tokens[$0].kind == .word && self.tokens[$0].text == self.lower[$0] }.map { self.lower[$0] })
@@ -545,7 +563,8 @@ struct ExtractionRun {
                 for m in 0..<match.length where k + m < range.upperBound { classes[k - range.lowerBound + m] = m == 0 ? value : value + 10 }
                 k += match.length
             }
-            for span in NamedEntityModel.spans(model.tag(self.text, sentence: range, lower: self.lower, gazetteer: classes)) {
+            let spans = NamedEntityModel.spans(model.tag(self.text, sentence: range, lower: self.lower, gazetteer: classes))
+            for span in self.joiningHyphenatedNames(spans, sentenceStart: range.lowerBound) {
                 let first = range.lowerBound + span.first, last = range.lowerBound + span.last
                 guard (first...last).allSatisfy({ !self.covered[$0] && self.timeAt[$0] == nil }),
                       self.tokens[first].kind == .word, self.tokens[first].isCapitalized || self.tokens[first].isAllCaps

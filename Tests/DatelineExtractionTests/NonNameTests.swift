@@ -76,4 +76,14 @@ import Testing
         #expect(hewitt.map(\.text) == ["Hewitt", "Patricia Hewitt"])
         #expect(extraction.entity("person:smith")?.titles == ["Dr"])
     }
+
+    @Test func aHyphenatedFirstNameIsOneName() {
+        let extraction = ArticleExtractor().extract(
+            body: "Jean-Luc Brassard of Canada won the moguls on Friday. Brassard said the course was fast.",
+            published: CivilDate(year: 1994, month: 2, day: 19)
+        )
+        let people = extraction.entities.filter { $0.kind == .person }.map(\.name)
+        #expect(people == ["Jean-Luc Brassard"], "\(people)")
+        #expect(extraction.entity("person:jean-luc-brassard")?.mentionCount == 2)
+    }
 }
