@@ -565,7 +565,12 @@ struct ExtractionRun {
             }
             let spans = NamedEntityModel.spans(model.tag(self.text, sentence: range, lower: self.lower, gazetteer: classes))
             for span in self.joiningHyphenatedNames(spans, sentenceStart: range.lowerBound) {
-                let first = range.lowerBound + span.first, last = range.lowerBound + span.last
+                var first = range.lowerBound + span.first
+                let last = range.lowerBound + span.last
+                // "Defender Hassan Abbas scored": the role noun opening the sentence is not part of the name.
+                if span.type == "PER", last > first, first == range.lowerBound, self.extractor.lexicon.isRoleWord(self.tokens[first].text) {
+                    first += 1
+                }
                 guard (first...last).allSatisfy({ !self.covered[$0] && self.timeAt[$0] == nil }),
                       self.tokens[first].kind == .word, self.tokens[first].isCapitalized || self.tokens[first].isAllCaps
                 else { continue }

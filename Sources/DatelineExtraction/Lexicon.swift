@@ -56,6 +56,8 @@ public final class Lexicon: Sendable {
     let notAPerson: Set<String>
     /// Last words that make a name an organisation's (`[organisation-head]` in `lexicon.txt`).
     let organisationHeads: Set<String>
+    /// Role nouns that may open a sentence before a name (`[role-word]` in `lexicon.txt`).
+    let roleWords: Set<String>
 
     /// The lexicon shipped with the module.
     public static let shared: Lexicon = {
@@ -116,6 +118,7 @@ public final class Lexicon: Sendable {
         var topics: [String] = []
         var notAPerson = Set<String>()
         var organisationHeads = Set<String>()
+        var roleWords = Set<String>()
         var section = ""
         for raw in lexiconText.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -134,6 +137,8 @@ public final class Lexicon: Sendable {
                 for word in items(0) { notAPerson.insert(word.lowercased()) }
             case "organisation-head":
                 for word in items(0) { organisationHeads.insert(word) }
+            case "role-word":
+                for word in items(0) { roleWords.insert(word) }
             case "place":
                 add(f[0], .place(name: f[0], country: code(1)))
                 for alias in items(2) { add(alias, .place(name: f[0], country: code(1))) }
@@ -173,6 +178,12 @@ public final class Lexicon: Sendable {
         self.topics = topics
         self.notAPerson = notAPerson
         self.organisationHeads = organisationHeads
+        self.roleWords = roleWords
+    }
+
+    /// Whether `word`, capitalised, is a role noun that opens a sentence before a name ("Defender").
+    public func isRoleWord(_ word: String) -> Bool {
+        self.roleWords.contains(word)
     }
 
     /// Whether `word` alone is an honorific ("Mr", "Dr.", "Senator").

@@ -86,4 +86,13 @@ import Testing
         #expect(people == ["Jean-Luc Brassard"], "\(people)")
         #expect(extraction.entity("person:jean-luc-brassard")?.mentionCount == 2)
     }
+
+    @Test func aRoleNounOpeningTheSentenceIsNotPartOfTheName() {
+        let extraction = ArticleExtractor().extract(
+            body: "Defender Hassan Abbas scored twice on Friday. Striker Ali Daei missed a penalty.",
+            published: CivilDate(year: 1996, month: 12, day: 7)
+        )
+        let people = Set(extraction.entities.filter { $0.kind == .person }.map(\.name))
+        #expect(people == ["Hassan Abbas", "Ali Daei"], "\(people)")
+    }
 }
