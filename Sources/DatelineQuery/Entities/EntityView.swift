@@ -547,8 +547,7 @@ final class EntityView {
         var topics: [String] = []
         for report in reports { PartEntity.union(&topics, report.event.topics) }
         var conflicts: [String] = []
-        let dates = Set(reports.compactMap(\.event.date))
-        if dates.count > 1 {
+        if !ReportedDates.allAgree(reports.compactMap(\.event.date)) {
             conflicts.append("reports give different dates: " + reports.compactMap { r in r.event.date.map { "\($0) (\(articles.header(r.document).id))" } }.joined(separator: ", "))
         }
         if reports.contains(where: \.event.isBackReference), let day = group.dayNumber {
