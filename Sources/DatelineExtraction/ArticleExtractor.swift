@@ -159,6 +159,7 @@ struct ExtractionRun {
         self.findKnownNames()
         self.findModelEntities()
         self.mergeSurnameReferences()
+        self.resolveOfficeCountries()
         self.findGroupReferences()
         self.findQuotes()
         let topics = self.articleTopics()
@@ -604,6 +605,37 @@ struct ExtractionRun {
                 default:
                     continue
                 }
+            }
+        }
+    }
+
+    /// Offices met without a country ("Prime Minister Tony Blair" in a London story) take the article's: the
+    /// dateline's country, else the country it mentions most; their holders take it too when they have none.
+    /// Offices of an organisation keep theirs, and one the text ties to a country never gets here.
+    mutating func resolveOfficeCountries() {
+        guard let code = self.contextCountry(), let country = self.extractor.lexicon.countries[code] else { return }
+        for id in self.entityOrder where id.hasPrefix("office:XX:") {
+            guard var office = self.entities.removeValue(forKey: id) else { continue }
+            let key = String(id.dropFirst("office:XX:".count))
+            let target = "office:\(code):\(key)"
+            office.id = target
+            office.country = code
+            office.name = "\(country.shortName) \(office.name)"
+            if var existing = self.entities[target] {
+                existing.mentionCount += office.mentionCount
+                self.entities[target] = existing
+                self.entityOrder.removeAll { $0 == id }
+            } else {
+                self.entities[target] = office
+                self.entityOrder = self.entityOrder.map { $0 == id ? target : $0 }
+            }
+            for index in self.mentions.indices where self.mentions[index].entity == id { self.mentions[index].entity = target }
+            for index in self.tokenEntities.indices where self.tokenEntities[index].contains(id) {
+                self.tokenEntities[index] = self.tokenEntities[index].map { $0 == id ? target : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+            }
+            for person in self.entityOrder where self.entities[person]?.offices.contains(id) == true {
+                self.entities[person]!.offices = self.entities[person]!.offices.map { $0 == id ? target : $0 }
+                if self.entities[person]!.country == nil { self.entities[person]!.country = code }
             }
         }
     }

@@ -95,4 +95,21 @@ import Testing
         let people = Set(extraction.entities.filter { $0.kind == .person }.map(\.name))
         #expect(people == ["Hassan Abbas", "Ali Daei"], "\(people)")
     }
+
+    @Test func anOfficeWithoutACountryTakesTheArticles() {
+        let british = ArticleExtractor().extract(
+            body: "Prime Minister Tony Blair met Chancellor Gordon Brown in London on Tuesday. Mr Blair said the talks went well.",
+            published: CivilDate(year: 2005, month: 3, day: 1)
+        )
+        #expect(british.entity("office:GB:prime-minister")?.name == "UK Prime Minister")
+        #expect(british.entity("person:tony-blair")?.offices == ["office:GB:prime-minister"])
+        #expect(british.entity("person:tony-blair")?.country == "GB")
+        #expect(!british.entities.contains { $0.id.hasPrefix("office:XX:") })
+        // With no country anywhere in the text, the office stays unplaced rather than guessed.
+        let nowhere = ArticleExtractor().extract(
+            body: "The minister said on Tuesday that the talks went well.",
+            published: CivilDate(year: 2005, month: 3, day: 1)
+        )
+        #expect(nowhere.entities.filter { $0.kind == .office }.allSatisfy { $0.id.hasPrefix("office:XX:") })
+    }
 }
