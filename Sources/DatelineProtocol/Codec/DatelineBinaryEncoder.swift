@@ -35,7 +35,8 @@ public struct DatelineBinaryEncoder: Sendable {
     /// Encodes `value` into a new buffer.
     /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
     public func encode<Message: Encodable>(_ value: Message) throws(DatelineError) -> ByteBuffer {
-        var buffer = ByteBuffer()
+        // One allocation that small messages fit (an empty buffer would grow through several).
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
         try self.encode(value, into: &buffer)
         return buffer
     }
