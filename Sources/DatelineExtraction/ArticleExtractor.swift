@@ -629,15 +629,21 @@ struct ExtractionRun {
                 self.entities[target] = office
                 self.entityOrder = self.entityOrder.map { $0 == id ? target : $0 }
             }
-            for index in self.mentions.indices where self.mentions[index].entity == id { self.mentions[index].entity = target }
-            for index in self.tokenEntities.indices where self.tokenEntities[index].contains(id) {
-                self.tokenEntities[index] = self.tokenEntities[index].map { $0 == id ? target : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
-            }
+            self.repoint(id, to: target)
             for person in self.entityOrder where self.entities[person]?.offices.contains(id) == true {
                 self.entities[person]!.offices = self.entities[person]!.offices.map { $0 == id ? target : $0 }
                 if self.entities[person]!.country == nil { self.entities[person]!.country = code }
             }
         }
+    }
+
+    /// Makes every mention of, and every reference to, entity `id` one of `target` (which absorbed it).
+    mutating func repoint(_ id: String, to target: String) {
+        for index in self.mentions.indices where self.mentions[index].entity == id { self.mentions[index].entity = target }
+        for index in self.tokenEntities.indices where self.tokenEntities[index].contains(id) {
+            self.tokenEntities[index] = self.tokenEntities[index].map { $0 == id ? target : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        }
+        for (name, person) in self.personNames where person == id { self.personNames[name] = target }
     }
 
     /// Honorifics that are forms of address, not titles: "Mr Blair" gives Tony Blair no title.
@@ -671,11 +677,7 @@ struct ExtractionRun {
             for office in merged.offices where !person.offices.contains(office) { person.offices.append(office) }
             if person.country == nil { person.country = merged.country }
             self.entities[target] = person
-            for index in self.mentions.indices where self.mentions[index].entity == id { self.mentions[index].entity = target }
-            for index in self.tokenEntities.indices where self.tokenEntities[index].contains(id) {
-                self.tokenEntities[index] = self.tokenEntities[index].map { $0 == id ? target : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
-            }
-            for (name, person) in self.personNames where person == id { self.personNames[name] = target }
+            self.repoint(id, to: target)
         }
     }
 

@@ -96,6 +96,48 @@ struct ProtobufFieldEntry {
     var value: UInt64
 }
 
+extension ProtobufFieldEntry {
+    /// The value of a varint field named `name` (for the error message).
+    @inline(__always)
+    func varint(name: some CustomStringConvertible) throws(DatelineError) -> UInt64 {
+        guard self.wireType == .varint else {
+            throw DatelineError(code: .decodeFailed, message: "field \(self.field) ('\(name)'): expected a varint, found wire type \(self.wireType.name)")
+        }
+        return self.value
+    }
+
+    /// The value of a `double` field.
+    @inline(__always)
+    func double(name: some CustomStringConvertible) throws(DatelineError) -> Double {
+        guard self.wireType == .fixed64 else {
+            throw DatelineError(code: .decodeFailed, message: "field \(self.field) ('\(name)'): expected a double (fixed64), found wire type \(self.wireType.name)")
+        }
+        return Double(bitPattern: self.value)
+    }
+
+    /// The contents of a `bytes` field, within the message's `bytes`.
+    @inline(__always)
+    func bytes(in bytes: UnsafeRawBufferPointer, name: some CustomStringConvertible) throws(DatelineError) -> UnsafeRawBufferPointer {
+        guard self.wireType == .lengthDelimited else {
+            throw DatelineError(code: .decodeFailed, message: "field \(self.field) ('\(name)'): expected bytes, found wire type \(self.wireType.name)")
+        }
+        return UnsafeRawBufferPointer(rebasing: bytes[Int(self.start)..<Int(self.end)])
+    }
+
+    /// The value of a `string` field, which must be valid UTF-8.
+    @inline(__always)
+    func string(in bytes: UnsafeRawBufferPointer, name: some CustomStringConvertible) throws(DatelineError) -> String {
+        guard self.wireType == .lengthDelimited else {
+            throw DatelineError(code: .decodeFailed, message: "field \(self.field) ('\(name)'): expected a string, found wire type \(self.wireType.name)")
+        }
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[Int(self.start)..<Int(self.end)])
+        guard let string = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+            throw DatelineError(code: .decodeFailed, message: "field \(self.field) ('\(name)'): string is not valid UTF-8")
+        }
+        return string
+    }
+}
+
 /// Splits a message's bytes into its field occurrences, skipping nothing and validating every length.
 func protobufFieldTable(_ bytes: UnsafeRawBufferPointer, start: Int, end: Int) throws(ProtobufWireError) -> [ProtobufFieldEntry] {
     var table: [ProtobufFieldEntry] = []
@@ -243,38 +285,22 @@ final class _ProtobufDecoder: Decoder {
 
     @inline(__always)
     func varint(_ entry: ProtobufFieldEntry, name: String) throws -> UInt64 {
-        guard entry.wireType == .varint else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a varint, found wire type \(entry.wireType.name)")
-        }
-        return entry.value
+        try entry.varint(name: name)
     }
 
     @inline(__always)
     func string(_ entry: ProtobufFieldEntry, name: String) throws -> String {
-        guard entry.wireType == .lengthDelimited else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a string, found wire type \(entry.wireType.name)")
-        }
-        let slice = UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)])
-        guard let string = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): string is not valid UTF-8")
-        }
-        return string
+        try entry.string(in: self.bytes, name: name)
     }
 
     @inline(__always)
     func bytes(_ entry: ProtobufFieldEntry, name: String) throws -> UnsafeRawBufferPointer {
-        guard entry.wireType == .lengthDelimited else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected bytes, found wire type \(entry.wireType.name)")
-        }
-        return UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)])
+        try entry.bytes(in: self.bytes, name: name)
     }
 
     @inline(__always)
     func double(_ entry: ProtobufFieldEntry, name: String) throws -> Double {
-        guard entry.wireType == .fixed64 else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a double (fixed64), found wire type \(entry.wireType.name)")
-        }
-        return Double(bitPattern: entry.value)
+        try entry.double(name: name)
     }
 
     @inline(__always)

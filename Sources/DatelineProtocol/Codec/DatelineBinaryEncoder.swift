@@ -276,23 +276,9 @@ final class _ProtobufEncoder: Encoder {
         return Int64(value)
     }
 
-    /// Writes the final length of a length-delimited value whose one-byte placeholder is at `lengthAt`,
-    /// shifting the contents right when the length needs more than one byte.
+    /// Writes the final length of a length-delimited value whose one-byte placeholder is at `lengthAt`.
     func patchLength(at lengthAt: Int) {
-        let contentStart = lengthAt + 1
-        let length = self.buffer.writerIndex - contentStart
-        if length < 0x80 {
-            self.buffer.setInteger(UInt8(length), at: lengthAt)
-            return
-        }
-        let extra = ProtobufWireFormat.varintSize(UInt64(length)) - 1
-        self.buffer.writeRepeatingByte(0, count: extra)
-        let offset = contentStart - self.buffer.readerIndex
-        self.buffer.withUnsafeMutableReadableBytes { pointer in
-            let base = pointer.baseAddress!
-            _ = memmove(base + offset + extra, base + offset, length)
-        }
-        self.buffer.setProtobufVarint(UInt64(length), at: lengthAt)
+        self.buffer.patchProtobufLength(placeholderAt: lengthAt)
     }
 
     /// Encodes one generic value as field `field`: fast paths for the Foundation types and `[String]`,

@@ -167,7 +167,7 @@ struct ProtobufFieldWriter {
         let lengthAt = self.buffer.writerIndex
         self.buffer.writeInteger(UInt8(0))
         value.encodeProtobufFields(into: &self)
-        self.patchLength(at: lengthAt)
+        self.buffer.patchProtobufLength(placeholderAt: lengthAt)
     }
 
     /// An optional nested message; written when present.
@@ -180,25 +180,6 @@ struct ProtobufFieldWriter {
     @inline(__always)
     mutating func messages<M: ProtobufDirectEncodable>(_ field: Int, _ values: [M]) {
         for value in values { self.message(field, value) }
-    }
-
-    /// Writes the length of the value whose one-byte placeholder is at `lengthAt`, moving the contents right
-    /// when the length takes more than one byte.
-    private mutating func patchLength(at lengthAt: Int) {
-        let contentStart = lengthAt + 1
-        let length = self.buffer.writerIndex - contentStart
-        if length < 0x80 {
-            self.buffer.setInteger(UInt8(length), at: lengthAt)
-            return
-        }
-        let extra = ProtobufWireFormat.varintSize(UInt64(length)) - 1
-        self.buffer.writeRepeatingByte(0, count: extra)
-        let offset = contentStart - self.buffer.readerIndex
-        self.buffer.withUnsafeMutableReadableBytes { pointer in
-            let base = pointer.baseAddress!
-            (base + offset + extra).copyMemory(from: base + offset, byteCount: length)
-        }
-        self.buffer.setProtobufVarint(UInt64(length), at: lengthAt)
     }
 }
 
@@ -288,31 +269,18 @@ struct ProtobufFieldReader {
 
     @inline(__always)
     private func readString(_ entry: ProtobufFieldEntry, _ name: StaticString) throws(DatelineError) -> String {
-        guard entry.wireType == .lengthDelimited else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a string, found wire type \(entry.wireType.name)")
-        }
-        let slice = UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)])
-        guard let string = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): string is not valid UTF-8")
-        }
-        return string
+        try entry.string(in: self.bytes, name: name)
     }
 
     @inline(__always)
     func bytes(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Data {
         guard let entry else { return Data() }
-        guard entry.wireType == .lengthDelimited else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected bytes, found wire type \(entry.wireType.name)")
-        }
-        return Data(UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)]))
+        return Data(try entry.bytes(in: self.bytes, name: name))
     }
 
     @inline(__always)
     private func varint(_ entry: ProtobufFieldEntry, _ name: StaticString) throws(DatelineError) -> UInt64 {
-        guard entry.wireType == .varint else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a varint, found wire type \(entry.wireType.name)")
-        }
-        return entry.value
+        try entry.varint(name: name)
     }
 
     @inline(__always)
@@ -345,10 +313,7 @@ struct ProtobufFieldReader {
     @inline(__always)
     func double(_ entry: ProtobufFieldEntry?, _ name: StaticString) throws(DatelineError) -> Double {
         guard let entry else { return 0 }
-        guard entry.wireType == .fixed64 else {
-            throw DatelineError(code: .decodeFailed, message: "field \(entry.field) ('\(name)'): expected a double (fixed64), found wire type \(entry.wireType.name)")
-        }
-        return Double(bitPattern: entry.value)
+        return try entry.double(name: name)
     }
 
     @inline(__always)

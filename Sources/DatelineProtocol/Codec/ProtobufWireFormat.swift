@@ -82,6 +82,25 @@ extension ByteBuffer {
         }
     }
 
+    /// Writes the length of the length-delimited value whose one-byte placeholder is at `lengthAt` (the value runs
+    /// from after it to the writer index), moving the contents right when the length needs more than one byte.
+    mutating func patchProtobufLength(placeholderAt lengthAt: Int) {
+        let contentStart = lengthAt + 1
+        let length = self.writerIndex - contentStart
+        if length < 0x80 {
+            self.setInteger(UInt8(length), at: lengthAt)
+            return
+        }
+        let extra = ProtobufWireFormat.varintSize(UInt64(length)) - 1
+        self.writeRepeatingByte(0, count: extra)
+        let offset = contentStart - self.readerIndex
+        self.withUnsafeMutableReadableBytes { pointer in
+            let base = pointer.baseAddress!
+            (base + offset + extra).copyMemory(from: base + offset, byteCount: length)
+        }
+        self.setProtobufVarint(UInt64(length), at: lengthAt)
+    }
+
     /// Writes `value` as a varint at absolute `index`, which must have room for it.
     @inline(__always)
     mutating func setProtobufVarint(_ value: UInt64, at index: Int) {
