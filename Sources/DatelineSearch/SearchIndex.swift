@@ -131,6 +131,7 @@ public final class SearchIndex {
         return ids
     }
 
+    /// Adds a document; a document with an id already indexed is ignored (and false returned).
     @discardableResult
     public func add(_ document: IndexedDocument) -> Bool {
         guard self.byID[document.id] == nil else { return false }
