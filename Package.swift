@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         /// The system's zlib (Debian `zlib1g-dev`), found through pkg-config.
@@ -58,6 +60,19 @@ let package = Package(
                 "CDatelineZlib",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// The ingest log on PostgreSQL: many ingest nodes share one log, deduplicated by the database.
+        .target(
+            name: "DatelinePostgres",
+            dependencies: [
+                "DatelineStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -116,6 +131,7 @@ let package = Package(
             name: "DatelineIngestServer",
             dependencies: [
                 "DatelineIngest",
+                "DatelinePostgres",
                 "DatelineServiceSupport",
                 "DatelineProtocol",
                 "DatelineStorage",
@@ -234,6 +250,16 @@ let package = Package(
             name: "DatelineStorageTests",
             dependencies: [
                 "DatelineStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelinePostgresTests",
+            dependencies: [
+                "DatelinePostgres",
+                "DatelineStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

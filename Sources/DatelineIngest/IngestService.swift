@@ -34,7 +34,9 @@ public final class IngestService: Sendable {
     }
 
     public let configuration: IngestServiceConfiguration
-    public let log: DatelineLog
+    /// The log articles are stored in: the file log under the data directory, or a shared one (PostgreSQL) that
+    /// deduplicates itself.
+    public let log: any IngestLog
     private let index: Mutex<Index>
     private let processor: ArticleProcessor
     private let enrich: Enricher
@@ -44,7 +46,7 @@ public final class IngestService: Sendable {
     /// Threads for parsing and extraction, apart from Swift's cooperative pool.
     private let workers: NIOThreadPool
 
-    private init(configuration: IngestServiceConfiguration, log: DatelineLog, index: Index, enrich: @escaping Enricher, logger: Logger) {
+    private init(configuration: IngestServiceConfiguration, log: any IngestLog, index: Index, enrich: @escaping Enricher, logger: Logger) {
         self.configuration = configuration
         self.log = log
         self.index = Mutex(index)
@@ -56,7 +58,7 @@ public final class IngestService: Sendable {
         self.workers.start()
     }
 
-    /// Opens the log (recovering it) and rebuilds the deduplication index from it.
+    /// Opens the file log under the data directory (recovering it) and rebuilds the deduplication index from it.
     /// - Throws: ``DatelineStorageError`` when the log cannot be opened (corruption in the middle of it included).
     public static func open(
         configuration: IngestServiceConfiguration,
@@ -75,6 +77,30 @@ public final class IngestService: Sendable {
             }
         }
         logger.info("deduplication index rebuilt", metadata: ["dateline.articles": "\(index.deduplication.ids.count)"])
+        return IngestService(configuration: configuration, log: log, index: index, enrich: enrich, logger: logger)
+    }
+
+    /// Serves a log opened by the caller, such as the PostgreSQL log several ingest nodes share. A log that
+    /// deduplicates itself is the only judge of duplicates (no node holds an index of its own); for one that does
+    /// not, the index is rebuilt from it as ``open(configuration:enrich:logger:)`` does.
+    public static func open(
+        configuration: IngestServiceConfiguration,
+        log: any IngestLog,
+        enrich: @escaping Enricher = { _ in },
+        logger: Logger
+    ) async throws -> IngestService {
+        var index = Index()
+        if !log.deduplicatesByKey {
+            let decoder = DatelineBinaryDecoder()
+            var offset = log.bounds.lowerBound
+            while offset < log.endOffset {
+                for record in try await log.read(from: offset, maximumRecords: 4_096, maximumBytes: 16 << 20) {
+                    index.deduplication.insertStored(try decoder.decode(StoredArticle.self, from: record.payload))
+                    offset = record.offset + 1
+                }
+            }
+        }
+        logger.info("serving the ingest log", metadata: ["dateline.log.backend": "\(log.backend)", "dateline.log.end": "\(log.endOffset)"])
         return IngestService(configuration: configuration, log: log, index: index, enrich: enrich, logger: logger)
     }
 
@@ -103,7 +129,7 @@ public final class IngestService: Sendable {
     /// Serving, or degraded with the condition named: appends failing (a full disk), or damage met while
     /// reading the log for a follower.
     public func health() -> HealthResponse {
-        var details = ["endOffset": "\(self.log.endOffset)", "articles": "\(self.log.endOffset)", "epoch": self.log.epoch]
+        var details = ["endOffset": "\(self.log.endOffset)", "articles": "\(self.log.endOffset)", "epoch": self.log.epoch, "log": self.log.backend]
         var status = DatelineHealthStatus.serving
         if let failure = self.log.writeFailure {
             status = .degraded
@@ -204,6 +230,11 @@ public final class IngestService: Sendable {
             }
         }
         self.index.withLock { $0.rejected += UInt64(results.count(where: { $0?.status == .rejected })) }
+        if self.log.deduplicatesByKey {
+            try await self.storeDeduplicatedByLog(candidates, results: &results, logger: logger)
+            logger.debug("ingested batch", metadata: ["dateline.articles": "\(request.articles.count)"])
+            return IngestResponse(results: results.map { $0! }, endOffset: self.log.endOffset)
+        }
         var storedAny = false
         while !candidates.isEmpty {
             let round = try await self.storeOrWait(candidates, deadline: deadline, storedBefore: storedAny, results: &results, logger: logger)
@@ -242,7 +273,7 @@ public final class IngestService: Sendable {
         var stored = false
         if !reserved.isEmpty {
             do {
-                let offsets = try await self.append(reserved.map(\.article))
+                let offsets = try await self.appendToFileLog(reserved.map(\.article))
                 self.index.withLock { $0.deduplication.commit(reserved.map(\.article), outcome: outcome) }
                 outcome.resolve(committed: true)
                 for (position, entry) in reserved.enumerated() {
@@ -286,11 +317,77 @@ public final class IngestService: Sendable {
         return (stored || storedBefore, retry)
     }
 
-    /// Encodes and appends articles; returns their offsets once durable.
-    private func append(_ articles: [StoredArticle]) async throws -> Range<UInt64> {
+    /// Encodes and appends articles to a log that does not deduplicate; returns their offsets once durable.
+    private func appendToFileLog(_ articles: [StoredArticle]) async throws -> Range<UInt64> {
+        let offsets = try await self.log.append(try Self.entries(articles)).map { outcome -> UInt64 in
+            guard case .appended(let offset) = outcome else { preconditionFailure("a log that does not deduplicate appends every entry") }
+            return offset
+        }
+        return (offsets.first ?? self.log.endOffset)..<((offsets.last ?? self.log.endOffset - 1) + 1)
+    }
+
+    private static func entries(_ articles: [StoredArticle]) throws -> [IngestLogEntry] {
         let encoder = DatelineBinaryEncoder()
-        let payloads = try articles.map { try Array(encoder.encode($0).readableBytesView) }
-        return try await self.log.append(payloads)
+        return try articles.map { article in
+            IngestLogEntry(
+                payload: try Array(encoder.encode(article).readableBytesView),
+                keys: DeduplicationKeys(articleID: article.id, externalID: article.externalID, contentKey: article.contentKey)
+            )
+        }
+    }
+
+    /// Stores the candidates in a log that deduplicates them itself (one append; a few more for articles whose
+    /// id turned out to be taken by another article, renamed as the file log's index does).
+    ///
+    /// `duplicate` is answered only for articles the log holds durably; a failure before anything was stored
+    /// fails the request (retryable), and one while committing says that the batch may have been stored.
+    private func storeDeduplicatedByLog(
+        _ candidates: [(index: Int, article: StoredArticle)],
+        results: inout [IngestResult?],
+        logger: Logger
+    ) async throws {
+        var pending = candidates
+        var storedAny = false
+        var round = 0
+        while !pending.isEmpty {
+            round += 1
+            let outcomes: [IngestLogAppendOutcome]
+            do {
+                outcomes = try await self.log.append(try Self.entries(pending.map(\.article)))
+            } catch {
+                let storageError = error as? DatelineStorageError
+                logger.error("append failed", metadata: ["dateline.error": "\(error)", "dateline.articles": "\(pending.count)"])
+                let message = storageError?.code == .outcomeUnknown
+                    ? "\(storageError!.publicMessage); retrying is safe (duplicates are detected, and an article stored by the first attempt is answered as a duplicate of itself)"
+                    : "\(storageError?.publicMessage ?? "the log could not store the batch"); retrying is safe (duplicates are detected)"
+                guard storedAny else { throw DatelineError(code: .unavailable, message: message, cause: error) }
+                for entry in pending {
+                    results[entry.index] = IngestResult(index: UInt32(entry.index), status: .unavailable, reason: message, reasonCode: "storage-failed")
+                }
+                return
+            }
+            var renamed: [(index: Int, article: StoredArticle)] = []
+            var accepted = 0
+            var duplicates = 0
+            for (entry, outcome) in zip(pending, outcomes) {
+                switch outcome {
+                case .appended(let offset):
+                    results[entry.index] = IngestResult(index: UInt32(entry.index), status: .accepted, articleID: entry.article.id, offset: offset)
+                    accepted += 1
+                case .duplicate(let existing, _):
+                    results[entry.index] = IngestResult(index: UInt32(entry.index), status: .duplicate, articleID: existing, duplicateOf: existing)
+                    duplicates += 1
+                case .idTaken:
+                    var article = entry.article
+                    article.id = candidates[candidates.firstIndex { $0.index == entry.index }!].article.id + "-\(round + 1)"
+                    renamed.append((entry.index, article))
+                }
+            }
+            storedAny = storedAny || accepted > 0
+            self.countAccepted(accepted)
+            self.index.withLock { $0.duplicates += UInt64(duplicates) }
+            pending = renamed
+        }
     }
 
     private func countAccepted(_ count: Int) {
@@ -348,7 +445,8 @@ public final class IngestService: Sendable {
                 details: ["epoch": epoch, "endOffset": "\(self.log.endOffset)"]
             )
         }
-        let bounds = self.log.bounds
+        // A shared log may have grown through other nodes: an offset one of them returned is valid here too.
+        let bounds = request.fromOffset > self.log.endOffset ? await self.log.currentBounds() : self.log.bounds
         guard request.fromOffset >= bounds.lowerBound, request.fromOffset <= bounds.upperBound else {
             throw DatelineError(
                 code: .invalidArgument,
@@ -369,7 +467,7 @@ public final class IngestService: Sendable {
         var position = request.fromOffset
         var sentFirst = false
         while !Task.isCancelled {
-            let records = try self.readForFollower(from: position, maximumRecords: batchRecords, logger: logger)
+            let records = try await self.readForFollower(from: position, maximumRecords: batchRecords, logger: logger)
             if records.isEmpty && sentFirst {
                 await self.log.waitForRecord(at: position)
                 continue
@@ -386,10 +484,10 @@ public final class IngestService: Sendable {
 
     /// Reads records for a follower. Damage is logged once (with where it is) and reported to the follower
     /// as `DATA_LOSS` without paths; health says degraded until it is repaired and the service restarted.
-    private func readForFollower(from position: UInt64, maximumRecords: Int, logger: Logger) throws -> [DatelineLogRecord] {
+    private func readForFollower(from position: UInt64, maximumRecords: Int, logger: Logger) async throws -> [DatelineLogRecord] {
         do {
-            return try self.log.read(from: position, maximumRecords: maximumRecords, maximumBytes: 4 << 20)
-        } catch let error where error.code == .corrupt {
+            return try await self.log.read(from: position, maximumRecords: maximumRecords, maximumBytes: 4 << 20)
+        } catch let error as DatelineStorageError where error.code == .corrupt {
             let isNew = self.index.withLock { state in
                 defer { state.readDamage = error }
                 return state.readDamage != error
@@ -400,7 +498,7 @@ public final class IngestService: Sendable {
                 message: "the ingest log is damaged near offset \(position) and cannot be read past it; an operator must repair it (the service's log says where)",
                 details: ["offset": "\(position)"]
             )
-        } catch {
+        } catch let error as DatelineStorageError {
             throw DatelineError(code: .unavailable, message: error.publicMessage)
         }
     }
@@ -409,24 +507,24 @@ public final class IngestService: Sendable {
 
     /// The service's figures.
     public func stats() -> IngestStatsResponse {
-        let fsync = self.log.fsyncLatency
+        let statistics = self.log.statistics
         let now = Int64(Date().timeIntervalSince1970)
         return self.index.withLock { state in
             let lastMinute = state.recent.filter { $0.second >= now - 60 }.reduce(0) { $0 + $1.count }
             return IngestStatsResponse(
                 articleCount: self.log.endOffset,
                 endOffset: self.log.endOffset,
-                bytesOnDisk: UInt64(self.log.bytesOnDisk),
-                segments: UInt32(self.log.segmentCount),
+                bytesOnDisk: UInt64(statistics.bytesStored),
+                segments: UInt32(statistics.segments),
                 followers: state.followers.values.sorted { $0.name < $1.name },
                 ingestRatePerSecond: Double(lastMinute) / 60,
-                fsyncCount: UInt64(fsync.count),
-                fsyncMeanMicroseconds: fsync.mean.seconds * 1e6,
-                fsyncLastMicroseconds: fsync.last.seconds * 1e6,
+                fsyncCount: UInt64(statistics.syncCount),
+                fsyncMeanMicroseconds: statistics.syncMean.seconds * 1e6,
+                fsyncLastMicroseconds: statistics.syncLast.seconds * 1e6,
                 accepted: state.accepted,
                 duplicates: state.duplicates,
                 rejected: state.rejected,
-                durability: self.configuration.durability.description,
+                durability: self.log.backend == "file" ? self.configuration.durability.description : "\(self.log.backend) commit",
                 uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
                 memory: ProcessMemory.current()
             )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DatelineIngest
+import DatelinePostgres
 import DatelineProtocol
 import DatelineServiceSupport
 import DatelineStorage
@@ -21,7 +22,9 @@ struct DatelineIngestCommand: AsyncParsableCommand {
 
             Guarantees: an article acknowledged as accepted is on disk (fsync) before the reply is sent, unless \
             --fsync says otherwise; a torn last record is dropped at start; corruption anywhere else stops the \
-            start with the segment and byte offset named.
+            start with the segment and byte offset named. With --log postgres://..., an acknowledged article is \
+            committed in PostgreSQL (as durable as its synchronous_commit makes it), and any number of \
+            dateline-ingest nodes may share the log.
             """
     )
 
@@ -35,6 +38,9 @@ struct DatelineIngestCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Directory for the log. Env: DATELINE_INGEST_DATA_DIR.")
     var dataDirectory: String = environment["DATELINE_INGEST_DATA_DIR"] ?? ".dateline/ingest"
+
+    @Option(help: "Where the log lives: 'file' (segment files under --data-dir) or a PostgreSQL connection string, postgres://USER[:PASSWORD]@HOST[:PORT][,HOST[:PORT]...]/DB[?schema=NAME&sslmode=MODE] or key=value pairs (several hosts: the first primary is used, and the next on failure). Env: DATELINE_INGEST_LOG.")
+    var log: String = environment["DATELINE_INGEST_LOG"] ?? "file"
 
     @Option(help: "Shared secret clients must present; empty for none. Env: DATELINE_TOKEN.")
     var token: String = environment["DATELINE_TOKEN"] ?? ""
@@ -67,6 +73,17 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard self.maximumBatch > 0 else { throw ValidationError("--max-batch must be positive") }
         guard ["on", "off"].contains(self.extraction) else { throw ValidationError("--extraction '\(self.extraction)' must be 'on' or 'off'") }
+        _ = try self.postgresLog()
+    }
+
+    /// The PostgreSQL log's configuration, or nil for the file log.
+    func postgresLog() throws -> PostgresLogConfiguration? {
+        guard self.log != "file" else { return nil }
+        do {
+            return try PostgresLogConfiguration(connectionString: self.log)
+        } catch {
+            throw ValidationError("--log: \(error.description) (or 'file' for the log on local disk)")
+        }
     }
 
     static func durability(_ text: String) throws -> DatelineLogConfiguration.Durability {
@@ -111,7 +128,13 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         )
         configuration.server.version = "0.1.0"
         self.service.applyLimits(to: &configuration.server)
-        let service = try IngestService.open(configuration: configuration, logger: logger)
+        let service: IngestService
+        if let postgres = try self.postgresLog() {
+            let log = try await PostgresLog.open(configuration: postgres, logger: logger)
+            service = try await IngestService.open(configuration: configuration, log: log, logger: logger)
+        } else {
+            service = try IngestService.open(configuration: configuration, logger: logger)
+        }
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)
         let group = ServiceGroup(

@@ -28,6 +28,11 @@ public struct DatelineStorageError: Error, Sendable, Hashable, CustomStringConve
         public static let closed = Code(rawValue: "closed")
         /// Another process holds the directory (its lock file is locked).
         public static let inUse = Code(rawValue: "in-use")
+        /// The store holding the log (a database) cannot be reached or refused the operation; nothing was stored.
+        public static let unavailable = Code(rawValue: "unavailable")
+        /// The store failed while committing: the records may or may not be stored (appending them again is
+        /// safe where the log deduplicates).
+        public static let outcomeUnknown = Code(rawValue: "outcome-unknown")
 
         public var description: String { self.rawValue }
     }
@@ -91,6 +96,8 @@ public struct DatelineStorageError: Error, Sendable, Hashable, CustomStringConve
         case .io: "the ingest log could not be written or read (an I/O error; the service's log has the detail)"
         case .corrupt: "the ingest log is damaged and cannot be read past this point; an operator must repair it (the service's log says where)"
         case .closed: "the ingest log is closed (the service is shutting down)"
+        case .unavailable: "the ingest log's database cannot be reached; nothing of this request was stored"
+        case .outcomeUnknown: "the connection to the ingest log's database failed while the batch was committed: it may have been stored"
         default: self.message
         }
     }

@@ -72,7 +72,7 @@ struct TrustTests {
             let firstResult = await first.value
             let secondResponse = try await second.value
             let decoder = DatelineBinaryDecoder()
-            let stored = try service.log.read(from: 0).map { try decoder.decode(StoredArticle.self, from: $0.payload) }
+            let stored = try await service.log.read(from: 0, maximumRecords: 1_000, maximumBytes: 1 << 30).map { try decoder.decode(StoredArticle.self, from: $0.payload) }
             return (firstResult, secondResponse, stored)
         }
     }

@@ -1,0 +1,144 @@
+import DatelinePostgres
+import DatelineStorage
+import Synchronization
+import Testing
+
+/// What only the shared PostgreSQL log does: deduplication by the database, several writers on one log, and
+/// failures of the database.
+@Suite("PostgreSQL log", .enabled(if: TestPostgres.isConfigured, "set DATELINE_TEST_POSTGRES (scripts/test.sh does)"))
+struct PostgresLogTests {
+    private func open(_ place: LogPlace) async throws -> PostgresLog {
+        try await PostgresLog.open(configuration: try TestPostgres.configuration(schema: place.name), logger: quietLogger)
+    }
+
+    @Test func theDatabaseDecidesWhatIsADuplicate() async throws {
+        try await withLogPlace(.postgres) { place in
+            let log = try await self.open(place)
+            #expect(log.deduplicatesByKey)
+            #expect(try await log.append([entry(0, externalID: "wire-1"), entry(1)]) == [.appended(offset: 0), .appended(offset: 1)])
+            let outcomes = try await log.append([
+                entry(10, externalID: "wire-1"),  // the same external id, other content
+                entry(11, content: "content-1"),  // the same content, no external id
+                entry(12),  // new
+                entry(13, content: "content-12"),  // a copy of the entry before it in this batch
+                IngestLogEntry(payload: payload(14), keys: DeduplicationKeys(articleID: "article-0", externalID: nil, contentKey: "other")),  // a taken id
+            ])
+            #expect(outcomes == [
+                .duplicate(of: "article-0", offset: 0), .duplicate(of: "article-1", offset: 1), .appended(offset: 2),
+                .duplicate(of: "article-12", offset: 2), .idTaken,
+            ])
+            // Only the new one was stored, at the next dense offset.
+            #expect(log.endOffset == 3)
+            #expect(try await log.read(from: 0, maximumRecords: 10, maximumBytes: 1 << 20).map(\.payload) == [payload(0), payload(1), payload(12)])
+            try await log.close()
+        }
+    }
+
+    @Test func twoNodesWritingOverlappingBatchesStoreEachArticleOnceAtDenseOffsets() async throws {
+        try await withLogPlace(.postgres) { place in
+            let nodes = [try await self.open(place), try await self.open(place)]
+            let follower = try await self.open(place)
+            let articles = 300
+            // A follower that must see every offset exactly once, in order, while the writers run.
+            let seen = Task {
+                var records: [DatelineLogRecord] = []
+                while records.count < articles {
+                    await follower.waitForRecord(at: UInt64(records.count))
+                    records += try await follower.read(from: UInt64(records.count), maximumRecords: 64, maximumBytes: 1 << 20)
+                }
+                return records
+            }
+            // Each node gets every article, in batches of 10 starting at different places: most batches overlap.
+            let outcomes = try await withThrowingTaskGroup(of: [(Int, IngestLogAppendOutcome)].self) { group in
+                for (number, node) in nodes.enumerated() {
+                    for batch in 0..<(articles / 10) {
+                        let first = ((batch + number * 7) % (articles / 10)) * 10
+                        group.addTask {
+                            let indices = Array(first..<(first + 10))
+                            return Array(zip(indices, try await node.append(indices.map { entry($0) })))
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            let records = try await seen.value
+            #expect(records.map(\.offset) == (0..<UInt64(articles)).map { $0 })
+            #expect(Set(records.map(\.payload)) == Set((0..<articles).map { payload($0) }))
+            // Every article was accepted exactly once, and its duplicate names where it is.
+            let accepted = outcomes.filter { if case .appended = $0.1 { true } else { false } }
+            #expect(accepted.count == articles)
+            #expect(Set(accepted.map(\.0)).count == articles)
+            for (index, outcome) in outcomes {
+                guard case .duplicate(let id, let offset) = outcome else { continue }
+                #expect(id == "article-\(index)")
+                #expect(records[Int(offset)].payload == payload(index))
+            }
+            #expect(try await follower.read(from: UInt64(articles), maximumRecords: 10, maximumBytes: 1 << 20).isEmpty)
+            for log in nodes + [follower] { try await log.close() }
+        }
+    }
+
+    @Test func aNodeLearnsOfAnotherNodesAppendsWithoutAppendingItself() async throws {
+        try await withLogPlace(.postgres) { place in
+            let writer = try await self.open(place)
+            let reader = try await self.open(place)
+            let waiting = Task { await reader.waitForRecord(at: 2); return reader.endOffset }
+            _ = try await writer.append([entry(0), entry(1)])
+            _ = try await writer.append([entry(2)])
+            #expect(await waiting.value == 3)
+            #expect(await reader.currentBounds() == 0..<3)
+            try await writer.close()
+            try await reader.close()
+        }
+    }
+
+    @Test func noReachableServerIsAClearErrorNamingEveryHostTried() async throws {
+        var configuration = try PostgresLogConfiguration(connectionString: "postgres://dateline@127.0.0.1:1,127.0.0.1:2/dateline")
+        configuration.connectTimeout = .seconds(2)
+        let error = await #expect(throws: DatelineStorageError.self) {
+            _ = try await PostgresLog.open(configuration: configuration, logger: quietLogger)
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("127.0.0.1:1") == true && error?.message.contains("127.0.0.1:2") == true)
+    }
+
+    @Test func aLogWrittenByANewerVersionIsRefused() async throws {
+        try await withLogPlace(.postgres) { place in
+            try await self.open(place).close()
+            try await TestPostgres.execute("UPDATE \(place.name).log_head SET schema_version = 99")
+            let error = await #expect(throws: DatelineStorageError.self) { _ = try await self.open(place) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("newer") == true)
+        }
+    }
+
+    @Test func aGapInTheTableIsReportedAsDamageNotSkipped() async throws {
+        try await withLogPlace(.postgres) { place in
+            let log = try await self.open(place)
+            _ = try await log.append((0..<5).map { entry($0) })
+            try await TestPostgres.execute("DELETE FROM \(place.name).articles WHERE log_offset = 2")
+            let error = await #expect(throws: DatelineStorageError.self) {
+                _ = try await log.read(from: 0, maximumRecords: 10, maximumBytes: 1 << 20)
+            }
+            #expect(error?.code == .corrupt)
+            try await log.close()
+        }
+    }
+
+    @Test func aFailingStatementStoresNothingAndSaysSo() async throws {
+        try await withLogPlace(.postgres) { place in
+            let log = try await self.open(place)
+            _ = try await log.append([entry(0)])
+            // Make every insert fail, as a full disk or a broken constraint would.
+            try await TestPostgres.execute("ALTER TABLE \(place.name).articles ADD CONSTRAINT no_more CHECK (log_offset < 1) NOT VALID")
+            let error = await #expect(throws: DatelineStorageError.self) { _ = try await log.append([entry(1), entry(2)]) }
+            #expect(error?.code == .unavailable)
+            #expect(log.writeFailure?.code == .unavailable)
+            #expect(log.endOffset == 1)
+            try await TestPostgres.execute("ALTER TABLE \(place.name).articles DROP CONSTRAINT no_more")
+            #expect(try await log.append([entry(1)]) == [.appended(offset: 1)])
+            #expect(log.writeFailure == nil)
+            try await log.close()
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import DatelinePostgres
+import DatelineStorage
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+let quietLogger = Logger(label: "dateline.test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// The PostgreSQL server the tests use: `DATELINE_TEST_POSTGRES` (a connection string), which `scripts/test.sh`
+/// sets after starting a throwaway server with `scripts/postgres.sh`. Without it the PostgreSQL tests are
+/// skipped, and say so.
+enum TestPostgres {
+    static let connectionString = ProcessInfo.processInfo.environment["DATELINE_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    static var isConfigured: Bool { connectionString != nil }
+
+    /// A configuration for a schema of its own.
+    static func configuration(schema: String) throws -> PostgresLogConfiguration {
+        var configuration = try PostgresLogConfiguration(connectionString: connectionString!)
+        configuration.schema = schema
+        configuration.pollInterval = .milliseconds(200)
+        return configuration
+    }
+
+    /// A new schema name, dropped by ``dropSchema(_:)``.
+    static func newSchema() -> String {
+        "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+    }
+
+    /// Runs SQL on the test server outside any log (to inspect or damage what a log wrote).
+    static func execute(_ sql: String) async throws {
+        let configuration = try PostgresLogConfiguration(connectionString: connectionString!)
+        let endpoint = configuration.endpoints[0]
+        let client = PostgresClient(
+            configuration: .init(host: endpoint.host, port: endpoint.port, username: configuration.username, password: configuration.password, database: configuration.database, tls: .disable),
+            backgroundLogger: quietLogger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger)
+        }
+    }
+
+    static func dropSchema(_ schema: String) async {
+        try? await execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+    }
+}
+
+/// Which log a contract test runs against.
+enum LogBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case file
+    case postgres
+
+    var testDescription: String { self.rawValue }
+
+    /// The backends available here: the file log always, PostgreSQL when a test server is configured.
+    static var available: [LogBackend] { TestPostgres.isConfigured ? [.file, .postgres] : [.file] }
+}
+
+/// A place for one test's log, reopened as often as the test likes, removed afterwards.
+struct LogPlace: Sendable {
+    let backend: LogBackend
+    let name: String
+
+    init(_ backend: LogBackend) {
+        self.backend = backend
+        self.name = backend == .file
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("dateline-log-\(UUID().uuidString)").path
+            : TestPostgres.newSchema()
+    }
+
+    func open() async throws -> any IngestLog {
+        switch self.backend {
+        case .file: try DatelineLog(configuration: .init(directory: self.name), logger: quietLogger)
+        case .postgres: try await PostgresLog.open(configuration: try TestPostgres.configuration(schema: self.name), logger: quietLogger)
+        }
+    }
+
+    func remove() async {
+        switch self.backend {
+        case .file: try? FileManager.default.removeItem(atPath: self.name)
+        case .postgres: await TestPostgres.dropSchema(self.name)
+        }
+    }
+}
+
+/// Runs `body` with a fresh place for a log of `backend`, removed afterwards even when the test fails.
+func withLogPlace<T>(_ backend: LogBackend, _ body: (LogPlace) async throws -> T) async throws -> T {
+    let place = LogPlace(backend)
+    do {
+        let result = try await body(place)
+        await place.remove()
+        return result
+    } catch {
+        await place.remove()
+        throw error
+    }
+}
+
+func payload(_ index: Int, size: Int = 100) -> [UInt8] {
+    Array("record \(index) ".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: size)
+}
+
+/// An entry whose keys are all its own (never a duplicate of another index's).
+func entry(_ index: Int, size: Int = 100, externalID: String? = nil, content: String? = nil) -> IngestLogEntry {
+    IngestLogEntry(
+        payload: payload(index, size: size),
+        keys: DeduplicationKeys(articleID: "article-\(index)", externalID: externalID, contentKey: content ?? "content-\(index)")
+    )
+}
+
+func offsets(_ outcomes: [IngestLogAppendOutcome]) -> [UInt64] {
+    outcomes.compactMap { if case .appended(let offset) = $0 { offset } else { nil } }
+}
