@@ -7,6 +7,7 @@
 #   scripts/postgres.sh standby PRIMARY_PORT DIR PORT
 #                                          a streaming-replication standby of the server on PRIMARY_PORT
 #                                          (pg_basebackup into DIR), started on PORT
+#   scripts/postgres.sh synchronous DIR    make the primary in DIR commit only once its standby has the commit
 #   scripts/postgres.sh promote DIR        promote the standby in DIR to primary
 #   scripts/postgres.sh bindir             where PostgreSQL's server programs are (fails when they are missing)
 #   scripts/postgres.sh free-port          a TCP port nothing listens on, from 55400 up
@@ -58,7 +59,7 @@ prepare_dir() {
 start_server() {
   local dir="$1" port="$2"
   as_server_user "$BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=on -c synchronous_commit=on" start >/dev/null
+    -o "-p $port -c listen_addresses=127.0.0.1 -k /tmp -c fsync=on -c synchronous_commit=on" start >/dev/null
 }
 
 command="${1:-}"
@@ -104,11 +105,20 @@ case "$command" in
     port="${4:?usage: postgres.sh standby PRIMARY_PORT DIR PORT}"
     if [ ! -f "$dir/PG_VERSION" ]; then
       prepare_dir "$dir"
-      as_server_user "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U dateline -D "$dir" -R -X stream \
-        -c fast --application-name=standby >/dev/null
+      as_server_user "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U dateline -D "$dir" -R -X stream -c fast >/dev/null
+      # Named, so that the primary can wait for it (synchronous replication, see 'synchronous').
+      echo "primary_conninfo = 'host=127.0.0.1 port=$primary_port user=dateline application_name=dateline_standby'" >>"$dir/postgresql.auto.conf"
     fi
     start_server "$dir" "$port"
     echo "postgres://dateline@127.0.0.1:$port/dateline"
+    ;;
+  synchronous)
+    # Commits on the primary in DIR wait until the standby named dateline_standby has them: no acknowledged
+    # article is lost when the primary's machine is.
+    dir="$(realpath -m "${2:?usage: postgres.sh synchronous DIR}")"
+    port="$(sed -n 4p "$dir/postmaster.pid")"
+    as_server_user "$BINDIR/psql" -h 127.0.0.1 -p "$port" -U dateline -d postgres -qc "ALTER SYSTEM SET synchronous_standby_names = 'dateline_standby'"
+    as_server_user "$BINDIR/pg_ctl" -D "$dir" reload >/dev/null
     ;;
   promote)
     dir="$(realpath -m "${2:?usage: postgres.sh promote DIR}")"
@@ -121,7 +131,7 @@ case "$command" in
     fi
     ;;
   *)
-    echo "usage: postgres.sh start DIR PORT | stop DIR | standby PRIMARY_PORT DIR PORT | promote DIR" >&2
+    echo "usage: postgres.sh start DIR PORT | stop DIR | standby PRIMARY_PORT DIR PORT | synchronous DIR | promote DIR | bindir | free-port" >&2
     exit 2
     ;;
 esac

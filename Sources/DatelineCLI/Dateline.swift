@@ -53,12 +53,43 @@ extension Dateline {
         @Option(help: "Articles per request.")
         var batch: Int = 100
 
-        @Flag(help: "Return only when dateline-query has indexed everything sent (read-your-writes).")
+        @Flag(help: "Return only when dateline-query (every replica given to --query) has indexed everything sent (read-your-writes).")
         var wait = false
 
         func validate() throws {
             guard !self.paths.isEmpty else { throw ValidationError("give at least one file, directory or -") }
             guard (1...10_000).contains(self.batch) else { throw ValidationError("--batch must be between 1 and 10000") }
+        }
+
+        /// Waits until every query replica has indexed up to `offset` (offsets are the same on every replica of
+        /// one log). A replica that cannot be asked is reported and passed over; if none can, that is the error.
+        func waitUntilIndexed(_ offset: UInt64, by client: DatelineClient) async throws {
+            let replicas = client.settings.nodes(of: .query)
+            let deadline = ContinuousClock.now + .seconds(max(60, self.global.timeout))
+            var lastError: DatelineClientError?
+            var confirmed = 0
+            for index in replicas.indices {
+                do {
+                    while try await client.send(QueryStatsRequest(), to: .query, node: index).appliedOffset < offset {
+                        guard ContinuousClock.now < deadline else {
+                            throw DatelineClientError(
+                                service: .query,
+                                address: "\(replicas[index].host):\(replicas[index].port)",
+                                underlying: DatelineError(
+                                    code: .deadlineExceeded,
+                                    message: "has not indexed up to offset \(offset) yet; everything sent is stored (see dateline stats)"
+                                )
+                            )
+                        }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    confirmed += 1
+                } catch let error as DatelineClientError where error.failsOver && replicas.count > 1 {
+                    printError("warning: could not confirm that \(error.address) has indexed the articles: \(error.underlying.message)")
+                    lastError = error
+                }
+            }
+            if confirmed == 0, let lastError { throw lastError }
         }
 
         func run() async throws {
@@ -84,20 +115,7 @@ extension Dateline {
                     }
                 }
                 if self.wait, summary.endOffset > 0 {
-                    let deadline = ContinuousClock.now + .seconds(max(60, self.global.timeout))
-                    while try await client.send(QueryStatsRequest(), to: .query).appliedOffset < summary.endOffset {
-                        guard ContinuousClock.now < deadline else {
-                            throw DatelineClientError(
-                                service: .query,
-                                address: self.global.query,
-                                underlying: DatelineError(
-                                    code: .deadlineExceeded,
-                                    message: "has not indexed up to offset \(summary.endOffset) yet; everything sent is stored (see dateline stats)"
-                                )
-                            )
-                        }
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    try await self.waitUntilIndexed(summary.endOffset, by: client)
                 }
             }
             await client.close()

@@ -16,10 +16,10 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct GlobalOptions: ParsableArguments {
     static let environment = ProcessInfo.processInfo.environment
 
-    @Option(help: "dateline-ingest's address, HOST:PORT. Env: DATELINE_INGEST.")
+    @Option(help: "dateline-ingest's address, HOST:PORT; several nodes comma-separated (requests are spread over them and fail over). Env: DATELINE_INGEST.")
     var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
 
-    @Option(help: "dateline-query's address, HOST:PORT. Env: DATELINE_QUERY.")
+    @Option(help: "dateline-query's address, HOST:PORT; several replicas comma-separated (requests are spread over them and fail over). Env: DATELINE_QUERY.")
     var query: String = environment["DATELINE_QUERY"] ?? "127.0.0.1:7401"
 
     @Option(help: "Shared secret of the services, if they have one. Env: DATELINE_TOKEN.")
@@ -34,23 +34,32 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong("no-color"), help: "Never colour the output (it is coloured only on a terminal).")
     var noColor = false
 
-    static func address(_ text: String) -> (String, Int)? {
-        DatelineEndpoint(text).map { ($0.host, $0.port) }
+    static func addresses(_ text: String) -> [(String, Int)]? {
+        DatelineEndpoint.list(text).map { $0.map { ($0.host, $0.port) } }
     }
 
     func validate() throws {
-        guard Self.address(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
-        guard Self.address(self.query) != nil else { throw ValidationError("--query '\(self.query)' must be HOST:PORT, e.g. 127.0.0.1:7401") }
+        guard Self.addresses(self.ingest) != nil else {
+            throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT or a comma-separated list of them, e.g. 127.0.0.1:7400")
+        }
+        guard Self.addresses(self.query) != nil else {
+            throw ValidationError("--query '\(self.query)' must be HOST:PORT or a comma-separated list of them, e.g. 127.0.0.1:7401")
+        }
         guard self.timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     var client: DatelineClient {
-        DatelineClient(settings: DatelineClientSettings(
-            ingest: Self.address(self.ingest)!,
-            query: Self.address(self.query)!,
+        let ingest = Self.addresses(self.ingest)!
+        let query = Self.addresses(self.query)!
+        var settings = DatelineClientSettings(
+            ingest: ingest[0],
+            query: query[0],
             token: self.token.isEmpty ? nil : self.token,
             timeout: .milliseconds(Int(self.timeout * 1000))
-        ))
+        )
+        settings.ingestFallbacks = ingest.dropFirst().map { $0 }
+        settings.queryFallbacks = query.dropFirst().map { $0 }
+        return DatelineClient(settings: settings)
     }
 
     var colors: Bool { !self.noColor && isatty(STDOUT_FILENO) == 1 && Self.environment["NO_COLOR"] == nil }

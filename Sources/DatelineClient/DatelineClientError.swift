@@ -58,6 +58,12 @@ public struct DatelineClientError: Error, Sendable, CustomStringConvertible {
         !self.isUnreachable && (self.underlying.isRetryable || self.connectionLoss != nil)
     }
 
+    /// Whether another node of the service may answer where this one failed: it could not be reached, went
+    /// away, or said it is unavailable or overloaded.
+    public var failsOver: Bool {
+        self.isUnreachable || self.connectionLoss != nil || self.underlying.code == .unavailable || self.underlying.code == .overloaded
+    }
+
     /// Whether the connection is unusable after this error, so that the next request must open a new one.
     var endsConnection: Bool {
         self.connectionLoss != nil || self.underlying.code.closesConnection

@@ -399,10 +399,15 @@ public final class QueryService: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var backoff = ReconnectBackoff(initial: self.configuration.reconnectBackoff.initial, maximum: self.configuration.reconnectBackoff.maximum)
             var lastProblem: String?
+            let endpoints = self.configuration.ingestEndpoints
+            var current = 0
+            // Endpoints failed in a row: the backoff applies once every one has been tried.
+            var failedInARow = 0
             while !Task.isCancelled {
                 let problem: String
                 do {
-                    try await self.followOnce(onFollowing: {
+                    try await self.followOnce(from: endpoints[current], onFollowing: {
+                        failedInARow = 0
                         backoff.reset()
                         if lastProblem != nil { self.logger.info("following dateline-ingest again") }
                         lastProblem = nil
@@ -434,15 +439,21 @@ public final class QueryService: Service, Sendable {
                     if Task.isCancelled { break }
                     problem = (error as? DatelineError).map { "\($0.code): \($0.message)" } ?? "\(error)"
                 }
-                let delay = backoff.next()
+                failedInARow += 1
+                let endpoint = endpoints[current]
+                current = (current + 1) % endpoints.count
+                let delay = failedInARow % endpoints.count == 0 ? backoff.next() : .zero
                 self.state.write { state in
                     state.following = false
-                    state.condition = "not following dateline-ingest: \(problem)"
+                    state.condition = "not following dateline-ingest (\(endpoint)): \(problem)"
                     self.publishProgress(state)
                 }
                 // One line per change of condition; the same failure again is logged at debug only.
                 if problem != lastProblem {
-                    self.logger.warning("not following dateline-ingest; retrying with backoff", metadata: ["dateline.error": "\(problem)", "dateline.retry_in": "\(delay)"])
+                    self.logger.warning("not following dateline-ingest; retrying with backoff", metadata: [
+                        "dateline.error": "\(problem)", "dateline.ingest": "\(endpoint)", "dateline.retry_in": "\(delay)",
+                        "dateline.next_ingest": "\(endpoints[current])",
+                    ])
                     lastProblem = problem
                 } else {
                     self.logger.debug("still not following dateline-ingest", metadata: ["dateline.error": "\(problem)", "dateline.retry_in": "\(delay)"])
@@ -454,16 +465,16 @@ public final class QueryService: Service, Sendable {
 
     /// Connects, subscribes from the applied offset with the index's epoch, and applies batches until the
     /// stream ends or fails.
-    private func followOnce(onFollowing: () -> Void) async throws {
+    private func followOnce(from endpoint: DatelineEndpoint, onFollowing: () -> Void) async throws {
         let connection = try await DatelineClientConnection.connect(
-            host: self.configuration.ingestHost,
-            port: self.configuration.ingestPort,
+            host: endpoint.host,
+            port: endpoint.port,
             configuration: self.configuration.ingestClient,
             logger: self.logger
         )
         defer { Task { try? await connection.close() } }
         let (from, epoch) = self.state.read { ($0.appliedOffset, $0.epoch) }
-        self.logger.info("following dateline-ingest", metadata: ["dateline.offset": "\(from)", "dateline.log.epoch": "\(epoch ?? "(none yet)")"])
+        self.logger.info("following dateline-ingest", metadata: ["dateline.ingest": "\(endpoint)", "dateline.offset": "\(from)", "dateline.log.epoch": "\(epoch ?? "(none yet)")"])
         var first = true
         for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query", epoch: epoch)) {
             if first {

@@ -8,6 +8,11 @@ public struct QueryServiceConfiguration: Sendable {
     /// The ingest service to follow. Default: 127.0.0.1:7400.
     public var ingestHost: String
     public var ingestPort: Int
+    /// More ingest nodes serving the same log (one PostgreSQL log shared by several nodes), tried in turn after
+    /// the first when it fails. Default: none.
+    public var ingestFallbacks: [DatelineEndpoint] = []
+    /// Every ingest node to follow from, in the order they are tried.
+    public var ingestEndpoints: [DatelineEndpoint] { [DatelineEndpoint(host: self.ingestHost, port: self.ingestPort)] + self.ingestFallbacks }
     /// How it connects to the ingest service (its token included).
     public var ingestClient: DatelineClientConfiguration
     /// Ranking parameters. Default: k1 1.2, b 0.75, title weight 2.

@@ -31,7 +31,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_QUERY_PORT.")
     var port: Int = Int(environment["DATELINE_QUERY_PORT"] ?? "") ?? 7401
 
-    @Option(help: "The dateline-ingest service to follow, HOST:PORT. Env: DATELINE_INGEST.")
+    @Option(help: "The dateline-ingest service to follow, HOST:PORT; several nodes sharing one log (PostgreSQL), comma-separated, are tried in turn when one fails. Env: DATELINE_INGEST.")
     var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
 
     @Option(name: .customLong("data-dir"), help: "Directory for the index: segments and the manifest. Env: DATELINE_QUERY_DATA_DIR.")
@@ -67,7 +67,9 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @OptionGroup var service: ServiceOptions
 
     func validate() throws {
-        guard DatelineEndpoint(self.ingest) != nil else { throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT, e.g. 127.0.0.1:7400") }
+        guard DatelineEndpoint.list(self.ingest) != nil else {
+            throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT or a comma-separated list of them, e.g. 127.0.0.1:7400")
+        }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard self.maximumLimit > 0 else { throw ValidationError("--max-limit must be positive") }
         guard self.commitInterval > 0 else { throw ValidationError("--commit-interval must be a positive number of seconds") }
@@ -85,7 +87,8 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         let logger = Logger(label: "dateline-query")
         logger.debug("allocator", metadata: ["dateline.arenas": "\(arenasLimited ? "at most 2" : "as MALLOC_ARENA_MAX or glibc decides")"])
         try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
-        let ingestEndpoint = DatelineEndpoint(self.ingest)!
+        let ingestEndpoints = DatelineEndpoint.list(self.ingest)!
+        let ingestEndpoint = ingestEndpoints[0]
         let token = self.token.isEmpty ? nil : self.token
         var configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(host: self.host, port: self.port, serviceName: "dateline-query", token: token),
@@ -100,6 +103,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             bufferBytes: self.bufferMegabytes << 20,
             mergeFactor: self.mergeFactor
         )
+        configuration.ingestFallbacks = Array(ingestEndpoints.dropFirst())
         self.service.applyLimits(to: &configuration.server)
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)

@@ -18,5 +18,18 @@ public struct DatelineEndpoint: Sendable, Hashable, CustomStringConvertible {
         self.init(host: host, port: port)
     }
 
+    /// Parses `HOST:PORT[,HOST:PORT...]`; nil when any entry is not `HOST:PORT` or the list is empty.
+    public static func list(_ text: String) -> [DatelineEndpoint]? {
+        let endpoints = text.split(separator: ",").map { DatelineEndpoint(String($0).trimmingWhitespace()) }
+        guard !endpoints.isEmpty, endpoints.allSatisfy({ $0 != nil }) else { return nil }
+        return endpoints.map { $0! }
+    }
+
     public var description: String { "\(self.host):\(self.port)" }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
 }

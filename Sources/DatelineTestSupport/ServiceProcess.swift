@@ -1,0 +1,112 @@
+public import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A built service executable (`dateline-ingest`, `dateline-query`) run as a child process on a port it picks
+/// itself (`--port 0 --port-file`), for tests that kill, restart and combine real processes.
+public final class ServiceProcess: @unchecked Sendable {
+    /// The directory holding the built executables: beside the test bundle, else `.build/debug`.
+    public static func binary(_ name: String) -> String? {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
+        let inBuild = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/\(name)").path
+        return [besideTests, inBuild].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    public let name: String
+    public let process = Process()
+    private let portFile: String
+
+    /// Starts `name` with `arguments` plus `--port 0 --port-file ... --log-level warning`.
+    public init(_ name: String, arguments: [String]) throws {
+        guard let binary = Self.binary(name) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not built: run swift build first"])
+        }
+        self.name = name
+        self.portFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-port-\(UUID().uuidString)").path
+        self.process.executableURL = URL(fileURLWithPath: binary)
+        self.process.arguments = ["--port", "0", "--port-file", self.portFile, "--log-level", "warning"] + arguments
+        self.process.standardOutput = FileHandle.nullDevice
+        self.process.standardError = FileHandle.nullDevice
+        try self.process.run()
+    }
+
+    /// Waits until the service listens (it writes its port file then) and returns its port.
+    public func port() async throws -> Int {
+        while self.process.isRunning {
+            if let text = try? String(contentsOfFile: self.portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return port
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(self.name) exited with status \(self.process.terminationStatus) before listening"])
+    }
+
+    /// Sends `signal` and waits for the process to end.
+    public func kill(_ signal: Int32 = SIGKILL) {
+        if self.process.isRunning { Glibc.kill(self.process.processIdentifier, signal) }
+        self.process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: self.portFile)
+    }
+
+    deinit {
+        if self.process.isRunning { Glibc.kill(self.process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: self.portFile)
+    }
+}
+
+/// The PostgreSQL server the tests may use: `DATELINE_TEST_POSTGRES`, a connection string that `scripts/test.sh`
+/// sets after starting a throwaway server (`scripts/postgres.sh`). Tests that need it are skipped without it.
+public enum TestPostgresServer {
+    public static let connectionString = ProcessInfo.processInfo.environment["DATELINE_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    public static var isConfigured: Bool { connectionString != nil }
+
+    /// A schema name no other test uses.
+    public static func newSchema() -> String {
+        "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+    }
+
+    /// The test server's URL with `schema` as the log's schema.
+    public static func url(schema: String) -> String {
+        let base = connectionString!
+        return base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+    }
+}
+
+/// Runs a command to completion with `posix_spawn` and `waitpid`, its standard output captured through a file.
+///
+/// Foundation's `Process` notices a child's end through a descriptor the child inherits; a daemon the command
+/// starts (`pg_ctl start`) inherits it too and keeps it open, so `waitUntilExit()` never returns. This waits for
+/// the command's own process and nothing else.
+public enum ChildCommand {
+    /// The command's exit status and its standard output (standard error is discarded).
+    public struct Outcome: Sendable {
+        public let status: Int32
+        public let output: String
+    }
+
+    public static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("child-output-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(executable) could not be started: \(String(cString: strerror(spawned)))"])
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return Outcome(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+    }
+}
