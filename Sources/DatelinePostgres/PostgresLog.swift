@@ -281,16 +281,29 @@ public final class PostgresLog: IngestLog {
         while !Task.isCancelled {
             do {
                 let pool = try await self.primary.pool()
+                let connected = Atomic<Bool>(false)
+                let limit = self.configuration.connectTimeout
                 do {
-                    try await pool.client.withConnection { connection in
-                        try await connection.listen(on: self.schema.channel) { notifications in
-                            // Appends committed before LISTEN took effect notified no one here.
-                            try await self.refreshEnd()
-                            for try await notification in notifications {
-                                if let end = UInt64(notification.payload) { self.advance(to: end) }
+                    try await PostgresPrimary.race({
+                        try await pool.client.withConnection { connection in
+                            connected.store(true, ordering: .relaxed)
+                            try await connection.listen(on: self.schema.channel) { notifications in
+                                // Appends committed before LISTEN took effect notified no one here.
+                                try await self.refreshEnd()
+                                for try await notification in notifications {
+                                    if let end = UInt64(notification.payload) { self.advance(to: end) }
+                                }
                             }
                         }
-                    }
+                    }, watchdog: {
+                        // The pool would wait for a connection to a dead server forever.
+                        try await Task.sleep(for: limit)
+                        if !connected.load(ordering: .relaxed) { throw PostgresNoConnection(endpoint: pool.endpoint, limit: limit) }
+                        // A connection whose server died may never say so; once another call has found the primary
+                        // gone, listen on the new one.
+                        while self.primary.isCurrent(pool) { try await Task.sleep(for: self.configuration.pollInterval) }
+                        throw PostgresNoConnection(endpoint: pool.endpoint, limit: limit)
+                    })
                 } catch {
                     if Self.meansPrimaryLost(error) { self.primary.invalidate(pool) }
                     throw error
@@ -320,6 +333,7 @@ public final class PostgresLog: IngestLog {
         }
         let sent = Atomic<Bool>(false)
         let configuration = self.configuration
+        let primary = self.primary
         do {
             return try await PostgresPrimary.race({
                 try await pool.client.withConnection { connection in
@@ -330,14 +344,27 @@ public final class PostgresLog: IngestLog {
                 // No connection within the connect timeout: the server is gone (the pool would retry forever).
                 try await Task.sleep(for: configuration.connectTimeout)
                 if !sent.load(ordering: .relaxed) {
-                    throw DatelineStorageError(code: .unavailable, message: "no connection to PostgreSQL \(pool.endpoint) within \(configuration.connectTimeout)")
+                    throw PostgresNoConnection(endpoint: pool.endpoint, limit: configuration.connectTimeout)
                 }
-                try await Task.sleep(for: configuration.statementTimeout)
+                // A statement on a connection whose server died may never fail by itself. Give up once another
+                // call has found the primary gone (it found it so, and the next call goes to the new one), or at
+                // the statement timeout.
+                let deadline = ContinuousClock.now + configuration.statementTimeout
+                while ContinuousClock.now < deadline {
+                    try await Task.sleep(for: min(configuration.pollInterval, deadline - .now))
+                    if !primary.isCurrent(pool) { throw PostgresPrimaryChanged(endpoint: pool.endpoint) }
+                }
                 throw PostgresLogTimeout()
             })
         } catch {
             if Self.meansPrimaryLost(error) { self.primary.invalidate(pool) }
             if let error = error as? DatelineStorageError { throw error }
+            if let error = error as? PostgresNoConnection {
+                throw DatelineStorageError(code: .unavailable, message: error.description)
+            }
+            if let error = error as? PostgresPrimaryChanged, mayHaveCommitted {
+                throw DatelineStorageError(code: .outcomeUnknown, message: "\(error.description) while a batch was committed")
+            }
             let isStatementError = (error as? PSQLError)?.code == .server
             if mayHaveCommitted && sent.load(ordering: .relaxed) && !isStatementError {
                 throw DatelineStorageError(
@@ -351,6 +378,8 @@ public final class PostgresLog: IngestLog {
 
     /// Whether `error` may mean that the server is gone or is no longer the primary.
     static func meansPrimaryLost(_ error: any Error) -> Bool {
+        // The pool could not connect, or a statement hung (a partition sends no reset): find the primary again.
+        if error is PostgresNoConnection || error is PostgresLogTimeout { return true }
         guard let error = error as? PSQLError else { return !(error is DatelineStorageError) && !(error is CancellationError) }
         guard error.code == .server else { return true }
         let state = error.serverInfo?[.sqlState] ?? ""
@@ -362,6 +391,20 @@ public final class PostgresLog: IngestLog {
         if let error = error as? DatelineStorageError { return error }
         return DatelineStorageError(code: .unavailable, message: "PostgreSQL log, \(what): \(PostgresPrimary.describe(error))")
     }
+}
+
+/// The pool had no connection for a call within the connect timeout: its server is gone or unreachable (the
+/// pool itself would go on retrying).
+struct PostgresNoConnection: Error, CustomStringConvertible {
+    var endpoint: PostgresLogConfiguration.Endpoint
+    var limit: Duration
+    var description: String { "no connection to PostgreSQL \(self.endpoint) within \(self.limit)" }
+}
+
+/// A call was still waiting on a server that another call had found gone (or no longer the primary).
+struct PostgresPrimaryChanged: Error, CustomStringConvertible {
+    var endpoint: PostgresLogConfiguration.Endpoint
+    var description: String { "PostgreSQL \(self.endpoint) stopped being the primary" }
 }
 
 /// A statement outlived ``PostgresLogConfiguration/statementTimeout``.

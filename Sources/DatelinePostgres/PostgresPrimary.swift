@@ -1,5 +1,6 @@
 import DatelineStorage
 import Logging
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 import Synchronization
@@ -84,6 +85,14 @@ final class PostgresPrimary: Sendable {
         }
     }
 
+    /// Whether `pool` is the one calls are given now (it has not been invalidated).
+    func isCurrent(_ pool: Pool) -> Bool {
+        self.state.withLock { state in
+            if case .connected(let current) = state { return current === pool }
+            return false
+        }
+    }
+
     func close() {
         let previous = self.state.withLock { state in
             defer { state = .closed }
@@ -100,26 +109,64 @@ final class PostgresPrimary: Sendable {
         var failures: [String] = []
         for endpoint in self.configuration.endpoints {
             try Task.checkCancellation()
-            let pool = Pool(client: PostgresClient(configuration: try self.clientConfiguration(endpoint), backgroundLogger: self.logger), endpoint: endpoint)
             do {
-                // The pool retries a refused connection with backoff for as long as a request waits: bound the wait.
-                let inRecovery = try await Self.withTimeout(self.configuration.connectTimeout, what: "connecting to \(endpoint)") {
-                    let rows = try await pool.client.query("SELECT pg_is_in_recovery()", logger: self.logger)
-                    var inRecovery = true
-                    for try await (value) in rows.decode(Bool.self) { inRecovery = value }
-                    return inRecovery
-                }
-                if !inRecovery {
+                if try await self.isPrimary(endpoint) {
                     self.logger.info("using PostgreSQL primary", metadata: ["dateline.postgres.endpoint": "\(endpoint)"])
-                    return pool
+                    return Pool(client: PostgresClient(configuration: try self.clientConfiguration(endpoint), backgroundLogger: self.logger), endpoint: endpoint)
                 }
                 failures.append("\(endpoint) is a standby (in recovery)")
             } catch {
                 failures.append("\(endpoint): \(Self.describe(error))")
             }
-            pool.shutDown()
         }
         throw DatelineStorageError(code: .unavailable, message: "no PostgreSQL primary among \(self.configuration.endpoints.count) host(s): \(failures.joined(separator: "; "))")
+    }
+
+    /// Whether `endpoint` is a primary (`pg_is_in_recovery()` is false), asked on a connection of its own: a pool
+    /// would retry a refused connection until the timeout, where one attempt tells at once that a server is gone.
+    private func isPrimary(_ endpoint: PostgresLogConfiguration.Endpoint) async throws -> Bool {
+        let configuration = try self.connectionConfiguration(endpoint)
+        let logger = self.logger
+        return try await Self.withTimeout(self.configuration.connectTimeout, what: "connecting to \(endpoint)") {
+            let connection = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger
+            ).get()
+            do {
+                var inRecovery = true
+                for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) {
+                    inRecovery = value
+                }
+                try? await connection.close()
+                return !inRecovery
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        }
+    }
+
+    private func connectionConfiguration(_ endpoint: PostgresLogConfiguration.Endpoint) throws -> PostgresConnection.Configuration {
+        var connection: PostgresConnection.Configuration
+        if endpoint.isUnixSocket {
+            connection = PostgresConnection.Configuration(
+                unixSocketPath: "\(endpoint.host)/.s.PGSQL.\(endpoint.port)",
+                username: self.configuration.username, password: self.configuration.password, database: self.configuration.database
+            )
+        } else {
+            let tls: PostgresConnection.Configuration.TLS = switch self.configuration.tls {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            connection = PostgresConnection.Configuration(
+                host: endpoint.host, port: endpoint.port,
+                username: self.configuration.username, password: self.configuration.password, database: self.configuration.database,
+                tls: tls
+            )
+        }
+        connection.options.connectTimeout = TimeAmount.nanoseconds(self.configuration.connectTimeout.nanoseconds)
+        connection.options.additionalStartupParameters = [("application_name", "dateline-ingest")]
+        return connection
     }
 
     private func clientConfiguration(_ endpoint: PostgresLogConfiguration.Endpoint) throws -> PostgresClient.Configuration {

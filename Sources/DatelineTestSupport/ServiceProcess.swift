@@ -27,9 +27,20 @@ public final class ServiceProcess: @unchecked Sendable {
         self.name = name
         self.portFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-port-\(UUID().uuidString)").path
         self.process.executableURL = URL(fileURLWithPath: binary)
-        self.process.arguments = ["--port", "0", "--port-file", self.portFile, "--log-level", "warning"] + arguments
-        self.process.standardOutput = FileHandle.nullDevice
-        self.process.standardError = FileHandle.nullDevice
+        // DATELINE_TEST_SERVICE_LOGS=DIR keeps each process's log (at info) in DIR, for debugging a failing test.
+        let logDirectory = ProcessInfo.processInfo.environment["DATELINE_TEST_SERVICE_LOGS"].flatMap { $0.isEmpty ? nil : $0 }
+        self.process.arguments = ["--port", "0", "--port-file", self.portFile, "--log-level", ProcessInfo.processInfo.environment["DATELINE_TEST_SERVICE_LOG_LEVEL"] ?? (logDirectory == nil ? "warning" : "info")] + arguments
+        if let logDirectory {
+            try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+            let path = "\(logDirectory)/\(name)-\(UUID().uuidString.prefix(8)).log"
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            self.process.standardOutput = log
+            self.process.standardError = log
+        } else {
+            self.process.standardOutput = FileHandle.nullDevice
+            self.process.standardError = FileHandle.nullDevice
+        }
         try self.process.run()
     }
 

@@ -40,10 +40,13 @@ struct ClusterTests {
     }
 
     /// Every record of the log as one node serves it: external id → offsets it is stored at.
-    static func storedOffsets(ingestPort: Int) async throws -> [String: [UInt64]] {
+    ///
+    /// Reads up to the end the node knows, and at least to `atLeast`: a node learns of appends made through others
+    /// a moment later (a notification), and its stream waits for them.
+    static func storedOffsets(ingestPort: Int, atLeast: UInt64 = 0) async throws -> [String: [UInt64]] {
         let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
         defer { Task { try? await connection.close() } }
-        let end = try await connection.send(IngestStatsRequest()).endOffset
+        let end = max(atLeast, try await connection.send(IngestStatsRequest()).endOffset)
         var stored: [String: [UInt64]] = [:]
         var expected: UInt64 = 0
         guard end > 0 else { return [:] }
@@ -120,7 +123,7 @@ struct ClusterTests {
             return try await connection.send(SearchRequest(query: "\"country 3\" trade", limit: 50, minimumOffset: end)).hits.map(\.articleID)
         }
         #expect(!answers[0].isEmpty && answers[0] == answers[1])
-        let logs = [try await Self.storedOffsets(ingestPort: ingestPorts[0]), try await Self.storedOffsets(ingestPort: ingestPorts[1])]
+        let logs = [try await Self.storedOffsets(ingestPort: ingestPorts[0], atLeast: UInt64(count)), try await Self.storedOffsets(ingestPort: ingestPorts[1], atLeast: UInt64(count))]
         #expect(logs[0] == logs[1] && logs[0].count == count && logs[0].values.allSatisfy { $0.count == 1 })
 
         // 3. SIGKILL node 0 in the middle of a stream of batches; the client fails over to node 1 and every
@@ -140,7 +143,7 @@ struct ClusterTests {
         }
         #expect(killed.withLock { $0 })
         #expect(acknowledged.withLock { $0.count } == 400, "every batch was acknowledged by one node or the other")
-        let afterKill = try await Self.storedOffsets(ingestPort: ingestPorts[1])
+        let afterKill = try await Self.storedOffsets(ingestPort: ingestPorts[1], atLeast: UInt64(count + 400))
         #expect(afterKill.count == count + 400)
         #expect(afterKill.values.allSatisfy { $0.count == 1 }, "no article is stored twice")
 
@@ -209,8 +212,9 @@ enum PostgresScript {
 @Suite("PostgreSQL failover", .serialized, .enabled(if: PostgresScript.isAvailable, "PostgreSQL's server programs are not installed"))
 struct PostgresFailoverTests {
     /// A primary with a synchronous standby; the primary's whole process group is SIGKILLed in the middle of
-    /// ingest and the standby promoted: the ingest node moves to it by itself (its host list), and every article
-    /// acknowledged before, during and after is stored exactly once.
+    /// ingest and the standby promoted: both ingest nodes move to it by themselves (their host list), every
+    /// article acknowledged before, during and after is stored exactly once, and a replica that followed
+    /// throughout holds exactly those.
     @Test(.timeLimit(.minutes(3)))
     func noAcknowledgedArticleIsLostWhenThePrimaryDiesAndTheStandbyIsPromoted() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-ha-\(UUID().uuidString)").path
@@ -227,13 +231,15 @@ struct PostgresFailoverTests {
         try PostgresScript.run(["synchronous", root + "/primary"])
 
         let url = "postgres://dateline@127.0.0.1:\(primaryPort),127.0.0.1:\(standbyPort)/dateline?connect_timeout=2"
-        let node = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", root + "/node", "--log", url, "--extraction", "off"])
-        defer { node.kill(SIGTERM) }
-        let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await node.port())
-        defer { Task { try? await connection.close() } }
+        let nodes = try (0..<2).map { try ServiceProcess("dateline-ingest", arguments: ["--data-dir", root + "/node-\($0)", "--log", url, "--extraction", "off"]) }
+        defer { for node in nodes { node.kill(SIGTERM) } }
+        let ingestPorts = [try await nodes[0].port(), try await nodes[1].port()]
+        let replica = try ClusterTests.queryReplica(directory: root + "/replica", ingestPorts: ingestPorts)
+        defer { replica.kill(SIGTERM) }
+        let client = ClusterTests.client(ingest: ingestPorts, query: [try await replica.port()])
 
-        // Batches one after another; a batch that fails is sent again (as a user re-running the command would)
-        // until it is acknowledged.
+        // Batches one after another through the client (spread over both nodes); a batch that fails on both is
+        // sent again (as a user re-running the command would) until it is acknowledged.
         var acknowledged: [String: String] = [:]
         var killedAt: ContinuousClock.Instant?
         var firstAcknowledgementAfterKill: Duration?
@@ -251,9 +257,9 @@ struct PostgresFailoverTests {
             var response: IngestResponse?
             while response == nil {
                 do {
-                    response = try await connection.send(IngestRequest(articles: batch), timeout: .seconds(20))
-                } catch let error as DatelineError where error.code == .unavailable {
-                    try await Task.sleep(for: .milliseconds(50))  // the node is finding the new primary
+                    response = try await client.send(IngestRequest(articles: batch), to: .ingest, timeout: .seconds(20))
+                } catch let error as DatelineClientError where error.failsOver {
+                    try await Task.sleep(for: .milliseconds(50))  // the nodes are finding the new primary
                 }
             }
             try await failover?.value
@@ -265,10 +271,20 @@ struct PostgresFailoverTests {
         }
         #expect(acknowledged.count == 600)
         print("failover: first acknowledged ingest \(firstAcknowledgementAfterKill.map { "\($0)" } ?? "?") after the primary was killed")
-        // The log, read back through the node (now on the promoted standby): every article once, dense.
-        let stored = try await ClusterTests.storedOffsets(ingestPort: try await node.port())
-        #expect(stored.count == 600)
-        #expect(stored.values.allSatisfy { $0.count == 1 }, "no article is stored twice")
-        #expect(Set(acknowledged.keys) == Set(stored.keys))
+        // The log, read back through each node (now on the promoted standby): every article once, dense.
+        for port in ingestPorts {
+            let stored = try await ClusterTests.storedOffsets(ingestPort: port, atLeast: 600)
+            #expect(stored.count == 600)
+            #expect(stored.values.allSatisfy { $0.count == 1 }, "no article is stored twice")
+            #expect(Set(acknowledged.keys) == Set(stored.keys))
+        }
+        // The replica, which followed through the failover, converges on the same 600 articles.
+        let end = try await client.send(IngestStatsRequest(), to: .ingest).endOffset
+        #expect(end == 600)
+        let caughtUp = try await client.send(SearchRequest(query: "geneva", limit: 1, minimumOffset: end), to: .query)
+        #expect(caughtUp.total == 600)
+        let stats = try await client.send(QueryStatsRequest(), to: .query)
+        #expect(stats.articleCount == 600 && stats.appliedOffset == 600)
+        await client.close()
     }
 }
