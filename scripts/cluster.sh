@@ -51,8 +51,8 @@ export DATELINE_INGEST="$ingest_nodes" DATELINE_QUERY="$query_replicas"
 # Every node must answer on its own: the CLI with one address at a time.
 healthy() {
   local node
-  for node in ${ingest_nodes//,/ }; do "$BIN/dateline" --ingest "$node" --query "${query_replicas%%,*}" health >/dev/null 2>&1 || return 1; done
-  for node in ${query_replicas//,/ }; do "$BIN/dateline" --ingest "${ingest_nodes%%,*}" --query "$node" health >/dev/null 2>&1 || return 1; done
+  for node in ${ingest_nodes//,/ }; do "$BIN/dateline" health --ingest "$node" --query "${query_replicas%%,*}" >/dev/null 2>&1 || return 1; done
+  for node in ${query_replicas//,/ }; do "$BIN/dateline" health --ingest "${ingest_nodes%%,*}" --query "$node" >/dev/null 2>&1 || return 1; done
 }
 for _ in $(seq 1 150); do
   if healthy; then break; fi
@@ -78,6 +78,6 @@ echo "CLI:            DATELINE_INGEST=$ingest_nodes DATELINE_QUERY=$query_replic
 echo "                (stop with scripts/stop.sh)"
 for replica in ${query_replicas//,/ }; do
   echo
-  echo "$ dateline --query $replica search '\"rare earth\" OR counterterrorism'"
-  "$BIN/dateline" --query "$replica" search '"rare earth" OR counterterrorism'
+  echo "$ dateline search --query $replica '\"rare earth\" OR counterterrorism'"
+  "$BIN/dateline" search --query "$replica" '"rare earth" OR counterterrorism'
 done

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway local PostgreSQL for Dateline: its own data directory, its own port, loopback only.
 #
-#   scripts/postgres.sh start DIR PORT     initdb DIR if it is new, start the server on 127.0.0.1:PORT, create the
-#                                          database "dateline"; prints the connection URL
+#   scripts/postgres.sh start DIR PORT     initdb DIR if it is new, start the server on 127.0.0.1:PORT (unless it
+#                                          runs already), create the database "dateline"; prints the connection URL
 #   scripts/postgres.sh stop DIR           stop the server whose data directory is DIR
 #   scripts/postgres.sh standby PRIMARY_PORT DIR PORT
 #                                          a streaming-replication standby of the server on PRIMARY_PORT
@@ -58,6 +58,9 @@ prepare_dir() {
 
 start_server() {
   local dir="$1" port="$2"
+  if as_server_user "$BINDIR/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    return 0  # already running: starting again is harmless
+  fi
   as_server_user "$BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -k /tmp -c fsync=on -c synchronous_commit=on" start >/dev/null
 }
