@@ -28,14 +28,7 @@ echo "PostgreSQL: $log_url (data in $cluster/postgres)"
 
 start() {
   local name="$1" binary="$2"; shift 2
-  local pidfile="$cluster/$name.pid"
-  if pid_alive "$pidfile"; then
-    echo "$name is already running (pid $(cat "$pidfile"))"
-    return
-  fi
-  nohup "$BIN/$binary" "$@" >>"$cluster/logs/$name.log" 2>&1 &
-  echo $! >"$pidfile"
-  echo "started $name (pid $!)"
+  start_service "$name" "$cluster/$name.pid" "$cluster/logs/$name.log" "$BIN/$binary" "$@"
 }
 
 for node in 0 1; do

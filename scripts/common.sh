@@ -27,3 +27,16 @@ release_bin() {
 pid_alive() {
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
+
+# start_service NAME PIDFILE LOGFILE PROGRAM ARGS...: starts PROGRAM in the background unless the process in
+# PIDFILE still runs; its output is appended to LOGFILE.
+start_service() {
+  local name="$1" pidfile="$2" logfile="$3"; shift 3
+  if pid_alive "$pidfile"; then
+    echo "$name is already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  nohup "$@" >>"$logfile" 2>&1 &
+  echo $! >"$pidfile"
+  echo "started $name (pid $!)"
+}

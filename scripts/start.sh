@@ -16,14 +16,7 @@ export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 start() {
   local name="$1"; shift
-  local pidfile="$DATELINE_HOME/$name.pid"
-  if pid_alive "$pidfile"; then
-    echo "$name is already running (pid $(cat "$pidfile"))"
-    return
-  fi
-  nohup "$BIN/$name" "$@" >>"$DATELINE_HOME/logs/$name.log" 2>&1 &
-  echo $! >"$pidfile"
-  echo "started $name (pid $!)"
+  start_service "$name" "$DATELINE_HOME/$name.pid" "$DATELINE_HOME/logs/$name.log" "$BIN/$name" "$@"
 }
 
 start dateline-ingest --host "${DATELINE_INGEST%:*}" --port "${DATELINE_INGEST##*:}" --data-dir "$DATELINE_HOME/ingest"
