@@ -25,6 +25,7 @@ let package = Package(
                 .product(name: "DatelineIngest", package: "dateline"),
                 .product(name: "DatelineStorage", package: "dateline"),
                 .product(name: "DatelineQuery", package: "dateline"),
+                .product(name: "DatelineClient", package: "dateline"),
                 .product(name: "DatelineSearch", package: "dateline"),
                 .product(name: "DatelineExtraction", package: "dateline"),
                 .product(name: "NIOCore", package: "swift-nio"),

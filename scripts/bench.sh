@@ -2,9 +2,10 @@
 # Builds the benchmarks in release mode, runs Dateline's benchmarks and its peers' (SQLite FTS5 and Tantivy on the
 # same articles and queries, Redis PING), and prints a Markdown report (also saved to Benchmarks/.build/report.md).
 # Installs what the peers need when missing: Python's tantivy (PyPI) and redis-server (Debian).
-# Usage: scripts/bench.sh [--quick | --scale | --shapes]   (a full run also ingests the corpus at 10x its size; --quick skips that;
+# Usage: scripts/bench.sh [--quick | --scale | --shapes | --cluster]   (a full run also ingests the corpus at 10x its size; --quick skips that;
 #        --scale runs only the scale run with 1,000,000 distinct generated articles; --shapes only the per-shape
-#        query table against Tantivy, at 1x and 10x)
+#        query table against Tantivy, at 1x and 10x; --cluster only the several-nodes section: PostgreSQL log, two
+#        ingest nodes, two replicas, failover, on throwaway PostgreSQL servers started by scripts/postgres.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../Benchmarks"
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists zlib; then
@@ -28,6 +29,51 @@ swift build -c release --product DatelineBenchmarks
 # The real executables, for the resources section (built beside the benchmark).
 for product in dateline-ingest dateline-query dateline; do swift build -c release --product "$product"; done
 mkdir -p .build
+
+# Several nodes on PostgreSQL: ingest rates (file log, one PostgreSQL node, two) and replicas' queries/s on a
+# throwaway server, then three failovers, each of a fresh primary to its fresh synchronous standby.
+cluster_section() {
+  local postgres=../scripts/postgres.sh
+  if ! "$postgres" bindir >/dev/null 2>&1; then
+    printf '### Several nodes\n\nSkipped: PostgreSQL'"'"'s server programs are not installed (sudo apt-get install postgresql).\n'
+    return
+  fi
+  local dir url primary standby seconds figures=()
+  dir="$(mktemp -d /tmp/dateline-bench-postgres.XXXXXX)"
+  url="$("$postgres" start "$dir/rates" "$("$postgres" free-port)")"
+  DATELINE_BENCH_POSTGRES="$url" .build/release/DatelineBenchmarks --cluster || true
+  "$postgres" stop "$dir/rates"
+  for round in 1 2 3; do
+    primary="$("$postgres" free-port)"
+    "$postgres" start "$dir/primary-$round" "$primary" >/dev/null
+    standby="$("$postgres" free-port)"
+    "$postgres" standby "$primary" "$dir/standby-$round" "$standby" >/dev/null
+    "$postgres" synchronous "$dir/primary-$round"
+    seconds="$(DATELINE_BENCH_POSTGRES="postgres://dateline@127.0.0.1:$primary,127.0.0.1:$standby/dateline?connect_timeout=2" \
+      DATELINE_BENCH_PRIMARY_DIR="$dir/primary-$round" DATELINE_BENCH_STANDBY_DIR="$dir/standby-$round" \
+      DATELINE_BENCH_POSTGRES_SCRIPT="$postgres" .build/release/DatelineBenchmarks --cluster-failover || echo "failed")"
+    figures+=("$seconds")
+    "$postgres" stop "$dir/standby-$round"
+    "$postgres" stop "$dir/primary-$round" 2>/dev/null || true  # killed: nothing left to stop
+  done
+  rm -rf "$dir"
+  printf '\nFailover: an ingest node on a primary and its synchronous standby (a host list), single-article batches one after\n'
+  printf 'another; after 200 acknowledgements the primary'"'"'s processes are SIGKILLed and the standby promoted (`pg_ctl promote`).\n\n'
+  printf '| round | kill to the first acknowledgement of a batch sent after it, promotion included | articles acknowledged | acknowledged but missing |\n|---|---|---|---|\n'
+  round=0
+  for figure in "${figures[@]}"; do
+    round=$((round + 1))
+    read -r seconds acknowledged lost <<<"$figure"
+    printf '| %s | %s s | %s | %s |\n' "$round" "$seconds" "${acknowledged:-?}" "${lost:-?}"
+  done
+  echo
+}
+for argument in "$@"; do
+  if [ "$argument" = "--cluster" ]; then
+    cluster_section | tee .build/cluster.md
+    exit 0
+  fi
+done
 # --scale: only the scale run, real processes with a generated corpus of distinct articles (1,000,000 unless
 # DATELINE_SCALE_ARTICLES says otherwise; DATELINE_SCALE_EXTRACTION=off leaves extraction off).
 for argument in "$@"; do
@@ -43,4 +89,7 @@ done
   for argument in "$@"; do [ "$argument" = "--quick" ] && scale=(); done
   .build/release/DatelineBenchmarks "$@" "${scale[@]}"
   if [ -f .build/peers/input.json ] || [ -f .build/peers/shapes.json ]; then python3 peers/peers.py "$@"; fi
+  quick=0
+  for argument in "$@"; do [ "$argument" = "--quick" ] && quick=1; done
+  [ "$quick" = 1 ] || cluster_section
 } | tee .build/report.md

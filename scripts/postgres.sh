@@ -9,6 +9,7 @@
 #                                          (pg_basebackup into DIR), started on PORT
 #   scripts/postgres.sh synchronous DIR    make the primary in DIR commit only once its standby has the commit
 #   scripts/postgres.sh promote DIR        promote the standby in DIR to primary
+#   scripts/postgres.sh kill DIR           SIGKILL the server in DIR and all its processes at once (a lost machine)
 #   scripts/postgres.sh bindir             where PostgreSQL's server programs are (fails when they are missing)
 #   scripts/postgres.sh free-port          a TCP port nothing listens on, from 55400 up
 #
@@ -123,6 +124,20 @@ case "$command" in
     as_server_user "$BINDIR/psql" -h 127.0.0.1 -p "$port" -U dateline -d postgres -qc "ALTER SYSTEM SET synchronous_standby_names = 'dateline_standby'"
     as_server_user "$BINDIR/pg_ctl" -D "$dir" reload >/dev/null
     ;;
+  kill)
+    # As the loss of the server's machine: SIGKILL the postmaster and every process it started, at once. (Each
+    # child is its own process group, so killing the postmaster's group would leave them to finish what they
+    # were doing; the postmaster is stopped first, so that it forks nothing while they are listed.)
+    dir="$(realpath -m "${2:?usage: postgres.sh kill DIR}")"
+    pid="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null || true)"
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      echo "error: no running server in $dir" >&2
+      exit 1
+    fi
+    kill -STOP "$pid"
+    # shellcheck disable=SC2046
+    kill -KILL "$pid" $(ps -o pid= --ppid "$pid") 2>/dev/null || true
+    ;;
   promote)
     dir="$(realpath -m "${2:?usage: postgres.sh promote DIR}")"
     as_server_user "$BINDIR/pg_ctl" -D "$dir" -w promote >/dev/null
@@ -134,7 +149,7 @@ case "$command" in
     fi
     ;;
   *)
-    echo "usage: postgres.sh start DIR PORT | stop DIR | standby PRIMARY_PORT DIR PORT | synchronous DIR | promote DIR | bindir | free-port" >&2
+    echo "usage: postgres.sh start DIR PORT | stop DIR | standby PRIMARY_PORT DIR PORT | synchronous DIR | promote DIR | kill DIR | bindir | free-port" >&2
     exit 2
     ;;
 esac

@@ -25,7 +25,18 @@ public final class PostgresLog: IngestLog {
         var commits = 0
         var commitNanoseconds: Int64 = 0
         var lastCommitNanoseconds: Int64 = 0
+        /// Appends waiting for the one in flight to finish; the next call takes them together.
+        var queuedAppends: [QueuedAppend] = []
+        var appendInFlight = false
     }
+
+    private struct QueuedAppend {
+        var entries: [IngestLogEntry]
+        var continuation: CheckedContinuation<[IngestLogAppendOutcome], any Error>
+    }
+
+    /// The most entries, and payload bytes, one call of the append function takes from the queue.
+    static let groupLimits = (entries: 2_000, bytes: 16 << 20)
 
     public let configuration: PostgresLogConfiguration
     public let epoch: String
@@ -121,8 +132,60 @@ public final class PostgresLog: IngestLog {
         }
     }
 
+    /// Appends `entries` in one transaction with whatever other appends are waiting on this node.
+    ///
+    /// All appends are serialised on the log's head, and each transaction pays a commit (a WAL flush) while it
+    /// holds it; so the appends that arrive while one is in flight wait and are then sent together, as one call
+    /// (group commit, as the file log does with its fsyncs). Each caller gets the outcomes of its own entries; a
+    /// failure is every waiting caller's. Once sent, an append completes even if its caller is cancelled.
     public func append(_ entries: [IngestLogEntry]) async throws -> [IngestLogAppendOutcome] {
         guard !entries.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let outcome = self.state.withLock { state -> (lead: Bool, closed: Bool) in
+                if state.isClosed { return (false, true) }
+                state.queuedAppends.append(QueuedAppend(entries: entries, continuation: continuation))
+                defer { state.appendInFlight = true }
+                return (!state.appendInFlight, false)
+            }
+            if outcome.closed {
+                continuation.resume(throwing: DatelineStorageError.closed)
+            } else if outcome.lead {
+                Task { await self.sendQueuedAppends() }
+            }
+        }
+    }
+
+    /// Sends the queued appends, as many as the limits allow per call, until none is left.
+    private func sendQueuedAppends() async {
+        while true {
+            let group = self.state.withLock { state -> [QueuedAppend] in
+                var taken = 0
+                var entries = 0
+                var bytes = 0
+                for queued in state.queuedAppends {
+                    let size = queued.entries.reduce(0) { $0 + $1.payload.count }
+                    guard taken == 0 || (entries + queued.entries.count <= Self.groupLimits.entries && bytes + size <= Self.groupLimits.bytes) else { break }
+                    (taken, entries, bytes) = (taken + 1, entries + queued.entries.count, bytes + size)
+                }
+                defer { state.queuedAppends.removeFirst(taken) }
+                if taken == 0 { state.appendInFlight = false }
+                return Array(state.queuedAppends.prefix(taken))
+            }
+            guard !group.isEmpty else { return }
+            do {
+                var outcomes = try await self.appendInOneCall(group.flatMap(\.entries))[...]
+                for queued in group {
+                    queued.continuation.resume(returning: Array(outcomes.prefix(queued.entries.count)))
+                    outcomes = outcomes.dropFirst(queued.entries.count)
+                }
+            } catch {
+                for queued in group { queued.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// One call of the append function: one transaction.
+    private func appendInOneCall(_ entries: [IngestLogEntry]) async throws -> [IngestLogAppendOutcome] {
         if self.state.withLock({ $0.isClosed }) { throw DatelineStorageError.closed }
         let ids = entries.map(\.keys.articleID)
         let externals = entries.map { $0.keys.externalID ?? "" }

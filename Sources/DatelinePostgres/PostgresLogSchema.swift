@@ -9,7 +9,11 @@
 ///   the content key make the database, not any one ingest node, the judge of what is a duplicate.
 /// - `append(...)`: one call per batch (one round trip, one transaction): lock the head, decide per entry
 ///   (duplicate of a stored article, id taken, or new), insert the new ones at dense offsets, move the end,
-///   notify listeners.
+///   notify listeners. The entries that share no key with an earlier entry of their batch (nearly all) are
+///   judged and inserted by one set-based statement — index probes joined to the batch, one multi-row insert;
+///   the few that do are judged after them one by one, each against everything stored before it, its own
+///   batch's entries included. (Which of them comes first in the offsets may differ from the batch's order; the
+///   judgement does not.)
 struct PostgresLogSchema: Sendable {
     /// Bumped when the tables change shape; a log written by a newer version is refused.
     static let version = 1
@@ -48,14 +52,53 @@ struct PostgresLogSchema: Sendable {
             CREATE OR REPLACE FUNCTION \(self.appendFunction)(
                 ids text[], externals text[], contents text[], payloads bytea[]
             ) RETURNS TABLE (entry integer, stored_offset bigint, duplicate_of text, duplicate_offset bigint)
-            LANGUAGE plpgsql AS $$
+            LANGUAGE plpgsql
+            -- A batch is small and the table large: probe its indexes, never scan it (a generic plan would
+            -- otherwise guess a thousand rows for the batch and might hash-join the whole table); and never JIT-
+            -- compile (the guess makes the statement look costly enough, and compiling took 20 ms a call).
+            SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off
+            AS $$
             DECLARE
                 next_offset bigint;
                 found_id text;
                 found_offset bigint;
+                repeated integer[];
+                i integer;
             BEGIN
                 SELECT h.end_offset INTO next_offset FROM \(self.head) h FOR UPDATE;
-                FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+                -- The entries that share a key with an earlier entry of the batch.
+                SELECT coalesce(array_agg(r.n ORDER BY r.n) FILTER (WHERE r.repeats), '{}') INTO repeated FROM (
+                    SELECT u.n, (row_number() OVER (PARTITION BY u.id ORDER BY u.n) > 1
+                                 OR row_number() OVER (PARTITION BY u.content ORDER BY u.n) > 1
+                                 OR (u.external <> '' AND row_number() OVER (PARTITION BY u.external ORDER BY u.n) > 1)) AS repeats
+                    FROM unnest(ids, externals, contents) WITH ORDINALITY AS u (id, external, content, n)
+                ) r;
+                -- The others at once: they cannot be each other's duplicates, only stored articles'.
+                RETURN QUERY
+                WITH batch AS (
+                    -- One pass over the arrays (a subscript would copy the whole payload array per entry).
+                    SELECT (u.n - 1)::integer AS entry, u.id, NULLIF(u.external, '') AS external, u.content, u.payload
+                    FROM unnest(ids, externals, contents, payloads) WITH ORDINALITY AS u (id, external, content, payload, n)
+                    WHERE u.n <> ALL (repeated)
+                ), judged AS (
+                    SELECT b.*, coalesce(e.article_id, c.article_id) AS dup_id, coalesce(e.log_offset, c.log_offset) AS dup_offset,
+                           (e.article_id IS NULL AND c.article_id IS NULL AND t.article_id IS NULL) AS is_new
+                    FROM batch b
+                    LEFT JOIN \(self.articles) e ON e.external_id = b.external
+                    LEFT JOIN \(self.articles) c ON c.content_key = b.content
+                    LEFT JOIN \(self.articles) t ON t.article_id = b.id
+                ), numbered AS (
+                    SELECT j.*, CASE WHEN j.is_new THEN next_offset + count(*) FILTER (WHERE j.is_new) OVER (ORDER BY j.entry) - 1 END AS new_offset
+                    FROM judged j
+                ), inserted AS (
+                    INSERT INTO \(self.articles) (log_offset, article_id, external_id, content_key, payload)
+                    SELECT n.new_offset, n.id, n.external, n.content, n.payload FROM numbered n WHERE n.is_new
+                    RETURNING log_offset
+                )
+                SELECT n.entry, n.new_offset, n.dup_id, n.dup_offset FROM numbered n;  -- "inserted" runs all the same
+                SELECT coalesce(max(a.log_offset) + 1, next_offset) INTO next_offset FROM \(self.articles) a WHERE a.log_offset >= next_offset;
+                -- The repeats one by one, each judged against everything stored before it, its batch's included.
+                FOREACH i IN ARRAY repeated LOOP
                     found_id := NULL;
                     IF externals[i] <> '' THEN
                         SELECT a.article_id, a.log_offset INTO found_id, found_offset FROM \(self.articles) a WHERE a.external_id = externals[i];

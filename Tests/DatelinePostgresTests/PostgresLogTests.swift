@@ -34,6 +34,48 @@ struct PostgresLogTests {
         }
     }
 
+    /// Entries that repeat no key of their batch are judged by one set-based statement, the rest one by one
+    /// after them; the answers must be the ones judging each entry in turn gives: duplicates by external id
+    /// before content, taken ids, and the new entries at dense offsets, wherever the others fall between them.
+    @Test func aBatchIsJudgedAsJudgingEachEntryInTurnWould() async throws {
+        try await withLogPlace(.postgres) { place in
+            let log = try await self.open(place)
+            #expect(try await log.append([entry(0, externalID: "wire-0"), entry(1), entry(2, externalID: "wire-2")]) == [.appended(offset: 0), .appended(offset: 1), .appended(offset: 2)])
+            let outcomes = try await log.append([
+                entry(20),  // new
+                entry(21, externalID: "wire-2", content: "content-1"),  // the external id wins over the content
+                entry(22, content: "content-0"),  // the same content as a stored article
+                IngestLogEntry(payload: payload(23), keys: DeduplicationKeys(articleID: "article-1", externalID: "wire-23", contentKey: "other")),  // a taken id
+                entry(24, externalID: "wire-24"),  // new
+                entry(25),  // new
+            ])
+            #expect(outcomes == [
+                .appended(offset: 3), .duplicate(of: "article-2", offset: 2), .duplicate(of: "article-0", offset: 0), .idTaken,
+                .appended(offset: 4), .appended(offset: 5),
+            ])
+            #expect(log.endOffset == 6)
+            #expect(try await log.read(from: 3, maximumRecords: 10, maximumBytes: 1 << 20).map(\.payload) == [payload(20), payload(24), payload(25)])
+            // A batch of nothing but duplicates moves nothing.
+            #expect(try await log.append([entry(30, externalID: "wire-0"), entry(31, content: "content-25")]) == [.duplicate(of: "article-0", offset: 0), .duplicate(of: "article-25", offset: 5)])
+            #expect(log.endOffset == 6)
+            // Repeats within a batch are judged after the rest, against everything stored before them.
+            let repeats = try await log.append([
+                entry(40, externalID: "wire-40", content: "content-0"),  // a stored article's content
+                entry(41, externalID: "wire-40"),  // repeats 40's external id, which was not stored: new
+                entry(42),  // new
+                IngestLogEntry(payload: payload(43), keys: DeduplicationKeys(articleID: "article-42", externalID: nil, contentKey: "other-43")),  // repeats 42's id
+                entry(44, content: "content-42"),  // repeats 42's content
+            ])
+            #expect(repeats == [.duplicate(of: "article-0", offset: 0), .appended(offset: 7), .appended(offset: 6), .idTaken, .duplicate(of: "article-42", offset: 6)])
+            #expect(log.endOffset == 8)
+            try await log.close()
+            // Another node opening the log sees the end the set-based appends moved.
+            let reopened = try await self.open(place)
+            #expect(reopened.endOffset == 8)
+            try await reopened.close()
+        }
+    }
+
     @Test func twoNodesWritingOverlappingBatchesStoreEachArticleOnceAtDenseOffsets() async throws {
         try await withLogPlace(.postgres) { place in
             let nodes = [try await self.open(place), try await self.open(place)]

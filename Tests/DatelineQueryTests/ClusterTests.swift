@@ -199,19 +199,15 @@ enum PostgresScript {
         return outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// SIGKILLs a server and every process of it (its process group), as the loss of its machine would.
+    /// SIGKILLs a server and every process of it at once, as the loss of its machine would.
     static func killServer(_ directory: String) throws {
-        let pidLine = try String(contentsOfFile: directory + "/postmaster.pid", encoding: .utf8).split(separator: "\n").first
-        guard let pid = pidLine.flatMap({ Int32($0) }), case let group = getpgid(pid), group > 0 else {
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "no running server in \(directory)"])
-        }
-        Glibc.kill(-group, SIGKILL)
+        try self.run(["kill", directory])
     }
 }
 
 @Suite("PostgreSQL failover", .serialized, .enabled(if: PostgresScript.isAvailable, "PostgreSQL's server programs are not installed"))
 struct PostgresFailoverTests {
-    /// A primary with a synchronous standby; the primary's whole process group is SIGKILLed in the middle of
+    /// A primary with a synchronous standby; the primary and all its processes are SIGKILLed at once in the middle of
     /// ingest and the standby promoted: both ingest nodes move to it by themselves (their host list), every
     /// article acknowledged before, during and after is stored exactly once, and a replica that followed
     /// throughout holds exactly those.

@@ -77,9 +77,17 @@ enum IngestBenchmark {
     }
 
     static func measureQueries(_ queries: [SearchRequest], port: Int, clients: Int, rounds: Int) async throws -> Latency {
+        try await self.measureQueries(queries, ports: [port], clients: clients, rounds: rounds)
+    }
+
+    /// `clients` connections, each sending every query in turn (client `i` to `ports[i % ports.count]`, as a
+    /// load balancer in front of replicas would place them).
+    static func measureQueries(_ queries: [SearchRequest], ports: [Int], clients: Int, rounds: Int) async throws -> Latency {
         let clock = ContinuousClock()
-        let connections = try await (0..<clients).asyncMap { _ in try await DatelineClientConnection.connect(host: "127.0.0.1", port: port) }
-        for query in queries.prefix(50) { _ = try await connections[0].send(query) }  // warm-up
+        let connections = try await (0..<clients).asyncMap { index in
+            try await DatelineClientConnection.connect(host: "127.0.0.1", port: ports[index % ports.count])
+        }
+        for connection in connections.prefix(ports.count) { for query in queries.prefix(50) { _ = try await connection.send(query) } }  // warm-up
         let start = clock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for connection in connections {

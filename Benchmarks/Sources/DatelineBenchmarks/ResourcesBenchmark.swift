@@ -9,11 +9,12 @@ import Foundation
 enum ResourcesBenchmark {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
-    static func start(_ name: String, _ arguments: [String]) throws -> Process {
+    static func start(_ name: String, _ arguments: [String], quiet: Bool = false) throws -> Process {
         let process = Process()
         process.executableURL = self.binaries.appendingPathComponent(name)
         process.arguments = arguments + ["--log-level", "error"]
         process.standardOutput = FileHandle.nullDevice
+        if quiet { process.standardError = FileHandle.nullDevice }
         try process.run()
         return process
     }

@@ -20,6 +20,20 @@ if let index = CommandLine.arguments.firstIndex(of: "--profile-queries"), index 
     try await GeneratedScaleBenchmark.profileQueries(count: count, rounds: CommandLine.arguments.contains("--entities") ? 200 : 20, entities: CommandLine.arguments.contains("--entities"))
     exit(0)
 }
+if CommandLine.arguments == [CommandLine.arguments[0], "--cluster"] {
+    // Several nodes on PostgreSQL (scripts/bench.sh starts it and sets DATELINE_BENCH_POSTGRES).
+    guard let url = ProcessInfo.processInfo.environment["DATELINE_BENCH_POSTGRES"] else {
+        print("### Several nodes\n\nSkipped: set DATELINE_BENCH_POSTGRES (scripts/bench.sh starts a PostgreSQL server and does).\n")
+        exit(0)
+    }
+    print(try await ClusterBenchmark.report(postgres: url))
+    exit(0)
+}
+if CommandLine.arguments == [CommandLine.arguments[0], "--cluster-failover"] {
+    // One failover of a primary to its synchronous standby, both set up by scripts/bench.sh: "seconds acknowledged lost".
+    print(try await ClusterBenchmark.failover(environment: ProcessInfo.processInfo.environment))
+    exit(0)
+}
 if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)
