@@ -132,6 +132,11 @@ public final class PostgresLog: IngestLog {
         }
     }
 
+    /// Whether an append is being sent, and how many wait to be sent after it (for tests).
+    package var pendingAppends: (inFlight: Bool, queued: Int) {
+        self.state.withLock { ($0.appendInFlight, $0.queuedAppends.count) }
+    }
+
     /// Appends `entries` in one transaction with whatever other appends are waiting on this node.
     ///
     /// All appends are serialised on the log's head, and each transaction pays a commit (a WAL flush) while it

@@ -76,6 +76,48 @@ struct PostgresLogTests {
         }
     }
 
+    /// Appends that arrive while one is in flight wait and go together, in one transaction; each caller gets
+    /// the outcomes of its own entries, including duplicates of entries another caller sent in the same call.
+    @Test func appendsWaitingBehindOneInFlightAreCommittedTogether() async throws {
+        try await withLogPlace(.postgres) { place in
+            let log = try await self.open(place)
+            _ = try await log.append([entry(0)])
+            let (first, waiting) = try await TestPostgres.holdingTheHead(of: place.name) {
+                // The first append is sent and waits for the head; the next 12 queue behind it.
+                let first = Task { try await log.append([entry(1), entry(2)]) }
+                while !(log.pendingAppends.inFlight && log.pendingAppends.queued == 0) { try await Task.sleep(for: .milliseconds(1)) }
+                let waiting = (0..<12).map { caller in
+                    // Caller k sends articles 10+k and 11+k: each but the first repeats an article of the one before.
+                    Task { try await log.append([entry(10 + caller), entry(11 + caller)]) }
+                }
+                while log.pendingAppends.queued < 12 { try await Task.sleep(for: .milliseconds(1)) }
+                return (first, waiting)
+            }
+            #expect(try await first.value == [.appended(offset: 1), .appended(offset: 2)])
+            var stored: [Int: UInt64] = [:]
+            var duplicates: [Int: UInt64] = [:]
+            for (caller, task) in waiting.enumerated() {
+                for (article, outcome) in zip([10 + caller, 11 + caller], try await task.value) {
+                    switch outcome {
+                    case .appended(let offset): stored[article] = offset
+                    case .duplicate(let id, let offset):
+                        #expect(id == "article-\(article)")
+                        duplicates[article] = offset
+                    case .idTaken: Issue.record("article \(article): id taken")
+                    }
+                }
+            }
+            // Articles 10...22 stored once each, at the offsets after the first append's; every repeat names its original.
+            #expect(Set(stored.keys) == Set(10...22))
+            #expect(Set(stored.values) == Set(3...15))
+            for (article, offset) in duplicates { #expect(stored[article] == offset) }
+            // Three transactions: the first entry, the append in flight, and all twelve waiting ones together.
+            #expect(log.statistics.syncCount == 3)
+            #expect(log.endOffset == 16)
+            try await log.close()
+        }
+    }
+
     @Test func twoNodesWritingOverlappingBatchesStoreEachArticleOnceAtDenseOffsets() async throws {
         try await withLogPlace(.postgres) { place in
             let nodes = [try await self.open(place), try await self.open(place)]

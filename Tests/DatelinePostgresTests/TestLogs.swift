@@ -27,14 +27,32 @@ enum TestPostgres {
         "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
     }
 
-    /// Runs SQL on the test server outside any log (to inspect or damage what a log wrote).
-    static func execute(_ sql: String) async throws {
-        let configuration = try PostgresLogConfiguration(connectionString: connectionString!)
+    /// Runs `body` while another session holds the head row of the log in `schema` locked, as a slow append
+    /// of another node would; the lock is released when `body` returns.
+    static func holdingTheHead<T: Sendable>(of schema: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        let client = self.client()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await client.withTransaction(logger: quietLogger) { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "SELECT end_offset FROM \(schema).log_head FOR UPDATE"), logger: quietLogger)
+                return try await body()
+            }
+        }
+    }
+
+    private static func client() -> PostgresClient {
+        let configuration = try! PostgresLogConfiguration(connectionString: connectionString!)
         let endpoint = configuration.endpoints[0]
-        let client = PostgresClient(
+        return PostgresClient(
             configuration: .init(host: endpoint.host, port: endpoint.port, username: configuration.username, password: configuration.password, database: configuration.database, tls: .disable),
             backgroundLogger: quietLogger
         )
+    }
+
+    /// Runs SQL on the test server outside any log (to inspect or damage what a log wrote).
+    static func execute(_ sql: String) async throws {
+        let client = self.client()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
