@@ -379,7 +379,9 @@ public final class PostgresLog: IngestLog {
             } catch {
                 guard !Task.isCancelled else { return }
                 self.logger.debug("listening for the log's end failed; retrying", metadata: ["dateline.error": "\(PostgresPrimary.describe(error))"])
-                try? await Task.sleep(for: self.configuration.pollInterval)
+                // Soon, not at the next poll: until it listens again, this node learns of other nodes' appends
+                // only by polling.
+                try? await Task.sleep(for: min(self.configuration.pollInterval, .milliseconds(200)))
             }
         }
     }

@@ -176,6 +176,31 @@ struct PostgresLogTests {
         }
     }
 
+    /// The connection a node LISTENs on is lost (its backend terminated, as a proxy or the server might): the
+    /// node listens again and learns of another node's appends at once. The poll is made an hour long, so that
+    /// only a notification can tell it.
+    @Test(.timeLimit(.minutes(1)))
+    func aNodeWhoseListeningConnectionIsLostListensAgain() async throws {
+        try await withLogPlace(.postgres) { place in
+            var configuration = try TestPostgres.configuration(schema: place.name)
+            configuration.pollInterval = .seconds(3_600)
+            let reader = try await PostgresLog.open(configuration: configuration, logger: quietLogger)
+            let writer = try await self.open(place)
+            _ = try await writer.append([entry(0)])
+            await reader.waitForRecord(at: 0)
+            let listening = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %dateline_log_\(place.name)%'"
+            while try await TestPostgres.integer(listening) < 2 { try await Task.sleep(for: .milliseconds(5)) }  // both nodes
+            #expect(try await TestPostgres.integer(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %dateline_log_\(place.name)%'"
+            ) == 2)
+            _ = try await writer.append([entry(1)])
+            await reader.waitForRecord(at: 1)
+            #expect(reader.endOffset == 2)
+            try await reader.close()
+            try await writer.close()
+        }
+    }
+
     @Test func noReachableServerIsAClearErrorNamingEveryHostTried() async throws {
         var configuration = try PostgresLogConfiguration(connectionString: "postgres://dateline@127.0.0.1:1,127.0.0.1:2/dateline")
         configuration.connectTimeout = .seconds(2)

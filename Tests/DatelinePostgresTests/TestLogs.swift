@@ -50,6 +50,17 @@ enum TestPostgres {
         )
     }
 
+    /// The integer the first column of the first row of `sql` holds, run outside any log.
+    static func integer(_ sql: String) async throws -> Int {
+        let client = self.client()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            for try await (value) in try await client.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger).decode(Int.self) { return value }
+            return 0
+        }
+    }
+
     /// Runs SQL on the test server outside any log (to inspect or damage what a log wrote).
     static func execute(_ sql: String) async throws {
         let client = self.client()
