@@ -48,6 +48,7 @@ let package = Package(
                 "CDatelineZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -268,6 +269,7 @@ let package = Package(
         .testTarget(
             name: "DatelineProtocolTests",
             dependencies: [
+                "DatelineTestSupport",
                 "DatelineProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -6,6 +6,9 @@ check_prerequisites
 if ! command -v protoc >/dev/null 2>&1; then
   echo "note: protoc not found, so the check that protoc decodes every golden vector is skipped (sudo apt-get install protobuf-compiler)." >&2
 fi
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "note: openssl not found, so the TLS tests (which make their certificates with it) are skipped (sudo apt-get install openssl)." >&2
+fi
 
 cd "$ROOT"
 swift build --build-tests

@@ -25,6 +25,24 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Shared secret of the services, if they have one. Env: DATELINE_TOKEN.")
     var token: String = environment["DATELINE_TOKEN"] ?? ""
 
+    @Option(name: .customLong("tls-ca"), help: "PEM CA certificates: connect over TLS, trusting servers whose certificate they signed. Env: DATELINE_TLS_CA.")
+    var tlsCAOption: String = environment["DATELINE_TLS_CA"] ?? ""
+    var tlsCA: String? { self.tlsCAOption.isEmpty ? nil : self.tlsCAOption }
+
+    @Flag(
+        name: .customLong("tls-insecure"),
+        help: "Connect over TLS WITHOUT checking the server's certificate: anyone in the middle can read and change everything. For tests only. Env: DATELINE_TLS_INSECURE=1."
+    )
+    var tlsInsecure = environment["DATELINE_TLS_INSECURE"] == "1"
+
+    @Option(name: .customLong("tls-cert"), help: "PEM client certificate chain, for services that require one (mutual TLS). Env: DATELINE_TLS_CERT.")
+    var tlsCertificateOption: String = environment["DATELINE_TLS_CERT"] ?? ""
+    var tlsCertificate: String? { self.tlsCertificateOption.isEmpty ? nil : self.tlsCertificateOption }
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert. Env: DATELINE_TLS_KEY.")
+    var tlsKeyOption: String = environment["DATELINE_TLS_KEY"] ?? ""
+    var tlsKey: String? { self.tlsKeyOption.isEmpty ? nil : self.tlsKeyOption }
+
     @Option(help: "Seconds to wait for each request.")
     var timeout: Double = 30
 
@@ -46,6 +64,19 @@ struct GlobalOptions: ParsableArguments {
             throw ValidationError("--query '\(self.query)' must be HOST:PORT or a comma-separated list of them, e.g. 127.0.0.1:7401")
         }
         guard self.timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard (self.tlsCertificate == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard self.tlsCertificate == nil || self.tlsCA != nil || self.tlsInsecure else {
+            throw ValidationError("--tls-cert is a client certificate for TLS: give --tls-ca too (or --tls-insecure in tests)")
+        }
+        for path in [self.tlsCA, self.tlsCertificate, self.tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read the TLS file \(path)")
+        }
+    }
+
+    /// The TLS these options ask for; nil for plain TCP.
+    var tls: DatelineClientTLS? {
+        guard self.tlsCA != nil || self.tlsInsecure else { return nil }
+        return DatelineClientTLS(caPath: self.tlsCA, insecureSkipVerification: self.tlsInsecure, certificateChainPath: self.tlsCertificate, privateKeyPath: self.tlsKey)
     }
 
     var client: DatelineClient {
@@ -59,6 +90,7 @@ struct GlobalOptions: ParsableArguments {
         )
         settings.ingestFallbacks = ingest.dropFirst().map { $0 }
         settings.queryFallbacks = query.dropFirst().map { $0 }
+        settings.tls = self.tls
         return DatelineClient(settings: settings)
     }
 

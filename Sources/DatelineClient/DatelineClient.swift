@@ -17,6 +17,8 @@ public struct DatelineClientSettings: Sendable {
     public var timeout: Duration
     /// How long a node that failed is passed over (tried only when no other is healthy). Default: 2 s.
     public var unhealthyFor: Duration = .seconds(2)
+    /// TLS for every connection, for services started with a certificate. Default: nil (plain TCP).
+    public var tls: DatelineClientTLS?
 
     public init(ingest: (String, Int) = ("127.0.0.1", 7400), query: (String, Int) = ("127.0.0.1", 7401), token: String? = nil, timeout: Duration = .seconds(30)) {
         self.ingest = ingest
@@ -100,7 +102,7 @@ public actor DatelineClient {
             attempt = task
         case nil:
             let (host, port) = self.address(of: node)
-            let configuration = DatelineClientConfiguration(clientName: "dateline-cli/0.1.0", token: self.settings.token, requestTimeout: self.settings.timeout)
+            let configuration = DatelineClientConfiguration(clientName: "dateline-cli/0.1.0", token: self.settings.token, requestTimeout: self.settings.timeout, tls: self.settings.tls)
             attempt = Task { try await DatelineClientConnection.connect(host: host, port: port, configuration: configuration) }
             self.connections[node] = .connecting(attempt)
         }

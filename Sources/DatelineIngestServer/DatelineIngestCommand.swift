@@ -127,7 +127,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
             extraction: self.extraction == "on"
         )
         configuration.server.version = "0.1.0"
-        self.service.applyLimits(to: &configuration.server)
+        self.service.apply(to: &configuration.server)
         let service: IngestService
         if let postgres = try self.postgresLog() {
             let log = try await PostgresLog.open(configuration: postgres, logger: logger)

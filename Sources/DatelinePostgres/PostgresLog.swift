@@ -373,7 +373,14 @@ public final class PostgresLog: IngestLog {
                         throw PostgresNoConnection(endpoint: pool.endpoint, limit: limit)
                     })
                 } catch {
-                    if Self.meansPrimaryLost(error) { self.primary.invalidate(pool) }
+                    // Losing the LISTEN connection is the first sign of a dead primary, but it may be that one
+                    // connection's alone (a terminated backend, a proxy's idle timeout), and dropping a sound pool
+                    // would fail this node's appends in flight: ask the server first.
+                    if error is PostgresNoConnection {
+                        self.primary.invalidate(pool)
+                    } else if Self.meansPrimaryLost(error) {
+                        await self.primary.invalidateUnlessStillPrimary(pool)
+                    }
                     throw error
                 }
             } catch {

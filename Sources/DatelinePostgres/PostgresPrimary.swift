@@ -105,6 +105,14 @@ final class PostgresPrimary: Sendable {
         }
     }
 
+    /// Drops `pool` unless its server, asked on a connection of its own, still answers as the primary: for a
+    /// loss that may be one connection's (a terminated backend) or the server's (a crash), without failing the
+    /// calls in flight on a pool that is fine.
+    func invalidateUnlessStillPrimary(_ pool: Pool) async {
+        guard self.isCurrent(pool) else { return }
+        if (try? await self.isPrimary(pool.endpoint)) != true { self.invalidate(pool) }
+    }
+
     private func locate() async throws -> Pool {
         var failures: [String] = []
         for endpoint in self.configuration.endpoints {

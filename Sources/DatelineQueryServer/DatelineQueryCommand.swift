@@ -34,6 +34,13 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(help: "The dateline-ingest service to follow, HOST:PORT; several nodes sharing one log (PostgreSQL), comma-separated, are tried in turn when one fails. Env: DATELINE_INGEST.")
     var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
 
+    @Option(
+        name: .customLong("ingest-tls-ca"),
+        help: "PEM CA certificates: follow dateline-ingest over TLS, trusting certificates they signed (with --tls-cert/--tls-key as this node's client certificate when ingest requires one). Env: DATELINE_INGEST_TLS_CA."
+    )
+    var ingestTLSCAOption: String = environment["DATELINE_INGEST_TLS_CA"] ?? ""
+    var ingestTLSCA: String? { self.ingestTLSCAOption.isEmpty ? nil : self.ingestTLSCAOption }
+
     @Option(name: .customLong("data-dir"), help: "Directory for the index: segments and the manifest. Env: DATELINE_QUERY_DATA_DIR.")
     var dataDirectory: String = environment["DATELINE_QUERY_DATA_DIR"] ?? ".dateline/query"
 
@@ -104,7 +111,10 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             mergeFactor: self.mergeFactor
         )
         configuration.ingestFallbacks = Array(ingestEndpoints.dropFirst())
-        self.service.applyLimits(to: &configuration.server)
+        if let ca = self.ingestTLSCA {
+            configuration.ingestClient.tls = DatelineClientTLS(caPath: ca, certificateChainPath: self.service.tlsCertificate, privateKeyPath: self.service.tlsKey)
+        }
+        self.service.apply(to: &configuration.server)
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)

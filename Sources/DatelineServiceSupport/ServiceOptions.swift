@@ -24,7 +24,28 @@ public struct ServiceOptions: ParsableArguments {
     )
     public var stalledReaderTimeout: Double = Double(ProcessInfo.processInfo.environment["DATELINE_STALLED_READER_TIMEOUT"] ?? "") ?? 30
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS only (plain clients are refused with a clear error). Env: DATELINE_TLS_CERT.")
+    public var tlsCertificateOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_CERT"] ?? ""
+    public var tlsCertificate: String? { self.tlsCertificateOption.isEmpty ? nil : self.tlsCertificateOption }
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert. Env: DATELINE_TLS_KEY.")
+    public var tlsKeyOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_KEY"] ?? ""
+    public var tlsKey: String? { self.tlsKeyOption.isEmpty ? nil : self.tlsKeyOption }
+
+    @Option(
+        name: .customLong("tls-client-ca"),
+        help: "PEM CA certificates: require every client to present a certificate they signed (mutual TLS). Env: DATELINE_TLS_CLIENT_CA."
+    )
+    public var tlsClientCAOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_CLIENT_CA"] ?? ""
+    public var tlsClientCA: String? { self.tlsClientCAOption.isEmpty ? nil : self.tlsClientCAOption }
+
     public init() {}
+
+    /// The TLS the options ask for, nil for plain TCP.
+    public var serverTLS: DatelineServerTLS? {
+        guard let certificate = self.tlsCertificate, let key = self.tlsKey else { return nil }
+        return DatelineServerTLS(certificateChainPath: certificate, privateKeyPath: key, clientCAPath: self.tlsClientCA)
+    }
 
     public func validate() throws {
         guard Logger.Level(rawValue: self.logLevel) != nil else {
@@ -36,12 +57,22 @@ public struct ServiceOptions: ParsableArguments {
         guard self.stalledReaderTimeout > 0, self.stalledReaderTimeout.isFinite else {
             throw ValidationError("--stalled-reader-timeout must be a positive number of seconds")
         }
+        guard (self.tlsCertificate == nil) == (self.tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together (DATELINE_TLS_CERT and DATELINE_TLS_KEY)")
+        }
+        guard self.tlsClientCA == nil || self.tlsCertificate != nil else {
+            throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first")
+        }
+        for path in [self.tlsCertificate, self.tlsKey, self.tlsClientCA].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read the TLS file \(path)")
+        }
     }
 
-    /// Sets the backpressure limits these options name on a server configuration.
-    public func applyLimits(to configuration: inout DatelineServerConfiguration) {
+    /// Sets the backpressure limits and the TLS these options name on a server configuration.
+    public func apply(to configuration: inout DatelineServerConfiguration) {
         configuration.maximumOutboundBytes = Self.bytes(self.maximumOutbound) ?? configuration.maximumOutboundBytes
         configuration.stalledReaderTimeout = .milliseconds(Int64(self.stalledReaderTimeout * 1000))
+        configuration.tls = self.serverTLS
     }
 
     /// `4096`, `64K`, `4M`, `1G` in bytes.

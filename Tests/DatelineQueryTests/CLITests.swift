@@ -24,8 +24,12 @@ enum CLI {
     /// Runs the CLI on a thread of its own: waiting for it must not hold one of the few cooperative threads
     /// the in-process services need to answer it.
     static func run(_ arguments: [String], cluster: DatelineCluster? = nil, input: Data? = nil) async throws -> Result {
-        let ports = cluster.map { ($0.ingestPort, $0.queryPort) }
-        return try await withCheckedThrowingContinuation { continuation in
+        try await self.run(arguments, ports: cluster.map { ($0.ingestPort, $0.queryPort) }, input: input)
+    }
+
+    /// Runs the CLI against the services on `ports` (ingest, query).
+    static func run(_ arguments: [String], ports: (Int, Int)?, input: Data? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Swift.Result { try self.runBlocking(arguments, ports: ports, input: input) })
             }

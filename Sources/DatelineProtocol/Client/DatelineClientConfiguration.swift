@@ -15,6 +15,8 @@ public struct DatelineClientConfiguration: Sendable {
     public var requestTimeout: Duration?
     /// How many requests the client asks to keep in flight. Default: 1024.
     public var maximumInFlight: Int
+    /// TLS for the connection, for a service started with a certificate. Default: nil (plain TCP).
+    public var tls: DatelineClientTLS?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -24,7 +26,8 @@ public struct DatelineClientConfiguration: Sendable {
         compression: DatelineCompressionConfiguration = .init(),
         connectTimeout: Duration = .seconds(5),
         requestTimeout: Duration? = .seconds(30),
-        maximumInFlight: Int = 1024
+        maximumInFlight: Int = 1024,
+        tls: DatelineClientTLS? = nil
     ) {
         self.clientName = clientName
         self.token = token
@@ -33,5 +36,6 @@ public struct DatelineClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.maximumInFlight = maximumInFlight
+        self.tls = tls
     }
 }

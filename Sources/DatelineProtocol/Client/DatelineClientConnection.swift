@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -60,6 +61,7 @@ public final class DatelineClientConnection: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "dateline.client", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> DatelineClientConnection {
+        let tls = try configuration.tls.map { tls throws(DatelineError) in try tls.makeContext() }
         let eventLoop = eventLoopGroup.next()
         let handshake = eventLoop.makePromise(of: Welcome.self)
         let handlerBox = LockedSlot<NIOLoopBound<DatelineClientHandler>>()
@@ -70,6 +72,7 @@ public final class DatelineClientConnection: Sendable {
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(try DatelineClientTLS.handler(context: tls, host: host)) }
                         let handler = DatelineClientHandler(configuration: configuration, handshake: handshake, logger: logger)
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(DatelineFrameDecoder(limits: configuration.limits))
@@ -92,11 +95,35 @@ public final class DatelineClientConnection: Sendable {
         let welcome: Welcome
         do {
             welcome = try await handshake.futureResult.get()
+        } catch let error as DatelineError where tls != nil && error.cause.map({ $0 is NIOSSLError || "\(type(of: $0))".contains("SSL") }) == true {
+            try? await channel.close()
+            throw Self.tlsFailure(error, host: host, port: port)
+        } catch let error as DatelineError where tls != nil && error.code == .unavailable && error.cause == nil {
+            try? await channel.close()
+            throw DatelineError(code: .unavailable, message: "\(error.message) during the TLS handshake with \(host):\(port) (is the service started with --tls-cert? a plain service closes a TLS client)", cause: error)
         } catch {
             try? await channel.close()
             throw error
         }
         return DatelineClientConnection(welcome: welcome, channel: channel, handler: handlerBox.get()!, configuration: configuration)
+    }
+
+    /// A failed TLS handshake, said plainly: an untrusted or misnamed certificate will not get better by retrying.
+    private static func tlsFailure(_ error: DatelineError, host: String, port: Int) -> DatelineError {
+        let detail = error.cause.map { "\($0)" } ?? error.message
+        let message: String
+        var retryable = false
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            message = "the TLS handshake with \(host):\(port) failed: its certificate is not signed by a CA this client trusts (--tls-ca)"
+        } else if detail.contains("failedToValidateHostname") {
+            message = "the TLS handshake with \(host):\(port) failed: its certificate does not name \(host)"
+        } else if detail.contains("CERTIFICATE_REQUIRED") || detail.contains("HANDSHAKE_FAILURE") || detail.contains("BAD_CERTIFICATE") {
+            message = "the TLS handshake with \(host):\(port) failed: the service requires a client certificate its CA signed (--tls-cert, --tls-key)"
+        } else {
+            message = "the TLS handshake with \(host):\(port) failed: \(detail) (a service without --tls-cert speaks plain TCP)"
+            retryable = true
+        }
+        return DatelineError(code: .unavailable, message: message, isRetryable: retryable, cause: error)
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 import Synchronization
 
@@ -85,6 +86,13 @@ public final class DatelineServer: Service, Sendable {
         let router = self.router
         let logger = self.logger
         let serverChannel: any Channel
+        let tls: NIOSSLContext?
+        do {
+            tls = try configuration.tls?.makeContext()
+        } catch {
+            self.publish(.failure(error))
+            throw error
+        }
         do {
             serverChannel = try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -93,6 +101,7 @@ public final class DatelineServer: Service, Sendable {
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.maximumOutboundBytes / 2, high: configuration.maximumOutboundBytes))
                 .childChannelInitializer { [weak self] channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(DatelineTLSDetector(context: tls)) }
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(DatelineFrameDecoder(limits: configuration.limits))
                         )

@@ -31,6 +31,9 @@ public struct DatelineServerConfiguration: Sendable {
     /// How long a connection may stay above ``maximumOutboundBytes`` (the client reading nothing) before it
     /// is sent GoAway and closed. Default: 30 s.
     public var stalledReaderTimeout: TimeAmount
+    /// TLS for every connection; a plain client is refused with `UNAUTHORIZED` (TLS required). Default: nil
+    /// (plain TCP).
+    public var tls: DatelineServerTLS?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -46,7 +49,8 @@ public struct DatelineServerConfiguration: Sendable {
         drainTimeout: TimeAmount = .seconds(10),
         rejectsSchemaMismatch: Bool = true,
         maximumOutboundBytes: Int = 4 << 20,
-        stalledReaderTimeout: TimeAmount = .seconds(30)
+        stalledReaderTimeout: TimeAmount = .seconds(30),
+        tls: DatelineServerTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -61,6 +65,7 @@ public struct DatelineServerConfiguration: Sendable {
         self.rejectsSchemaMismatch = rejectsSchemaMismatch
         self.maximumOutboundBytes = max(64 << 10, maximumOutboundBytes)
         self.stalledReaderTimeout = stalledReaderTimeout
+        self.tls = tls
     }
 
     /// `serviceName/version`, as sent in Welcome.

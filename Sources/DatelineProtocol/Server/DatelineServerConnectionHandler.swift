@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -238,6 +239,13 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         if let error = self.machine.prefaceReceived(version: version) {
             self.logger.notice("rejected client speaking protocol version \(version)")
             self.sendErrorAndClose(error, context: context)
+        } else if self.configuration.tls != nil, (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) == nil {
+            // A plain client of a TLS service: tell it so, in the protocol it speaks.
+            self.logger.notice("refused a plain connection: this service requires TLS")
+            self.sendErrorAndClose(
+                DatelineError(code: .unauthorized, message: "\(self.configuration.serviceName) requires TLS: connect with TLS (dateline --tls-ca CA.pem, or DatelineClientTLS in the client's configuration)"),
+                context: context
+            )
         }
     }
 
