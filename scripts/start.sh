@@ -2,9 +2,22 @@
 # Builds Dateline (release) if needed, starts dateline-ingest and dateline-query in the background with their
 # data under $DATELINE_HOME (default: .dateline in the checkout), loads samples/ into a new store, and answers
 # a query. Running it again is harmless: running services are left alone.
+#
+#   scripts/start.sh [--tls]
+#
+# --tls: both services serve TLS only, with a local CA and a certificate made by openssl in $DATELINE_HOME/tls
+# (kept for later runs); dateline-query follows dateline-ingest over TLS; the scripts' CLI trusts that CA
+# (for your own shell: export DATELINE_TLS_CA=$DATELINE_HOME/tls/ca.pem).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 check_prerequisites
+tls=0
+for argument in "$@"; do
+  case "$argument" in
+    --tls) tls=1 ;;
+    *) echo "usage: scripts/start.sh [--tls]" >&2; exit 2 ;;
+  esac
+done
 
 echo "building (release)..."
 (cd "$ROOT" && swift build -c release 2>&1 | tail -n 1)
@@ -19,8 +32,28 @@ start() {
   start_service "$name" "$DATELINE_HOME/$name.pid" "$DATELINE_HOME/logs/$name.log" "$BIN/$name" "$@"
 }
 
-start dateline-ingest --host "${DATELINE_INGEST%:*}" --port "${DATELINE_INGEST##*:}" --data-dir "$DATELINE_HOME/ingest"
-start dateline-query --host "${DATELINE_QUERY%:*}" --port "${DATELINE_QUERY##*:}" --ingest "$DATELINE_INGEST" --data-dir "$DATELINE_HOME/query"
+ingest_tls=()
+query_tls=()
+if pid_alive "$DATELINE_HOME/dateline-ingest.pid" || pid_alive "$DATELINE_HOME/dateline-query.pid"; then
+  # Running services keep what they were started with.
+  if [ "$tls" = 1 ] && [ ! -f "$TLS_DIR/active" ]; then
+    echo "note: the services run without TLS; scripts/stop.sh first to restart them with --tls" >&2
+  fi
+elif [ "$tls" = 1 ]; then
+  make_tls_material "$TLS_DIR"
+  touch "$TLS_DIR/active"
+  export DATELINE_TLS_CA="$TLS_DIR/ca.pem"
+else
+  rm -f "$TLS_DIR/active"
+  unset DATELINE_TLS_CA
+fi
+if [ -f "$TLS_DIR/active" ]; then
+  ingest_tls=(--tls-cert "$TLS_DIR/node.pem" --tls-key "$TLS_DIR/node.key")
+  query_tls=("${ingest_tls[@]}" --ingest-tls-ca "$TLS_DIR/ca.pem")
+fi
+
+start dateline-ingest --host "${DATELINE_INGEST%:*}" --port "${DATELINE_INGEST##*:}" --data-dir "$DATELINE_HOME/ingest" "${ingest_tls[@]}"
+start dateline-query --host "${DATELINE_QUERY%:*}" --port "${DATELINE_QUERY##*:}" --ingest "$DATELINE_INGEST" --data-dir "$DATELINE_HOME/query" "${query_tls[@]}"
 
 for _ in $(seq 1 100); do
   if "$BIN/dateline" health >/dev/null 2>&1; then break; fi
@@ -45,6 +78,9 @@ echo
 echo "logs:    $DATELINE_HOME/logs/"
 echo "data:    $DATELINE_HOME/"
 echo "CLI:     $BIN/dateline   (stop with scripts/stop.sh)"
+if [ -f "$TLS_DIR/active" ]; then
+  echo "TLS:     on; for the CLI: export DATELINE_TLS_CA=$TLS_DIR/ca.pem"
+fi
 echo
 echo "$ dateline search '\"rare earth\" OR counterterrorism'"
 "$BIN/dateline" search '"rare earth" OR counterterrorism'

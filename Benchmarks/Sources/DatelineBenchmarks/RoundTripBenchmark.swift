@@ -152,11 +152,12 @@ enum RoundTripBenchmark {
         connections: Int,
         window: Int,
         total: Int,
-        group: any EventLoopGroup
+        group: any EventLoopGroup,
+        configuration: DatelineClientConfiguration = .init(requestTimeout: nil)
     ) async throws -> Result {
         var opened: [DatelineClientConnection] = []
         for _ in 0..<connections {
-            opened.append(try await DatelineClientConnection.connect(host: "127.0.0.1", port: port, configuration: .init(requestTimeout: nil), eventLoopGroup: group))
+            opened.append(try await DatelineClientConnection.connect(host: "127.0.0.1", port: port, configuration: configuration, eventLoopGroup: group))
         }
         let clock = ContinuousClock()
         let start = clock.now

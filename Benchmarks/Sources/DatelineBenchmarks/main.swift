@@ -34,6 +34,11 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--cluster-failover"] {
     print(try await ClusterBenchmark.failover(environment: ProcessInfo.processInfo.environment))
     exit(0)
 }
+if CommandLine.arguments.contains("--tls") {
+    // Round trips with TLS beside plain TCP only.
+    print(try await TLSBenchmark.report(quick: quick))
+    exit(0)
+}
 if CommandLine.arguments == [CommandLine.arguments[0], "--protection"] {
     print(try await ProtectionBenchmark.report())
     exit(0)
@@ -97,6 +102,7 @@ if !onlyCodec && !onlyRoundTrips {
 if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)
     print("\n" + roundTrips)
+    print(try await TLSBenchmark.report(quick: quick))
     if !onlyRoundTrips || CommandLine.arguments.contains("--grpc") {
         print(try await GRPCBenchmark.report(quick: quick, dateline: PeerFigures.all))
     }
