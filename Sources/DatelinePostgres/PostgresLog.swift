@@ -32,6 +32,8 @@ public final class PostgresLog: IngestLog {
 
     private struct QueuedAppend {
         var entries: [IngestLogEntry]
+        /// The entries' payload bytes.
+        var bytes: Int
         var continuation: CheckedContinuation<[IngestLogAppendOutcome], any Error>
     }
 
@@ -145,10 +147,11 @@ public final class PostgresLog: IngestLog {
     /// failure is every waiting caller's. Once sent, an append completes even if its caller is cancelled.
     public func append(_ entries: [IngestLogEntry]) async throws -> [IngestLogAppendOutcome] {
         guard !entries.isEmpty else { return [] }
+        let bytes = entries.reduce(0) { $0 + $1.payload.count }
         return try await withCheckedThrowingContinuation { continuation in
             let outcome = self.state.withLock { state -> (lead: Bool, closed: Bool) in
                 if state.isClosed { return (false, true) }
-                state.queuedAppends.append(QueuedAppend(entries: entries, continuation: continuation))
+                state.queuedAppends.append(QueuedAppend(entries: entries, bytes: bytes, continuation: continuation))
                 defer { state.appendInFlight = true }
                 return (!state.appendInFlight, false)
             }
@@ -168,9 +171,8 @@ public final class PostgresLog: IngestLog {
                 var entries = 0
                 var bytes = 0
                 for queued in state.queuedAppends {
-                    let size = queued.entries.reduce(0) { $0 + $1.payload.count }
-                    guard taken == 0 || (entries + queued.entries.count <= Self.groupLimits.entries && bytes + size <= Self.groupLimits.bytes) else { break }
-                    (taken, entries, bytes) = (taken + 1, entries + queued.entries.count, bytes + size)
+                    guard taken == 0 || (entries + queued.entries.count <= Self.groupLimits.entries && bytes + queued.bytes <= Self.groupLimits.bytes) else { break }
+                    (taken, entries, bytes) = (taken + 1, entries + queued.entries.count, bytes + queued.bytes)
                 }
                 defer { state.queuedAppends.removeFirst(taken) }
                 if taken == 0 { state.appendInFlight = false }

@@ -95,7 +95,7 @@ public final class DatelineClientConnection: Sendable {
         let welcome: Welcome
         do {
             welcome = try await handshake.futureResult.get()
-        } catch let error as DatelineError where tls != nil && error.cause.map({ $0 is NIOSSLError || "\(type(of: $0))".contains("SSL") }) == true {
+        } catch let error as DatelineError where tls != nil && error.cause.map(Self.isTLSError) == true {
             try? await channel.close()
             throw Self.tlsFailure(error, host: host, port: port)
         } catch let error as DatelineError where tls != nil && error.code == .unavailable && error.cause == nil {
@@ -106,6 +106,10 @@ public final class DatelineClientConnection: Sendable {
             throw error
         }
         return DatelineClientConnection(welcome: welcome, channel: channel, handler: handlerBox.get()!, configuration: configuration)
+    }
+
+    private static func isTLSError(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
     }
 
     /// A failed TLS handshake, said plainly: an untrusted or misnamed certificate will not get better by retrying.

@@ -60,7 +60,7 @@ public struct DatelineClientTLS: Sendable, Hashable {
         self.privateKeyPath = privateKeyPath
     }
 
-    /// Reads the files and builds a context (one per client configuration; connections share it).
+    /// Reads the files and builds a context (each connection does, when it connects).
     /// - Throws: ``DatelineError`` `invalidArgument` naming the file that cannot be read or parsed.
     package func makeContext() throws(DatelineError) -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
