@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "dateline", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Peers: gRPC and swift-protobuf (their generated code is committed: Benchmarks/Proto/generate.sh).
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -28,6 +29,8 @@ let package = Package(
                 .product(name: "DatelineClient", package: "dateline"),
                 .product(name: "DatelineSearch", package: "dateline"),
                 .product(name: "DatelineExtraction", package: "dateline"),
+                .product(name: "DatelineMetrics", package: "dateline"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

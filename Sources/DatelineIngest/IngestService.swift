@@ -43,6 +43,7 @@ public final class IngestService: Sendable {
     private let extractor: ArticleExtractor?
     private let logger: Logger
     private let startedAt = ContinuousClock.now
+    private let metrics: IngestMetrics
     /// Threads for parsing and extraction, apart from Swift's cooperative pool.
     private let workers: NIOThreadPool
 
@@ -54,6 +55,7 @@ public final class IngestService: Sendable {
         self.enrich = enrich
         self.extractor = configuration.extraction ? ArticleExtractor() : nil
         self.logger = logger
+        self.metrics = IngestMetrics(service: configuration.server.serviceName, factory: configuration.server.resolvedMetricsFactory)
         self.workers = NIOThreadPool(numberOfThreads: ProcessInfo.processInfo.activeProcessorCount)
         self.workers.start()
     }
@@ -504,6 +506,12 @@ public final class IngestService: Sendable {
     }
 
     // MARK: Stats
+
+    /// Brings the service's metrics (``IngestMetrics``) up to date with its figures; a metrics endpoint calls it
+    /// before each scrape.
+    public func refreshMetrics() {
+        self.metrics.refresh(from: self.stats())
+    }
 
     /// The service's figures.
     public func stats() -> IngestStatsResponse {

@@ -55,6 +55,7 @@ public struct IngestServiceConfiguration: Sendable {
             durability: self.durability
         )
         configuration.faults = self.logFaults
+        configuration.metricsFactory = self.server.metricsFactory
         return configuration
     }
 }

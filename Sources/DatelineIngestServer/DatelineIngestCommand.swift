@@ -128,17 +128,23 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         )
         configuration.server.version = "0.1.0"
         self.service.apply(to: &configuration.server)
+        let metrics = self.service.bootstrapMetrics()
+        configuration.server.metricsFactory = metrics?.factory
         let service: IngestService
         if let postgres = try self.postgresLog() {
-            let log = try await PostgresLog.open(configuration: postgres, logger: logger)
+            let log = try await PostgresLog.open(configuration: postgres, metricsFactory: metrics?.factory, logger: logger)
             service = try await IngestService.open(configuration: configuration, log: log, logger: logger)
         } else {
             service = try IngestService.open(configuration: configuration, logger: logger)
         }
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)
+        var services: [any Service] = [server]
+        if let metrics, let endpoint = self.service.metricsEndpoint(registry: metrics.registry, refresh: { service.refreshMetrics() }, logger: logger) {
+            services.append(endpoint)
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         try await service.close()

@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import DatelineStorage
 public import Logging
 import NIOCore
@@ -41,6 +42,7 @@ public final class PostgresLog: IngestLog {
     static let groupLimits = (entries: 2_000, bytes: 16 << 20)
 
     public let configuration: PostgresLogConfiguration
+    private let commitTimer: Timer
     public let epoch: String
     private let schema: PostgresLogSchema
     private let primary: PostgresPrimary
@@ -48,8 +50,16 @@ public final class PostgresLog: IngestLog {
     private let state: Mutex<State>
     private let background = Mutex<[Task<Void, Never>]>([])
 
-    private init(configuration: PostgresLogConfiguration, epoch: String, end: UInt64, primary: PostgresPrimary, logger: Logger) {
+    private init(
+        configuration: PostgresLogConfiguration,
+        epoch: String,
+        end: UInt64,
+        primary: PostgresPrimary,
+        metricsFactory: any MetricsFactory,
+        logger: Logger
+    ) {
         self.configuration = configuration
+        self.commitTimer = Timer(label: "dateline_log_commit_duration_seconds", factory: metricsFactory)
         self.epoch = epoch
         self.schema = PostgresLogSchema(name: configuration.schema)
         self.primary = primary
@@ -60,7 +70,11 @@ public final class PostgresLog: IngestLog {
     /// Connects to the primary, creates the log's tables if they are missing, and starts following the log's end.
     /// - Throws: ``DatelineStorageError``: `unavailable` when no primary can be reached, `invalidArgument` when
     ///   the schema was written by a newer version of Dateline.
-    public static func open(configuration: PostgresLogConfiguration, logger: Logger) async throws -> PostgresLog {
+    public static func open(
+        configuration: PostgresLogConfiguration,
+        metricsFactory: (any MetricsFactory)? = nil,
+        logger: Logger
+    ) async throws -> PostgresLog {
         var logger = logger
         logger[metadataKey: "dateline.postgres.schema"] = "\(configuration.schema)"
         let primary = PostgresPrimary(configuration: configuration, logger: logger)
@@ -79,7 +93,10 @@ public final class PostgresLog: IngestLog {
                 "the log in schema \(configuration.schema) has version \(head.version), written by a newer Dateline (this one reads up to \(PostgresLogSchema.version))"
             )
         }
-        let log = PostgresLog(configuration: configuration, epoch: head.epoch, end: UInt64(head.end), primary: primary, logger: logger)
+        let log = PostgresLog(
+            configuration: configuration, epoch: head.epoch, end: UInt64(head.end), primary: primary,
+            metricsFactory: metricsFactory ?? MetricsSystem.factory, logger: logger
+        )
         log.startFollowingTheEnd()
         logger.info("opened the PostgreSQL log", metadata: [
             "dateline.postgres": "\(configuration.redactedDescription)", "dateline.log.epoch": "\(head.epoch)", "dateline.log.end": "\(head.end)",
@@ -234,6 +251,7 @@ public final class PostgresLog: IngestLog {
             state.commitNanoseconds += elapsed
             state.lastCommitNanoseconds = elapsed
         }
+        self.commitTimer.recordNanoseconds(elapsed)
         if end > 0 { self.advance(to: end) }
         guard outcomes.allSatisfy({ $0 != nil }) else {
             throw DatelineStorageError(code: .outcomeUnknown, message: "the append function answered \(rows.count) rows for \(entries.count) entries")

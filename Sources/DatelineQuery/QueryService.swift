@@ -64,6 +64,7 @@ public final class QueryService: Service, Sendable {
     private let latencies = Mutex(Latencies())
     private let logger: Logger
     private let startedAt = ContinuousClock.now
+    private let metrics: QueryMetrics
     private let parser = SearchQueryParser()
     /// Offsets, following and readiness, published apart from the index (health and waits read it lock-free).
     private let progress = QueryProgress()
@@ -84,6 +85,7 @@ public final class QueryService: Service, Sendable {
     public init(configuration: QueryServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = QueryMetrics(service: configuration.server.serviceName, factory: configuration.server.resolvedMetricsFactory)
         (self.commitSignals, self.commitSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var state = State(index: ArticleIndex(directory: nil, parameters: configuration.bm25))
         var manifest = IndexManifest()
@@ -841,6 +843,13 @@ public final class QueryService: Service, Sendable {
                 latencies.cursor = (latencies.cursor + 1) % latencies.samples.count
             }
         }
+    }
+
+    /// Brings the service's metrics (``QueryMetrics``) up to date with its figures; a metrics endpoint calls it
+    /// before each scrape.
+    public func refreshMetrics() {
+        let stats = self.stats()
+        self.metrics.refresh(from: stats, segments: self.state.read { $0.index.segments.count })
     }
 
     /// The service's figures.

@@ -115,11 +115,17 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             configuration.ingestClient.tls = DatelineClientTLS(caPath: ca, certificateChainPath: self.service.tlsCertificate, privateKeyPath: self.service.tlsKey)
         }
         self.service.apply(to: &configuration.server)
+        let metrics = self.service.bootstrapMetrics()
+        configuration.server.metricsFactory = metrics?.factory
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)
+        var services: [any Service] = [server, service]
+        if let metrics, let endpoint = self.service.metricsEndpoint(registry: metrics.registry, refresh: { service.refreshMetrics() }, logger: logger) {
+            services.append(endpoint)
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [server, service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }

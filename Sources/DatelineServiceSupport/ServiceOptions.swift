@@ -1,8 +1,11 @@
 public import ArgumentParser
+import CoreMetrics
+public import DatelineMetrics
 public import DatelineProtocol
 import Foundation
-import Logging
+public import Logging
 import NIOCore
+public import Prometheus
 
 /// The options both service executables share, and what they do with them.
 public struct ServiceOptions: ParsableArguments {
@@ -39,6 +42,19 @@ public struct ServiceOptions: ParsableArguments {
     public var tlsClientCAOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_CLIENT_CA"] ?? ""
     public var tlsClientCA: String? { self.tlsClientCAOption.isEmpty ? nil : self.tlsClientCAOption }
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve Prometheus metrics over HTTP on this port (GET /metrics); off unless given; 0 picks a free one (see --metrics-port-file). Env: DATELINE_METRICS_PORT."
+    )
+    public var metricsPortOption: String = ProcessInfo.processInfo.environment["DATELINE_METRICS_PORT"] ?? ""
+    public var metricsPort: Int? { Int(self.metricsPortOption) }
+
+    @Option(name: .customLong("metrics-host"), help: "Address of the metrics endpoint (loopback unless set). Env: DATELINE_METRICS_HOST.")
+    public var metricsHost: String = ProcessInfo.processInfo.environment["DATELINE_METRICS_HOST"] ?? "127.0.0.1"
+
+    @Option(name: .customLong("metrics-port-file"), help: "Write the metrics endpoint's port to this file once it listens (for scripts and tests).")
+    public var metricsPortFile: String?
+
     public init() {}
 
     /// The TLS the options ask for, nil for plain TCP.
@@ -48,6 +64,14 @@ public struct ServiceOptions: ParsableArguments {
     }
 
     public func validate() throws {
+        if !self.metricsPortOption.isEmpty {
+            guard let port = Int(self.metricsPortOption), (0...65535).contains(port) else {
+                throw ValidationError("--metrics-port '\(self.metricsPortOption)' is not a TCP port (0-65535) (DATELINE_METRICS_PORT)")
+            }
+        }
+        guard self.metricsPortFile == nil || self.metricsPort != nil else {
+            throw ValidationError("--metrics-port-file needs --metrics-port")
+        }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -91,6 +115,36 @@ public struct ServiceOptions: ParsableArguments {
             handler.logLevel = level
             return handler
         }
+    }
+
+    /// The metrics registry and factory when `--metrics-port` asks for metrics (nil otherwise); the factory
+    /// is also bootstrapped as the process-wide one, so that the libraries' metrics land in the same registry.
+    public func bootstrapMetrics() -> (registry: PrometheusCollectorRegistry, factory: PrometheusMetricsFactory)? {
+        guard self.metricsPort != nil else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory.dateline(registry: registry)
+        MetricsSystem.bootstrap(factory)
+        return (registry, factory)
+    }
+
+    /// The metrics endpoint `--metrics-port` asks for, serving `registry` (refreshed by `refresh` before each
+    /// scrape); it writes its port to `--metrics-port-file` once it listens.
+    public func metricsEndpoint(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () -> Void, logger: Logger) -> DatelineMetricsEndpoint? {
+        guard let port = self.metricsPort else { return nil }
+        let endpoint = DatelineMetricsEndpoint(
+            configuration: .init(host: self.metricsHost, port: port),
+            registry: registry,
+            refresh: refresh,
+            logger: logger
+        )
+        if let portFile = self.metricsPortFile {
+            Task {
+                if let port = try? await endpoint.listeningAddress().port {
+                    try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+                }
+            }
+        }
+        return endpoint
     }
 
     /// Once `server` listens, writes its port to `--port-file` (if given).

@@ -1,3 +1,4 @@
+import CoreMetrics
 public import Logging
 import NIOPosix
 import Synchronization
@@ -83,6 +84,7 @@ public final class DatelineLog: Sendable {
     private let logger: Logger
     private let lastSync = Mutex<ContinuousClock.Instant>(.now)
     private let fsyncStatistics = Mutex<(count: Int, totalNanoseconds: Int64, lastNanoseconds: Int64)>((0, 0, 0))
+    private let fsyncTimer: Timer
 
     /// Opens (creating if needed) the log in `configuration.directory`, verifying every record.
     ///
@@ -93,6 +95,7 @@ public final class DatelineLog: Sendable {
     public init(configuration: DatelineLogConfiguration, logger: Logger) throws(DatelineStorageError) {
         self.configuration = configuration
         self.logger = logger
+        self.fsyncTimer = Timer(label: "dateline_log_fsync_duration_seconds", factory: configuration.metricsFactory ?? MetricsSystem.factory)
         try Self.createDirectory(configuration.directory)
         var (segments, report) = try Self.recover(configuration: configuration, logger: logger)
         let existed = !segments.isEmpty
@@ -449,6 +452,7 @@ public final class DatelineLog: Sendable {
         let elapsed = end - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         self.fsyncStatistics.withLock { $0 = ($0.count + 1, $0.totalNanoseconds + nanoseconds, nanoseconds) }
+        self.fsyncTimer.recordNanoseconds(nanoseconds)
     }
 
     /// Under ``DatelineLogConfiguration/Durability/fsyncInterval(_:)``, makes sure the tail written without a

@@ -1,3 +1,5 @@
+public import CoreMetrics
+
 /// How a ``DatelineLog`` stores records.
 public struct DatelineLogConfiguration: Sendable {
     /// When appended records are made durable before `append` returns.
@@ -31,6 +33,9 @@ public struct DatelineLogConfiguration: Sendable {
     public var indexInterval: Int
     /// Failures injected before writes and fsyncs, for tests. Default: none.
     package var faults: DatelineLogFaults?
+    /// Where the log's fsync timer (`dateline_log_fsync_duration_seconds`) goes; nil: `MetricsSystem.factory`.
+    /// Default: nil.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// Creates a configuration; see each property for its default.
     public init(

@@ -156,7 +156,7 @@ struct ConnectionHandlerTests {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(
-            DatelineServerConnectionHandler(configuration: configuration, router: DatelineRouter(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), serverStartedAt: .now())
+            DatelineServerConnectionHandler(configuration: configuration, router: DatelineRouter(), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), serverStartedAt: .now(), metrics: DatelineServerMetrics(service: "test", factory: configuration.resolvedMetricsFactory))
         )
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, counter)

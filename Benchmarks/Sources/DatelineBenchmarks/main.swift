@@ -34,6 +34,11 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--cluster-failover"] {
     print(try await ClusterBenchmark.failover(environment: ProcessInfo.processInfo.environment))
     exit(0)
 }
+if CommandLine.arguments.contains("--metrics") {
+    // What the request metrics cost: echo, metrics off and metrics on, in one run.
+    print(try await MetricsBenchmark.report(quick: quick))
+    exit(0)
+}
 if CommandLine.arguments.contains("--tls") {
     // Round trips with TLS beside plain TCP only.
     print(try await TLSBenchmark.report(quick: quick))
@@ -103,6 +108,7 @@ if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)
     print("\n" + roundTrips)
     print(try await TLSBenchmark.report(quick: quick))
+    print(try await MetricsBenchmark.report(quick: quick))
     if !onlyRoundTrips || CommandLine.arguments.contains("--grpc") {
         print(try await GRPCBenchmark.report(quick: quick, dateline: PeerFigures.all))
     }

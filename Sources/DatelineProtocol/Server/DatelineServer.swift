@@ -24,6 +24,7 @@ public final class DatelineServer: Service, Sendable {
     private let logger: Logger
     private let listenState = Mutex(ListenState.idle)
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let metrics: DatelineServerMetrics
 
     /// Creates a server.
     /// - Parameters:
@@ -40,6 +41,7 @@ public final class DatelineServer: Service, Sendable {
         self.configuration = configuration
         self.router = router
         self.eventLoopGroup = eventLoopGroup
+        self.metrics = DatelineServerMetrics(service: configuration.serviceName, factory: configuration.resolvedMetricsFactory)
         var logger = logger
         logger[metadataKey: DatelineLogKey.service] = "\(configuration.serviceName)"
         self.logger = logger
@@ -85,6 +87,7 @@ public final class DatelineServer: Service, Sendable {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
+        let metrics = self.metrics
         let serverChannel: any Channel
         let tls: NIOSSLContext?
         do {
@@ -102,6 +105,7 @@ public final class DatelineServer: Service, Sendable {
                 .childChannelInitializer { [weak self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tls { try channel.pipeline.syncOperations.addHandler(DatelineTLSDetector(context: tls)) }
+                        try channel.pipeline.syncOperations.addHandler(DatelineConnectionCounter(metrics: metrics))
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(DatelineFrameDecoder(limits: configuration.limits))
                         )
@@ -110,7 +114,8 @@ public final class DatelineServer: Service, Sendable {
                                 configuration: configuration,
                                 router: router,
                                 logger: logger,
-                                serverStartedAt: startedAt
+                                serverStartedAt: startedAt,
+                                metrics: metrics
                             )
                         )
                         self?.track(channel)

@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import NIOCore
 
 /// Everything a ``DatelineServer`` needs to know, with documented defaults.
@@ -34,6 +35,9 @@ public struct DatelineServerConfiguration: Sendable {
     /// TLS for every connection; a plain client is refused with `UNAUTHORIZED` (TLS required). Default: nil
     /// (plain TCP).
     public var tls: DatelineServerTLS?
+    /// Where the server's metrics go (``DatelineServerMetrics`` lists them); nil: `MetricsSystem.factory`, the
+    /// process-wide factory (a no-op until an executable bootstraps one). Default: nil.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -50,7 +54,8 @@ public struct DatelineServerConfiguration: Sendable {
         rejectsSchemaMismatch: Bool = true,
         maximumOutboundBytes: Int = 4 << 20,
         stalledReaderTimeout: TimeAmount = .seconds(30),
-        tls: DatelineServerTLS? = nil
+        tls: DatelineServerTLS? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.host = host
         self.port = port
@@ -66,7 +71,11 @@ public struct DatelineServerConfiguration: Sendable {
         self.maximumOutboundBytes = max(64 << 10, maximumOutboundBytes)
         self.stalledReaderTimeout = stalledReaderTimeout
         self.tls = tls
+        self.metricsFactory = metricsFactory
     }
+
+    /// The factory metrics are made in: ``metricsFactory`` or the process-wide one.
+    package var resolvedMetricsFactory: any MetricsFactory { self.metricsFactory ?? MetricsSystem.factory }
 
     /// `serviceName/version`, as sent in Welcome.
     var serverName: String { "\(self.serviceName)/\(self.version)" }

@@ -57,11 +57,19 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     /// A read held back while the connection is above its outbound limit.
     private var readPending = false
     private var stalledReaderTimer: Scheduled<Void>?
+    private var metrics: DatelineConnectionMetrics
 
     /// The connection's protocol state (for tests).
     var state: DatelineServerConnectionStateMachine.State { self.machine.state }
 
-    init(configuration: DatelineServerConfiguration, router: DatelineRouter, logger: Logger, serverStartedAt: NIODeadline) {
+    init(
+        configuration: DatelineServerConfiguration,
+        router: DatelineRouter,
+        logger: Logger,
+        serverStartedAt: NIODeadline,
+        metrics: DatelineServerMetrics
+    ) {
+        self.metrics = DatelineConnectionMetrics(metrics)
         self.configuration = configuration
         self.router = router
         self.logger = logger
@@ -289,7 +297,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         switch self.machine.frameReceived(id: id, type: frame.messageType, hasErrorFlag: frame.flags.contains(.error), serviceName: self.configuration.serviceName) {
         case .answerPing:
             // Ping and Pong encode identically (field 1, bytes), so the payload is echoed as it is.
-            self.sendPayload(frame.payload, type: .pong, correlationID: id, startedAt: receivedAt, context: context)
+            self.sendPayload(frame.payload, type: .pong, correlationID: id, startedAt: receivedAt, request: .ping, context: context)
         case .cancel(let id):
             self.logger.debug("request cancelled by the client", metadata: [DatelineLogKey.correlationID: "\(id)"])
             self.cancelRequests([id])
@@ -297,7 +305,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         case .ignore:
             break
         case .refuse(let error):
-            self.sendError(error, correlationID: id, startedAt: receivedAt, context: context)
+            self.sendError(error, correlationID: id, startedAt: receivedAt, request: frame.messageType, context: context)
         case .failConnection(let error):
             self.cancelRequests(self.machine.closed())
             self.sendErrorAndClose(error, context: context)
@@ -327,9 +335,9 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         case .eventLoop(let responseType, let handler):
             do {
                 let reply = try handler(payload, requestContext)
-                self.sendPayload(reply, type: responseType, correlationID: id, startedAt: startedAt, context: context)
+                self.sendPayload(reply, type: responseType, correlationID: id, startedAt: startedAt, request: frame.messageType, context: context)
             } catch {
-                self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: startedAt, context: context)
+                self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: startedAt, request: frame.messageType, context: context)
             }
             return
         case .unary(let responseType, let deadlineHandling, let handler):
@@ -375,6 +383,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             }
         }
         self.running[id] = request
+        self.metrics.requestStarted()
     }
 
     /// A message type the service has no handler for: Health has a built-in answer, the rest are unknown.
@@ -385,6 +394,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 DatelineError(code: .unknownMessageType, message: "\(self.configuration.serviceName) does not handle message type \(frame.messageType)"),
                 correlationID: id,
                 startedAt: startedAt,
+                request: frame.messageType,
                 context: context
             )
             return
@@ -392,7 +402,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         do {
             _ = try DatelineBinaryDecoder().decode(HealthRequest.self, from: frame.payload)
         } catch {
-            self.sendError(error, correlationID: id, startedAt: startedAt, context: context)
+            self.sendError(error, correlationID: id, startedAt: startedAt, request: frame.messageType, context: context)
             return
         }
         let health = HealthResponse(
@@ -401,31 +411,39 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             version: self.configuration.version,
             uptimeSeconds: Double((NIODeadline.now() - self.startedAt).nanoseconds) / 1e9
         )
-        self.send(health, type: .healthResponse, correlationID: id, startedAt: startedAt, context: context)
+        self.send(health, type: .healthResponse, correlationID: id, startedAt: startedAt, request: .healthRequest, context: context)
     }
 
     /// Cancels the tasks and timers of `ids` (the state machine has already forgotten them).
     private func cancelRequests(_ ids: [UInt32]) {
         for id in ids {
-            guard let request = self.running.removeValue(forKey: id) else { continue }
+            guard let request = self.takeRunning(id) else { continue }
             request.task?.cancel()
             request.deadlineTimer?.cancel()
+            self.metrics.requestEnded(type: request.messageType, code: .cancelled, startedAt: request.startedAt)
         }
+    }
+
+    /// Forgets a request in flight (its reply is written, or it ended without one).
+    private func takeRunning(_ id: UInt32) -> RunningRequest? {
+        guard let request = self.running.removeValue(forKey: id) else { return nil }
+        self.metrics.requestFinished()
+        return request
     }
 
     /// A task finished: write its reply (nil: end of a stream) unless the request was cancelled or timed out.
     private func completed(_ id: UInt32, result: Result<(ByteBuffer, DatelineMessageType)?, any Error>) {
-        guard let request = self.running.removeValue(forKey: id), let context = self.context else { return }
+        guard let request = self.takeRunning(id), let context = self.context else { return }
         request.deadlineTimer?.cancel()
         guard case .reply(let closeAfter) = self.machine.requestFinished(id) else { return }
         switch result {
         case .success(.some((let payload, let type))):
-            self.sendPayload(payload, type: type, correlationID: id, startedAt: request.startedAt, context: context)
+            self.sendPayload(payload, type: type, correlationID: id, startedAt: request.startedAt, request: request.messageType, context: context)
         case .success(.none):
             var empty = context.channel.allocator.buffer(capacity: DatelineFrame.maximumHeaderSize)
             empty.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
             empty.moveReaderIndex(forwardBy: DatelineFrame.maximumHeaderSize)
-            self.sendPayload(empty, type: request.elementType, correlationID: id, startedAt: request.startedAt, context: context)
+            self.sendPayload(empty, type: request.elementType, correlationID: id, startedAt: request.startedAt, request: request.messageType, context: context)
         case .failure(let error):
             var logger = self.logger
             logger[metadataKey: DatelineLogKey.correlationID] = "\(id)"
@@ -434,20 +452,21 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 // Ended by the server's shutdown, not by the client: tell it to come back later.
                 wireError = DatelineError(code: .unavailable, message: "\(self.configuration.serviceName) is shutting down")
             }
-            self.sendError(wireError, correlationID: id, startedAt: request.startedAt, context: context)
+            self.sendError(wireError, correlationID: id, startedAt: request.startedAt, request: request.messageType, context: context)
         }
         self.scheduleFlush(context: context)
         if closeAfter { self.closeAfterFlush(context: context) }
     }
 
     private func deadlinePassed(_ id: UInt32) {
-        guard let request = self.running.removeValue(forKey: id), let context = self.context else { return }
+        guard let request = self.takeRunning(id), let context = self.context else { return }
         request.task?.cancel()
         guard case .reply(let closeAfter) = self.machine.deadlinePassed(id) else { return }
         self.sendError(
             DatelineError(code: .deadlineExceeded, message: "\(request.messageType) did not complete before its deadline"),
             correlationID: id,
             startedAt: request.startedAt,
+            request: request.messageType,
             context: context
         )
         self.scheduleFlush(context: context)
@@ -511,21 +530,24 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         type: DatelineMessageType,
         correlationID: UInt32,
         startedAt: NIODeadline? = nil,
+        request: DatelineMessageType? = nil,
         context: ChannelHandlerContext
     ) {
         do {
             let payload = try DatelinePayload.encode(message, allocator: context.channel.allocator)
-            self.sendPayload(payload, type: type, correlationID: correlationID, startedAt: startedAt, context: context)
+            self.sendPayload(payload, type: type, correlationID: correlationID, startedAt: startedAt, request: request, context: context)
         } catch {
             self.logger.error("cannot encode \(type)", metadata: [DatelineLogKey.error: "\(error)"])
         }
     }
 
+    /// Writes a reply; `request`, with `startedAt`, is the type of the request it answers, for the metrics.
     private func sendPayload(
         _ payload: ByteBuffer,
         type: DatelineMessageType,
         correlationID: UInt32,
         startedAt: NIODeadline?,
+        request: DatelineMessageType? = nil,
         context: ChannelHandlerContext
     ) {
         let serverTime = startedAt.map { UInt32(clamping: (NIODeadline.now() - $0).nanoseconds / 1000) }
@@ -540,13 +562,21 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             context.write(self.wrapOutboundOut(frame), promise: nil)
             self.replyWritten(correlationID: correlationID)
             self.needsFlush = true
+            if let request, let startedAt { self.metrics.requestEnded(type: request, code: nil, startedAt: startedAt) }
         } catch {
             // The reply is too large for the client's limit: tell the client instead.
-            self.sendError(error, correlationID: correlationID, startedAt: startedAt, context: context)
+            self.sendError(error, correlationID: correlationID, startedAt: startedAt, request: request, context: context)
         }
     }
 
-    private func sendError(_ error: DatelineError, correlationID: UInt32, startedAt: NIODeadline? = nil, context: ChannelHandlerContext) {
+    private func sendError(
+        _ error: DatelineError,
+        correlationID: UInt32,
+        startedAt: NIODeadline? = nil,
+        request: DatelineMessageType? = nil,
+        context: ChannelHandlerContext
+    ) {
+        if let request, let startedAt { self.metrics.requestEnded(type: request, code: error.code, startedAt: startedAt) }
         let serverTime = startedAt.map { UInt32(clamping: (NIODeadline.now() - $0).nanoseconds / 1000) }
         do {
             let payload = try DatelinePayload.encode(ErrorMessage(error), allocator: context.channel.allocator)
