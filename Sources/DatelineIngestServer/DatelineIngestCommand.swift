@@ -34,7 +34,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     var host: String = environment["DATELINE_INGEST_HOST"] ?? "127.0.0.1"
 
     @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_INGEST_PORT.")
-    var port: Int = Int(environment["DATELINE_INGEST_PORT"] ?? "") ?? 7400
+    var port: Int = EnvironmentDefault.int("DATELINE_INGEST_PORT", 7400)
 
     @Option(name: .customLong("data-dir"), help: "Directory for the log. Env: DATELINE_INGEST_DATA_DIR.")
     var dataDirectory: String = environment["DATELINE_INGEST_DATA_DIR"] ?? ".dateline/ingest"
@@ -58,7 +58,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     var maximumBodySize: String = environment["DATELINE_INGEST_MAX_BODY_SIZE"] ?? "1M"
 
     @Option(name: .customLong("max-batch"), help: "Most articles in one ingest request. Env: DATELINE_INGEST_MAX_BATCH.")
-    var maximumBatch: Int = Int(environment["DATELINE_INGEST_MAX_BATCH"] ?? "") ?? 10_000
+    var maximumBatch: Int = EnvironmentDefault.int("DATELINE_INGEST_MAX_BATCH", 10_000)
 
     @Option(help: "Run the extractor (people, offices, places, dates, topics, quotes, events) on every article: 'on' or 'off'. Env: DATELINE_INGEST_EXTRACTION.")
     var extraction: String = environment["DATELINE_INGEST_EXTRACTION"] ?? "on"

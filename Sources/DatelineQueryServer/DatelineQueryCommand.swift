@@ -29,7 +29,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     var host: String = environment["DATELINE_QUERY_HOST"] ?? "127.0.0.1"
 
     @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_QUERY_PORT.")
-    var port: Int = Int(environment["DATELINE_QUERY_PORT"] ?? "") ?? 7401
+    var port: Int = EnvironmentDefault.int("DATELINE_QUERY_PORT", 7401)
 
     @Option(help: "The dateline-ingest service to follow, HOST:PORT; several nodes sharing one log (PostgreSQL), comma-separated, are tried in turn when one fails. Env: DATELINE_INGEST.")
     var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
@@ -48,28 +48,28 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     var token: String = environment["DATELINE_TOKEN"] ?? ""
 
     @Option(name: .customLong("max-limit"), help: "The most hits one search may return. Env: DATELINE_QUERY_MAX_LIMIT.")
-    var maximumLimit: Int = Int(environment["DATELINE_QUERY_MAX_LIMIT"] ?? "") ?? 100
+    var maximumLimit: Int = EnvironmentDefault.int("DATELINE_QUERY_MAX_LIMIT", 100)
 
     @Option(name: .customLong("bm25-k1"), help: "BM25 term-frequency saturation. Env: DATELINE_BM25_K1.")
-    var k1: Double = Double(environment["DATELINE_BM25_K1"] ?? "") ?? 1.2
+    var k1: Double = EnvironmentDefault.double("DATELINE_BM25_K1", 1.2)
 
     @Option(name: .customLong("bm25-b"), help: "BM25 length normalisation. Env: DATELINE_BM25_B.")
-    var b: Double = Double(environment["DATELINE_BM25_B"] ?? "") ?? 0.75
+    var b: Double = EnvironmentDefault.double("DATELINE_BM25_B", 0.75)
 
     @Option(name: .customLong("title-weight"), help: "How much more a title match counts than a body match. Env: DATELINE_TITLE_WEIGHT.")
-    var titleWeight: Double = Double(environment["DATELINE_TITLE_WEIGHT"] ?? "") ?? 2
+    var titleWeight: Double = EnvironmentDefault.double("DATELINE_TITLE_WEIGHT", 2)
 
     @Option(name: .customLong("commit-interval"), help: "Seconds between commits of buffered articles to a new segment (only when something changed, and at shutdown). Env: DATELINE_QUERY_COMMIT_INTERVAL.")
-    var commitInterval: Double = Double(environment["DATELINE_QUERY_COMMIT_INTERVAL"] ?? "") ?? 10
+    var commitInterval: Double = EnvironmentDefault.double("DATELINE_QUERY_COMMIT_INTERVAL", 10)
 
     @Option(name: .customLong("buffer-articles"), help: "Commit as soon as this many articles are buffered in memory. Env: DATELINE_QUERY_BUFFER_ARTICLES.")
-    var bufferArticles: Int = Int(environment["DATELINE_QUERY_BUFFER_ARTICLES"] ?? "") ?? 4_096
+    var bufferArticles: Int = EnvironmentDefault.int("DATELINE_QUERY_BUFFER_ARTICLES", 4_096)
 
     @Option(name: .customLong("buffer-mb"), help: "... or as soon as the buffered articles hold this many MiB of text. Env: DATELINE_QUERY_BUFFER_MB.")
-    var bufferMegabytes: Int = Int(environment["DATELINE_QUERY_BUFFER_MB"] ?? "") ?? 16
+    var bufferMegabytes: Int = EnvironmentDefault.int("DATELINE_QUERY_BUFFER_MB", 16)
 
     @Option(name: .customLong("merge-factor"), help: "How many adjacent segments of one size are merged into one (2 or more). Env: DATELINE_QUERY_MERGE_FACTOR.")
-    var mergeFactor: Int = Int(environment["DATELINE_QUERY_MERGE_FACTOR"] ?? "") ?? 8
+    var mergeFactor: Int = EnvironmentDefault.int("DATELINE_QUERY_MERGE_FACTOR", 8)
 
     @OptionGroup var service: ServiceOptions
 

@@ -25,7 +25,7 @@ public struct ServiceOptions: ParsableArguments {
         name: .customLong("stalled-reader-timeout"),
         help: "Seconds a connection may read none of its replies before it is sent GoAway and closed. Env: DATELINE_STALLED_READER_TIMEOUT."
     )
-    public var stalledReaderTimeout: Double = Double(ProcessInfo.processInfo.environment["DATELINE_STALLED_READER_TIMEOUT"] ?? "") ?? 30
+    public var stalledReaderTimeout: Double = EnvironmentDefault.double("DATELINE_STALLED_READER_TIMEOUT", 30)
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS only (plain clients are refused with a clear error). Env: DATELINE_TLS_CERT.")
     public var tlsCertificateOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_CERT"] ?? ""
@@ -64,6 +64,11 @@ public struct ServiceOptions: ParsableArguments {
     }
 
     public func validate() throws {
+        do {
+            try EnvironmentDefault.validate()
+        } catch let error as EnvironmentError {
+            throw ValidationError(error.description)
+        }
         if !self.metricsPortOption.isEmpty {
             guard let port = Int(self.metricsPortOption), (0...65535).contains(port) else {
                 throw ValidationError("--metrics-port '\(self.metricsPortOption)' is not a TCP port (0-65535) (DATELINE_METRICS_PORT)")

@@ -60,19 +60,4 @@ struct MetricsServiceTests {
         let stats = try await CLI.run(["stats"], ports: ports)
         #expect(stats.status == 0, "\(stats.errors)")
     }
-
-    @Test func aMetricsPortThatIsNotAPortIsRefusedNamingTheVariable() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ServiceProcess.binary("dateline-query")))
-        process.arguments = ["--port", "0"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["DATELINE_METRICS_PORT": "abc"]) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(text.contains("DATELINE_METRICS_PORT"), "\(text)")
-    }
 }

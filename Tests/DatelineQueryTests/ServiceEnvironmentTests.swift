@@ -1,0 +1,40 @@
+import DatelineTestSupport
+import Foundation
+import Testing
+
+/// Environment variables a service cannot read refuse its start, naming the variable (never a silent default).
+@Suite("Malformed environment values")
+struct ServiceEnvironmentTests {
+    /// Runs `service --port 0` with `environment` added; returns its exit status and standard error.
+    func start(_ service: String, environment: [String: String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(ServiceProcess.binary(service)))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-env-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A bad --log-level too: were the variable ignored, the start would still fail (checked after the
+        // environment), without the variable's name, rather than run.
+        process.arguments = ["--port", "0", "--data-dir", directory, "--log-level", "chatty"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test(arguments: [
+        ("dateline-ingest", "DATELINE_INGEST_PORT", "abc"),
+        ("dateline-ingest", "DATELINE_INGEST_MAX_BATCH", "lots"),
+        ("dateline-ingest", "DATELINE_STALLED_READER_TIMEOUT", "soon"),
+        ("dateline-query", "DATELINE_QUERY_PORT", "74o1"),
+        ("dateline-query", "DATELINE_BM25_K1", "high"),
+        ("dateline-query", "DATELINE_METRICS_PORT", "abc"),
+    ])
+    func aValueThatCannotBeReadIsAnErrorNamingTheVariable(service: String, variable: String, value: String) throws {
+        let result = try self.start(service, environment: [variable: value])
+        #expect(result.status == 64, "\(result.errors)")
+        #expect(result.errors.contains(variable), "\(result.errors)")
+    }
+}
