@@ -153,11 +153,14 @@ extension Dateline {
         @Argument(help: "The query (may be empty when filters are given: then every article that passes them, newest first).")
         var query: String = ""
 
-        @Option(help: "Only articles published on or after this date (e.g. 2025-07-01).")
+        @Option(help: "Only articles published on or after this date: 2025-07-01, 2025-07, 2025-W30, yesterday, 7d, '3 weeks ago', 'last monday', 'this month' (resolved by dateline-query against its clock, in UTC).")
         var from: String?
 
-        @Option(help: "Only articles published on or before this date (a date alone includes that whole day).")
+        @Option(help: "Only articles published within this date's span or before: a day, month or week includes all of it (--to 2025-07 is up to the end of July); now, today, 24h ...")
         var to: String?
+
+        @Option(help: "Same as --from: --since 7d is the last seven days.")
+        var since: String?
 
         @Option(help: "Only this source (repeatable).")
         var source: [String] = []
@@ -194,12 +197,15 @@ extension Dateline {
 
         func validate() throws {
             let filtered = !self.entity.isEmpty || !self.topic.isEmpty || self.eventFrom != nil || self.eventTo != nil
-                || self.from != nil || self.to != nil || !self.source.isEmpty || !self.tag.isEmpty
+                || self.from != nil || self.since != nil || self.to != nil || !self.source.isEmpty || !self.tag.isEmpty
             if self.query.allSatisfy(\.isWhitespace), !filtered {
                 throw ValidationError("give a query, or at least one filter (--entity, --topic, --from, ...)")
             }
-            for (name, value) in [("--from", self.from), ("--to", self.to), ("--event-from", self.eventFrom), ("--event-to", self.eventTo)] {
-                if let value, ArticleDates.parse(value) == nil { throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26 or 'July 26, 2025')") }
+            guard self.from == nil || self.since == nil else { throw ValidationError("--since is another name for --from: give one") }
+            for (name, value) in [("--from", self.from), ("--since", self.since), ("--to", self.to), ("--event-from", self.eventFrom), ("--event-to", self.eventTo)] {
+                if let value, DateBound.forServer(value) == nil {
+                    throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26, 'July 26, 2025', 2025-07, 7d, yesterday, 'last monday')")
+                }
             }
             guard ["relevance", "date", "recent"].contains(self.sort) else { throw ValidationError("--sort must be relevance, date or recent") }
             guard (1...100).contains(self.limit) else { throw ValidationError("--limit must be between 1 and 100") }
@@ -207,14 +213,16 @@ extension Dateline {
         }
 
         func run() async throws {
-            let from = self.from.flatMap(ArticleDates.parse).map(\.date)
-            let to = self.to.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date }
+            let from = (self.from ?? self.since).flatMap(DateBound.forServer)
+            let to = self.to.flatMap(DateBound.forServer)
+            let eventFrom = self.eventFrom.flatMap(DateBound.forServer)
+            let eventTo = self.eventTo.flatMap(DateBound.forServer)
             let request = SearchRequest(
                 query: self.query,
                 limit: UInt32(self.limit),
                 cursor: self.after,
-                from: from,
-                to: to,
+                from: from?.date,
+                to: to?.endDate,
                 sources: self.source,
                 tags: self.tag,
                 sort: ["relevance": .relevance, "date": .date, "recent": .recent][self.sort]!,
@@ -222,14 +230,23 @@ extension Dateline {
                 histogramInterval: ["day": .day, "week": .week, "month": .month][self.histogram]!,
                 entities: self.entity,
                 topics: self.topic,
-                eventFrom: self.eventFrom.flatMap(ArticleDates.parse).map(\.date),
-                eventTo: self.eventTo.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date }
+                eventFrom: eventFrom?.date,
+                eventTo: eventTo?.endDate,
+                fromText: from?.text,
+                toText: to?.text,
+                eventFromText: eventFrom?.text,
+                eventToText: eventTo?.text
             )
             guard let response = try await self.global.ask(request, of: .query) else { return }
             var described = self.query.allSatisfy(\.isWhitespace) ? [] : [self.query]
             described += self.entity.map { "entity \($0)" } + self.topic.map { "topic \($0)" }
-            if let from = self.eventFrom { described.append("events from \(from)") }
-            if let to = self.eventTo { described.append("events to \(to)") }
+            func day(_ date: Date) -> String {
+                ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime])
+            }
+            if let from = response.resolvedFrom { described.append("published from \(day(from))") }
+            if let to = response.resolvedTo { described.append("published to \(day(to))") }
+            if let from = response.resolvedEventFrom { described.append("events from \(day(from))") }
+            if let to = response.resolvedEventTo { described.append("events to \(day(to))") }
             print("\(response.total) \(response.total == 1 ? "article matches" : "articles match"): \(described.joined(separator: ", "))")
             let colors = self.global.colors
             for (rank, hit) in response.hits.enumerated() {
@@ -344,7 +361,9 @@ extension Dateline {
         func validate() throws {
             guard !self.actors.isEmpty else { throw ValidationError("name at least one actor") }
             for (name, value) in [("--from", self.from), ("--to", self.to)] {
-                if let value, ArticleDates.parse(value) == nil { throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26)") }
+                if let value, DateBound.resolved(value, now: Date()) == nil {
+                    throw ValidationError("\(name) '\(value)' is not a date (e.g. 2025-07-26, 2025-07, 30d, 'last monday')")
+                }
             }
             for code in self.codes where !(code.count == 3 && code.allSatisfy(\.isNumber)) {
                 throw ValidationError("--type '\(code)' is neither a 3-digit event code nor one of: " + Self.typeNames.keys.sorted().joined(separator: ", "))
@@ -355,8 +374,8 @@ extension Dateline {
         func run() async throws {
             let request = TimelineRequest(
                 actors: self.actors,
-                from: self.from.flatMap(ArticleDates.parse).map(\.date),
-                to: self.to.flatMap(ArticleDates.parse).map { $0.precision == .day ? $0.date.addingTimeInterval(86_399.999) : $0.date },
+                from: self.from.flatMap { DateBound.resolved($0, now: Date()) }?.start,
+                to: self.to.flatMap { DateBound.resolved($0, now: Date()) }?.end,
                 codes: self.codes,
                 limit: UInt32(self.limit)
             )
@@ -519,4 +538,28 @@ enum InputFormat: String, ExpressibleByArgument, CaseIterable {
     case auto, text, json, jsonl, reuters
 
     var format: ArticleFiles.Format { ArticleFiles.Format(rawValue: self.rawValue)! }
+}
+
+/// How the CLI passes a date the user typed.
+enum DateBound {
+    /// What a search sends: text the server resolves against its clock (``DateExpression``), or, for the forms
+    /// only the article-date reader knows (`July 26, 2025`), the date itself (`endDate`: the end of that day).
+    struct Search {
+        var text: String?
+        var date: Date?
+        var endDate: Date?
+    }
+
+    static func forServer(_ value: String) -> Search? {
+        if (try? DateExpression(parsing: value)) != nil { return Search(text: value) }
+        guard let parsed = ArticleDates.parse(value) else { return nil }
+        return Search(date: parsed.date, endDate: parsed.precision == .day ? parsed.date.addingTimeInterval(86_399.999) : parsed.date)
+    }
+
+    /// The span `value` names, resolved here (requests without date text: timelines).
+    static func resolved(_ value: String, now: Date) -> DateExpression.DateSpan? {
+        if let expression = try? DateExpression(parsing: value) { return expression.resolve(now: now) }
+        guard let parsed = ArticleDates.parse(value) else { return nil }
+        return DateExpression.DateSpan(start: parsed.date, end: parsed.precision == .day ? parsed.date.addingTimeInterval(86_399.999) : parsed.date)
+    }
 }

@@ -1,7 +1,7 @@
 public import DatelineProtocol
 import DatelineSearch
 import DatelineStorage
-import Foundation
+public import Foundation
 public import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -590,8 +590,9 @@ public final class QueryService: Service, Sendable {
     }
 
     /// Runs a search against the current index.
-    public func search(_ request: SearchRequest) throws -> SearchResponse {
+    public func search(_ request: SearchRequest, now: Date = Date()) throws -> SearchResponse {
         let started = ContinuousClock.now
+        let request = try request.resolvingDateTexts(now: now)
         // An empty query with filters lists every article that passes them (newest first by default).
         let hasFilters = !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil
             || !request.sources.isEmpty || !request.tags.isEmpty || request.from != nil || request.to != nil
@@ -612,7 +613,7 @@ public final class QueryService: Service, Sendable {
         }
         let sort = request.sort == .unspecified || (query == nil && request.sort == .relevance) ? (query == nil ? SearchSort.date : SearchSort.relevance) : request.sort
         let after = try request.cursor.map { try SearchCursor(decoding: $0, sort: sort) }
-        let response: SearchResponse = try self.state.read { state in
+        var response: SearchResponse = try self.state.read { state in
             // Later pages see the index as the first page did (point in time), so pages never overlap.
             let asOf = min(after?.documents ?? state.index.count, state.index.count)
             let index = state.index
@@ -679,6 +680,8 @@ public final class QueryService: Service, Sendable {
             let facets = request.facets ? try Self.facets(ranked.map(\.document), view: view, index: index, interval: request.histogramInterval) : nil
             return SearchResponse(total: UInt64(total), hits: hits, nextCursor: next, appliedOffset: state.appliedOffset, facets: facets)
         }
+        (response.resolvedFrom, response.resolvedTo) = (request.from, request.to)
+        (response.resolvedEventFrom, response.resolvedEventTo) = (request.eventFrom, request.eventTo)
         self.record(ContinuousClock.now - started)
         return response
     }

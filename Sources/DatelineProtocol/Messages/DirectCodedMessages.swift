@@ -50,10 +50,14 @@ extension SearchRequest: ProtobufDirectCodable {
         writer.strings(14, self.topics)
         writer.date(15, self.eventFrom)
         writer.date(16, self.eventTo)
+        writer.string(17, self.fromText)
+        writer.string(18, self.toText)
+        writer.string(19, self.eventFromText)
+        writer.string(20, self.eventToText)
     }
 
     init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
-        var last = [ProtobufFieldEntry?](repeating: nil, count: 17)
+        var last = [ProtobufFieldEntry?](repeating: nil, count: 21)
         var sources: [String] = []
         var tags: [String] = []
         var languages: [String] = []
@@ -66,7 +70,7 @@ extension SearchRequest: ProtobufDirectCodable {
             case 8: try reader.appendString(entry, "languages", to: &languages)
             case 13: try reader.appendString(entry, "entities", to: &entities)
             case 14: try reader.appendString(entry, "topics", to: &topics)
-            case 1...16: last[Int(entry.field)] = entry
+            case 1...20: last[Int(entry.field)] = entry
             default: break
             }
         }
@@ -86,7 +90,11 @@ extension SearchRequest: ProtobufDirectCodable {
             entities: entities,
             topics: topics,
             eventFrom: try reader.optionalDate(last[15], "eventFrom"),
-            eventTo: try reader.optionalDate(last[16], "eventTo")
+            eventTo: try reader.optionalDate(last[16], "eventTo"),
+            fromText: try reader.optionalString(last[17], "fromText"),
+            toText: try reader.optionalString(last[18], "toText"),
+            eventFromText: try reader.optionalString(last[19], "eventFromText"),
+            eventToText: try reader.optionalString(last[20], "eventToText")
         )
     }
 }
@@ -177,10 +185,14 @@ extension SearchResponse: ProtobufDirectCodable {
         writer.string(3, self.nextCursor)
         writer.unsigned(4, self.appliedOffset)
         writer.message(5, self.facets)
+        writer.date(6, self.resolvedFrom)
+        writer.date(7, self.resolvedTo)
+        writer.date(8, self.resolvedEventFrom)
+        writer.date(9, self.resolvedEventTo)
     }
 
     init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
-        var total, nextCursor, appliedOffset, facets: ProtobufFieldEntry?
+        var total, nextCursor, appliedOffset, facets, from, to, eventFrom, eventTo: ProtobufFieldEntry?
         var hits: [SearchHit] = []
         while let entry = try reader.next() {
             switch entry.field {
@@ -189,6 +201,10 @@ extension SearchResponse: ProtobufDirectCodable {
             case 3: nextCursor = entry
             case 4: appliedOffset = entry
             case 5: facets = entry
+            case 6: from = entry
+            case 7: to = entry
+            case 8: eventFrom = entry
+            case 9: eventTo = entry
             default: break
             }
         }
@@ -199,6 +215,10 @@ extension SearchResponse: ProtobufDirectCodable {
             appliedOffset: try reader.unsigned(appliedOffset, "appliedOffset"),
             facets: try reader.optionalMessage(facets, "facets")
         )
+        self.resolvedFrom = try reader.optionalDate(from, "resolvedFrom")
+        self.resolvedTo = try reader.optionalDate(to, "resolvedTo")
+        self.resolvedEventFrom = try reader.optionalDate(eventFrom, "resolvedEventFrom")
+        self.resolvedEventTo = try reader.optionalDate(eventTo, "resolvedEventTo")
     }
 }
 

@@ -51,6 +51,15 @@ public struct SearchRequest: DatelineRequest, Hashable {
     public var eventFrom: Date?
     /// Only articles reporting an event dated on or before this instant.
     public var eventTo: Date?
+    /// ``from`` as text, resolved by the server against its clock (``DateExpression``: `7d`, `yesterday`,
+    /// `last monday`, `2025-07`, ...): the start of the span it names. Not together with ``from``.
+    public var fromText: String?
+    /// ``to`` as text: the end of the span it names (`--to 2025-07` includes all of July). Not with ``to``.
+    public var toText: String?
+    /// ``eventFrom`` as text. Not together with ``eventFrom``.
+    public var eventFromText: String?
+    /// ``eventTo`` as text. Not together with ``eventTo``.
+    public var eventToText: String?
 
     public init(
         query: String,
@@ -68,7 +77,11 @@ public struct SearchRequest: DatelineRequest, Hashable {
         entities: [String] = [],
         topics: [String] = [],
         eventFrom: Date? = nil,
-        eventTo: Date? = nil
+        eventTo: Date? = nil,
+        fromText: String? = nil,
+        toText: String? = nil,
+        eventFromText: String? = nil,
+        eventToText: String? = nil
     ) {
         self.query = query
         self.limit = limit
@@ -86,11 +99,15 @@ public struct SearchRequest: DatelineRequest, Hashable {
         self.topics = topics
         self.eventFrom = eventFrom
         self.eventTo = eventTo
+        self.fromText = fromText
+        self.toText = toText
+        self.eventFromText = eventFromText
+        self.eventToText = eventToText
     }
 
     enum CodingKeys: Int, CodingKey {
         case query = 1, limit, cursor, from, to, sources, tags, languages, sort, minimumOffset, facets, histogramInterval
-        case entities, topics, eventFrom, eventTo
+        case entities, topics, eventFrom, eventTo, fromText, toText, eventFromText, eventToText
     }
 }
 
@@ -163,6 +180,12 @@ public struct SearchResponse: DatelineMessage, Hashable {
     public var appliedOffset: UInt64
     /// Present when the request asked for facets.
     public var facets: SearchFacets?
+    /// The publication-date bounds the search applied, after the server resolved any date text.
+    public var resolvedFrom: Date?
+    public var resolvedTo: Date?
+    /// The event-date bounds the search applied.
+    public var resolvedEventFrom: Date?
+    public var resolvedEventTo: Date?
 
     public init(total: UInt64, hits: [SearchHit], nextCursor: String? = nil, appliedOffset: UInt64, facets: SearchFacets? = nil) {
         self.total = total
@@ -172,5 +195,7 @@ public struct SearchResponse: DatelineMessage, Hashable {
         self.facets = facets
     }
 
-    enum CodingKeys: Int, CodingKey { case total = 1, hits, nextCursor, appliedOffset, facets }
+    enum CodingKeys: Int, CodingKey {
+        case total = 1, hits, nextCursor, appliedOffset, facets, resolvedFrom, resolvedTo, resolvedEventFrom, resolvedEventTo
+    }
 }
