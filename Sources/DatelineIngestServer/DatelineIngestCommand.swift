@@ -17,8 +17,9 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         commandName: "dateline-ingest",
         abstract: "Accept news articles, store them durably, and stream them to followers such as dateline-query.",
         discussion: """
-            Every option can also be set through the environment variable named in its help; a flag wins over \
-            the environment. SIGTERM or SIGINT drains in-flight requests, sends GoAway, syncs the log and exits.
+            Every option can also be set through the environment variable named in its help, or in a YAML or JSON \
+            file given to --config (keys are the options' long names: 'port: 7500'); a flag wins over the \
+            environment, the environment over the file. --print-config shows what applies and where it comes from. SIGTERM or SIGINT drains in-flight requests, sends GoAway, syncs the log and exits.
 
             Guarantees: an article acknowledged as accepted is on disk (fsync) before the reply is sent, unless \
             --fsync says otherwise; a torn last record is dropped at start; corruption anywhere else stops the \
@@ -31,37 +32,37 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     static let environment = ProcessInfo.processInfo.environment
 
     @Option(help: "Address to listen on. Env: DATELINE_INGEST_HOST.")
-    var host: String = environment["DATELINE_INGEST_HOST"] ?? "127.0.0.1"
+    var host: String = ServiceSettings.string("host", env: "DATELINE_INGEST_HOST", "127.0.0.1")
 
     @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_INGEST_PORT.")
-    var port: Int = EnvironmentDefault.int("DATELINE_INGEST_PORT", 7400)
+    var port: Int = ServiceSettings.int("port", env: "DATELINE_INGEST_PORT", 7400)
 
     @Option(name: .customLong("data-dir"), help: "Directory for the log. Env: DATELINE_INGEST_DATA_DIR.")
-    var dataDirectory: String = environment["DATELINE_INGEST_DATA_DIR"] ?? ".dateline/ingest"
+    var dataDirectory: String = ServiceSettings.string("data-dir", env: "DATELINE_INGEST_DATA_DIR", ".dateline/ingest")
 
     @Option(help: "Where the log lives: 'file' (segment files under --data-dir) or a PostgreSQL connection string, postgres://USER[:PASSWORD]@HOST[:PORT][,HOST[:PORT]...]/DB[?schema=NAME&sslmode=MODE] or key=value pairs (several hosts: the first primary is used, and the next on failure). Env: DATELINE_INGEST_LOG.")
-    var log: String = environment["DATELINE_INGEST_LOG"] ?? "file"
+    var log: String = ServiceSettings.string("log", env: "DATELINE_INGEST_LOG", "file")
 
     @Option(help: "Shared secret clients must present; empty for none. Env: DATELINE_TOKEN.")
-    var token: String = environment["DATELINE_TOKEN"] ?? ""
+    var token: String = ServiceSettings.string("token", env: "DATELINE_TOKEN", "", secret: true)
 
     @Option(help: "When to fsync: 'always' (before every acknowledgement, group commit), 'interval:MS', or 'none'. Env: DATELINE_INGEST_FSYNC.")
-    var fsync: String = environment["DATELINE_INGEST_FSYNC"] ?? "always"
+    var fsync: String = ServiceSettings.string("fsync", env: "DATELINE_INGEST_FSYNC", "always")
 
     @Option(name: .customLong("segment-size"), help: "Log segment size, e.g. 64M. Env: DATELINE_INGEST_SEGMENT_SIZE.")
-    var segmentSize: String = environment["DATELINE_INGEST_SEGMENT_SIZE"] ?? "64M"
+    var segmentSize: String = ServiceSettings.string("segment-size", env: "DATELINE_INGEST_SEGMENT_SIZE", "64M")
 
     @Option(name: .customLong("max-frame-size"), help: "Largest protocol frame accepted, e.g. 16M. Env: DATELINE_MAX_FRAME_SIZE.")
-    var maximumFrameSize: String = environment["DATELINE_MAX_FRAME_SIZE"] ?? "16M"
+    var maximumFrameSize: String = ServiceSettings.string("max-frame-size", env: "DATELINE_MAX_FRAME_SIZE", "16M")
 
     @Option(name: .customLong("max-body-size"), help: "Largest article body accepted, e.g. 1M. Env: DATELINE_INGEST_MAX_BODY_SIZE.")
-    var maximumBodySize: String = environment["DATELINE_INGEST_MAX_BODY_SIZE"] ?? "1M"
+    var maximumBodySize: String = ServiceSettings.string("max-body-size", env: "DATELINE_INGEST_MAX_BODY_SIZE", "1M")
 
     @Option(name: .customLong("max-batch"), help: "Most articles in one ingest request. Env: DATELINE_INGEST_MAX_BATCH.")
-    var maximumBatch: Int = EnvironmentDefault.int("DATELINE_INGEST_MAX_BATCH", 10_000)
+    var maximumBatch: Int = ServiceSettings.int("max-batch", env: "DATELINE_INGEST_MAX_BATCH", 10_000)
 
     @Option(help: "Run the extractor (people, offices, places, dates, topics, quotes, events) on every article: 'on' or 'off'. Env: DATELINE_INGEST_EXTRACTION.")
-    var extraction: String = environment["DATELINE_INGEST_EXTRACTION"] ?? "on"
+    var extraction: String = ServiceSettings.string("extraction", env: "DATELINE_INGEST_EXTRACTION", "on")
 
     @OptionGroup var service: ServiceOptions
 
@@ -107,7 +108,12 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         return nil
     }
 
+    static func main() async {
+        await Self.mainReadingSettings()
+    }
+
     func run() async throws {
+        guard !self.service.printedConfiguration(service: "dateline-ingest") else { return }
         self.service.bootstrapLogging()
         let logger = Logger(label: "dateline-ingest")
         let frameSize = Self.bytes(self.maximumFrameSize)!

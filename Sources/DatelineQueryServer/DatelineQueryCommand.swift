@@ -16,8 +16,9 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         commandName: "dateline-query",
         abstract: "Follow dateline-ingest, index every article, and answer searches.",
         discussion: """
-            Every option can also be set through the environment variable named in its help; a flag wins over \
-            the environment. The index is built by following dateline-ingest's log from the start; when the \
+            Every option can also be set through the environment variable named in its help, or in a YAML or JSON \
+            file given to --config (keys are the options' long names: 'port: 7500'); a flag wins over the \
+            environment, the environment over the file. --print-config shows what applies and where it comes from. The index is built by following dateline-ingest's log from the start; when the \
             ingest service is unreachable the query service keeps answering from its index and reconnects \
             with backoff. SIGTERM or SIGINT drains in-flight requests and exits.
             """
@@ -26,50 +27,50 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     static let environment = ProcessInfo.processInfo.environment
 
     @Option(help: "Address to listen on. Env: DATELINE_QUERY_HOST.")
-    var host: String = environment["DATELINE_QUERY_HOST"] ?? "127.0.0.1"
+    var host: String = ServiceSettings.string("host", env: "DATELINE_QUERY_HOST", "127.0.0.1")
 
     @Option(help: "Port to listen on; 0 picks a free one (see --port-file). Env: DATELINE_QUERY_PORT.")
-    var port: Int = EnvironmentDefault.int("DATELINE_QUERY_PORT", 7401)
+    var port: Int = ServiceSettings.int("port", env: "DATELINE_QUERY_PORT", 7401)
 
     @Option(help: "The dateline-ingest service to follow, HOST:PORT; several nodes sharing one log (PostgreSQL), comma-separated, are tried in turn when one fails. Env: DATELINE_INGEST.")
-    var ingest: String = environment["DATELINE_INGEST"] ?? "127.0.0.1:7400"
+    var ingest: String = ServiceSettings.string("ingest", env: "DATELINE_INGEST", "127.0.0.1:7400")
 
     @Option(
         name: .customLong("ingest-tls-ca"),
         help: "PEM CA certificates: follow dateline-ingest over TLS, trusting certificates they signed (with --tls-cert/--tls-key as this node's client certificate when ingest requires one). Env: DATELINE_INGEST_TLS_CA."
     )
-    var ingestTLSCAOption: String = environment["DATELINE_INGEST_TLS_CA"] ?? ""
+    var ingestTLSCAOption: String = ServiceSettings.string("ingest-tls-ca", env: "DATELINE_INGEST_TLS_CA", "")
     var ingestTLSCA: String? { self.ingestTLSCAOption.isEmpty ? nil : self.ingestTLSCAOption }
 
     @Option(name: .customLong("data-dir"), help: "Directory for the index: segments and the manifest. Env: DATELINE_QUERY_DATA_DIR.")
-    var dataDirectory: String = environment["DATELINE_QUERY_DATA_DIR"] ?? ".dateline/query"
+    var dataDirectory: String = ServiceSettings.string("data-dir", env: "DATELINE_QUERY_DATA_DIR", ".dateline/query")
 
     @Option(help: "Shared secret: required from clients and presented to dateline-ingest; empty for none. Env: DATELINE_TOKEN.")
-    var token: String = environment["DATELINE_TOKEN"] ?? ""
+    var token: String = ServiceSettings.string("token", env: "DATELINE_TOKEN", "", secret: true)
 
     @Option(name: .customLong("max-limit"), help: "The most hits one search may return. Env: DATELINE_QUERY_MAX_LIMIT.")
-    var maximumLimit: Int = EnvironmentDefault.int("DATELINE_QUERY_MAX_LIMIT", 100)
+    var maximumLimit: Int = ServiceSettings.int("max-limit", env: "DATELINE_QUERY_MAX_LIMIT", 100)
 
     @Option(name: .customLong("bm25-k1"), help: "BM25 term-frequency saturation. Env: DATELINE_BM25_K1.")
-    var k1: Double = EnvironmentDefault.double("DATELINE_BM25_K1", 1.2)
+    var k1: Double = ServiceSettings.double("bm25-k1", env: "DATELINE_BM25_K1", 1.2)
 
     @Option(name: .customLong("bm25-b"), help: "BM25 length normalisation. Env: DATELINE_BM25_B.")
-    var b: Double = EnvironmentDefault.double("DATELINE_BM25_B", 0.75)
+    var b: Double = ServiceSettings.double("bm25-b", env: "DATELINE_BM25_B", 0.75)
 
     @Option(name: .customLong("title-weight"), help: "How much more a title match counts than a body match. Env: DATELINE_TITLE_WEIGHT.")
-    var titleWeight: Double = EnvironmentDefault.double("DATELINE_TITLE_WEIGHT", 2)
+    var titleWeight: Double = ServiceSettings.double("title-weight", env: "DATELINE_TITLE_WEIGHT", 2)
 
     @Option(name: .customLong("commit-interval"), help: "Seconds between commits of buffered articles to a new segment (only when something changed, and at shutdown). Env: DATELINE_QUERY_COMMIT_INTERVAL.")
-    var commitInterval: Double = EnvironmentDefault.double("DATELINE_QUERY_COMMIT_INTERVAL", 10)
+    var commitInterval: Double = ServiceSettings.double("commit-interval", env: "DATELINE_QUERY_COMMIT_INTERVAL", 10)
 
     @Option(name: .customLong("buffer-articles"), help: "Commit as soon as this many articles are buffered in memory. Env: DATELINE_QUERY_BUFFER_ARTICLES.")
-    var bufferArticles: Int = EnvironmentDefault.int("DATELINE_QUERY_BUFFER_ARTICLES", 4_096)
+    var bufferArticles: Int = ServiceSettings.int("buffer-articles", env: "DATELINE_QUERY_BUFFER_ARTICLES", 4_096)
 
     @Option(name: .customLong("buffer-mb"), help: "... or as soon as the buffered articles hold this many MiB of text. Env: DATELINE_QUERY_BUFFER_MB.")
-    var bufferMegabytes: Int = EnvironmentDefault.int("DATELINE_QUERY_BUFFER_MB", 16)
+    var bufferMegabytes: Int = ServiceSettings.int("buffer-mb", env: "DATELINE_QUERY_BUFFER_MB", 16)
 
     @Option(name: .customLong("merge-factor"), help: "How many adjacent segments of one size are merged into one (2 or more). Env: DATELINE_QUERY_MERGE_FACTOR.")
-    var mergeFactor: Int = EnvironmentDefault.int("DATELINE_QUERY_MERGE_FACTOR", 8)
+    var mergeFactor: Int = ServiceSettings.int("merge-factor", env: "DATELINE_QUERY_MERGE_FACTOR", 8)
 
     @OptionGroup var service: ServiceOptions
 
@@ -88,7 +89,12 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         }
     }
 
+    static func main() async {
+        await Self.mainReadingSettings()
+    }
+
     func run() async throws {
+        guard !self.service.printedConfiguration(service: "dateline-query") else { return }
         let arenasLimited = HeapTrim.limitArenas(to: 2)
         self.service.bootstrapLogging()
         let logger = Logger(label: "dateline-query")

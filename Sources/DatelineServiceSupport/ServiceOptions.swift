@@ -10,50 +10,61 @@ public import Prometheus
 /// The options both service executables share, and what they do with them.
 public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: DATELINE_LOG_LEVEL.")
-    public var logLevel: String = ProcessInfo.processInfo.environment["DATELINE_LOG_LEVEL"] ?? "info"
+    public var logLevel: String = ServiceSettings.string("log-level", env: "DATELINE_LOG_LEVEL", "info")
 
     @Option(name: .customLong("port-file"), help: "Write the bound port to this file once listening (for scripts and tests).")
-    public var portFile: String?
+    public var portFileOption: String = ServiceSettings.string("port-file", "")
+    public var portFile: String? { self.portFileOption.isEmpty ? nil : self.portFileOption }
 
     @Option(
         name: .customLong("max-outbound"),
         help: "Unsent reply bytes per connection above which the service stops reading from it (K, M, G suffixes). Env: DATELINE_MAX_OUTBOUND."
     )
-    public var maximumOutbound: String = ProcessInfo.processInfo.environment["DATELINE_MAX_OUTBOUND"] ?? "4M"
+    public var maximumOutbound: String = ServiceSettings.string("max-outbound", env: "DATELINE_MAX_OUTBOUND", "4M")
 
     @Option(
         name: .customLong("stalled-reader-timeout"),
         help: "Seconds a connection may read none of its replies before it is sent GoAway and closed. Env: DATELINE_STALLED_READER_TIMEOUT."
     )
-    public var stalledReaderTimeout: Double = EnvironmentDefault.double("DATELINE_STALLED_READER_TIMEOUT", 30)
+    public var stalledReaderTimeout: Double = ServiceSettings.double("stalled-reader-timeout", env: "DATELINE_STALLED_READER_TIMEOUT", 30)
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS only (plain clients are refused with a clear error). Env: DATELINE_TLS_CERT.")
-    public var tlsCertificateOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_CERT"] ?? ""
+    public var tlsCertificateOption: String = ServiceSettings.string("tls-cert", env: "DATELINE_TLS_CERT", "")
     public var tlsCertificate: String? { self.tlsCertificateOption.isEmpty ? nil : self.tlsCertificateOption }
 
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert. Env: DATELINE_TLS_KEY.")
-    public var tlsKeyOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_KEY"] ?? ""
+    public var tlsKeyOption: String = ServiceSettings.string("tls-key", env: "DATELINE_TLS_KEY", "")
     public var tlsKey: String? { self.tlsKeyOption.isEmpty ? nil : self.tlsKeyOption }
 
     @Option(
         name: .customLong("tls-client-ca"),
         help: "PEM CA certificates: require every client to present a certificate they signed (mutual TLS). Env: DATELINE_TLS_CLIENT_CA."
     )
-    public var tlsClientCAOption: String = ProcessInfo.processInfo.environment["DATELINE_TLS_CLIENT_CA"] ?? ""
+    public var tlsClientCAOption: String = ServiceSettings.string("tls-client-ca", env: "DATELINE_TLS_CLIENT_CA", "")
     public var tlsClientCA: String? { self.tlsClientCAOption.isEmpty ? nil : self.tlsClientCAOption }
 
     @Option(
         name: .customLong("metrics-port"),
         help: "Serve Prometheus metrics over HTTP on this port (GET /metrics); off unless given; 0 picks a free one (see --metrics-port-file). Env: DATELINE_METRICS_PORT."
     )
-    public var metricsPortOption: String = ProcessInfo.processInfo.environment["DATELINE_METRICS_PORT"] ?? ""
+    public var metricsPortOption: String = ServiceSettings.string("metrics-port", env: "DATELINE_METRICS_PORT", "")
     public var metricsPort: Int? { Int(self.metricsPortOption) }
 
     @Option(name: .customLong("metrics-host"), help: "Address of the metrics endpoint (loopback unless set). Env: DATELINE_METRICS_HOST.")
-    public var metricsHost: String = ProcessInfo.processInfo.environment["DATELINE_METRICS_HOST"] ?? "127.0.0.1"
+    public var metricsHost: String = ServiceSettings.string("metrics-host", env: "DATELINE_METRICS_HOST", "127.0.0.1")
 
     @Option(name: .customLong("metrics-port-file"), help: "Write the metrics endpoint's port to this file once it listens (for scripts and tests).")
-    public var metricsPortFile: String?
+    public var metricsPortFileOption: String = ServiceSettings.string("metrics-port-file", "")
+    public var metricsPortFile: String? { self.metricsPortFileOption.isEmpty ? nil : self.metricsPortFileOption }
+
+    @Option(
+        name: .customLong("config"),
+        help: "A YAML or JSON file (.json) of option values keyed by the options' long names, e.g. 'port: 7500' or 'data-dir: /var/lib/dateline'. A flag wins over the environment, the environment over the file, the file over the defaults. Env: DATELINE_CONFIG."
+    )
+    public var configurationFile: String?
+
+    @Flag(name: .customLong("print-config"), help: "Print every option's effective value and where it comes from (flag, environment, file or default), then exit.")
+    public var printConfiguration = false
 
     public init() {}
 
@@ -65,8 +76,8 @@ public struct ServiceOptions: ParsableArguments {
 
     public func validate() throws {
         do {
-            try EnvironmentDefault.validate()
-        } catch let error as EnvironmentError {
+            try ServiceSettings.validate()
+        } catch let error as SettingsError {
             throw ValidationError(error.description)
         }
         if !self.metricsPortOption.isEmpty {
@@ -95,6 +106,13 @@ public struct ServiceOptions: ParsableArguments {
         for path in [self.tlsCertificate, self.tlsKey, self.tlsClientCA].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read the TLS file \(path)")
         }
+    }
+
+    /// With `--print-config`, prints the effective configuration and returns true (the command then exits).
+    public func printedConfiguration(service: String) -> Bool {
+        guard self.printConfiguration else { return false }
+        print("# \(service)\n" + ServiceSettings.report(arguments: Array(CommandLine.arguments.dropFirst())))
+        return true
     }
 
     /// Sets the backpressure limits and the TLS these options name on a server configuration.
@@ -159,6 +177,25 @@ public struct ServiceOptions: ParsableArguments {
             if let port = try? await server.listeningAddress().port {
                 try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
             }
+        }
+    }
+}
+
+extension AsyncParsableCommand {
+    /// What a service's `main` does: reads the configuration file (``ServiceSettings/load(arguments:environment:)``),
+    /// whose values the options' defaults then take, and parses and runs the command as ArgumentParser's own
+    /// `main` would.
+    public static func mainReadingSettings() async {
+        await ServiceSettings.load(arguments: Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try Self.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
         }
     }
 }
