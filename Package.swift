@@ -175,10 +175,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Backups of the ingest log: checksummed, compressed chunks of LogBatch records and a manifest; restore
+        /// into an empty log of either backend.
+        .target(
+            name: "DatelineBackup",
+            dependencies: [
+                "CDatelineZlib",
+                "DatelineProtocol",
+                "DatelineStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The `dateline-ingest` executable: flags and environment → configuration → ServiceGroup.
         .executableTarget(
             name: "DatelineIngestServer",
             dependencies: [
+                "DatelineBackup",
                 "DatelineIngest",
                 "DatelinePostgres",
                 "DatelineServiceSupport",
@@ -253,6 +267,7 @@ let package = Package(
         .executableTarget(
             name: "DatelineCLI",
             dependencies: [
+                "DatelineBackup",
                 "DatelineClient",
                 "DatelineExtraction",
                 "DatelineProtocol",
@@ -278,6 +293,7 @@ let package = Package(
         .testTarget(
             name: "DatelineQueryTests",
             dependencies: [
+                "DatelineBackup",
                 "DatelineTestSupport",
                 "DatelineStorage",
                 "DatelineClient",

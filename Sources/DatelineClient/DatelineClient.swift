@@ -234,6 +234,31 @@ public actor DatelineClient {
         return summary
     }
 
+    /// Opens a stream of `request` on the first node of `service` that can be reached (in the same order as
+    /// ``send(_:to:timeout:)``), and says which node that is. Failures while the stream runs are the stream's.
+    public func stream<Request: DatelineStreamingRequest>(
+        _ request: Request,
+        to service: DatelineService
+    ) async throws -> (stream: DatelineResponseStream<Request.Element>, address: String) {
+        let nodes = self.order(for: service)
+        var attempt = 0
+        while true {
+            let node = nodes[attempt]
+            do {
+                let connection = try await self.connection(node)
+                let (host, port) = self.address(of: node)
+                return (try connection.stream(request), "\(host):\(port)")
+            } catch var error as DatelineClientError {
+                error.requestType = Request.messageType
+                attempt += 1
+                guard error.failsOver, attempt < nodes.count else { throw error }
+                self.unhealthyUntil[node] = .now + self.settings.unhealthyFor
+            } catch {
+                throw self.clientError(error, node: node, whileConnecting: false)
+            }
+        }
+    }
+
     /// Closes the connections, including any still being opened.
     public func close() async {
         let slots = Array(self.connections.values)

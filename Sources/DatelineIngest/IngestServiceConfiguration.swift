@@ -47,7 +47,8 @@ public struct IngestServiceConfiguration: Sendable {
         self.extraction = extraction
     }
 
-    var logConfiguration: DatelineLogConfiguration {
+    /// The file log's configuration under ``dataDirectory``.
+    public var logConfiguration: DatelineLogConfiguration {
         var configuration = DatelineLogConfiguration(
             directory: self.dataDirectory + "/log",
             segmentMaximumBytes: self.segmentMaximumBytes,

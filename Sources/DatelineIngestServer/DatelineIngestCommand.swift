@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatelineBackup
 import DatelineIngest
 import DatelinePostgres
 import DatelineProtocol
@@ -64,10 +65,23 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     @Option(help: "Run the extractor (people, offices, places, dates, topics, quotes, events) on every article: 'on' or 'off'. Env: DATELINE_INGEST_EXTRACTION.")
     var extraction: String = ServiceSettings.string("extraction", env: "DATELINE_INGEST_EXTRACTION", "on")
 
+    @Option(
+        name: .customLong("restore-from"),
+        help: "A backup directory written by 'dateline backup': its articles are put into the log (which must be empty) at their offsets before the service starts serving; a log that already holds exactly that backup is left as it is. Env: DATELINE_INGEST_RESTORE_FROM."
+    )
+    var restoreFrom: String = ServiceSettings.string("restore-from", env: "DATELINE_INGEST_RESTORE_FROM", "")
+
     @OptionGroup var service: ServiceOptions
 
     func validate() throws {
         _ = try Self.durability(self.fsync)
+        if !self.restoreFrom.isEmpty {
+            do {
+                _ = try BackupReader(directory: self.restoreFrom)
+            } catch {
+                throw ValidationError("--restore-from: \(error)")
+            }
+        }
         for (name, value) in [("--segment-size", self.segmentSize), ("--max-frame-size", self.maximumFrameSize), ("--max-body-size", self.maximumBodySize)] {
             guard Self.bytes(value) != nil else { throw ValidationError("\(name) '\(value)' is not a size (examples: 1048576, 512K, 64M, 1G)") }
         }
@@ -108,6 +122,24 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         return nil
     }
 
+    /// With `--restore-from`, puts the backup's articles into `log` (closing it and failing the start when that
+    /// cannot be done: a service must not serve a log that is half restored).
+    func restore(into log: any IngestLog, logger: Logger) async throws {
+        guard !self.restoreFrom.isEmpty else { return }
+        do {
+            let backup = try BackupReader(directory: self.restoreFrom)
+            logger.info("restoring the log from a backup", metadata: [
+                "dateline.backup": "\(self.restoreFrom)", "dateline.backup.records": "\(backup.manifest.endOffset)",
+                "dateline.backup.created": "\(backup.manifest.createdAt)",
+            ])
+            _ = try await LogRestore.restore(backup, into: log, logger: logger)
+        } catch {
+            try? await log.close()
+            logger.critical("cannot restore from \(self.restoreFrom): \(error)")
+            throw error
+        }
+    }
+
     static func main() async {
         await Self.mainReadingSettings()
     }
@@ -139,6 +171,11 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         let service: IngestService
         if let postgres = try self.postgresLog() {
             let log = try await PostgresLog.open(configuration: postgres, metricsFactory: metrics?.factory, logger: logger)
+            try await self.restore(into: log, logger: logger)
+            service = try await IngestService.open(configuration: configuration, log: log, logger: logger)
+        } else if !self.restoreFrom.isEmpty {
+            let log = try DatelineLog(configuration: configuration.logConfiguration, logger: logger)
+            try await self.restore(into: log, logger: logger)
             service = try await IngestService.open(configuration: configuration, log: log, logger: logger)
         } else {
             service = try IngestService.open(configuration: configuration, logger: logger)

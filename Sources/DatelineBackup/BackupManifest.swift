@@ -1,0 +1,141 @@
+public import Foundation
+
+/// What a backup directory holds, written last (atomically) so that a directory without one is an unfinished
+/// backup and never restored.
+///
+/// A backup is the ingest log from offset 0 up to ``endOffset`` (exclusive), as it stood when the backup began:
+/// chunk files of consecutive records, each a zlib-compressed protobuf `LogBatch` (`protocol/dateline.proto`),
+/// named by their first offset, with their sizes and CRC-32 here. `MANIFEST.json`:
+///
+/// ```json
+/// {"format": 1, "protocolVersion": 1, "createdAt": "2026-12-06T08:00:00Z", "createdBy": "dateline 0.1.0",
+///  "source": {"address": "127.0.0.1:7400", "epoch": "3f9c0a1b2c3d4e5f"}, "endOffset": 21578, "articles": 21578,
+///  "chunks": [{"file": "00000000000000000000.chunk", "firstOffset": 0, "records": 2048,
+///              "storedBytes": 1912344, "rawBytes": 5033213, "crc32": 123456789}, ...]}
+/// ```
+public struct BackupManifest: Codable, Sendable, Equatable {
+    /// The manifest's file name inside a backup directory.
+    public static let fileName = "MANIFEST.json"
+    /// The format this build writes; it reads this one and every earlier one.
+    public static let currentFormat = 1
+
+    /// Where the records came from.
+    public struct Source: Codable, Sendable, Equatable {
+        /// The dateline-ingest node the backup read from (HOST:PORT).
+        public var address: String
+        /// The log's epoch at the time: offsets below ``BackupManifest/endOffset`` name these records in it.
+        public var epoch: String
+
+        public init(address: String, epoch: String) {
+            self.address = address
+            self.epoch = epoch
+        }
+    }
+
+    /// One chunk file: records `firstOffset ..< firstOffset + records`.
+    public struct Chunk: Codable, Sendable, Equatable {
+        public var file: String
+        public var firstOffset: UInt64
+        public var records: Int
+        /// The file's size (compressed).
+        public var storedBytes: Int
+        /// The encoded `LogBatch`'s size before compression.
+        public var rawBytes: Int
+        /// zlib's CRC-32 of the file's bytes.
+        public var crc32: UInt32
+
+        public init(file: String, firstOffset: UInt64, records: Int, storedBytes: Int, rawBytes: Int, crc32: UInt32) {
+            self.file = file
+            self.firstOffset = firstOffset
+            self.records = records
+            self.storedBytes = storedBytes
+            self.rawBytes = rawBytes
+            self.crc32 = crc32
+        }
+    }
+
+    public var format: Int
+    /// The wire protocol version whose `LogBatch` the chunks hold.
+    public var protocolVersion: Int
+    public var createdAt: Date
+    public var createdBy: String
+    public var source: Source
+    /// One past the last offset in the backup: the log's end when the backup began.
+    public var endOffset: UInt64
+    /// Articles in the backup (equal to ``endOffset``: the log holds one article per offset from 0).
+    public var articles: Int
+    public var chunks: [Chunk]
+
+    public init(createdAt: Date, createdBy: String, source: Source, endOffset: UInt64, chunks: [Chunk]) {
+        self.format = Self.currentFormat
+        self.protocolVersion = 1
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.source = source
+        self.endOffset = endOffset
+        self.articles = chunks.reduce(0) { $0 + $1.records }
+        self.chunks = chunks
+    }
+
+    /// Bytes of all chunk files.
+    public var storedBytes: Int { self.chunks.reduce(0) { $0 + $1.storedBytes } }
+
+    /// Checks what can be checked without reading the chunks: a format this build reads, chunks that follow one
+    /// another from offset 0 to ``endOffset``, file names without directories.
+    public func validate() throws(BackupError) {
+        guard (1...Self.currentFormat).contains(self.format) else {
+            throw BackupError(.unsupportedFormat, "the backup is in format \(self.format); this build reads formats 1 to \(Self.currentFormat)")
+        }
+        guard self.protocolVersion == 1 else {
+            throw BackupError(.unsupportedFormat, "the backup's records are protocol version \(self.protocolVersion); this build speaks 1")
+        }
+        var next: UInt64 = 0
+        for chunk in self.chunks {
+            guard chunk.firstOffset == next, chunk.records > 0, chunk.storedBytes >= 0, chunk.rawBytes >= 0 else {
+                throw BackupError(.damaged, "the manifest's chunk \(chunk.file) starts at offset \(chunk.firstOffset) where \(next) was expected")
+            }
+            guard !chunk.file.contains("/"), !chunk.file.hasPrefix(".") else {
+                throw BackupError(.damaged, "the manifest names a chunk outside the backup: \(chunk.file)")
+            }
+            next += UInt64(chunk.records)
+        }
+        guard next == self.endOffset, self.articles == Int(self.endOffset) else {
+            throw BackupError(.damaged, "the manifest's chunks hold offsets 0..<\(next) but it says \(self.endOffset) records (\(self.articles) articles)")
+        }
+    }
+}
+
+/// Why a backup could not be written, read or restored. ``code`` is stable; ``message`` is for people.
+public struct BackupError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// The backup directory exists and is not empty.
+        public static let directoryNotEmpty = Code(rawValue: "directory-not-empty")
+        /// There is no backup there (no manifest): nothing, or a backup that did not finish.
+        public static let notABackup = Code(rawValue: "not-a-backup")
+        /// A chunk or the manifest does not hold what it should (size, checksum, offsets, decoding).
+        public static let damaged = Code(rawValue: "damaged")
+        /// Written by a newer Dateline.
+        public static let unsupportedFormat = Code(rawValue: "unsupported-format")
+        /// The log to restore into already holds other records.
+        public static let logNotEmpty = Code(rawValue: "log-not-empty")
+        /// The source's records did not arrive as a log's records do (a gap, another epoch).
+        public static let sourceInconsistent = Code(rawValue: "source-inconsistent")
+        /// Reading or writing a file failed.
+        public static let io = Code(rawValue: "io")
+
+        public var description: String { self.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { self.message }
+}
