@@ -183,6 +183,7 @@ let package = Package(
                 "CDatelineZlib",
                 "DatelineProtocol",
                 "DatelineStorage",
+                "DatelineSearch",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -230,6 +231,7 @@ let package = Package(
         .target(
             name: "DatelineQuery",
             dependencies: [
+                "CDatelineZlib",
                 "DatelineProtocol",
                 "DatelineStorage",
                 "DatelineSearch",
@@ -245,6 +247,7 @@ let package = Package(
         .executableTarget(
             name: "DatelineQueryServer",
             dependencies: [
+                "DatelineBackup",
                 "DatelineQuery",
                 "DatelineServiceSupport",
                 "DatelineProtocol",

@@ -54,6 +54,39 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// A copy of `dateline-query`'s index (its latest commit point), under `index/`, taken before the log: it
+    /// holds log offsets `0 ..< appliedOffset`, all in the backup, so a restored index replays only the rest.
+    public struct IndexCopy: Codable, Sendable, Equatable {
+        /// One file of the commit point, `index/<name>`.
+        public struct File: Codable, Sendable, Equatable {
+            public var name: String
+            public var size: Int
+            public var crc32: UInt32
+
+            public init(name: String, size: Int, crc32: UInt32) {
+                self.name = name
+                self.size = size
+                self.crc32 = crc32
+            }
+        }
+
+        /// The dateline-query node it was copied from.
+        public var address: String
+        /// One past the last log offset the index holds.
+        public var appliedOffset: UInt64
+        /// The id of the article at `appliedOffset - 1`.
+        public var lastArticleID: String
+        /// Every file, the manifest (`manifest`) last.
+        public var files: [File]
+
+        public init(address: String, appliedOffset: UInt64, lastArticleID: String, files: [File]) {
+            self.address = address
+            self.appliedOffset = appliedOffset
+            self.lastArticleID = lastArticleID
+            self.files = files
+        }
+    }
+
     public var format: Int
     /// The wire protocol version whose `LogBatch` the chunks hold.
     public var protocolVersion: Int
@@ -65,8 +98,11 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     /// Articles in the backup (equal to ``endOffset``: the log holds one article per offset from 0).
     public var articles: Int
     public var chunks: [Chunk]
+    /// The query index, when the backup was taken with it.
+    public var index: IndexCopy?
 
-    public init(createdAt: Date, createdBy: String, source: Source, endOffset: UInt64, chunks: [Chunk]) {
+    public init(createdAt: Date, createdBy: String, source: Source, endOffset: UInt64, chunks: [Chunk], index: IndexCopy? = nil) {
+        self.index = index
         self.format = Self.currentFormat
         self.protocolVersion = 1
         self.createdAt = createdAt
@@ -101,6 +137,14 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         }
         guard next == self.endOffset, self.articles == Int(self.endOffset) else {
             throw BackupError(.damaged, "the manifest's chunks hold offsets 0..<\(next) but it says \(self.endOffset) records (\(self.articles) articles)")
+        }
+        if let index = self.index {
+            guard index.appliedOffset <= self.endOffset else {
+                throw BackupError(.damaged, "the backup's index holds offsets up to \(index.appliedOffset), past its log's end \(self.endOffset)")
+            }
+            guard index.files.last?.name == "manifest", index.files.allSatisfy({ !$0.name.contains("/") && !$0.name.hasPrefix(".") && !$0.name.isEmpty }) else {
+                throw BackupError(.damaged, "the backup's index names files it cannot hold")
+            }
         }
     }
 }

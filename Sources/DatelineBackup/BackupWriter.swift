@@ -23,6 +23,8 @@ public final class BackupWriter {
     private var chunks: [BackupManifest.Chunk] = []
     /// The offset the next record must have.
     public private(set) var nextOffset: UInt64 = 0
+    /// The query index copied into `index/`, once ``addIndex(_:)`` has been given all of it.
+    private var index: IndexCopyWriter?
 
     /// Prepares `directory`, which must not exist or be empty.
     public init(directory: String, chunkBytes: Int = 4 << 20) throws(BackupError) {
@@ -68,7 +70,9 @@ public final class BackupWriter {
     /// the directory is a backup of offsets `0 ..< nextOffset`.
     public func finish(source: BackupManifest.Source, createdBy: String, createdAt: Date = Date()) throws(BackupError) -> BackupManifest {
         try self.writeChunk()
-        let manifest = BackupManifest(createdAt: createdAt, createdBy: createdBy, source: source, endOffset: self.nextOffset, chunks: self.chunks)
+        let manifest = BackupManifest(
+            createdAt: createdAt, createdBy: createdBy, source: source, endOffset: self.nextOffset, chunks: self.chunks, index: self.index?.copy
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -87,11 +91,25 @@ public final class BackupWriter {
         return manifest
     }
 
+    /// Writes one chunk of the query index's commit point (an `IndexBackupRequest` stream's elements, in order)
+    /// into `index/`; call before the log's records, so that the index holds no record the backup lacks.
+    public func addIndex(_ chunk: IndexBackupChunk, from address: String) throws(BackupError) {
+        if self.index == nil { self.index = try IndexCopyWriter(directory: self.directory + "/index", address: address) }
+        try self.index!.add(chunk)
+    }
+
+    /// Checks that the index copy received every file its stream announced.
+    public func finishIndex() throws(BackupError) {
+        guard let index = self.index else { throw BackupError(.sourceInconsistent, "dateline-query sent no file of its index") }
+        try index.finish()
+    }
+
     /// Removes the chunk files written so far (a backup that will not be finished), leaving the directory as
     /// it was given: empty.
     public func abandon() {
         for chunk in self.chunks { try? FileManager.default.removeItem(atPath: self.directory + "/" + chunk.file) }
         try? FileManager.default.removeItem(atPath: self.directory + "/" + BackupManifest.fileName + ".tmp")
+        try? FileManager.default.removeItem(atPath: self.directory + "/index")
         self.chunks.removeAll()
         self.pending.removeAll()
     }

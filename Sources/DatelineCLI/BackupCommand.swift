@@ -28,6 +28,9 @@ extension Dateline {
         @Flag(help: "Check an existing backup instead of writing one: every chunk's size, checksum, records and offsets.")
         var verify = false
 
+        @Flag(name: .customLong("with-index"), help: "Also copy dateline-query's index (its latest commit point, taken first), so that a restored dateline-query replays only the log after it instead of rebuilding.")
+        var withIndex = false
+
         @Option(name: .customLong("chunk-size"), help: "Uncompressed bytes of records per chunk file, e.g. 4M.")
         var chunkSize: String = "4M"
 
@@ -39,6 +42,8 @@ extension Dateline {
             var endOffset: UInt64
             var chunks: Int
             var storedBytes: Int
+            var indexAppliedOffset: UInt64?
+            var indexFiles: Int?
             var seconds: Double
         }
 
@@ -73,6 +78,7 @@ extension Dateline {
             let report = Report(
                 directory: self.directory, source: address, epoch: manifest.source.epoch, articles: manifest.articles,
                 endOffset: manifest.endOffset, chunks: manifest.chunks.count, storedBytes: manifest.storedBytes,
+                indexAppliedOffset: manifest.index?.appliedOffset, indexFiles: manifest.index?.files.count,
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             )
             if self.global.output == .json {
@@ -84,6 +90,9 @@ extension Dateline {
                     verb, report.articles, report.endOffset, report.epoch, report.source, report.directory, report.chunks,
                     Double(report.storedBytes) / 1e6, report.seconds
                 ))
+                if let index = manifest.index {
+                    print("with dateline-query's index from \(index.address): \(index.files.count) files, holding offsets 0..<\(index.appliedOffset)")
+                }
             }
         }
 
@@ -94,6 +103,12 @@ extension Dateline {
             var result: (BackupManifest, String)?
             defer { if result == nil { writer.abandon() } }
             try await reportingErrors {
+                if self.withIndex {
+                    // The index first: it then holds no record the log's copy lacks.
+                    let (chunks, queryAddress) = try await client.stream(IndexBackupRequest(), to: .query)
+                    for try await chunk in chunks { try writer.addIndex(chunk, from: queryAddress) }
+                    try writer.finishIndex()
+                }
                 let request = SubscribeRequest(fromOffset: 0, maximumBatchRecords: 1024, follower: "dateline-backup")
                 let (stream, address) = try await client.stream(request, to: .ingest)
                 var end: UInt64?

@@ -17,15 +17,18 @@ import Glibc
 /// With an index directory, articles are committed to immutable segments on disk (see ``ArticleIndex``): a
 /// restart maps them and replays only the log after the last commit.
 public final class QueryService: Service, Sendable {
-    private struct State: ~Copyable {
+    struct State: ~Copyable {
         var index: ArticleIndex
         var newestPublishedAt: Double?
         /// One past the last log offset applied.
         var appliedOffset: UInt64 = 0
         var ingestEndOffset: UInt64 = 0
         var following = false
-        /// The log epoch the applied offsets belong to; nil until the first batch tells (for an empty index).
+        /// The log epoch the applied offsets belong to; nil until the first batch tells (for an empty index, or an
+        /// index restored from a backup, which checks ``lastArticleID`` against the log instead).
         var epoch: String?
+        /// The id of the article at `appliedOffset - 1`: what a restored index checks the log it follows against.
+        var lastArticleID: String?
         /// Whether the index has reached the ingest log's end since it started or was rebuilt: until then health
         /// says catching-up, and look-ups of ids not held answer UNAVAILABLE rather than NOT_FOUND.
         var caughtUp = false
@@ -52,15 +55,15 @@ public final class QueryService: Service, Sendable {
 
     /// The last commit, and the number of the next segment (commits and merges take this lock first, so that
     /// they install segments and write the manifest one at a time).
-    private struct Commits {
+    struct Commits {
         var manifest: IndexManifest
         var nextSegment: Int
         var merging = false
     }
 
     public let configuration: QueryServiceConfiguration
-    private let state: ReadWriteLocked<State>
-    private let commits: Mutex<Commits>
+    let state: ReadWriteLocked<State>
+    let commits: Mutex<Commits>
     private let latencies = Mutex(Latencies())
     private let logger: Logger
     private let startedAt = ContinuousClock.now
@@ -76,7 +79,7 @@ public final class QueryService: Service, Sendable {
     /// Records applied since the start (for tests: a restart replays only what the last commit lacks).
     private let replayed = Atomic<Int>(0)
     /// The index directory, once locked for this service (nil without one, or when another process holds it).
-    private let indexDirectory: String?
+    let indexDirectory: String?
     private let directoryLock: DirectoryLock?
     /// Why the service cannot run (its index directory is in use), when it cannot.
     private let startupFailure: DatelineStorageError?
@@ -116,6 +119,7 @@ public final class QueryService: Service, Sendable {
             state.appliedOffset = opened.problem == nil ? UInt64(manifest.data["appliedOffset"] ?? "") ?? 0 : 0
             state.ingestEndOffset = state.appliedOffset
             state.epoch = opened.problem == nil ? manifest.data["epoch"] : nil
+            state.lastArticleID = opened.problem == nil ? manifest.data[Self.lastArticleKey] : nil
             for document in 0..<opened.index.count {
                 if let published = opened.index.publishedAt(document) { state.newestPublishedAt = max(state.newestPublishedAt ?? published, published) }
             }
@@ -161,6 +165,7 @@ public final class QueryService: Service, Sendable {
             let (buffers, data, generation) = self.state.write { state in
                 var data = ["appliedOffset": "\(state.appliedOffset)", ArticleIndex.formatKey: ArticleIndex.format]
                 if let epoch = state.epoch { data["epoch"] = epoch }
+                if let last = state.lastArticleID { data[Self.lastArticleKey] = last }
                 return (state.index.freeze(), data, state.generation)
             }
             guard !buffers.isEmpty || data != commits.manifest.data else { return 0 }
@@ -326,6 +331,7 @@ public final class QueryService: Service, Sendable {
             let old: [IndexSegment] = self.state.write { state in
                 let segments = state.index.segments
                 state.epoch = nil
+                state.lastArticleID = nil
                 state.caughtUp = false
                 state.rebuildReason = reason
                 state.index = ArticleIndex(directory: self.indexDirectory, parameters: self.configuration.bm25)
@@ -434,8 +440,11 @@ public final class QueryService: Service, Sendable {
                     self.reset(because: reason)
                     continue
                 } catch let error as LogEpochChanged {
-                    self.logger.warning("the ingest log's epoch changed; rebuilding the index from offset 0", metadata: ["dateline.log.epoch": "\(error.epoch)"])
-                    self.reset(because: "rebuilding: the ingest log is now epoch \(error.epoch)")
+                    let reason = error.reason ?? "the ingest log is now epoch \(error.epoch)"
+                    self.logger.warning("the index does not belong to the ingest log it follows; rebuilding it from offset 0", metadata: [
+                        "dateline.log.epoch": "\(error.epoch)", "dateline.reason": "\(reason)",
+                    ])
+                    self.reset(because: "rebuilding: \(reason)")
                     continue
                 } catch {
                     if Task.isCancelled { break }
@@ -475,10 +484,23 @@ public final class QueryService: Service, Sendable {
             logger: self.logger
         )
         defer { Task { try? await connection.close() } }
-        let (from, epoch) = self.state.read { ($0.appliedOffset, $0.epoch) }
+        let (applied, epoch, lastArticleID) = self.state.read { ($0.appliedOffset, $0.epoch, $0.lastArticleID) }
+        // An index that holds records but no epoch (restored from a backup) asks for its own last record too, and
+        // adopts the log only if that record is the article it holds there.
+        let continuity = epoch == nil && applied > 0 ? lastArticleID : nil
+        let from = continuity == nil ? applied : applied - 1
         self.logger.info("following dateline-ingest", metadata: ["dateline.ingest": "\(endpoint)", "dateline.offset": "\(from)", "dateline.log.epoch": "\(epoch ?? "(none yet)")"])
         var first = true
         for try await batch in try connection.stream(SubscribeRequest(fromOffset: from, follower: "dateline-query", epoch: epoch)) {
+            if first, let continuity {
+                guard let record = batch.entries.first, record.offset == from, record.article.id == continuity else {
+                    throw LogEpochChanged(
+                        epoch: batch.epoch,
+                        reason: "the log's record at offset \(from) is not the article \(continuity) the restored index holds there"
+                    )
+                }
+                self.logger.info("the restored index continues this log", metadata: ["dateline.log.epoch": "\(batch.epoch)", "dateline.offset": "\(applied)"])
+            }
             if first {
                 // The stream answered: following (set before the batch is applied, so that a reader that sees
                 // the batch's records also sees that the index follows the log).
@@ -508,6 +530,7 @@ public final class QueryService: Service, Sendable {
                 state.index.add(article, offset: entry.offset)
                 if let date = article.publishedAt?.timeIntervalSince1970 { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
                 state.appliedOffset = entry.offset + 1
+                state.lastArticleID = article.id
                 applied += 1
             }
             self.replayed.add(applied, ordering: .relaxed)
@@ -559,6 +582,9 @@ public final class QueryService: Service, Sendable {
         router.on(TimelineRequest.self) { request, context in
             if let minimum = request.minimumOffset { try await self.waitUntilApplied(minimum, deadline: Self.deadline(context)) }
             return try self.timeline(request)
+        }
+        router.onStream(IndexBackupRequest.self) { request, writer, context in
+            try await self.copyCommitPoint(request, to: writer, logger: context.logger)
         }
         // Stats sort the latency samples and read the index: off the event loop.
         router.on(QueryStatsRequest.self) { _, _ in self.stats() }
@@ -876,7 +902,8 @@ public final class QueryService: Service, Sendable {
                 queryP95Microseconds: percentile(0.95),
                 queryP99Microseconds: percentile(0.99),
                 uptimeSeconds: (ContinuousClock.now - self.startedAt).seconds,
-                memory: ProcessMemory.current()
+                memory: ProcessMemory.current(),
+                recordsAppliedSinceStart: UInt64(self.recordsAppliedSinceStart)
             )
         }
     }
@@ -885,6 +912,13 @@ public final class QueryService: Service, Sendable {
 /// A batch from another log epoch than the index's: the index must be rebuilt.
 public struct LogEpochChanged: Error, Sendable {
     public var epoch: String
+    /// Why the index cannot go on with this log, when it is not simply another epoch.
+    public var reason: String?
+
+    public init(epoch: String, reason: String? = nil) {
+        self.epoch = epoch
+        self.reason = reason
+    }
 }
 
 /// The position after which the next page starts: the last hit's sort key. Opaque to clients.

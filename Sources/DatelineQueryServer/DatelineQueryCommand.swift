@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatelineBackup
 import DatelineProtocol
 import DatelineServiceSupport
 import DatelineQuery
@@ -72,9 +73,22 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(name: .customLong("merge-factor"), help: "How many adjacent segments of one size are merged into one (2 or more). Env: DATELINE_QUERY_MERGE_FACTOR.")
     var mergeFactor: Int = ServiceSettings.int("merge-factor", env: "DATELINE_QUERY_MERGE_FACTOR", 8)
 
+    @Option(
+        name: .customLong("restore-from"),
+        help: "A backup directory written by 'dateline backup --with-index': when --data-dir holds no index yet, the backup's index is put there, and only the log after it is replayed (the log must be the one restored from the same backup; otherwise the index is rebuilt from the log). Env: DATELINE_QUERY_RESTORE_FROM."
+    )
+    var restoreFrom: String = ServiceSettings.string("restore-from", env: "DATELINE_QUERY_RESTORE_FROM", "")
+
     @OptionGroup var service: ServiceOptions
 
     func validate() throws {
+        if !self.restoreFrom.isEmpty {
+            do {
+                _ = try BackupReader(directory: self.restoreFrom)
+            } catch {
+                throw ValidationError("--restore-from: \(error)")
+            }
+        }
         guard DatelineEndpoint.list(self.ingest) != nil else {
             throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT or a comma-separated list of them, e.g. 127.0.0.1:7400")
         }
@@ -123,6 +137,13 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         self.service.apply(to: &configuration.server)
         let metrics = self.service.bootstrapMetrics()
         configuration.server.metricsFactory = metrics?.factory
+        if !self.restoreFrom.isEmpty {
+            switch try IndexRestore.install(try BackupReader(directory: self.restoreFrom), into: self.dataDirectory, logger: logger) {
+            case .installed(let offset): logger.info("starting from the backup's index", metadata: ["dateline.offset": "\(offset)"])
+            case .noIndexInBackup: logger.info("the backup holds no index; building it from the log", metadata: ["dateline.backup": "\(self.restoreFrom)"])
+            case .indexPresent: logger.info("the data directory already holds an index; --restore-from leaves it", metadata: ["dateline.backup": "\(self.restoreFrom)"])
+            }
+        }
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)

@@ -116,7 +116,12 @@ enum Fixtures {
     static let queryStatsResponse = QueryStatsResponse(
         articleCount: 2, appliedOffset: 2, ingestEndOffset: 2, lag: 0, following: true, indexTerms: 412, indexBytes: 65_536,
         queries: 17, queryP50Microseconds: 120, queryP95Microseconds: 300, queryP99Microseconds: 450, uptimeSeconds: 30,
-        memory: ProcessMemory(residentBytes: 83_886_080, peakResidentBytes: 104_857_600)
+        memory: ProcessMemory(residentBytes: 83_886_080, peakResidentBytes: 104_857_600), recordsAppliedSinceStart: 2
+    )
+    static let indexBackupRequest = IndexBackupRequest(maximumChunkBytes: 65_536)
+    static let indexBackupChunk = IndexBackupChunk(
+        file: "seg-000000000001.dict", position: 0, data: Array("DTLNIDX1".utf8), fileSize: 8, fileCRC32: 0x1B3C_7E5A,
+        appliedOffset: 2, lastArticleID: "e96d74743f33cd42", files: 8
     )
     static let searchRequest = SearchRequest(
         query: "\"rare earth\" Rubio -telephone",

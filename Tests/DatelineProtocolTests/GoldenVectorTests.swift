@@ -87,6 +87,8 @@ struct GoldenFrame: Sendable {
             .init("entities-response", Fixtures.entitiesResponse, correlationID: 16, serverTimeMicroseconds: 30),
             .init("timeline-request", Fixtures.timelineRequest, correlationID: 17, timeoutMilliseconds: 2_000),
             .init("timeline-response", Fixtures.timelineResponse, correlationID: 17, serverTimeMicroseconds: 95),
+            .init("index-backup-request", Fixtures.indexBackupRequest, correlationID: 18),
+            .init("index-backup-chunk", Fixtures.indexBackupChunk, correlationID: 18, flags: [], serverTimeMicroseconds: nil),
         ]
         // Compressed variants of every message with a non-empty payload.
         frames += frames.filter { (try? $0.encode().readableBytes) ?? 0 > 0 }.map {

@@ -33,6 +33,12 @@ struct BackupRestoreTests {
         var query: ServiceProcess
         var ports: (Int, Int)
 
+        init(ingest: ServiceProcess, query: ServiceProcess, ports: (Int, Int)) {
+            self.ingest = ingest
+            self.query = query
+            self.ports = ports
+        }
+
         init(root: String, name: String, ingestArguments: [String] = []) async throws {
             self.ingest = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", "\(root)/\(name)/ingest"] + ingestArguments)
             let ingestPort = try await self.ingest.port()
@@ -219,6 +225,98 @@ struct BackupRestoreTests {
         let unfinished = try self.runToExit("dateline-ingest", ["--data-dir", "\(self.root)/fresh2", "--restore-from", backup, "--port", "0"])
         #expect(unfinished.status == 64)
         #expect(unfinished.errors.contains("holds no finished backup"), "\(unfinished.errors)")
+    }
+
+    /// The figures of the query process of `pair`.
+    func queryStats(_ pair: Pair) async throws -> QueryStatsResponse {
+        let client = pair.client
+        defer { Task { await client.close() } }
+        return try await client.send(QueryStatsRequest(), to: .query)
+    }
+
+    @Test(.timeLimit(.minutes(4)))
+    func aBackupWithTheIndexRestoresAQueryNodeThatReplaysOnlyTheLogAfterIt() async throws {
+        defer { try? FileManager.default.removeItem(atPath: self.root) }
+        let original = try await Pair(root: self.root, name: "original")
+        defer { original.stop() }
+        let client = original.client
+        defer { Task { await client.close() } }
+        _ = try await client.send(IngestRequest(articles: (0..<300).map(Self.story)), to: .ingest)
+        try await original.waitUntilIndexed(300)
+
+        // Taken while batches keep arriving: the index is copied first, so it holds no record the log's copy lacks.
+        let load = Task {
+            for start in stride(from: 300, to: 450, by: 10) {
+                _ = try await client.send(IngestRequest(articles: (start..<(start + 10)).map(Self.story)), to: .ingest)
+            }
+        }
+        let result = try await CLI.run(["backup", self.root + "/backup", "--with-index", "-o", "json"], ports: original.ports)
+        try await load.value
+        #expect(result.status == 0, "\(result.errors)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
+        let end = try #require((report["endOffset"] as? NSNumber)?.uint64Value)
+        let indexed = try #require((report["indexAppliedOffset"] as? NSNumber)?.uint64Value)
+        #expect(indexed >= 300 && indexed <= end, "index \(indexed), log \(end)")
+        let verified = try await CLI.run(["backup", "--verify", self.root + "/backup"], ports: nil)
+        #expect(verified.status == 0, "\(verified.errors)")
+
+        // Restored with the index: the query node applies only the records after the index's commit point.
+        let restored = try await Pair(root: self.root, name: "restored", ingestArguments: ["--restore-from", self.root + "/backup"])
+        defer { restored.stop() }
+        restored.query.kill(SIGTERM)
+        let query = try ServiceProcess("dateline-query", arguments: [
+            "--data-dir", "\(self.root)/restored/query-from-backup", "--ingest", "127.0.0.1:\(restored.ports.0)",
+            "--restore-from", self.root + "/backup",
+        ])
+        defer { query.kill(SIGTERM) }
+        var fromBackup = restored
+        fromBackup.query = query
+        fromBackup.ports.1 = try await query.port()
+        try await fromBackup.waitUntilIndexed(end)
+        let stats = try await self.queryStats(fromBackup)
+        #expect(stats.articleCount == end)
+        #expect(stats.recordsAppliedSinceStart == end - indexed, "only the log after the index's commit point is replayed")
+
+        // ... and answers as a node that rebuilt its index from the restored log.
+        let rebuilt = try ServiceProcess("dateline-query", arguments: [
+            "--data-dir", "\(self.root)/restored/query-rebuilt", "--ingest", "127.0.0.1:\(restored.ports.0)",
+        ])
+        defer { rebuilt.kill(SIGTERM) }
+        var fromLog = restored
+        fromLog.query = rebuilt
+        fromLog.ports.1 = try await rebuilt.port()
+        try await fromLog.waitUntilIndexed(end)
+        #expect(try await self.queryStats(fromLog).recordsAppliedSinceStart == end)
+        let (a, b) = (fromBackup.client, fromLog.client)
+        for search in Self.searches {
+            let expected = try await b.send(search, to: .query)
+            let actual = try await a.send(search, to: .query)
+            #expect(expected.total > 0 && actual.total == expected.total && actual.hits == expected.hits && actual.facets == expected.facets, "\(search.query)")
+        }
+        await a.close()
+        await b.close()
+
+        // The same index pointed at another log (whose record at the index's last offset is another article) is
+        // rebuilt from that log rather than mixed with it.
+        let other = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", "\(self.root)/other/ingest", "--extraction", "off"])
+        defer { other.kill(SIGTERM) }
+        let otherPort = try await other.port()
+        let otherClient = DatelineClient(settings: DatelineClientSettings(ingest: ("127.0.0.1", otherPort), query: ("127.0.0.1", 1)))
+        _ = try await otherClient.send(IngestRequest(articles: (1_000..<(1_000 + Int(end))).map(Self.story)), to: .ingest)
+        await otherClient.close()
+        let mismatched = try ServiceProcess("dateline-query", arguments: [
+            "--data-dir", "\(self.root)/other/query", "--ingest", "127.0.0.1:\(otherPort)", "--restore-from", self.root + "/backup",
+        ])
+        defer { mismatched.kill(SIGTERM) }
+        let otherPair = Pair(ingest: other, query: mismatched, ports: (otherPort, try await mismatched.port()))
+        try await otherPair.waitUntilIndexed(end)
+        let otherStats = try await self.queryStats(otherPair)
+        #expect(otherStats.articleCount == end, "the backup's articles are gone, the other log's are there")
+        let search = otherPair.client
+        let hits = try await search.send(SearchRequest(query: "\"item 1005\"", limit: 5), to: .query)
+        #expect(hits.total == 1)
+        #expect(try await search.send(SearchRequest(query: "\"item 5\"", limit: 5), to: .query).total == 0)
+        await search.close()
     }
 
     /// Runs a service that is expected to exit by itself, returning its status and standard error.

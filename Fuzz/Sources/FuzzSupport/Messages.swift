@@ -12,6 +12,7 @@ public let messageTypes: [any (DatelineMessage & Hashable).Type] = [
     LogBatch.self, IngestStatsRequest.self, IngestStatsResponse.self, SearchRequest.self, SearchResponse.self,
     GetArticleRequest.self, GetArticleResponse.self, QueryStatsRequest.self, QueryStatsResponse.self,
     EntitiesRequest.self, EntitiesResponse.self, TimelineRequest.self, TimelineResponse.self,
+    IndexBackupRequest.self, IndexBackupChunk.self,
 ]
 
 /// Traps unless ``messageTypes`` lists exactly `DatelineMessageType.known`, in order.

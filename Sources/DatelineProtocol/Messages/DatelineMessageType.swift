@@ -35,6 +35,8 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
     public static let entitiesResponse = Self(rawValue: 0x0207)
     public static let timelineRequest = Self(rawValue: 0x0208)
     public static let timelineResponse = Self(rawValue: 0x0209)
+    public static let indexBackupRequest = Self(rawValue: 0x020A)
+    public static let indexBackupChunk = Self(rawValue: 0x020B)
 
     /// Every type this build knows, with its name in `dateline.proto`.
     public static let known: [(type: DatelineMessageType, name: String)] = [
@@ -47,6 +49,7 @@ public struct DatelineMessageType: RawRepresentable, Hashable, Sendable, CustomS
         (.queryStatsRequest, "QueryStatsRequest"), (.queryStatsResponse, "QueryStatsResponse"),
         (.entitiesRequest, "EntitiesRequest"), (.entitiesResponse, "EntitiesResponse"),
         (.timelineRequest, "TimelineRequest"), (.timelineResponse, "TimelineResponse"),
+        (.indexBackupRequest, "IndexBackupRequest"), (.indexBackupChunk, "IndexBackupChunk"),
     ]
 
     /// The message's name in `dateline.proto`, or its number in hex when unknown.

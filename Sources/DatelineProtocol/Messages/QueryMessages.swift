@@ -63,12 +63,15 @@ public struct QueryStatsResponse: DatelineMessage, Hashable {
     public var uptimeSeconds: Double
     /// The process's memory, when the platform tells.
     public var memory: ProcessMemory?
+    /// Log records applied since the process started (a restart replays only what the last commit lacks).
+    public var recordsAppliedSinceStart: UInt64
 
     public init(
         articleCount: UInt64, appliedOffset: UInt64, ingestEndOffset: UInt64, lag: UInt64, following: Bool, indexTerms: UInt64,
         indexBytes: UInt64, queries: UInt64, queryP50Microseconds: Double, queryP95Microseconds: Double,
-        queryP99Microseconds: Double, uptimeSeconds: Double, memory: ProcessMemory? = nil
+        queryP99Microseconds: Double, uptimeSeconds: Double, memory: ProcessMemory? = nil, recordsAppliedSinceStart: UInt64 = 0
     ) {
+        self.recordsAppliedSinceStart = recordsAppliedSinceStart
         self.articleCount = articleCount
         self.appliedOffset = appliedOffset
         self.ingestEndOffset = ingestEndOffset
@@ -86,7 +89,7 @@ public struct QueryStatsResponse: DatelineMessage, Hashable {
 
     enum CodingKeys: Int, CodingKey {
         case articleCount = 1, appliedOffset, ingestEndOffset, lag, following, indexTerms, indexBytes, queries
-        case queryP50Microseconds, queryP95Microseconds, queryP99Microseconds, uptimeSeconds, memory
+        case queryP50Microseconds, queryP95Microseconds, queryP99Microseconds, uptimeSeconds, memory, recordsAppliedSinceStart
     }
 }
 
@@ -112,4 +115,60 @@ public struct ProcessMemory: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: Int, CodingKey { case residentBytes = 1, peakResidentBytes }
+}
+
+/// Asks `dateline-query` for a copy of its index's latest commit point (`dateline backup --with-index`).
+///
+/// Answered by a stream of ``IndexBackupChunk`` frames ending with END_STREAM: every file the commit point
+/// names, each in order of position, then its manifest (named `manifest`). `FAILED_PRECONDITION` when the
+/// service keeps no index on disk.
+public struct IndexBackupRequest: DatelineStreamingRequest, Hashable {
+    public typealias Element = IndexBackupChunk
+    public static let messageType = DatelineMessageType.indexBackupRequest
+
+    /// The most file bytes per chunk; 0 lets the service choose (1 MiB).
+    public var maximumChunkBytes: UInt32
+
+    public init(maximumChunkBytes: UInt32 = 0) {
+        self.maximumChunkBytes = maximumChunkBytes
+    }
+
+    enum CodingKeys: Int, CodingKey { case maximumChunkBytes = 1 }
+}
+
+/// One piece of one file of an index commit point; the stream's first chunk carries the commit point's figures.
+public struct IndexBackupChunk: DatelineMessage, Hashable {
+    public static let messageType = DatelineMessageType.indexBackupChunk
+
+    /// A file name inside the index directory (no directories).
+    public var file: String
+    /// Where ``data`` goes in the file.
+    public var position: UInt64
+    public var data: [UInt8]
+    /// The whole file's size.
+    public var fileSize: UInt64
+    /// zlib's CRC-32 of the whole file, on the file's last chunk (0 on the others).
+    public var fileCRC32: UInt32
+    /// First chunk: one past the last log offset the commit point holds.
+    public var appliedOffset: UInt64
+    /// First chunk: the id of the article at `appliedOffset - 1` (empty for an empty index).
+    public var lastArticleID: String
+    /// First chunk: how many files the stream carries, the manifest included.
+    public var files: UInt32
+
+    public init(
+        file: String, position: UInt64, data: [UInt8], fileSize: UInt64, fileCRC32: UInt32 = 0,
+        appliedOffset: UInt64 = 0, lastArticleID: String = "", files: UInt32 = 0
+    ) {
+        self.file = file
+        self.position = position
+        self.data = data
+        self.fileSize = fileSize
+        self.fileCRC32 = fileCRC32
+        self.appliedOffset = appliedOffset
+        self.lastArticleID = lastArticleID
+        self.files = files
+    }
+
+    enum CodingKeys: Int, CodingKey { case file = 1, position, data, fileSize, fileCRC32, appliedOffset, lastArticleID, files }
 }
