@@ -74,6 +74,10 @@ struct DatelineIngestCommand: AsyncParsableCommand {
     @OptionGroup var service: ServiceOptions
 
     func validate() throws {
+        try ServiceSettings.namingSources { try self.validateOptions() }
+    }
+
+    func validateOptions() throws {
         _ = try Self.durability(self.fsync)
         if !self.restoreFrom.isEmpty {
             do {

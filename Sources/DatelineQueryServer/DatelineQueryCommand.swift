@@ -82,6 +82,10 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @OptionGroup var service: ServiceOptions
 
     func validate() throws {
+        try ServiceSettings.namingSources { try self.validateOptions() }
+    }
+
+    func validateOptions() throws {
         if !self.restoreFrom.isEmpty {
             do {
                 _ = try BackupReader(directory: self.restoreFrom)

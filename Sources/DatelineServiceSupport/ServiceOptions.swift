@@ -80,6 +80,10 @@ public struct ServiceOptions: ParsableArguments {
         } catch let error as SettingsError {
             throw ValidationError(error.description)
         }
+        try ServiceSettings.namingSources { try self.validateOptions() }
+    }
+
+    func validateOptions() throws {
         if !self.metricsPortOption.isEmpty {
             guard let port = Int(self.metricsPortOption), (0...65535).contains(port) else {
                 throw ValidationError("--metrics-port '\(self.metricsPortOption)' is not a TCP port (0-65535) (DATELINE_METRICS_PORT)")
@@ -196,6 +200,28 @@ extension AsyncParsableCommand {
             }
         } catch {
             Self.exit(withError: error)
+        }
+    }
+}
+
+extension ServiceSettings {
+    /// Runs `validation`; a `ValidationError` about `--key` whose value came from the environment or the
+    /// configuration file says so (`--fsync 'sometimes' must be ... (set by DATELINE_INGEST_FSYNC)`): the user
+    /// did not type that flag.
+    public static func namingSources(_ validation: () throws -> Void) throws {
+        do {
+            try validation()
+        } catch let error as ValidationError {
+            let message = error.message
+            guard message.hasPrefix("--"),
+                let key = message.dropFirst(2).split(whereSeparator: { $0 == " " || $0 == ":" }).first.map(String.init),
+                let source = Self.source(of: key, arguments: Array(CommandLine.arguments.dropFirst()))
+            else { throw error }
+            switch source {
+            case .environment(let variable): throw ValidationError("\(message) (set by \(variable))")
+            case .file(let path): throw ValidationError("\(message) (set in \(path))")
+            case .flag, .builtInDefault: throw error
+            }
         }
     }
 }

@@ -126,6 +126,19 @@ struct ServiceConfigurationFileTests {
         }
     }
 
+    @Test func aValueRefusedByItsOptionNamesWhereItCameFrom() throws {
+        let fromEnvironment = try self.run("dateline-ingest", ["--port", "0", "--data-dir", self.directory + "/data"], environment: ["DATELINE_INGEST_FSYNC": "sometimes"])
+        #expect(fromEnvironment.status == 64)
+        #expect(fromEnvironment.errors.contains("--fsync 'sometimes' must be") && fromEnvironment.errors.contains("(set by DATELINE_INGEST_FSYNC)"), "\(fromEnvironment.errors)")
+        let config = try self.file("query.yaml", "ingest: nowhere\n")
+        let fromFile = try self.run("dateline-query", ["--config", config, "--port", "0", "--data-dir", self.directory + "/data"])
+        #expect(fromFile.status == 64)
+        #expect(fromFile.errors.contains("--ingest 'nowhere'") && fromFile.errors.contains("(set in \(config))"), "\(fromFile.errors)")
+        let fromFlag = try self.run("dateline-ingest", ["--port", "0", "--fsync", "sometimes"], environment: ["DATELINE_INGEST_FSYNC": "none"])
+        #expect(fromFlag.status == 64)
+        #expect(fromFlag.errors.contains("--fsync 'sometimes'") && !fromFlag.errors.contains("set by"), "\(fromFlag.errors)")
+    }
+
     @Test func aMissingFileIsNamed() throws {
         let result = try self.run("dateline-ingest", ["--config", self.directory + "/absent.yaml", "--print-config"])
         #expect(result.status == 64, "\(result.errors)")
