@@ -7,14 +7,13 @@
 -- (dateline-query) are registered (Preferences > Protocols > Dateline changes them); on any other port a
 -- connection is recognised by its preface (a heuristic on TCP).
 --
--- Use:
---   tshark -X lua_script:protocol/dateline.lua \
---          -o 'uat:protobuf_search_paths:"protocol","TRUE"' -o protobuf.pbf_as_hf:TRUE -r capture.pcap -V
+-- Use (the search path must be absolute):
+--   tshark -X lua_script:protocol/dateline.lua -o "uat:protobuf_search_paths:\"$PWD/protocol\",\"TRUE\"" -r capture.pcap -V
 -- or copy this file into Wireshark's personal Lua plugins folder (Help > About Wireshark > Folders), and add
 -- the repository's protocol/ folder under Preferences > Protocols > ProtoBuf > Protobuf search paths (tick
 -- "Load all files") so that payloads show their fields by name. Without it the payloads still show as protobuf
 -- fields by number. Filters: dateline, dateline.type == 0x0200, dateline.correlation_id == 7,
--- dateline.flags.compressed, dateline.message == "SearchRequest"; with pbf_as_hf, pbf.dateline.v1.Hello.client_name.
+-- dateline.flags.compressed, dateline.message == "SearchRequest".
 -- Tested by Tests/DatelineWireTests/DissectorTests.swift (runs where tshark is installed).
 
 local dateline = Proto("dateline", "Dateline Protocol")
