@@ -31,12 +31,12 @@ struct WireRecordPrinter {
 
     /// Prints an item of a stream read on its own (a hex dump, raw bytes, a vector).
     mutating func print(_ record: DatelineWireRecord, stream: String?) {
-        self.emit(record, where: Where(stream: stream))
+        self.emit(record, where: RecordLocation(stream: stream))
     }
 
     /// Prints an item of a capture.
     mutating func print(_ record: DatelineCaptureDecoder.Record) {
-        var place = Where(capture: record.stream, packet: record.packetNumber)
+        var place = RecordLocation(capture: record.stream, packet: record.packetNumber)
         if let timestamp = record.timestamp {
             place.time = Self.iso8601(timestamp)
             place.secondsIntoCapture = self.captureStart.map { timestamp.seconds(since: $0) }
@@ -59,7 +59,7 @@ struct WireRecordPrinter {
         }
     }
 
-    private mutating func emit(_ record: DatelineWireRecord, where place: Where) {
+    private mutating func emit(_ record: DatelineWireRecord, where place: RecordLocation) {
         if let problem = record.problem {
             self.problemCount += 1
             if self.firstProblem == nil { self.firstProblem = place.described(offset: problem.offset) + ": \(problem.code): \(problem.message)" }
@@ -88,7 +88,7 @@ struct WireRecordPrinter {
     }
 
     /// The readable form of a record: a line, then the message or the payload indented.
-    private func text(_ record: DatelineWireRecord, place: Where) -> String {
+    private func text(_ record: DatelineWireRecord, place: RecordLocation) -> String {
         let prefix = place.textPrefix
         switch record {
         case .preface(let offset, let version):
@@ -154,8 +154,8 @@ struct WireRecordPrinter {
     }
 }
 
-/// Where a record was found: a named stream, or a connection's direction and a packet of a capture.
-struct Where {
+/// RecordLocation a record was found: a named stream, or a connection's direction and a packet of a capture.
+struct RecordLocation {
     var stream: String?
     var connection: Int?
     var isFromClient: Bool?
@@ -253,7 +253,7 @@ struct DecodedRecordJSON: Encodable {
         var stopsDecoding: Bool
     }
 
-    init(kind: String, place: Where) {
+    init(kind: String, place: RecordLocation) {
         self.kind = kind
         self.stream = place.stream
         self.connection = place.connection
@@ -264,7 +264,7 @@ struct DecodedRecordJSON: Encodable {
         self.time = place.time
     }
 
-    init(_ record: DatelineWireRecord, place: Where) {
+    init(_ record: DatelineWireRecord, place: RecordLocation) {
         switch record {
         case .preface(let offset, let version):
             self.init(kind: "preface", place: place)
