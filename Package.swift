@@ -266,6 +266,26 @@ let package = Package(
             dependencies: ["DatelineProtocol", "DatelineArticles"],
             swiftSettings: swiftSettings
         ),
+        /// Dateline traffic read back from what was captured: hex dumps, raw byte streams, pcap and pcapng captures
+        /// (TCP reassembled), decoded frame by frame (`dateline decode`).
+        .target(
+            name: "DatelineWire",
+            dependencies: [
+                "DatelineProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DatelineWireTests",
+            dependencies: [
+                "DatelineWire",
+                "DatelineProtocol",
+                "DatelineTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The `dateline` CLI.
         .executableTarget(
             name: "DatelineCLI",
@@ -275,6 +295,7 @@ let package = Package(
                 "DatelineExtraction",
                 "DatelineProtocol",
                 "DatelineArticles",
+                "DatelineWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

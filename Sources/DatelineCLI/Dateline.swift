@@ -23,7 +23,7 @@ struct Dateline: AsyncParsableCommand {
             """,
         subcommands: [
             Ingest.self, Search.self, Get.self, Entities.self, Timeline.self, Extract.self, Evaluate.self, TrainNER.self, Stats.self, Health.self,
-            Ping.self, Backup.self,
+            Ping.self, Backup.self, Decode.self,
         ]
     )
 }

@@ -87,7 +87,7 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     /// Names what a wrong peer seems to be, for the log line.
-    static func describeForeignBytes(_ buffer: ByteBuffer) -> String {
+    package static func describeForeignBytes(_ buffer: ByteBuffer) -> String {
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, 8)) ?? []
         let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
             .joined(separator: " ")
