@@ -169,16 +169,21 @@ enum BackupFiles {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw BackupError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        try Self.writeAll(bytes, to: descriptor, name: path)
+        guard fsync(descriptor) == 0 else { throw BackupError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// Writes all of `bytes` at the descriptor's position (`name` is for the error).
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32, name: String) throws(BackupError) {
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, bytes.count - written) }
             if result < 0 {
                 if errno == EINTR { continue }
-                throw BackupError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
+                throw BackupError(.io, "cannot write \(name): \(String(cString: strerror(errno)))")
             }
             written += result
         }
-        guard fsync(descriptor) == 0 else { throw BackupError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
     static func syncDirectory(_ path: String) throws(BackupError) {

@@ -54,7 +54,7 @@ final class IndexCopyWriter {
         else {
             throw BackupError(.sourceInconsistent, "dateline-query sent index file '\(chunk.file)' out of order (at \(chunk.position))")
         }
-        try Self.write(chunk.data, to: file.descriptor, name: file.name)
+        try BackupFiles.writeAll(chunk.data, to: file.descriptor, name: "\(self.directory)/\(file.name)")
         file.crc = chunk.data.withUnsafeBufferPointer { crc32(file.crc, $0.baseAddress, uInt($0.count)) }
         file.written += UInt64(chunk.data.count)
         self.current = file
@@ -75,18 +75,6 @@ final class IndexCopyWriter {
             throw BackupError(.sourceInconsistent, "dateline-query's index copy ended after \(self.copy.files.count) of \(self.announced ?? 0) files")
         }
         try BackupFiles.syncDirectory(self.directory)
-    }
-
-    static func write(_ bytes: [UInt8], to descriptor: Int32, name: String) throws(BackupError) {
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, bytes.count - written) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw BackupError(.io, "cannot write the index file \(name): \(String(cString: strerror(errno)))")
-            }
-            written += result
-        }
     }
 }
 

@@ -15,6 +15,40 @@ public final class ServiceProcess: @unchecked Sendable {
         return [besideTests, inBuild].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// What a service printed before it exited by itself.
+    public struct Exit: Sendable {
+        public var status: Int32
+        public var output: String
+        public var errors: String
+    }
+
+    /// Runs `name` with exactly `arguments` (no `--port` added) and `environment` merged over this process's (less
+    /// the `DATELINE_` variables, so the caller's settings decide), until it exits by itself: for starts that must
+    /// be refused, and for `--print-config`. Output goes through files, so nothing blocks on a full pipe.
+    public static func runToExit(_ name: String, arguments: [String], environment: [String: String] = [:]) throws -> Exit {
+        guard let binary = Self.binary(name) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not built: run swift build first"])
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DATELINE_") }.merging(environment) { $1 }
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-exit-\(UUID().uuidString)").path
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let read = { (path: String) in String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
+        return Exit(status: process.terminationStatus, output: read(base + ".out"), errors: read(base + ".err"))
+    }
+
     public let name: String
     public let process = Process()
     private let portFile: String

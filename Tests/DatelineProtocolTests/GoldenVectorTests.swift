@@ -1,3 +1,4 @@
+import DatelineTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -145,34 +146,8 @@ struct GoldenVectorTests {
         try data.write(to: Repository.vectorsFile)
     }
 
-    struct VectorFile: Decodable {
-        struct Frame: Decodable {
-            var name: String
-            var messageName: String
-            var messageType: UInt16
-            var correlationId: UInt32
-            var flags: UInt8
-            var compressed: Bool
-            var timeoutMilliseconds: UInt32?
-            var serverTimeMicroseconds: UInt32?
-            var payloadHex: String
-            var frameHex: String
-        }
-        struct Malformed: Decodable {
-            var name: String
-            var streamHex: String
-            var maximumFrameSize: Int
-            var maximumDecompressedSize: Int
-            var error: String
-            var errorCode: UInt32
-        }
-        var zlibVersion: String
-        var frames: [Frame]
-        var malformed: [Malformed]
-    }
-
-    static func load() throws -> VectorFile {
-        try JSONDecoder().decode(VectorFile.self, from: Data(contentsOf: Repository.vectorsFile))
+    static func load() throws -> GoldenVectorFile {
+        try GoldenVectorFile.load()
     }
 
     @Test(.disabled(if: regenerate)) func everyFrameVectorDecodesToItsMessageAndEncodesToItsBytes() throws {

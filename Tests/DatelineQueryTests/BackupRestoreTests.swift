@@ -319,17 +319,9 @@ struct BackupRestoreTests {
         await search.close()
     }
 
-    /// Runs a service that is expected to exit by itself, returning its status and standard error.
+    /// Runs a service that is expected to exit by itself (its start refused), returning its status and standard error.
     func runToExit(_ service: String, _ arguments: [String]) throws -> (status: Int32, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ServiceProcess.binary(service)))
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let exit = try ServiceProcess.runToExit(service, arguments: arguments)
+        return (exit.status, exit.errors)
     }
 }

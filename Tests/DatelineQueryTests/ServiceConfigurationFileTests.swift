@@ -6,12 +6,6 @@ import Testing
 /// flag > environment > file > default, and a file the service cannot use refuses the start naming what is wrong.
 @Suite("Configuration files", .serialized)
 struct ServiceConfigurationFileTests {
-    struct Outcome {
-        var status: Int32
-        var output: String
-        var errors: String
-    }
-
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-config-\(UUID().uuidString)").path
 
     init() throws {
@@ -26,22 +20,8 @@ struct ServiceConfigurationFileTests {
     }
 
     /// Runs `service` with `arguments` and `environment` added to this process's, to its exit.
-    func run(_ service: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ServiceProcess.binary(service)))
-        process.arguments = arguments
-        var base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DATELINE_") }
-        base.merge(environment) { $1 }
-        process.environment = base
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let complaints = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: printed, errors: complaints)
+    func run(_ service: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ServiceProcess.Exit {
+        try ServiceProcess.runToExit(service, arguments: arguments, environment: environment)
     }
 
     /// The line `--print-config` printed for `key`.

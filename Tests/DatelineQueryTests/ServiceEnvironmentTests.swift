@@ -7,21 +7,12 @@ import Testing
 struct ServiceEnvironmentTests {
     /// Runs `service --port 0` with `environment` added; returns its exit status and standard error.
     func start(_ service: String, environment: [String: String]) throws -> (status: Int32, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ServiceProcess.binary(service)))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-env-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A bad --log-level too: were the variable ignored, the start would still fail (checked after the
         // environment), without the variable's name, rather than run.
-        process.arguments = ["--port", "0", "--data-dir", directory, "--log-level", "chatty"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let exit = try ServiceProcess.runToExit(service, arguments: ["--port", "0", "--data-dir", directory, "--log-level", "chatty"], environment: environment)
+        return (exit.status, exit.errors)
     }
 
     @Test(arguments: [

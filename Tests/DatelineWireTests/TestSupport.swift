@@ -13,34 +13,10 @@ enum Repository {
 }
 
 /// `protocol/vectors/frames.json`.
-struct Vectors: Decodable {
-    struct Frame: Decodable {
-        var name: String
-        var messageName: String
-        var messageType: UInt16
-        var correlationId: UInt32
-        var flags: UInt8
-        var compressed: Bool
-        var timeoutMilliseconds: UInt32?
-        var serverTimeMicroseconds: UInt32?
-        var payloadHex: String
-        var frameHex: String
+enum Vectors {
+    typealias Frame = GoldenVectorFile.Frame
 
-        var bytes: [UInt8] { try! DatelineHexDump.parse(self.frameHex) }
-    }
-
-    struct Malformed: Decodable {
-        var name: String
-        var description: String
-        var error: String
-        var streamHex: String
-        var maximumFrameSize: Int
-    }
-
-    var frames: [Frame]
-    var malformed: [Malformed]
-
-    static let file: Vectors = try! JSONDecoder().decode(Vectors.self, from: Data(contentsOf: Repository.vectorsFile))
+    static let file = try! GoldenVectorFile.load()
 
     /// The vector named `name`.
     static func frame(_ name: String) -> Frame { self.file.frames.first { $0.name == name }! }
@@ -51,6 +27,11 @@ struct Vectors: Decodable {
         let frames = root["frames"] as! [[String: Any]]
         return frames.first { $0["name"] as? String == name }!["message"] as! [String: Any]
     }
+}
+
+extension GoldenVectorFile.Frame {
+    /// The whole frame's bytes.
+    var bytes: [UInt8] { try! DatelineHexDump.parse(self.frameHex) }
 }
 
 /// Runs the built `dateline` binary, its output collected in files (no pipe to fill up and block on).
