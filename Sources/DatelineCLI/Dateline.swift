@@ -16,7 +16,8 @@ struct Dateline: AsyncParsableCommand {
         abstract: "Send news articles to dateline-ingest and ask dateline-query about them.",
         discussion: """
             Exit status: 0 success, 1 a service reported an error, 2 some articles were rejected (or inputs \
-            could not be read or held no article), 64 bad arguments, 69 a service could not be reached, 75 a \
+            could not be read or held no article), 64 bad arguments, 65 decode found bytes that are not valid \
+            Dateline traffic, 69 a service could not be reached, 75 a \
             service went away mid-request, was shutting down, overloaded or too slow, or could not store some \
             articles now: retry the command (for ingest that is safe: articles already stored are detected as \
             duplicates).
