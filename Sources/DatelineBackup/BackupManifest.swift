@@ -113,6 +113,12 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         self.chunks = chunks
     }
 
+    /// The most bytes `stored` bytes of zlib data can inflate to (deflate's best ratio is about 1032:1): a manifest
+    /// giving more is damaged, and nothing that large is allocated.
+    static func maximumInflation(of stored: Int) -> Int {
+        stored > Int.max / 1_100 ? Int.max : stored * 1_100 + 1_024
+    }
+
     /// Bytes of all chunk files.
     public var storedBytes: Int { self.chunks.reduce(0) { $0 + $1.storedBytes } }
 
@@ -127,15 +133,19 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         }
         var next: UInt64 = 0
         for chunk in self.chunks {
-            guard chunk.firstOffset == next, chunk.records > 0, chunk.storedBytes >= 0, chunk.rawBytes >= 0 else {
-                throw BackupError(.damaged, "the manifest's chunk \(chunk.file) starts at offset \(chunk.firstOffset) where \(next) was expected")
+            guard chunk.firstOffset == next, chunk.records > 0, chunk.storedBytes >= 0, chunk.rawBytes >= 0,
+                chunk.rawBytes <= Self.maximumInflation(of: chunk.storedBytes)
+            else {
+                throw BackupError(.damaged, "the manifest's chunk \(chunk.file) does not fit its neighbours (offset \(chunk.firstOffset) where \(next) was expected, or impossible sizes)")
             }
-            guard !chunk.file.contains("/"), !chunk.file.hasPrefix(".") else {
+            guard !chunk.file.isEmpty, !chunk.file.contains("/"), !chunk.file.hasPrefix(".") else {
                 throw BackupError(.damaged, "the manifest names a chunk outside the backup: \(chunk.file)")
             }
-            next += UInt64(chunk.records)
+            let (sum, overflow) = next.addingReportingOverflow(UInt64(chunk.records))
+            guard !overflow else { throw BackupError(.damaged, "the manifest's chunk \(chunk.file) holds more records than a log can") }
+            next = sum
         }
-        guard next == self.endOffset, self.articles == Int(self.endOffset) else {
+        guard next == self.endOffset, UInt64(exactly: self.articles) == self.endOffset else {
             throw BackupError(.damaged, "the manifest's chunks hold offsets 0..<\(next) but it says \(self.endOffset) records (\(self.articles) articles)")
         }
         if let index = self.index {
@@ -167,6 +177,8 @@ public struct BackupError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let logNotEmpty = Code(rawValue: "log-not-empty")
         /// The source's records did not arrive as a log's records do (a gap, another epoch).
         public static let sourceInconsistent = Code(rawValue: "source-inconsistent")
+        /// An article is larger than the log being restored into takes.
+        public static let recordTooLarge = Code(rawValue: "record-too-large")
         /// Reading or writing a file failed.
         public static let io = Code(rawValue: "io")
 

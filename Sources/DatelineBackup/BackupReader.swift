@@ -2,6 +2,12 @@ public import DatelineProtocol
 public import DatelineStorage
 import Foundation
 import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 public import Logging
 
 /// Reads a backup directory without changing it: the manifest, then each chunk checked against its size and
@@ -57,9 +63,20 @@ public struct BackupReader: Sendable {
         return batch.entries
     }
 
-    /// Reads every chunk once: the backup is whole when this returns.
-    public func verify() throws(BackupError) {
-        for chunk in self.manifest.chunks { _ = try self.entries(of: chunk) }
+    /// Reads every chunk once: the backup is whole when this returns. With `maximumRecordBytes`, every article
+    /// must also encode to at most that many bytes (the log it goes into takes no larger record).
+    public func verify(maximumRecordBytes: Int? = nil) throws(BackupError) {
+        let encoder = DatelineBinaryEncoder()
+        for chunk in self.manifest.chunks {
+            let entries = try self.entries(of: chunk)
+            guard let maximumRecordBytes else { continue }
+            for entry in entries {
+                let size = (try? encoder.encode(entry.article).readableBytes) ?? Int.max
+                guard size <= maximumRecordBytes else {
+                    throw BackupError(.recordTooLarge, "the article at offset \(entry.offset) takes \(size) bytes, more than the \(maximumRecordBytes) this log takes per record: raise --max-body-size to at least what the backed-up service had")
+                }
+            }
+        }
     }
 }
 
@@ -67,31 +84,52 @@ public struct BackupReader: Sendable {
 public enum LogRestore {
     /// What a restore did.
     public enum Outcome: Sendable, Equatable {
-        /// `records` were appended.
-        case restored(records: UInt64)
+        /// `records` were appended (after `resumedAt` records a restore that was cut short had appended).
+        case restored(records: UInt64, resumedAt: UInt64)
         /// The log already held exactly the backup (a service restarted with the same `--restore-from`).
         case alreadyRestored(records: UInt64)
     }
 
-    /// Checks the whole backup, then appends its records to `log`, which must be empty, and checks that each
-    /// landed at its offset. A log that already holds exactly the backup's records is left as it is.
+    /// Checks the whole backup, then appends its records to `log` and checks that each landed at its offset.
+    ///
+    /// The log must be empty, or hold a beginning of the backup: a restore that was cut short (the process died)
+    /// goes on from where it stopped, and a log that already holds the whole backup is left as it is. Whether the
+    /// log's records are the backup's is judged by the article at the log's last offset.
+    /// `marker`, when given, is written once the backup is checked and before the first append, and removed after
+    /// the last (or at once when the log already holds the whole backup).
     /// - Throws: ``BackupError`` `log-not-empty` when the log holds other records; `damaged` when a chunk fails
-    ///   its checks (found before anything is appended).
-    public static func restore(_ backup: BackupReader, into log: any IngestLog, logger: Logger) async throws -> Outcome {
+    ///   its checks, `record-too-large` when an article is larger than `maximumRecordBytes` (both found before
+    ///   anything is appended).
+    public static func restore(
+        _ backup: BackupReader,
+        into log: any IngestLog,
+        maximumRecordBytes: Int? = nil,
+        marker: RestoreMarker? = nil,
+        logger: Logger
+    ) async throws -> Outcome {
         let end = backup.manifest.endOffset
         let logEnd = await log.currentBounds().upperBound
         if logEnd != 0 {
-            if logEnd == end, try await Self.lastRecordMatches(backup, log: log) {
+            // The log's record where the backup (or the log, if shorter) ends must be the backup's article there.
+            let probe = min(logEnd, end) - 1
+            guard end > 0, try await Self.record(at: probe, of: log, matches: backup) else {
+                throw BackupError(.logNotEmpty, "cannot restore \(backup.directory) into a log that already holds \(logEnd) records of its own: start from an empty data directory (or an empty PostgreSQL schema)")
+            }
+            if logEnd >= end {
                 logger.info("the log already holds this backup; not restoring again", metadata: ["dateline.backup": "\(backup.directory)", "dateline.log.end": "\(logEnd)"])
+                try marker?.remove()
                 return .alreadyRestored(records: end)
             }
-            throw BackupError(.logNotEmpty, "cannot restore \(backup.directory) into a log that already holds \(logEnd) records: start from an empty data directory (or an empty PostgreSQL schema)")
+            logger.notice("the log holds the beginning of this backup (a restore cut short); going on from there", metadata: ["dateline.log.end": "\(logEnd)"])
         }
-        try backup.verify()
+        try backup.verify(maximumRecordBytes: maximumRecordBytes)
+        // From the first append to the last, the log holds only part of the backup: say so where the next start
+        // will look.
+        try marker?.write(backup: backup.directory)
         let encoder = DatelineBinaryEncoder()
-        for chunk in backup.manifest.chunks {
+        for chunk in backup.manifest.chunks where chunk.firstOffset + UInt64(chunk.records) > logEnd {
             try Task.checkCancellation()
-            let entries = try backup.entries(of: chunk)
+            let entries = try backup.entries(of: chunk).filter { $0.offset >= logEnd }
             let logEntries = try entries.map { entry in
                 IngestLogEntry(
                     payload: Array(try encoder.encode(entry.article).readableBytesView),
@@ -105,14 +143,52 @@ public enum LogRestore {
                 }
             }
         }
-        logger.notice("restored the log from a backup", metadata: ["dateline.backup": "\(backup.directory)", "dateline.records": "\(end)", "dateline.backup.epoch": "\(backup.manifest.source.epoch)"])
-        return .restored(records: end)
+        try marker?.remove()
+        logger.notice("restored the log from a backup", metadata: [
+            "dateline.backup": "\(backup.directory)", "dateline.records": "\(end)", "dateline.resumed_at": "\(logEnd)",
+            "dateline.backup.epoch": "\(backup.manifest.source.epoch)",
+        ])
+        return .restored(records: end, resumedAt: logEnd)
     }
 
-    private static func lastRecordMatches(_ backup: BackupReader, log: any IngestLog) async throws -> Bool {
-        guard let chunk = backup.manifest.chunks.last, let last = try backup.entries(of: chunk).last else { return false }
-        guard let record = try await log.read(from: last.offset, maximumRecords: 1, maximumBytes: 64 << 20).first else { return false }
+    /// Whether the log's record at `offset` is the backup's article there.
+    private static func record(at offset: UInt64, of log: any IngestLog, matches backup: BackupReader) async throws -> Bool {
+        guard let chunk = backup.manifest.chunks.last(where: { $0.firstOffset <= offset }),
+            let expected = try backup.entries(of: chunk).first(where: { $0.offset == offset })
+        else { return false }
+        guard let record = try await log.read(from: offset, maximumRecords: 1, maximumBytes: 64 << 20).first, record.offset == offset else { return false }
         let stored = try DatelineBinaryDecoder().decode(StoredArticle.self, from: record.payload)
-        return stored.id == last.article.id && stored.contentKey == last.article.contentKey
+        return stored.id == expected.article.id && stored.contentKey == expected.article.contentKey
+    }
+}
+
+/// A file in the restoring node's data directory that says a restore is under way: written before the first
+/// append and removed after the last, so that a restore cut short is never served as a whole log.
+public struct RestoreMarker: Sendable {
+    /// The marker's file name.
+    public static let fileName = "RESTORE-IN-PROGRESS"
+    public let path: String
+
+    public init(dataDirectory: String) {
+        self.path = dataDirectory + "/" + Self.fileName
+    }
+
+    /// The backup directory of the restore under way, if one is.
+    public var pendingBackup: String? {
+        FileManager.default.contents(atPath: self.path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    /// Records (durably) that a restore from `backup` is under way.
+    public func write(backup: String) throws(BackupError) {
+        try BackupFiles.write(Array((backup + "\n").utf8), to: self.path)
+        try BackupFiles.syncDirectory((self.path as NSString).deletingLastPathComponent)
+    }
+
+    /// Records that the restore is complete.
+    public func remove() throws(BackupError) {
+        guard unlink(self.path) == 0 || errno == ENOENT else {
+            throw BackupError(.io, "cannot remove \(self.path): \(String(cString: strerror(errno)))")
+        }
+        try BackupFiles.syncDirectory((self.path as NSString).deletingLastPathComponent)
     }
 }

@@ -73,6 +73,7 @@ public final class BackupWriter {
         let manifest = BackupManifest(
             createdAt: createdAt, createdBy: createdBy, source: source, endOffset: self.nextOffset, chunks: self.chunks, index: self.index?.copy
         )
+        try manifest.validate()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -98,6 +99,9 @@ public final class BackupWriter {
         try self.index!.add(chunk)
     }
 
+    /// One past the last log offset the copied index holds (nil without one): the log's copy must reach it.
+    public var indexAppliedOffset: UInt64? { self.index?.copy.appliedOffset }
+
     /// Checks that the index copy received every file its stream announced.
     public func finishIndex() throws(BackupError) {
         guard let index = self.index else { throw BackupError(.sourceInconsistent, "dateline-query sent no file of its index") }
@@ -107,6 +111,7 @@ public final class BackupWriter {
     /// Removes the chunk files written so far (a backup that will not be finished), leaving the directory as
     /// it was given: empty.
     public func abandon() {
+        self.index?.abandon()
         for chunk in self.chunks { try? FileManager.default.removeItem(atPath: self.directory + "/" + chunk.file) }
         try? FileManager.default.removeItem(atPath: self.directory + "/" + BackupManifest.fileName + ".tmp")
         try? FileManager.default.removeItem(atPath: self.directory + "/index")
@@ -169,8 +174,39 @@ enum BackupFiles {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw BackupError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
-        try Self.writeAll(bytes, to: descriptor, name: path)
-        guard fsync(descriptor) == 0 else { throw BackupError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        do throws(BackupError) {
+            try Self.writeAll(bytes, to: descriptor, name: path)
+            guard fsync(descriptor) == 0 else { throw BackupError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        } catch {
+            unlink(path)  // a file half written (a full disk) is no part of anything
+            throw error
+        }
+    }
+
+    /// Copies the file at `source` to a new file at `target` in pieces of 1 MiB, fsyncs it, and returns the size
+    /// and CRC-32 of what was written.
+    static func copy(from source: String, to target: String) throws(BackupError) -> (size: Int, crc32: UInt32) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw BackupError(.damaged, "cannot read \(source): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw BackupError(.io, "cannot create \(target): \(String(cString: strerror(errno)))") }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var size = 0
+        var crc = CDatelineZlib.crc32(0, nil, 0)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress!, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw BackupError(.damaged, "cannot read \(source): \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            let piece = Array(buffer[0..<count])
+            try Self.writeAll(piece, to: output, name: target)
+            crc = piece.withUnsafeBufferPointer { CDatelineZlib.crc32(crc, $0.baseAddress, uInt(count)) }
+            size += count
+        }
+        guard fsync(output) == 0 else { throw BackupError(.io, "cannot sync \(target): \(String(cString: strerror(errno)))") }
+        return (size, UInt32(crc))
     }
 
     /// Writes all of `bytes` at the descriptor's position (`name` is for the error).

@@ -70,6 +70,12 @@ final class IndexCopyWriter {
         self.copy.files.append(.init(name: file.name, size: Int(file.size), crc32: chunk.fileCRC32))
     }
 
+    /// Closes the file being written, if any (the copy will not be finished).
+    func abandon() {
+        if let file = self.current { close(file.descriptor) }
+        self.current = nil
+    }
+
     func finish() throws(BackupError) {
         guard self.current == nil, let announced = self.announced, self.copy.files.count == announced, self.copy.files.last?.name == "manifest" else {
             throw BackupError(.sourceInconsistent, "dateline-query's index copy ended after \(self.copy.files.count) of \(self.announced ?? 0) files")
@@ -89,6 +95,9 @@ public enum IndexRestore {
         case noIndexInBackup
         /// The directory already holds an index, which is kept.
         case indexPresent
+        /// The backup's index cannot be checked against the log it will follow (it records no last article, as
+        /// an index committed by a build before that was recorded): dateline-query builds one from the log.
+        case indexUnusable(reason: String)
     }
 
     /// The manifest key naming the backup an index was restored from.
@@ -100,6 +109,9 @@ public enum IndexRestore {
     /// `appliedOffset - 1` turns out to be the article it holds there (else it rebuilds from the log).
     public static func install(_ backup: BackupReader, into directory: String, logger: Logger) throws(BackupError) -> Outcome {
         guard let index = backup.manifest.index else { return .noIndexInBackup }
+        guard index.appliedOffset == 0 || !index.lastArticleID.isEmpty else {
+            return .indexUnusable(reason: "the backup's index records no last article, so the log it follows cannot be checked")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -115,20 +127,7 @@ public enum IndexRestore {
         defer { lock.release() }
         if FileManager.default.fileExists(atPath: directory + "/" + IndexManifest.fileName) { return .indexPresent }
         let source = backup.directory + "/index"
-        for file in index.files {
-            guard let data = FileManager.default.contents(atPath: source + "/" + file.name) else {
-                throw BackupError(.damaged, "the backup's index file \(file.name) is missing or unreadable")
-            }
-            let bytes = [UInt8](data)
-            guard bytes.count == file.size, BackupFiles.crc32(bytes) == file.crc32 else {
-                throw BackupError(.damaged, "the backup's index file \(file.name) fails its size or checksum: it was damaged after it was written")
-            }
-        }
-        for file in index.files.dropLast() {
-            let bytes = [UInt8](FileManager.default.contents(atPath: source + "/" + file.name) ?? Data())
-            try BackupFiles.write(bytes, to: directory + "/" + file.name)
-        }
-        try BackupFiles.syncDirectory(directory)
+        try Self.copyFiles(of: index, from: source, into: directory)
         let read: IndexManifest?
         do {
             read = try IndexManifest.read(directory: source)
@@ -150,5 +149,27 @@ public enum IndexRestore {
             "dateline.backup": "\(backup.directory)", "dateline.offset": "\(index.appliedOffset)", "dateline.files": "\(index.files.count)",
         ])
         return .installed(appliedOffset: index.appliedOffset)
+    }
+
+    /// Copies every file of `index` but its manifest from `source` into `directory`, each checked as it is
+    /// copied (size and CRC-32 of the bytes written); the manifest is checked the same way but not kept. On a
+    /// mismatch everything copied is removed.
+    private static func copyFiles(of index: BackupManifest.IndexCopy, from source: String, into directory: String) throws(BackupError) {
+        var copied: [String] = []
+        do throws(BackupError) {
+            for file in index.files {
+                let target = directory + "/" + file.name + (file.name == IndexManifest.fileName ? ".restoring" : "")
+                copied.append(target)
+                let (size, crc) = try BackupFiles.copy(from: source + "/" + file.name, to: target)
+                guard size == file.size, crc == file.crc32 else {
+                    throw BackupError(.damaged, "the backup's index file \(file.name) fails its size or checksum: it was damaged after it was written")
+                }
+            }
+            try BackupFiles.syncDirectory(directory)
+        } catch {
+            for path in copied { unlink(path) }
+            throw error
+        }
+        unlink(directory + "/" + IndexManifest.fileName + ".restoring")
     }
 }

@@ -15,8 +15,9 @@ extension Dateline {
                 and a MANIFEST.json written last, so a directory without one is an unfinished backup. Any \
                 dateline-ingest node of a cluster will do (they share one log). Restore with \
                 'dateline-ingest --restore-from DIR' into an empty data directory (or PostgreSQL schema); \
-                dateline-query rebuilds its index from the restored log. 'dateline backup --verify DIR' reads a \
-                backup back and checks every chunk.
+                with --with-index, 'dateline-query --restore-from DIR' starts from the backup's index, otherwise it \
+                rebuilds its index from the restored log. 'dateline backup --verify DIR' reads a backup back and \
+                checks every chunk.
                 """
         )
 
@@ -115,7 +116,9 @@ extension Dateline {
                 var epoch = ""
                 for try await batch in stream {
                     if end == nil {
-                        end = batch.endOffset
+                        // A node of a shared log may learn of others' appends a moment late: the log's copy
+                        // reaches at least what the index copied before it holds.
+                        end = max(batch.endOffset, writer.indexAppliedOffset ?? 0)
                         epoch = batch.epoch
                     }
                     guard batch.epoch == epoch else {

@@ -67,7 +67,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("restore-from"),
-        help: "A backup directory written by 'dateline backup': its articles are put into the log (which must be empty) at their offsets before the service starts serving; a log that already holds exactly that backup is left as it is. Env: DATELINE_INGEST_RESTORE_FROM."
+        help: "A backup directory written by 'dateline backup': its articles are put into the log (which must be empty) at their offsets before the service starts serving; a log holding the beginning of that backup (a restore cut short) gets the rest, and one holding all of it is left as it is. Env: DATELINE_INGEST_RESTORE_FROM."
     )
     var restoreFrom: String = ServiceSettings.string("restore-from", env: "DATELINE_INGEST_RESTORE_FROM", "")
 
@@ -79,13 +79,6 @@ struct DatelineIngestCommand: AsyncParsableCommand {
 
     func validateOptions() throws {
         _ = try Self.durability(self.fsync)
-        if !self.restoreFrom.isEmpty {
-            do {
-                _ = try BackupReader(directory: self.restoreFrom)
-            } catch {
-                throw ValidationError("--restore-from: \(error)")
-            }
-        }
         for (name, value) in [("--segment-size", self.segmentSize), ("--max-frame-size", self.maximumFrameSize), ("--max-body-size", self.maximumBodySize)] {
             guard Self.bytes(value) != nil else { throw ValidationError("\(name) '\(value)' is not a size (examples: 1048576, 512K, 64M, 1G)") }
         }
@@ -126,20 +119,44 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         return nil
     }
 
-    /// With `--restore-from`, puts the backup's articles into `log` (closing it and failing the start when that
-    /// cannot be done: a service must not serve a log that is half restored).
-    func restore(into log: any IngestLog, logger: Logger) async throws {
-        guard !self.restoreFrom.isEmpty else { return }
+    /// With `--restore-from`, puts the backup's articles into `log` before the service serves it; closes the log
+    /// and fails the start when that cannot be done (a service must not serve a log that is half restored).
+    ///
+    /// A marker in the data directory is written before the first append and removed after the last: a restore
+    /// cut short is finished by a start with the same `--restore-from`, and refused by a start without it. Once a
+    /// restore is done, the flag may stay set (in a configuration file, say): a log that holds the backup is
+    /// served as it is, even when the backup is gone by then.
+    func restore(into log: any IngestLog, configuration: IngestServiceConfiguration, logger: Logger) async throws {
+        let marker = RestoreMarker(dataDirectory: self.dataDirectory)
+        let pending = marker.pendingBackup
         do {
-            let backup = try BackupReader(directory: self.restoreFrom)
+            guard !self.restoreFrom.isEmpty else {
+                if let pending {
+                    throw ValidationError("a restore from \(pending) was cut short: start again with --restore-from \(pending) to finish it (the log holds only part of it)")
+                }
+                return
+            }
+            try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
+            let logEnd = await log.currentBounds().upperBound
+            let backup: BackupReader
+            do {
+                backup = try BackupReader(directory: self.restoreFrom)
+            } catch {
+                guard logEnd > 0, pending == nil else { throw ValidationError("--restore-from: \(error)") }
+                logger.warning("--restore-from names no readable backup, but the log holds records and no restore is under way: serving it", metadata: [
+                    "dateline.backup": "\(self.restoreFrom)", "dateline.error": "\(error)", "dateline.log.end": "\(logEnd)",
+                ])
+                return
+            }
             logger.info("restoring the log from a backup", metadata: [
                 "dateline.backup": "\(self.restoreFrom)", "dateline.backup.records": "\(backup.manifest.endOffset)",
                 "dateline.backup.created": "\(backup.manifest.createdAt)",
             ])
-            _ = try await LogRestore.restore(backup, into: log, logger: logger)
+            let maximumRecordBytes = log.backend == "file" ? configuration.logConfiguration.maximumRecordBytes : nil
+            _ = try await LogRestore.restore(backup, into: log, maximumRecordBytes: maximumRecordBytes, marker: marker, logger: logger)
         } catch {
             try? await log.close()
-            logger.critical("cannot restore from \(self.restoreFrom): \(error)")
+            logger.critical("cannot start: \(error)")
             throw error
         }
     }
@@ -175,11 +192,11 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         let service: IngestService
         if let postgres = try self.postgresLog() {
             let log = try await PostgresLog.open(configuration: postgres, metricsFactory: metrics?.factory, logger: logger)
-            try await self.restore(into: log, logger: logger)
+            try await self.restore(into: log, configuration: configuration, logger: logger)
             service = try await IngestService.open(configuration: configuration, log: log, logger: logger)
-        } else if !self.restoreFrom.isEmpty {
+        } else if !self.restoreFrom.isEmpty || RestoreMarker(dataDirectory: self.dataDirectory).pendingBackup != nil {
             let log = try DatelineLog(configuration: configuration.logConfiguration, logger: logger)
-            try await self.restore(into: log, logger: logger)
+            try await self.restore(into: log, configuration: configuration, logger: logger)
             service = try await IngestService.open(configuration: configuration, log: log, logger: logger)
         } else {
             service = try IngestService.open(configuration: configuration, logger: logger)

@@ -24,6 +24,10 @@ extension QueryService {
         guard let directory = self.indexDirectory else {
             throw DatelineError(code: .failedPrecondition, message: "dateline-query keeps no index on disk, so there is none to copy")
         }
+        guard self.copyingCommitPoint.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            throw DatelineError(code: .overloaded, message: "another copy of the index is being streamed; one runs at a time: retry when it is done")
+        }
+        defer { self.copyingCommitPoint.store(false, ordering: .releasing) }
         try self.commit()
         let (files, manifestData) = try self.commits.withLock { commits in
             var files: [CommitPointFile] = []

@@ -78,6 +78,8 @@ public final class QueryService: Service, Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Records applied since the start (for tests: a restart replays only what the last commit lacks).
     private let replayed = Atomic<Int>(0)
+    /// Whether a copy of the commit point (``IndexBackupRequest``) is being streamed: one at a time.
+    let copyingCommitPoint = Atomic<Bool>(false)
     /// The index directory, once locked for this service (nil without one, or when another process holds it).
     let indexDirectory: String?
     private let directoryLock: DirectoryLock?
@@ -487,6 +489,9 @@ public final class QueryService: Service, Sendable {
         let (applied, epoch, lastArticleID) = self.state.read { ($0.appliedOffset, $0.epoch, $0.lastArticleID) }
         // An index that holds records but no epoch (restored from a backup) asks for its own last record too, and
         // adopts the log only if that record is the article it holds there.
+        if epoch == nil, applied > 0, lastArticleID == nil {
+            throw LogEpochChanged(epoch: "", reason: "the index holds \(applied) records but neither their log's epoch nor its last article, so it cannot tell whether this log is theirs")
+        }
         let continuity = epoch == nil && applied > 0 ? lastArticleID : nil
         let from = continuity == nil ? applied : applied - 1
         self.logger.info("following dateline-ingest", metadata: ["dateline.ingest": "\(endpoint)", "dateline.offset": "\(from)", "dateline.log.epoch": "\(epoch ?? "(none yet)")"])

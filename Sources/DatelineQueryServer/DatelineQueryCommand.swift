@@ -86,13 +86,6 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     }
 
     func validateOptions() throws {
-        if !self.restoreFrom.isEmpty {
-            do {
-                _ = try BackupReader(directory: self.restoreFrom)
-            } catch {
-                throw ValidationError("--restore-from: \(error)")
-            }
-        }
         guard DatelineEndpoint.list(self.ingest) != nil else {
             throw ValidationError("--ingest '\(self.ingest)' must be HOST:PORT or a comma-separated list of them, e.g. 127.0.0.1:7400")
         }
@@ -104,6 +97,27 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         guard self.mergeFactor >= 2 else { throw ValidationError("--merge-factor must be 2 or more") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
             throw ValidationError("BM25 parameters out of range: k1 ≥ 0, 0 ≤ b ≤ 1, title weight ≥ 0")
+        }
+    }
+
+    /// With `--restore-from`, puts the backup's index into an empty data directory. A data directory that holds an
+    /// index keeps it (the flag may stay set after a restore), even when the backup is gone by then.
+    func restoreIndex(logger: Logger) throws {
+        guard !self.restoreFrom.isEmpty else { return }
+        let hasIndex = FileManager.default.fileExists(atPath: self.dataDirectory + "/manifest")
+        let backup: BackupReader
+        do {
+            backup = try BackupReader(directory: self.restoreFrom)
+        } catch {
+            guard hasIndex else { throw ValidationError("--restore-from: \(error)") }
+            logger.info("the data directory holds an index; --restore-from (unreadable: \(error)) leaves it")
+            return
+        }
+        switch try IndexRestore.install(backup, into: self.dataDirectory, logger: logger) {
+        case .installed(let offset): logger.info("starting from the backup's index", metadata: ["dateline.offset": "\(offset)"])
+        case .noIndexInBackup: logger.info("the backup holds no index; building it from the log", metadata: ["dateline.backup": "\(self.restoreFrom)"])
+        case .indexPresent: logger.info("the data directory already holds an index; --restore-from leaves it", metadata: ["dateline.backup": "\(self.restoreFrom)"])
+        case .indexUnusable(let reason): logger.warning("not using the backup's index; building one from the log", metadata: ["dateline.reason": "\(reason)"])
         }
     }
 
@@ -141,13 +155,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         self.service.apply(to: &configuration.server)
         let metrics = self.service.bootstrapMetrics()
         configuration.server.metricsFactory = metrics?.factory
-        if !self.restoreFrom.isEmpty {
-            switch try IndexRestore.install(try BackupReader(directory: self.restoreFrom), into: self.dataDirectory, logger: logger) {
-            case .installed(let offset): logger.info("starting from the backup's index", metadata: ["dateline.offset": "\(offset)"])
-            case .noIndexInBackup: logger.info("the backup holds no index; building it from the log", metadata: ["dateline.backup": "\(self.restoreFrom)"])
-            case .indexPresent: logger.info("the data directory already holds an index; --restore-from leaves it", metadata: ["dateline.backup": "\(self.restoreFrom)"])
-            }
-        }
+        try self.restoreIndex(logger: logger)
         let service = QueryService(configuration: configuration, logger: logger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: logger)
         self.service.announcePort(of: server)

@@ -86,7 +86,7 @@ public struct ServiceOptions: ParsableArguments {
     func validateOptions() throws {
         if !self.metricsPortOption.isEmpty {
             guard let port = Int(self.metricsPortOption), (0...65535).contains(port) else {
-                throw ValidationError("--metrics-port '\(self.metricsPortOption)' is not a TCP port (0-65535) (DATELINE_METRICS_PORT)")
+                throw ValidationError("--metrics-port '\(self.metricsPortOption)' is not a TCP port (0-65535)")
             }
         }
         guard self.metricsPortFile == nil || self.metricsPort != nil else {

@@ -143,21 +143,21 @@ public enum ServiceSettings {
 
     /// The text value of the option `key` (its long name) below the command line.
     public static func string(_ key: String, env variable: String? = nil, _ fallback: String, secret: Bool = false) -> String {
-        self.value(key, variable: variable, fallback: fallback, secret: secret, kind: "text") { reader, configKey in
+        self.value(key, variable: variable, fallback: fallback, secret: secret, kind: "text", parse: { $0 }) { reader, configKey in
             reader.string(forKey: configKey)
         }
     }
 
     /// The whole-number value of the option `key` below the command line.
     public static func int(_ key: String, env variable: String? = nil, _ fallback: Int) -> Int {
-        self.value(key, variable: variable, fallback: fallback, secret: false, kind: "a whole number") { reader, configKey in
+        self.value(key, variable: variable, fallback: fallback, secret: false, kind: "a whole number", parse: { Int($0) }) { reader, configKey in
             reader.int(forKey: configKey)
         }
     }
 
     /// The numeric value of the option `key` below the command line.
     public static func double(_ key: String, env variable: String? = nil, _ fallback: Double) -> Double {
-        self.value(key, variable: variable, fallback: fallback, secret: false, kind: "a number") { reader, configKey in
+        self.value(key, variable: variable, fallback: fallback, secret: false, kind: "a number", parse: { Double($0).flatMap { $0.isFinite ? $0 : nil } }) { reader, configKey in
             reader.double(forKey: configKey).flatMap { $0.isFinite ? $0 : nil }
         }
     }
@@ -168,6 +168,7 @@ public enum ServiceSettings {
         fallback: Value,
         secret: Bool,
         kind: String,
+        parse: (String) -> Value?,
         read: (ConfigReader, ConfigKey) -> Value?
     ) -> Value {
         let (reader, source) = Self.state.withLock { state -> (ConfigReader?, Source) in
@@ -180,17 +181,21 @@ public enum ServiceSettings {
         var text = "\(fallback)"
         if source != .builtInDefault {
             let configKey = ConfigKey([key])
-            if let reader, let value = read(reader, configKey) {
+            // A file's scalar of another type than the option's (JSON's 9400 for a text option, "7400" for a
+            // number) is taken as the text it reads as.
+            let fileText = source == .builtInDefault ? nil : Self.state.withLock { state in state.file?.values[key] }
+            let isFileSource = { if case .file = source { return true } else { return false } }()
+            if let value = reader.flatMap({ read($0, configKey) }) ?? (isFileSource ? fileText.flatMap(parse) : nil) {
                 result = value
                 text = "\(value)"
             } else {
                 let problem: String
                 switch source {
                 case .environment(let variable):
-                    let raw = Self.state.withLock { $0.environment[variable] } ?? ""
+                    let raw = secret ? "(hidden)" : Self.state.withLock { $0.environment[variable] } ?? ""
                     problem = "\(variable)='\(raw)' is not \(kind)"
                 case .file(let path):
-                    let raw = Self.state.withLock { $0.file?.values[key] } ?? ""
+                    let raw = secret ? "(hidden)" : fileText ?? ""
                     problem = "\(path): '\(key)' is '\(raw)', which is not \(kind)"
                 default:
                     problem = "'\(key)' cannot be read"

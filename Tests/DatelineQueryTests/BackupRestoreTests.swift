@@ -161,14 +161,42 @@ struct BackupRestoreTests {
         let expectedTimeline = try await client.send(timeline, to: .query)
         #expect(try await restoredClient.send(timeline, to: .query) == expectedTimeline)
 
-        // Started again with the same --restore-from, the restored node keeps its log as it is.
+        // The flag may stay set (a configuration file): started again with it after taking new articles, the
+        // restored node keeps its log; so it does when the backup is gone by then.
+        _ = try await restoredClient.send(IngestRequest(articles: [Self.story(600)]), to: .ingest)
         restored.ingest.kill(SIGTERM)
-        let again = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", "\(self.root)/restored/ingest", "--restore-from", self.root + "/whole"])
-        defer { again.kill(SIGTERM) }
-        let againPort = try await again.port()
-        let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: againPort)
-        #expect(try await connection.send(IngestStatsRequest()).endOffset == 600)
-        try? await connection.close()
+        for round in 0..<2 {
+            if round == 1 { try FileManager.default.removeItem(atPath: self.root + "/whole") }
+            let again = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", "\(self.root)/restored/ingest", "--restore-from", self.root + "/whole"])
+            let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await again.port())
+            #expect(try await connection.send(IngestStatsRequest()).endOffset == 601, "round \(round)")
+            try? await connection.close()
+            again.kill(SIGTERM)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aRestoreUnderWayIsFinishedBeforeTheLogIsServed() async throws {
+        defer { try? FileManager.default.removeItem(atPath: self.root) }
+        let original = try await Pair(root: self.root, name: "original")
+        defer { original.stop() }
+        let client = original.client
+        _ = try await client.send(IngestRequest(articles: (0..<30).map(Self.story)), to: .ingest)
+        await client.close()
+        #expect(try await CLI.run(["backup", self.root + "/backup"], ports: (original.ports.0, 1)).status == 0)
+
+        // What a restore killed before its first append leaves: the marker, an empty log.
+        let data = self.root + "/restoring"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try (self.root + "/backup\n").write(toFile: data + "/" + RestoreMarker.fileName, atomically: true, encoding: .utf8)
+        let refused = try self.runToExit("dateline-ingest", ["--data-dir", data, "--port", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("a restore from \(self.root)/backup was cut short"), "\(refused.errors)")
+        let finished = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", data, "--restore-from", self.root + "/backup"])
+        defer { finished.kill(SIGTERM) }
+        let pair = Pair(ingest: finished, query: finished, ports: (try await finished.port(), 1))
+        #expect(try await pair.records(below: 30) == (try await original.records(below: 30)))
+        #expect(!FileManager.default.fileExists(atPath: data + "/" + RestoreMarker.fileName), "the marker goes once the restore is done")
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -184,7 +212,7 @@ struct BackupRestoreTests {
         #expect(made.status == 0, "\(made.errors)")
         #expect(made.output.hasPrefix("backed up 50 articles"), "\(made.output)")
         let manifest = try BackupReader(directory: backup).manifest
-        #expect(manifest.chunks.count > 1, "4K chunks split 50 articles")
+        try #require(manifest.chunks.count > 1, "4K chunks split 50 articles")
 
         // Into a directory that is not empty: refused, and what was there is untouched.
         let again = try await CLI.run(["backup", backup], ports: (original.ports.0, 1))
@@ -201,7 +229,7 @@ struct BackupRestoreTests {
         busy.kill(SIGTERM)
         let refused = try self.runToExit("dateline-ingest", ["--data-dir", "\(self.root)/original/ingest-copy", "--restore-from", backup, "--port", "0"])
         #expect(refused.status != 0)
-        #expect(refused.errors.contains("already holds 1 records"), "\(refused.errors)")
+        #expect(refused.errors.contains("already holds 1 records of its own"), "\(refused.errors)")
 
         // A chunk damaged after it was written: verify names it, and a restore starts nothing and stores nothing.
         let chunk = backup + "/" + manifest.chunks[1].file
@@ -225,6 +253,42 @@ struct BackupRestoreTests {
         let unfinished = try self.runToExit("dateline-ingest", ["--data-dir", "\(self.root)/fresh2", "--restore-from", backup, "--port", "0"])
         #expect(unfinished.status == 64)
         #expect(unfinished.errors.contains("holds no finished backup"), "\(unfinished.errors)")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aRestoreCutShortGoesOnFromWhereItStopped() async throws {
+        defer { try? FileManager.default.removeItem(atPath: self.root) }
+        let original = try await Pair(root: self.root, name: "original")
+        defer { original.stop() }
+        let client = original.client
+        _ = try await client.send(IngestRequest(articles: (0..<40).map(Self.story)), to: .ingest)
+        #expect(try await CLI.run(["backup", self.root + "/early"], ports: (original.ports.0, 1)).status == 0)
+        _ = try await client.send(IngestRequest(articles: (40..<90).map(Self.story)), to: .ingest)
+        await client.close()
+        #expect(try await CLI.run(["backup", self.root + "/late"], ports: (original.ports.0, 1)).status == 0)
+
+        // A log holding the first 40 of the late backup's 90 records is what a restore cut short leaves.
+        let data = self.root + "/restored"
+        let first = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", data, "--restore-from", self.root + "/early"])
+        _ = try await first.port()
+        first.kill(SIGTERM)
+        let second = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", data, "--restore-from", self.root + "/late"])
+        defer { second.kill(SIGTERM) }
+        let restored = Pair(ingest: second, query: second, ports: (try await second.port(), 1))
+        let records = try await restored.records(below: 90)
+        #expect(records == (try await original.records(below: 90)), "the other 50 appended after the first 40, each at its offset")
+        #expect(try await restored.client.send(IngestStatsRequest(), to: .ingest).endOffset == 90)
+
+        // A log whose records are not a beginning of the backup is refused.
+        let other = self.root + "/other"
+        let unrelated = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", other])
+        let unrelatedClient = DatelineClient(settings: DatelineClientSettings(ingest: ("127.0.0.1", try await unrelated.port()), query: ("127.0.0.1", 1)))
+        _ = try await unrelatedClient.send(IngestRequest(articles: (500..<510).map(Self.story)), to: .ingest)
+        await unrelatedClient.close()
+        unrelated.kill(SIGTERM)
+        let refused = try self.runToExit("dateline-ingest", ["--data-dir", other, "--restore-from", self.root + "/late", "--port", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("already holds 10 records of its own"), "\(refused.errors)")
     }
 
     /// The figures of the query process of `pair`.
@@ -295,6 +359,26 @@ struct BackupRestoreTests {
         }
         await a.close()
         await b.close()
+
+        // An index that records no last article (committed by an older build) is not used: the node rebuilds.
+        let manifestPath = self.root + "/backup/" + BackupManifest.fileName
+        var document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath))) as? [String: Any])
+        var indexSection = try #require(document["index"] as? [String: Any])
+        indexSection["lastArticleID"] = ""
+        document["index"] = indexSection
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: manifestPath + ".edited"))
+        try FileManager.default.copyItem(atPath: self.root + "/backup", toPath: self.root + "/backup-old")
+        try FileManager.default.removeItem(atPath: self.root + "/backup-old/" + BackupManifest.fileName)
+        try FileManager.default.moveItem(atPath: manifestPath + ".edited", toPath: self.root + "/backup-old/" + BackupManifest.fileName)
+        let unchecked = try ServiceProcess("dateline-query", arguments: [
+            "--data-dir", "\(self.root)/restored/query-old", "--ingest", "127.0.0.1:\(restored.ports.0)", "--restore-from", self.root + "/backup-old",
+        ])
+        defer { unchecked.kill(SIGTERM) }
+        var fromOld = restored
+        fromOld.query = unchecked
+        fromOld.ports.1 = try await unchecked.port()
+        try await fromOld.waitUntilIndexed(end)
+        #expect(try await self.queryStats(fromOld).recordsAppliedSinceStart == end, "rebuilt from the log")
 
         // The same index pointed at another log (whose record at the index's last offset is another article) is
         // rebuilt from that log rather than mixed with it.
