@@ -26,6 +26,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         /// The log's epoch at the time: offsets below ``BackupManifest/endOffset`` name these records in it.
         public var epoch: String
 
+        /// Names the node and its log's epoch.
         public init(address: String, epoch: String) {
             self.address = address
             self.epoch = epoch
@@ -34,8 +35,11 @@ public struct BackupManifest: Codable, Sendable, Equatable {
 
     /// One chunk file: records `firstOffset ..< firstOffset + records`.
     public struct Chunk: Codable, Sendable, Equatable {
+        /// The chunk file's name inside the backup directory (its first offset, 20 digits, `.chunk`).
         public var file: String
+        /// The log offset of the chunk's first record.
         public var firstOffset: UInt64
+        /// How many consecutive records it holds.
         public var records: Int
         /// The file's size (compressed).
         public var storedBytes: Int
@@ -44,6 +48,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         /// zlib's CRC-32 of the file's bytes.
         public var crc32: UInt32
 
+        /// Describes one chunk file.
         public init(file: String, firstOffset: UInt64, records: Int, storedBytes: Int, rawBytes: Int, crc32: UInt32) {
             self.file = file
             self.firstOffset = firstOffset
@@ -59,10 +64,14 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public struct IndexCopy: Codable, Sendable, Equatable {
         /// One file of the commit point, `index/<name>`.
         public struct File: Codable, Sendable, Equatable {
+            /// The file's name inside the index directory.
             public var name: String
+            /// Its size in bytes.
             public var size: Int
+            /// zlib's CRC-32 of its bytes.
             public var crc32: UInt32
 
+            /// Describes one file of the copy.
             public init(name: String, size: Int, crc32: UInt32) {
                 self.name = name
                 self.size = size
@@ -79,6 +88,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         /// Every file, the manifest (`manifest`) last.
         public var files: [File]
 
+        /// Describes a copy of the index.
         public init(address: String, appliedOffset: UInt64, lastArticleID: String, files: [File]) {
             self.address = address
             self.appliedOffset = appliedOffset
@@ -87,20 +97,26 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// The backup format (``currentFormat`` when written by this build).
     public var format: Int
     /// The wire protocol version whose `LogBatch` the chunks hold.
     public var protocolVersion: Int
+    /// When the backup was finished.
     public var createdAt: Date
+    /// The tool and version that wrote it (`dateline 0.1.0`).
     public var createdBy: String
+    /// The node and log epoch the records came from.
     public var source: Source
     /// One past the last offset in the backup: the log's end when the backup began.
     public var endOffset: UInt64
     /// Articles in the backup (equal to ``endOffset``: the log holds one article per offset from 0).
     public var articles: Int
+    /// The chunk files, in offset order.
     public var chunks: [Chunk]
     /// The query index, when the backup was taken with it.
     public var index: IndexCopy?
 
+    /// A manifest of the current format for `chunks` (and the index copy, if any).
     public init(createdAt: Date, createdBy: String, source: Source, endOffset: UInt64, chunks: [Chunk], index: IndexCopy? = nil) {
         self.index = index
         self.format = Self.currentFormat
@@ -185,9 +201,12 @@ public struct BackupError: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String { self.rawValue }
     }
 
+    /// What kind of failure it is (stable, for scripts and tests).
     public var code: Code
+    /// What happened, naming the file or offset.
     public var message: String
 
+    /// An error with its code and message.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

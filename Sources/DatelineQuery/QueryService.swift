@@ -920,6 +920,7 @@ public struct LogEpochChanged: Error, Sendable {
     /// Why the index cannot go on with this log, when it is not simply another epoch.
     public var reason: String?
 
+    /// The epoch the batch came from, and why the index cannot go on when that is not simply another epoch.
     public init(epoch: String, reason: String? = nil) {
         self.epoch = epoch
         self.reason = reason
