@@ -1,5 +1,5 @@
 import CDatelineZlib
-public import DatelineProtocol
+import DatelineProtocol
 import DatelineSearch
 import DatelineStorage
 import Foundation

@@ -1,8 +1,8 @@
 import CDatelineZlib
-public import DatelineProtocol
+package import DatelineProtocol
 import DatelineSearch
 import DatelineStorage
-public import Logging
+package import Logging
 import Synchronization
 
 #if canImport(Glibc)
