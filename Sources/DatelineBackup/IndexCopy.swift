@@ -15,14 +15,12 @@ import Musl
 /// arrives whole, in order, with the CRC-32 the service computed.
 final class IndexCopyWriter {
     let directory: String
-    let address: String
     private(set) var copy: BackupManifest.IndexCopy
     private var announced: Int?
     private var current: (name: String, descriptor: Int32, size: UInt64, written: UInt64, crc: uLong)?
 
     init(directory: String, address: String) throws(BackupError) {
         self.directory = directory
-        self.address = address
         self.copy = .init(address: address, appliedOffset: 0, lastArticleID: "", files: [])
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

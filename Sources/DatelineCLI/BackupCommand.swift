@@ -52,12 +52,8 @@ extension Dateline {
             guard Self.bytes(self.chunkSize) != nil else { throw ValidationError("--chunk-size '\(self.chunkSize)' is not a size (e.g. 512K, 4M)") }
         }
 
-        static func bytes(_ text: String) -> Int? {
-            let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-            let upper = text.uppercased()
-            if let last = upper.last, let unit = units[last], let value = Int(upper.dropLast()), value > 0 { return value * unit }
-            return Int(upper).flatMap { $0 > 0 ? $0 : nil }
-        }
+        /// A positive size: `512K`, `4M`.
+        static func bytes(_ text: String) -> Int? { ByteSize.parse(text).flatMap { $0 > 0 ? $0 : nil } }
 
         func run() async throws {
             let started = ContinuousClock.now

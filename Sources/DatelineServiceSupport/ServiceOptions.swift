@@ -127,12 +127,7 @@ public struct ServiceOptions: ParsableArguments {
     }
 
     /// `4096`, `64K`, `4M`, `1G` in bytes.
-    static func bytes(_ text: String) -> Int? {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        let upper = text.uppercased()
-        if let last = upper.last, let unit = units[last] { return Int(upper.dropLast()).flatMap { $0.multipliedReportingOverflow(by: unit).overflow ? nil : $0 * unit } }
-        return Int(upper)
-    }
+    static func bytes(_ text: String) -> Int? { ByteSize.parse(text) }
 
     /// Sends logs to standard error at the chosen level (executables bootstrap logging; libraries never do).
     public func bootstrapLogging() {

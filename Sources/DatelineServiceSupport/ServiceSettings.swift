@@ -43,13 +43,12 @@ public enum ServiceSettings {
     struct Entry: Sendable {
         var key: String
         var variable: String?
-        var defaultText: String
         var isSecret: Bool
         var value: String
         var source: Source
     }
 
-    /// The configuration file: its path, its keys and values as text, and swift-configuration's reader over it.
+    /// The configuration file: its path, and its keys with their values as text (what Yams read).
     struct ConfigurationFile: Sendable {
         var path: String
         var values: [String: String]
@@ -205,7 +204,7 @@ public enum ServiceSettings {
         }
         Self.state.withLock { state in
             if state.entries[key] == nil { state.order.append(key) }
-            state.entries[key] = Entry(key: key, variable: variable, defaultText: "\(fallback)", isSecret: secret, value: text, source: source)
+            state.entries[key] = Entry(key: key, variable: variable, isSecret: secret, value: text, source: source)
         }
         return result
     }
