@@ -208,13 +208,14 @@ package struct IndexReader {
         var count = 0
         starts: for start in starts {
             for offset in 1..<fields.count {
-                let positions = fields[offset]
+                // Subscripted in place, not bound to a local: reading a position then takes no reference count.
                 let target = start &+ UInt32(offset)
+                let end = fields[offset].count
                 var cursor = cursors[offset]
-                while cursor < positions.count, positions[cursor] < target { cursor += 1 }
+                while cursor < end, fields[offset][cursor] < target { cursor += 1 }
                 cursors[offset] = cursor
-                if cursor == positions.count { break starts }  // later starts need later positions still
-                if positions[cursor] != target { continue starts }
+                if cursor == end { break starts }  // later starts need later positions still
+                if fields[offset][cursor] != target { continue starts }
             }
             count += 1
         }
@@ -290,7 +291,7 @@ package struct IndexReader {
         let limit = min(documents ?? self.documentCount, self.documentCount)
         var keys: [ScoredKey] = []
         let matched = try self.evaluate(query, limit: limit, keys: &keys)
-        return self.ranker.scores(matched: matched, keys: keys, statistics: self.statistics(limit: limit), lengths: Lengths(reader: self), capacity: self.documentCount)
+        return self.ranker.scores(matched: matched, keys: keys, statistics: self.statistics(limit: limit), lengths: Lengths(reader: self))
     }
 
     /// The best `limit` documents matching `query` among the first `documents`, that `include` accepts and that
@@ -304,7 +305,7 @@ package struct IndexReader {
         let matched = try self.evaluate(query, limit: count, keys: &keys)
         return self.ranker.top(
             matched: matched, keys: keys, statistics: self.statistics(limit: count), lengths: Lengths(reader: self),
-            capacity: self.documentCount, limit: limit, after: after, include: include
+            limit: limit, after: after, include: include
         )
     }
 

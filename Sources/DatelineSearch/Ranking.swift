@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A key that contributes to scores (a term, a phrase, or one term of a prefix), with its matching documents
 /// in order and their frequencies in each field.
@@ -51,15 +50,13 @@ extension FieldLengths {
 }
 
 /// The one BM25 and the one top-k of the index: scores documents from the keys a query evaluated to, whichever
-/// segments (in memory or on disk) they came from.
+/// segments (in memory or on disk) they came from. Needs no per-document scratch space: matched documents and
+/// every key's postings are sorted, so they are walked side by side.
 struct Ranker: Sendable {
     var parameters: BM25Parameters
-    /// Scratch space for scoring, one per concurrent search, reused.
-    let scratchPool: ScratchPool
 
-    init(parameters: BM25Parameters, scratchPool: ScratchPool = ScratchPool()) {
+    init(parameters: BM25Parameters) {
         self.parameters = parameters
-        self.scratchPool = scratchPool
     }
 
     /// Lucene's BM25 IDF: ln(1 + (N − df + 0.5) / (df + 0.5)).
@@ -69,48 +66,63 @@ struct Ranker: Sendable {
         return log(1 + (n - df + 0.5) / (df + 0.5))
     }
 
-    /// Every document of `matched` with its BM25 score over `keys`, in document order.
-    func scores(
-        matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths, capacity: Int
-    ) -> [(document: UInt32, score: Double)] {
-        guard !matched.isEmpty else { return [] }
-        let scratch = self.scratchPool.take()
-        defer { self.scratchPool.give(scratch) }
-        let generation = scratch.prepare(documents: capacity)
-        for document in matched {
-            scratch.marks[Int(document)] = generation
-            scratch.scores[Int(document)] = 0
+    /// What BM25 adds for one key in one document, and its largest possible value (the key's largest
+    /// frequencies in fields of length 0).
+    struct Scoring {
+        let k1: Double
+        let b: Double
+        let titleWeight: Double
+        let averageTitle: Double
+        let averageBody: Double
+
+        init(_ parameters: BM25Parameters, _ statistics: CollectionStatistics) {
+            (self.k1, self.b, self.titleWeight) = (parameters.k1, parameters.b, parameters.titleWeight)
+            (self.averageTitle, self.averageBody) = (statistics.averageTitleLength, statistics.averageBodyLength)
         }
-        let p = self.parameters
-        let k1 = p.k1
-        for key in keys {
-            let idf = Self.inverseDocumentFrequency(key.documents.count, documents: statistics.documents)
-            for index in key.documents.indices {
-                let document = Int(key.documents[index])
-                guard scratch.marks[document] == generation else { continue }
-                var contribution = 0.0
-                let titleFrequency = Double(key.title[index])
-                if titleFrequency > 0 {
-                    let norm = k1 * (1 - p.b + p.b * Double(lengths.titleLength(document)) / statistics.averageTitleLength)
-                    contribution += p.titleWeight * titleFrequency * (k1 + 1) / (titleFrequency + norm)
-                }
-                let bodyFrequency = Double(key.body[index])
-                if bodyFrequency > 0 {
-                    let norm = k1 * (1 - p.b + p.b * Double(lengths.bodyLength(document)) / statistics.averageBodyLength)
-                    contribution += bodyFrequency * (k1 + 1) / (bodyFrequency + norm)
-                }
-                scratch.scores[document] += idf * contribution
-            }
+
+        @inline(__always)
+        func saturation(_ frequency: UInt32, _ length: UInt32, _ average: Double) -> Double {
+            guard frequency > 0 else { return 0 }
+            let f = Double(frequency)
+            return f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * Double(length) / average))
         }
-        return matched.map { ($0, scratch.scores[Int($0)]) }
+
+        @inline(__always)
+        func contribution(idf: Double, title: UInt32, body: UInt32, lengths: (title: UInt32, body: UInt32)) -> Double {
+            idf * (self.titleWeight * self.saturation(title, lengths.title, self.averageTitle) + self.saturation(body, lengths.body, self.averageBody))
+        }
     }
 
-    /// A key's postings as the ranker walks them (immutable: the walk's positions are kept apart, so reading a
-    /// posting touches no reference count).
+    /// Every document of `matched` with its BM25 score over `keys`, in document order.
+    func scores(
+        matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths
+    ) -> [(document: UInt32, score: Double)] {
+        guard !matched.isEmpty else { return [] }
+        let scoring = Scoring(self.parameters, statistics)
+        var scores = [Double](repeating: 0, count: matched.count)
+        var fieldLengths = [(title: UInt32, body: UInt32)?](repeating: nil, count: matched.count)
+        for key in keys {
+            let idf = Self.inverseDocumentFrequency(key.documents.count, documents: statistics.documents)
+            var position = 0  // in matched
+            for index in key.documents.indices {
+                let document = key.documents[index]
+                while position < matched.count, matched[position] < document { position += 1 }
+                guard position < matched.count else { break }
+                guard matched[position] == document else { continue }
+                let documentLengths = fieldLengths[position] ?? lengths.lengths(Int(document))
+                fieldLengths[position] = documentLengths
+                scores[position] += scoring.contribution(idf: idf, title: key.title[index], body: key.body[index], lengths: documentLengths)
+            }
+        }
+        return zip(matched, scores).map { ($0, $1) }
+    }
+
+    /// A key's postings as the ranker walks them, read through pointers into a buffer the ranker owns for the
+    /// walk.
     private struct Postings {
-        let documents: [UInt32]
-        let title: [UInt32]
-        let body: [UInt32]
+        let documents: UnsafeBufferPointer<UInt32>
+        let title: UnsafeBufferPointer<UInt32>
+        let body: UnsafeBufferPointer<UInt32>
         let idf: Double
         let bound: Double
     }
@@ -122,44 +134,44 @@ struct Ranker: Sendable {
     /// are never visited, and the weak keys are looked up only for documents whose partial score can still win.
     /// Returns the same documents in the same order as scoring every match and sorting.
     func top(
-        matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths, capacity: Int,
+        matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths,
         limit: Int, after: (score: Double, document: UInt32)?, include: ((UInt32) -> Bool)?
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
-        guard !matched.isEmpty, limit > 0 else { return (include.map { matched.filter($0).count } ?? matched.count, [], 0) }
-        let scratch = self.scratchPool.take()
-        defer { self.scratchPool.give(scratch) }
-        let generation = scratch.prepare(documents: capacity)
-        var total = 0
-        if let include {
-            for document in matched where include(document) {
-                scratch.marks[Int(document)] = generation
-                total += 1
-            }
-        } else {
-            for document in matched { scratch.marks[Int(document)] = generation }
-            total = matched.count
+        let candidates = include.map { matched.filter($0) } ?? matched
+        guard !candidates.isEmpty, limit > 0 else { return (candidates.count, [], 0) }
+        let scoring = Scoring(self.parameters, statistics)
+        let keys = keys.filter { !$0.documents.isEmpty }
+        // The keys' postings copied into one buffer that the walk reads through pointers (no reference counting
+        // per posting, and no pointer escaping an array's closure).
+        let storage = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * keys.reduce(0) { $0 + $1.documents.count })
+        defer { storage.deallocate() }
+        var used = 0
+        func copy(_ values: [UInt32]) -> UnsafeBufferPointer<UInt32> {
+            let slice = UnsafeMutableBufferPointer(rebasing: storage[used..<(used + values.count)])
+            _ = slice.initialize(from: values)
+            used += values.count
+            return UnsafeBufferPointer(slice)
         }
-        let p = self.parameters
-        let k1 = p.k1
-        let averageTitle = statistics.averageTitleLength
-        let averageBody = statistics.averageBodyLength
-        // What a key adds to a document's score; its largest possible value uses the key's largest frequencies
-        // and the shortest possible fields (length 0).
-        func saturation(_ frequency: Double, _ length: Double, _ average: Double) -> Double {
-            frequency <= 0 ? 0 : frequency * (k1 + 1) / (frequency + k1 * (1 - p.b + p.b * length / average))
-        }
-        let lists: [Postings] = keys.filter { !$0.documents.isEmpty }.map { key in
+        let lists: [Postings] = keys.map { key in
             let idf = Self.inverseDocumentFrequency(key.documents.count, documents: statistics.documents)
-            let bound = idf * (p.titleWeight * saturation(Double(key.maximumTitle), 0, averageTitle) + saturation(Double(key.maximumBody), 0, averageBody))
-            return Postings(documents: key.documents, title: key.title, body: key.body, idf: idf, bound: bound)
+            let bound = idf * (scoring.titleWeight * scoring.saturation(key.maximumTitle, 0, scoring.averageTitle)
+                + scoring.saturation(key.maximumBody, 0, scoring.averageBody))
+            return Postings(documents: copy(key.documents), title: copy(key.title), body: copy(key.body), idf: idf, bound: bound)
         }.sorted { $0.bound < $1.bound }
+        let top = candidates.withUnsafeBufferPointer { candidates in
+            Self.maxScore(lists, candidates: candidates, scoring: scoring, lengths: lengths, limit: limit, after: after)
+        }
+        return (candidates.count, top.top, top.scored)
+    }
+
+    /// MaxScore over `lists` (ordered by bound, weakest first) for the documents of `candidates`.
+    private static func maxScore(
+        _ lists: [Postings], candidates: UnsafeBufferPointer<UInt32>, scoring: Scoring, lengths: some FieldLengths,
+        limit: Int, after: (score: Double, document: UInt32)?
+    ) -> (top: [(document: UInt32, score: Double)], scored: Int) {
         var positions = [Int](repeating: 0, count: lists.count)
         var below = [Double](repeating: 0, count: lists.count + 1)  // below[i]: the bounds of keys 0..<i added
         for (index, list) in lists.enumerated() { below[index + 1] = below[index] + list.bound }
-        func contribution(_ list: Postings, at index: Int, lengths: (title: UInt32, body: UInt32)) -> Double {
-            list.idf * (p.titleWeight * saturation(Double(list.title[index]), Double(lengths.title), averageTitle)
-                + saturation(Double(list.body[index]), Double(lengths.body), averageBody))
-        }
         /// Ranks before: higher score, then older document.
         func better(_ a: (document: UInt32, score: Double), _ b: (document: UInt32, score: Double)) -> Bool {
             a.score != b.score ? a.score > b.score : a.document < b.document
@@ -169,6 +181,7 @@ struct Ranker: Sendable {
         var threshold = -Double.infinity  // the limit-th best score once there are limit documents
         var essential = 0  // keys essential..<count drive the candidates; the rest are only looked up
         var scored = 0
+        var next = 0  // in candidates: the first not yet passed
         while true {
             // The next candidate: the smallest document under an essential key's position.
             var candidate = UInt32.max
@@ -176,30 +189,34 @@ struct Ranker: Sendable {
                 candidate = min(candidate, lists[index].documents[positions[index]])
             }
             guard candidate != UInt32.max else { break }
-            let document = Int(candidate)
-            let wanted = scratch.marks[document] == generation
-            let fieldLengths = wanted ? lengths.lengths(document) : (0, 0)  // once per scored document
+            while next < candidates.count, candidates[next] < candidate { next += 1 }
+            guard next < candidates.count else { break }  // no later document is wanted
+            let wanted = candidates[next] == candidate
+            let fieldLengths = wanted ? lengths.lengths(Int(candidate)) : (0, 0)  // once per scored document
             var score = 0.0
-            for index in essential..<lists.count where positions[index] < lists[index].documents.count
-                && lists[index].documents[positions[index]] == candidate
-            {
-                if wanted { score += contribution(lists[index], at: positions[index], lengths: fieldLengths) }
-                positions[index] += 1
+            for index in essential..<lists.count {
+                let list = lists[index]
+                let position = positions[index]
+                guard position < list.documents.count, list.documents[position] == candidate else { continue }
+                if wanted { score += scoring.contribution(idf: list.idf, title: list.title[position], body: list.body[position], lengths: fieldLengths) }
+                positions[index] = position + 1
             }
             guard wanted else { continue }
             // The weak keys, strongest first, while the document can still reach the threshold.
             var alive = true
             for index in stride(from: essential - 1, through: 0, by: -1) {
                 if score + below[index + 1] < threshold { alive = false; break }
-                let documents = lists[index].documents
+                let list = lists[index]
                 var low = positions[index]
-                var high = documents.count
+                var high = list.documents.count
                 while low < high {
                     let middle = (low + high) / 2
-                    if documents[middle] < candidate { low = middle + 1 } else { high = middle }
+                    if list.documents[middle] < candidate { low = middle + 1 } else { high = middle }
                 }
                 positions[index] = low
-                if low < documents.count, documents[low] == candidate { score += contribution(lists[index], at: low, lengths: fieldLengths) }
+                if low < list.documents.count, list.documents[low] == candidate {
+                    score += scoring.contribution(idf: list.idf, title: list.title[low], body: list.body[low], lengths: fieldLengths)
+                }
             }
             guard alive else { continue }
             scored += 1
@@ -220,7 +237,7 @@ struct Ranker: Sendable {
                 while essential < lists.count, below[essential + 1] < threshold { essential += 1 }
             }
         }
-        return (total, top, scored)
+        return (top, scored)
     }
 }
 
@@ -260,38 +277,5 @@ enum DocumentSets {
             if j == b.count || b[j] != document { result.append(document) }
         }
         return result
-    }
-}
-
-/// Scoring arrays handed to one search at a time.
-final class ScratchPool: Sendable {
-    private let pool = Mutex<[ScoringScratch]>([])
-
-    init() {}
-
-    func take() -> ScoringScratch { self.pool.withLock { $0.popLast() } ?? ScoringScratch() }
-    func give(_ scratch: ScoringScratch) { self.pool.withLock { $0.append(scratch) } }
-}
-
-/// Per-search scoring arrays: scores, and "matched by this search" marks told apart by a generation number so
-/// that they need no clearing between searches.
-final class ScoringScratch: @unchecked Sendable {  // used by one search at a time, handed over through the pool
-    var scores: [Double] = []
-    var marks: [UInt32] = []
-    private var generation: UInt32 = 0
-
-    /// Sizes the arrays for `documents` and returns the generation that marks this search's matches.
-    func prepare(documents: Int) -> UInt32 {
-        if self.scores.count < documents {
-            self.scores = [Double](repeating: 0, count: documents)
-            self.marks = [UInt32](repeating: 0, count: documents)
-            self.generation = 0
-        }
-        self.generation &+= 1
-        if self.generation == 0 {
-            for index in self.marks.indices { self.marks[index] = 0 }
-            self.generation = 1
-        }
-        return self.generation
     }
 }

@@ -66,7 +66,6 @@ public final class SearchIndex {
     /// Each body's token ranges (UTF-8 offsets), by position: snippets come from postings, without re-tokenizing.
     var bodyTokenRanges: [[Range<UInt32>]] = []
     /// Scratch space for scoring, one per concurrent search, reused from a pool.
-    private let scratchPool = ScratchPool()
     /// Folded word (abbreviations marked with a leading \u{1}) → term id: one lookup per token when indexing.
     /// Words met so far and their terms' ids.
     private var words = WordTable()
@@ -259,7 +258,7 @@ public final class SearchIndex {
 
     /// This index alone, as a view.
     private var reader: IndexReader {
-        IndexReader(parts: [.buffer(self)], analyzer: self.analyzer, ranker: Ranker(parameters: self.parameters, scratchPool: self.scratchPool))
+        IndexReader(parts: [.buffer(self)], analyzer: self.analyzer, ranker: Ranker(parameters: self.parameters))
     }
 
     /// Every document matching `query`, with its BM25 score, in document order (see ``IndexReader/matches(_:documents:)``).

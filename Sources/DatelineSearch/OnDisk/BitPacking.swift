@@ -40,18 +40,30 @@ enum BitPacking {
         }
         let bytes = try cursor.bytes(self.byteCount(count: count, width: width))
         let mask: UInt64 = (1 << UInt64(width)) - 1
-        var accumulator: UInt64 = 0
-        var available = 0
-        var next = 0
-        for index in 0..<count {
-            while available < width {
-                accumulator |= UInt64(bytes[next]) << UInt64(available)
-                next += 1
-                available += 8
+        // Each value is read with one unaligned 8-byte load at its first byte (a value spans at most 5 bytes
+        // after its bit shift of under 8), while 8 bytes remain; the last few values byte by byte.
+        var index = 0
+        var bit = 0
+        while index < count, (bit >> 3) + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+            output[index] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
+            index += 1
+            bit += width
+        }
+        while index < count {
+            var value: UInt64 = 0
+            var taken = 0
+            var at = bit
+            while taken < width {
+                let byte = UInt64(bytes[at >> 3]) >> UInt64(at & 7)
+                value |= byte << UInt64(taken)
+                let step = min(8 - (at & 7), width - taken)
+                taken += step
+                at += step
             }
-            output[index] = UInt32(truncatingIfNeeded: accumulator & mask)
-            accumulator >>= UInt64(width)
-            available -= width
+            output[index] = UInt32(truncatingIfNeeded: value & mask)
+            index += 1
+            bit += width
         }
     }
 }

@@ -368,6 +368,13 @@ package final class IndexSegment: Sendable {
         self.documentsFile.payload.littleEndian(at: self.columnsOffset + 8 * (column * self.documentCount + document), as: UInt64.self)
     }
 
+    /// Column `column` of every document, as little-endian 64-bit values in document order: valid while the
+    /// segment is alive (it is mapped memory), for loops that read one column of many documents.
+    package func columnBytes(_ column: Int) -> UnsafeRawBufferPointer {
+        let start = self.columnsOffset + 8 * column * self.documentCount
+        return UnsafeRawBufferPointer(rebasing: self.documentsFile.payload[start..<(start + 8 * self.documentCount)])
+    }
+
     fileprivate func failure(_ error: IndexFormatError, in file: MappedIndexFile) -> DatelineStorageError {
         .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
     }
