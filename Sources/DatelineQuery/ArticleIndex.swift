@@ -143,6 +143,44 @@ final class ArticleIndex {
         }
     }
 
+    /// The documents of `documents` (ascending) published within `from...to` (a missing bound is open; an
+    /// article without a date is outside any range with a bound), that `allowed` holds when given: one pass, a
+    /// segment's run of documents read from its column's mapped bytes in a tight loop.
+    func filter(_ documents: [UInt32], from: Double?, to: Double?, allowed: DocumentBits?) -> [UInt32] {
+        let lower = from ?? -.infinity
+        let upper = to ?? .infinity
+        let dated = from != nil || to != nil
+        var kept: [UInt32] = []
+        kept.reserveCapacity(documents.count)
+        var index = 0
+        while index < documents.count {
+            let first = Int(documents[index])
+            guard dated, case .segment(let segment, let local)? = self.locate(first) else {
+                // A buffer's article (or none): the general path, one document.
+                if allowed?.contains(first) ?? true, !dated || Self.within(self.publishedAt(first), lower, upper) { kept.append(documents[index]) }
+                index += 1
+                continue
+            }
+            let start = first - local
+            let end = UInt32(start + segment.documentCount)
+            let column = segment.columnBytes(Column.publishedAt.rawValue)
+            while index < documents.count, documents[index] < end {
+                let document = documents[index]
+                index += 1
+                if let allowed, !allowed.contains(Int(document)) { continue }
+                let bits = UInt64(littleEndian: column.loadUnaligned(fromByteOffset: 8 * (Int(document) - start), as: UInt64.self))
+                if bits != Column.noDate, Self.within(Double(bitPattern: bits), lower, upper) { kept.append(document) }
+            }
+        }
+        return kept
+    }
+
+    @inline(__always)
+    private static func within(_ time: Double?, _ lower: Double, _ upper: Double) -> Bool {
+        guard let time else { return false }
+        return time >= lower && time <= upper
+    }
+
     enum Location {
         case segment(IndexSegment, Int)
         case buffer(Buffer, Int)

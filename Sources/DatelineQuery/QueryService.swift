@@ -672,7 +672,7 @@ public final class QueryService: Service, Sendable {
                 let filtered = allowed != nil || from != nil || to != nil
                 let result = try reader.topMatches(
                     query, limit: limit + 1, documents: asOf, after: after.map { ($0.primary, $0.document) },
-                    include: filtered ? { passes(Int($0)) } : nil
+                    filter: filtered ? { index.filter($0, from: from, to: to, allowed: allowed) } : nil
                 )
                 total = result.total
                 best = result.top.map { (SearchCursor(sort: sort, primary: $0.score, document: $0.document, documents: asOf), Int($0.document), $0.score) }

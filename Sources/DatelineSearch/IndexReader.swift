@@ -92,7 +92,13 @@ package struct IndexReader {
     private func key(_ term: String, limit: Int) throws(DatelineStorageError) -> ScoredKey {
         var key = ScoredKey()
         for (slot, count) in self.visible(limit: limit) {
-            key.append(try self.postings(term, in: slot.part, limit: count, positions: false), base: UInt32(slot.base))
+            switch slot.part {
+            case .segment(let segment):
+                guard let info = try segment.termInfo(term) else { continue }
+                try segment.appendPostings(info, below: count, base: UInt32(slot.base), to: &key)
+            case .buffer:
+                key.append(try self.postings(term, in: slot.part, limit: count, positions: false), base: UInt32(slot.base))
+            }
         }
         return key
     }
@@ -294,51 +300,67 @@ package struct IndexReader {
         return self.ranker.scores(matched: matched, keys: keys, statistics: self.statistics(limit: limit), lengths: Lengths(reader: self))
     }
 
-    /// The best `limit` documents matching `query` among the first `documents`, that `include` accepts and that
-    /// come after `after` (see ``Ranker``): `total` counts the matches `include` accepts.
+    /// The best `limit` documents matching `query` among the first `documents`, that `filter` keeps and that
+    /// come after `after` (see ``Ranker``): `total` counts the matches `filter` keeps.
+    ///
+    /// - Parameter filter: Given every match (ascending), returns those a search's filters accept (ascending):
+    ///   one call per search, so that a filter can read its columns in a loop of its own.
     package func topMatches(
         _ query: SearchQuery, limit: Int, documents: Int? = nil, after: (score: Double, document: UInt32)? = nil,
-        include: ((UInt32) -> Bool)? = nil
+        filter: (([UInt32]) -> [UInt32])? = nil
     ) throws(DatelineStorageError) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
         let count = min(documents ?? self.documentCount, self.documentCount)
         var keys: [ScoredKey] = []
         let matched = try self.evaluate(query, limit: count, keys: &keys)
         return self.ranker.top(
-            matched: matched, keys: keys, statistics: self.statistics(limit: count), lengths: Lengths(reader: self),
-            limit: limit, after: after, include: include
+            matched: filter?(matched) ?? matched, keys: keys, statistics: self.statistics(limit: count), lengths: Lengths(reader: self),
+            limit: limit, after: after
         )
     }
 
-    /// Field lengths by global document, from whichever part holds it.
+    /// Field lengths by global document, from whichever part holds it: a segment's lengths are read from its
+    /// mapped bytes (no reference counting per document), a buffer's from its arrays. Valid while the view is.
     struct Lengths: FieldLengths {
         let reader: IndexReader
+        /// Per slot: its first document, and a segment's lengths (nil for a buffer).
+        private let bases: [Int]
+        private let segmentLengths: [(title: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer)?]
+
+        init(reader: IndexReader) {
+            self.reader = reader
+            self.bases = reader.slots.map(\.base)
+            self.segmentLengths = reader.slots.map { slot in
+                if case .segment(let segment) = slot.part { segment.lengthBytes } else { nil }
+            }
+        }
 
         @inline(__always)
-        func titleLength(_ document: Int) -> UInt32 {
-            let slot = self.reader.slots[self.reader.slot(of: document)]
-            switch slot.part {
-            case .buffer(let index): return index.titleLengths[document - slot.base]
-            case .segment(let segment): return segment.titleLength(document - slot.base)
+        private func slot(of document: Int) -> Int {
+            var low = 0
+            var high = self.bases.count - 1
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if self.bases[middle] <= document { low = middle } else { high = middle - 1 }
             }
+            return low
         }
 
         @inline(__always)
         func lengths(_ document: Int) -> (title: UInt32, body: UInt32) {
-            let slot = self.reader.slots[self.reader.slot(of: document)]
-            switch slot.part {
-            case .buffer(let index): return (index.titleLengths[document - slot.base], index.bodyLengths[document - slot.base])
-            case .segment(let segment): return (segment.titleLength(document - slot.base), segment.bodyLength(document - slot.base))
+            let slot = self.slot(of: document)
+            let local = document - self.bases[slot]
+            if let lengths = self.segmentLengths[slot] {
+                return (
+                    UInt32(littleEndian: lengths.title.loadUnaligned(fromByteOffset: 4 * local, as: UInt32.self)),
+                    UInt32(littleEndian: lengths.body.loadUnaligned(fromByteOffset: 4 * local, as: UInt32.self))
+                )
             }
+            guard case .buffer(let index) = self.reader.slots[slot].part else { return (0, 0) }
+            return (index.titleLengths[local], index.bodyLengths[local])
         }
 
-        @inline(__always)
-        func bodyLength(_ document: Int) -> UInt32 {
-            let slot = self.reader.slots[self.reader.slot(of: document)]
-            switch slot.part {
-            case .buffer(let index): return index.bodyLengths[document - slot.base]
-            case .segment(let segment): return segment.bodyLength(document - slot.base)
-            }
-        }
+        func titleLength(_ document: Int) -> UInt32 { self.lengths(document).title }
+        func bodyLength(_ document: Int) -> UInt32 { self.lengths(document).body }
     }
 
     // MARK: Snippets

@@ -127,17 +127,17 @@ struct Ranker: Sendable {
         let bound: Double
     }
 
-    /// The best `limit` documents of `matched` (by BM25, ties to the older document) among those `include`
-    /// accepts (all when it is nil) and that come after `after`, scoring only the documents that can still make
+    /// The best `limit` documents of `matched` (by BM25, ties to the older document; the search's filters already
+    /// applied) that come after `after`, scoring only the documents that can still make
     /// the cut: MaxScore (Turtle & Flood, 1995). Keys are ordered by the most they can add to a score; once the
     /// `limit`-th best score exceeds what the weakest keys can add together, documents found only in those keys
     /// are never visited, and the weak keys are looked up only for documents whose partial score can still win.
     /// Returns the same documents in the same order as scoring every match and sorting.
     func top(
         matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths,
-        limit: Int, after: (score: Double, document: UInt32)?, include: ((UInt32) -> Bool)?
+        limit: Int, after: (score: Double, document: UInt32)?
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
-        let candidates = include.map { matched.filter($0) } ?? matched
+        let candidates = matched
         guard !candidates.isEmpty, limit > 0 else { return (candidates.count, [], 0) }
         let scoring = Scoring(self.parameters, statistics)
         let keys = keys.filter { !$0.documents.isEmpty }

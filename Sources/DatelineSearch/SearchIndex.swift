@@ -266,7 +266,7 @@ public final class SearchIndex {
         do { return try self.reader.matches(query, documents: documents) } catch { preconditionFailure("in-memory postings cannot fail: \(error)") }
     }
 
-    /// The best `limit` documents matching `query` (see ``IndexReader/topMatches(_:limit:documents:after:include:)``).
+    /// The best `limit` documents matching `query` (see ``IndexReader/topMatches(_:limit:documents:after:filter:)``).
     ///
     /// - Returns: `total` (matches `include` accepts, after `after` excluded only by rank), the top documents,
     ///   and how many documents were scored (for measurements).
@@ -277,7 +277,7 @@ public final class SearchIndex {
         after: (score: Double, document: UInt32)? = nil,
         include: ((UInt32) -> Bool)? = nil
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
-        do { return try self.reader.topMatches(query, limit: limit, documents: documents, after: after, include: include) } catch {
+        do { return try self.reader.topMatches(query, limit: limit, documents: documents, after: after, filter: include.map { include in { $0.filter(include) } }) } catch {
             preconditionFailure("in-memory postings cannot fail: \(error)")
         }
     }

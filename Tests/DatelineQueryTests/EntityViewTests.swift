@@ -213,6 +213,36 @@ struct EntityViewTests {
         #expect(times(300) == nil && times(-1) == nil && times(299) == expected[299])
     }
 
+    /// A search's date and document filter, applied to a whole match list at once, keeps exactly the documents a
+    /// per-article check keeps, across segments and buffers, undated articles, open and closed ranges.
+    @Test func theBulkDateFilterKeepsWhatAPerArticleCheckKeeps() throws {
+        let articles = Self.articles(count: 300, seed: 11)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bulk-filter-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let index = try Self.index(articles, cuts: [70, 71, 200], mergeRun: nil, directory: directory)
+        #expect(index.segments.count == 3)
+        var random = SeededGenerator(seed: 11)
+        let start = 1_750_000_000.0
+        for round in 0..<60 {
+            let documents = (0..<300).filter { _ in Int.random(in: 0..<3, using: &random) > 0 }.map(UInt32.init)
+            let from: Double? = round % 3 == 1 ? nil : start + Double(Int.random(in: 0..<40, using: &random)) * 86_400
+            let to: Double? = round % 3 == 2 ? nil : (from ?? start) + Double(Int.random(in: 0..<20, using: &random)) * 86_400
+            var allowed: DocumentBits?
+            if round % 2 == 1 {
+                allowed = DocumentBits(count: 300)
+                for document in 0..<300 where document % 5 != 0 { allowed!.insert(document) }
+            }
+            let expected = documents.filter { document in
+                if let allowed, !allowed.contains(Int(document)) { return false }
+                guard from != nil || to != nil else { return true }
+                guard let published = articles[Int(document)].publishedAt?.timeIntervalSince1970 else { return false }
+                return published >= (from ?? -.infinity) && published <= (to ?? .infinity)
+            }
+            #expect(index.filter(documents, from: from, to: to, allowed: allowed) == expected, "round \(round)")
+        }
+    }
+
     /// Entity listings and timelines read a snapshot outside the service's lock: articles added to the active
     /// buffer afterwards change neither its entities nor its articles.
     @Test func anEntitySnapshotIsUnchangedByLaterArticles() throws {

@@ -171,7 +171,7 @@ final class ScratchDirectory {
                 let actual = try reader.matches(query, documents: asOf)
                 #expect(actual.map(\.document) == expected.map(\.document), "\(text) as of \(asOf.map(String.init) ?? "now")")
                 for (a, e) in zip(actual, expected) { #expect(abs(a.score - e.score) <= 1e-9 * max(1, abs(e.score)), "\(text): \(a) vs \(e)") }
-                let top = try reader.topMatches(query, limit: 10, documents: asOf, include: { $0 % 3 != 1 })
+                let top = try reader.topMatches(query, limit: 10, documents: asOf, filter: { $0.filter { $0 % 3 != 1 } })
                 let reference = whole.topMatches(query, limit: 10, documents: asOf, include: { $0 % 3 != 1 })
                 #expect(top.total == reference.total)
                 #expect(top.top.map(\.document) == reference.top.map(\.document), "\(text) top 10 as of \(asOf.map(String.init) ?? "now")")

@@ -59,6 +59,8 @@ enum ShapeBenchmark {
         }
         try? FileManager.default.removeItem(at: self.peersDirectory.appendingPathComponent("shapes.json"))
         var written: [[String: Any]] = []
+        // For profiling one corpus: DATELINE_SHAPES_CORPUS=generated-10x runs that one alone.
+        if let only = ProcessInfo.processInfo.environment["DATELINE_SHAPES_CORPUS"] { corpora = corpora.filter { $0.name == only } }
         for corpus in corpora {
             let rounds = ProcessInfo.processInfo.environment["DATELINE_SHAPES_ROUNDS"].flatMap(Int.init) ?? (quick ? 3 : 5)  // more for profiling
             written.append(try await self.run(corpus, sets: sets, rounds: rounds))

@@ -350,6 +350,16 @@ package final class IndexSegment: Sendable {
         self.documentsFile.payload.littleEndian(at: self.bodyLengthsOffset + 4 * document, as: UInt32.self)
     }
 
+    /// Every document's title and body lengths, as little-endian 32-bit values in document order: valid while the
+    /// segment is alive (mapped memory), for the ranker's loops.
+    var lengthBytes: (title: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) {
+        let payload = self.documentsFile.payload
+        return (
+            UnsafeRawBufferPointer(rebasing: payload[self.titleLengthsOffset..<(self.titleLengthsOffset + 4 * self.documentCount)]),
+            UnsafeRawBufferPointer(rebasing: payload[self.bodyLengthsOffset..<(self.bodyLengthsOffset + 4 * self.documentCount)])
+        )
+    }
+
     /// The sum of the first `count` documents' title and body lengths.
     package func lengthTotals(first count: Int) -> (title: Int, body: Int) {
         if count >= self.documentCount { return (self.info.totalTitleLength, self.info.totalBodyLength) }
@@ -417,6 +427,15 @@ package final class IndexSegment: Sendable {
                 self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
                 limit: UInt32(clamping: limit ?? self.documentCount), positions: positions ? self.positionsFile.payload : nil
             )
+        } catch { throw self.failure(error, in: self.postingsFile) }
+    }
+
+    /// Appends the postings of a term among documents below `limit` to `key` (no positions), numbered from `base`.
+    func appendPostings(_ info: TermInfo, below limit: Int, base: UInt32, to key: inout ScoredKey) throws(DatelineStorageError) {
+        do throws(IndexFormatError) {
+            try PostingsFormat.append(
+                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                limit: UInt32(clamping: limit), base: base, to: &key)
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
 

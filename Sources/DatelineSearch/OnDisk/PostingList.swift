@@ -296,6 +296,56 @@ enum PostingsFormat {
         }
     }
 
+    /// Appends the postings of a term with `count` documents at `offset` that are below `limit` to `key`
+    /// (without positions), each document number plus `base`: the scoring path, with no intermediate list.
+    static func append(
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, base: UInt32, to key: inout ScoredKey
+    ) throws(IndexFormatError) {
+        var cursor = ByteCursor(postings, at: offset)
+        let blockCount = try cursor.int()
+        guard blockCount == (count + self.blockSize - 1) / self.blockSize else {
+            throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
+        }
+        let skipStart = cursor.position
+        guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+        let dataStart = skipStart + blockCount * self.skipEntrySize
+        key.documents.reserveCapacity(key.documents.count + count)
+        key.title.reserveCapacity(key.title.count + count)
+        key.body.reserveCapacity(key.body.count + count)
+        try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * self.blockSize) { scratch throws(IndexFormatError) in
+            let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
+            let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
+            let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
+            var previousEnd: UInt32 = 0
+            for block in 0..<blockCount {
+                let skip = skipStart + block * self.skipEntrySize
+                let firstDocumentBound = previousEnd
+                previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
+                guard firstDocumentBound < limit else { return }  // every document of this block is at or past the limit
+                let entries = min(self.blockSize, count - block * self.blockSize)
+                var blockCursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
+                try BitPacking.unpack(&blockCursor, count: entries, into: documents)
+                try BitPacking.unpack(&blockCursor, count: entries, into: titles)
+                try BitPacking.unpack(&blockCursor, count: entries, into: bodies)
+                var document = firstDocumentBound
+                var kept = entries
+                for index in 0..<entries {
+                    document = document &+ documents[index]
+                    if document >= limit { kept = index; break }
+                    documents[index] = base &+ document
+                    document &+= 1
+                }
+                key.documents.append(contentsOf: documents[0..<kept])
+                key.title.append(contentsOf: titles[0..<kept])
+                key.body.append(contentsOf: bodies[0..<kept])
+                guard kept == entries else { return }
+                guard document &- 1 == previousEnd &- 1 else {
+                    throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
+                }
+            }
+        }
+    }
+
     /// Decodes the postings of a term with `count` documents at `offset`, keeping only documents below
     /// `limit`, with their positions when `positions` is given.
     static func decode(
