@@ -228,6 +228,107 @@ package struct IndexReader {
         return count
     }
 
+    /// Where a term is in each visible part: its dictionary entry in a segment (nil when it has none there).
+    private struct TermLocations {
+        var parts: [(slot: Slot, count: Int, info: TermInfo?)]
+        /// Documents holding the term among the visible ones.
+        var documentFrequency: Int
+    }
+
+    private func locations(of term: String, limit: Int) throws(DatelineStorageError) -> TermLocations {
+        var parts: [(slot: Slot, count: Int, info: TermInfo?)] = []
+        var frequency = 0
+        for (slot, count) in self.visible(limit: limit) {
+            switch slot.part {
+            case .segment(let segment) where count == slot.count:
+                let info = try segment.termInfo(term)
+                frequency += info?.documentFrequency ?? 0
+                parts.append((slot, count, info))
+            default:  // a buffer, or a segment only partly visible: its documents below the view's end counted
+                frequency += try self.postings(term, in: slot.part, limit: count, positions: false).count
+                parts.append((slot, count, nil))
+            }
+        }
+        return TermLocations(parts: parts, documentFrequency: frequency)
+    }
+
+    /// The term's postings for the documents of `candidates` (ascending) only, with the whole term's document
+    /// frequency: a whole segment's postings are sought a block at a time (blocks no candidate lands in are
+    /// never decoded), other parts' read and walked beside the candidates.
+    private func key(_ term: String, at locations: TermLocations, among candidates: [UInt32]) throws(DatelineStorageError) -> ScoredKey {
+        var key = ScoredKey(wholeDocumentFrequency: locations.documentFrequency)
+        var next = 0  // in candidates
+        for (slot, count, info) in locations.parts {
+            let end = UInt32(slot.base + count)
+            let first = next
+            while next < candidates.count, candidates[next] < end { next += 1 }
+            guard next > first else { continue }
+            let base = UInt32(slot.base)
+            if case .segment(let segment) = slot.part, count == slot.count {
+                guard let info else { continue }
+                var postings = try segment.blockPostings(of: info, below: count)
+                for candidate in candidates[first..<next] {
+                    guard try postings.seek(candidate - base) else {
+                        if postings.isExhausted { break }
+                        continue
+                    }
+                    let frequencies = postings.frequencies
+                    key.documents.append(candidate)
+                    key.title.append(frequencies.title)
+                    key.body.append(frequencies.body)
+                }
+            } else {
+                let list = try self.postings(term, in: slot.part, limit: count, positions: false)
+                var index = 0
+                for candidate in candidates[first..<next] {
+                    let local = candidate - base
+                    while index < list.count, list.documents[index] < local { index += 1 }
+                    guard index < list.count else { break }
+                    guard list.documents[index] == local else { continue }
+                    key.documents.append(candidate)
+                    key.title.append(list.titleFrequencies[index])
+                    key.body.append(list.bodyFrequencies[index])
+                }
+            }
+        }
+        return key
+    }
+
+    /// The documents every part of an AND matches and no NOT part does. Parts other than terms are evaluated
+    /// first; then the terms, rarest first: the first is read whole (when nothing else narrowed the
+    /// documents), each next one only for the documents left (leapfrogging, as Lucene's conjunctions do), so a
+    /// common term next to a rare one costs the rare one's size. Keys keep the query's order.
+    private func conjunction(_ parts: [SearchQuery], limit: Int, keys: inout [ScoredKey]) throws(DatelineStorageError) -> [UInt32] {
+        var result: [UInt32]?
+        var excluded: [UInt32] = []
+        var partKeys = [[ScoredKey]](repeating: [], count: parts.count)
+        var terms: [(index: Int, term: String, locations: TermLocations)] = []
+        for (index, part) in parts.enumerated() {
+            switch part {
+            case .not(let inner):
+                var ignored: [ScoredKey] = []
+                excluded = DocumentSets.union(excluded, try self.evaluate(inner, limit: limit, keys: &ignored))
+            case .term(let term):
+                terms.append((index, term, try self.locations(of: term, limit: limit)))
+            default:
+                let documents = try self.evaluate(part, limit: limit, keys: &partKeys[index])
+                result = result.map { DocumentSets.intersection($0, documents) } ?? documents
+            }
+        }
+        for term in terms.sorted(by: { $0.locations.documentFrequency < $1.locations.documentFrequency }) {
+            let key: ScoredKey
+            if let candidates = result {
+                key = try self.key(term.term, at: term.locations, among: candidates)
+            } else {
+                key = try self.key(term.term, limit: limit)
+            }
+            partKeys[term.index] = [key]
+            result = key.documents
+        }
+        for part in partKeys { keys.append(contentsOf: part) }
+        return DocumentSets.difference(result ?? [], excluded)
+    }
+
     /// The sorted documents matching `query` among the first `limit`; the keys that score them go to `keys`.
     func evaluate(_ query: SearchQuery, limit: Int, keys: inout [ScoredKey]) throws(DatelineStorageError) -> [UInt32] {
         switch query {
@@ -250,18 +351,7 @@ package struct IndexReader {
             keys.append(key)
             return key.documents
         case .and(let parts):
-            var result: [UInt32]?
-            var excluded: [UInt32] = []
-            for part in parts {
-                if case .not(let inner) = part {
-                    var ignored: [ScoredKey] = []
-                    excluded = DocumentSets.union(excluded, try self.evaluate(inner, limit: limit, keys: &ignored))
-                } else {
-                    let documents = try self.evaluate(part, limit: limit, keys: &keys)
-                    result = result.map { DocumentSets.intersection($0, documents) } ?? documents
-                }
-            }
-            return DocumentSets.difference(result ?? [], excluded)
+            return try self.conjunction(parts, limit: limit, keys: &keys)
         case .or(let parts):
             var documents: [UInt32] = []
             for part in parts { documents = DocumentSets.union(documents, try self.evaluate(part, limit: limit, keys: &keys)) }

@@ -6,6 +6,12 @@ struct ScoredKey {
     var documents: [UInt32] = []
     var title: [UInt32] = []
     var body: [UInt32] = []
+    /// How many documents hold the key, when `documents` lists only some of them (a term of a conjunction is
+    /// read only for the documents its other parts leave): its IDF is the whole term's.
+    var wholeDocumentFrequency: Int?
+
+    /// The document frequency its IDF uses.
+    var documentFrequency: Int { self.wholeDocumentFrequency ?? self.documents.count }
 
     /// The highest frequencies in each field, for score upper bounds.
     var maximumTitle: UInt32 { self.title.max() ?? 0 }
@@ -102,7 +108,7 @@ struct Ranker: Sendable {
         var scores = [Double](repeating: 0, count: matched.count)
         var fieldLengths = [(title: UInt32, body: UInt32)?](repeating: nil, count: matched.count)
         for key in keys {
-            let idf = Self.inverseDocumentFrequency(key.documents.count, documents: statistics.documents)
+            let idf = Self.inverseDocumentFrequency(key.documentFrequency, documents: statistics.documents)
             var position = 0  // in matched
             for index in key.documents.indices {
                 let document = key.documents[index]
@@ -153,7 +159,7 @@ struct Ranker: Sendable {
             return UnsafeBufferPointer(slice)
         }
         let lists: [Postings] = keys.map { key in
-            let idf = Self.inverseDocumentFrequency(key.documents.count, documents: statistics.documents)
+            let idf = Self.inverseDocumentFrequency(key.documentFrequency, documents: statistics.documents)
             let bound = idf * (scoring.titleWeight * scoring.saturation(key.maximumTitle, 0, scoring.averageTitle)
                 + scoring.saturation(key.maximumBody, 0, scoring.averageBody))
             return Postings(documents: copy(key.documents), title: copy(key.title), body: copy(key.body), idf: idf, bound: bound)

@@ -45,6 +45,30 @@ final class ScratchDirectory {
         }
     }
 
+    /// Stepping over varints a word at a time lands where decoding them one by one does, whatever their sizes and
+    /// counts (below, at and past a word's eight), and running past the data is an error, not a read past it.
+    @Test func skippingVarintsLandsWhereDecodingThemDoes() throws {
+        var random = SeededGenerator(state: 3)
+        for round in 0..<300 {
+            let values = (0..<Int.random(in: 0..<200, using: &random)).map { _ -> UInt64 in
+                let bits = [7, 14, 21, 35, 64][Int.random(in: 0..<5, using: &random)]
+                return UInt64.random(in: 0...(bits == 64 ? .max : (1 << UInt64(bits)) - 1), using: &random)
+            }
+            var bytes: [UInt8] = []
+            for value in values { bytes.appendVarUInt(value) }
+            let count = values.isEmpty ? 0 : Int.random(in: 0...values.count, using: &random)
+            try bytes.withUnsafeBytes { raw in
+                var decoded = ByteCursor(raw)
+                for _ in 0..<count { _ = try decoded.varint() }
+                var skipped = ByteCursor(raw)
+                try skipped.skipVarints(count)
+                #expect(skipped.position == decoded.position, "round \(round): \(count) of \(values.count)")
+                var past = ByteCursor(raw)
+                #expect(throws: IndexFormatError.self) { try past.skipVarints(values.count + 1) }
+            }
+        }
+    }
+
     @Test func sortedTableFindsEveryKeyAndOnlyThose() throws {
         let words = Set((0..<1_000).map { "k\($0 * 7919 % 100_003)" } + ["", "a", "ab", "abc", "é", "zz", "z\u{10FFFF}"])
         let sorted = words.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }

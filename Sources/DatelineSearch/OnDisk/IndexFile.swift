@@ -201,6 +201,23 @@ package struct ByteCursor {
         }
     }
 
+    /// Steps over `count` varints without decoding them: a varint ends at a byte below 0x80, so while at least
+    /// eight are left, eight bytes at a time are stepped over by counting such bytes (a population count; eight
+    /// bytes end at most eight varints, so none past the last wanted is taken), the rest one byte at a time.
+    package mutating func skipVarints(_ count: Int) throws(IndexFormatError) {
+        var left = count
+        while left >= 8, self.position + 8 <= self.bytes.count {
+            let word = self.bytes.loadUnaligned(fromByteOffset: self.position, as: UInt64.self)  // byte order is irrelevant here
+            left -= (~word & 0x8080_8080_8080_8080).nonzeroBitCount
+            self.position += 8
+        }
+        while left > 0 {
+            guard self.position < self.bytes.count else { throw IndexFormatError("a varint runs past its data at byte \(self.position)") }
+            if self.bytes[self.position] & 0x80 == 0 { left -= 1 }
+            self.position += 1
+        }
+    }
+
     package mutating func int() throws(IndexFormatError) -> Int {
         let value = try self.varint()
         guard value <= UInt64(Int.max) else { throw IndexFormatError("value \(value) is out of range at byte \(self.position)") }

@@ -483,6 +483,9 @@ package final class IndexSegment: Sendable {
             } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
         }
 
+        /// The title and body frequencies in the document the last successful seek found.
+        package var frequencies: (title: UInt32, body: UInt32) { self.cursor.frequencies }
+
         /// The positions in the document the last successful seek found, into `title` and `body`.
         package mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(DatelineStorageError) {
             do throws(IndexFormatError) {

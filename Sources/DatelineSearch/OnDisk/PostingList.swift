@@ -155,14 +155,12 @@ enum PostingsFormat {
                 self.index = block * PostingsFormat.blockSize
             }
             var cursor = ByteCursor(self.positions, at: self.offset)
-            while self.index < index {  // step over the documents before it
-                for _ in 0..<(Int(list.titleFrequencies[self.index]) + Int(list.bodyFrequencies[self.index])) {
-                    guard cursor.position < self.positions.count else { throw IndexFormatError("positions run past their file") }
-                    while cursor.position < self.positions.count, self.positions[cursor.position] & 0x80 != 0 { cursor.position += 1 }
-                    cursor.position += 1
-                }
+            var skipped = 0  // the positions of the documents before it, stepped over at once
+            while self.index < index {
+                skipped += Int(list.titleFrequencies[self.index]) + Int(list.bodyFrequencies[self.index])
                 self.index += 1
             }
+            try cursor.skipVarints(skipped)
             func read(_ frequency: UInt32, into field: inout [UInt32]) throws(IndexFormatError) {
                 field.removeAll(keepingCapacity: true)
                 var position: UInt32 = 0
@@ -264,6 +262,9 @@ enum PostingsFormat {
             return self.entry < self.entries && self.documents[self.entry] == target
         }
 
+        /// The title and body frequencies of the document the last successful ``seek(_:)`` found.
+        var frequencies: (title: UInt32, body: UInt32) { (self.titles[self.entry], self.bodies[self.entry]) }
+
         /// The title and body positions of the document the last successful ``seek(_:)`` found, into `title`
         /// and `body` (emptied first).
         mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(IndexFormatError) {
@@ -271,14 +272,12 @@ enum PostingsFormat {
                 throw IndexFormatError("positions asked for before their document was found")
             }
             var cursor = ByteCursor(self.positions, at: self.positionOffset)
-            while self.positionEntry < self.entry {  // step over the documents before it
-                for _ in 0..<(Int(self.titles[self.positionEntry]) + Int(self.bodies[self.positionEntry])) {
-                    guard cursor.position < self.positions.count else { throw IndexFormatError("positions run past their file") }
-                    while cursor.position < self.positions.count, self.positions[cursor.position] & 0x80 != 0 { cursor.position += 1 }
-                    cursor.position += 1
-                }
+            var skipped = 0  // the positions of the documents before it, stepped over at once
+            while self.positionEntry < self.entry {
+                skipped += Int(self.titles[self.positionEntry]) + Int(self.bodies[self.positionEntry])
                 self.positionEntry += 1
             }
+            try cursor.skipVarints(skipped)
             func read(_ frequency: UInt32, into field: inout [UInt32]) throws(IndexFormatError) {
                 field.removeAll(keepingCapacity: true)
                 var position: UInt32 = 0
