@@ -437,7 +437,15 @@ package struct IndexReader {
 
         @inline(__always)
         func lengths(_ document: Int) -> (title: UInt32, body: UInt32) {
-            let slot = self.slot(of: document)
+            var slot = 0
+            return self.lengths(document, hint: &slot)
+        }
+
+        @inline(__always)
+        func lengths(_ document: Int, hint slot: inout Int) -> (title: UInt32, body: UInt32) {
+            if !(slot < self.bases.count && self.bases[slot] <= document && (slot + 1 == self.bases.count || document < self.bases[slot + 1])) {
+                slot = self.slot(of: document)
+            }
             let local = document - self.bases[slot]
             if let lengths = self.segmentLengths[slot] {
                 return (

@@ -21,7 +21,6 @@ struct ScoredKey {
         if base == 0, self.documents.isEmpty {
             self.documents = list.documents
         } else {
-            self.documents.reserveCapacity(self.documents.count + list.count)
             for document in list.documents { self.documents.append(base + document) }
         }
         self.title.append(contentsOf: list.titleFrequencies)
@@ -49,10 +48,15 @@ protocol FieldLengths {
     func bodyLength(_ document: Int) -> UInt32
     /// Both lengths, found together (one look-up of the part holding the document).
     func lengths(_ document: Int) -> (title: UInt32, body: UInt32)
+    /// Both lengths, where `hint` names the part that held the previous document asked for (documents asked for
+    /// in increasing order are mostly in the same part); updated to this document's.
+    func lengths(_ document: Int, hint: inout Int) -> (title: UInt32, body: UInt32)
 }
 
 extension FieldLengths {
     func lengths(_ document: Int) -> (title: UInt32, body: UInt32) { (self.titleLength(document), self.bodyLength(document)) }
+
+    func lengths(_ document: Int, hint: inout Int) -> (title: UInt32, body: UInt32) { self.lengths(document) }
 }
 
 /// The one BM25 and the one top-k of the index: scores documents from the keys a query evaluated to, whichever
@@ -188,6 +192,7 @@ struct Ranker: Sendable {
         var essential = 0  // keys essential..<count drive the candidates; the rest are only looked up
         var scored = 0
         var next = 0  // in candidates: the first not yet passed
+        var part = 0  // the part holding the last document whose lengths were read
         while true {
             // The next candidate: the smallest document under an essential key's position.
             var candidate = UInt32.max
@@ -198,7 +203,7 @@ struct Ranker: Sendable {
             while next < candidates.count, candidates[next] < candidate { next += 1 }
             guard next < candidates.count else { break }  // no later document is wanted
             let wanted = candidates[next] == candidate
-            let fieldLengths = wanted ? lengths.lengths(Int(candidate)) : (0, 0)  // once per scored document
+            let fieldLengths = wanted ? lengths.lengths(Int(candidate), hint: &part) : (0, 0)  // once per scored document
             var score = 0.0
             for index in essential..<lists.count {
                 let list = lists[index]

@@ -308,9 +308,15 @@ enum PostingsFormat {
         let skipStart = cursor.position
         guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
         let dataStart = skipStart + blockCount * self.skipEntrySize
-        key.documents.reserveCapacity(key.documents.count + count)
-        key.title.reserveCapacity(key.title.count + count)
-        key.body.reserveCapacity(key.body.count + count)
+        // Grown geometrically: a key gathers many segments' postings, and reserving each one's exact count
+        // would copy everything gathered so far once per segment.
+        let needed = key.documents.count + count
+        if key.documents.capacity < needed {
+            let capacity = max(needed, 2 * key.documents.capacity)
+            key.documents.reserveCapacity(capacity)
+            key.title.reserveCapacity(capacity)
+            key.body.reserveCapacity(capacity)
+        }
         try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * self.blockSize) { scratch throws(IndexFormatError) in
             let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
             let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
