@@ -696,6 +696,7 @@ public final class QueryService: Service, Sendable {
                 best = Self.bestEntries(ranked, after: after, limit: limit)
             }
             let page = best.prefix(limit)
+            let snippetTerms = query.map { Snippets.Terms($0) }
             let hits = try page.map { entry in
                 let article = try index.article(entry.document)
                 return SearchHit(
@@ -704,7 +705,7 @@ public final class QueryService: Service, Sendable {
                     title: article.title ?? "",
                     source: article.source ?? "",
                     publishedAt: article.publishedAt,
-                    snippets: query.map { reader.snippets(body: article.body, for: $0) } ?? [Self.opening(of: article.body)]
+                    snippets: snippetTerms.map { reader.snippets(body: article.body, for: $0) } ?? [Self.opening(of: article.body)]
                 )
             }
             let next = best.count > limit ? page.last?.key.encoded : nil

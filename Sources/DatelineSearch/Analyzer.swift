@@ -52,8 +52,8 @@ public struct Analyzer: Sendable {
     func forEachWordBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Bool, Range<Int>) -> Bool) {
         var text = text
         text.withUTF8 { bytes in
-            var current: [UInt8] = []
-            current.reserveCapacity(32)
+            var current = WordBuffer()
+            defer { current.deallocate() }
             var currentStart = 0
             var isAbbreviation = false
             var pendingApostrophe = false
@@ -63,8 +63,8 @@ public struct Analyzer: Sendable {
 
             func flush(end: Int) {
                 guard !current.isEmpty else { return }
-                stopped = !current.withUnsafeBufferPointer { body($0, isAbbreviation, currentStart..<end) }
-                current.removeAll(keepingCapacity: true)
+                stopped = !body(current.bytes, isAbbreviation, currentStart..<end)
+                current.removeAll()
                 isAbbreviation = false
             }
 
@@ -110,7 +110,7 @@ public struct Analyzer: Sendable {
                         if pendingApostrophe { current.append(UInt8(ascii: "'")) }
                         pendingApostrophe = false
                         pendingDot = false
-                        current.append(contentsOf: folded.lowercased().utf8)
+                        for byte in folded.lowercased().utf8 { current.append(byte) }
                         lastWordEnd = offset
                         continue
                     }
@@ -122,6 +122,34 @@ public struct Analyzer: Sendable {
             }
             if !stopped { flush(end: lastWordEnd) }
         }
+    }
+
+    /// The word being read: bytes in memory of its own, grown when a word outgrows it (an array would check its
+    /// uniqueness on every byte appended).
+    private struct WordBuffer {
+        private var start = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+        private var capacity = 64
+        private(set) var count = 0
+
+        var isEmpty: Bool { self.count == 0 }
+        var last: UInt8? { self.count == 0 ? nil : self.start[self.count - 1] }
+        var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: self.start, count: self.count) }
+
+        @inline(__always)
+        mutating func append(_ byte: UInt8) {
+            if self.count == self.capacity {
+                let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * self.capacity)
+                larger.initialize(from: self.start, count: self.count)
+                self.start.deallocate()
+                self.start = larger
+                self.capacity *= 2
+            }
+            self.start[self.count] = byte
+            self.count += 1
+        }
+
+        mutating func removeAll() { self.count = 0 }
+        func deallocate() { self.start.deallocate() }
     }
 
     /// The terms of `text`, in order.

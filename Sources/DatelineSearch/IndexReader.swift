@@ -466,33 +466,77 @@ package struct IndexReader {
     /// Highlighted passages of `body` for `query`: the body is analysed again and the words whose terms the
     /// query looks for (or that start with one of its prefixes) are marked, so no per-token offsets are stored.
     package func snippets(body: String, for query: SearchQuery, limit: Int = 3) -> [String] {
-        Snippets.highlight(body, for: query, analyzer: self.analyzer, limit: limit)
+        Snippets.highlight(body, for: Snippets.Terms(query), analyzer: self.analyzer, limit: limit)
+    }
+
+    /// Like ``snippets(body:for:limit:)`` with the query's terms prepared once for all of a page's hits.
+    package func snippets(body: String, for terms: Snippets.Terms, limit: Int = 3) -> [String] {
+        Snippets.highlight(body, for: terms, analyzer: self.analyzer, limit: limit)
     }
 }
 
 extension Snippets {
-    /// The snippets of `body` for `query`, finding matched words by analysing `body` again.
-    static func highlight(_ body: String, for query: SearchQuery, analyzer: Analyzer, limit: Int) -> [String] {
-        guard limit > 0 else { return [] }
+    /// What snippets look for: a query's exact terms and prefixes, and which words can stem to one of them,
+    /// told by their first bytes (so that other words are never stemmed).
+    package struct Terms: Sendable {
         var exact: [(bytes: [UInt8], term: String)] = []
         var prefixes: [(prefix: [UInt8], label: String)] = []
-        for term in SearchIndex.positiveTerms(query) {
-            if term.hasSuffix("*") {
-                prefixes.append((Array(term.dropLast().utf8), term))
-            } else {
-                exact.append((Array(term.utf8), term))
-            }
-        }
-        prefixes.sort { $0.label < $1.label }
-        // Stemming keeps a word's first letter, so only words starting as a wanted term does are stemmed.
+        /// Words starting with these bytes are always looked at.
         var firstBytes = [Bool](repeating: false, count: 256)
-        for (bytes, _) in exact { if let first = bytes.first { firstBytes[Int(first)] = true } }
-        for (prefix, _) in prefixes {
-            if let first = prefix.first { firstBytes[Int(first)] = true } else { firstBytes = [Bool](repeating: true, count: 256) }
+        /// Words starting with these two bytes (bit `first << 8 | second`) are looked at.
+        var pairs = [UInt64](repeating: 0, count: 1_024)
+        var labels: Int { self.exact.count + self.prefixes.count }
+
+        package init(_ query: SearchQuery) {
+            for term in SearchIndex.positiveTerms(query) {
+                if term.hasSuffix("*") {
+                    self.prefixes.append((Array(term.dropLast().utf8), term))
+                } else {
+                    self.exact.append((Array(term.utf8), term))
+                }
+            }
+            self.prefixes.sort { $0.label < $1.label }
+            // A stem of two bytes or more keeps its word's first two (asserted over the whole Snowball
+            // vocabulary), but for "dying" → "die" and its like: a wanted "Xi" also admits words starting "Xy". A
+            // shorter term or prefix admits every word starting with its first byte (or every word).
+            for wanted in self.exact.map(\.bytes) + self.prefixes.map(\.prefix) {
+                if wanted.count >= 2 {
+                    self.admit(wanted[0], wanted[1])
+                    if wanted[1] == UInt8(ascii: "i") { self.admit(wanted[0], UInt8(ascii: "y")) }
+                } else if let first = wanted.first {
+                    self.firstBytes[Int(first)] = true
+                } else {
+                    self.firstBytes = [Bool](repeating: true, count: 256)
+                }
+            }
+            self.firstBytes[Int(UInt8(ascii: "'"))] = true  // a leading apostrophe is dropped by the stemmer
         }
-        firstBytes[Int(UInt8(ascii: "'"))] = true  // a leading apostrophe is dropped by the stemmer
+
+        private mutating func admit(_ first: UInt8, _ second: UInt8) {
+            let pair = Int(first) << 8 | Int(second)
+            self.pairs[pair >> 6] |= 1 << UInt64(pair & 63)
+        }
+
+        /// Whether a word with these folded bytes may stem to a wanted term.
+        @inline(__always)
+        func admits(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard let first = word.first else { return false }
+            if self.firstBytes[Int(first)] { return true }
+            guard word.count >= 2 else { return false }
+            let pair = Int(first) << 8 | Int(word[1])
+            return self.pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+        }
+    }
+
+    /// The snippets of `body` for `query`, finding matched words by analysing `body` again.
+    static func highlight(_ body: String, for query: SearchQuery, analyzer: Analyzer, limit: Int) -> [String] {
+        self.highlight(body, for: Terms(query), analyzer: analyzer, limit: limit)
+    }
+
+    /// The snippets of `body` for the prepared `terms`, finding matched words by analysing `body` again.
+    static func highlight(_ body: String, for terms: Terms, analyzer: Analyzer, limit: Int) -> [String] {
+        guard limit > 0 else { return [] }
         let bytes = Array(body.utf8)
-        let labels = exact.count + prefixes.count
         var matched: [(range: Range<Int>, term: String)] = []
         var found = Set<String>()
         var stemmed: [UInt8] = []
@@ -502,20 +546,20 @@ extension Snippets {
         var settledEnd = Int.max
         analyzer.forEachWordBytes(body) { word, isAbbreviation, range in
             guard range.lowerBound < settledEnd else { return false }
-            guard let first = word.first, firstBytes[Int(first)] else { return true }
+            guard terms.admits(word) else { return true }
             // As PorterStemmer.stem(_: String): words of three or more ASCII letters are stemmed.
             let stems = analyzer.stems && !isAbbreviation && word.count > 2 && word.allSatisfy { $0 < 0x80 }
             stemmed.removeAll(keepingCapacity: true)
             stemmed.append(contentsOf: word)
             if stems { PorterStemmer.stem(&stemmed) }
             let before = matched.count
-            for (bytes, term) in exact where bytes == stemmed { matched.append((range, term)) }
-            for (prefix, label) in prefixes where stemmed.starts(with: prefix) { matched.append((range, label)) }
+            for (bytes, term) in terms.exact where bytes == stemmed { matched.append((range, term)) }
+            for (prefix, label) in terms.prefixes where stemmed.starts(with: prefix) { matched.append((range, label)) }
             guard matched.count > before, settledEnd == Int.max else { return true }
             for match in matched[before...] { found.insert(match.term) }
-            if found.count == labels {
+            if found.count == terms.labels {
                 let (windows, shown) = self.windows(bytes, matched: matched, limit: limit)
-                if windows.count == limit, shown.count == labels { settledEnd = windows.map(\.upperBound).max()! }
+                if windows.count == limit, shown.count == terms.labels { settledEnd = windows.map(\.upperBound).max()! }
             }
             return true
         }

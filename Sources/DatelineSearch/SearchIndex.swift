@@ -345,7 +345,7 @@ public final class SearchIndex {
 }
 
 /// Picks the passages of a body that show why it matched, with the matched words marked `[[...]]`.
-enum Snippets {
+package enum Snippets {
     static let width = 180
 
     /// - Parameter matched: The matched words' UTF-8 ranges in `body`, in order, with the term each matched.

@@ -111,7 +111,8 @@ struct AnalyzerReferenceTests {
 
     @Test func wordsMatchTheReferenceOnRandomText() {
         let pieces = ["a", "Z", "U", "s", "7", " ", " ", "\n", ".", "..", "'", "’", "ʼ", "-", ",", "é", "É", "ß", "Ω", "中", "٣", "ﬁ", "“", "”",
-                      "😀", "\u{301}", "ǅ", "İ", "Straße", "U.S.", "don't", "O’Neill", "x.y", "A.B.C", "e.g.", "1.5"]
+                      "😀", "\u{301}", "ǅ", "İ", "Straße", "U.S.", "don't", "O’Neill", "x.y", "A.B.C", "e.g.", "1.5",
+                      String(repeating: "Ab", count: 40), String(repeating: "é中", count: 30)]  // words longer than the reader's first buffer
         var random = SeededGenerator(state: 0xA11A)
         let analyzer = Analyzer()
         for _ in 0..<2_000 {
@@ -135,8 +136,10 @@ struct AnalyzerReferenceTests {
 struct SnippetReferenceTests {
     @Test func passagesEqualThoseOfTheWholeBody() throws {
         let vocabulary = ["trade", "trading", "talks", "tariffs", "tariff", "minister", "ministers", "met", "meeting", "in", "the",
-                          "Geneva", "and", "of", "U.S.", "said", "on", "Friday", "oil", "prices", "rose", "fell", "\n\n"]
-        let queries = ["trade", "tariff OR talks", "trade talks", "minist*", "oil OR absent", "\"trade talks\"", "meet tar*", "us OR geneva friday"]
+                          "Geneva", "and", "of", "U.S.", "said", "on", "Friday", "oil", "prices", "rose", "fell", "\n\n",
+                          "dying", "die", "lying", "tying", "ties", "skies", "a", "I", "idly", "x"]
+        let queries = ["trade", "tariff OR talks", "trade talks", "minist*", "oil OR absent", "\"trade talks\"", "meet tar*", "us OR geneva friday",
+                       "die OR tie", "lie", "sky OR i", "idl* OR a", "x OR ti*"]
         let analyzer = Analyzer()
         let parser = SearchQueryParser()
         var random = SeededGenerator(state: 0x5A1F)

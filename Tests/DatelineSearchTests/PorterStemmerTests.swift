@@ -32,6 +32,10 @@ struct PorterStemmerTests {
             if actual != expected { failures.append("\(word) → \(actual), expected \(expected)") }
             // Snippets stem only words starting as a wanted term does: a stem keeps the word's first letter.
             if !word.hasPrefix("'"), actual.first != word.first { failures.append("\(word) → \(actual) changes the first letter") }
+            // ... and a stem of two letters or more its first two, or turns a second "y" into "i" (dying → die).
+            if !word.hasPrefix("'"), actual.count >= 2, actual.prefix(2) != word.prefix(2), actual.prefix(2) != word.prefix(1) + "i" || word.dropFirst().first != "y" {
+                failures.append("\(word) → \(actual) changes the second letter")
+            }
         }
         #expect(failures.isEmpty, "\(failures.count) words differ, e.g. \(failures.prefix(20).joined(separator: "; "))")
     }
