@@ -84,6 +84,20 @@ final class ScratchDirectory {
             for missing in ["k", "k1x", "b", "zzz", "\u{1}"] where !words.contains(missing) {
                 #expect(try table.value(for: Array(missing.utf8)) == nil, "\(missing)")
             }
+            // Neighbours of every key (one byte more, one less, the last one raised or lowered): found exactly
+            // when they are keys themselves.
+            for word in sorted {
+                let bytes = Array(word.utf8)
+                var neighbours = [bytes + [0], bytes + [0xFF], Array(bytes.dropLast())]
+                if let last = bytes.last {
+                    if last < 0xFF { neighbours.append(bytes.dropLast() + [last + 1]) }
+                    if last > 0 { neighbours.append(bytes.dropLast() + [last - 1]) }
+                }
+                for neighbour in neighbours {
+                    let index = sorted.firstIndex { Array($0.utf8) == neighbour }
+                    #expect(try table.value(for: neighbour) == index.map { [UInt8($0 % 256), 1] }, "\(neighbour)")
+                }
+            }
             var withPrefix: [String] = []
             try table.forEachEntry(withPrefix: Array("k12".utf8)) { key, _ in withPrefix.append(String(decoding: key, as: UTF8.self)); return true }
             #expect(withPrefix == sorted.filter { $0.hasPrefix("k12") })

@@ -391,9 +391,11 @@ package final class IndexSegment: Sendable {
 
     /// The dictionary entry of `term`, or nil when no document of the segment holds it.
     package func termInfo(_ term: String) throws(DatelineStorageError) -> TermInfo? {
+        var term = term
         do {
-            guard let value = try self.dictionary.value(for: Array(term.utf8)) else { return nil }
-            return try value.withUnsafeBytes { bytes throws(IndexFormatError) in try TermInfo(decoding: bytes) }
+            return try term.withUTF8 { bytes in
+                try self.dictionary.find(UnsafeRawBufferPointer(bytes)).map { value throws(IndexFormatError) in try TermInfo(decoding: value) }
+            }
         } catch let error as IndexFormatError {
             throw self.failure(error, in: self.dictionaryFile)
         } catch {

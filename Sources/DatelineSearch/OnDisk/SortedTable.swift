@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A sorted map from byte strings to small byte values, written once and read in place: the term dictionary
 /// and the document-key tables of a segment.
 ///
@@ -8,6 +16,16 @@
 /// Keys compare as unsigned bytes (UTF-8 order), never as Swift strings.
 package enum SortedTable {
     static let blockSize = 32
+
+    /// Orders byte strings as unsigned bytes: negative, zero or positive as `a` is below, equal to or above `b`.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let common = min(a.count, b.count)
+        if common > 0, let x = a.baseAddress, let y = b.baseAddress {
+            let order = memcmp(x, y, common)
+            if order != 0 { return Int(order) }
+        }
+        return a.count - b.count
+    }
 
     /// Builds a table from entries added in strictly increasing key order.
     package struct Builder {
@@ -109,22 +127,49 @@ package enum SortedTable {
             while low < high {
                 let middle = (low + high + 1) / 2
                 let first = try self.firstKey(middle)
-                if !key.lexicographicallyPrecedes(first) { low = middle } else { high = middle - 1 }
+                if SortedTable.compare(key, first) >= 0 { low = middle } else { high = middle - 1 }
             }
             return low
         }
 
+        /// The value stored under `key` (pointing into the table), or nil. Reads the one block the key can be in
+        /// without rebuilding its keys: front coding says how much each entry shares with the one before, so
+        /// only the part of an entry past what the wanted key already matched is compared.
+        package func find(_ key: UnsafeRawBufferPointer) throws(IndexFormatError) -> UnsafeRawBufferPointer? {
+            guard self.count > 0 else { return nil }
+            let block = try self.block(for: key)
+            let start = self.blockOffset(block)
+            guard start >= 0, start <= self.blockIndex else { throw IndexFormatError("block \(block) starts outside the table") }
+            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.bytes[..<self.blockIndex]), at: start)
+            let entries = block == self.blockCount - 1 ? self.count - block * SortedTable.blockSize : SortedTable.blockSize
+            var matched = 0  // bytes of `key` the previous entry's key matched (it was below `key`)
+            var previousLength = 0
+            for _ in 0..<entries {
+                let shared = try cursor.int()
+                let suffix = try cursor.bytes(try cursor.int())
+                let value = try cursor.bytes(try cursor.int())
+                guard shared <= previousLength else { throw IndexFormatError("an entry shares \(shared) bytes of a \(previousLength)-byte key") }
+                previousLength = shared + suffix.count
+                // This entry equals the previous one up to `shared`, the previous one equalled `key` up to `matched`
+                // and was below it: sharing more means still below; sharing less means past it.
+                if shared > matched { continue }
+                if shared < matched { return nil }
+                var common = 0
+                while common < suffix.count, matched + common < key.count, suffix[common] == key[matched + common] { common += 1 }
+                if common == suffix.count {
+                    if matched + common == key.count { return value }
+                    matched += common  // a prefix of `key`: below it
+                    continue
+                }
+                if matched + common == key.count || suffix[common] > key[matched + common] { return nil }  // past it
+                matched += common
+            }
+            return nil
+        }
+
         /// The value stored under `key`, copied out, or nil.
         package func value(for key: [UInt8]) throws -> [UInt8]? {
-            guard self.count > 0 else { return nil }
-            return try key.withUnsafeBytes { key -> [UInt8]? in
-                var found: [UInt8]?
-                _ = try self.forEachEntry(inBlock: try self.block(for: key)) { entry, value in
-                    if entry.elementsEqual(key) { found = Array(value); return false }
-                    return !key.lexicographicallyPrecedes(entry)  // past where it would be: stop
-                }
-                return found
-            }
+            try key.withUnsafeBytes { key throws(IndexFormatError) in try self.find(key).map { Array($0) } }
         }
 
         /// Every entry whose key starts with `prefix`, in order, until `body` returns false.
