@@ -59,12 +59,12 @@ cluster_section() {
   rm -rf "$dir"
   printf '\nFailover: an ingest node on a primary and its synchronous standby (a host list), single-article batches one after\n'
   printf 'another; after 200 acknowledgements the primary'"'"'s processes are SIGKILLed and the standby promoted (`pg_ctl promote`).\n\n'
-  printf '| round | kill to the first acknowledgement of a batch sent after it, promotion included | articles acknowledged | acknowledged but missing |\n|---|---|---|---|\n'
+  printf '| round | kill to the first acknowledgement of a batch sent after it, promotion included | of which `pg_ctl promote` (PostgreSQL alone) | articles acknowledged | acknowledged but missing |\n|---|---|---|---|---|\n'
   round=0
   for figure in "${figures[@]}"; do
     round=$((round + 1))
-    read -r seconds acknowledged lost <<<"$figure"
-    printf '| %s | %s s | %s | %s |\n' "$round" "$seconds" "${acknowledged:-?}" "${lost:-?}"
+    read -r seconds acknowledged lost promotion <<<"$figure"
+    printf '| %s | %s s | %s s | %s | %s |\n' "$round" "$seconds" "${promotion:-?}" "${acknowledged:-?}" "${lost:-?}"
   done
   echo
 }

@@ -213,7 +213,7 @@ enum ClusterBenchmark {
         let clock = ContinuousClock()
         var acknowledged = Set<String>()
         var killed: ContinuousClock.Instant?
-        var promotion: Task<Int32, any Error>?
+        var promotion: Task<(status: Int32, seconds: Double), any Error>?
         var failover: Duration?
         var index = 0
         while failover == nil {
@@ -222,7 +222,12 @@ enum ClusterBenchmark {
                     throw DatelineError(code: .internal, message: "\(script) kill \(primary) failed")
                 }
                 killed = clock.now
-                promotion = Task.detached { try self.runScript(script, ["promote", standby]) }
+                promotion = Task.detached {
+                    // Timed on its own: PostgreSQL's part of the failover (pg_ctl promote waits until it is done).
+                    let start = ContinuousClock.now
+                    let status = try self.runScript(script, ["promote", standby])
+                    return (status, (ContinuousClock.now - start).seconds)
+                }
             }
             let sentAfterKill = killed != nil
             let article = ArticleSubmission(externalID: "failover-\(index)", body: "Failover story \(index): the trade ministers met in Geneva on item \(index).")
@@ -238,14 +243,16 @@ enum ClusterBenchmark {
                 try await Task.sleep(for: .milliseconds(5))  // the node is finding the new primary; the same article again
             }
         }
-        guard try await promotion?.value == 0 else { throw DatelineError(code: .internal, message: "\(script) promote \(standby) failed") }
+        guard let promoted = try await promotion?.value, promoted.status == 0 else {
+            throw DatelineError(code: .internal, message: "\(script) promote \(standby) failed")
+        }
         // Every acknowledged article is on the promoted standby, once: offsets are dense and duplicates are stored
         // once, so the log's end is the number of distinct articles it holds (every append went through this node,
         // which therefore knows the end).
         let stats = try await connection.send(IngestStatsRequest())
         try await connection.close()
         let lost = acknowledged.count - Int(stats.endOffset)
-        return String(format: "%.3f %d %d", failover!.seconds, acknowledged.count, lost)
+        return String(format: "%.3f %d %d %.3f", failover!.seconds, acknowledged.count, lost, promoted.seconds)
     }
 
     /// Runs `postgres.sh` with `arguments`; its exit status.

@@ -12,9 +12,11 @@ enum ResourcesBenchmark {
     static func start(_ name: String, _ arguments: [String], quiet: Bool = false) throws -> Process {
         let process = Process()
         process.executableURL = self.binaries.appendingPathComponent(name)
-        process.arguments = arguments + ["--log-level", "error"]
+        // DATELINE_BENCH_LOG_LEVEL=debug: every service's log on the benchmark's standard error (for diagnosing a run).
+        let level = ProcessInfo.processInfo.environment["DATELINE_BENCH_LOG_LEVEL"]
+        process.arguments = arguments + ["--log-level", level ?? "error"]
         process.standardOutput = FileHandle.nullDevice
-        if quiet { process.standardError = FileHandle.nullDevice }
+        if quiet, level == nil { process.standardError = FileHandle.nullDevice }
         try process.run()
         return process
     }

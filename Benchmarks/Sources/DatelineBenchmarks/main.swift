@@ -30,7 +30,7 @@ if CommandLine.arguments == [CommandLine.arguments[0], "--cluster"] {
     exit(0)
 }
 if CommandLine.arguments == [CommandLine.arguments[0], "--cluster-failover"] {
-    // One failover of a primary to its synchronous standby, both set up by scripts/bench.sh: "seconds acknowledged lost".
+    // One failover of a primary to its synchronous standby, both set up by scripts/bench.sh: "seconds acknowledged lost promotion".
     print(try await ClusterBenchmark.failover(environment: ProcessInfo.processInfo.environment))
     exit(0)
 }
