@@ -200,19 +200,11 @@ enum PostingsFormat {
         private var positionOffset = 0
 
         init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
-            var cursor = ByteCursor(postings, at: offset)
-            let blockCount = try cursor.int()
-            guard blockCount == (count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize else {
-                throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
-            }
-            guard blockCount <= cursor.remaining / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+            (self.blockCount, self.skipStart, self.dataStart) = try PostingsFormat.layout(postings, offset: offset, count: count)
             self.postings = postings
             self.positions = positions
             self.count = count
             self.limit = limit
-            self.skipStart = cursor.position
-            self.dataStart = cursor.position + blockCount * PostingsFormat.skipEntrySize
-            self.blockCount = blockCount
         }
 
         /// Whether no document at or after the last one sought is left.
@@ -295,19 +287,38 @@ enum PostingsFormat {
         }
     }
 
-    /// Appends the postings of a term with `count` documents at `offset` that are below `limit` to `key`
-    /// (without positions), each document number plus `base`: the scoring path, with no intermediate list.
-    static func append(
-        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, base: UInt32, to key: inout ScoredKey
-    ) throws(IndexFormatError) {
+    /// A term's postings at `offset`, checked against its document count: its block count, where its skip
+    /// entries start and where its blocks' data starts.
+    static func layout(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int) throws(IndexFormatError) -> (blockCount: Int, skipStart: Int, dataStart: Int) {
         var cursor = ByteCursor(postings, at: offset)
         let blockCount = try cursor.int()
         guard blockCount == (count + self.blockSize - 1) / self.blockSize else {
             throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
         }
-        let skipStart = cursor.position
         guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
-        let dataStart = skipStart + blockCount * self.skipEntrySize
+        return (blockCount, cursor.position, cursor.position + blockCount * self.skipEntrySize)
+    }
+
+    /// Unpacks block `block` of a term of `count` documents laid out as `layout` says: its document gaps, title
+    /// and body frequencies into the first entries of the three buffers; returns how many entries it has.
+    static func unpack(
+        _ postings: UnsafeRawBufferPointer, block: Int, count: Int, dataStart: Int, skip: Int,
+        into documents: UnsafeMutableBufferPointer<UInt32>, _ titles: UnsafeMutableBufferPointer<UInt32>, _ bodies: UnsafeMutableBufferPointer<UInt32>
+    ) throws(IndexFormatError) -> Int {
+        let entries = min(self.blockSize, count - block * self.blockSize)
+        var cursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
+        try BitPacking.unpack(&cursor, count: entries, into: documents)
+        try BitPacking.unpack(&cursor, count: entries, into: titles)
+        try BitPacking.unpack(&cursor, count: entries, into: bodies)
+        return entries
+    }
+
+    /// Appends the postings of a term with `count` documents at `offset` that are below `limit` to `key`
+    /// (without positions), each document number plus `base`: the scoring path, with no intermediate list.
+    static func append(
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, base: UInt32, to key: inout ScoredKey
+    ) throws(IndexFormatError) {
+        let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
         // Grown geometrically: a key gathers many segments' postings, and reserving each one's exact count
         // would copy everything gathered so far once per segment.
         let needed = key.documents.count + count
@@ -327,11 +338,7 @@ enum PostingsFormat {
                 let firstDocumentBound = previousEnd
                 previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
                 guard firstDocumentBound < limit else { return }  // every document of this block is at or past the limit
-                let entries = min(self.blockSize, count - block * self.blockSize)
-                var blockCursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
-                try BitPacking.unpack(&blockCursor, count: entries, into: documents)
-                try BitPacking.unpack(&blockCursor, count: entries, into: titles)
-                try BitPacking.unpack(&blockCursor, count: entries, into: bodies)
+                let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
                 var document = firstDocumentBound
                 var kept = entries
                 for index in 0..<entries {
@@ -352,56 +359,36 @@ enum PostingsFormat {
     }
 
     /// Decodes the postings of a term with `count` documents at `offset`, keeping only documents below
-    /// `limit`, with their positions when `positions` is given.
+    /// `limit`, with their positions when `positions` is given (without them, through ``append(_:offset:count:limit:base:to:)``).
     static func decode(
         _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer?
     ) throws(IndexFormatError) -> PostingList {
-        var cursor = ByteCursor(postings, at: offset)
-        let blockCount = try cursor.int()
-        guard blockCount == (count + self.blockSize - 1) / self.blockSize else {
-            throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
+        guard let positions else {
+            // Without positions, as the scoring path reads them.
+            var key = ScoredKey()
+            try self.append(postings, offset: offset, count: count, limit: limit, base: 0, to: &key)
+            var list = PostingList()
+            (list.documents, list.titleFrequencies, list.bodyFrequencies) = (key.documents, key.title, key.body)
+            return list
         }
-        let skipStart = cursor.position
-        guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
-        let dataStart = skipStart + blockCount * self.skipEntrySize
+        let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
         var list = PostingList()
         list.documents.reserveCapacity(count)
         list.titleFrequencies.reserveCapacity(count)
         list.bodyFrequencies.reserveCapacity(count)
-        var documents = [UInt32](repeating: 0, count: self.blockSize)
-        var titles = [UInt32](repeating: 0, count: self.blockSize)
-        var bodies = [UInt32](repeating: 0, count: self.blockSize)
+        let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * self.blockSize)
+        defer { scratch.deallocate() }
+        let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
+        let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
+        let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
         var previousEnd: UInt32 = 0
         for block in 0..<blockCount {
             let skip = skipStart + block * self.skipEntrySize
             let firstDocumentBound = previousEnd
             previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
             guard firstDocumentBound < limit else { break }  // every document of this block is at or past the limit
-            let entries = min(self.blockSize, count - block * self.blockSize)
-            var blockCursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
-            try documents.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
-            try titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
-            try bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&blockCursor, count: entries, into: b) }
-            if positions == nil {
-                // Without positions a block is copied whole: its gaps summed in place, then appended at once.
-                var document = firstDocumentBound
-                var kept = entries
-                for index in 0..<entries {
-                    document = document &+ documents[index]
-                    documents[index] = document
-                    if document >= limit { kept = index; break }
-                    document &+= 1
-                }
-                list.documents.append(contentsOf: documents[0..<kept])
-                list.titleFrequencies.append(contentsOf: titles[0..<kept])
-                list.bodyFrequencies.append(contentsOf: bodies[0..<kept])
-                guard kept == entries else { return list }
-                guard document &- 1 == previousEnd &- 1 else {
-                    throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
-                }
-                continue
-            }
-            var positionCursor = positions.map { ByteCursor($0, at: Int(truncatingIfNeeded: postings.littleEndian(at: skip + 8, as: UInt64.self))) }
+            let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
+            var positionCursor = ByteCursor(positions, at: Int(truncatingIfNeeded: postings.littleEndian(at: skip + 8, as: UInt64.self)))
             var document = firstDocumentBound
             for index in 0..<entries {
                 document = document &+ documents[index]
@@ -409,16 +396,14 @@ enum PostingsFormat {
                 list.documents.append(document)
                 list.titleFrequencies.append(titles[index])
                 list.bodyFrequencies.append(bodies[index])
-                if positionCursor != nil {
-                    list.positionStarts.append(list.positions.count)
-                    for frequency in [titles[index], bodies[index]] {
-                        var position: UInt32 = 0
-                        for _ in 0..<frequency {
-                            let gap = try positionCursor!.varint()
-                            guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
-                            position += UInt32(gap)
-                            list.positions.append(position)
-                        }
+                list.positionStarts.append(list.positions.count)
+                for frequency in [titles[index], bodies[index]] {
+                    var position: UInt32 = 0
+                    for _ in 0..<frequency {
+                        let gap = try positionCursor.varint()
+                        guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
+                        position += UInt32(gap)
+                        list.positions.append(position)
                     }
                 }
                 document &+= 1
