@@ -147,8 +147,7 @@ struct Ranker: Sendable {
         matched: [UInt32], keys: [ScoredKey], statistics: CollectionStatistics, lengths: some FieldLengths,
         limit: Int, after: (score: Double, document: UInt32)?
     ) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
-        let candidates = matched
-        guard !candidates.isEmpty, limit > 0 else { return (candidates.count, [], 0) }
+        guard !matched.isEmpty, limit > 0 else { return (matched.count, [], 0) }
         let scoring = Scoring(self.parameters, statistics)
         let keys = keys.filter { !$0.documents.isEmpty }
         // The keys' postings copied into one buffer that the walk reads through pointers (no reference counting
@@ -168,10 +167,10 @@ struct Ranker: Sendable {
                 + scoring.saturation(key.maximumBody, 0, scoring.averageBody))
             return Postings(documents: copy(key.documents), title: copy(key.title), body: copy(key.body), idf: idf, bound: bound)
         }.sorted { $0.bound < $1.bound }
-        let top = candidates.withUnsafeBufferPointer { candidates in
+        let top = matched.withUnsafeBufferPointer { candidates in
             Self.maxScore(lists, candidates: candidates, scoring: scoring, lengths: lengths, limit: limit, after: after)
         }
-        return (candidates.count, top.top, top.scored)
+        return (matched.count, top.top, top.scored)
     }
 
     /// MaxScore over `lists` (ordered by bound, weakest first) for the documents of `candidates`.
