@@ -24,6 +24,9 @@ extension Dateline {
         @Option(name: [.short, .long], help: "table or json.")
         var output: OutputFormat = .table
 
+        @Flag(help: "Take the whole input as the body: no title, source, date or dateline is looked for.")
+        var bodyOnly = false
+
         func validate() throws {
             if let published, ArticleDates.parse(published) == nil { throw ValidationError("--published '\(published)' is not a date (e.g. 2025-08-04)") }
         }
@@ -49,7 +52,7 @@ extension Dateline {
                 throw ExitStatus.usage
             }
             var article = PlainTextArticleParser.parse(text)
-            if article.paragraphs.isEmpty {
+            if article.paragraphs.isEmpty || self.bodyOnly {
                 // A line or two of text, not an article: all of it is the body.
                 article.title = nil
                 article.paragraphs = [text.trimmingCharacters(in: .whitespacesAndNewlines)]
@@ -113,7 +116,7 @@ extension Dateline {
         @Option(help: "CoNLL-2003 split: valid or train.")
         var split: String = "valid"
 
-        @Flag(help: "Print the wrong TIMEX values (expected, got).")
+        @Flag(help: "Print the mistakes: wrong TIMEX values (expected, got), missed and spurious expressions, and the entity spans where the extractor and the model alone disagree.")
         var mistakes = false
 
         func validate() throws {
@@ -133,6 +136,7 @@ extension Dateline {
                     for type in ["PER", "LOC", "ORG"] { print("  \(type)  \(result.byType[type] ?? Score())") }
                     print("  all  \(result.overall)")
                     print("  (the named-entity model alone: \(result.model))")
+                    if self.mistakes { for line in result.disagreements { print("  \(line)") } }
                     ran = true
                 } else {
                     print("CoNLL-2003: skipped, \(path) not found")
@@ -188,10 +192,11 @@ extension Dateline {
                 printError("\(path) not found: train-ner needs CoNLL-2003's train split")
                 throw ExitStatus.usage
             }
-            let sentences = try ConllCorpus.sentences(file: path)
-            print("training on \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
+            let documents = try ConllCorpus.documents(file: path)
+            let sentences = documents.flatMap { $0 }
+            print("training on \(documents.count) documents, \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
             let started = Date()
-            let trained = NamedEntityModel.train(sentences: sentences, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune) { epoch, accuracy in
+            let trained = NamedEntityModel.train(documents: documents, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune) { epoch, accuracy in
                 print("epoch \(epoch): token accuracy \(String(format: "%.2f", accuracy * 100))%")
             }
             let bytes = trained.serialized()

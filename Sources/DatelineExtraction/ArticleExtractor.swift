@@ -82,6 +82,12 @@ struct ExtractionRun {
     var orgCountries: [String: String] = [:]
     var quotes: [ExtractedQuote] = []
     var quoteSentences: [(sentence: Int, speaker: String?, date: TaggedTime?)] = []
+    /// The tagger's spans (token ranges and PER/LOC/ORG/MISC), sentence by sentence, tagged before any rule runs.
+    var modelSpans: [(first: Int, last: Int, type: String)] = []
+    /// Tokens of a tagger span that holds a place the lexicon knows and more words besides ("Air France", "New
+    /// York Stock Exchange", "Real Madrid", "Anthony Washington"): one name, as the tagger says, not the place
+    /// inside it, so the rules leave them alone.
+    var claimedByModel: [Bool]
     /// The longest lexicon phrase at each token (within its sentence), looked up once.
     var lexiconMatches: [(length: Int, entries: [LexiconEntry])?] = []
 
@@ -104,6 +110,7 @@ struct ExtractionRun {
         self.covered = Array(repeating: false, count: text.tokens.count)
         self.inQuote = Array(repeating: false, count: text.tokens.count)
         self.timeAt = Array(repeating: nil, count: text.tokens.count)
+        self.claimedByModel = Array(repeating: false, count: text.tokens.count)
         self.lexiconMatches = text.tokens.indices.map { i in
             extractor.lexicon.longestMatch(in: text.tokens, at: i, sentenceEnd: text.sentences[text.tokens[i].sentence].tokens.upperBound)
         }
@@ -155,6 +162,7 @@ struct ExtractionRun {
         self.findTimes()
         self.findQuoteSpans()
         self.findAcronymDefinitions()
+        self.tagModelSpans()
         self.findNamedThings()
         self.findKnownNames()
         self.findModelEntities()
@@ -374,7 +382,7 @@ struct ExtractionRun {
         var i = 0
         while i < tokens.count {
             let end = self.sentenceEnd(i)
-            if self.covered[i] || self.timeAt[i] != nil {
+            if self.covered[i] || self.timeAt[i] != nil || self.claimedByModel[i] {
                 i += 1
                 continue
             }
@@ -508,7 +516,7 @@ struct ExtractionRun {
     mutating func findKnownNames() {
         let tokens = self.tokens
         var insideName = -1  // the last token of a longer name already looked at: its words are not names alone
-        for i in tokens.indices where !self.covered[i] && tokens[i].kind == .word && tokens[i].isCapitalized {
+        for i in tokens.indices where !self.covered[i] && !self.claimedByModel[i] && tokens[i].kind == .word && tokens[i].isCapitalized {
             if let id = self.acronyms[tokens[i].text] {
                 self.mention(id, i, i)
                 continue
@@ -532,80 +540,136 @@ struct ExtractionRun {
         }
     }
 
-    /// People, places and organisations the named-entity model finds where no rule did.
-    /// Person spans the tagger split at a hyphen inside a name ("Jean" - "Luc Brassard": CoNLL-2003, which it
-    /// learnt from, writes "Jean-Luc" as one token) joined back into one, when nothing separates the hyphen from
-    /// the words on either side.
-    func joiningHyphenatedNames(_ spans: [(first: Int, last: Int, type: String)], sentenceStart: Int) -> [(first: Int, last: Int, type: String)] {
-        var joined: [(first: Int, last: Int, type: String)] = []
-        for span in spans {
-            if let previous = joined.last, previous.type == "PER", span.type == "PER", span.first == previous.last + 2 {
-                let hyphen = self.tokens[sentenceStart + previous.last + 1]
-                if hyphen.text == "-", self.tokens[sentenceStart + previous.last].end == hyphen.start, hyphen.end == self.tokens[sentenceStart + span.first].start {
-                    joined[joined.count - 1].last = span.last
-                    continue
-                }
+    /// A sentence's tokens grouped into words as CoNLL-2003, which the tagger learnt from, writes them: a hyphen
+    /// with no space on either side joins its neighbours into one word ("Jean-Luc", "Chester-le-Street",
+    /// "1996-08-30"), where the tokenizer keeps hyphens apart for the rules ("Pakistan-based").
+    func modelWords(_ range: Range<Int>) -> [ClosedRange<Int>] {
+        var words: [ClosedRange<Int>] = []
+        var k = range.lowerBound
+        while k < range.upperBound {
+            var last = k
+            while last + 2 < range.upperBound, self.tokens[last + 1].text == "-", self.tokens[last + 1].isJoinedToPrevious,
+                  self.tokens[last + 2].isJoinedToPrevious, self.tokens[last].kind != .punctuation, self.tokens[last + 2].kind != .punctuation
+            {
+                last += 2
             }
-            joined.append(span)
+            words.append(k...last)
+            k = last + 1
         }
-        return joined
+        return words
     }
 
-    mutating func findModelEntities() {
+    /// The tagger's gazetteer class of each word: a lexicon phrase counts when it covers whole one-token words
+    /// (in training a hyphenated word never matched a phrase either).
+    func modelGazetteer(_ words: [ClosedRange<Int>]) -> [UInt8] {
+        var classes = [UInt8](repeating: 0, count: words.count)
+        var w = 0
+        while w < words.count {
+            let token = words[w].lowerBound
+            guard words[w].count == 1, let match = self.lexiconMatches[token], w + match.length <= words.count,
+                  words[w..<(w + match.length)].allSatisfy({ $0.count == 1 })
+            else { w += 1; continue }
+            let value = NamedEntityModel.gazetteerClass(match.entries[0])
+            for m in 0..<match.length { classes[w + m] = m == 0 ? value : value + 10 }
+            w += match.length
+        }
+        return classes
+    }
+
+    /// Tags every sentence with the named-entity model and marks the tokens its spans claim from the rules.
+    mutating func tagModelSpans() {
         guard let model = self.extractor.model else { return }
+        let sentences = self.text.sentences.map { self.modelWords($0.tokens) }
+        let texts = sentences.map { words in words.map { $0.count == 1 ? self.tokens[$0.lowerBound].text : self.text.text(tokens: $0.lowerBound, $0.upperBound) } }
+        let lower = zip(sentences, texts).map { words, texts in words.allSatisfy { $0.count == 1 } ? words.map { self.lower[$0.lowerBound] } : texts.map { $0.lowercased() } }
+        let flags = NamedEntityModel.DocumentContext.flags(texts, lower: lower)
+        for (s, words) in sentences.enumerated() {
+            let labels = model.tag(words: texts[s], lower: lower[s], gazetteer: self.modelGazetteer(words), documentFlags: flags[s])
+            for span in NamedEntityModel.spans(labels) {
+                let first = words[span.first].lowerBound, last = words[span.last].upperBound
+                self.modelSpans.append((first, last, span.type))
+                if self.holdsAPlaceAndMore(first, last) {
+                    for k in first...last { self.claimedByModel[k] = true }
+                }
+            }
+        }
+    }
+
+    /// Whether tokens `first...last` hold a country, capital, demonym or place of the lexicon and words outside
+    /// it, and no office or honorific (a title phrase stays with the rules that tie people to offices).
+    func holdsAPlaceAndMore(_ first: Int, _ last: Int) -> Bool {
+        // A hyphenated compound ("Pakistan-US", "Pakistan-based") is read by the rules, word by word.
+        if (first...last).contains(where: { self.tokens[$0].text == "-" && self.tokens[$0].isJoinedToPrevious }) { return false }
+        var holdsAPlace = false
+        var k = first
+        while k <= last {
+            guard let match = self.lexiconMatches[k] else { k += 1; continue }
+            for entry in match.entries {
+                switch entry {
+                case .office, .honorific: return false
+                case .country, .capital, .demonym, .place: if match.length < last - first + 1 { holdsAPlace = true }
+                default: break
+                }
+            }
+            k += match.length
+        }
+        return holdsAPlace
+    }
+
+    /// People, places and organisations the named-entity model finds where no rule did.
+    mutating func findModelEntities() {
         let lowercaseWords = Set(self.tokens.indices.filter { self.tokens[$0].kind == .word && self.tokens[$0].text == self.lower[$0] }.map { self.lower[$0] })
-        for sentence in self.text.sentences {
-            let range = sentence.tokens
-            var classes = [UInt8](repeating: 0, count: range.count)
-            var k = range.lowerBound
-            while k < range.upperBound {
-                guard let match = self.lexiconMatches[k] else { k += 1; continue }
-                let value = NamedEntityModel.gazetteerClass(match.entries[0])
-                for m in 0..<match.length where k + m < range.upperBound { classes[k - range.lowerBound + m] = m == 0 ? value : value + 10 }
-                k += match.length
+        for span in self.modelSpans { self.adoptModelSpan(span, lowercaseWords: lowercaseWords) }
+    }
+
+    /// Makes a tagger span a mention unless a rule covered its words, a time expression holds them, or it is a
+    /// capitalised word opening a sentence that the text also writes in lower case.
+    mutating func adoptModelSpan(_ span: (first: Int, last: Int, type: String), lowercaseWords: Set<String>) {
+        let range = self.text.sentences[self.tokens[span.first].sentence].tokens
+        var first = span.first
+        let last = span.last
+        // "Defender Hassan Abbas scored": the role noun opening the sentence is not part of the name.
+        if span.type == "PER", last > first, first == range.lowerBound, self.extractor.lexicon.isRoleWord(self.tokens[first].text) {
+            first += 1
+        }
+        // Titles ("Senator", "Foreign Minister") are the rules' to read, never part of a name.
+        while first <= last, let match = self.lexiconMatches[first],
+              match.entries.contains(where: { if case .office = $0 { true } else { $0 == .honorific } })
+        {
+            first += match.length
+        }
+        guard first <= last, (first...last).allSatisfy({ !self.covered[$0] && self.timeAt[$0] == nil }),
+              self.tokens[first].kind == .word, self.tokens[first].isCapitalized || self.tokens[first].isAllCaps
+        else { return }
+        let name = self.text.text(tokens: first, last)
+        // A capitalized word opening a sentence or a quote is often just a word ("Grateful for ..."): trust
+        // the model there only if the text never writes the word in lower case.
+        if first == last, first == range.lowerBound || ["\u{201C}", "\"", "\u{2018}"].contains(self.tokens[first - 1].text),
+           lowercaseWords.contains(self.lower[first])
+            || (last + 1 < range.upperBound && ["for", "to", "of", "that", "with", "in", "on", "at", "by", "from", "about", "as"].contains(self.lower[last + 1]))
+        {
+            return
+        }
+        switch span.type {
+        case "PER":
+            if self.extractor.lexicon.isNeverAPerson((first...last).map { self.tokens[$0].text }) { return }
+            if let known = self.personNames[name] {
+                self.mention(known, first, last)
+            } else {
+                _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
             }
-            let spans = NamedEntityModel.spans(model.tag(self.text, sentence: range, lower: self.lower, gazetteer: classes))
-            for span in self.joiningHyphenatedNames(spans, sentenceStart: range.lowerBound) {
-                var first = range.lowerBound + span.first
-                let last = range.lowerBound + span.last
-                // "Defender Hassan Abbas scored": the role noun opening the sentence is not part of the name.
-                if span.type == "PER", last > first, first == range.lowerBound, self.extractor.lexicon.isRoleWord(self.tokens[first].text) {
-                    first += 1
-                }
-                guard (first...last).allSatisfy({ !self.covered[$0] && self.timeAt[$0] == nil }),
-                      self.tokens[first].kind == .word, self.tokens[first].isCapitalized || self.tokens[first].isAllCaps
-                else { continue }
-                let name = self.text.text(tokens: first, last)
-                // A capitalized word opening a sentence or a quote is often just a word ("Grateful for ..."): trust
-                // the model there only if the text never writes the word in lower case.
-                if first == last, first == range.lowerBound || ["\u{201C}", "\"", "\u{2018}"].contains(self.tokens[first - 1].text),
-                   lowercaseWords.contains(self.lower[first])
-                    || (last + 1 < range.upperBound && ["for", "to", "of", "that", "with", "in", "on", "at", "by", "from", "about", "as"].contains(self.lower[last + 1]))
-                {
-                    continue
-                }
-                switch span.type {
-                case "PER":
-                    if self.extractor.lexicon.isNeverAPerson((first...last).map { self.tokens[$0].text }) { continue }
-                    if let known = self.personNames[name] {
-                        self.mention(known, first, last)
-                    } else {
-                        _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
-                    }
-                case "LOC":
-                    if let country = self.extractor.lexicon.country(named: name, acceptsCodes: false) {
-                        self.mentionCountry(country.code, first, last, isCapital: false)
-                    } else {
-                        let id = self.entity("place:" + slug(name), .place, name)
-                        self.mention(id, first, last)
-                    }
-                case "ORG":
-                    let id = self.acronyms[name] ?? self.entity("org:" + slug(name), .organization, name)
-                    self.mention(id, first, last)
-                default:
-                    continue
-                }
+        case "LOC":
+            if let country = self.extractor.lexicon.country(named: name, acceptsCodes: false) {
+                self.mentionCountry(country.code, first, last, isCapital: false)
+            } else {
+                let id = self.entity("place:" + slug(name), .place, name)
+                self.mention(id, first, last)
             }
+        case "ORG":
+            let id = self.acronyms[name] ?? self.entity("org:" + slug(name), .organization, name)
+            self.mention(id, first, last)
+        default:
+            return
         }
     }
 

@@ -26,6 +26,9 @@ public struct ConllEvaluation: Sendable {
     /// The named-entity model alone, sentence by sentence (no rules).
     public var model = Score()
     public var documents = 0
+    /// Spans where the extractor and the model alone disagree and one of them is right, for debugging:
+    /// `(gold or predicted text with its type, who was right, what the other predicted there)`.
+    public var disagreements: [String] = []
 
     public static func run(file path: String, extractor: ArticleExtractor = ArticleExtractor(), limit: Int? = nil) throws -> ConllEvaluation {
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -93,11 +96,13 @@ public struct ConllEvaluation: Sendable {
             offset += 1
         }
         let gold = Self.spans(tags)
+        let words = document.flatMap { $0.map(\.token) }
+        var modelPredicted: Set<[Int]> = []
         if let ner = NamedEntityModel.shared {
             var base = 0
             var predicted: Set<[Int]> = []
-            for sentence in document {
-                for span in NamedEntityModel.spans(ner.tag(words: sentence.map(\.token), lexicon: extractor.lexicon)) {
+            for (sentence, labels) in zip(document, ner.tag(document: document.map { $0.map(\.token) }, lexicon: extractor.lexicon)) {
+                for span in NamedEntityModel.spans(labels) {
                     if let type = ["PER": 0, "LOC": 1, "ORG": 2][span.type] { predicted.insert([base + span.first, base + span.last, type]) }
                 }
                 base += sentence.count
@@ -105,6 +110,7 @@ public struct ConllEvaluation: Sendable {
             self.model.gold += gold.count
             self.model.predicted += predicted.count
             self.model.truePositives += gold.intersection(predicted).count
+            modelPredicted = predicted
         }
         let extraction = extractor.extract(body: String(body), published: nil)
         var predicted: Set<[Int]> = []
@@ -130,6 +136,17 @@ public struct ConllEvaluation: Sendable {
             }
             // A capital standing for its country is one LOC mention, not two.
             predicted.insert([first, last, type])
+        }
+        func describe(_ span: [Int]) -> String { words[span[0]...span[1]].joined(separator: " ") + "/" + ["PER", "LOC", "ORG"][span[2]] }
+        func overlapping(_ span: [Int], _ set: Set<[Int]>) -> String {
+            set.filter { $0[0] <= span[1] && span[0] <= $0[1] }.map(describe).sorted().joined(separator: ", ")
+        }
+        for span in gold where modelPredicted.contains(span) != predicted.contains(span) {
+            let modelRight = modelPredicted.contains(span)
+            self.disagreements.append("\(self.documents)\t\(describe(span))\t\(modelRight ? "model" : "extractor") right\tother: \(overlapping(span, modelRight ? predicted : modelPredicted))")
+        }
+        for span in predicted.subtracting(gold).subtracting(modelPredicted) {
+            self.disagreements.append("\(describe(span))\textractor spurious\tgold: \(overlapping(span, gold))\tmodel: \(overlapping(span, modelPredicted))")
         }
         for (name, type) in [("PER", 0), ("LOC", 1), ("ORG", 2)] {
             let g = gold.filter { $0[2] == type }, p = predicted.filter { $0[2] == type }
@@ -273,6 +290,28 @@ public struct TimeBankEvaluation: Sendable {
 
 /// Sentences of a CoNLL-2003 file as words and IOB2 label ids.
 public enum ConllCorpus {
+    /// The file's documents (split at `-DOCSTART-`), each a list of sentences.
+    public static func documents(file path: String) throws -> [[(words: [String], labels: [Int])]] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var documents: [[(words: [String], labels: [Int])]] = [[]]
+        var words: [String] = []
+        var labels: [Int] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let fields = line.split(separator: " ")
+            if fields.count < 4 || line.hasPrefix("-DOCSTART-") {
+                if !words.isEmpty { documents[documents.count - 1].append((words, labels)) }
+                words = []
+                labels = []
+                if line.hasPrefix("-DOCSTART-"), !documents[documents.count - 1].isEmpty { documents.append([]) }
+                continue
+            }
+            words.append(String(fields[0]))
+            labels.append(NamedEntityModel.labels.firstIndex(of: String(fields[3])) ?? 0)
+        }
+        if !words.isEmpty { documents[documents.count - 1].append((words, labels)) }
+        return documents.filter { !$0.isEmpty }
+    }
+
     public static func sentences(file path: String) throws -> [(words: [String], labels: [Int])] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var sentences: [(words: [String], labels: [Int])] = []

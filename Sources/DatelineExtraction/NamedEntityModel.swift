@@ -80,9 +80,12 @@ public struct NamedEntityModel: Sendable {
         var wordHashes: [UInt64]
         var shapeHashes: [UInt64]
         var affixHashes: [[UInt64]]
+        /// What the rest of the document says about each word (`DocumentContext` flags; 0 without a document).
+        var documentFlags: [UInt8]
 
-        init(words: [String], gazetteer: [UInt8], lower: [String]? = nil) {
+        init(words: [String], gazetteer: [UInt8], lower: [String]? = nil, documentFlags: [UInt8]? = nil) {
             self.lower = lower ?? words.map { $0.lowercased() }
+            self.documentFlags = documentFlags ?? [UInt8](repeating: 0, count: words.count)
             self.shapes = words.map(Self.shape)
             self.gazetteer = gazetteer
             self.isCapsSentence = self.shapes.allSatisfy { $0.first == "X" && !$0.contains("x") }
@@ -174,6 +177,11 @@ public struct NamedEntityModel: Sendable {
         out.append(combine(22, affixes[3]))
         out.append(combine(23, affixes[4]))
         out.append(combine(24, view.isCapsSentence ? fixedHashes[2] : fixedHashes[3], sh))
+        let d = UInt64(view.documentFlags[i])
+        out.append(combine(25, d))
+        out.append(combine(26, d, sh))
+        out.append(combine(27, d, i == 0 ? fixedHashes[0] : fixedHashes[1], view.isCapsSentence ? fixedHashes[2] : fixedHashes[3]))
+        out.append(combine(28, i > 0 ? UInt64(view.documentFlags[i - 1]) : fixedHashes[4], d))
     }
 
     /// Gazetteer classes for each word: 1 country, 2 capital, 3 demonym, 4 place, 5 organisation, 6 office,
@@ -210,6 +218,78 @@ public struct NamedEntityModel: Sendable {
         return classes
     }
 
+    // MARK: Document context
+
+    /// What the other sentences of a document say about a word, as flags the tagger weighs: a capitalised word
+    /// that the document also writes in lower case is likely a plain word that opened a sentence; one written
+    /// with a capital in mid-sentence, or next to another capitalised word ("Alan Shearer" … "Shearer takes"),
+    /// likely a name. Headlines in capitals say nothing about case and are not counted, but are given the flags
+    /// ("SHEARER NAMED ENGLAND CAPTAIN").
+    public enum DocumentContext {
+        /// Written in lower case elsewhere.
+        static let lowercaseElsewhere: UInt8 = 1
+        /// Capitalised in mid-sentence elsewhere.
+        static let capitalisedElsewhere: UInt8 = 2
+        /// After a capitalised word elsewhere.
+        static let afterACapitalElsewhere: UInt8 = 4
+        /// Before a capitalised word elsewhere.
+        static let beforeACapitalElsewhere: UInt8 = 8
+
+        struct Counts {
+            var lowercase: Int32 = 0
+            var capitalised: Int32 = 0
+            var afterCapital: Int32 = 0
+            var beforeCapital: Int32 = 0
+        }
+
+        static func isCapitalised(_ word: String) -> Bool { word.unicodeScalars.first.map { $0.properties.isUppercase } ?? false }
+        static func isLowercase(_ word: String) -> Bool {
+            guard let first = word.unicodeScalars.first, first.properties.isLowercase else { return false }
+            return !word.unicodeScalars.contains { $0.properties.isUppercase }
+        }
+        static func isCapsSentence(_ words: [String]) -> Bool {
+            words.allSatisfy { !$0.unicodeScalars.contains { $0.properties.isLowercase } }
+        }
+
+        /// What one occurrence contributes to its word's counts.
+        static func contribution(_ words: [String], _ i: Int) -> Counts {
+            let word = words[i]
+            var counts = Counts()
+            if self.isLowercase(word) { counts.lowercase = 1 }
+            guard self.isCapitalised(word), i > 0 else { return counts }
+            counts.capitalised = 1
+            if i > 1, self.isCapitalised(words[i - 1]) { counts.afterCapital = 1 }
+            if i + 1 < words.count, self.isCapitalised(words[i + 1]) { counts.beforeCapital = 1 }
+            return counts
+        }
+
+        /// The flags of every word of every sentence of a document (words compared in lower case); words that do
+        /// not start with a capital have none.
+        public static func flags(_ sentences: [[String]], lower: [[String]]? = nil) -> [[UInt8]] {
+            let lower = lower ?? sentences.map { $0.map { $0.lowercased() } }
+            let counted = sentences.map { !self.isCapsSentence($0) }
+            var table: [String: Counts] = [:]
+            for (s, words) in sentences.enumerated() where counted[s] {
+                for i in words.indices {
+                    let c = self.contribution(words, i)
+                    table[lower[s][i], default: Counts()].add(c, sign: 1)
+                }
+            }
+            return sentences.enumerated().map { s, words in
+                words.indices.map { i in
+                    guard self.isCapitalised(words[i]), var c = table[lower[s][i]] else { return 0 }
+                    if counted[s] { c.add(self.contribution(words, i), sign: -1) }
+                    var flags: UInt8 = 0
+                    if c.lowercase > 0 { flags |= self.lowercaseElsewhere }
+                    if c.capitalised > 0 { flags |= self.capitalisedElsewhere }
+                    if c.afterCapital > 0 { flags |= self.afterACapitalElsewhere }
+                    if c.beforeCapital > 0 { flags |= self.beforeACapitalElsewhere }
+                    return flags
+                }
+            }
+        }
+    }
+
     // MARK: Tagging
 
     func score(_ features: [UInt64], into scores: inout [Float]) {
@@ -229,11 +309,19 @@ public struct NamedEntityModel: Sendable {
         return self.tag(SentenceView(words: words, gazetteer: Self.gazetteer(words: words, lexicon: lexicon)))
     }
 
-    /// Label ids for a sentence of a tokenized text (its lower-cased words given), reusing the text's tokens.
-    func tag(_ text: TokenizedText, sentence range: Range<Int>, lower: [String], gazetteer: [UInt8]) -> [Int] {
-        guard !range.isEmpty else { return [] }
-        let words = range.map { text.tokens[$0].text }
-        return self.tag(SentenceView(words: words, gazetteer: gazetteer, lower: Array(lower[range])))
+    /// Label ids for each word of a sentence, its lower-cased forms, gazetteer classes and document flags given.
+    func tag(words: [String], lower: [String], gazetteer: [UInt8], documentFlags: [UInt8]) -> [Int] {
+        guard !words.isEmpty else { return [] }
+        return self.tag(SentenceView(words: words, gazetteer: gazetteer, lower: lower, documentFlags: documentFlags))
+    }
+
+    /// Label ids for each word of each sentence of a document, the other sentences lending their context.
+    public func tag(document sentences: [[String]], lexicon: Lexicon = .shared) -> [[Int]] {
+        let flags = DocumentContext.flags(sentences)
+        return sentences.indices.map { s in
+            guard !sentences[s].isEmpty else { return [] }
+            return self.tag(SentenceView(words: sentences[s], gazetteer: Self.gazetteer(words: sentences[s], lexicon: lexicon), documentFlags: flags[s]))
+        }
     }
 
     func tag(_ view: SentenceView) -> [Int] {
@@ -275,8 +363,8 @@ public struct NamedEntityModel: Sendable {
 
     // MARK: Training
 
-    /// Trains an averaged perceptron on IOB2-tagged sentences (greedy decoding with the previous labels as
-    /// features), keeping features seen at least `minimumCount` times.
+    /// Trains an averaged perceptron on IOB2-tagged sentences of one document (greedy decoding with the previous
+    /// labels as features), keeping features seen at least `minimumCount` times.
     public static func train(
         sentences: [(words: [String], labels: [Int])],
         epochs: Int = 8,
@@ -285,7 +373,22 @@ public struct NamedEntityModel: Sendable {
         lexicon: Lexicon = .shared,
         progress: (Int, Double) -> Void = { _, _ in }
     ) -> NamedEntityModel {
-        let views = sentences.map { SentenceView(words: $0.words, gazetteer: Self.gazetteer(words: $0.words, lexicon: lexicon)) }
+        self.train(documents: [sentences], epochs: epochs, minimumCount: minimumCount, pruneBelow: pruneBelow, lexicon: lexicon, progress: progress)
+    }
+
+    /// Trains on IOB2-tagged documents (lists of sentences), whose other sentences give each word its
+    /// `DocumentContext` flags.
+    public static func train(
+        documents: [[(words: [String], labels: [Int])]],
+        epochs: Int = 8,
+        minimumCount: Int = 2,
+        pruneBelow: Float = 0.005,
+        lexicon: Lexicon = .shared,
+        progress: (Int, Double) -> Void = { _, _ in }
+    ) -> NamedEntityModel {
+        let sentences = documents.flatMap { $0 }
+        let flags = documents.flatMap { document in DocumentContext.flags(document.map(\.words)) }
+        let views = sentences.indices.map { SentenceView(words: sentences[$0].words, gazetteer: Self.gazetteer(words: sentences[$0].words, lexicon: lexicon), documentFlags: flags[$0]) }
         // Count features (with gold history) to drop the rare ones.
         var counts: [UInt64: Int32] = [:]
         var features: [UInt64] = []
@@ -423,5 +526,14 @@ public struct NamedEntityModel: Sendable {
             for _ in 0..<Self.labelCount { weights.append(Float(Int16(bitPattern: get(UInt16.self))) * scale) }
         }
         self.init(rows: rows, weights: weights)
+    }
+}
+
+extension NamedEntityModel.DocumentContext.Counts {
+    mutating func add(_ other: Self, sign: Int32) {
+        self.lowercase += sign * other.lowercase
+        self.capitalised += sign * other.capitalised
+        self.afterCapital += sign * other.afterCapital
+        self.beforeCapital += sign * other.beforeCapital
     }
 }
