@@ -168,7 +168,7 @@ extension Dateline {
         static let configuration = CommandConfiguration(
             commandName: "train-ner",
             abstract: "Train the named-entity model (averaged perceptron) on CoNLL-2003's train split and write it.",
-            discussion: "Dateline ships the result as Sources/DatelineExtraction/Data/ner.model; run this after changing the features."
+            discussion: "Word classes are learnt first from Reuters-21578's bodies and the train split's text (unlabelled). Dateline ships the result as Sources/DatelineExtraction/Data/ner.model; run this after changing the features."
         )
 
         @Option(help: "The directory holding conll2003/.")
@@ -186,6 +186,40 @@ extension Dateline {
         @Option(help: "Drop features seen fewer times than this in training.")
         var minimumCount: Int = 2
 
+        @Option(help: "Coarse word classes to learn from unlabelled news (0: no word classes).")
+        var coarseClasses: Int = 64
+
+        @Option(help: "Fine word classes to learn from unlabelled news.")
+        var fineClasses: Int = 400
+
+        @Option(help: "Passes of the word-class exchange algorithm.")
+        var classPasses: Int = 8
+
+        func validate() throws {
+            guard self.epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+            guard self.minimumCount >= 1 else { throw ValidationError("--minimum-count must be at least 1") }
+            guard self.prune >= 0 else { throw ValidationError("--prune must not be negative") }
+            guard (0...4096).contains(self.coarseClasses), (1...4096).contains(self.fineClasses) else {
+                throw ValidationError("--coarse-classes must be 0...4096 and --fine-classes 1...4096")
+            }
+            guard self.classPasses >= 1 else { throw ValidationError("--class-passes must be at least 1") }
+        }
+
+        /// Sentences of unlabelled news to learn word classes from: Reuters-21578's bodies and CoNLL-2003's train
+        /// text (never the valid split, which measures the result), as CoNLL-style words.
+        func unlabelledSentences(_ training: [(words: [String], labels: [Int])]) throws -> [[String]] {
+            var sentences = training.map(\.words)
+            let reuters = "\(self.corpora)/reuters21578"
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: reuters))?.filter { $0.hasSuffix(".sgm") }.sorted() ?? []
+            if files.isEmpty { print("word classes: \(reuters) not found, learning from CoNLL-2003's train text only") }
+            for file in files {
+                for item in ReutersReader.items(in: try Data(contentsOf: URL(fileURLWithPath: "\(reuters)/\(file)"))) {
+                    sentences += TokenizedText(item.body).conllSentences
+                }
+            }
+            return sentences
+        }
+
         func run() throws {
             let path = "\(self.corpora)/conll2003/train.txt"
             guard FileManager.default.fileExists(atPath: path) else {
@@ -196,7 +230,14 @@ extension Dateline {
             let sentences = documents.flatMap { $0 }
             print("training on \(documents.count) documents, \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
             let started = Date()
-            let trained = NamedEntityModel.train(documents: documents, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune) { epoch, accuracy in
+            var clusters = WordClusters.empty
+            if self.coarseClasses > 0 {
+                let unlabelled = try self.unlabelledSentences(sentences)
+                print("learning word classes from \(unlabelled.count) sentences, \(unlabelled.reduce(0) { $0 + $1.count }) words")
+                clusters = WordClusters.learn(sentences: unlabelled, coarse: self.coarseClasses, fine: self.fineClasses, iterations: self.classPasses) { print("  \($0)") }
+                print("word classes for \(clusters.wordCount) words in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            }
+            let trained = NamedEntityModel.train(documents: documents, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune, clusters: clusters) { epoch, accuracy in
                 print("epoch \(epoch): token accuracy \(String(format: "%.2f", accuracy * 100))%")
             }
             let bytes = trained.serialized()

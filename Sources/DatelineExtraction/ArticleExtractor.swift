@@ -540,25 +540,6 @@ struct ExtractionRun {
         }
     }
 
-    /// A sentence's tokens grouped into words as CoNLL-2003, which the tagger learnt from, writes them: a hyphen
-    /// with no space on either side joins its neighbours into one word ("Jean-Luc", "Chester-le-Street",
-    /// "1996-08-30"), where the tokenizer keeps hyphens apart for the rules ("Pakistan-based").
-    func modelWords(_ range: Range<Int>) -> [ClosedRange<Int>] {
-        var words: [ClosedRange<Int>] = []
-        var k = range.lowerBound
-        while k < range.upperBound {
-            var last = k
-            while last + 2 < range.upperBound, self.tokens[last + 1].text == "-", self.tokens[last + 1].isJoinedToPrevious,
-                  self.tokens[last + 2].isJoinedToPrevious, self.tokens[last].kind != .punctuation, self.tokens[last + 2].kind != .punctuation
-            {
-                last += 2
-            }
-            words.append(k...last)
-            k = last + 1
-        }
-        return words
-    }
-
     /// The tagger's gazetteer class of each word: a lexicon phrase counts when it covers whole one-token words
     /// (in training a hyphenated word never matched a phrase either).
     func modelGazetteer(_ words: [ClosedRange<Int>]) -> [UInt8] {
@@ -579,7 +560,7 @@ struct ExtractionRun {
     /// Tags every sentence with the named-entity model and marks the tokens its spans claim from the rules.
     mutating func tagModelSpans() {
         guard let model = self.extractor.model else { return }
-        let sentences = self.text.sentences.map { self.modelWords($0.tokens) }
+        let sentences = self.text.sentences.map { self.text.conllWords($0.tokens) }
         let texts = sentences.map { words in words.map { $0.count == 1 ? self.tokens[$0.lowerBound].text : self.text.text(tokens: $0.lowerBound, $0.upperBound) } }
         let lower = zip(sentences, texts).map { words, texts in words.allSatisfy { $0.count == 1 } ? words.map { self.lower[$0.lowerBound] } : texts.map { $0.lowercased() } }
         let flags = NamedEntityModel.DocumentContext.flags(texts, lower: lower)
@@ -650,14 +631,16 @@ struct ExtractionRun {
         {
             return
         }
+        // A name the article already gave a person ("Jean-Luc Brassard" … "Brassard said") is that person,
+        // whatever the tagger makes of it alone.
+        if let known = self.personNames[name], span.type == "PER" || span.type == "ORG" {
+            self.mention(known, first, last)
+            return
+        }
         switch span.type {
         case "PER":
             if self.extractor.lexicon.isNeverAPerson((first...last).map { self.tokens[$0].text }) { return }
-            if let known = self.personNames[name] {
-                self.mention(known, first, last)
-            } else {
-                _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
-            }
+            _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
         case "LOC":
             if let country = self.extractor.lexicon.country(named: name, acceptsCodes: false) {
                 self.mentionCountry(country.code, first, last, isCapital: false)

@@ -14,11 +14,14 @@ public struct NamedEntityModel: Sendable {
     /// The same map as `rows`, as an open-addressing table: the features are hashes already, so probing needs
     /// no further hashing (a `Dictionary` would run SipHash on every look-up).
     let table: FeatureTable
+    /// Word classes learnt from unlabelled news, weighed as features.
+    public let clusters: WordClusters
 
-    init(rows: [UInt64: Int32], weights: [Float]) {
+    init(rows: [UInt64: Int32], weights: [Float], clusters: WordClusters) {
         self.rows = rows
         self.weights = weights
         self.table = FeatureTable(rows)
+        self.clusters = clusters
     }
 
     /// A read-only UInt64 → Int32 map with linear probing; 0 is never a key (FNV hashes are not 0 in practice,
@@ -82,9 +85,15 @@ public struct NamedEntityModel: Sendable {
         var affixHashes: [[UInt64]]
         /// What the rest of the document says about each word (`DocumentContext` flags; 0 without a document).
         var documentFlags: [UInt8]
+        /// Each word's coarse and fine class hashes (a fixed "none" hash for words without classes).
+        var coarseClasses: [UInt64]
+        var fineClasses: [UInt64]
 
-        init(words: [String], gazetteer: [UInt8], lower: [String]? = nil, documentFlags: [UInt8]? = nil) {
+        init(words: [String], gazetteer: [UInt8], clusters: WordClusters, lower: [String]? = nil, documentFlags: [UInt8]? = nil) {
             self.lower = lower ?? words.map { $0.lowercased() }
+            let classes = words.map { clusters.classes[$0] }
+            self.coarseClasses = classes.map { $0.map { UInt64($0.coarse) &+ 1 } ?? 0 }
+            self.fineClasses = classes.map { $0.map { UInt64($0.fine) &+ 1 } ?? 0 }
             self.documentFlags = documentFlags ?? [UInt8](repeating: 0, count: words.count)
             self.shapes = words.map(Self.shape)
             self.gazetteer = gazetteer
@@ -182,6 +191,16 @@ public struct NamedEntityModel: Sendable {
         out.append(combine(26, d, sh))
         out.append(combine(27, d, i == 0 ? fixedHashes[0] : fixedHashes[1], view.isCapsSentence ? fixedHashes[2] : fixedHashes[3]))
         out.append(combine(28, i > 0 ? UInt64(view.documentFlags[i - 1]) : fixedHashes[4], d))
+        func coarse(_ j: Int) -> UInt64 { j < 0 ? boundaryHashes.start : j >= n ? boundaryHashes.end : view.coarseClasses[j] }
+        func fine(_ j: Int) -> UInt64 { j < 0 ? boundaryHashes.start : j >= n ? boundaryHashes.end : view.fineClasses[j] }
+        out.append(combine(29, coarse(i)))
+        out.append(combine(30, fine(i)))
+        out.append(combine(31, coarse(i - 1)))
+        out.append(combine(32, coarse(i + 1)))
+        out.append(combine(33, fine(i - 1)))
+        out.append(combine(34, fine(i + 1)))
+        out.append(combine(35, fine(i), sh))
+        out.append(combine(36, labelHashes[previous], coarse(i)))
     }
 
     /// Gazetteer classes for each word: 1 country, 2 capital, 3 demonym, 4 place, 5 organisation, 6 office,
@@ -306,13 +325,13 @@ public struct NamedEntityModel: Sendable {
     /// Label ids for each word of a sentence.
     public func tag(words: [String], lexicon: Lexicon = .shared) -> [Int] {
         guard !words.isEmpty else { return [] }
-        return self.tag(SentenceView(words: words, gazetteer: Self.gazetteer(words: words, lexicon: lexicon)))
+        return self.tag(SentenceView(words: words, gazetteer: Self.gazetteer(words: words, lexicon: lexicon), clusters: self.clusters))
     }
 
     /// Label ids for each word of a sentence, its lower-cased forms, gazetteer classes and document flags given.
     func tag(words: [String], lower: [String], gazetteer: [UInt8], documentFlags: [UInt8]) -> [Int] {
         guard !words.isEmpty else { return [] }
-        return self.tag(SentenceView(words: words, gazetteer: gazetteer, lower: lower, documentFlags: documentFlags))
+        return self.tag(SentenceView(words: words, gazetteer: gazetteer, clusters: self.clusters, lower: lower, documentFlags: documentFlags))
     }
 
     /// Label ids for each word of each sentence of a document, the other sentences lending their context.
@@ -320,7 +339,7 @@ public struct NamedEntityModel: Sendable {
         let flags = DocumentContext.flags(sentences)
         return sentences.indices.map { s in
             guard !sentences[s].isEmpty else { return [] }
-            return self.tag(SentenceView(words: sentences[s], gazetteer: Self.gazetteer(words: sentences[s], lexicon: lexicon), documentFlags: flags[s]))
+            return self.tag(SentenceView(words: sentences[s], gazetteer: Self.gazetteer(words: sentences[s], lexicon: lexicon), clusters: self.clusters, documentFlags: flags[s]))
         }
     }
 
@@ -371,9 +390,10 @@ public struct NamedEntityModel: Sendable {
         minimumCount: Int = 2,
         pruneBelow: Float = 0.005,
         lexicon: Lexicon = .shared,
+        clusters: WordClusters = .empty,
         progress: (Int, Double) -> Void = { _, _ in }
     ) -> NamedEntityModel {
-        self.train(documents: [sentences], epochs: epochs, minimumCount: minimumCount, pruneBelow: pruneBelow, lexicon: lexicon, progress: progress)
+        self.train(documents: [sentences], epochs: epochs, minimumCount: minimumCount, pruneBelow: pruneBelow, lexicon: lexicon, clusters: clusters, progress: progress)
     }
 
     /// Trains on IOB2-tagged documents (lists of sentences), whose other sentences give each word its
@@ -384,11 +404,12 @@ public struct NamedEntityModel: Sendable {
         minimumCount: Int = 2,
         pruneBelow: Float = 0.005,
         lexicon: Lexicon = .shared,
+        clusters: WordClusters = .empty,
         progress: (Int, Double) -> Void = { _, _ in }
     ) -> NamedEntityModel {
         let sentences = documents.flatMap { $0 }
         let flags = documents.flatMap { document in DocumentContext.flags(document.map(\.words)) }
-        let views = sentences.indices.map { SentenceView(words: sentences[$0].words, gazetteer: Self.gazetteer(words: sentences[$0].words, lexicon: lexicon), documentFlags: flags[$0]) }
+        let views = sentences.indices.map { SentenceView(words: sentences[$0].words, gazetteer: Self.gazetteer(words: sentences[$0].words, lexicon: lexicon), clusters: clusters, documentFlags: flags[$0]) }
         // Count features (with gold history) to drop the rare ones.
         var counts: [UInt64: Int32] = [:]
         var features: [UInt64] = []
@@ -466,15 +487,17 @@ public struct NamedEntityModel: Sendable {
             kept[feature] = Int32(keptWeights.count)
             keptWeights.append(contentsOf: slice)
         }
-        return NamedEntityModel(rows: kept, weights: keptWeights)
+        return NamedEntityModel(rows: kept, weights: keptWeights, clusters: clusters)
     }
 
     // MARK: Serialization
 
-    static let magic = Array("DLNER1\n".utf8)
+    static let magic = Array("DLNER2\n".utf8)
 
-    /// `DLNER1\n`, then zlib (RFC 1950) of: u32 row count, f32 scale, and per row (sorted by hash) u64 hash and
-    /// nine i16 weights (weight = i16 × scale). Little-endian.
+    /// `DLNER2\n`, u64 size of the uncompressed body, then zlib (RFC 1950) of the body: u32 row count, f32 scale,
+    /// per row (sorted by hash) u64 hash and nine i16 weights (weight = i16 × scale); then u32 count of words with
+    /// classes and per word (sorted) u16 coarse class, u16 fine class, u16 UTF-8 length and the bytes.
+    /// Little-endian.
     public func serialized() -> [UInt8] {
         let maximum = self.weights.map(abs).max() ?? 1
         let scale = maximum / 32_767
@@ -485,6 +508,14 @@ public struct NamedEntityModel: Sendable {
         for (feature, row) in self.rows.sorted(by: { $0.key < $1.key }) {
             put(feature)
             for k in 0..<Self.labelCount { put(Int16((self.weights[Int(row) + k] / scale).rounded())) }
+        }
+        let words = self.clusters.classes.filter { $0.key.utf8.count <= Int(UInt16.max) }.sorted { $0.key < $1.key }
+        put(UInt32(words.count))
+        for (word, classes) in words {
+            put(classes.coarse)
+            put(classes.fine)
+            put(UInt16(word.utf8.count))
+            raw.append(contentsOf: word.utf8)
         }
         var size = compressBound(uLong(raw.count))
         var out = [UInt8](repeating: 0, count: Int(size))
@@ -516,7 +547,7 @@ public struct NamedEntityModel: Sendable {
         }
         let count = Int(get(UInt32.self))
         let scale = Float(bitPattern: get(UInt32.self))
-        guard raw.count == 8 + count * (8 + 2 * Self.labelCount) else { throw FormatError(description: "model size does not match its row count") }
+        guard raw.count >= 12 + count * (8 + 2 * Self.labelCount) else { throw FormatError(description: "model size does not match its row count") }
         var rows: [UInt64: Int32] = [:]
         rows.reserveCapacity(count)
         var weights = [Float]()
@@ -525,7 +556,18 @@ public struct NamedEntityModel: Sendable {
             rows[get(UInt64.self)] = Int32(weights.count)
             for _ in 0..<Self.labelCount { weights.append(Float(Int16(bitPattern: get(UInt16.self))) * scale) }
         }
-        self.init(rows: rows, weights: weights)
+        let wordCount = Int(get(UInt32.self))
+        var classes: [String: WordClusters.Classes] = [:]
+        classes.reserveCapacity(wordCount)
+        for _ in 0..<wordCount {
+            guard offset + 6 <= raw.count else { throw FormatError(description: "word classes cut short") }
+            let coarse = get(UInt16.self), fine = get(UInt16.self), length = Int(get(UInt16.self))
+            guard offset + length <= raw.count else { throw FormatError(description: "word classes cut short") }
+            classes[String(decoding: raw[offset..<(offset + length)], as: UTF8.self)] = WordClusters.Classes(coarse: coarse, fine: fine)
+            offset += length
+        }
+        guard offset == raw.count else { throw FormatError(description: "bytes after the word classes") }
+        self.init(rows: rows, weights: weights, clusters: WordClusters(classes: classes))
     }
 }
 

@@ -178,6 +178,32 @@ public struct TokenizedText: Sendable {
         }
     }
 
+    /// The tokens of `range` grouped into words as CoNLL-2003 writes them: a hyphen with no space on either side
+    /// joins its neighbours into one word ("Jean-Luc", "Chester-le-Street", "1996-08-30"), where the tokens keep
+    /// hyphens apart for the rules ("Pakistan-based").
+    public func conllWords(_ range: Range<Int>) -> [ClosedRange<Int>] {
+        var words: [ClosedRange<Int>] = []
+        var k = range.lowerBound
+        while k < range.upperBound {
+            var last = k
+            while last + 2 < range.upperBound, self.tokens[last + 1].text == "-", self.tokens[last + 1].isJoinedToPrevious,
+                  self.tokens[last + 2].isJoinedToPrevious, self.tokens[last].kind != .punctuation, self.tokens[last + 2].kind != .punctuation
+            {
+                last += 2
+            }
+            words.append(k...last)
+            k = last + 1
+        }
+        return words
+    }
+
+    /// Each sentence's words as CoNLL-2003 writes them (`conllWords`), as text.
+    public var conllSentences: [[String]] {
+        self.sentences.map { sentence in
+            self.conllWords(sentence.tokens).map { $0.count == 1 ? self.tokens[$0.lowerBound].text : self.text(tokens: $0.lowerBound, $0.upperBound) }
+        }
+    }
+
     private static let closers: Set<String> = ["\"", "\u{201D}", "'", "\u{2019}", ")"]
     private static let openers: Set<String> = ["\"", "\u{201C}", "'", "\u{2018}", "("]
 

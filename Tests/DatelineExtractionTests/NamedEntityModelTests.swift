@@ -20,14 +20,39 @@ import Testing
             (["Bob", "Stone", "joined", "Acme", "Corp", "."], [1, 2, 0, 5, 6, 0]),
             (["Paris", "welcomed", "Alice", "Walker", "."], [3, 0, 1, 2, 0]),
         ]
-        let model = NamedEntityModel.train(sentences: sentences, epochs: 10, minimumCount: 1)
+        let clusters = WordClusters.learn(sentences: sentences.map(\.words), coarse: 2, fine: 3, minimumCount: 1)
+        let model = NamedEntityModel.train(sentences: sentences, epochs: 10, minimumCount: 1, clusters: clusters)
         for sentence in sentences { #expect(model.tag(words: sentence.words) == sentence.labels) }
         let loaded = try NamedEntityModel(serialized: model.serialized())
         for sentence in sentences { #expect(loaded.tag(words: sentence.words) == sentence.labels) }
+        #expect(loaded.clusters.wordCount == clusters.wordCount)
+        for word in ["Alice", "Paris", "Corp", "."] { #expect(loaded.clusters.classes(of: word)! == clusters.classes(of: word)!) }
         #expect(throws: (any Error).self) { try NamedEntityModel(serialized: Array("not a model".utf8)) }
         var corrupt = model.serialized()
         corrupt[corrupt.count - 3] ^= 0xFF
         #expect(throws: (any Error).self) { try NamedEntityModel(serialized: corrupt) }
+    }
+}
+
+/// Word classes from unlabelled text: words that follow the same words share a class.
+@Suite struct WordClustersTests {
+    @Test func wordsUsedAlikeShareAClass() throws {
+        var sentences: [[String]] = []
+        for day in ["Monday", "Tuesday", "Friday"] {
+            for name in ["Smith", "Jones", "Brown"] {
+                sentences.append(["the", "talks", "on", day, "ended", "."])
+                sentences.append(["Mr", name, "said", "the", "talks", "ended", "on", day, "."])
+                sentences.append(["Mr", name, "said", "."])
+            }
+        }
+        let clusters = WordClusters.learn(sentences: sentences, coarse: 4, fine: 6, minimumCount: 1)
+        let monday = try #require(clusters.classes(of: "Monday")), smith = try #require(clusters.classes(of: "Smith"))
+        for day in ["Tuesday", "Friday"] { #expect(clusters.classes(of: day)?.coarse == monday.coarse, "\(day)") }
+        for name in ["Jones", "Brown"] { #expect(clusters.classes(of: name)?.coarse == smith.coarse, "\(name)") }
+        #expect(monday.coarse != smith.coarse)
+        #expect(clusters.classes(of: "Wednesday") == nil, "a word never seen has no class")
+        // A word seen fewer times than the minimum is pooled, not classed.
+        #expect(WordClusters.learn(sentences: sentences, coarse: 4, fine: 6, minimumCount: 10).classes(of: "Monday") == nil)
     }
 }
 
