@@ -79,6 +79,8 @@ struct ExtractionRun {
     /// Person ids by the names they can be referred to by (full name, surname, first name).
     var personNames: [String: String] = [:]
     var acronyms: [String: String] = [:]
+    /// Organisation ids by the short names they can be referred to by ("Magna" for Magna International Inc).
+    var organisationNames: [String: String] = [:]
     var orgCountries: [String: String] = [:]
     var quotes: [ExtractedQuote] = []
     var quoteSentences: [(sentence: Int, speaker: String?, date: TaggedTime?)] = []
@@ -569,9 +571,22 @@ struct ExtractionRun {
             for span in NamedEntityModel.spans(labels) {
                 let first = words[span.first].lowerBound, last = words[span.last].upperBound
                 self.modelSpans.append((first, last, span.type))
-                if self.holdsAPlaceAndMore(first, last) {
+                if self.holdsAPlaceAndMore(first, last) || self.namesAPlaceOtherwise(first, last, type: span.type) {
                     for k in first...last { self.claimedByModel[k] = true }
                 }
+            }
+        }
+    }
+
+    /// Whether tokens `first...last` are exactly a capital or place of the lexicon that the tagger, reading the
+    /// sentence, takes for an organisation or a person: a club or team named after its city ("Florida beat New
+    /// York 5-3"), a person sharing a city's name ("Washington won the 400 metres").
+    func namesAPlaceOtherwise(_ first: Int, _ last: Int, type: String) -> Bool {
+        guard type == "ORG" || type == "PER", let match = self.lexiconMatches[first], match.length == last - first + 1 else { return false }
+        return match.entries.allSatisfy { entry in
+            switch entry {
+            case .capital, .place: true
+            default: false
             }
         }
     }
@@ -603,6 +618,25 @@ struct ExtractionRun {
         for span in self.modelSpans { self.adoptModelSpan(span, lowercaseWords: lowercaseWords) }
     }
 
+    /// Legal forms and words a company's short name drops ("Magna International Inc" is "Magna").
+    static let organisationSuffixes: Set<String> = [
+        "Inc", "Inc.", "Corp", "Corp.", "Co", "Co.", "Ltd", "Ltd.", "Plc", "PLC", "plc", "AG", "SA", "NV", "BV", "GmbH",
+        "Group", "International", "Holdings", "Cos", "LLC", "Company", "Corporation", "Limited",
+    ]
+
+    /// The short names a multi-word organisation is referred to by later in the article: its name without the
+    /// legal form ("Magna International"), and its first word when that is what is left ("Magna"), unless they
+    /// name someone already.
+    mutating func registerOrganisationNames(_ id: String, _ first: Int, _ last: Int) {
+        var end = last
+        while end > first, Self.organisationSuffixes.contains(self.tokens[end].text) { end -= 1 }
+        guard end < last else { return }
+        var names = [self.text.text(tokens: first, end)]
+        if end > first, (first + 1...end).allSatisfy({ Self.organisationSuffixes.contains(self.tokens[$0].text) }) { names.append(self.tokens[first].text) }
+        if end == first { names = [self.tokens[first].text] }
+        for name in names where self.personNames[name] == nil && self.organisationNames[name] == nil { self.organisationNames[name] = id }
+    }
+
     /// Makes a tagger span a mention unless a rule covered its words, a time expression holds them, or it is a
     /// capitalised word opening a sentence that the text also writes in lower case.
     mutating func adoptModelSpan(_ span: (first: Int, last: Int, type: String), lowercaseWords: Set<String>) {
@@ -627,13 +661,14 @@ struct ExtractionRun {
         // the model there only if the text never writes the word in lower case.
         if first == last, first == range.lowerBound || ["\u{201C}", "\"", "\u{2018}"].contains(self.tokens[first - 1].text),
            lowercaseWords.contains(self.lower[first])
-            || (last + 1 < range.upperBound && ["for", "to", "of", "that", "with", "in", "on", "at", "by", "from", "about", "as"].contains(self.lower[last + 1]))
+            || (last + 1 < range.upperBound && self.tokens[last + 1].text == self.lower[last + 1]
+                && ["for", "to", "of", "that", "with", "in", "on", "at", "by", "from", "about", "as"].contains(self.lower[last + 1]))
         {
             return
         }
         // A name the article already gave a person ("Jean-Luc Brassard" … "Brassard said") is that person,
         // whatever the tagger makes of it alone.
-        if let known = self.personNames[name], span.type == "PER" || span.type == "ORG" {
+        if let known = self.personNames[name] ?? self.organisationNames[name], span.type == "PER" || span.type == "ORG" {
             self.mention(known, first, last)
             return
         }
@@ -651,6 +686,7 @@ struct ExtractionRun {
         case "ORG":
             let id = self.acronyms[name] ?? self.entity("org:" + slug(name), .organization, name)
             self.mention(id, first, last)
+            self.registerOrganisationNames(id, first, last)
         default:
             return
         }

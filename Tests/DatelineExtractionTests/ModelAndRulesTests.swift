@@ -36,6 +36,28 @@ import Testing
         #expect(self.extraction.entity("org:london") == nil)
     }
 
+    @Test func aCompanyIsReferredToByItsShortName() {
+        let extraction = ArticleExtractor().extract(
+            body: "Magna International Inc agreed to buy Douglas & Lomason Co for $135 million. Magna was up 1/8 on the day.",
+            published: CivilDate(year: 1996, month: 8, day: 30)
+        )
+        let magna = extraction.mentions.filter { $0.text == "Magna" }.map { extraction.entityID(of: $0) }
+        #expect(magna == ["org:magna-international-inc"], "\(extraction.entities.map(\.id))")
+        #expect(!extraction.entities.contains { $0.kind == .person }, "\(extraction.entities.map(\.id))")
+    }
+
+    @Test func teamsNamedAfterPlacesAndLinesInCapitals() {
+        let extraction = ArticleExtractor().extract(
+            body: "In baseball, Texas lost to Cleveland 5-3.\nMINNESOTA AT MILWAUKEE\n",
+            published: CivilDate(year: 1996, month: 8, day: 30)
+        )
+        // The tagger reads a team where the lexicon has a state.
+        #expect(extraction.entity("org:texas")?.kind == .organization, "\(extraction.entities.map(\.id))")
+        #expect(extraction.entity("place:texas") == nil)
+        // A capitalised word opening a line in capitals before "AT" is not a plain word opening a sentence.
+        #expect(extraction.mentions.contains { $0.text == "MINNESOTA" }, "\(extraction.entities.map(\.id))")
+    }
+
     @Test func theDocumentSaysWhetherACapitalisedWordIsAName() {
         let flags = NamedEntityModel.DocumentContext.flags([
             ["SHEARER", "NAMED", "CAPTAIN"],

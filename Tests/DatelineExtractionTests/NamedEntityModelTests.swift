@@ -70,7 +70,9 @@ import Testing
         }
         let result = try ConllEvaluation.run(file: path)
         print("CoNLL-2003 valid PER/LOC/ORG: \(result.overall)")
-        #expect(result.overall.f1 >= 0.80)
+        #expect(result.overall.f1 >= 0.87)
+        // The rules must add to the tagger, not cost it points (issue 15, item 1).
+        #expect(result.overall.f1 >= result.model.f1)
     }
 
     @Test func timeBankValues() throws {
