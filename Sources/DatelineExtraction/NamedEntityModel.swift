@@ -74,7 +74,6 @@ public struct NamedEntityModel: Sendable {
     /// What the features of one sentence are computed from.
     struct SentenceView {
         var lower: [String]
-        var shapes: [String]
         var gazetteer: [UInt8]
         /// Every word capitalized and none with a lower-case letter: a headline in capitals.
         var isCapsSentence: Bool
@@ -82,7 +81,8 @@ public struct NamedEntityModel: Sendable {
         /// FNV-1a hashes of each word, shape and affix, computed once per sentence.
         var wordHashes: [UInt64]
         var shapeHashes: [UInt64]
-        var affixHashes: [[UInt64]]
+        /// Five per word: prefixes of 3 and 4, suffixes of 3, 2 and 4 bytes.
+        var affixHashes: [UInt64]
         /// What the rest of the document says about each word (`DocumentContext` flags; 0 without a document).
         var documentFlags: [UInt8]
         /// Each word's coarse and fine class hashes (a fixed "none" hash for words without classes).
@@ -90,19 +90,38 @@ public struct NamedEntityModel: Sendable {
         var fineClasses: [UInt64]
 
         init(words: [String], gazetteer: [UInt8], clusters: WordClusters, lower: [String]? = nil, documentFlags: [UInt8]? = nil) {
-            self.lower = lower ?? words.map { $0.lowercased() }
-            let classes = words.map { clusters.classes[$0] }
-            self.coarseClasses = classes.map { $0.map { UInt64($0.coarse) &+ 1 } ?? 0 }
-            self.fineClasses = classes.map { $0.map { UInt64($0.fine) &+ 1 } ?? 0 }
-            self.documentFlags = documentFlags ?? [UInt8](repeating: 0, count: words.count)
-            self.shapes = words.map(Self.shape)
+            let lower = lower ?? words.map { $0.lowercased() }
+            self.lower = lower
             self.gazetteer = gazetteer
-            self.isCapsSentence = self.shapes.allSatisfy { $0.first == "X" && !$0.contains("x") }
-            self.wordHashes = self.lower.map(Self.hash)
-            self.shapeHashes = self.shapes.map(Self.hash)
-            self.affixHashes = self.lower.map { w in
-                [Self.hash(w.utf8.prefix(3)), Self.hash(w.utf8.suffix(3)), Self.hash(w.utf8.suffix(2)), Self.hash(w.utf8.prefix(4)), Self.hash(w.utf8.suffix(4))]
+            self.documentFlags = documentFlags ?? [UInt8](repeating: 0, count: words.count)
+            var coarse = [UInt64](), fine = [UInt64](), shapes = [UInt64](), hashes = [UInt64](), affixes = [UInt64]()
+            coarse.reserveCapacity(words.count)
+            fine.reserveCapacity(words.count)
+            shapes.reserveCapacity(words.count)
+            hashes.reserveCapacity(words.count)
+            affixes.reserveCapacity(words.count * 5)
+            var capsSentence = true
+            for (word, w) in zip(words, lower) {
+                let classes = clusters.classes(hash: Self.hash(word))
+                coarse.append(classes.map { UInt64($0.coarse) &+ 1 } ?? 0)
+                fine.append(classes.map { UInt64($0.fine) &+ 1 } ?? 0)
+                let shape = Self.shapeHash(word)
+                shapes.append(shape.hash)
+                capsSentence = capsSentence && shape.isCapitals
+                hashes.append(Self.hash(w))
+                let bytes = w.utf8
+                affixes.append(Self.hash(bytes.prefix(3)))
+                affixes.append(Self.hash(bytes.suffix(3)))
+                affixes.append(Self.hash(bytes.suffix(2)))
+                affixes.append(Self.hash(bytes.prefix(4)))
+                affixes.append(Self.hash(bytes.suffix(4)))
             }
+            self.coarseClasses = coarse
+            self.fineClasses = fine
+            self.shapeHashes = shapes
+            self.wordHashes = hashes
+            self.affixHashes = affixes
+            self.isCapsSentence = capsSentence
         }
 
         static func hash(_ text: String) -> UInt64 { self.hash(text.utf8) }
@@ -116,22 +135,40 @@ public struct NamedEntityModel: Sendable {
             return value
         }
 
-        /// "Rubio" → "Xx", "TRF" → "X", "1996-08-30" → "d-d-d", "U.S." → "X.X.".
-        static func shape(_ word: String) -> String {
-            var out = String.UnicodeScalarView()
-            var last: Unicode.Scalar = " "
+        /// The FNV-1a hash of a word's shape — "Rubio" → "Xx", "TRF" → "X", "1996-08-30" → "d-d-d", "U.S." →
+        /// "X.X." — computed without building it, and whether the word is in capitals (starts with an upper-case
+        /// letter and has no lower-case one).
+        static func shapeHash(_ word: String) -> (hash: UInt64, isCapitals: Bool) {
+            var value: UInt64 = 0xCBF2_9CE4_8422_2325
+            var last: UInt32 = 0x20
+            var first = true
+            var startsUpper = false
+            var hasLower = false
             for scalar in word.unicodeScalars {
-                let c: Unicode.Scalar
+                let c: UInt32
                 if scalar.value < 128 {
                     let v = scalar.value
-                    c = v >= 65 && v <= 90 ? "X" : v >= 97 && v <= 122 ? "x" : v >= 48 && v <= 57 ? "d" : scalar
+                    c = v >= 65 && v <= 90 ? 0x58 : v >= 97 && v <= 122 ? 0x78 : v >= 48 && v <= 57 ? 0x64 : v
                 } else {
-                    c = scalar.properties.isUppercase ? "X" : scalar.properties.isLowercase ? "x" : scalar.properties.numericType != nil ? "d" : scalar
+                    c = scalar.properties.isUppercase ? 0x58 : scalar.properties.isLowercase ? 0x78 : scalar.properties.numericType != nil ? 0x64 : scalar.value
                 }
-                if c != last { out.append(c) }
+                if first { startsUpper = c == 0x58 }
+                first = false
+                if c == 0x78 { hasLower = true }
+                if c != last {
+                    if c < 128 {
+                        value ^= UInt64(c)
+                        value &*= 0x100_0000_01B3
+                    } else {
+                        for byte in String(Unicode.Scalar(c)!).utf8 {
+                            value ^= UInt64(byte)
+                            value &*= 0x100_0000_01B3
+                        }
+                    }
+                }
                 last = c
             }
-            return String(out)
+            return (value, startsUpper && !hasLower)
         }
     }
 
@@ -159,14 +196,14 @@ public struct NamedEntityModel: Sendable {
         func gazetteer(_ j: Int) -> UInt64 { j < 0 || j >= n ? fixedHashes[4] : UInt64(view.gazetteer[j]) }
         let w = view.wordHashes[i]
         let sh = view.shapeHashes[i]
-        let affixes = view.affixHashes[i]
+        let affixes = view.affixHashes
         let g = UInt64(view.gazetteer[i])
         out.append(combine(0))
         out.append(combine(1, w))
         out.append(combine(2, sh))
-        out.append(combine(3, affixes[0]))
-        out.append(combine(4, affixes[1]))
-        out.append(combine(5, affixes[2]))
+        out.append(combine(3, affixes[5 * i]))
+        out.append(combine(4, affixes[5 * i + 1]))
+        out.append(combine(5, affixes[5 * i + 2]))
         out.append(combine(6, word(i - 1)))
         out.append(combine(7, word(i + 1)))
         out.append(combine(8, word(i - 2)))
@@ -183,8 +220,8 @@ public struct NamedEntityModel: Sendable {
         out.append(combine(19, g, sh))
         out.append(combine(20, gazetteer(i - 1), g))
         out.append(combine(21, gazetteer(i + 1), g))
-        out.append(combine(22, affixes[3]))
-        out.append(combine(23, affixes[4]))
+        out.append(combine(22, affixes[5 * i + 3]))
+        out.append(combine(23, affixes[5 * i + 4]))
         out.append(combine(24, view.isCapsSentence ? fixedHashes[2] : fixedHashes[3], sh))
         let d = UInt64(view.documentFlags[i])
         out.append(combine(25, d))
@@ -235,78 +272,6 @@ public struct NamedEntityModel: Sendable {
             i += match.length
         }
         return classes
-    }
-
-    // MARK: Document context
-
-    /// What the other sentences of a document say about a word, as flags the tagger weighs: a capitalised word
-    /// that the document also writes in lower case is likely a plain word that opened a sentence; one written
-    /// with a capital in mid-sentence, or next to another capitalised word ("Alan Shearer" … "Shearer takes"),
-    /// likely a name. Headlines in capitals say nothing about case and are not counted, but are given the flags
-    /// ("SHEARER NAMED ENGLAND CAPTAIN").
-    public enum DocumentContext {
-        /// Written in lower case elsewhere.
-        static let lowercaseElsewhere: UInt8 = 1
-        /// Capitalised in mid-sentence elsewhere.
-        static let capitalisedElsewhere: UInt8 = 2
-        /// After a capitalised word elsewhere.
-        static let afterACapitalElsewhere: UInt8 = 4
-        /// Before a capitalised word elsewhere.
-        static let beforeACapitalElsewhere: UInt8 = 8
-
-        struct Counts {
-            var lowercase: Int32 = 0
-            var capitalised: Int32 = 0
-            var afterCapital: Int32 = 0
-            var beforeCapital: Int32 = 0
-        }
-
-        static func isCapitalised(_ word: String) -> Bool { word.unicodeScalars.first.map { $0.properties.isUppercase } ?? false }
-        static func isLowercase(_ word: String) -> Bool {
-            guard let first = word.unicodeScalars.first, first.properties.isLowercase else { return false }
-            return !word.unicodeScalars.contains { $0.properties.isUppercase }
-        }
-        static func isCapsSentence(_ words: [String]) -> Bool {
-            words.allSatisfy { !$0.unicodeScalars.contains { $0.properties.isLowercase } }
-        }
-
-        /// What one occurrence contributes to its word's counts.
-        static func contribution(_ words: [String], _ i: Int) -> Counts {
-            let word = words[i]
-            var counts = Counts()
-            if self.isLowercase(word) { counts.lowercase = 1 }
-            guard self.isCapitalised(word), i > 0 else { return counts }
-            counts.capitalised = 1
-            if i > 1, self.isCapitalised(words[i - 1]) { counts.afterCapital = 1 }
-            if i + 1 < words.count, self.isCapitalised(words[i + 1]) { counts.beforeCapital = 1 }
-            return counts
-        }
-
-        /// The flags of every word of every sentence of a document (words compared in lower case); words that do
-        /// not start with a capital have none.
-        public static func flags(_ sentences: [[String]], lower: [[String]]? = nil) -> [[UInt8]] {
-            let lower = lower ?? sentences.map { $0.map { $0.lowercased() } }
-            let counted = sentences.map { !self.isCapsSentence($0) }
-            var table: [String: Counts] = [:]
-            for (s, words) in sentences.enumerated() where counted[s] {
-                for i in words.indices {
-                    let c = self.contribution(words, i)
-                    table[lower[s][i], default: Counts()].add(c, sign: 1)
-                }
-            }
-            return sentences.enumerated().map { s, words in
-                words.indices.map { i in
-                    guard self.isCapitalised(words[i]), var c = table[lower[s][i]] else { return 0 }
-                    if counted[s] { c.add(self.contribution(words, i), sign: -1) }
-                    var flags: UInt8 = 0
-                    if c.lowercase > 0 { flags |= self.lowercaseElsewhere }
-                    if c.capitalised > 0 { flags |= self.capitalisedElsewhere }
-                    if c.afterCapital > 0 { flags |= self.afterACapitalElsewhere }
-                    if c.beforeCapital > 0 { flags |= self.beforeACapitalElsewhere }
-                    return flags
-                }
-            }
-        }
     }
 
     // MARK: Tagging
@@ -568,14 +533,5 @@ public struct NamedEntityModel: Sendable {
         }
         guard offset == raw.count else { throw FormatError(description: "bytes after the word classes") }
         self.init(rows: rows, weights: weights, clusters: WordClusters(classes: classes))
-    }
-}
-
-extension NamedEntityModel.DocumentContext.Counts {
-    mutating func add(_ other: Self, sign: Int32) {
-        self.lowercase += sign * other.lowercase
-        self.capitalised += sign * other.capitalised
-        self.afterCapital += sign * other.afterCapital
-        self.beforeCapital += sign * other.beforeCapital
     }
 }

@@ -17,17 +17,33 @@ public struct WordClusters: Sendable {
         var fine: UInt16
     }
 
+    /// The same, by the FNV-1a hash of the word: what the tagger looks up for every word it reads (a `String`
+    /// key would be hashed again with SipHash). Values are `coarse << 16 | fine`.
+    let table: NamedEntityModel.FeatureTable
+
     /// No classes: every word is unknown.
     public static let empty = WordClusters(classes: [:])
 
-    init(classes: [String: Classes]) { self.classes = classes }
+    init(classes: [String: Classes]) {
+        self.classes = classes
+        var rows: [UInt64: Int32] = [:]
+        rows.reserveCapacity(classes.count)
+        for (word, classes) in classes { rows[NamedEntityModel.SentenceView.hash(word)] = Int32(classes.coarse) << 16 | Int32(classes.fine) }
+        self.table = NamedEntityModel.FeatureTable(rows)
+    }
+
+    /// The classes of the word whose FNV-1a hash is `hash`.
+    @inline(__always)
+    func classes(hash: UInt64) -> Classes? {
+        self.table.find(hash).map { Classes(coarse: UInt16(truncatingIfNeeded: $0 >> 16), fine: UInt16(truncatingIfNeeded: $0 & 0xFFFF)) }
+    }
 
     /// How many words have classes.
     public var wordCount: Int { self.classes.count }
 
     /// The coarse and fine class of a word, if it has them.
     public func classes(of word: String) -> (coarse: Int, fine: Int)? {
-        self.classes[word].map { (Int($0.coarse), Int($0.fine)) }
+        self.classes(hash: NamedEntityModel.SentenceView.hash(word)).map { (Int($0.coarse), Int($0.fine)) }
     }
 
     /// Learns classes from sentences of words.
