@@ -382,6 +382,10 @@ extension Dateline {
             )
             guard let response = try await self.global.ask(request, of: .query) else { return }
             print("Engagements of " + response.actors.map { "\($0.name) [\($0.ids.prefix(3).joined(separator: ", "))]" }.joined(separator: " and ") + ": \(response.total)")
+            for actor in response.actors where !actor.alternatives.isEmpty {
+                let others = actor.alternatives.map { "\($0.name) (\($0.articleCount) article\($0.articleCount == 1 ? "" : "s"))" }
+                print("   '\(actor.query)' also matches \(others.joined(separator: ", ")): name one in full to choose it")
+            }
             let bold = self.global.colors ? "\u{1B}[1m" : "", reset = self.global.colors ? "\u{1B}[0m" : ""
             for engagement in response.engagements {
                 print("")

@@ -151,7 +151,10 @@ enum Fixtures {
     static let timelineResponse = TimelineResponse(
         actors: [
             ResolvedActor(query: "Rubio", ids: ["person:marco-rubio"], name: "Marco Rubio"),
-            ResolvedActor(query: "Dar", ids: ["person:ishaq-dar"], name: "Ishaq Dar"),
+            ResolvedActor(
+                query: "Dar", ids: ["person:ishaq-dar"], name: "Ishaq Dar",
+                alternatives: [EntitySummary(id: "person:dina-dar", kind: .person, name: "Dina Dar", articleCount: 2, mentionCount: 3)]
+            ),
         ],
         engagements: [
             Engagement(

@@ -175,7 +175,7 @@ struct EntityViewTests {
             let resolved = try actors.map(view.resolve)
             return try groups.filter { group in
                 let participants = Set(try view.participants(of: group, articles: lookup))
-                return resolved.allSatisfy { !Set($0.actor.ids).isDisjoint(with: participants) }
+                return resolved.allSatisfy { !Set($0.lookupIDs).isDisjoint(with: participants) }
             }.map { "\(articles[$0.reports[0].document].id)/\($0.reports[0].event.id)" }.sorted()
         }
         let names = ["Ana Lima", "Lima", "Dar", "Carl Dar", "Moss", "Pakistan", "US Secretary of State", "TRF"]
@@ -191,6 +191,47 @@ struct EntityViewTests {
             }
         }
         #expect(compared > 100, "the articles make engagements to compare")
+    }
+
+    /// A name typed by a user stands for the most reported entity it names, with the others listed (issue 15,
+    /// item 8): "Blair" is Tony Blair where he is reported most, the articles that say only "Blair" count for him,
+    /// and "Blair" with "Brown" finds their meetings.
+    @Test func aTypedSurnameIsTheMostReportedPersonWithTheOthersListed() throws {
+        let start = Date(timeIntervalSince1970: 1_750_000_000)
+        func article(_ number: Int, _ people: [(String, String)], meeting: Bool) -> StoredArticle {
+            let entities = people.map { ExtractedEntity(id: $0.0, kind: .person, name: $0.1, mentionCount: 2) }
+            let events = meeting && people.count == 2
+                ? [ExtractedEvent(id: "e1", code: "040", label: "met", participants: people.map(\.0), date: "2025-06-\(String(format: "%02d", 3 * number + 1))", sentences: [EventSentence(text: "They met.", start: 0, end: 9)])]
+                : []
+            return StoredArticle(
+                id: "a\(number)", title: "Article \(number)", publishedAt: start.addingTimeInterval(Double(number) * 86_400), paragraphs: ["Text \(number)."],
+                contentKey: "k\(number)", ingestedAt: start, format: .plainText, extraction: ArticleExtraction(version: 1, entities: entities, events: events)
+            )
+        }
+        let tony = ("person:tony-blair", "Tony Blair"), cherie = ("person:cherie-blair", "Cherie Blair"), blair = ("person:blair", "Blair")
+        let brown = ("person:gordon-brown", "Gordon Brown")
+        var articles: [StoredArticle] = []
+        for n in 0..<5 { articles.append(article(n, [tony, brown], meeting: true)) }
+        for n in 5..<7 { articles.append(article(n, [cherie], meeting: false)) }
+        for n in 7..<10 { articles.append(article(n, [blair, brown], meeting: true)) }
+        let builder = EntityPartBuilder()
+        for article in articles { builder.add(article) }
+        let view = EntityView(parts: [builder])
+
+        let resolved = try view.resolve("Blair")
+        #expect(resolved.actor.ids == ["person:tony-blair"] && resolved.actor.name == "Tony Blair")
+        #expect(resolved.actor.alternatives.map(\.id) == ["person:cherie-blair"], "the surname alone is no alternative: it counts for Tony Blair")
+        #expect(resolved.actor.alternatives.first?.articleCount == 2)
+        #expect(Set(resolved.lookupIDs) == ["person:tony-blair", "person:blair"])
+        let timeline = try view.timeline(TimelineRequest(actors: ["Blair", "Brown"]), articles: Self.lookup(articles))
+        #expect(timeline.total == 8, "five meetings reported with Tony Blair, three with Blair alone")
+        // A full name is that person, and nobody else is offered.
+        let cherieResolved = try view.resolve("Cherie Blair")
+        #expect(cherieResolved.actor.ids == ["person:cherie-blair"] && cherieResolved.actor.alternatives.isEmpty)
+        #expect(try view.timeline(TimelineRequest(actors: ["Cherie Blair", "Brown"]), articles: Self.lookup(articles)).total == 0)
+        // Nothing known: nothing resolved, nothing offered.
+        let nobody = try view.resolve("Nobody")
+        #expect(nobody.actor.ids.isEmpty && nobody.actor.alternatives.isEmpty)
     }
 
     /// The date filter's sequential reader gives every article's publication time whichever part holds it, in

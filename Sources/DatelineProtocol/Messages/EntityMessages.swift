@@ -116,14 +116,18 @@ public struct ResolvedActor: Codable, Sendable, Hashable {
     public var ids: [String]
     /// The best name for it.
     public var name: String
+    /// Other entities the text could have meant, most reported first (at most 10): a name typed by a user stands
+    /// for the most reported entity it matches ("Blair" → Tony Blair), and these say who else it matched.
+    public var alternatives: [EntitySummary]
 
-    public init(query: String, ids: [String], name: String) {
+    public init(query: String, ids: [String], name: String, alternatives: [EntitySummary] = []) {
         self.query = query
         self.ids = ids
         self.name = name
+        self.alternatives = alternatives
     }
 
-    enum CodingKeys: Int, CodingKey { case query = 1, ids, name }
+    enum CodingKeys: Int, CodingKey { case query = 1, ids, name, alternatives }
 }
 
 /// One article's report of an engagement.

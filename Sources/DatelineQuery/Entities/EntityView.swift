@@ -215,24 +215,26 @@ final class EntityView {
         var lookupIDs: [String]
     }
 
-    /// The entity ids a name stands for: an id as is, a country by any of its names, an entity by name, surname
-    /// or acronym; an office with the people who hold it.
+    /// The most alternatives a resolved name lists.
+    static let maximumAlternatives = 10
+
+    /// The entity ids a name stands for: an id as is, a country by any of its names; otherwise the most reported
+    /// entity whose name, surname or acronym it is (the others are listed as alternatives); an office with the
+    /// people who hold it.
     func resolve(_ text: String) throws -> Resolved {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let lowered = trimmed.lowercased()
         var ids: [String] = []
+        var alternatives: [EntitySummary] = []
+        var surnameOnly: [String] = []
         if try self.partRecord(trimmed) != nil {
             ids = [try self.canonical(trimmed)]
         } else if let country = self.lexicon.country(named: trimmed) {
             ids = ["country:\(country.code)"]
         } else {
-            // Exact names first; surnames and acronyms only when nothing has that full name.
-            var named: [String] = []
-            for (part, _) in self.parts { PartEntity.union(&named, try part.entityIDs(named: lowered).map(self.canonical)) }
-            let records = try named.compactMap { try self.record($0) }
-            let exact = records.filter { $0.name.lowercased() == lowered }
-            let matches = exact.isEmpty ? records : exact
-            ids = matches.sorted { ($0.mentionCount, $1.id) > ($1.mentionCount, $0.id) }.map(\.id)
+            let match = try self.mostReported(named: trimmed.lowercased())
+            ids = match.chosen.map { [$0] } ?? []
+            alternatives = match.alternatives
+            surnameOnly = match.surnameOnly
         }
         var expanded = ids
         for id in ids where id.hasPrefix("office:") {
@@ -240,10 +242,31 @@ final class EntityView {
         }
         var lookup = expanded
         for id in expanded { PartEntity.union(&lookup, try self.aliasSources(of: id)) }
+        PartEntity.union(&lookup, surnameOnly)
         let name = try ids.first.flatMap { try self.partRecord($0)?.name } ?? ids.first.flatMap { id in
             id.hasPrefix("country:") ? self.lexicon.countries[String(id.dropFirst(8))]?.name : nil
         } ?? trimmed
-        return Resolved(actor: ResolvedActor(query: text, ids: expanded, name: name), lookupIDs: lookup)
+        return Resolved(actor: ResolvedActor(query: text, ids: expanded, name: name, alternatives: alternatives), lookupIDs: lookup)
+    }
+
+    /// The entity a typed name most likely means, by how many articles report it: one with that full name first
+    /// ("Tony Blair"); otherwise one with that surname or acronym ("Blair" → Tony Blair, 143 articles, over
+    /// Cherie Blair). A person the articles name by that surname alone, where several people share it, is
+    /// counted for the chosen person (`surnameOnly`, looked up with them) and not listed as an alternative.
+    private func mostReported(named lowered: String) throws -> (chosen: String?, alternatives: [EntitySummary], surnameOnly: [String]) {
+        var named: [String] = []
+        for (part, _) in self.parts { PartEntity.union(&named, try part.entityIDs(named: lowered).map(self.canonical)) }
+        let records = try named.compactMap { try self.record($0) }
+        func prominence(_ a: PartEntity, _ b: PartEntity) -> Bool { (a.articleCount, a.mentionCount, b.id) > (b.articleCount, b.mentionCount, a.id) }
+        let isSurnameOnly = { (record: PartEntity) in record.kind == .person && !record.name.isFullName && record.name.lowercased() == lowered }
+        let fullNames = records.filter { !isSurnameOnly($0) }
+        let exact = fullNames.filter { $0.name.lowercased() == lowered }
+        let ranked = (exact.isEmpty ? fullNames : exact).sorted(by: prominence)
+        guard let chosen = ranked.first ?? records.sorted(by: prominence).first else { return (nil, [], []) }
+        let surname = chosen.name.split(separator: " ").last.map { $0.lowercased() }
+        let surnameOnly = chosen.kind == .person && surname == lowered ? records.filter(isSurnameOnly).map(\.id).filter { $0 != chosen.id } : []
+        let alternatives = records.filter { $0.id != chosen.id && !surnameOnly.contains($0.id) }.sorted(by: prominence)
+        return (chosen.id, alternatives.prefix(Self.maximumAlternatives).map(\.summary), surnameOnly)
     }
 
     // MARK: Documents
@@ -514,7 +537,7 @@ final class EntityView {
         for (step, group) in candidates.enumerated() {
             if step % 256 == 255 { try Task.checkCancellation() }
             let participants = Set(try self.participants(of: group, articles: articles))
-            guard actors.allSatisfy({ !Set($0.actor.ids).isDisjoint(with: participants) }) else { continue }
+            guard actors.allSatisfy({ !Set($0.lookupIDs).isDisjoint(with: participants) }) else { continue }
             if !codes.isEmpty, !group.reports.contains(where: { codes.contains($0.event.code) }) { continue }
             if let from, (group.dayNumber ?? Int.min) < from { continue }
             if let to, (group.dayNumber ?? Int.max) > to { continue }
