@@ -63,7 +63,7 @@ public struct TimeTagger: Sendable {
     static let ordinals: [String: Int] = [
         "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     ]
-    static let futureCues: Set<String> = ["will", "'ll", "shall", "next", "coming", "upcoming", "scheduled"]
+    static let futureCues: Set<String> = ["will", "'ll", "shall", "next", "coming", "upcoming", "scheduled", "due", "expected", "planned", "until", "ahead"]
     static let pastCues: Set<String> = ["said", "says", "told", "was", "were", "had", "did", "last", "ago", "earlier", "met", "held"]
 
     /// Every time expression in `text`, in order, normalized against `reference` when given.
@@ -86,6 +86,7 @@ public struct TimeTagger: Sendable {
         words.formUnion(Self.seasons.keys)
         for key in Self.modifiers.keys { words.insert(key[0]) }
         for unit in Self.units.keys { words.insert(unit); words.insert(unit + "s") }
+        words.formUnion(Self.namedOpeners)
         return words
     }()
 
@@ -109,7 +110,7 @@ public struct TimeTagger: Sendable {
         // In financial reporting "a year ago" / "a year earlier" next to a quarter means that quarter a year before.
         for index in found.indices where found[index].type == "DATE" {
             let words = lower[found[index].first...found[index].last].joined(separator: " ")
-            guard ["a year ago", "a year earlier", "year - earlier", "year - ago", "a year before"].contains(words) else { continue }
+            guard ["a year ago", "a year earlier", "a year before"].contains(words) || words.contains("year - earlier") || words.contains("year - ago") else { continue }
             let sentence = tokens[found[index].first].sentence
             if let quarter = found[..<index].last(where: { $0.value.contains("-Q") && tokens[$0.first].sentence >= sentence - 1 }),
                let year = Int(quarter.value.prefix(4))
@@ -208,6 +209,7 @@ public struct TimeTagger: Sendable {
         guard i < n else { return nil }
         let word = lower[i]
         let sameSentence = { (j: Int) -> Bool in j < n && tokens[j].sentence == tokens[i].sentence }
+        if let named = self.matchNamed(start: start, at: i, modifier: modifier, tokens: tokens, lower: lower, reference: reference) { return named }
 
         // Reference words.
         if modifier == nil {
@@ -342,6 +344,9 @@ public struct TimeTagger: Sendable {
             {
                 return result(j + amount.length, "DURATION", Self.durationValue(amount.value, unit), "duration")
             }
+            if lower[j] == "night", relation == "last", let reference {
+                return result(j, "TIME", "\(reference.adding(days: -1))TNI", "day")
+            }
             if let unit = unit(lower[j]), !unit.plural {
                 let last = j
                 if relation.hasPrefix("the ") && relation != "the past" && relation != "the last" && relation != "the previous" && relation != "the coming" && relation != "the next" {
@@ -383,8 +388,8 @@ public struct TimeTagger: Sendable {
             }
             if let weekday = Self.weekdays[lower[j]], let reference {
                 let date = Self.resolve(weekday: weekday, reference: reference, relation: relation, ahead: looksAhead(start, lower, tokens))
-                if sameSentence(j + 1), Self.partsOfDay[lower[j + 1]] != nil {
-                    return result(j + 1, "DATE", date.description, "day")
+                if sameSentence(j + 1), let part = Self.partsOfDay[lower[j + 1]] {
+                    return result(j + 1, "TIME", "\(date)T\(part)", "day")
                 }
                 return result(j, "DATE", date.description, "day")
             }
@@ -418,8 +423,8 @@ public struct TimeTagger: Sendable {
             }
             guard let reference else { return result(i, "DATE", "XXXX-WXX-\(weekday)", "day") }
             let date = Self.resolve(weekday: weekday, reference: reference, relation: nil, ahead: looksAhead(i, lower, tokens))
-            if sameSentence(i + 1), Self.partsOfDay[lower[i + 1]] != nil {
-                return result(i + 1, "DATE", date.description, "day")
+            if sameSentence(i + 1), let part = Self.partsOfDay[lower[i + 1]] {
+                return result(i + 1, "TIME", "\(date)T\(part)", "day")
             }
             return result(i, "DATE", date.description, "day")
         }
@@ -448,6 +453,9 @@ public struct TimeTagger: Sendable {
             if sameSentence(k), tokens[k].kind == .number, tokens[k].text.count == 4, let y = Int(tokens[k].text), y >= 1000, y <= 2999 {
                 year = y
                 last = k
+            } else if sameSentence(k), let spelled = self.spelledYear(at: k, lower, tokens) {
+                year = spelled.year
+                last = spelled.last
             }
             if isMay, day == nil, year == nil {
                 // "may" the verb: only after in/of/since/until/early/late/last/next.
@@ -596,8 +604,8 @@ public struct TimeTagger: Sendable {
                 let minute = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
                 if lower[i + 1].hasPrefix("p"), hour < 12 { hour += 12 }
                 if lower[i + 1].hasPrefix("a"), hour == 12 { hour = 0 }
-                let prefix = reference.map { $0.description } ?? "XXXX-XX-XX"
-                return result(i + 1, "TIME", "\(prefix)T\(CivilDate.pad(hour, 2)):\(CivilDate.pad(minute, 2))", "minute")
+                let clock = "\(CivilDate.pad(hour, 2)):\(CivilDate.pad(minute, 2))"
+                return self.clockTime(clock, start: start, last: i + 1, modifier: modifier, tokens: tokens, lower: lower, reference: reference)
             }
         }
         return nil

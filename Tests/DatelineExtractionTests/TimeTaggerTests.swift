@@ -8,6 +8,52 @@ import Testing
         return TimeTagger().tag(tokenized, reference: reference).map { "\(tokenized.text(tokens: $0.first, $0.last))=\($0.value)" }
     }
 
+    /// Issue 15, item 10: named days, years in words, centuries, sets, parts of days and clock times on a day.
+    @Test func holidaysAreTheNearestOneUnlessARelationSaysOtherwise() {
+        // 2025-07-26: Thanksgiving 2025 is November 27 (the fourth Thursday), Easter 2025 April 20.
+        #expect(tag("Talks are due before Thanksgiving.") == ["Thanksgiving=2025-11-27"])
+        #expect(tag("He spoke at Thanksgiving.", on: CivilDate(year: 2025, month: 2, day: 1)) == ["Thanksgiving=2024-11-28"], "the nearest")
+        #expect(tag("He spoke at Easter.") == ["Easter=2025-04-20"])
+        #expect(tag("last Christmas and New Year's Day", on: CivilDate(year: 2025, month: 7, day: 26)) == ["last Christmas=2024-12-25", "New Year's Day=2026-01-01"])
+        // US election day: the Tuesday after the first Monday of November (1998: November 3; 2022: November 8).
+        #expect(tag("before Election Day", on: CivilDate(year: 1998, month: 10, day: 20)) == ["Election Day=1998-11-03"])
+        #expect(tag("before Election Day", on: CivilDate(year: 2022, month: 10, day: 20)) == ["Election Day=2022-11-08"])
+        #expect(tag("on Memorial Day", on: CivilDate(year: 2025, month: 6, day: 1)) == ["Memorial Day=2025-05-26"])
+    }
+
+    @Test func yearsInWordsCenturiesAndDecades() {
+        #expect(tag("in nineteen ninety-six and January nineteen ninety-seven", on: CivilDate(year: 1998, month: 3, day: 1))
+            == ["nineteen ninety-six=1996", "January nineteen ninety-seven=1997-01"])
+        #expect(tag("by the year two thousand", on: CivilDate(year: 1998, month: 3, day: 1)) == ["the year two thousand=2000"])
+        #expect(tag("since the 20th century and the eleventh century") == ["the 20th century=19", "the eleventh century=10"])
+        #expect(tag("in the nineties", on: CivilDate(year: 1998, month: 3, day: 1)) == ["the nineties=199"])
+        #expect(tag("in the nineties") == ["the nineties=199"], "the last nineties before 2025")
+        #expect(tag("nineteen people were hurt") == [], "a count is no year")
+    }
+
+    @Test func setsPartsOfDaysAndClockTimesOnADay() {
+        #expect(tag("The report is published quarterly.") == ["quarterly=P3M"])
+        #expect(tag("quarterly results") == [], "an adjective is no set")
+        #expect(tag("each July and every Thursday and every morning") == ["each July=XXXX-07", "every Thursday=XXXX-WXX-4", "every morning=XXXX-XX-XXTMO"])
+        // 2025-07-26 is a Saturday.
+        #expect(tag("They met Friday night.") == ["Friday night=2025-07-25TNI"])
+        #expect(tag("He left last night.") == ["last night=2025-07-25TNI"])
+        #expect(tag("at 10 p.m. Wednesday") == ["10 p.m. Wednesday=2025-07-23T22:00"])
+        #expect(tag("Trading will resume at 9 a.m. EST Monday.") == ["9 a.m. EST Monday=2025-07-28T09:00"])
+        #expect(tag("by noon Thursday") == ["noon Thursday=2025-07-24T12:00"])
+        #expect(tag("at 5 p.m. on Aug. 1", on: CivilDate(year: 2025, month: 8, day: 4)) == ["5 p.m. on Aug. 1=2025-08-01T17:00"])
+    }
+
+    @Test func theYearBeforeAndSeasons() {
+        #expect(tag("up from year-earlier levels", on: CivilDate(year: 1989, month: 11, day: 2)) == ["year-earlier=1988"])
+        #expect(tag("compared with the year-ago period", on: CivilDate(year: 1989, month: 11, day: 2)) == ["the year-ago period=1988"])
+        // In financial reporting, next to a quarter it is that quarter a year before.
+        #expect(tag("Third-quarter profit rose from the year-ago period.", on: CivilDate(year: 1989, month: 11, day: 2)) == ["Third-quarter=1989-Q3", "the year-ago period=1988-Q3"])
+        #expect(tag("during the summer", on: CivilDate(year: 1989, month: 11, day: 2)) == ["the summer=1989-SU"])
+        #expect(tag("during the summer", on: CivilDate(year: 1989, month: 3, day: 2)) == ["the summer=1988-SU"], "not begun yet: last year's")
+        #expect(tag("the winter of nineteen ninety-four") == ["the winter of nineteen ninety-four=1994-WI"])
+    }
+
     @Test func weekdaysResolveToThePastUnlessTheTextLooksAhead() {
         // 2025-07-26 is a Saturday.
         #expect(tag("They met on Friday.") == ["Friday=2025-07-25"])
@@ -41,7 +87,8 @@ import Testing
         #expect(tag("net income in the third quarter rose from a year earlier", on: CivilDate(year: 1989, month: 11, day: 2))
             == ["the third quarter=1989-Q3", "a year earlier=1988-Q3"])
         #expect(tag("two decades") == ["two decades=P20Y"])
-        #expect(tag("3 p.m. today") == ["3 p.m.=2025-07-26T15:00", "today=2025-07-26"])
+        #expect(tag("3 p.m. today") == ["3 p.m. today=2025-07-26T15:00"], "one expression, as TimeML writes it")
+        #expect(tag("at 3 p.m.") == ["3 p.m.=2025-07-26T15:00"])
     }
 
     @Test func withoutAReferenceRelativeDatesStayUnresolved() {
