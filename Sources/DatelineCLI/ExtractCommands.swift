@@ -60,26 +60,28 @@ extension Dateline {
             let body = article.paragraphs.joined(separator: "\n\n")
             let date = self.published.flatMap(ArticleDates.parse)?.date ?? article.publishedAt
             let reference = date.map { CivilDate(dayNumber: Int(($0.timeIntervalSince1970 / 86_400).rounded(.down))) }
-            let extraction = ArticleExtractor().extract(body: body, published: reference, datelinePlace: article.datelinePlace)
+            let extraction = ArticleExtractor().extract(body: body, published: reference, datelinePlace: article.datelinePlace, title: article.title)
             if self.output == .json {
                 try printJSON(Output(title: article.title, published: reference?.description, datelinePlace: article.datelinePlace, body: body, extraction: extraction))
                 return
             }
             print("reference date: \(reference?.description ?? "(none: relative dates stay unresolved)")  dateline: \(article.datelinePlace ?? "(none)")")
-            var rows = [["start", "end", "type", "text", "value"]]
-            var items: [(Int, [String])] = []
+            var rows = [["field", "start", "end", "type", "text", "value"]]
+            // Title first, then the dateline, then the body; by offset within each.
+            var items: [(ArticleField, Int, [String])] = []
+            let order: [ArticleField: Int] = [.title: 0, .dateline: 1, .body: 2]
             for mention in extraction.mentions {
                 let id = extraction.entityID(of: mention)
-                items.append((Int(mention.start), ["\(mention.start)", "\(mention.end)", extraction.entity(id)?.kind.description ?? "?", mention.text, id]))
+                items.append((mention.field, Int(mention.start), ["\(mention.start)", "\(mention.end)", extraction.entity(id)?.kind.description ?? "?", mention.text, id]))
             }
             for time in extraction.times {
-                items.append((Int(time.start), ["\(time.start)", "\(time.end)", time.type.lowercased(), time.text, time.value + (time.modifier.map { " (\($0))" } ?? "")]))
+                items.append((time.field, Int(time.start), ["\(time.start)", "\(time.end)", time.type.lowercased(), time.text, time.value + (time.modifier.map { " (\($0))" } ?? "")]))
             }
             for quote in extraction.quotes {
                 let text = quote.text.count > 50 ? quote.text.prefix(47) + "..." : Substring(quote.text)
-                items.append((Int(quote.start), ["\(quote.start)", "\(quote.end)", "quote", "“\(text)”", "\(quote.speaker ?? "?") \(quote.verb ?? "")"]))
+                items.append((.body, Int(quote.start), ["\(quote.start)", "\(quote.end)", "quote", "“\(text)”", "\(quote.speaker ?? "?") \(quote.verb ?? "")"]))
             }
-            for item in items.sorted(by: { $0.0 < $1.0 }) { rows.append(item.1) }
+            for item in items.sorted(by: { (order[$0.0]!, $0.1) < (order[$1.0]!, $1.1) }) { rows.append(["\(item.0)"] + item.2) }
             print(table(rows))
             print("")
             print("entities:")

@@ -8,7 +8,7 @@ public import DatelineProtocol
 /// Pure Swift, deterministic, rules and gazetteers only (see `Data/`). Safe to share between threads.
 public struct ArticleExtractor: Sendable {
     /// Bumped whenever the same text may be read differently.
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
 
     public let lexicon: Lexicon
     /// The statistical tagger that finds the people, places and organisations no rule knows; nil for rules only.
@@ -21,17 +21,23 @@ public struct ArticleExtractor: Sendable {
     }
 
     /// Extracts everything from `body`, resolving relative dates against `published` and using `datelinePlace`
-    /// (the place the article was filed from) as the default place of what it reports.
-    public func extract(body: String, published: CivilDate?, datelinePlace: String? = nil) -> ArticleExtraction {
+    /// (the place the article was filed from) as the default place of what it reports. The title and the
+    /// dateline's place, when given, are read too: their mentions and time expressions say so in `field`.
+    public func extract(body: String, published: CivilDate?, datelinePlace: String? = nil, title: String? = nil) -> ArticleExtraction {
         var run = ExtractionRun(extractor: self, text: TokenizedText(body), published: published)
         run.datelinePlace = datelinePlace
-        return run.run()
+        var extraction = run.run()
+        if let title, !title.isEmpty { HeaderReading(extractor: self, text: title, field: .title, published: published).add(to: &extraction) }
+        if let datelinePlace, !datelinePlace.isEmpty {
+            HeaderReading(extractor: self, text: datelinePlace, field: .dateline, published: published).add(to: &extraction)
+        }
+        return extraction
     }
 
-    /// Extracts from a stored article (its body, publication date and dateline).
+    /// Extracts from a stored article (its body, title, publication date and dateline).
     public func extract(_ article: StoredArticle) -> ArticleExtraction {
         let published = article.publishedAt.map { CivilDate(dayNumber: Int(($0.timeIntervalSince1970 / 86_400).rounded(.down))) }
-        return self.extract(body: article.body, published: published, datelinePlace: article.datelinePlace)
+        return self.extract(body: article.body, published: published, datelinePlace: article.datelinePlace, title: article.title)
     }
 }
 
@@ -338,7 +344,9 @@ struct ExtractionRun {
     /// Country of an organisation that has none in the lexicon ("Foreign Office"): the one the text gives, the
     /// one given earlier in the article, or the country the article is filed from.
     func contextCountry() -> String? {
-        if let place = self.datelinePlace, let country = self.extractor.lexicon.country(named: place, acceptsCodes: false) { return country.code }
+        if let written = self.datelinePlace, let country = [written, HeaderReading.titleCased(written)].lazy.compactMap({ self.extractor.lexicon.country(named: $0, acceptsCodes: false) }).first {
+            return country.code
+        }
         if let place = self.datelinePlace, let comma = place.firstIndex(of: ","),
            let country = self.extractor.lexicon.country(named: String(place[..<comma]), acceptsCodes: false)
         {

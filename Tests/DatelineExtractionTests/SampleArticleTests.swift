@@ -10,12 +10,15 @@ enum SampleArticles {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("samples")
 
-    static func extract(_ name: String) throws -> (body: String, extraction: ArticleExtraction) {
+    /// The article's body and its extraction as ingest makes it (title and dateline read too), and the texts
+    /// of its fields.
+    static func extract(_ name: String) throws -> (body: String, extraction: ArticleExtraction, fields: [ArticleField: String]) {
         let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
         let parsed = PlainTextArticleParser.parse(text)
         let body = parsed.paragraphs.joined(separator: "\n\n")
         let published = parsed.publishedAt.map { CivilDate(dayNumber: Int($0.timeIntervalSince1970 / 86_400)) }
-        return (body, ArticleExtractor().extract(body: body, published: published, datelinePlace: parsed.datelinePlace))
+        let extraction = ArticleExtractor().extract(body: body, published: published, datelinePlace: parsed.datelinePlace, title: parsed.title)
+        return (body, extraction, [.body: body, .title: parsed.title ?? "", .dateline: parsed.datelinePlace ?? ""])
     }
 
     /// The text a mention's offsets cut out of the body.
@@ -28,9 +31,10 @@ enum SampleArticles {
 @Suite struct IslamabadCallArticleTests {
     let body: String
     let result: ArticleExtraction
+    let fields: [ArticleField: String]
 
     init() throws {
-        (self.body, self.result) = try SampleArticles.extract("000_840db5600f595d32.txt")
+        (self.body, self.result, self.fields) = try SampleArticles.extract("000_840db5600f595d32.txt")
     }
 
     @Test func people() throws {
@@ -63,8 +67,10 @@ enum SampleArticles {
     }
 
     @Test func offsetsCutTheMentionOutOfTheBody() {
-        for mention in result.mentions { #expect(SampleArticles.cut(body, mention.start, mention.end) == mention.text) }
-        for time in result.times { #expect(SampleArticles.cut(body, time.start, time.end) == time.text) }
+        // The dateline ("Islamabad — August 4, 2025:") names its place; the date is the publication date.
+        #expect(result.mentions.filter { $0.field == .dateline }.map { "\($0.text)=\(result.entityID(of: $0))" } == ["Islamabad=place:islamabad"])
+        for mention in result.mentions { #expect(SampleArticles.cut(fields[mention.field]!, mention.start, mention.end) == mention.text) }
+        for time in result.times { #expect(SampleArticles.cut(fields[time.field]!, time.start, time.end) == time.text) }
     }
 
     @Test func dates() {
@@ -106,9 +112,10 @@ enum SampleArticles {
 @Suite struct WashingtonMeetingArticleTests {
     let body: String
     let result: ArticleExtraction
+    let fields: [ArticleField: String]
 
     init() throws {
-        (self.body, self.result) = try SampleArticles.extract("004_e96d74743f33cd42.txt")
+        (self.body, self.result, self.fields) = try SampleArticles.extract("004_e96d74743f33cd42.txt")
     }
 
     @Test func people() throws {
@@ -123,7 +130,17 @@ enum SampleArticles {
         #expect(khan.offices == ["office:PK:foreign-office-spokesperson"])
         #expect(khan.country == "PK")
         #expect(result.entities.filter { $0.kind == .person }.count == 3)
-        #expect(result.mentions(of: dar.id).map(\.text) == ["Ishaq Dar", "Ishaq Dar", "Dar", "Ishaq Dar"])
+        #expect(result.mentions(of: dar.id).filter { $0.field == .body }.map(\.text) == ["Ishaq Dar", "Ishaq Dar", "Dar", "Ishaq Dar"])
+    }
+
+    /// The title ("Rubio, Ishaq Dar Hold Talks in Washington") and the dateline ("Washington, D.C.") are read
+    /// too, with offsets into their own text.
+    @Test func titleAndDateline() {
+        let title = result.mentions.filter { $0.field == .title }.map { "\($0.text)=\(result.entityID(of: $0))" }
+        #expect(title == ["Rubio=person:marco-rubio", "Ishaq Dar=person:ishaq-dar", "Washington=place:washington"])
+        let dateline = result.mentions.filter { $0.field == .dateline }.map { "\($0.text)=\(result.entityID(of: $0))" }
+        #expect(dateline == ["Washington=place:washington"])
+        #expect(result.times.allSatisfy { $0.field == .body }, "neither names a date")
     }
 
     @Test func organisationsAcronymsDesignations() throws {
@@ -151,7 +168,7 @@ enum SampleArticles {
     }
 
     @Test func offsetsCutTheMentionOutOfTheBody() {
-        for mention in result.mentions { #expect(SampleArticles.cut(body, mention.start, mention.end) == mention.text) }
+        for mention in result.mentions { #expect(SampleArticles.cut(fields[mention.field]!, mention.start, mention.end) == mention.text) }
         for quote in result.quotes { #expect(SampleArticles.cut(body, quote.start, quote.end) == quote.text, "body[start..<end] is the quote") }
     }
 

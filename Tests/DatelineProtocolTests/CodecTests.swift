@@ -316,14 +316,15 @@ struct GoldenOffsetTests {
     /// Every span in the golden article's extraction cuts exactly its text out of the body (code point offsets).
     @Test func everySpanCutsItsTextOutOfTheBody() throws {
         let article = Fixtures.storedArticle
-        let scalars = Array(article.body.unicodeScalars)
-        func cut(_ start: UInt32, _ end: UInt32) -> String {
-            String(String.UnicodeScalarView(scalars[Int(start)..<Int(end)]))
+        let texts: [ArticleField: String] = [.body: article.body, .title: article.title ?? "", .dateline: article.datelinePlace ?? ""]
+        func cut(_ field: ArticleField, _ start: UInt32, _ end: UInt32) -> String {
+            String(String.UnicodeScalarView(Array(texts[field]!.unicodeScalars)[Int(start)..<Int(end)]))
         }
         let extraction = try #require(article.extraction)
-        for mention in extraction.mentions { #expect(cut(mention.start, mention.end) == mention.text) }
-        for time in extraction.times { #expect(cut(time.start, time.end) == time.text) }
-        for quote in extraction.quotes { #expect(cut(quote.start, quote.end) == quote.text) }
+        for mention in extraction.mentions { #expect(cut(mention.field, mention.start, mention.end) == mention.text) }
+        for time in extraction.times { #expect(cut(time.field, time.start, time.end) == time.text) }
+        for quote in extraction.quotes { #expect(cut(.body, quote.start, quote.end) == quote.text) }
+        #expect(extraction.mentions.contains { $0.field == .title }, "the golden article has a mention in its title")
         #expect(!extraction.quotes.isEmpty)
     }
 }

@@ -87,6 +87,7 @@ enum Fixtures {
             mentions: [
                 EntityMention(entityIndex: 0, start: 52, end: 63, text: "Marco Rubio"),
                 EntityMention(entityIndex: 1, start: 73, end: 81, text: "Pakistan"),
+                EntityMention(entityIndex: 0, start: 0, end: 5, text: "Rubio", field: .title),
             ],
             times: [TimeExpression(text: "Friday", start: 140, end: 146, type: "DATE", value: "2025-07-25", precision: "day")],
             topics: ["diplomacy"],

@@ -13,3 +13,4 @@ extension DatelineCompressionMode: DatelineProtobufEnum {}
 extension DatelineHealthStatus: DatelineProtobufEnum {}
 extension ArticleSubmissionFormat: DatelineProtobufEnum {}
 extension IngestStatus: DatelineProtobufEnum {}
+extension ArticleField: DatelineProtobufEnum {}

@@ -3,8 +3,10 @@ public import Foundation
 /// What Dateline's extractor reads in an article: entities and their mentions, time expressions, topics,
 /// quotes and events. Carried in ``StoredArticle/extraction``.
 ///
-/// Every offset is a Unicode scalar (code point) offset into ``StoredArticle/body``, `start` inclusive and `end`
-/// exclusive, so a client in any language can cut the mention out of the body it received.
+/// Every offset is a Unicode scalar (code point) offset into the text its `field` names — ``StoredArticle/body``
+/// unless a mention or time expression says ``ArticleField/title`` or ``ArticleField/dateline`` (the article's
+/// `datelinePlace`) — `start` inclusive and `end` exclusive, so a client in any language can cut it out of the
+/// article it received.
 public struct ArticleExtraction: Codable, Sendable, Hashable {
     /// The extractor's version; a change means the same text may be read differently.
     public var version: UInt32
@@ -127,24 +129,43 @@ public struct ExtractedEntity: Codable, Sendable, Hashable {
     }
 }
 
-/// One place in the body that refers to an entity.
+/// The text of an article a mention or time expression lies in.
+public enum ArticleField: UInt32, Codable, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case body = 0
+    case title = 1
+    /// ``StoredArticle/datelinePlace``, the place the article was filed from.
+    case dateline = 2
+
+    public var description: String {
+        switch self {
+        case .body: "body"
+        case .title: "title"
+        case .dateline: "dateline"
+        }
+    }
+}
+
+/// One place in the article that refers to an entity.
 public struct EntityMention: Codable, Sendable, Hashable {
     /// The entity's position in ``ArticleExtraction/entities`` (an index rather than the id keeps the ~10
     /// mentions of an article cheap to store and decode).
     public var entityIndex: UInt32
     public var start: UInt32
     public var end: UInt32
-    /// The words, as the body has them.
+    /// The words, as the text has them.
     public var text: String
+    /// The text the offsets count in (the body unless said).
+    public var field: ArticleField
 
-    public init(entityIndex: UInt32, start: UInt32, end: UInt32, text: String) {
+    public init(entityIndex: UInt32, start: UInt32, end: UInt32, text: String, field: ArticleField = .body) {
         self.entityIndex = entityIndex
         self.start = start
         self.end = end
         self.text = text
+        self.field = field
     }
 
-    enum CodingKeys: Int, CodingKey { case start = 2, end = 3, text = 4, entityIndex = 5 }
+    enum CodingKeys: Int, CodingKey { case start = 2, end = 3, text = 4, entityIndex = 5, field = 6 }
 }
 
 /// A date, time, duration or set, normalized TIMEX3-style against the publication date.
@@ -162,8 +183,10 @@ public struct TimeExpression: Codable, Sendable, Hashable {
     public var precision: String
     /// A TIMEX3 modifier (`LESS_THAN`, `APPROX`, `START`, ...), if the text gives one.
     public var modifier: String?
+    /// The text the offsets count in (the body unless said).
+    public var field: ArticleField
 
-    public init(text: String, start: UInt32, end: UInt32, type: String, value: String, precision: String, modifier: String? = nil) {
+    public init(text: String, start: UInt32, end: UInt32, type: String, value: String, precision: String, modifier: String? = nil, field: ArticleField = .body) {
         self.text = text
         self.start = start
         self.end = end
@@ -171,9 +194,10 @@ public struct TimeExpression: Codable, Sendable, Hashable {
         self.value = value
         self.precision = precision
         self.modifier = modifier
+        self.field = field
     }
 
-    enum CodingKeys: Int, CodingKey { case text = 1, start, end, type, value, precision, modifier }
+    enum CodingKeys: Int, CodingKey { case text = 1, start, end, type, value, precision, modifier, field }
 }
 
 /// A quotation with its speaker and the verb that introduces it.
