@@ -178,6 +178,7 @@ struct ExtractionRun {
         self.resolveOfficeCountries()
         self.findGroupReferences()
         self.findQuotes()
+        self.findReportedSpeech()
         let topics = self.articleTopics()
         let events = self.findEvents()
         var times: [TimeExpression] = []

@@ -37,8 +37,13 @@ import Testing
     }
 
     @Test func aQuoteIsAStatement() {
-        #expect(extraction.quotes.map(\.speaker) == ["person:wang-yi"])
-        #expect(extraction.quotes.first?.verb == "told")
+        let direct = extraction.quotes.filter { !$0.reported }
+        #expect(direct.map(\.speaker) == ["person:wang-yi"])
+        #expect(direct.first?.verb == "told")
+        // "Wang said he would visit New Delhi next month": reported speech, its speaker resolved; "…, officials
+        // said": an unnamed speaker, the words before the attribution.
+        let reported = extraction.quotes.filter(\.reported).map { "\($0.speaker ?? $0.speakerText ?? "?") \($0.verb ?? "?"): \($0.text)" }
+        #expect(reported == ["person:wang-yi said: he would visit New Delhi next month", "officials said: The two ministers will meet again in April"])
         #expect(extraction.events.contains { $0.code == "010" && $0.participants.first == "person:wang-yi" })
     }
 

@@ -105,7 +105,18 @@ enum SampleArticles {
         // One call with two participants, not two events; nothing else.
         #expect(result.events.filter { $0.code == "041" }.count == 1)
         #expect(result.events.count == 3)
-        #expect(result.quotes.isEmpty)
+        #expect(!result.quotes.contains { !$0.reported }, "no words are quoted")
+    }
+
+    /// Reported speech (issue 15, item 11): the clause reported, its speaker and verb; body[start..<end] is the text.
+    @Test func reportedSpeech() {
+        let reported = result.quotes.map { "\($0.speaker ?? "-") | \($0.speakerText ?? "-") | \($0.verb ?? "-") | \($0.text.prefix(40))" }
+        #expect(reported == [
+            "org:PK:foreign-office | a statement issued by Pakistan’s Foreign Office on Monday | according to | Deputy Prime Minister and Foreign Minist",
+            "org:PK:foreign-office | Foreign Office | highlighted | the two leaders exchanged views on sever",
+            "- | Diplomatic observers | believe | the increased frequency of contact betwe",
+        ])
+        for quote in result.quotes { #expect(quote.reported && SampleArticles.cut(body, quote.start, quote.end) == quote.text) }
     }
 }
 
@@ -178,17 +189,25 @@ enum SampleArticles {
     }
 
     @Test func quotes() throws {
-        #expect(result.quotes.count == 2)
-        let grateful = result.quotes[0]
+        let direct = result.quotes.filter { !$0.reported }
+        #expect(direct.count == 2)
+        let grateful = direct[0]
         #expect(grateful.text == "Grateful for Pakistan’s partnership in countering terrorism and preserving regional stability")
         #expect(grateful.speaker == "person:marco-rubio")
         #expect(grateful.verb == "stated")
-        let exchange = result.quotes[1]
+        let exchange = direct[1]
         #expect(exchange.text == "Exchange of views will also take place on the Pakistan-India question")
         #expect(exchange.speaker == "person:shafqat-ali-khan")
         #expect(exchange.speakerText == "Foreign Office spokesperson Shafqat Ali Khan")
         #expect(exchange.verb == "said")
         #expect(exchange.date == "2025-07-24")
+        // Reported speech: "He also confirmed that …" (Rubio, whose words come just before), "the Foreign Office
+        // earlier indicated that …".
+        let reported = result.quotes.filter(\.reported).map { "\($0.speaker ?? "-") | \($0.speakerText ?? "-") | \($0.verb ?? "-") | \($0.text.prefix(40))" }
+        #expect(reported == [
+            "person:marco-rubio | He | confirmed | discussions were held on boosting bilate",
+            "org:PK:foreign-office | Foreign Office | indicated | relations between Islamabad and New Delh",
+        ])
     }
 
     @Test func topics() {

@@ -214,8 +214,15 @@ public struct ExtractedQuote: Codable, Sendable, Hashable {
     public var verb: String?
     /// When it was said (a TIMEX3 value), if the text says.
     public var date: String?
+    /// Reported speech ("the Foreign Office highlighted that …", "…, according to a statement"): the clause the
+    /// writer reports, not words quoted.
+    public var reported: Bool
 
-    public init(text: String, start: UInt32, end: UInt32, speaker: String? = nil, speakerText: String? = nil, verb: String? = nil, date: String? = nil) {
+    public init(
+        text: String, start: UInt32, end: UInt32, speaker: String? = nil, speakerText: String? = nil, verb: String? = nil, date: String? = nil,
+        reported: Bool = false
+    ) {
+        self.reported = reported
         self.text = text
         self.start = start
         self.end = end
@@ -225,7 +232,7 @@ public struct ExtractedQuote: Codable, Sendable, Hashable {
         self.date = date
     }
 
-    enum CodingKeys: Int, CodingKey { case text = 1, start, end, speaker, speakerText, verb, date }
+    enum CodingKeys: Int, CodingKey { case text = 1, start, end, speaker, speakerText, verb, date, reported }
 }
 
 /// An event an article reports, typed with a CAMEO-like code.

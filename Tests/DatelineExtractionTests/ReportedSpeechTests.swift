@@ -1,0 +1,43 @@
+import DatelineExtraction
+import DatelineProtocol
+import Testing
+
+/// Reported speech (issue 15, item 11), on text written for the purpose.
+@Suite struct ReportedSpeechTests {
+    func reported(_ body: String) -> [String] {
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 8, day: 4))
+        let scalars = Array(body.unicodeScalars)
+        for quote in extraction.quotes {
+            #expect(String(String.UnicodeScalarView(scalars[Int(quote.start)..<Int(quote.end)])) == quote.text, "body[start..<end] is the text")
+        }
+        return extraction.quotes.filter(\.reported).map { "\($0.speaker ?? $0.speakerText ?? "?") \($0.verb ?? "?"): \($0.text)" }
+    }
+
+    @Test func attributionsAfterTheClause() {
+        #expect(reported("Talks were productive, said Marco Rubio on Monday.") == ["person:marco-rubio said: Talks were productive"])
+        #expect(reported("The two ministers will meet again in April, officials said.") == ["officials said: The two ministers will meet again in April"])
+        #expect(reported("Prices will rise, Pakistan's Foreign Office warned on Monday.") == ["org:PK:foreign-office warned: Prices will rise"])
+    }
+
+    @Test func attributionsBeforeTheClause() {
+        #expect(reported("Marco Rubio told reporters that the talks had gone well.") == ["person:marco-rubio told: the talks had gone well"])
+        // A foreign office with no country in the text or a dateline is scoped to none (XX).
+        #expect(reported("According to the Foreign Office, the visit was postponed.") == ["org:XX:foreign-office according to: the visit was postponed"])
+    }
+
+    @Test func whatIsNotReportedSpeech() {
+        #expect(reported("He said on Monday.") == [], "no clause")
+        #expect(reported("The chairman said in a statement.") == [])
+        #expect(reported("He came, she left.") == [], "no reporting verb")
+        #expect(reported("“We are ready,” Rubio said.") == [], "a direct quote is not reported speech")
+    }
+
+    @Test func brokenTextNeverTrapsTheExtractor() {
+        for body in [
+            "said", ", said", "said that", "according to", "according to ,", ", according to", "According to X", "a, b said .",
+            "that said, , , said that that", "He also confirmed that", "x , said", ", , , officials said ,", "According to, said that.",
+        ] {
+            _ = self.reported(body)
+        }
+    }
+}
