@@ -627,6 +627,21 @@ struct ExtractionRun {
         for span in self.modelSpans { self.adoptModelSpan(span, lowercaseWords: lowercaseWords) }
     }
 
+    /// Whether the one-word name at `first...last`, which no lexicon entry knows, is joined by "and" to a person
+    /// named just before or after ("Rubio and Dar met", "Dar and Rubio"): then it names a person too.
+    func coordinatedWithAPerson(_ first: Int, _ last: Int) -> Bool {
+        guard first == last, self.lexiconMatches[first] == nil else { return false }
+        let sentence = self.tokens[first].sentence
+        func isPerson(_ k: Int) -> Bool {
+            guard k >= 0, k < self.tokens.count, self.tokens[k].sentence == sentence else { return false }
+            let end = UInt32(self.tokens[k].end), start = UInt32(self.tokens[k].start)
+            return self.mentions.contains { $0.entity.hasPrefix("person:") && ($0.end == end || $0.start == start) }
+                || self.modelSpans.contains { $0.type == "PER" && ($0.last == k || $0.first == k) }
+        }
+        if first >= 2, self.lower[first - 1] == "and", isPerson(first - 2) { return true }
+        return first + 2 < self.tokens.count && self.lower[first + 1] == "and" && isPerson(first + 2)
+    }
+
     /// Legal forms and words a company's short name drops ("Magna International Inc" is "Magna").
     static let organisationSuffixes: Set<String> = [
         "Inc", "Inc.", "Corp", "Corp.", "Co", "Co.", "Ltd", "Ltd.", "Plc", "PLC", "plc", "AG", "SA", "NV", "BV", "GmbH",
@@ -681,7 +696,9 @@ struct ExtractionRun {
             self.mention(known, first, last)
             return
         }
-        switch span.type {
+        var type = span.type
+        if type == "LOC", !self.tokens[first].isAllCaps, self.coordinatedWithAPerson(first, last) { type = "PER" }
+        switch type {
         case "PER":
             if self.extractor.lexicon.isNeverAPerson((first...last).map { self.tokens[$0].text }) { return }
             _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)

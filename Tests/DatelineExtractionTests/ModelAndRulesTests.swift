@@ -58,6 +58,13 @@ import Testing
         #expect(extraction.mentions.contains { $0.text == "MINNESOTA" }, "\(extraction.entities.map(\.id))")
     }
 
+    @Test func aNameJoinedToAPersonByAndIsAPerson() {
+        let extraction = ArticleExtractor().extract(body: "On Tuesday, Rubio and Dar met in Islamabad to discuss trade.", published: CivilDate(year: 2025, month: 8, day: 12))
+        #expect(extraction.entity("person:rubio")?.kind == .person)
+        #expect(extraction.entity("person:dar")?.kind == .person, "\(extraction.entities.map(\.id))")
+        #expect(extraction.entity("place:dar") == nil)
+    }
+
     @Test func theDocumentSaysWhetherACapitalisedWordIsAName() {
         let flags = NamedEntityModel.DocumentContext.flags([
             ["SHEARER", "NAMED", "CAPTAIN"],
