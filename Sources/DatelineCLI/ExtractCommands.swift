@@ -192,7 +192,7 @@ extension Dateline {
         var coarseClasses: Int = 64
 
         @Option(help: "Fine word classes to learn from unlabelled news.")
-        var fineClasses: Int = 400
+        var fineClasses: Int = 300
 
         @Option(help: "Passes of the word-class exchange algorithm.")
         var classPasses: Int = 8

@@ -21,7 +21,7 @@ struct HeaderReading {
         var found: [(entity: Int, first: Int, last: Int)] = []
         // The body's entities by their names, longest first.
         let lower = tokens.map { $0.text.lowercased() }
-        for (words, entity) in Self.names(of: extraction) {
+        for (words, entity) in Self.names(of: extraction, among: Set(lower)) {
             var i = 0
             while i + words.count <= tokens.count {
                 if !covered[i], lower[i..<(i + words.count)].elementsEqual(words), !covered[i + words.count - 1] {
@@ -33,17 +33,23 @@ struct HeaderReading {
                 }
             }
         }
-        // Countries, capitals and places of the lexicon (read in title case when the header is in capitals).
-        let headerCase = tokens.allSatisfy { $0.kind != .word || $0.isAllCaps } ? Self.titleCased(self.text) : self.text
-        let places = ArticleExtractor(lexicon: self.extractor.lexicon, model: nil).extract(body: headerCase, published: self.published)
-        for mention in places.mentions {
-            let entity = places.entities[Int(mention.entityIndex)]
-            guard [.country, .place, .designation].contains(entity.kind),
-                  let first = tokens.firstIndex(where: { $0.start == Int(mention.start) }),
-                  let last = tokens.firstIndex(where: { $0.end == Int(mention.end) }), !(first...last).contains(where: { covered[$0] })
-            else { continue }
-            let index = Self.index(of: entity, in: &extraction)
-            found.append((index, first, last))
+        // Countries, capitals, places and designations of the lexicon (read in title case when the header is in
+        // capitals, provided that keeps every token where it was).
+        var lexiconTokens = tokens
+        if tokens.allSatisfy({ $0.kind != .word || $0.isAllCaps }) {
+            let retokenized = TokenizedText(Self.titleCased(self.text)).tokens
+            if retokenized.map(\.start) == tokens.map(\.start), retokenized.map(\.end) == tokens.map(\.end) { lexiconTokens = retokenized }
+        }
+        var i = 0
+        while i < tokens.count {
+            guard !covered[i], let match = self.extractor.lexicon.longestMatch(in: lexiconTokens, at: i, sentenceEnd: tokens.count) else { i += 1; continue }
+            let last = i + match.length - 1
+            guard !(i...last).contains(where: { covered[$0] }) else { i += 1; continue }
+            let written = tokenized.text(tokens[i].start..<tokens[last].end)
+            for entity in self.entities(for: match.entries, written: lexiconTokens == tokens ? written : Self.titleCased(written)) {
+                found.append((Self.index(of: entity, in: &extraction), i, last))
+            }
+            i = last + 1
         }
         for (entity, first, last) in found.sorted(by: { ($0.first, $0.entity) < ($1.first, $1.entity) }) {
             let start = tokens[first].start, end = tokens[last].end
@@ -62,11 +68,15 @@ struct HeaderReading {
     }
 
     /// Lower-cased word sequences naming the body's entities, longest first: full names, the surname of a person
-    /// no other person of the body shares, acronyms.
-    static func names(of extraction: ArticleExtraction) -> [(words: [String], entity: Int)] {
+    /// no other person of the body shares, acronyms. Only entities with a word among `headerWords` are read.
+    static func names(of extraction: ArticleExtraction, among headerWords: Set<String>) -> [(words: [String], entity: Int)] {
         var names: [(words: [String], entity: Int)] = []
         var surnames: [String: [Int]] = [:]
         for (index, entity) in extraction.entities.enumerated() where entity.kind != .office {
+            let written = entity.name.lowercased()
+            guard written.split(separator: " ").contains(where: { headerWords.contains(String($0)) || headerWords.contains(String($0.prefix { $0 != "'" && $0 != "’" })) })
+                || entity.acronym.map({ headerWords.contains($0.lowercased()) }) == true
+            else { continue }
             let words = TokenizedText(entity.name).tokens.map { $0.text.lowercased() }
             guard !words.isEmpty else { continue }
             names.append((words, index))
@@ -77,6 +87,32 @@ struct HeaderReading {
             names.append(([surname], people[0]))
         }
         return names.sorted { ($0.words.count, $1.entity) > ($1.words.count, $0.entity) }
+    }
+
+    /// The entities a lexicon phrase names as the body's rules name them: a country (or the country of a
+    /// demonym), a capital (its place and its country), a place, a designation.
+    func entities(for entries: [LexiconEntry], written: String) -> [ExtractedEntity] {
+        let lexicon = self.extractor.lexicon
+        func country(_ code: String) -> ExtractedEntity? {
+            lexicon.countries[code].map { ExtractedEntity(id: "country:\(code)", kind: .country, name: $0.name, country: code) }
+        }
+        for entry in entries {
+            switch entry {
+            case .country(let code), .demonym(let code):
+                if let country = country(code) { return [country] }
+            case .capital(let code, _):
+                var name = written
+                for suffix in [", D.C.", " D.C."] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+                return [ExtractedEntity(id: "place:" + slug(name), kind: .place, name: name, country: code)] + (country(code).map { [$0] } ?? [])
+            case .place(let name, let code):
+                return [ExtractedEntity(id: "place:" + slug(name), kind: .place, name: name, country: code)]
+            case .designation(let name, let acronym):
+                return [ExtractedEntity(id: "designation:" + slug(acronym), kind: .designation, name: name, acronym: acronym)]
+            default:
+                continue
+            }
+        }
+        return []
     }
 
     /// "ISLAMABAD, PAKISTAN" → "Islamabad, Pakistan".

@@ -201,7 +201,8 @@ public final class Lexicon: Sendable {
     /// (the "Reuter" sign-off), or a contraction ("We've", "They're", "Don't").
     public func isNeverAPerson(_ words: [String]) -> Bool {
         guard words.count == 1, let word = words.first else { return false }
-        let lowered = word.lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
+        var lowered = word.lowercased()
+        if lowered.unicodeScalars.contains("\u{2019}") { lowered = String(lowered.map { $0 == "\u{2019}" ? "'" : $0 }) }
         if self.notAPerson.contains(lowered) { return true }
         return ["'ve", "'re", "'ll", "'m", "'d", "n't"].contains { lowered.hasSuffix($0) }
     }

@@ -112,9 +112,20 @@ extension TimeTagger {
         return CivilDate(year: year, month: month, day: 1)
     }
 
+    /// Words a named expression has at its head, after any "last", "next", "this" or "the".
+    static let namedHeads: Set<String> = {
+        var words = Self.namedOpeners
+        words.formUnion(Self.seasons.keys)
+        words.formUnion(["each", "every", "year"])
+        return words
+    }()
+
     /// Named expressions starting at `i` (after any modifier; `start` is where the match began).
     func matchNamed(start: Int, at i: Int, modifier: String?, tokens: [Token], lower: [String], reference: CivilDate?) -> TaggedTime? {
         let n = tokens.count
+        // Most openers start none of these: one look-up to say so.
+        let head = ["last", "next", "this", "the"].contains(lower[i]) && i + 1 < n ? i + 1 : i
+        guard Self.namedHeads.contains(lower[head]) || (tokens[head].kind == .number && head + 1 < n && lower[head + 1].hasPrefix("centur")) else { return nil }
         let same = { (j: Int) in j < n && tokens[j].sentence == tokens[i].sentence }
         func result(_ last: Int, _ type: String, _ value: String, _ precision: String) -> TaggedTime {
             TaggedTime(first: start, last: last, type: type, value: value, precision: precision, modifier: modifier)

@@ -126,7 +126,7 @@ public struct TimeTagger: Sendable {
     func number(at i: Int, _ lower: [String], _ tokens: [Token]) -> (value: Double?, length: Int)? {
         guard i < lower.count else { return nil }
         let word = lower[i]
-        if tokens[i].kind == .number, let value = Double(word.replacingOccurrences(of: ",", with: "")) { return (value, 1) }
+        if tokens[i].kind == .number, let value = Double(word.utf8.contains(UInt8(ascii: ",")) ? String(word.filter { $0 != "," }) : word) { return (value, 1) }
         if Self.vagueNumbers.contains(word) {
             if word == "couple", i + 1 < lower.count, lower[i + 1] == "of" { return (2, 2) }
             return (nil, 1)

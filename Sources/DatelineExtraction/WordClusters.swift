@@ -55,7 +55,7 @@ public struct WordClusters: Sendable {
     public static func learn(
         sentences: [[String]],
         coarse: Int = 64,
-        fine: Int = 400,
+        fine: Int = 300,
         minimumCount: Int = 3,
         iterations: Int = 8,
         progress: (String) -> Void = { _ in }
@@ -103,6 +103,8 @@ struct ClassBigramCorpus {
         }
         self.predecessors = Array(repeating: [], count: self.vocabulary.count + 1)
         for (key, count) in bigrams { self.predecessors[Int(key & 0xFFFF_FFFF)].append((Int32(key >> 32), count)) }
+        // In word order, so that sums (and so the classes) do not depend on the dictionary's iteration order.
+        for w in self.predecessors.indices { self.predecessors[w].sort { $0.word < $1.word } }
         self.bigramCount = bigrams.count
     }
 
