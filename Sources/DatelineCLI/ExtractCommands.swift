@@ -94,6 +94,7 @@ extension Dateline {
             for event in extraction.events {
                 print("  \(event.id) \(event.code) \(event.label)  date: \(event.date ?? "?")\(event.dateText.map { " (\"\($0)\")" } ?? "")  place: \(event.place ?? "-")\(event.isBackReference ? "  (earlier engagement)" : "")")
                 print("     participants: \(event.participants.joined(separator: ", "))")
+                if let killed = event.killed { print("     killed: \(killed)") }
                 if !event.topics.isEmpty { print("     topics: \(event.topics.joined(separator: ", "))") }
             }
         }

@@ -21,7 +21,8 @@ extension ExtractionRun {
     static let labels: [String: String] = [
         "036": "express intent to meet", "040": "consult", "041": "discuss by telephone", "042": "make a visit",
         "043": "host a visit", "044": "meet at a third location", "046": "negotiate", "010": "make a statement",
-        "163": "designate or sanction",
+        "163": "designate or sanction", "057": "sign formal agreement", "180": "use unconventional violence",
+        "183": "conduct bombing",
     ]
 
     struct Draft {
@@ -34,6 +35,7 @@ extension ExtractionRun {
         var sentences: [Int]
         var isBackReference: Bool
         var hasVisit = false
+        var killed: UInt32?
     }
 
     func sentenceEntities(_ s: Int, prefix: String) -> [String] {
@@ -144,6 +146,7 @@ extension ExtractionRun {
                     drafts.append(Draft(code: "010", trigger: nil, persons: [], others: others, place: nil, date: self.sentenceDate(s), sentences: [s], isBackReference: false))
                 }
             }
+            if let draft = self.attack(in: s) ?? self.agreement(in: s) { drafts.append(draft) }
             // Engagements.
             guard let (trigger, at) = self.trigger(in: s) else { continue }
             var persons = self.sentenceEntities(s, prefix: "person:")
@@ -233,7 +236,8 @@ extension ExtractionRun {
                     let sentence = self.text.sentences[s]
                     return EventSentence(text: self.text.text(sentence.start..<sentence.end), start: UInt32(sentence.start), end: UInt32(sentence.end))
                 },
-                isBackReference: draft.isBackReference
+                isBackReference: draft.isBackReference,
+                killed: draft.killed
             ))
         }
         return events

@@ -40,4 +40,24 @@ import Testing
             _ = self.reported(body)
         }
     }
+
+    @Test func attacksAndAgreementsOnWrittenText() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                A car bombing in Kabul on Tuesday killed at least 12 people, police said.
+
+                He suffered a heart attack on Monday.
+
+                India and Pakistan signed a trade agreement in Islamabad on Friday. No agreement on water was reached.
+                """,
+            published: CivilDate(year: 2025, month: 8, day: 9)
+        )
+        let events = extraction.events.map { "\($0.code) \($0.date ?? "-") \($0.place ?? "-") \($0.killed.map(String.init) ?? "-")" }
+        #expect(events.contains("183 2025-08-05 place:kabul 12"), "\(events)")
+        #expect(events.filter { $0.hasPrefix("18") }.count == 1, "a heart attack is no attack: \(events)")
+        let agreement = extraction.events.filter { $0.code == "057" }
+        #expect(agreement.count == 1, "'No agreement' is none")
+        #expect(Set(agreement.first?.participants ?? []) == ["country:IN", "country:PK"])
+        #expect(agreement.first?.date == "2025-08-08" && agreement.first?.place == "place:islamabad")
+    }
 }

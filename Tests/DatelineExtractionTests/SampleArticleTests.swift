@@ -104,7 +104,11 @@ enum SampleArticles {
         #expect(statement.date == "2025-08-04")
         // One call with two participants, not two events; nothing else.
         #expect(result.events.filter { $0.code == "041" }.count == 1)
-        #expect(result.events.count == 3)
+        // "after the announcement of a recent trade agreement" between the two nations (issue 15, item 12).
+        let agreement = try #require(result.events.first { $0.code == "057" })
+        #expect(agreement.label == "sign formal agreement" && Set(agreement.participants) == ["country:US", "country:PK"])
+        #expect(agreement.topics.first == "trade")
+        #expect(result.events.count == 4)
         #expect(!result.quotes.contains { !$0.reported }, "no words are quoted")
     }
 
@@ -227,6 +231,13 @@ enum SampleArticles {
         let statements = result.events.filter { $0.code == "010" }
         #expect(statements.map(\.participants.first) == ["person:marco-rubio", "person:shafqat-ali-khan"])
         #expect(statements.map(\.date) == ["2025-07-25", "2025-07-24"])
-        #expect(result.events.count == 4)
+        // "TRF had claimed responsibility for the April 22 attack in India’s Jammu and Kashmir region, which killed
+        // 26 civilians" (issue 15, item 12); "any potential agreements signed" is no agreement.
+        let attack = try #require(result.events.first { $0.code == "180" })
+        #expect(attack.label == "use unconventional violence")
+        #expect(attack.date == "2025-04-22" && attack.place == "place:jammu-and-kashmir" && attack.killed == 26)
+        #expect(attack.participants == ["org:the-resistance-front", "country:IN"])
+        #expect(!result.events.contains { $0.code == "057" })
+        #expect(result.events.count == 5)
     }
 }

@@ -259,6 +259,8 @@ public struct ExtractedEvent: Codable, Sendable, Hashable {
     public var sentences: [EventSentence]
     /// True when the article mentions it as an earlier engagement ("their previous interaction").
     public var isBackReference: Bool
+    /// People the text says an attack killed ("which killed 26 civilians"), for violent events (18x/19x).
+    public var killed: UInt32?
 
     public init(
         id: String,
@@ -271,8 +273,10 @@ public struct ExtractedEvent: Codable, Sendable, Hashable {
         dateText: String? = nil,
         topics: [String] = [],
         sentences: [EventSentence] = [],
-        isBackReference: Bool = false
+        isBackReference: Bool = false,
+        killed: UInt32? = nil
     ) {
+        self.killed = killed
         self.id = id
         self.code = code
         self.label = label
@@ -287,7 +291,7 @@ public struct ExtractedEvent: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: Int, CodingKey {
-        case id = 1, code, label, participants, place, date, datePrecision, dateText, topics, sentences, isBackReference
+        case id = 1, code, label, participants, place, date, datePrecision, dateText, topics, sentences, isBackReference, killed
     }
 }
 

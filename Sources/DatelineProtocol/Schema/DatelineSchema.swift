@@ -6,7 +6,7 @@
 /// are turned away at connect time with `SCHEMA_MISMATCH` instead of failing at their first decode.
 public enum DatelineSchema {
     /// The fingerprint of `protocol/dateline.proto` as of this build.
-    public static let fingerprint = "8dce194c1f115140"
+    public static let fingerprint = "4896f028ad5862df"
 
     /// Computes the fingerprint of a `.proto` source: FNV-1a 64 over its tokens, comments and whitespace removed.
     public static func fingerprint(ofProtoSource source: String) -> String {
