@@ -36,9 +36,13 @@ struct HeaderReading {
         // Countries, capitals, places and designations of the lexicon (read in title case when the header is in
         // capitals, provided that keeps every token where it was).
         var lexiconTokens = tokens
+        var readInTitleCase = false
         if tokens.allSatisfy({ $0.kind != .word || $0.isAllCaps }) {
             let retokenized = TokenizedText(Self.titleCased(self.text)).tokens
-            if retokenized.map(\.start) == tokens.map(\.start), retokenized.map(\.end) == tokens.map(\.end) { lexiconTokens = retokenized }
+            if retokenized.map(\.start) == tokens.map(\.start), retokenized.map(\.end) == tokens.map(\.end) {
+                lexiconTokens = retokenized
+                readInTitleCase = true
+            }
         }
         var i = 0
         while i < tokens.count {
@@ -46,7 +50,7 @@ struct HeaderReading {
             let last = i + match.length - 1
             guard !(i...last).contains(where: { covered[$0] }) else { i += 1; continue }
             let written = tokenized.text(tokens[i].start..<tokens[last].end)
-            for entity in self.entities(for: match.entries, written: lexiconTokens == tokens ? written : Self.titleCased(written)) {
+            for entity in self.entities(for: match.entries, written: readInTitleCase ? Self.titleCased(written) : written) {
                 found.append((Self.index(of: entity, in: &extraction), i, last))
             }
             i = last + 1
@@ -58,7 +62,7 @@ struct HeaderReading {
             ))
             extraction.entities[entity].mentionCount += 1
         }
-        for time in self.extractor.timeTagger.tag(tokenized, reference: self.published) {
+        for time in self.extractor.timeTagger.tag(tokenized, lower: lower, reference: self.published) {
             let start = tokens[time.first].start, end = tokens[time.last].end
             extraction.times.append(TimeExpression(
                 text: tokenized.text(start..<end), start: UInt32(start), end: UInt32(end), type: time.type, value: time.value,
