@@ -155,7 +155,9 @@ extension Dateline {
                     print("  spans (overlap)          \(result.spans)")
                     print("  values (overlap + value) \(result.values)")
                     if self.mistakes {
-                        for (text, expected, got) in result.mistakes { print("  \(text)\texpected \(expected)\tgot \(got)") }
+                        for mistake in result.mistakes {
+                            print("  \(mistake.text)\texpected \(mistake.expected)\tgot \(mistake.got)\t\(mistake.context)")
+                        }
                         for text in result.missed { print("  MISSED \(text)") }
                         for text in result.spurious { print("  SPURIOUS \(text)") }
                     }

@@ -166,8 +166,8 @@ public struct TimeBankEvaluation: Sendable {
     public var spans = Score()
     public var values = Score()
     public var documents = 0
-    /// Wrong values, for debugging: (text, expected, got).
-    public var mistakes: [(String, String, String)] = []
+    /// Wrong values, for debugging: (text, expected, got, context: the creation time and the words around).
+    public var mistakes: [(text: String, expected: String, got: String, context: String)] = []
     /// Gold expressions not found, and found expressions that are not gold.
     public var missed: [String] = []
     public var spurious: [String] = []
@@ -282,7 +282,9 @@ public struct TimeBankEvaluation: Sendable {
             if Self.sameValue(match.value, g.value) {
                 self.values.truePositives += 1
             } else if self.mistakes.count < 5000 {
-                self.mistakes.append((g.text, g.value, match.value))
+                let from = max(0, g.start - 70), to = min(scalars.count, g.end + 50)
+                let around = String(String.UnicodeScalarView(scalars[from..<to])).split(whereSeparator: \.isNewline).joined(separator: " ")
+                self.mistakes.append((g.text, g.value, match.value, "DCT \(dct?.description ?? "?"): …\(around)…"))
             }
         }
     }

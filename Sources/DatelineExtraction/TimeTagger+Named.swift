@@ -178,6 +178,10 @@ extension TimeTagger {
         // The year before: "year-earlier", "the year-ago period", "year-ago levels".
         if lower[k] == "year", same(k + 2), lower[k + 1] == "-", ["earlier", "ago"].contains(lower[k + 2]), let reference {
             var last = k + 2
+            // "the year-ago third quarter": that quarter a year before.
+            if lower[i] == "the", same(last + 2), let quarter = Self.ordinals[lower[last + 1]], lower[last + 2] == "quarter" {
+                return result(last + 2, "DATE", "\(CivilDate.pad(reference.year - 1, 4))-Q\(quarter)", "quarter")
+            }
             if same(last + 1), ["period", "quarter", "level", "levels"].contains(lower[last + 1]), lower[i] == "the" { last += 1 }
             return result(last, "DATE", CivilDate.pad(reference.year - 1, 4), "year")
         }

@@ -63,8 +63,14 @@ public struct TimeTagger: Sendable {
     static let ordinals: [String: Int] = [
         "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     ]
-    static let futureCues: Set<String> = ["will", "'ll", "shall", "next", "coming", "upcoming", "scheduled", "due", "expected", "planned", "until", "ahead"]
-    static let pastCues: Set<String> = ["said", "says", "told", "was", "were", "had", "did", "last", "ago", "earlier", "met", "held"]
+    static let futureCues: Set<String> = [
+        "will", "'ll", "shall", "would", "could", "might", "next", "coming", "upcoming", "scheduled", "due", "expected", "planned",
+        "planning", "plans", "until", "ahead", "expects", "intends", "tomorrow",
+    ]
+    static let pastCues: Set<String> = [
+        "said", "says", "told", "was", "were", "had", "did", "last", "ago", "earlier", "met", "held", "has", "have",
+        "yesterday", "since",
+    ]
 
     /// Every time expression in `text`, in order, normalized against `reference` when given.
     public func tag(_ text: TokenizedText, reference: CivilDate?) -> [TaggedTime] {
@@ -107,26 +113,66 @@ public struct TimeTagger: Sendable {
                 i += 1
             }
         }
-        // In financial reporting "a year ago" / "a year earlier" next to a quarter means that quarter a year before.
+        self.resolveReportingPeriods(&found, tokens: tokens, lower: lower, reference: reference)
+        return found
+    }
+
+    /// Financial reports speak of one quarter at a time: once a text has named it ("the third quarter"), "the
+    /// quarter", "the latest period" and "this quarter" are that quarter, and "a year earlier", "the year-ago
+    /// period", "the corresponding period last year" or "last year's quarter" the same quarter a year before.
+    /// "A year ago" counts only close to the quarter (this sentence or the three before), and "last year" alone not
+    /// at all; a quarter not over by `reference` ("expects a loss in the fourth quarter") is not the one reported.
+    func resolveReportingPeriods(_ found: inout [TaggedTime], tokens: [Token], lower: [String], reference: CivilDate?) {
+        var quarter: (year: Int, number: Int, sentence: Int)?
         for index in found.indices where found[index].type == "DATE" {
-            let words = lower[found[index].first...found[index].last].joined(separator: " ")
-            guard ["a year ago", "a year earlier", "a year before"].contains(words) || words.contains("year - earlier") || words.contains("year - ago") else { continue }
-            let sentence = tokens[found[index].first].sentence
-            if let quarter = found[..<index].last(where: { $0.value.contains("-Q") && tokens[$0.first].sentence >= sentence - 1 }),
-               let year = Int(quarter.value.prefix(4))
+            let time = found[index]
+            let words = lower[time.first...time.last]
+            let sentence = tokens[time.first].sentence
+            let value = time.value.utf8
+            if value.count == 7, time.value.dropFirst(4).hasPrefix("-Q"), let year = Int(time.value.prefix(4)),
+               let number = Int(time.value.suffix(1)), words.contains(where: { Self.ordinals[$0] != nil })
             {
-                found[index].value = "\(CivilDate.pad(year - 1, 4))\(quarter.value.dropFirst(4))"
+                // Only a quarter over by the reference date can be the one reported.
+                if reference.map({ year * 12 + number * 3 < $0.year * 12 + $0.month }) ?? true { quarter = (year, number, sentence) }
+                continue
+            }
+            guard let reported = quarter else { continue }
+            // What follows the expression: "last year's quarter", "the quarter a year ago".
+            var after = time.last + 1
+            if after < lower.count, lower[after] == "'s" { after += 1 }
+            let following = after < lower.count && tokens[after].sentence == sentence ? lower[after] : ""
+            let text = words.joined(separator: " ")
+            let namesPeriod = words.contains("quarter") || words.contains("period") || following == "quarter" || following == "period"
+            let yearBefore = text.contains("year - earlier") || text.contains("year - ago") || text.hasSuffix("a year ago")
+                || text.hasSuffix("a year earlier") || text == "a year before" || (text.hasSuffix("last year") && namesPeriod)
+            var year: Int?
+            if yearBefore {
+                if namesPeriod || sentence - reported.sentence <= 3 { year = reported.year - 1 }
+            } else if ["the quarter", "the latest quarter", "the latest period", "this quarter", "the period", "the most recent quarter", "the recent quarter", "quarter"].contains(text) {
+                year = reported.year
+            } else if words.count == 3, words.first == "the", words.last == "period", let explicit = Int(words[words.startIndex + 1]) {
+                year = explicit  // "the 1988 period"
+            }
+            if let year {
+                found[index].value = "\(CivilDate.pad(year, 4))-Q\(reported.number)"
                 found[index].precision = "quarter"
             }
         }
-        return found
     }
 
     /// Reads a number at `i` ("ten", "twenty four", "twenty-four", "24", "1.5"): its value and token count.
     func number(at i: Int, _ lower: [String], _ tokens: [Token]) -> (value: Double?, length: Int)? {
         guard i < lower.count else { return nil }
         let word = lower[i]
-        if tokens[i].kind == .number, let value = Double(word.utf8.contains(UInt8(ascii: ",")) ? String(word.filter { $0 != "," }) : word) { return (value, 1) }
+        if tokens[i].kind == .number, let value = Double(word.utf8.contains(UInt8(ascii: ",")) ? String(word.filter { $0 != "," }) : word) {
+            // "2 1/2": two and a half.
+            if i + 3 < lower.count, lower[i + 1] == "1", lower[i + 2] == "/", lower[i + 3] == "2", tokens[i + 2].isJoinedToPrevious, tokens[i + 3].isJoinedToPrevious,
+               tokens[i + 3].sentence == tokens[i].sentence
+            {
+                return (value + 0.5, 4)
+            }
+            return (value, 1)
+        }
         if Self.vagueNumbers.contains(word) {
             if word == "couple", i + 1 < lower.count, lower[i + 1] == "of" { return (2, 2) }
             return (nil, 1)
@@ -153,6 +199,14 @@ public struct TimeTagger: Sendable {
     }
 
     static func durationValue(_ amount: Double?, _ unit: (letter: String, precision: String, time: Bool, plural: Bool)) -> String {
+        // A half in the next unit down: "2 1/2 years" → P2Y6M, "a minute and a half" → PT1M30S.
+        if let amount, amount != amount.rounded(), amount - amount.rounded(.down) == 0.5,
+           let half = ["Y": "6M", "H": "30M", "M": unit.time ? "30S" : "15D", "D": "T12H"][unit.letter]
+        {
+            let whole = Int(amount.rounded(.down))
+            let wholeText = whole > 0 ? "\(whole)\(unit.letter)" : ""
+            return unit.time ? "PT\(wholeText)\(half)" : "P\(wholeText)\(half)"
+        }
         var amountText = "X"
         if let amount {
             amountText = amount == amount.rounded() ? String(Int(amount)) : String(amount)
@@ -164,18 +218,80 @@ public struct TimeTagger: Sendable {
         return unit.time ? "PT\(amountText)\(unit.letter)" : "P\(amountText)\(unit.letter)"
     }
 
-    /// Whether the words around token `i` look ahead (future) rather than back.
+    /// Whether the clause around token `i` speaks of what lies ahead: the nearest tense cue before it in its
+    /// sentence (a modal or a word of plans, an infinitive just before, "as soon as"; a verb in the past tense),
+    /// else a modal or past-tense auxiliary after it; the past when there is none, as news mostly reports what
+    /// happened.
     func looksAhead(_ i: Int, _ lower: [String], _ tokens: [Token]) -> Bool {
         let sentence = tokens[i].sentence
         var j = i - 1
-        var seen = 0
-        while j >= 0, seen < 6, tokens[j].sentence == sentence {
-            if Self.pastCues.contains(lower[j]) { return false }
-            if Self.futureCues.contains(lower[j]) { return true }
+        while j >= 0, j >= i - 24, tokens[j].sentence == sentence {
+            if let ahead = self.tenseCue(at: j, nearby: i - j <= 4, lower, tokens) { return ahead }
             j -= 1
-            seen += 1
+        }
+        j = i + 1
+        while j < tokens.count, j <= i + 8, tokens[j].sentence == sentence {
+            if Self.pastCues.contains(lower[j]) { return false }
+            if Self.modals.contains(lower[j]) { return true }
+            j += 1
         }
         return false
+    }
+
+    /// Auxiliaries of the future, the only cues read after a time expression.
+    static let modals: Set<String> = ["will", "'ll", "shall", "would"]
+
+    /// What the word at `j` says of the tense: true for the future, false for the past, nil for nothing. An
+    /// infinitive counts only `nearby` (right before the time expression it governs).
+    func tenseCue(at j: Int, nearby: Bool, _ lower: [String], _ tokens: [Token]) -> Bool? {
+        let word = lower[j]
+        let next = j + 1 < tokens.count && tokens[j + 1].sentence == tokens[j].sentence ? j + 1 : nil
+        if Self.pastCues.contains(word) { return false }
+        if Self.futureCues.contains(word) {
+            // "next to", "ahead of", "due to": places and causes, not times.
+            if word == "next" || word == "ahead" || word == "due", let next, lower[next] == "to" || lower[next] == "of" { return nil }
+            return true
+        }
+        // "set to resume Monday", "is to resume trading Tuesday": an infinitive (a lower-case word after "to" that
+        // opens no noun phrase).
+        if nearby, word == "to", let next, tokens[next].kind == .word, tokens[next].text == lower[next], !Self.nounPhraseStarts.contains(lower[next]) {
+            return true
+        }
+        // "as early as Tuesday", "as soon as Monday".
+        if word == "early" || word == "soon", j > 0, lower[j - 1] == "as", let next, lower[next] == "as" { return true }
+        // A verb in the past tense: "announced Wednesday", "issued Thursday".
+        // ("will be named" is a participle: the auxiliary before it decides.)
+        if word.utf8.count >= 5, word.hasSuffix("ed"), !word.hasSuffix("eed"), tokens[j].text == word, !Self.notPastTense.contains(word),
+           !(j > 0 && ["be", "been", "being"].contains(lower[j - 1]))
+        {
+            return false
+        }
+        return nil
+    }
+
+    /// Words ending in "-ed" that are no verb in the past tense.
+    static let notPastTense: Set<String> = ["united", "limited", "proposed", "supposed", "hundred"]
+
+    /// Words that open a noun phrase after "to" (a preposition there, not an infinitive's marker).
+    static let nounPhraseStarts: Set<String> = [
+        "the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "this", "that", "these", "those", "some",
+        "all", "any", "more", "less", "about", "date", "power", "office", "court", "death", "prison", "trial",
+        "which", "whom", "what", "each", "every", "both", "one", "two", "three", "four", "five", "ten", "around",
+    ]
+
+    /// The year of a season named with `relation` on `reference`: "last" is the latest one over, "next" the first
+    /// one not begun, "this" the current year's.
+    static func year(ofSeason season: String, relation: String?, reference: CivilDate) -> Int {
+        let start = { (year: Int) in Self.start(ofSeason: season, in: year) }
+        switch relation {
+        case "last", "past", "previous", "the last", "the past", "the previous":
+            let end = { (year: Int) in start(year).adding(days: 91) }
+            return end(reference.year) <= reference ? reference.year : reference.year - 1
+        case "next", "coming", "the next", "the coming":
+            return reference < start(reference.year) ? reference.year : reference.year + 1
+        default:
+            return reference.year
+        }
     }
 
     static func weekValue(_ date: CivilDate) -> String {
@@ -253,8 +369,10 @@ public struct TimeTagger: Sendable {
                     return result(q, "DATE", "\(CivilDate.pad(year, 4))-Q\(quarter)", "quarter")
                 }
                 if lower[i + 1] == "year", !(sameSentence(i + 2) && ["-", "'s", "ago", "earlier", "before"].contains(lower[i + 2])) {
-                    // "earlier in the year", "the end of the year": that year; otherwise a year's length.
-                    if start > 0, ["in", "of"].contains(lower[start - 1]), let reference {
+                    // "earlier in the year", "the end of the year", "for the year": that year; "for the year ended
+                    // June 30" (a fiscal year) and otherwise, a year's length.
+                    let ended = sameSentence(i + 2) && ["ended", "ending"].contains(lower[i + 2])
+                    if start > 0, ["in", "of"].contains(lower[start - 1]) || (lower[start - 1] == "for" && !ended), let reference {
                         return result(i + 1, "DATE", CivilDate.pad(reference.year, 4), "year")
                     }
                     return result(i + 1, "DURATION", "P1Y", "duration")
@@ -291,6 +409,8 @@ public struct TimeTagger: Sendable {
                     if let quarter, lower[k] == "quarter" {
                         return result(k, "DATE", "\(CivilDate.pad(year, 4))-Q\(quarter)", "quarter")
                     }
+                    // "the 1988 period": that year, until a quarter named before makes it that quarter.
+                    if lower[k] == "period", tokens[i + 1].kind == .number { return result(k, "DATE", CivilDate.pad(year, 4), "year") }
                 }
             }
         }
@@ -396,11 +516,12 @@ public struct TimeTagger: Sendable {
             if let part = Self.partsOfDay[lower[j]], relation == "this", let reference {
                 return result(j, "TIME", "\(reference)T\(part)", "day")
             }
-            if let season = Self.seasons[lower[j]] {
-                var year = reference?.year
-                if relation == "last" || relation == "past" { year = year.map { $0 - 1 } }
-                if relation == "next" || relation == "coming" { year = year.map { $0 + 1 } }
-                return result(j, "DATE", "\(year.map { CivilDate.pad($0, 4) } ?? "XXXX")-\(season)", "season", mod: leadMod)
+            // "this past spring": the last one.
+            var seasonWord = j
+            if relation == "this", lower[j] == "past", sameSentence(j + 1) { seasonWord = j + 1 }
+            if let season = Self.seasons[lower[seasonWord]] {
+                let year = reference.map { Self.year(ofSeason: season, relation: seasonWord > j ? "last" : relation, reference: $0) }
+                return result(seasonWord, "DATE", "\(year.map { CivilDate.pad($0, 4) } ?? "XXXX")-\(season)", "season", mod: leadMod)
             }
             if let month = Self.months[lower[j]], tokens[j].isCapitalized, let reference {
                 let year: Int
@@ -409,20 +530,27 @@ public struct TimeTagger: Sendable {
                 case "next", "coming": year = month <= reference.month ? reference.year + 1 : reference.year
                 default: year = reference.year
                 }
+                // "last Oct. 23", "next June 1": that day.
+                if sameSentence(j + 1), tokens[j + 1].kind == .number, let day = Self.dayNumber(lower[j + 1]), CivilDate.isValid(year: year, month: month, day: day) {
+                    return result(j + 1, "DATE", CivilDate.format(year, month, day), "day", mod: leadMod)
+                }
                 return result(j, "DATE", Self.monthValue(year, month), "month", mod: leadMod)
             }
         }
 
         // Weekdays: "Friday", "on Monday", "Monday night".
         if let weekday = Self.weekdays[word], tokens[i].isCapitalized {
-            // "Friday, July 25" — the explicit date wins.
-            if sameSentence(i + 2), lower[i + 1] == ",", Self.months[lower[i + 2]] != nil,
-               let explicit = match(at: i + 2, tokens: tokens, lower: lower, reference: reference)
+            // "Friday, July 25", "Friday Oct. 13": the explicit date wins.
+            let monthAt = sameSentence(i + 1) && lower[i + 1] == "," ? i + 2 : i + 1
+            if sameSentence(monthAt), Self.months[lower[monthAt]] != nil, tokens[monthAt].isCapitalized,
+               let explicit = match(at: monthAt, tokens: tokens, lower: lower, reference: reference), explicit.precision == "day"
             {
                 return TaggedTime(first: start, last: explicit.last, type: explicit.type, value: explicit.value, precision: explicit.precision, modifier: modifier)
             }
             guard let reference else { return result(i, "DATE", "XXXX-WXX-\(weekday)", "day") }
-            let date = Self.resolve(weekday: weekday, reference: reference, relation: nil, ahead: looksAhead(i, lower, tokens))
+            // "Wednesday's ruling": a day already spoken of, so one past.
+            let possessive = sameSentence(i + 1) && lower[i + 1] == "'s"
+            let date = Self.resolve(weekday: weekday, reference: reference, relation: nil, ahead: !possessive && looksAhead(i, lower, tokens))
             if sameSentence(i + 1), let part = Self.partsOfDay[lower[i + 1]] {
                 return result(i + 1, "TIME", "\(date)T\(part)", "day")
             }
@@ -457,6 +585,10 @@ public struct TimeTagger: Sendable {
                 year = spelled.year
                 last = spelled.last
             }
+            // "April next year", "February this year": that year (the words after are an expression of their own).
+            if year == nil, let reference, sameSentence(last + 2), lower[last + 2] == "year", let delta = ["this": 0, "next": 1, "last": -1][lower[last + 1]] {
+                year = reference.year + delta
+            }
             if isMay, day == nil, year == nil {
                 // "may" the verb: only after in/of/since/until/early/late/last/next.
                 let before = start > 0 ? lower[start - 1] : ""
@@ -473,7 +605,7 @@ public struct TimeTagger: Sendable {
                 let delta = month - ref.month
                 if looksAhead(start, lower, tokens) { return delta < -2 ? ref.year + 1 : ref.year }
                 if delta > 1 { return ref.year - 1 }
-                if delta < -8 { return ref.year + 1 }
+                if delta < -9 { return ref.year + 1 }
                 return ref.year
             }
             return result(last, "DATE", y.map { Self.monthValue($0, month) } ?? "XXXX-\(CivilDate.pad(month, 2))", "month", mod: monthMod)
@@ -558,7 +690,7 @@ public struct TimeTagger: Sendable {
                     guard amount.value != nil else { return result(last, "DATE", "PAST_REF", "reference") }
                     switch unit.precision {
                     case "day": return result(last, "DATE", reference.adding(days: -amountValue).description, "day")
-                    case "week": return result(last, "DATE", reference.adding(days: -7 * amountValue).description, "day")
+                    case "week": return result(last, "DATE", Self.weekValue(reference.adding(days: -7 * amountValue)), "week")
                     case "month":
                         let (y, m) = Self.shiftMonth(reference.year, reference.month, by: -amountValue)
                         return result(last, "DATE", Self.monthValue(y, m), "month")
@@ -577,6 +709,10 @@ public struct TimeTagger: Sendable {
                 // Ages are not time expressions: "a 6-year-old", "52 years old".
                 if sameSentence(u + 1), lower[u + 1] == "old" { return nil }
                 if sameSentence(u + 2), lower[u + 1] == "-", lower[u + 2] == "old" { return nil }
+                // "a minute and a half", "two years and a half".
+                if let value = amount.value, value == value.rounded(), sameSentence(u + 3), lower[u + 1] == "and", lower[u + 2] == "a", lower[u + 3] == "half" {
+                    return result(u + 3, "DURATION", Self.durationValue(value + 0.5, unit), "duration")
+                }
                 var last = u
                 if sameSentence(u + 1), lower[u + 1] == "long" { last = u + 1 }
                 return result(last, "DURATION", Self.durationValue(amount.value, unit), "duration")

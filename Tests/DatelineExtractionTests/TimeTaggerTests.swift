@@ -98,6 +98,57 @@ import Testing
         #expect(TimeTagger().tag(TokenizedText("on Friday"), reference: nil).map(\.value) == ["XXXX-WXX-5"])
     }
 
+    /// Issue 15, item 10: the tense of the clause decides which side of the publication date a bare day or month
+    /// falls on — the nearest cue before it (a modal, a plan, an infinitive right before, "as soon as", a verb in
+    /// the past tense), else a modal after it; the past when nothing says.
+    @Test func theClausesTenseDecidesBetweenTheLastAndTheNextDay() {
+        // 2025-07-26 is a Saturday.
+        #expect(tag("The talks are set to resume Monday in Belfast.") == ["Monday=2025-07-28"])
+        #expect(tag("The group could come to the U.S. as early as Tuesday.") == ["Tuesday=2025-07-29"])
+        #expect(tag("They planned a demonstration in Little Havana on Thursday.") == ["Thursday=2025-07-31"])
+        #expect(tag("They said they would appeal the decision, announced Wednesday by the agency.") == ["Wednesday=2025-07-23"])
+        #expect(tag("They would look for ways to appeal Wednesday's ruling.") == ["Wednesday=2025-07-23"], "a day spoken of as a thing is past")
+        #expect(tag("More than 100 were wounded next to the embassies on Friday.") == ["Friday=2025-07-25"], "'next to' is a place")
+        #expect(tag("On Tuesday, the two sides conferred in Helsinki.") == ["Tuesday=2025-07-22"])
+        #expect(tag("On Tuesday, the two sides will confer in Helsinki.") == ["Tuesday=2025-07-29"], "a modal after the day")
+        // Months: the same cues, over a longer way back.
+        #expect(tag("Collins will be named commander of the shuttle for a mission in December.", on: CivilDate(year: 1998, month: 3, day: 4)) == ["December=1998-12"])
+        #expect(tag("In January, the company brought in a new chief executive.", on: CivilDate(year: 1989, month: 10, day: 27)) == ["January=1989-01"])
+        #expect(tag("KKR plans to pay down the loan by February.", on: CivilDate(year: 1989, month: 10, day: 30)) == ["February=1990-02"])
+        #expect(tag("Mr. Schwarz will succeed Mr. Davison Feb. 1.", on: CivilDate(year: 1989, month: 10, day: 26)) == ["Feb. 1=1990-02-01"], "'succeed' is no past tense")
+    }
+
+    /// Issue 15, item 10: financial anaphora — once a report names its quarter, "the quarter", "the latest period"
+    /// and the year-before forms refer to it; a quarter not over by the publication date is not the one reported.
+    @Test func theQuarterAReportNamesAnchorsItsPeriods() {
+        let reference = CivilDate(year: 1989, month: 10, day: 26)
+        #expect(tag("""
+            Chandler said it expects to report third-quarter net income jumped 97%. It expects a loss in the fourth quarter. \
+            In the year-earlier quarter, it earned $1.4 million. Revenue in the latest quarter was $20 million, up from $18 million \
+            a year ago. In the 1988 period, it lost money.
+            """, on: reference)
+            == ["third-quarter=1989-Q3", "the fourth quarter=1989-Q4", "the year-earlier quarter=1988-Q3", "the latest quarter=1989-Q3", "a year ago=1988-Q3", "the 1988 period=1988-Q3"])
+        #expect(tag("Profit rose in the third quarter. Last year the company lost money.", on: reference) == ["the third quarter=1989-Q3", "Last year=1988"], "'last year' alone stays a year")
+        #expect(tag("National Intergroup in the year-ago third quarter earned $22.5 million.", on: reference) == ["the year-ago third quarter=1988-Q3"])
+        #expect(tag("Profit was lower than a year ago.", on: reference) == ["a year ago=1988"])
+    }
+
+    /// Issue 15, item 10: months with the year after them, days after "last", weekdays with their date, seasons
+    /// just past, halves, weeks ago and fiscal years.
+    @Test func datesWithTheirYearHalvesAndWeeksAgo() {
+        let december = CivilDate(year: 1998, month: 12, day: 3)
+        #expect(tag("They join NATO in April next year.", on: december) == ["April=1999-04", "next year=1999"])
+        #expect(tag("It began in February this year.", on: december) == ["February=1998-02", "this year=1998"])
+        #expect(tag("He was shot last Oct. 23 at home.", on: CivilDate(year: 1999, month: 4, day: 19)) == ["last Oct. 23=1998-10-23"])
+        #expect(tag("$14 million seeped out Friday Oct. 13 alone.", on: CivilDate(year: 1989, month: 10, day: 27)) == ["Friday Oct. 13=1989-10-13"])
+        #expect(tag("It scrapped the business this past spring.", on: CivilDate(year: 1989, month: 10, day: 30)) == ["this past spring=1989-SP"])
+        #expect(tag("They lived in camps for 2 1/2 years, then 5 1/2 hours on a bus.") == ["2 1/2 years=P2Y6M", "5 1/2 hours=PT5H30M"])
+        #expect(tag("But a minute and a half later, a pilot calls in.") == ["a minute and a half=PT1M30S"])
+        #expect(tag("He spoke six weeks ago.", on: CivilDate(year: 1998, month: 3, day: 1)) == ["six weeks ago=1998-W03"])
+        #expect(tag("For the year, volume was flat.", on: december) == ["the year=1998"])
+        #expect(tag("It earned $2 million for the year ended July 2.", on: december) == ["the year=P1Y", "July 2=1998-07-02"])
+    }
+
     @Test func wordsThatAreNotDates() {
         #expect(tag("You may go. Jan Smith said 1,990 people came.").isEmpty)
     }
