@@ -74,7 +74,7 @@ package struct IndexReader {
     // MARK: Evaluation
 
     /// One part's postings of `term` among its first `limit` documents.
-    private func postings(_ term: String, in part: Part, limit: Int, positions: Bool) throws(DatelineStorageError) -> PostingList {
+    func postings(_ term: String, in part: Part, limit: Int, positions: Bool) throws(DatelineStorageError) -> PostingList {
         switch part {
         case .buffer(let index):
             return index.postingList(term, limit: limit, positions: positions)
@@ -85,7 +85,7 @@ package struct IndexReader {
     }
 
     /// The slots with documents among the first `limit`, and how many of each count.
-    private func visible(limit: Int) -> [(slot: Slot, limit: Int)] {
+    func visible(limit: Int) -> [(slot: Slot, limit: Int)] {
         self.slots.compactMap { slot in slot.base < limit ? (slot, min(slot.count, limit - slot.base)) : nil }
     }
 
@@ -115,127 +115,15 @@ package struct IndexReader {
         return terms.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    /// Documents where `terms` occur consecutively, with the phrase's frequency in each field. The terms' postings
-    /// (ascending documents, ascending positions) are walked side by side: no hashing per document or position. In
-    /// a segment, see ``phrase(_:in:base:limit:into:)``.
-    private func phrase(_ terms: [String], limit: Int) throws(DatelineStorageError) -> ScoredKey {
-        var key = ScoredKey()
-        parts: for (slot, count) in self.visible(limit: limit) {
-            var lists: [PostingList] = []
-            switch slot.part {
-            case .segment(let segment):
-                try self.phrase(terms, in: segment, base: slot.base, limit: count, into: &key)
-                continue parts
-            case .buffer(let index):
-                for term in terms {
-                    lists.append(index.postingList(term, limit: count, positions: true))
-                    if lists.last!.documents.isEmpty { continue parts }
-                }
-            }
-            var cursors = [Int](repeating: 0, count: lists.count)
-            // Each term's positions in the current document, and the phrase counter's cursors: reused throughout.
-            var titles = [[UInt32]](repeating: [], count: lists.count)
-            var bodies = [[UInt32]](repeating: [], count: lists.count)
-            var scratch = [Int](repeating: 0, count: lists.count)
-            documents: for index in lists[0].documents.indices {
-                let document = lists[0].documents[index]
-                for other in lists.indices.dropFirst() {
-                    let documents = lists[other].documents
-                    var cursor = cursors[other]
-                    while cursor < documents.count, documents[cursor] < document { cursor += 1 }
-                    cursors[other] = cursor
-                    if cursor == documents.count { break documents }  // no later document has every term
-                    if documents[cursor] != document { continue documents }
-                }
-                cursors[0] = index
-                for term in lists.indices {
-                    let (title, body) = lists[term].positions(at: cursors[term])
-                    titles[term].removeAll(keepingCapacity: true)
-                    titles[term].append(contentsOf: title)
-                    bodies[term].removeAll(keepingCapacity: true)
-                    bodies[term].append(contentsOf: body)
-                }
-                let titleCount = Self.phraseCount(titles, cursors: &scratch)
-                let bodyCount = Self.phraseCount(bodies, cursors: &scratch)
-                guard titleCount + bodyCount > 0 else { continue }
-                key.documents.append(UInt32(slot.base) + document)
-                key.title.append(UInt32(titleCount))
-                key.body.append(UInt32(bodyCount))
-            }
-        }
-        return key
-    }
-
-    /// A phrase's documents in one segment: the rarest term's postings lead, the others are sought a block at a
-    /// time (blocks no candidate lands in are never decoded), and positions are read only for the documents every
-    /// term holds.
-    private func phrase(_ terms: [String], in segment: IndexSegment, base: Int, limit: Int, into key: inout ScoredKey) throws(DatelineStorageError) {
-        var infos: [TermInfo] = []
-        for term in terms {
-            guard let info = try segment.termInfo(term) else { return }
-            infos.append(info)
-        }
-        let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
-        let list = try segment.postings(infos[leader], below: limit, positions: false)
-        var leaderPositions = try segment.positions(of: infos[leader])
-        var followers: [IndexSegment.BlockPostings?] = []
-        for (term, info) in infos.enumerated() { followers.append(term == leader ? nil : try segment.blockPostings(of: info, below: limit)) }
-        var titles = [[UInt32]](repeating: [], count: terms.count)
-        var bodies = [[UInt32]](repeating: [], count: terms.count)
-        var scratch = [Int](repeating: 0, count: terms.count)
-        documents: for (index, document) in list.documents.enumerated() {
-            for term in infos.indices where term != leader {
-                guard try followers[term]!.seek(document) else {
-                    if followers[term]!.isExhausted { break documents }  // no later document has every term
-                    continue documents
-                }
-            }
-            for term in infos.indices {
-                if term == leader {
-                    try leaderPositions.read(index, of: list, title: &titles[term], body: &bodies[term])
-                } else {
-                    try followers[term]!.positions(title: &titles[term], body: &bodies[term])
-                }
-            }
-            let titleCount = Self.phraseCount(titles, cursors: &scratch)
-            let bodyCount = Self.phraseCount(bodies, cursors: &scratch)
-            guard titleCount + bodyCount > 0 else { continue }
-            key.documents.append(UInt32(base) + document)
-            key.title.append(UInt32(titleCount))
-            key.body.append(UInt32(bodyCount))
-        }
-    }
-
-    /// How many positions of `fields[0]` begin a run where the i-th next position is in `fields[i]` (each
-    /// ascending). `cursors` is scratch space of at least `fields.count` entries.
-    static func phraseCount(_ fields: [[UInt32]], cursors: inout [Int]) -> Int {
-        guard let starts = fields.first else { return 0 }
-        for index in fields.indices { cursors[index] = 0 }
-        var count = 0
-        starts: for start in starts {
-            for offset in 1..<fields.count {
-                // Subscripted in place, not bound to a local: reading a position then takes no reference count.
-                let target = start &+ UInt32(offset)
-                let end = fields[offset].count
-                var cursor = cursors[offset]
-                while cursor < end, fields[offset][cursor] < target { cursor += 1 }
-                cursors[offset] = cursor
-                if cursor == end { break starts }  // later starts need later positions still
-                if fields[offset][cursor] != target { continue starts }
-            }
-            count += 1
-        }
-        return count
-    }
-
-    /// Where a term is in each visible part: its dictionary entry in a segment (nil when it has none there).
-    private struct TermLocations {
+    /// Where a term is in each visible part: its dictionary entry in a segment (nil when it has none there, or
+    /// when the segment is only partly visible).
+    struct TermLocations {
         var parts: [(slot: Slot, count: Int, info: TermInfo?)]
         /// Documents holding the term among the visible ones.
         var documentFrequency: Int
     }
 
-    private func locations(of term: String, limit: Int) throws(DatelineStorageError) -> TermLocations {
+    func locations(of term: String, limit: Int) throws(DatelineStorageError) -> TermLocations {
         var parts: [(slot: Slot, count: Int, info: TermInfo?)] = []
         var frequency = 0
         for (slot, count) in self.visible(limit: limit) {
@@ -298,7 +186,7 @@ package struct IndexReader {
     /// first; then the terms, rarest first: the first is read whole (when nothing else narrowed the
     /// documents), each next one only for the documents left (leapfrogging, as Lucene's conjunctions do), so a
     /// common term next to a rare one costs the rare one's size. Keys keep the query's order.
-    private func conjunction(_ parts: [SearchQuery], limit: Int, keys: inout [ScoredKey]) throws(DatelineStorageError) -> [UInt32] {
+    private func conjunction(_ parts: [SearchQuery], limit: Int, keys: inout [ScoredKey], accept: Prefilter?) throws(DatelineStorageError) -> [UInt32] {
         var result: [UInt32]?
         var excluded: [UInt32] = []
         var partKeys = [[ScoredKey]](repeating: [], count: parts.count)
@@ -311,7 +199,7 @@ package struct IndexReader {
             case .term(let term):
                 terms.append((index, term, try self.locations(of: term, limit: limit)))
             default:
-                let documents = try self.evaluate(part, limit: limit, keys: &partKeys[index])
+                let documents = try self.evaluate(part, limit: limit, keys: &partKeys[index], accept: accept)
                 result = result.map { DocumentSets.intersection($0, documents) } ?? documents
             }
         }
@@ -329,8 +217,14 @@ package struct IndexReader {
         return DocumentSets.difference(result ?? [], excluded)
     }
 
+    /// Given documents (ascending), those a search's filters accept (ascending).
+    package typealias Prefilter = ([UInt32]) -> [UInt32]
+
     /// The sorted documents matching `query` among the first `limit`; the keys that score them go to `keys`.
-    func evaluate(_ query: SearchQuery, limit: Int, keys: inout [ScoredKey]) throws(DatelineStorageError) -> [UInt32] {
+    ///
+    /// - Parameter accept: The search's filters, when it has any: a phrase reads positions only for the documents
+    ///   they keep. The result may still hold documents they refuse (the caller filters it).
+    func evaluate(_ query: SearchQuery, limit: Int, keys: inout [ScoredKey], accept: Prefilter? = nil) throws(DatelineStorageError) -> [UInt32] {
         switch query {
         case .term(let term):
             let key = try self.key(term, limit: limit)
@@ -347,14 +241,14 @@ package struct IndexReader {
             return documents
         case .phrase(let terms):
             guard !terms.isEmpty else { return [] }
-            let key = try self.phrase(terms, limit: limit)
+            let key = try self.phrase(terms, limit: limit, accept: accept)
             keys.append(key)
             return key.documents
         case .and(let parts):
-            return try self.conjunction(parts, limit: limit, keys: &keys)
+            return try self.conjunction(parts, limit: limit, keys: &keys, accept: accept)
         case .or(let parts):
             var documents: [UInt32] = []
-            for part in parts { documents = DocumentSets.union(documents, try self.evaluate(part, limit: limit, keys: &keys)) }
+            for part in parts { documents = DocumentSets.union(documents, try self.evaluate(part, limit: limit, keys: &keys, accept: accept)) }
             return documents
         case .not:
             return []  // a bare NOT matches nothing by itself (the parser refuses such queries)
@@ -393,15 +287,16 @@ package struct IndexReader {
     /// The best `limit` documents matching `query` among the first `documents`, that `filter` keeps and that
     /// come after `after` (see ``Ranker``): `total` counts the matches `filter` keeps.
     ///
-    /// - Parameter filter: Given every match (ascending), returns those a search's filters accept (ascending):
-    ///   one call per search, so that a filter can read its columns in a loop of its own.
+    /// - Parameter filter: Given documents (ascending), returns those a search's filters accept (ascending): once
+    ///   with every match, and before that once per segment with a phrase's candidates (so that only the kept ones
+    ///   have their positions read); each call a loop of its own over the filter's columns.
     package func topMatches(
         _ query: SearchQuery, limit: Int, documents: Int? = nil, after: (score: Double, document: UInt32)? = nil,
-        filter: (([UInt32]) -> [UInt32])? = nil
+        filter: Prefilter? = nil
     ) throws(DatelineStorageError) -> (total: Int, top: [(document: UInt32, score: Double)], scored: Int) {
         let count = min(documents ?? self.documentCount, self.documentCount)
         var keys: [ScoredKey] = []
-        let matched = try self.evaluate(query, limit: count, keys: &keys)
+        let matched = try self.evaluate(query, limit: count, keys: &keys, accept: filter)
         return self.ranker.top(
             matched: filter?(matched) ?? matched, keys: keys, statistics: self.statistics(limit: count), lengths: Lengths(reader: self),
             limit: limit, after: after

@@ -10,8 +10,20 @@ struct ScoredKey {
     /// read only for the documents its other parts leave): its IDF is the whole term's.
     var wholeDocumentFrequency: Int?
 
+    /// A phrase's terms' document frequencies: its IDF is the sum of theirs, as Lucene and Tantivy score phrases,
+    /// so it needs no count of the documents holding the whole phrase (and filters may narrow those first).
+    var termDocumentFrequencies: [Int]?
+
     /// The document frequency its IDF uses.
     var documentFrequency: Int { self.wholeDocumentFrequency ?? self.documents.count }
+
+    /// Its IDF among `documents`: a term's, or the sum of a phrase's terms'.
+    func inverseDocumentFrequency(documents: Int) -> Double {
+        guard let terms = self.termDocumentFrequencies else {
+            return Ranker.inverseDocumentFrequency(self.documentFrequency, documents: documents)
+        }
+        return terms.reduce(0) { $0 + Ranker.inverseDocumentFrequency($1, documents: documents) }
+    }
 
     /// The highest frequencies in each field, for score upper bounds.
     var maximumTitle: UInt32 { self.title.max() ?? 0 }
@@ -112,7 +124,7 @@ struct Ranker: Sendable {
         var scores = [Double](repeating: 0, count: matched.count)
         var fieldLengths = [(title: UInt32, body: UInt32)?](repeating: nil, count: matched.count)
         for key in keys {
-            let idf = Self.inverseDocumentFrequency(key.documentFrequency, documents: statistics.documents)
+            let idf = key.inverseDocumentFrequency(documents: statistics.documents)
             var position = 0  // in matched
             for index in key.documents.indices {
                 let document = key.documents[index]
@@ -162,7 +174,7 @@ struct Ranker: Sendable {
             return UnsafeBufferPointer(slice)
         }
         let lists: [Postings] = keys.map { key in
-            let idf = Self.inverseDocumentFrequency(key.documentFrequency, documents: statistics.documents)
+            let idf = key.inverseDocumentFrequency(documents: statistics.documents)
             let bound = idf * (scoring.titleWeight * scoring.saturation(key.maximumTitle, 0, scoring.averageTitle)
                 + scoring.saturation(key.maximumBody, 0, scoring.averageBody))
             return Postings(documents: copy(key.documents), title: copy(key.title), body: copy(key.body), idf: idf, bound: bound)

@@ -55,22 +55,25 @@ final class ReferenceScorer {
         return whole.filter { $0.key < count }
     }
 
+    /// A key and its words (one for a term; a phrase's IDF is the sum of its words', as Lucene's and Tantivy's).
+    typealias WordsKey = (words: [String], key: Key)
+
     /// The documents among the first `count` matching `query`, and the keys that score them.
-    func evaluate(_ query: SearchQuery, count: Int) -> (matched: Set<Int>, keys: [Key]) {
+    func evaluate(_ query: SearchQuery, count: Int) -> (matched: Set<Int>, keys: [WordsKey]) {
         switch query {
         case .term(let term):
             let key = self.key([term], count: count)
-            return (Set(key.keys), [key])
+            return (Set(key.keys), [([term], key)])
         case .phrase(let words):
             let key = self.key(words, count: count)
-            return (Set(key.keys), [key])
+            return (Set(key.keys), [(words, key)])
         case .prefix(let prefix):
             let terms = Set(self.documents.prefix(count).flatMap { $0.title + $0.body }.filter { $0.hasPrefix(prefix) })
-            let keys = terms.map { self.key([$0], count: count) }
-            return (keys.reduce(into: Set<Int>()) { $0.formUnion($1.keys) }, keys)
+            let keys = terms.map { ([$0], self.key([$0], count: count)) }
+            return (keys.reduce(into: Set<Int>()) { $0.formUnion($1.1.keys) }, keys)
         case .and(let parts):
             var matched = Set(0..<count)
-            var keys: [Key] = []
+            var keys: [WordsKey] = []
             for part in parts {
                 if case .not(let inner) = part {
                     matched.subtract(self.evaluate(inner, count: count).matched)
@@ -102,10 +105,12 @@ final class ReferenceScorer {
         }
         return matched.sorted().map { number in
             var score = 0.0
-            for key in keys {
+            for (words, key) in keys {
                 guard let frequencies = key[number] else { continue }
-                let df = Double(key.count)
-                let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+                let idf = words.reduce(0.0) { sum, word in
+                    let df = Double(self.key([word], count: count).count)
+                    return sum + log(1 + (n - df + 0.5) / (df + 0.5))
+                }
                 let document = self.documents[number]
                 score += idf * (weight * saturation(frequencies.title, document.title.count, averageTitle)
                     + saturation(frequencies.body, document.body.count, averageBody))
@@ -158,6 +163,36 @@ final class ReferenceScorer {
                 #expect(top.total == expected.count)
                 #expect(top.top.map(\.document) == best.map(\.document), "\(text) top 10 as of \(asOf)")
             }
+        }
+    }
+
+    /// A search's filters reach its phrases: positions are read only for the documents they keep (the filter is
+    /// asked about a phrase's candidates in each segment before the matches), and the page is the reference's
+    /// best among the documents it keeps, scored as without the filter.
+    @Test func filtersNarrowPhrasesBeforeTheirPositionsAreRead() throws {
+        let documents = Self.corpus(1_200, seed: 11)
+        let reference = ReferenceScorer(documents)
+        let scratch = try ScratchDirectory()
+        let reader = IndexReader(parts: try SegmentTests.segmented(documents, sizes: [500, 1, 300], directory: scratch.path).parts)
+        final class Calls: @unchecked Sendable { var inputs: [[UInt32]] = [] }
+        for text in ["\"w0x w0x\"", "\"w1x w0x\" w2x", "w0x \"w2x w1x\" w3x", "\"w2x w1x\" OR w150x", "w0x w1x"] {
+            let query = try SearchQueryParser().parse(text)
+            let calls = Calls()
+            let keep = { (document: UInt32) in document % 3 != 1 }
+            let top = try reader.topMatches(query, limit: 10, filter: { documents in
+                calls.inputs.append(documents)
+                return documents.filter(keep)
+            })
+            let expected = reference.scores(query, count: documents.count).filter { keep($0.document) }
+            let best = expected.sorted { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }.prefix(10)
+            #expect(top.total == expected.count, "\(text)")
+            #expect(top.top.map(\.document) == best.map(\.document), "\(text)")
+            for (a, e) in zip(top.top, best) { #expect(abs(a.score - e.score) <= 1e-9 * max(1, abs(e.score)), "\(text)") }
+            let hasPhrase = text.contains("\"")
+            #expect(hasPhrase ? calls.inputs.count > 1 : calls.inputs.count == 1, "\(text): \(calls.inputs.count) calls")
+            // What the final call sees holds no segment's phrase candidate the filter refused before (documents
+            // from 801 on are in the buffer, whose positions are in memory and read as they are).
+            #expect(!hasPhrase || text.contains(" OR ") || calls.inputs.last!.filter { $0 < 801 }.allSatisfy(keep), "\(text)")
         }
     }
 }

@@ -198,6 +198,10 @@ enum PostingsFormat {
         private var bodies = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
         private var positionEntry = 0  // the entry whose positions start at positionOffset
         private var positionOffset = 0
+        /// Where the loaded block's frequencies start, and whether they are unpacked: only once a sought
+        /// document is found (an intersection steps over most of a block's documents without them).
+        private var frequencyOffset = 0
+        private var frequenciesLoaded = false
 
         init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
             (self.blockCount, self.skipStart, self.dataStart) = try PostingsFormat.layout(postings, offset: offset, count: count)
@@ -219,8 +223,8 @@ enum PostingsFormat {
             let entries = min(PostingsFormat.blockSize, self.count - block * PostingsFormat.blockSize)
             var cursor = ByteCursor(self.postings, at: self.dataStart + Int(self.postings.littleEndian(at: skip + 4, as: UInt32.self)))
             try self.documents.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
-            try self.titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
-            try self.bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
+            self.frequencyOffset = cursor.position
+            self.frequenciesLoaded = false
             var document = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
             for index in 0..<entries {
                 document = document &+ self.documents[index]
@@ -251,7 +255,17 @@ enum PostingsFormat {
                 if next != self.block { try self.load(next) }
             }
             while self.entry < self.entries, self.documents[self.entry] < target { self.entry += 1 }
-            return self.entry < self.entries && self.documents[self.entry] == target
+            guard self.entry < self.entries, self.documents[self.entry] == target else { return false }
+            if !self.frequenciesLoaded { try self.loadFrequencies() }
+            return true
+        }
+
+        /// Unpacks the loaded block's title and body frequencies.
+        private mutating func loadFrequencies() throws(IndexFormatError) {
+            var cursor = ByteCursor(self.postings, at: self.frequencyOffset)
+            try self.titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: self.entries, into: b) }
+            try self.bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: self.entries, into: b) }
+            self.frequenciesLoaded = true
         }
 
         /// The title and body frequencies of the document the last successful ``seek(_:)`` found.

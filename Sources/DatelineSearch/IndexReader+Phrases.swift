@@ -1,0 +1,173 @@
+internal import DatelineStorage
+
+/// Phrase matching: documents where the terms occur consecutively, in a field.
+extension IndexReader {
+    /// Documents where `terms` occur consecutively, with the phrase's frequency in each field. The key is scored
+    /// with the sum of the terms' IDFs (see ``ScoredKey/termDocumentFrequencies``), so when `accept` is given only
+    /// the documents it keeps among those holding every term have their positions read; the terms' postings
+    /// (ascending documents, ascending positions) are walked side by side, with no hashing per document or position.
+    func phrase(_ terms: [String], limit: Int, accept: Prefilter?) throws(DatelineStorageError) -> ScoredKey {
+        var locations: [TermLocations] = []
+        for term in terms { locations.append(try self.locations(of: term, limit: limit)) }
+        var key = ScoredKey()
+        key.termDocumentFrequencies = locations.map(\.documentFrequency)
+        guard !locations.contains(where: { $0.documentFrequency == 0 }) else { return key }
+        parts: for part in locations[0].parts.indices {
+            let (slot, count, _) = locations[0].parts[part]
+            switch slot.part {
+            case .segment(let segment):
+                var infos: [TermInfo] = []
+                for (term, location) in zip(terms, locations) {
+                    // A wholly visible segment's entry is known (nil: the term is not there); else look it up.
+                    let known = count == slot.count ? location.parts[part].info : try segment.termInfo(term)
+                    guard let info = known else { continue parts }
+                    infos.append(info)
+                }
+                try self.phrase(infos, in: segment, base: slot.base, limit: count, accept: accept, into: &key)
+            case .buffer(let index):
+                var lists: [PostingList] = []
+                for term in terms {
+                    lists.append(index.postingList(term, limit: count, positions: true))
+                    if lists.last!.documents.isEmpty { continue parts }
+                }
+                Self.phrase(lists, base: slot.base, into: &key)
+            }
+        }
+        return key
+    }
+
+    /// A phrase's documents in a buffer, whose postings are in memory with their positions.
+    private static func phrase(_ lists: [PostingList], base: Int, into key: inout ScoredKey) {
+        var cursors = [Int](repeating: 0, count: lists.count)
+        // Each term's positions in the current document, and the phrase counter's cursors: reused throughout.
+        var fields = FieldPositions(terms: lists.count)
+        documents: for index in lists[0].documents.indices {
+            let document = lists[0].documents[index]
+            for other in lists.indices.dropFirst() {
+                let documents = lists[other].documents
+                var cursor = cursors[other]
+                while cursor < documents.count, documents[cursor] < document { cursor += 1 }
+                cursors[other] = cursor
+                if cursor == documents.count { break documents }  // no later document has every term
+                if documents[cursor] != document { continue documents }
+            }
+            cursors[0] = index
+            for term in lists.indices {
+                let (title, body) = lists[term].positions(at: cursors[term])
+                fields.set(term, title: title, body: body)
+            }
+            fields.count(document: UInt32(base) + document, into: &key)
+        }
+    }
+
+    /// A phrase's documents in one segment: the rarest term's postings lead, filtered by `accept` first when there
+    /// is one; the others are sought a block at a time for those documents only (blocks no candidate lands in are
+    /// never decoded), and positions are read only for the documents every term holds.
+    private func phrase(
+        _ infos: [TermInfo], in segment: IndexSegment, base: Int, limit: Int, accept: Prefilter?, into key: inout ScoredKey
+    ) throws(DatelineStorageError) {
+        let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
+        let list = try segment.postings(infos[leader], below: limit, positions: false)
+        func followers() throws(DatelineStorageError) -> [IndexSegment.BlockPostings?] {
+            var followers: [IndexSegment.BlockPostings?] = []
+            for (term, info) in infos.enumerated() { followers.append(term == leader ? nil : try segment.blockPostings(of: info, below: limit)) }
+            return followers
+        }
+        var seekers: [IndexSegment.BlockPostings?] = []
+        for (term, info) in infos.enumerated() { seekers.append(term == leader ? nil : try segment.blockPostings(of: info, below: limit)) }
+        var leaderPositions = try segment.positions(of: infos[leader])
+        var fields = FieldPositions(terms: infos.count)
+        /// Counts the phrase in the leader's `index`-th document when every term holds it; false when no later
+        /// document can hold them all.
+        func count(_ index: Int) throws(DatelineStorageError) -> Bool {
+            let document = list.documents[index]
+            for term in infos.indices where term != leader {
+                guard try seekers[term]!.seek(document) else { return !seekers[term]!.isExhausted }
+            }
+            for term in infos.indices {
+                if term == leader {
+                    try fields.read(term, document: index, of: list, from: &leaderPositions)
+                } else {
+                    try fields.read(term, from: &seekers[term]!)
+                }
+            }
+            fields.count(document: UInt32(base) + document, into: &key)
+            return true
+        }
+        guard let accept else {
+            for index in list.documents.indices where try !count(index) { break }
+            return
+        }
+        // The filter first, on the leader's documents: the other terms are sought only for those it keeps.
+        let documents = list.documents.map { UInt32(base) + $0 }
+        let kept = accept(documents)
+        var next = 0  // in kept
+        for (index, document) in documents.enumerated() {
+            while next < kept.count, kept[next] < document { next += 1 }
+            guard next < kept.count else { break }
+            if kept[next] == document, try !count(index) { break }
+        }
+    }
+
+    /// Each term's positions in one document, title and body apart, and the scratch space to count the phrase.
+    struct FieldPositions {
+        private var titles: [[UInt32]]
+        private var bodies: [[UInt32]]
+        private var cursors: [Int]
+
+        init(terms: Int) {
+            self.titles = [[UInt32]](repeating: [], count: terms)
+            self.bodies = [[UInt32]](repeating: [], count: terms)
+            self.cursors = [Int](repeating: 0, count: terms)
+        }
+
+        mutating func set(_ term: Int, title: ArraySlice<UInt32>, body: ArraySlice<UInt32>) {
+            self.titles[term].removeAll(keepingCapacity: true)
+            self.titles[term].append(contentsOf: title)
+            self.bodies[term].removeAll(keepingCapacity: true)
+            self.bodies[term].append(contentsOf: body)
+        }
+
+        /// Term `term`'s positions in the document `postings` last found.
+        mutating func read(_ term: Int, from postings: inout IndexSegment.BlockPostings) throws(DatelineStorageError) {
+            try postings.positions(title: &self.titles[term], body: &self.bodies[term])
+        }
+
+        /// Term `term`'s positions in its `document`-th document of `list`.
+        mutating func read(_ term: Int, document: Int, of list: PostingList, from positions: inout IndexSegment.Positions) throws(DatelineStorageError) {
+            try positions.read(document, of: list, title: &self.titles[term], body: &self.bodies[term])
+        }
+
+        /// Adds `document` to `key` when the phrase occurs in it, with its count in each field.
+        mutating func count(document: UInt32, into key: inout ScoredKey) {
+            let title = IndexReader.phraseCount(self.titles, cursors: &self.cursors)
+            let body = IndexReader.phraseCount(self.bodies, cursors: &self.cursors)
+            guard title + body > 0 else { return }
+            key.documents.append(document)
+            key.title.append(UInt32(title))
+            key.body.append(UInt32(body))
+        }
+    }
+
+    /// How many positions of `fields[0]` begin a run where the i-th next position is in `fields[i]` (each
+    /// ascending). `cursors` is scratch space of at least `fields.count` entries.
+    static func phraseCount(_ fields: [[UInt32]], cursors: inout [Int]) -> Int {
+        guard let starts = fields.first else { return 0 }
+        for index in fields.indices { cursors[index] = 0 }
+        var count = 0
+        starts: for start in starts {
+            for offset in 1..<fields.count {
+                // Subscripted in place, not bound to a local: reading a position then takes no reference count.
+                let target = start &+ UInt32(offset)
+                let end = fields[offset].count
+                var cursor = cursors[offset]
+                while cursor < end, fields[offset][cursor] < target { cursor += 1 }
+                cursors[offset] = cursor
+                if cursor == end { break starts }  // later starts need later positions still
+                if fields[offset][cursor] != target { continue starts }
+            }
+            count += 1
+        }
+        return count
+    }
+}
