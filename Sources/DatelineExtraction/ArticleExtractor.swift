@@ -418,7 +418,7 @@ struct ExtractionRun {
                 for entry in match.entries {
                     guard case .organization(let name, let orgCountry, let acronym) = entry else { continue }
                     if tokens[j].isAllCaps, acronym != nil, self.acronyms[tokens[j].text] == nil, tokens[j].text != acronym { continue }
-                    let scoped = orgCountry == nil && ["Foreign Office", "Ministry of Foreign Affairs", "Senate"].contains(name)
+                    let scoped = orgCountry == nil && self.extractor.lexicon.nationalInstitutions.contains(name)
                     let code = scoped ? (country?.code ?? self.orgCountries[name] ?? self.contextCountry()) : (orgCountry ?? country?.code)
                     let id = scoped ? "org:\(code ?? "XX"):\(slug(name))" : "org:" + slug(name)
                     let display = scoped ? [code.flatMap { self.extractor.lexicon.countries[$0]?.shortName }, name].compactMap { $0 }.joined(separator: " ") : name

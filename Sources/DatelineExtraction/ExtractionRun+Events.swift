@@ -35,7 +35,16 @@ extension ExtractionRun {
         var sentences: [Int]
         var isBackReference: Bool
         var hasVisit = false
+        /// The sentences that speak of a visit in this engagement ("during Dar's official visit to Washington").
+        var visitSentences: [Int] = []
         var killed: UInt32?
+    }
+
+    /// Whether sentence `s` speaks of a visit that happened (not one intended, not a quoted one).
+    func speaksOfAVisit(_ s: Int) -> Bool {
+        self.text.sentences[s].tokens.contains { t in
+            !self.inQuote[t] && Self.visitWords.contains(self.lower[t]) && !self.isIntent(t) && !self.isBackReference(t)
+        }
     }
 
     func sentenceEntities(_ s: Int, prefix: String) -> [String] {
@@ -133,14 +142,22 @@ extension ExtractionRun {
             // Statements: quotes with a speaker, and "a statement issued by X".
             for quote in self.quoteSentences where quote.sentence == s {
                 guard let speaker = quote.speaker else { continue }
-                var others = self.affiliations(of: [speaker])
-                if let org = self.sentenceEntities(s, prefix: "org:").first, !others.contains(org) { others.append(org) }
-                drafts.append(Draft(code: "010", trigger: nil, persons: [speaker], others: others, place: nil, date: quote.date, sentences: [s], isBackReference: false))
+                if speaker.hasPrefix("person:") {
+                    var others = self.affiliations(of: [speaker])
+                    if let org = self.sentenceEntities(s, prefix: "org:").first, !others.contains(org) { others.append(org) }
+                    drafts.append(Draft(code: "010", trigger: nil, persons: [speaker], others: others, place: nil, date: quote.date, sentences: [s], isBackReference: false))
+                } else {
+                    // An organisation, an office or a country speaking ("the Foreign Office highlighted that …").
+                    var others = [speaker]
+                    if let country = self.entities[speaker]?.country, !others.contains("country:\(country)") { others.append("country:\(country)") }
+                    drafts.append(Draft(code: "010", trigger: nil, persons: [], others: others, place: nil, date: quote.date, sentences: [s], isBackReference: false))
+                }
             }
             let sentenceTokens = self.text.sentences[s].tokens
             if let at = sentenceTokens.first(where: { self.lower[$0] == "statement" }), at + 2 < sentenceTokens.upperBound, self.lower[at + 1] == "issued" || self.lower[at + 1] == "released" {
                 let orgs = sentenceTokens.filter { $0 > at }.flatMap { self.tokenEntities[$0] }.filter { $0.hasPrefix("org:") }
-                if let org = orgs.first {
+                // (Once: "according to a statement issued by X" is already X's statement.)
+                if let org = orgs.first, !drafts.contains(where: { $0.code == "010" && $0.sentences == [s] && $0.others.first == org }) {
                     var others = [org]
                     if let country = self.entities[org]?.country { others.append("country:\(country)") }
                     drafts.append(Draft(code: "010", trigger: nil, persons: [], others: others, place: nil, date: self.sentenceDate(s), sentences: [s], isBackReference: false))
@@ -163,6 +180,7 @@ extension ExtractionRun {
                 drafts[c].sentences.append(s)
                 if trigger > (drafts[c].trigger ?? .consult) && drafts[c].trigger != .telephone { drafts[c].trigger = trigger }
                 if trigger == .visit { drafts[c].hasVisit = true }
+                if self.speaksOfAVisit(s) { drafts[c].visitSentences.append(s) }
                 if drafts[c].place == nil, drafts[c].trigger != .telephone { drafts[c].place = places.first }
                 continue
             }
@@ -181,6 +199,7 @@ extension ExtractionRun {
                 place: trigger == .telephone ? nil : places.first, date: date, sentences: [s], isBackReference: back
             )
             draft.hasVisit = trigger == .visit
+            if !back, !intent, self.speaksOfAVisit(s) { draft.visitSentences = [s] }
             if draft.place == nil, trigger != .telephone, !back, s == 0, let dateline = self.datelinePlace {
                 let name = dateline.replacingOccurrences(of: ", D.C.", with: "").replacingOccurrences(of: " D.C.", with: "")
                 if self.entities["place:" + slug(name)] != nil { draft.place = "place:" + slug(name) }
@@ -190,56 +209,81 @@ extension ExtractionRun {
         }
         // Codes for engagements, from the trigger and where it happened relative to who took part.
         var events: [ExtractedEvent] = []
-        for (index, var draft) in drafts.enumerated() {
-            // A statement made "following the meeting" is dated by the engagement its sentence reports.
+        for var draft in drafts {
+            // A statement made "following the meeting" is dated by the engagement its sentence reports (not one
+            // the text says was made "earlier").
             if draft.code == "010", draft.date == nil,
+               !self.text.sentences[draft.sentences[0]].tokens.contains(where: { ["earlier", "previously"].contains(self.lower[$0]) }),
                let engagement = drafts.first(where: { $0.trigger != nil && !$0.isBackReference && $0.sentences.contains(draft.sentences[0]) })
             {
                 draft.date = engagement.date
             }
-            var code = draft.code
-            if draft.trigger != nil, code == "040" {
-                let countries = Set(draft.others.filter { $0.hasPrefix("country:") }.map { String($0.dropFirst(8)) })
-                let placeCountry = draft.place.flatMap { self.entities[$0]?.country }
-                switch draft.trigger! {
-                case .telephone: code = "041"
-                case .meet, .visit:
-                    if let placeCountry, countries.count >= 2 {
-                        code = countries.contains(placeCountry) ? "043" : "044"
-                    } else if draft.hasVisit || draft.trigger == .visit {
-                        code = "042"
-                    }
-                case .consult: code = "040"
-                }
-            }
-            var topicCounts: [String: Int] = [:]
-            for s in draft.sentences {
-                for (topic, count) in self.topics(inTokens: self.text.sentences[s].tokens) { topicCounts[topic, default: 0] += count }
-            }
+            let code = self.code(of: draft)
             var participants = draft.persons
             for other in draft.others where !participants.contains(other) { participants.append(other) }
             if let place = draft.place, let country = self.entities[place]?.country, code == "043" || code == "042" {
                 // The host country takes part in a hosted visit.
                 if !participants.contains("country:\(country)") { participants.append("country:\(country)") }
             }
-            events.append(ExtractedEvent(
-                id: "e\(index + 1)",
-                code: code,
-                label: Self.labels[code] ?? code,
-                participants: participants,
-                place: draft.place,
-                date: draft.date?.value,
-                datePrecision: draft.date?.precision,
-                dateText: draft.date.map { self.text.text(tokens: $0.first, $0.last) },
-                topics: self.ordered(topicCounts),
-                sentences: draft.sentences.map { s in
-                    let sentence = self.text.sentences[s]
-                    return EventSentence(text: self.text.text(sentence.start..<sentence.end), start: UInt32(sentence.start), end: UInt32(sentence.end))
-                },
-                isBackReference: draft.isBackReference,
-                killed: draft.killed
-            ))
+            // The visit a meeting took place during is an event of its own, before it: the visitors make it.
+            if code != "042", let visit = self.visit(around: draft) { events.append(visit) }
+            events.append(self.event(draft, code: code, participants: participants, sentences: draft.sentences))
         }
+        for index in events.indices { events[index].id = "e\(index + 1)" }
         return events
+    }
+
+    /// A draft's CAMEO code: an engagement's from its trigger and where it happened relative to who took part.
+    func code(of draft: Draft) -> String {
+        guard let trigger = draft.trigger, draft.code == "040" else { return draft.code }
+        let countries = Set(draft.others.filter { $0.hasPrefix("country:") }.map { String($0.dropFirst(8)) })
+        let placeCountry = draft.place.flatMap { self.entities[$0]?.country }
+        switch trigger {
+        case .telephone: return "041"
+        case .meet, .visit:
+            if let placeCountry, countries.count >= 2 { return countries.contains(placeCountry) ? "043" : "044" }
+            return draft.hasVisit || trigger == .visit ? "042" : "040"
+        case .consult: return "040"
+        }
+    }
+
+    /// "The meeting took place during Dar's official visit to Washington": the visit (042, make a visit) by the
+    /// engagement's people from another country than the place's, with their countries and the host's; nil when
+    /// no sentence of the engagement speaks of a visit or its place or visitors are unknown.
+    func visit(around draft: Draft) -> ExtractedEvent? {
+        guard !draft.visitSentences.isEmpty, let place = draft.place, let host = self.entities[place]?.country else { return nil }
+        let visitors = draft.persons.filter { person in self.entities[person]?.country.map { $0 != host } ?? false }
+        guard !visitors.isEmpty else { return nil }
+        var participants = visitors
+        for visitor in visitors {
+            if let country = self.entities[visitor]?.country, !participants.contains("country:\(country)") { participants.append("country:\(country)") }
+        }
+        if !participants.contains("country:\(host)") { participants.append("country:\(host)") }
+        return self.event(draft, code: "042", participants: participants, sentences: draft.visitSentences)
+    }
+
+    /// The event a draft describes, over `sentences` (its id is set once every event is known).
+    func event(_ draft: Draft, code: String, participants: [String], sentences: [Int]) -> ExtractedEvent {
+        var topicCounts: [String: Int] = [:]
+        for s in sentences {
+            for (topic, count) in self.topics(inTokens: self.text.sentences[s].tokens) { topicCounts[topic, default: 0] += count }
+        }
+        return ExtractedEvent(
+            id: "",
+            code: code,
+            label: Self.labels[code] ?? code,
+            participants: participants,
+            place: draft.place,
+            date: draft.date?.value,
+            datePrecision: draft.date?.precision,
+            dateText: draft.date.map { self.text.text(tokens: $0.first, $0.last) },
+            topics: self.ordered(topicCounts),
+            sentences: sentences.map { s in
+                let sentence = self.text.sentences[s]
+                return EventSentence(text: self.text.text(sentence.start..<sentence.end), start: UInt32(sentence.start), end: UInt32(sentence.end))
+            },
+            isBackReference: draft.isBackReference,
+            killed: draft.killed
+        )
     }
 }

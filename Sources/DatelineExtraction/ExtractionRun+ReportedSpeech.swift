@@ -36,6 +36,11 @@ extension ExtractionRun {
             guard !range.contains(where: { self.inQuote[$0] }) else { continue }
             if let quote = self.accordingTo(in: range) ?? self.trailingAttribution(in: range) ?? self.reportingClause(in: range) {
                 self.quotes.append(quote)
+                // A statement by whoever made it, dated by the sentence (an event of its own, as a direct quote's).
+                if let speaker = quote.speaker {
+                    let date = self.times.first { self.tokens[$0.first].sentence == sentence && $0.type != "DURATION" && $0.type != "SET" }
+                    self.quoteSentences.append((sentence, speaker, date))
+                }
             }
         }
         self.quotes.sort { $0.start < $1.start }

@@ -56,6 +56,9 @@ public final class Lexicon: Sendable {
     let notAPerson: Set<String>
     /// Last words that make a name an organisation's (`[organisation-head]` in `lexicon.txt`).
     let organisationHeads: Set<String>
+    /// Organisations every country has ("Foreign Office", "Foreign Ministry", "Parliament"; country `*` in the
+    /// lexicon): scoped to the country the text gives them ("Pakistan's Foreign Office" → org:PK:foreign-office).
+    let nationalInstitutions: Set<String>
     /// Role nouns that may open a sentence before a name (`[role-word]` in `lexicon.txt`).
     let roleWords: Set<String>
 
@@ -118,6 +121,7 @@ public final class Lexicon: Sendable {
         var topics: [String] = []
         var notAPerson = Set<String>()
         var organisationHeads = Set<String>()
+        var nationalInstitutions = Set<String>()
         var roleWords = Set<String>()
         var section = ""
         for raw in lexiconText.split(separator: "\n") {
@@ -126,7 +130,7 @@ public final class Lexicon: Sendable {
             if line.hasPrefix("[") { section = String(line.dropFirst().dropLast()); continue }
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             func items(_ i: Int) -> [String] { i < f.count ? f[i].split(separator: "|").map(String.init) : [] }
-            func code(_ i: Int) -> String? { i < f.count && f[i] != "-" && !f[i].isEmpty ? f[i] : nil }
+            func code(_ i: Int) -> String? { i < f.count && f[i] != "-" && f[i] != "*" && !f[i].isEmpty ? f[i] : nil }
             switch section {
             case "office":
                 guard f.count >= 3 else { throw LexiconError(description: "lexicon.txt [office]: \(line)") }
@@ -144,6 +148,7 @@ public final class Lexicon: Sendable {
                 for alias in items(2) { add(alias, .place(name: f[0], country: code(1))) }
             case "organization":
                 let acronyms = items(2)
+                if f.count > 1, f[1] == "*" { nationalInstitutions.insert(f[0]) }
                 add(f[0], .organization(name: f[0], country: code(1), acronym: acronyms.first))
                 for acronym in acronyms { add(acronym, .organization(name: f[0], country: code(1), acronym: acronyms.first)) }
             case "designation":
@@ -178,6 +183,7 @@ public final class Lexicon: Sendable {
         self.topics = topics
         self.notAPerson = notAPerson
         self.organisationHeads = organisationHeads
+        self.nationalInstitutions = nationalInstitutions
         self.roleWords = roleWords
     }
 

@@ -54,6 +54,36 @@ import Testing
         #expect(meeting.participants == ["office:PK:foreign-minister", "country:PK", "office:US:secretary-of-state", "country:US"])
     }
 
+    /// Issue 15, items 11 and 12: a visit is an event of its own beside the meeting it contains, made by the
+    /// visitors (not the hosts); reported statements by people and by organisations are statements (010) too.
+    @Test func visitsBesideTheirMeetingsAndReportedStatements() throws {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                Indian External Affairs Minister Subrahmanyam Jaishankar met Chinese Foreign Minister Wang Yi in Beijing on Monday. \
+                The meeting took place during Jaishankar's official visit to Beijing.
+
+                China's Foreign Ministry highlighted that the two sides agreed to resume border trade.
+
+                Jaishankar will visit Tokyo next month.
+                """,
+            published: CivilDate(year: 2026, month: 3, day: 3)
+        )
+        let codes = extraction.events.map(\.code)
+        #expect(codes == ["042", "043", "010", "036"], "\(codes)")
+        let visit = try #require(extraction.events.first)
+        #expect(visit.label == "make a visit")
+        #expect(visit.participants == ["person:subrahmanyam-jaishankar", "country:IN", "country:CN"], "the visitor, then the host country")
+        #expect(visit.place == "place:beijing" && visit.date == "2026-03-02")
+        #expect(visit.sentences.map(\.text) == ["The meeting took place during Jaishankar's official visit to Beijing."])
+        let meeting = extraction.events[1]
+        #expect(Set(meeting.participants).isSuperset(of: ["person:subrahmanyam-jaishankar", "person:wang-yi"]))
+        #expect(extraction.events.map(\.id) == ["e1", "e2", "e3", "e4"])
+        let statement = extraction.events[2]
+        #expect(statement.participants == ["org:CN:foreign-ministry", "country:CN"], "\(statement.participants)")
+        // An intended visit is no visit made.
+        #expect(!extraction.events.contains { $0.code == "042" && $0.place == "place:tokyo" })
+    }
+
     @Test func garbageInNothingOut() {
         for body in ["", "   \n\n  ", "!!!! ???? ,,,,", String(repeating: "a", count: 10_000), "\u{0}\u{1}\u{FFFF}", "“unclosed quote and (bracket"] {
             let result = ArticleExtractor().extract(body: body, published: nil)

@@ -99,16 +99,18 @@ enum SampleArticles {
         #expect(previous.code == "040")
         #expect(previous.date == "2025-07-29")
         #expect(Set(previous.participants).isSuperset(of: ["person:ishaq-dar", "person:marco-rubio"]))
-        let statement = try #require(result.events.first { $0.code == "010" })
-        #expect(statement.participants.first == "org:PK:foreign-office")
-        #expect(statement.date == "2025-08-04")
+        // The Foreign Office's statement (the whole text "according to" it) and what it "highlighted" (issue 15,
+        // item 11: reported statements are statements too).
+        let statements = result.events.filter { $0.code == "010" }
+        #expect(statements.map { $0.participants } == [["org:PK:foreign-office", "country:PK"], ["org:PK:foreign-office", "country:PK"]])
+        #expect(statements.first?.date == "2025-08-04")
         // One call with two participants, not two events; nothing else.
         #expect(result.events.filter { $0.code == "041" }.count == 1)
         // "after the announcement of a recent trade agreement" between the two nations (issue 15, item 12).
         let agreement = try #require(result.events.first { $0.code == "057" })
         #expect(agreement.label == "sign formal agreement" && Set(agreement.participants) == ["country:US", "country:PK"])
         #expect(agreement.topics.first == "trade")
-        #expect(result.events.count == 4)
+        #expect(result.events.count == 5)
         #expect(!result.quotes.contains { !$0.reported }, "no words are quoted")
     }
 
@@ -228,9 +230,18 @@ enum SampleArticles {
         #expect(Set(meeting.topics).isSuperset(of: ["counterterrorism", "trade", "regional stability", "minerals and rare earths"]))
         let designation = try #require(result.events.first { $0.code == "163" })
         #expect(designation.participants == ["country:US", "org:the-resistance-front", "designation:fto", "designation:sdgt"])
+        // Quoted and reported: Rubio "stated" and "also confirmed" (on the meeting's day), the Foreign Office "earlier
+        // indicated" (undated: before the visit), its spokesperson "said on Thursday".
         let statements = result.events.filter { $0.code == "010" }
-        #expect(statements.map(\.participants.first) == ["person:marco-rubio", "person:shafqat-ali-khan"])
-        #expect(statements.map(\.date) == ["2025-07-25", "2025-07-24"])
+        #expect(statements.map(\.participants.first) == ["person:marco-rubio", "person:marco-rubio", "org:PK:foreign-office", "person:shafqat-ali-khan"])
+        #expect(statements.map(\.date) == ["2025-07-25", "2025-07-25", nil, "2025-07-24"])
+        // "The high-level meeting took place during Ishaq Dar's official visit to Washington": the visit is an event
+        // of its own, just before the meeting (issue 15, item 12).
+        let visit = try #require(result.events.first { $0.code == "042" })
+        #expect(visit.label == "make a visit" && visit.id == "e1" && meeting.id == "e2")
+        #expect(visit.participants == ["person:ishaq-dar", "country:PK", "country:US"])
+        #expect(visit.place == "place:washington" && visit.date == "2025-07-25")
+        #expect(visit.sentences.first?.text.hasPrefix("The high-level meeting took place during Ishaq Dar") == true)
         // "TRF had claimed responsibility for the April 22 attack in India’s Jammu and Kashmir region, which killed
         // 26 civilians" (issue 15, item 12); "any potential agreements signed" is no agreement.
         let attack = try #require(result.events.first { $0.code == "180" })
@@ -238,6 +249,6 @@ enum SampleArticles {
         #expect(attack.date == "2025-04-22" && attack.place == "place:jammu-and-kashmir" && attack.killed == 26)
         #expect(attack.participants == ["org:the-resistance-front", "country:IN"])
         #expect(!result.events.contains { $0.code == "057" })
-        #expect(result.events.count == 5)
+        #expect(result.events.count == 8)
     }
 }

@@ -83,11 +83,12 @@ final class EntityView {
         return nil
     }
 
-    /// Which engagements can be the same: a phone call is not a meeting.
+    /// Which engagements can be the same: a phone call is not a meeting, nor a visit the meetings held during it.
     static func family(_ code: String) -> String {
         switch code {
         case "041": "telephone"
-        case "040", "042", "043", "044": "meeting"  // 040: an engagement the text does not say more about
+        case "042": "visit"
+        case "040", "043", "044": "meeting"  // 040: an engagement the text does not say more about
         case "046": "negotiate"
         default: code
         }
