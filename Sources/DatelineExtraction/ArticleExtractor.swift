@@ -8,7 +8,7 @@ public import DatelineProtocol
 /// Pure Swift, deterministic, rules and gazetteers only (see `Data/`). Safe to share between threads.
 public struct ArticleExtractor: Sendable {
     /// Bumped whenever the same text may be read differently.
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
 
     public let lexicon: Lexicon
     /// The statistical tagger that finds the people, places and organisations no rule knows; nil for rules only.

@@ -1,4 +1,4 @@
-public import DatelineProtocol
+internal import DatelineProtocol
 
 /// Reported speech: what someone said, told in the writer's words, with its speaker — "the Foreign Office
 /// highlighted that …", "He also confirmed that …", "diplomatic observers believe …", "…, according to a

@@ -1,4 +1,4 @@
-public import DatelineProtocol
+internal import DatelineProtocol
 
 /// Reads an article's title or dateline place beside its body: headlines are written in Title Case or capitals,
 /// where the tagger cannot tell names from words, so a header names

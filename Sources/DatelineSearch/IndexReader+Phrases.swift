@@ -60,52 +60,40 @@ extension IndexReader {
         }
     }
 
-    /// A phrase's documents in one segment: the rarest term's postings lead, filtered by `accept` first when there
-    /// is one; the others are sought a block at a time for those documents only (blocks no candidate lands in are
-    /// never decoded), and positions are read only for the documents every term holds.
+    /// A phrase's documents in one segment: the rarest term's documents lead (filtered by `accept` first when there
+    /// is one); every term is sought a block at a time for those documents only (blocks no candidate lands in are
+    /// never decoded, frequencies only in blocks where a candidate is found), and positions are read only for the
+    /// documents every term holds.
     private func phrase(
         _ infos: [TermInfo], in segment: IndexSegment, base: Int, limit: Int, accept: Prefilter?, into key: inout ScoredKey
     ) throws(DatelineStorageError) {
         let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
-        let list = try segment.postings(infos[leader], below: limit, positions: false)
-        func followers() throws(DatelineStorageError) -> [IndexSegment.BlockPostings?] {
-            var followers: [IndexSegment.BlockPostings?] = []
-            for (term, info) in infos.enumerated() { followers.append(term == leader ? nil : try segment.blockPostings(of: info, below: limit)) }
-            return followers
-        }
-        var seekers: [IndexSegment.BlockPostings?] = []
-        for (term, info) in infos.enumerated() { seekers.append(term == leader ? nil : try segment.blockPostings(of: info, below: limit)) }
-        var leaderPositions = try segment.positions(of: infos[leader])
+        var seekers: [IndexSegment.BlockPostings] = []
+        for info in infos { seekers.append(try segment.blockPostings(of: info, below: limit)) }
         var fields = FieldPositions(terms: infos.count)
-        /// Counts the phrase in the leader's `index`-th document when every term holds it; false when no later
-        /// document can hold them all.
-        func count(_ index: Int) throws(DatelineStorageError) -> Bool {
-            let document = list.documents[index]
-            for term in infos.indices where term != leader {
-                guard try seekers[term]!.seek(document) else { return !seekers[term]!.isExhausted }
-            }
+        /// Counts the phrase in `document` when every term holds it; false when no later document can hold them all.
+        func count(_ document: UInt32) throws(DatelineStorageError) -> Bool {
             for term in infos.indices {
-                if term == leader {
-                    try fields.read(term, document: index, of: list, from: &leaderPositions)
-                } else {
-                    try fields.read(term, from: &seekers[term]!)
-                }
+                guard try seekers[term].seek(document) else { return !seekers[term].isExhausted }
             }
+            for term in infos.indices { try fields.read(term, from: &seekers[term]) }
             fields.count(document: UInt32(base) + document, into: &key)
             return true
         }
         guard let accept else {
-            for index in list.documents.indices where try !count(index) { break }
+            // The leader's own cursor walks its documents and is then on each it seeks.
+            while let document = try seekers[leader].next() {
+                if try !count(document) { break }
+            }
             return
         }
-        // The filter first, on the leader's documents: the other terms are sought only for those it keeps.
-        let documents = list.documents.map { UInt32(base) + $0 }
-        let kept = accept(documents)
-        var next = 0  // in kept
-        for (index, document) in documents.enumerated() {
-            while next < kept.count, kept[next] < document { next += 1 }
-            guard next < kept.count else { break }
-            if kept[next] == document, try !count(index) { break }
+        // The filter first, on the leader's documents: the terms are sought only for those it keeps.
+        var leading = try segment.blockPostings(of: infos[leader], below: limit)
+        var documents: [UInt32] = []
+        documents.reserveCapacity(infos[leader].documentFrequency)
+        while let document = try leading.next() { documents.append(UInt32(base) + document) }
+        for document in accept(documents) {
+            if try !count(document - UInt32(base)) { break }
         }
     }
 
@@ -131,11 +119,6 @@ extension IndexReader {
         /// Term `term`'s positions in the document `postings` last found.
         mutating func read(_ term: Int, from postings: inout IndexSegment.BlockPostings) throws(DatelineStorageError) {
             try postings.positions(title: &self.titles[term], body: &self.bodies[term])
-        }
-
-        /// Term `term`'s positions in its `document`-th document of `list`.
-        mutating func read(_ term: Int, document: Int, of list: PostingList, from positions: inout IndexSegment.Positions) throws(DatelineStorageError) {
-            try positions.read(document, of: list, title: &self.titles[term], body: &self.bodies[term])
         }
 
         /// Adds `document` to `key` when the phrase occurs in it, with its count in each field.

@@ -471,6 +471,20 @@ struct PostingsFormatTests {
                     }
                     #expect(try !cursor.seek(document + 6))
                     #expect(cursor.isExhausted == (limit == .max), "past the last document only an unlimited cursor runs out")
+                    // Walked one document at a time (documents only), then each found again with its positions.
+                    var walker = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    var walked: [UInt32] = []
+                    while let next = try walker.next() {
+                        walked.append(next)
+                        if walked.count % 97 == 1 {
+                            #expect(try walker.seek(next))
+                            try walker.positions(title: &title, body: &body)
+                            let expected = list.positions(at: held[next]!)
+                            #expect(title == Array(expected.title) && body == Array(expected.body))
+                        }
+                    }
+                    #expect(walked == list.documents.filter { $0 < limit }, "below \(limit)")
+                    #expect(try walker.next() == nil)
                 }
             }
         }

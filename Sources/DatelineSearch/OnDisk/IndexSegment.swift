@@ -441,31 +441,6 @@ package final class IndexSegment: Sendable {
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
 
-    /// Reads the positions of chosen documents of a term's postings decoded without them, in increasing order.
-    package struct Positions {
-        private var cursor: PostingsFormat.PositionCursor
-        private let segment: IndexSegment
-
-        init(_ cursor: PostingsFormat.PositionCursor, segment: IndexSegment) {
-            self.cursor = cursor
-            self.segment = segment
-        }
-
-        /// The title and body positions of `list`'s `index`-th document.
-        package mutating func at(_ index: Int, of list: PostingList) throws(DatelineStorageError) -> (title: [UInt32], body: [UInt32]) {
-            do throws(IndexFormatError) {
-                return try self.cursor.positions(at: index, of: list)
-            } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
-        }
-
-        /// Like ``at(_:of:)``, into `title` and `body` (emptied first, their storage reused).
-        package mutating func read(_ index: Int, of list: PostingList, title: inout [UInt32], body: inout [UInt32]) throws(DatelineStorageError) {
-            do throws(IndexFormatError) {
-                try self.cursor.positions(at: index, of: list, title: &title, body: &body)
-            } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
-        }
-    }
-
     /// A term's postings walked a block at a time, for intersections (see ``PostingsFormat/BlockCursor``).
     package struct BlockPostings {
         private var cursor: PostingsFormat.BlockCursor
@@ -482,6 +457,13 @@ package final class IndexSegment: Sendable {
         package mutating func seek(_ document: UInt32) throws(DatelineStorageError) -> Bool {
             do throws(IndexFormatError) {
                 return try self.cursor.seek(document)
+            } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
+        }
+
+        /// The next document (the first, at the start); nil past the last. Reads documents only.
+        package mutating func next() throws(DatelineStorageError) -> UInt32? {
+            do throws(IndexFormatError) {
+                return try self.cursor.next()
             } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
         }
 
@@ -506,13 +488,6 @@ package final class IndexSegment: Sendable {
                 ),
                 segment: self
             )
-        } catch { throw self.failure(error, in: self.postingsFile) }
-    }
-
-    /// A reader of the positions of the term `info` describes, for documents of its postings chosen later.
-    package func positions(of info: TermInfo) throws(DatelineStorageError) -> Positions {
-        do throws(IndexFormatError) {
-            return Positions(try PostingsFormat.PositionCursor(self.postingsFile.payload, offset: info.postingsOffset, positions: self.positionsFile.payload), segment: self)
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
 

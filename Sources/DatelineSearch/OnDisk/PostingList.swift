@@ -115,69 +115,6 @@ enum PostingsFormat {
         return output
     }
 
-    /// Reads the positions of chosen documents of a term whose postings were decoded without them (a phrase
-    /// needs them only for the documents every one of its terms holds): it jumps to the block's first positions
-    /// through its skip entry and steps over the varints of the documents before it, so the positions of other
-    /// documents are never decoded. Documents must be asked for in increasing order.
-    struct PositionCursor {
-        let postings: UnsafeRawBufferPointer
-        let positions: UnsafeRawBufferPointer
-        let skipStart: Int
-        let blockCount: Int
-        private var index = -1
-        private var offset = 0
-
-        init(_ postings: UnsafeRawBufferPointer, offset: Int, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
-            var cursor = ByteCursor(postings, at: offset)
-            self.blockCount = try cursor.int()
-            self.skipStart = cursor.position
-            guard self.blockCount <= cursor.remaining / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
-            self.postings = postings
-            self.positions = positions
-        }
-
-        /// The title and body positions of the `index`-th document of `list` (the term's postings, decoded).
-        mutating func positions(at index: Int, of list: PostingList) throws(IndexFormatError) -> (title: [UInt32], body: [UInt32]) {
-            var title: [UInt32] = []
-            var body: [UInt32] = []
-            try self.positions(at: index, of: list, title: &title, body: &body)
-            return (title, body)
-        }
-
-        /// Like ``positions(at:of:)``, into `title` and `body` (emptied first, their storage reused).
-        mutating func positions(at index: Int, of list: PostingList, title: inout [UInt32], body: inout [UInt32]) throws(IndexFormatError) {
-            let block = index / PostingsFormat.blockSize
-            guard block < self.blockCount, index < list.count else { throw IndexFormatError("document \(index) of a term's \(list.count)") }
-            if self.index < block * PostingsFormat.blockSize || self.index > index {
-                // Start at the block's first document.
-                let skip = self.skipStart + block * PostingsFormat.skipEntrySize
-                self.offset = Int(truncatingIfNeeded: self.postings.littleEndian(at: skip + 8, as: UInt64.self))
-                self.index = block * PostingsFormat.blockSize
-            }
-            var cursor = ByteCursor(self.positions, at: self.offset)
-            var skipped = 0  // the positions of the documents before it, stepped over at once
-            while self.index < index {
-                skipped += Int(list.titleFrequencies[self.index]) + Int(list.bodyFrequencies[self.index])
-                self.index += 1
-            }
-            try cursor.skipVarints(skipped)
-            func read(_ frequency: UInt32, into field: inout [UInt32]) throws(IndexFormatError) {
-                field.removeAll(keepingCapacity: true)
-                var position: UInt32 = 0
-                for _ in 0..<frequency {
-                    let gap = try cursor.varint()
-                    guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
-                    position += UInt32(gap)
-                    field.append(position)
-                }
-            }
-            try read(list.titleFrequencies[index], into: &title)
-            try read(list.bodyFrequencies[index], into: &body)
-            self.index = index + 1
-            self.offset = cursor.position
-        }
-    }
-
     /// Walks a term's postings a block at a time, decoding a block only when a document asked for may be in it
     /// (its skip entry's last document is at or past it), so an intersection led by a rarer term decodes only the
     /// blocks it lands in; reads the positions of the documents it finds, stepping over those of the others in
@@ -258,6 +195,30 @@ enum PostingsFormat {
             guard self.entry < self.entries, self.documents[self.entry] == target else { return false }
             if !self.frequenciesLoaded { try self.loadFrequencies() }
             return true
+        }
+
+        /// Moves to the next document (the first, at the start) and returns it; nil past the last one below the
+        /// limit. Only the documents are unpacked (see ``seek(_:)`` for a document's frequencies and positions).
+        mutating func next() throws(IndexFormatError) -> UInt32? {
+            if self.block < 0 {
+                guard self.blockCount > 0 else { return nil }
+                try self.load(0)
+            } else if self.block >= self.blockCount {
+                return nil
+            } else if self.entry + 1 < self.entries {
+                self.entry += 1
+            } else {
+                guard self.block + 1 < self.blockCount else {
+                    self.block = self.blockCount
+                    return nil
+                }
+                try self.load(self.block + 1)
+            }
+            guard self.documents[self.entry] < self.limit else {
+                self.block = self.blockCount
+                return nil
+            }
+            return self.documents[self.entry]
         }
 
         /// Unpacks the loaded block's title and body frequencies.
