@@ -18,6 +18,10 @@ let fuzzers: [(product: String, target: String, dependencies: [Target.Dependency
     ("article-jsonl", "JSONLinesArticleFuzzer", [.product(name: "DatelineArticles", package: "dateline"), .product(name: "DatelineProtocol", package: "dateline")]),
     ("article-reuters", "ReutersArticleFuzzer", [.product(name: "DatelineArticles", package: "dateline"), .product(name: "DatelineProtocol", package: "dateline")]),
     ("query-parser", "QueryParserFuzzer", [.product(name: "DatelineSearch", package: "dateline")]),
+    ("article-extraction", "ExtractionFuzzer", [
+        .product(name: "DatelineArticles", package: "dateline"), .product(name: "DatelineExtraction", package: "dateline"),
+        .product(name: "DatelineProtocol", package: "dateline"),
+    ]),
 ]
 
 let package = Package(

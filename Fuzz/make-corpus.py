@@ -163,6 +163,28 @@ def article_seeds():
         print(f"make-corpus.py: {source} not found; Reuters seeds are only the test fixture", file=sys.stderr)
 
 
+EXTRACTION_SNIPPETS = {
+    # The first byte: bit 0 = title and dateline lines first, bit 1 = a publication date.
+    "meeting": b"\x03Rubio, Dar Hold Talks in Washington\nIslamabad\nUS Secretary of State Marco Rubio met Pakistan's Foreign "
+               b"Minister Ishaq Dar in Washington on Friday, during Dar's official visit. \u201cWe are grateful,\u201d Rubio said. "
+               b"The Foreign Office highlighted that the two sides agreed to resume trade talks next month.",
+    "report": b"\x02Third-quarter net income jumped 97% to $2.8 million. In the year-earlier quarter, it earned $1.4 million, "
+              b"up from $1 million a year ago. The talks are set to resume Monday; he will visit New Delhi in December.",
+    "attack": b"\x02The April 22 attack in India's Jammu and Kashmir region, which killed 26 civilians, was claimed by TRF. "
+              b"Mr Blair and Ms Hewitt met on Tuesday night, 2 1/2 years after the summit, according to officials.",
+    "undated": b"\x00Senator Dar said: \u201cnothing\u201d \u201cunclosed (bracket Jean-Luc Brassard van der Merwe MP U.S. 1996-08-30",
+}
+
+
+def extraction_seeds():
+    for path in sorted(os.listdir(os.path.join(ROOT, "samples"))):
+        if path.endswith(".txt"):
+            body = open(os.path.join(ROOT, "samples", path), "rb").read()
+            write("article-extraction", "sample-" + path, b"\x02" + body)
+    for name, data in EXTRACTION_SNIPPETS.items():
+        write("article-extraction", name, data.decode("unicode_escape").encode("utf-8"))
+
+
 def query_seeds():
     for query in QUERIES:
         write("query-parser", hashlib.sha1(query.encode()).hexdigest()[:12], query)
@@ -174,6 +196,7 @@ def main():
         shutil.rmtree(CORPUS)
     protocol_seeds()
     article_seeds()
+    extraction_seeds()
     query_seeds()
     total = 0
     for target in sorted(os.listdir(CORPUS)):

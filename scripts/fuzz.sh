@@ -14,7 +14,7 @@
 #                 errors in unsafe code (zlib buffers, mmap) are caught only by the default ASan build
 #   --list        print the targets and exit
 #   TARGET        frame-decoder payload-decoder decompression article-plaintext article-json article-jsonl
-#                 article-reuters query-parser (default: all)
+#                 article-reuters query-parser article-extraction (default: all)
 #
 # Before fuzzing, each target replays its reproducers in Fuzz/Regressions/<target>/ (each must now pass).
 # Prints per target the executions done, exec/s, corpus size and findings; exits 1 when anything crashed,
@@ -26,7 +26,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/common.sh"
 FUZZ="$ROOT/Fuzz"
 SCRATCH="${FUZZ_SCRATCH:-$FUZZ/.build-fuzz}"  # FUZZ_SCRATCH: build somewhere else (e.g. a clean build)
-ALL_TARGETS=(frame-decoder payload-decoder decompression article-plaintext article-json article-jsonl article-reuters query-parser)
+ALL_TARGETS=(frame-decoder payload-decoder decompression article-plaintext article-json article-jsonl article-reuters query-parser article-extraction)
 
 seconds=""
 runs=""

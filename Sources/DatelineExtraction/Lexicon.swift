@@ -177,7 +177,7 @@ public final class Lexicon: Sendable {
         self.countries = countries
         self.phrases = phrases
         self.topicWords = topicWords
-        self.topicPrefixesByStart = Dictionary(grouping: topicPrefixes.map { (prefix: $0.0, topic: $0.1) }) { String($0.prefix.utf8.prefix(3))! }
+        self.topicPrefixesByStart = Dictionary(grouping: topicPrefixes.map { (prefix: $0.0, topic: $0.1) }) { String(decoding: $0.prefix.utf8.prefix(3), as: UTF8.self) }
         self.countriesByLowercasedName = Dictionary(countries.values.map { ($0.name.lowercased(), $0.code) }, uniquingKeysWith: { a, _ in a })
         self.topicPhrases = topicPhrases
         self.topics = topics
@@ -236,7 +236,8 @@ public final class Lexicon: Sendable {
         }
         if let topic = self.topicWords[lowered[i]] { return (1, topic) }
         let word = lowered[i]
-        guard word.utf8.count >= 3, let candidates = self.topicPrefixesByStart[String(word.utf8.prefix(3))!] else { return nil }
+        // The first three bytes, decoded as the keys were: a character they cut in two ("Пр…") is repaired, not a trap.
+        guard word.utf8.count >= 3, let candidates = self.topicPrefixesByStart[String(decoding: word.utf8.prefix(3), as: UTF8.self)] else { return nil }
         for (prefix, topic) in candidates where word.hasPrefix(prefix) { return (1, topic) }
         return nil
     }
