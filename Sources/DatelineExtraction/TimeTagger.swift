@@ -164,7 +164,10 @@ public struct TimeTagger: Sendable {
     func number(at i: Int, _ lower: [String], _ tokens: [Token]) -> (value: Double?, length: Int)? {
         guard i < lower.count else { return nil }
         let word = lower[i]
-        if tokens[i].kind == .number, let value = Double(word.utf8.contains(UInt8(ascii: ",")) ? String(word.filter { $0 != "," }) : word) {
+        // No time expression counts more than a billion units (and an Int must hold the count).
+        if tokens[i].kind == .number, let value = Double(word.utf8.contains(UInt8(ascii: ",")) ? String(word.filter { $0 != "," }) : word),
+           value.isFinite, value <= 1_000_000_000
+        {
             // "2 1/2": two and a half.
             if i + 3 < lower.count, lower[i + 1] == "1", lower[i + 2] == "/", lower[i + 3] == "2", tokens[i + 2].isJoinedToPrevious, tokens[i + 3].isJoinedToPrevious,
                tokens[i + 3].sentence == tokens[i].sentence

@@ -13,4 +13,12 @@ struct ExtractionFuzzRegressionTests {
         let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 8, day: 4))
         #expect(extraction.topics.isEmpty)
     }
+
+    /// A count too large for an Int ("777…772 1/2 days", "10^30 years") trapped the duration's value; such a number
+    /// is no count of time units (what follows it may still be: "2 days").
+    @Test(arguments: ["less than 777777777777777777777777777777777777777772 1/2 days", "for 1,000,000,000,000,000,000,000 years", "99999999999999999999 decades ago"])
+    func countsTooLargeForAnIntAreNoDurations(body: String) {
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 8, day: 4))
+        #expect(!extraction.times.contains { ["7777", "0000", "9999"].contains(where: $0.text.contains) })
+    }
 }
