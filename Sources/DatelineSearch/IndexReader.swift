@@ -103,6 +103,21 @@ package struct IndexReader {
         return key
     }
 
+    /// The term's whole postings where `locations` found it (no dictionary look-up again in a wholly visible
+    /// segment).
+    private func key(_ term: String, at locations: TermLocations) throws(DatelineStorageError) -> ScoredKey {
+        var key = ScoredKey()
+        for (slot, count, info) in locations.parts {
+            if case .segment(let segment) = slot.part {
+                guard let info = count == slot.count ? info : try segment.termInfo(term) else { continue }
+                try segment.appendPostings(info, below: count, base: UInt32(slot.base), to: &key)
+            } else {
+                key.append(try self.postings(term, in: slot.part, limit: count, positions: false), base: UInt32(slot.base))
+            }
+        }
+        return key
+    }
+
     /// Every term of the view starting with `prefix`, in byte order.
     private func terms(withPrefix prefix: String, limit: Int) throws(DatelineStorageError) -> [String] {
         var terms = Set<String>()
@@ -208,7 +223,7 @@ package struct IndexReader {
             if let candidates = result {
                 key = try self.key(term.term, at: term.locations, among: candidates)
             } else {
-                key = try self.key(term.term, limit: limit)
+                key = try self.key(term.term, at: term.locations)
             }
             partKeys[term.index] = [key]
             result = key.documents
