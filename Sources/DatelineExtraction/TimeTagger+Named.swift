@@ -237,3 +237,59 @@ extension TimeTagger {
         return TaggedTime(first: start, last: last, type: "TIME", value: "\(prefix)T\(clock)", precision: "minute", modifier: modifier)
     }
 }
+
+/// Days told relative to the story's own last date: "the next day", "the previous day", "the day before", "that
+/// day", "the same day" ("three days later" stays a duration with TimeML: "later" is a signal). They are matched with a placeholder value (``narrativeMarker`` and the
+/// offset in days) that ``TimeTagger/resolveNarrativeDays(_:)`` replaces with the last full date named before them.
+extension TimeTagger {
+    static let narrativeMarker = "NARRATIVE"
+
+    /// A day counted from the narrative's last date, starting at token `i`.
+    func matchNarrativeDay(start: Int, at i: Int, tokens: [Token], lower: [String]) -> TaggedTime? {
+        let n = tokens.count
+        let same = { (j: Int) in j < n && tokens[j].sentence == tokens[i].sentence }
+        func day(_ last: Int, _ offset: Int) -> TaggedTime {
+            TaggedTime(first: start, last: last, type: "DATE", value: "\(Self.narrativeMarker)\(offset)", precision: "day", modifier: nil)
+        }
+        let word = lower[i]
+        if word == "the", same(i + 2) {
+            let next = lower[i + 1]
+            if lower[i + 2] == "day", let offset = ["next": 1, "following": 1, "previous": -1, "preceding": -1, "same": 0][next] { return day(i + 2, offset) }
+            // "the day before." / "the day after," — not "the day before the vote" (that day is the vote's).
+            if next == "day", ["before", "after"].contains(lower[i + 2]), !(same(i + 3) && tokens[i + 3].kind == .word) {
+                return day(i + 2, lower[i + 2] == "before" ? -1 : 1)
+            }
+        }
+        if word == "that", same(i + 1), lower[i + 1] == "day", !(same(i + 2) && ["of", "when", "that"].contains(lower[i + 2])) { return day(i + 1, 0) }
+        return nil
+    }
+
+    /// Gives each narrative day (see ``matchNarrativeDay(start:at:tokens:lower:)``) the date of the last full date
+    /// (or narrative day) named before it, moved by its offset; with none before it, it is no time expression ("that
+    /// day" alone).
+    static func resolveNarrativeDays(_ found: inout [TaggedTime]) {
+        var anchor: CivilDate?
+        var unresolved: [Int] = []
+        for index in found.indices {
+            let value = found[index].value
+            if value.hasPrefix(Self.narrativeMarker), let offset = Int(value.dropFirst(Self.narrativeMarker.count)) {
+                // A day resolved so moves the story on: "the next day … the day before" is the first day again.
+                if let day = anchor?.adding(days: offset) {
+                    found[index].value = day.description
+                    anchor = day
+                } else {
+                    unresolved.append(index)
+                }
+                continue
+            }
+            // A full date (a day, or a time on one) anchors what follows.
+            let parts = value.prefix(10).split(separator: "-")
+            if found[index].type == "DATE" || found[index].type == "TIME", parts.count == 3, parts[0].count == 4,
+               let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), CivilDate.isValid(year: year, month: month, day: day)
+            {
+                anchor = CivilDate(year: year, month: month, day: day)
+            }
+        }
+        for index in unresolved.reversed() { found.remove(at: index) }
+    }
+}

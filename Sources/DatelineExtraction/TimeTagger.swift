@@ -114,6 +114,7 @@ public struct TimeTagger: Sendable {
             }
         }
         self.resolveReportingPeriods(&found, tokens: tokens, lower: lower, reference: reference)
+        Self.resolveNarrativeDays(&found)
         return found
     }
 
@@ -329,6 +330,7 @@ public struct TimeTagger: Sendable {
         let word = lower[i]
         let sameSentence = { (j: Int) -> Bool in j < n && tokens[j].sentence == tokens[i].sentence }
         if let named = self.matchNamed(start: start, at: i, modifier: modifier, tokens: tokens, lower: lower, reference: reference) { return named }
+        if modifier == nil, let narrative = self.matchNarrativeDay(start: start, at: i, tokens: tokens, lower: lower) { return narrative }
 
         // Reference words.
         if modifier == nil {

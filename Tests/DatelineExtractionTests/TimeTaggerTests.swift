@@ -149,6 +149,18 @@ import Testing
         #expect(tag("It earned $2 million for the year ended July 2.", on: december) == ["the year=P1Y", "July 2=1998-07-02"])
     }
 
+    /// Issue 15, item 10: anaphora — a day told from the story's own last date, not the publication's.
+    @Test func daysToldFromTheNarrativesLastDate() {
+        let reference = CivilDate(year: 2025, month: 8, day: 4)
+        #expect(tag("The talks opened on July 29. The next day, the ministers met again; the day before, aides had met.", on: reference)
+            == ["July 29=2025-07-29", "The next day=2025-07-30", "the day before=2025-07-29"])
+        #expect(tag("He was shot on Oct. 23, 1998. Earlier that day, his family called the police.", on: reference)
+            == ["Oct. 23, 1998=1998-10-23", "that day=1998-10-23"])
+        #expect(tag("Nobody knew it that day.", on: reference) == [], "no date before it: no time expression")
+        #expect(tag("On Friday he said: see you the day before the vote.", on: reference) == ["Friday=2025-08-01"], "the vote's day, not the story's")
+        #expect(tag("On July 29 talks began. Three days later they ended.", on: reference) == ["July 29=2025-07-29", "Three days=P3D"], "TimeML: a duration, 'later' a signal")
+    }
+
     @Test func wordsThatAreNotDates() {
         #expect(tag("You may go. Jan Smith said 1,990 people came.").isEmpty)
     }
