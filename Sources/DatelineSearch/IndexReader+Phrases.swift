@@ -3,9 +3,10 @@ internal import DatelineStorage
 /// Phrase matching: documents where the terms occur consecutively, in a field.
 extension IndexReader {
     /// Documents where `terms` occur consecutively, with the phrase's frequency in each field. The key is scored
-    /// with the sum of the terms' IDFs (see ``ScoredKey/termDocumentFrequencies``), so when `accept` is given only
-    /// the documents it keeps among those holding every term have their positions read; the terms' postings
-    /// (ascending documents, ascending positions) are walked side by side, with no hashing per document or position.
+    /// with the sum of the terms' IDFs (see ``ScoredKey/termDocumentFrequencies``), so when `accept` is given a
+    /// segment's other terms are sought, and positions read, only in the leading term's documents it keeps; the
+    /// terms' postings (ascending documents, ascending positions) are walked side by side, with no hashing per
+    /// document or position.
     func phrase(_ terms: [String], limit: Int, accept: Prefilter?) throws(DatelineStorageError) -> ScoredKey {
         var locations: [TermLocations] = []
         for term in terms { locations.append(try self.locations(of: term, limit: limit)) }
