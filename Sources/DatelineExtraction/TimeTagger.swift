@@ -64,7 +64,7 @@ public struct TimeTagger: Sendable {
         "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     ]
     static let futureCues: Set<String> = [
-        "will", "'ll", "shall", "would", "could", "might", "next", "coming", "upcoming", "scheduled", "due", "expected", "planned",
+        "will", "'ll", "shall", "would", "might", "next", "coming", "upcoming", "scheduled", "due", "expected", "planned",
         "planning", "plans", "until", "ahead", "expects", "intends", "tomorrow",
     ]
     static let pastCues: Set<String> = [
