@@ -80,7 +80,7 @@ extension TimeTagger {
         let n = lower.count
         guard i < n else { return nil }
         let same = { (j: Int) in j < n && tokens[j].sentence == tokens[i].sentence }
-        if let century = ["eighteen": 18, "nineteen": 19][lower[i]], same(i + 1),
+        if let century = Self.centuryWords[lower[i]], same(i + 1),
            let rest = self.number(at: i + 1, lower, tokens), let value = rest.value, value >= 10, value < 100, value == value.rounded(),
            !["a", "an", "one", "single", "half", "dozen", "hundred"].contains(lower[i + 1])
         {
@@ -242,7 +242,10 @@ extension TimeTagger {
 /// day", "the same day" ("three days later" stays a duration with TimeML: "later" is a signal). They are matched with a placeholder value (``narrativeMarker`` and the
 /// offset in days) that ``TimeTagger/resolveNarrativeDays(_:)`` replaces with the last full date named before them.
 extension TimeTagger {
+    static let centuryWords: [String: Int] = ["eighteen": 18, "nineteen": 19]
     static let narrativeMarker = "NARRATIVE"
+    /// "the next day" and the like: the word before "day", and the days it counts from the story's last date.
+    static let narrativeOffsets: [String: Int] = ["next": 1, "following": 1, "previous": -1, "preceding": -1, "same": 0]
 
     /// A day counted from the narrative's last date, starting at token `i`.
     func matchNarrativeDay(start: Int, at i: Int, tokens: [Token], lower: [String]) -> TaggedTime? {
@@ -254,7 +257,7 @@ extension TimeTagger {
         let word = lower[i]
         if word == "the", same(i + 2) {
             let next = lower[i + 1]
-            if lower[i + 2] == "day", let offset = ["next": 1, "following": 1, "previous": -1, "preceding": -1, "same": 0][next] { return day(i + 2, offset) }
+            if lower[i + 2] == "day", let offset = Self.narrativeOffsets[next] { return day(i + 2, offset) }
             // "the day before." / "the day after," — not "the day before the vote" (that day is the vote's).
             if next == "day", ["before", "after"].contains(lower[i + 2]), !(same(i + 3) && tokens[i + 3].kind == .word) {
                 return day(i + 2, lower[i + 2] == "before" ? -1 : 1)
