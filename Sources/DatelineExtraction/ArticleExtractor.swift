@@ -876,7 +876,8 @@ struct ExtractionRun {
                 verb = self.lower[i - 2]
                 var s = i - 3
                 while s > 0, tokens[s - 1].sentence == tokens[i].sentence, i - s < 7, tokens[s - 1].isCapitalized { s -= 1 }
-                if s <= i - 3 {
+                // (Nothing before the verb, as in a text opening "said: “…”": no speaker.)
+                if i >= 3, s <= i - 3 {
                     speakerText = self.text.text(tokens: s, i - 3)
                     speaker = self.person(in: s...(i - 3))
                 }

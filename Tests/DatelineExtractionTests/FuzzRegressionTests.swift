@@ -21,4 +21,12 @@ struct ExtractionFuzzRegressionTests {
         let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 8, day: 4))
         #expect(!extraction.times.contains { ["7777", "0000", "9999"].contains(where: $0.text.contains) })
     }
+
+    /// A text opening with a speech verb and a quote ("said: “…”") has no speaker before the verb: reading one at
+    /// token −1 trapped (found by CI's deterministic pass of the extraction fuzzer).
+    @Test(arguments: ["said: \u{201C}We will meet again.\u{201D}", "Said, \u{201C}no\u{201D}", "x said: \u{201C}yes\u{201D}"])
+    func aQuoteAfterAnOpeningSpeechVerbHasNoSpeakerBeforeIt(body: String) {
+        let extraction = ArticleExtractor().extract(body: body, published: nil)
+        #expect(extraction.quotes.allSatisfy { $0.speaker == nil })
+    }
 }
