@@ -96,6 +96,11 @@ struct ExtractionRun {
     /// York Stock Exchange", "Real Madrid", "Anthony Washington"): one name, as the tagger says, not the place
     /// inside it, so the rules leave them alone.
     var claimedByModel: [Bool]
+    /// What the event rules look for in each token, and in each sentence (the union of its tokens' classes).
+    let wordClasses: [WordClass]
+    let sentenceClasses: [WordClass]
+    /// The topic cue starting at each word (the article's topics and every event's read them).
+    let topicCues: [(length: Int, topic: String)?]
     /// The longest lexicon phrase at each token (within its sentence), looked up once.
     var lexiconMatches: [(length: Int, entries: [LexiconEntry])?] = []
 
@@ -114,6 +119,11 @@ struct ExtractionRun {
         self.text = text
         self.published = published
         self.lower = text.tokens.map { $0.text.lowercased() }
+        let wordClasses = WordClass.classes(of: self.lower)
+        self.wordClasses = wordClasses
+        self.sentenceClasses = text.sentences.map { sentence in sentence.tokens.reduce(into: WordClass()) { $0.formUnion(wordClasses[$1]) } }
+        let lower = self.lower
+        self.topicCues = text.tokens.indices.map { i in text.tokens[i].kind == .word ? extractor.lexicon.topicCue(in: lower, at: i) : nil }
         self.tokenEntities = Array(repeating: [], count: text.tokens.count)
         self.covered = Array(repeating: false, count: text.tokens.count)
         self.inQuote = Array(repeating: false, count: text.tokens.count)
@@ -901,7 +911,7 @@ struct ExtractionRun {
         var counts: [String: Int] = [:]
         var i = range.lowerBound
         while i < range.upperBound {
-            if self.tokens[i].kind == .word, let cue = self.extractor.lexicon.topicCue(in: self.lower, at: i) {
+            if let cue = self.topicCues[i] {
                 counts[cue.topic, default: 0] += 1
                 i += cue.length
             } else {

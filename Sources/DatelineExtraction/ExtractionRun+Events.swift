@@ -42,8 +42,8 @@ extension ExtractionRun {
 
     /// Whether sentence `s` speaks of a visit that happened (not one intended, not a quoted one).
     func speaksOfAVisit(_ s: Int) -> Bool {
-        self.text.sentences[s].tokens.contains { t in
-            !self.inQuote[t] && Self.visitWords.contains(self.lower[t]) && !self.isIntent(t) && !self.isBackReference(t)
+        self.sentenceClasses[s].contains(.visit) && self.text.sentences[s].tokens.contains { t in
+            !self.inQuote[t] && self.wordClasses[t].contains(.visit) && !self.isIntent(t) && !self.isBackReference(t)
         }
     }
 
@@ -63,11 +63,13 @@ extension ExtractionRun {
     }
 
     func trigger(in s: Int) -> (trigger: Trigger, at: Int)? {
+        guard !self.sentenceClasses[s].isDisjoint(with: .engagement) else { return nil }
         var best: (Trigger, Int)?
         for t in self.text.sentences[s].tokens where !self.inQuote[t] && self.tokens[t].kind == .word {
-            let word = self.lower[t]
+            let classes = self.wordClasses[t]
             var found: Trigger?
-            if Self.telephoneWords.contains(word) {
+            if classes.contains(.telephone) {
+                let word = self.lower[t]
                 if word == "call" || word == "calls" {
                     let before = t > 0 ? self.lower[t - 1] : ""
                     let after = t + 1 < self.lower.count ? self.lower[t + 1] : ""
@@ -75,11 +77,11 @@ extension ExtractionRun {
                 } else {
                     found = .telephone
                 }
-            } else if Self.meetWords.contains(word) {
+            } else if classes.contains(.meet) {
                 found = .meet
-            } else if Self.visitWords.contains(word) {
+            } else if classes.contains(.visit) {
                 found = .visit
-            } else if Self.consultWords.contains(word) {
+            } else if classes.contains(.consult) {
                 found = .consult
             }
             if let found, best == nil || found > best!.0 { best = (found, t) }

@@ -13,12 +13,12 @@ extension ExtractionRun {
     /// killed. Nil when the sentence names no place, organisation or casualties to tie it to.
     func attack(in s: Int) -> Draft? {
         let range = self.text.sentences[s].tokens
-        guard let at = range.first(where: { !self.inQuote[$0] && (Self.attackWords.contains(self.lower[$0]) || Self.bombingWords.contains(self.lower[$0])) }) else {
-            return nil
-        }
+        guard !self.sentenceClasses[s].isDisjoint(with: .violence),
+              let at = range.first(where: { !self.inQuote[$0] && !self.wordClasses[$0].isDisjoint(with: .violence) })
+        else { return nil }
         // "attack" as a verb of speech ("attacked the policy") or in "heart attack" is no violent event.
         if at > range.lowerBound, ["heart", "verbal", "cyber", "panic"].contains(self.lower[at - 1]) { return nil }
-        let code = Self.bombingWords.contains(self.lower[at]) ? "183" : "180"
+        let code = self.wordClasses[at].contains(.bombing) ? "183" : "180"
         let killed = self.killed(in: range)
         let organisations = self.sentenceEntities(s, prefix: "org:")
         let places = self.sentenceEntities(s, prefix: "place:")
@@ -57,8 +57,9 @@ extension ExtractionRun {
     /// organisations it names.
     func agreement(in s: Int) -> Draft? {
         let range = self.text.sentences[s].tokens
-        guard let at = range.first(where: { !self.inQuote[$0] && Self.agreementWords.contains(self.lower[$0]) }),
-              range.contains(where: { Self.agreementVerbs.contains(self.lower[$0]) && abs($0 - at) <= 8 }) || (at > range.lowerBound && ["trade", "peace", "ceasefire", "nuclear", "security", "defence", "defense"].contains(self.lower[at - 1]))
+        guard self.sentenceClasses[s].contains(.agreement),
+              let at = range.first(where: { !self.inQuote[$0] && self.wordClasses[$0].contains(.agreement) }),
+              range.contains(where: { self.wordClasses[$0].contains(.agreementVerb) && abs($0 - at) <= 8 }) || (at > range.lowerBound && ["trade", "peace", "ceasefire", "nuclear", "security", "defence", "defense"].contains(self.lower[at - 1]))
         else { return nil }
         // "any potential agreements", "no agreement": nothing was agreed.
         if at > range.lowerBound, ["potential", "possible", "any", "no", "proposed", "future"].contains(self.lower[at - 1]) { return nil }

@@ -122,8 +122,16 @@ struct HeaderReading {
     /// "ISLAMABAD, PAKISTAN" → "Islamabad, Pakistan".
     static func titleCased(_ text: String) -> String {
         var out = ""
+        out.reserveCapacity(text.utf8.count)
         var startOfWord = true
         for character in text {
+            if character.utf8.count == 1, let ascii = character.utf8.first {
+                // ASCII without Character's Unicode machinery (most headers).
+                let isLetter = (ascii >= 65 && ascii <= 90) || (ascii >= 97 && ascii <= 122)
+                out.unicodeScalars.append(Unicode.Scalar(!startOfWord && ascii >= 65 && ascii <= 90 ? ascii + 32 : ascii))
+                startOfWord = !isLetter && ascii != UInt8(ascii: "'")
+                continue
+            }
             out.append(startOfWord ? character : Character(character.lowercased()))
             startOfWord = !character.isLetter && character != "'"
         }

@@ -46,8 +46,11 @@ public final class Lexicon: Sendable {
     let phrases: [String: [(tokens: [String], entries: [LexiconEntry])]]
     /// Topic cues: exact lower-case words, prefixes (from `word*`), and multi-word phrases.
     let topicWords: [String: String]
-    /// Prefix cues (from `word*`) by their first three letters.
-    let topicPrefixesByStart: [String: [(prefix: String, topic: String)]]
+    /// Prefix cues (from `word*`) by their first three letters: `topicPrefixSlots[PrefixSlot(word)]` is an index
+    /// into `topicPrefixGroups` or -1. An array, not a dictionary: every word of every article is asked, and
+    /// most are no cue.
+    let topicPrefixSlots: [Int32]
+    let topicPrefixGroups: [[(prefix: String, topic: String)]]
     /// Countries by lower-cased common name.
     let countriesByLowercasedName: [String: String]
     let topicPhrases: [String: [(tokens: [String], topic: String)]]
@@ -177,7 +180,20 @@ public final class Lexicon: Sendable {
         self.countries = countries
         self.phrases = phrases
         self.topicWords = topicWords
-        self.topicPrefixesByStart = Dictionary(grouping: topicPrefixes.map { (prefix: $0.0, topic: $0.1) }) { String(decoding: $0.prefix.utf8.prefix(3), as: UTF8.self) }
+        var slots = [Int32](repeating: -1, count: Self.prefixSlotCount)
+        var groups: [[(prefix: String, topic: String)]] = []
+        for (prefix, topic) in topicPrefixes {
+            guard let slot = Self.prefixSlot(prefix) else {
+                throw LexiconError(description: "lexicon.txt [topic]: a prefix cue must start with three letters a-z: \(prefix)*")
+            }
+            if slots[slot] < 0 {
+                slots[slot] = Int32(groups.count)
+                groups.append([])
+            }
+            groups[Int(slots[slot])].append((prefix, topic))
+        }
+        self.topicPrefixSlots = slots
+        self.topicPrefixGroups = groups
         self.countriesByLowercasedName = Dictionary(countries.values.map { ($0.name.lowercased(), $0.code) }, uniquingKeysWith: { a, _ in a })
         self.topicPhrases = topicPhrases
         self.topics = topics
@@ -236,10 +252,22 @@ public final class Lexicon: Sendable {
         }
         if let topic = self.topicWords[lowered[i]] { return (1, topic) }
         let word = lowered[i]
-        // The first three bytes, decoded as the keys were: a character they cut in two ("Пр…") is repaired, not a trap.
-        guard word.utf8.count >= 3, let candidates = self.topicPrefixesByStart[String(decoding: word.utf8.prefix(3), as: UTF8.self)] else { return nil }
-        for (prefix, topic) in candidates where word.hasPrefix(prefix) { return (1, topic) }
+        guard let slot = Self.prefixSlot(word), case let group = self.topicPrefixSlots[slot], group >= 0 else { return nil }
+        for (prefix, topic) in self.topicPrefixGroups[Int(group)] where word.hasPrefix(prefix) { return (1, topic) }
         return nil
+    }
+
+    static let prefixSlotCount = 26 * 26 * 26
+
+    /// The slot of a word's first three letters, when they are all a–z (any other byte, "Пр…" included: nil).
+    static func prefixSlot(_ word: String) -> Int? {
+        var utf8 = word.utf8.makeIterator()
+        var slot = 0
+        for _ in 0..<3 {
+            guard let byte = utf8.next(), byte >= UInt8(ascii: "a"), byte <= UInt8(ascii: "z") else { return nil }
+            slot = slot * 26 + Int(byte - UInt8(ascii: "a"))
+        }
+        return slot
     }
 
     /// The country a name, code, capital or demonym refers to.

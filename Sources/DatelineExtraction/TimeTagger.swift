@@ -328,7 +328,9 @@ public struct TimeTagger: Sendable {
         }
         guard i < n else { return nil }
         let word = lower[i]
-        let sameSentence = { (j: Int) -> Bool in j < n && tokens[j].sentence == tokens[i].sentence }
+        // A local function, not a closure in a constant: a closure would box `i` and be allocated on every call.
+        let sentence = tokens[i].sentence
+        func sameSentence(_ j: Int) -> Bool { j < n && tokens[j].sentence == sentence }
         if let named = self.matchNamed(start: start, at: i, modifier: modifier, tokens: tokens, lower: lower, reference: reference) { return named }
         if modifier == nil, let narrative = self.matchNarrativeDay(start: start, at: i, tokens: tokens, lower: lower) { return narrative }
 

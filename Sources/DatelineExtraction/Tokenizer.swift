@@ -27,7 +27,14 @@ public struct Token: Sendable, Hashable {
     /// Has letters, all upper case ("TRF", "U.S.").
     public var isAllCaps: Bool {
         var letters = 0
-        for scalar in self.text.unicodeScalars where scalar.properties.isAlphabetic {
+        for scalar in self.text.unicodeScalars {
+            if scalar.value < 128 {
+                // ASCII without the Unicode property tables (most words of most articles).
+                if scalar.value >= 97 && scalar.value <= 122 { return false }
+                if scalar.value >= 65 && scalar.value <= 90 { letters += 1 }
+                continue
+            }
+            guard scalar.properties.isAlphabetic else { continue }
             if !scalar.properties.isUppercase { return false }
             letters += 1
         }

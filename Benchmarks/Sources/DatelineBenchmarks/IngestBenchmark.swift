@@ -292,11 +292,14 @@ enum IngestBenchmark {
         var with: [[UInt8]] = []
         var without: [[UInt8]] = []
         let encoder = DatelineBinaryEncoder()
+        // A digest of every extraction, so that a change meant only to be faster can show it found the same.
+        var digest: UInt64 = 0xcbf2_9ce4_8422_2325
         for item in items {
             guard case .success(let parsed) = processor.process(item.submission) else { continue }
             var article = StoredArticle(id: "x", title: parsed.title, publishedAt: parsed.publishedAt, paragraphs: parsed.paragraphs, contentKey: "", ingestedAt: Date(), format: .fields)
             without.append(Array((try? encoder.encode(article))!.readableBytesView))
             article.extraction = extractor.extract(article)
+            for byte in (try? encoder.encode(article.extraction!))!.readableBytesView { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
             with.append(Array((try? encoder.encode(article))!.readableBytesView))
         }
         let decoder = DatelineBinaryDecoder()
@@ -307,7 +310,7 @@ enum IngestBenchmark {
         start = clock.now
         for bytes in with { _ = try? decoder.decode(StoredArticle.self, from: bytes) }
         let full = (clock.now - start).seconds
-        return report + "\ndecode \(with.count) stored articles: without extraction \(String(format: "%.2f", plain)) s (\(without.reduce(0) { $0 + $1.count } / 1_000_000) MB), with \(String(format: "%.2f", full)) s (\(with.reduce(0) { $0 + $1.count } / 1_000_000) MB)\n"
+        return report + "\ndecode \(with.count) stored articles: without extraction \(String(format: "%.2f", plain)) s (\(without.reduce(0) { $0 + $1.count } / 1_000_000) MB), with \(String(format: "%.2f", full)) s (\(with.reduce(0) { $0 + $1.count } / 1_000_000) MB)\nextraction digest: \(String(digest, radix: 16))\n"
     }
 
     static func report(quick: Bool) async throws -> String {
