@@ -119,11 +119,13 @@ struct ExtractionRun {
         self.text = text
         self.published = published
         self.lower = text.tokens.map { $0.text.lowercased() }
-        let wordClasses = WordClass.classes(of: self.lower)
+        // One look-up per token for every per-word table (word classes, topic cues, time openers).
+        let lower = self.lower
+        let facts = lower.map { extractor.lexicon.wordFacts[$0] }
+        let wordClasses = facts.map { $0?.classes ?? [] }
         self.wordClasses = wordClasses
         self.sentenceClasses = text.sentences.map { sentence in sentence.tokens.reduce(into: WordClass()) { $0.formUnion(wordClasses[$1]) } }
-        let lower = self.lower
-        self.topicCues = text.tokens.indices.map { i in text.tokens[i].kind == .word ? extractor.lexicon.topicCue(in: lower, at: i) : nil }
+        self.topicCues = text.tokens.indices.map { i in text.tokens[i].kind == .word ? extractor.lexicon.topicCue(in: lower, at: i, facts: facts[i]) : nil }
         self.tokenEntities = Array(repeating: [], count: text.tokens.count)
         self.covered = Array(repeating: false, count: text.tokens.count)
         self.inQuote = Array(repeating: false, count: text.tokens.count)
@@ -217,7 +219,7 @@ struct ExtractionRun {
     }
 
     mutating func findTimes() {
-        self.times = self.extractor.timeTagger.tag(self.text, lower: self.lower, reference: self.published)
+        self.times = self.extractor.timeTagger.tag(self.text, lower: self.lower, classes: self.wordClasses, reference: self.published)
         for (index, time) in self.times.enumerated() {
             for t in time.first...time.last { self.timeAt[t] = index }
         }

@@ -44,8 +44,9 @@ public final class Lexicon: Sendable {
     public let countries: [String: Country]
     /// Phrases by their first token, longest first.
     let phrases: [String: [(tokens: [String], entries: [LexiconEntry])]]
-    /// Topic cues: exact lower-case words, prefixes (from `word*`), and multi-word phrases.
-    let topicWords: [String: String]
+    /// Per lower-case word: its ``WordClass``es and the topic cues it starts (exact words and multi-word phrases;
+    /// prefix cues, from `word*`, are in `topicPrefixSlots`).
+    let wordFacts: [String: WordFacts]
     /// Prefix cues (from `word*`) by their first three letters: `topicPrefixSlots[PrefixSlot(word)]` is an index
     /// into `topicPrefixGroups` or -1. An array, not a dictionary: every word of every article is asked, and
     /// most are no cue.
@@ -53,7 +54,6 @@ public final class Lexicon: Sendable {
     let topicPrefixGroups: [[(prefix: String, topic: String)]]
     /// Countries by lower-cased common name.
     let countriesByLowercasedName: [String: String]
-    let topicPhrases: [String: [(tokens: [String], topic: String)]]
     public let topics: [String]
     /// Lower-cased words that are never a person's name (`[not-a-person]` in `lexicon.txt`).
     let notAPerson: Set<String>
@@ -179,7 +179,10 @@ public final class Lexicon: Sendable {
         for key in phrases.keys { phrases[key]!.sort { $0.tokens.count > $1.tokens.count } }
         self.countries = countries
         self.phrases = phrases
-        self.topicWords = topicWords
+        var wordFacts = WordClass.table.mapValues { WordFacts(classes: $0) }
+        for (word, topic) in topicWords { wordFacts[word, default: WordFacts()].topic = topic }
+        for (word, phrases) in topicPhrases { wordFacts[word, default: WordFacts()].topicPhrases = phrases }
+        self.wordFacts = wordFacts
         var slots = [Int32](repeating: -1, count: Self.prefixSlotCount)
         var groups: [[(prefix: String, topic: String)]] = []
         for (prefix, topic) in topicPrefixes {
@@ -195,7 +198,6 @@ public final class Lexicon: Sendable {
         self.topicPrefixSlots = slots
         self.topicPrefixGroups = groups
         self.countriesByLowercasedName = Dictionary(countries.values.map { ($0.name.lowercased(), $0.code) }, uniquingKeysWith: { a, _ in a })
-        self.topicPhrases = topicPhrases
         self.topics = topics
         self.notAPerson = notAPerson
         self.organisationHeads = organisationHeads
@@ -245,12 +247,17 @@ public final class Lexicon: Sendable {
 
     /// The topic a cue starting at token `i` signals, and the cue's length in tokens.
     func topicCue(in lowered: [String], at i: Int) -> (length: Int, topic: String)? {
-        if let phrases = self.topicPhrases[lowered[i]] {
-            for phrase in phrases where i + phrase.tokens.count <= lowered.count {
-                if Array(lowered[i..<(i + phrase.tokens.count)]) == phrase.tokens { return (phrase.tokens.count, phrase.topic) }
+        self.topicCue(in: lowered, at: i, facts: self.wordFacts[lowered[i]])
+    }
+
+    /// Like ``topicCue(in:at:)``, with the word's facts already looked up.
+    func topicCue(in lowered: [String], at i: Int, facts: WordFacts?) -> (length: Int, topic: String)? {
+        if let facts {
+            for phrase in facts.topicPhrases where i + phrase.tokens.count <= lowered.count {
+                if lowered[i..<(i + phrase.tokens.count)].elementsEqual(phrase.tokens) { return (phrase.tokens.count, phrase.topic) }
             }
+            if let topic = facts.topic { return (1, topic) }
         }
-        if let topic = self.topicWords[lowered[i]] { return (1, topic) }
         let word = lowered[i]
         guard let slot = Self.prefixSlot(word), case let group = self.topicPrefixSlots[slot], group >= 0 else { return nil }
         for (prefix, topic) in self.topicPrefixGroups[Int(group)] where word.hasPrefix(prefix) { return (1, topic) }

@@ -96,13 +96,47 @@ public struct TimeTagger: Sendable {
         return words
     }()
 
+    /// Function words that open an expression only with a word of time after them ("the past year", "in
+    /// 1988", "for three weeks", "at least two days"): most of their occurrences open none.
+    static let leadWords: Set<String> = ["the", "a", "an", "in", "for", "that", "at", "over", "up", "about", "around", "some", "more", "less", "within"]
+    /// The words of time one of `leadWords` needs after it: every other opener, and the words the rules read after
+    /// a lead word ("the future", "the latest period", "at the time", "the same day").
+    static let anchors: Set<String> = Self.openers.subtracting(Self.leadWords).union([
+        "future", "period", "latest", "most", "time", "times", "same", "date", "season", "eve", "ago", "fiscal",
+    ])
+    /// How far after a lead word its anchor may be ("for the most recent quarter").
+    static let anchorReach = 4
+
+    /// Whether token `i` can open an expression: a number, any opener but a lead word, and a lead word with a
+    /// number or an anchor soon after it (in its sentence or not: a modifier is read across a line the splitter
+    /// took for a sentence's end, "less than\ntwo years").
+    static func mayOpen(at i: Int, tokens: [Token], classes: [WordClass]) -> Bool {
+        if tokens[i].kind == .number { return true }
+        guard classes[i].contains(.timeOpener) else { return false }
+        guard classes[i].contains(.timeLead) else { return true }
+        var j = i + 1
+        while j < tokens.count, j <= i + Self.anchorReach {
+            if tokens[j].kind == .number || classes[j].contains(.timeAnchor) { return true }
+            j += 1
+        }
+        return false
+    }
+
     /// Like ``tag(_:reference:)``, with the tokens' lower-cased texts already at hand.
     public func tag(_ text: TokenizedText, lower: [String], reference: CivilDate?) -> [TaggedTime] {
+        self.tag(text, lower: lower, classes: WordClass.classes(of: lower), reference: reference)
+    }
+
+    /// Like ``tag(_:lower:reference:)``, with the tokens' word classes already at hand.
+    /// - Parameter gated: whether lead words without an anchor are passed over (`false` tries every opener: the
+    ///   tests compare both, so that the gate can never skip an expression the rules would find).
+    func tag(_ text: TokenizedText, lower: [String], classes: [WordClass], reference: CivilDate?, gated: Bool = true) -> [TaggedTime] {
         let tokens = text.tokens
         var found: [TaggedTime] = []
         var i = 0
         while i < tokens.count {
-            if tokens[i].kind != .number && !Self.openers.contains(lower[i]) {
+            let opens = gated ? Self.mayOpen(at: i, tokens: tokens, classes: classes) : tokens[i].kind == .number || classes[i].contains(.timeOpener)
+            if !opens {
                 i += 1
                 continue
             }
