@@ -24,3 +24,28 @@ import Testing
         #expect(Lexicon.prefixSlot("Пресса") == nil && Lexicon.prefixSlot("zzz") == 26 * 26 * 26 - 1)
     }
 }
+
+/// The tagger's feature table: eight-byte slots keyed by a fingerprint, which must still give every feature of
+/// the model its own row.
+@Suite struct FeatureTableTests {
+    @Test func everyKeyFindsItsOwnRowEvenWhenFingerprintsMeet() {
+        let fingerprint: UInt64 = 0xABCD_0123 << 32
+        // Same fingerprint, same slot at 16 slots (the same low four bits): the table is rebuilt larger.
+        let meetOnce: [UInt64: Int32] = [fingerprint | 1: 0, fingerprint | 17: 9]
+        let table = NamedEntityModel.FeatureTable(meetOnce)
+        #expect(table.exact == nil && table.slots.count > 16)
+        for (key, row) in meetOnce { #expect(table.find(key) == row) }
+        // Same low ten bits too: no table of up to 64 slots tells them apart, so the exact map answers.
+        let meetAlways: [UInt64: Int32] = [fingerprint | 1: 0, fingerprint | 1025: 9, 7: 18]
+        let exact = NamedEntityModel.FeatureTable(meetAlways)
+        #expect(exact.exact != nil)
+        for (key, row) in meetAlways { #expect(exact.find(key) == row) }
+        #expect(exact.find(8) == nil && table.find(8) == nil && table.find(fingerprint | 2) == nil)
+    }
+
+    @Test func theShippedModelsTableFindsEveryFeature() throws {
+        let model = try #require(NamedEntityModel.shared)
+        #expect(model.table.exact == nil, "the shipped model fits the fingerprinted table")
+        for (key, row) in model.rows where key != 0 { #expect(model.table.find(key) == row) }
+    }
+}
