@@ -36,6 +36,8 @@ extension TimeTagger {
     static let decadeWords: [String: Int] = [
         "twenties": 2, "thirties": 3, "forties": 4, "fifties": 5, "sixties": 6, "seventies": 7, "eighties": 8, "nineties": 9,
     ]
+    /// The centuries a decade word may follow ("the nineteen eighties").
+    static let centuryWords: [String: Int] = ["eighteen": 18, "nineteen": 19]
     static let setWords: [String: (value: String, precision: String)] = [
         "annually": ("P1Y", "year"), "hourly": ("PT1H", "hour"), "quarterly": ("P3M", "quarter"), "nightly": ("P1D", "day"),
     ]
@@ -242,7 +244,6 @@ extension TimeTagger {
 /// day", "the same day" ("three days later" stays a duration with TimeML: "later" is a signal). They are matched with a placeholder value (``narrativeMarker`` and the
 /// offset in days) that ``TimeTagger/resolveNarrativeDays(_:)`` replaces with the last full date named before them.
 extension TimeTagger {
-    static let centuryWords: [String: Int] = ["eighteen": 18, "nineteen": 19]
     static let narrativeMarker = "NARRATIVE"
     /// "the next day" and the like: the word before "day", and the days it counts from the story's last date.
     static let narrativeOffsets: [String: Int] = ["next": 1, "following": 1, "previous": -1, "preceding": -1, "same": 0]

@@ -163,8 +163,7 @@ public struct TimeTagger: Sendable {
             let time = found[index]
             let words = lower[time.first...time.last]
             let sentence = tokens[time.first].sentence
-            let value = time.value.utf8
-            if value.count == 7, time.value.dropFirst(4).hasPrefix("-Q"), let year = Int(time.value.prefix(4)),
+            if time.value.utf8.count == 7, time.value.dropFirst(4).hasPrefix("-Q"), let year = Int(time.value.prefix(4)),
                let number = Int(time.value.suffix(1)), words.contains(where: { Self.ordinals[$0] != nil })
             {
                 // Only a quarter over by the reference date can be the one reported.
