@@ -21,6 +21,16 @@ struct DirectCodingTests {
         return decoder
     }()
 
+    /// The encoder and decoder find a message's direct path through its `_directCoding`, not by asking the
+    /// runtime: a message with a direct conformance that did not declare it would quietly take Codable's path.
+    @Test func everyMessageWithADirectPathDeclaresIt() {
+        for (type, swiftType) in DatelineMessageType.messageTypes {
+            let conforms = swiftType is any ProtobufDirectEncodable.Type && swiftType is any ProtobufDirectDecodable.Type
+            #expect((swiftType._directCoding != nil) == conforms, "\(type): \(swiftType)")
+        }
+        #expect(Ping._directCoding != nil && Hello._directCoding == nil)
+    }
+
     @Test func theHotPathMessagesCodeDirectly() {
         // If a type lost its direct conformance the comparisons below would compare Codable with itself.
         let values: [any Encodable] = [

@@ -122,6 +122,8 @@ enum GRPCBenchmark {
         let codecSearch = try codec(search, iterations: 1_000 * scale)
         let codecPing = try codec(ping, iterations: 20_000 * scale)
         func d(_ key: String) -> Double { dateline[key] ?? .nan }
+        // A figure this run did not measure (`--codec --grpc` runs no round trips of ours) prints as a dash.
+        func whole(_ value: Double) -> String { value.isFinite ? String(Int(value)) : "—" }
         func bytes(_ value: Double?) -> String { value.map { String(format: "%.0f B", $0) } ?? "—" }
 
         return """
@@ -129,10 +131,10 @@ enum GRPCBenchmark {
 
             | shape | gRPC /s | gRPC p50 | gRPC p99 | Dateline /s (same run) | Dateline ÷ gRPC |
             |---|---|---|---|---|---|
-            | ping, 1 at a time | \(Int(pingSequential.0)) | \(micros(pingSequential.1)) | \(micros(pingSequential.2)) | \(Int(d("pingSequential"))) | **\(ratio(d("pingSequential") / pingSequential.0))** |
-            | ping, 64 in flight | \(Int(pingConcurrent.0)) | \(micros(pingConcurrent.1)) | \(micros(pingConcurrent.2)) | \(Int(d("pingPipelined"))) | **\(ratio(d("pingPipelined") / pingConcurrent.0))** |
-            | 10-hit search reply, 1 at a time | \(Int(searchSequential.0)) | \(micros(searchSequential.1)) | \(micros(searchSequential.2)) | \(Int(d("searchSequential"))) | **\(ratio(d("searchSequential") / searchSequential.0))** |
-            | 100-article ingest batch, 1 at a time | \(Int(ingestSequential.0)) | \(micros(ingestSequential.1)) | \(micros(ingestSequential.2)) | \(Int(d("ingestSequential"))) | **\(ratio(d("ingestSequential") / ingestSequential.0))** |
+            | ping, 1 at a time | \(Int(pingSequential.0)) | \(micros(pingSequential.1)) | \(micros(pingSequential.2)) | \(whole(d("pingSequential"))) | **\(ratio(d("pingSequential") / pingSequential.0))** |
+            | ping, 64 in flight | \(Int(pingConcurrent.0)) | \(micros(pingConcurrent.1)) | \(micros(pingConcurrent.2)) | \(whole(d("pingPipelined"))) | **\(ratio(d("pingPipelined") / pingConcurrent.0))** |
+            | 10-hit search reply, 1 at a time | \(Int(searchSequential.0)) | \(micros(searchSequential.1)) | \(micros(searchSequential.2)) | \(whole(d("searchSequential"))) | **\(ratio(d("searchSequential") / searchSequential.0))** |
+            | 100-article ingest batch, 1 at a time | \(Int(ingestSequential.0)) | \(micros(ingestSequential.1)) | \(micros(ingestSequential.2)) | \(whole(d("ingestSequential"))) | **\(ratio(d("ingestSequential") / ingestSequential.0))** |
 
             Bytes on the wire per round trip, one at a time (loopback, TCP/IP headers and ACKs included):
 
@@ -159,9 +161,9 @@ enum GRPCBenchmark {
 
             | message | ours + zlib | swift-protobuf + zlib | ours' speed relative to swift-protobuf + zlib | bytes (both) |
             |---|---|---|---|---|
-            | ingest batch, 100 articles | \(micros(d("codecIngestZlib"))) | \(micros(codecIngest + d("codecIngestZlib") - d("codecIngest"))) | \(ratio((codecIngest + d("codecIngestZlib") - d("codecIngest")) / d("codecIngestZlib"))) | \(Int(d("sizeIngest"))) → \(Int(d("sizeIngestZlib"))) |
-            | search result, 10 hits | \(micros(d("codecSearchZlib"))) | \(micros(codecSearch + d("codecSearchZlib") - d("codecSearch"))) | \(ratio((codecSearch + d("codecSearchZlib") - d("codecSearch")) / d("codecSearchZlib"))) | \(Int(d("sizeSearch"))) → \(Int(d("sizeSearchZlib"))) |
-            | ping | \(micros(d("codecPingZlib"))) | \(micros(codecPing + d("codecPingZlib") - d("codecPing"))) | \(ratio((codecPing + d("codecPingZlib") - d("codecPing")) / d("codecPingZlib"))) | \(Int(d("sizePing"))) → \(Int(d("sizePingZlib"))) |
+            | ingest batch, 100 articles | \(micros(d("codecIngestZlib"))) | \(micros(codecIngest + d("codecIngestZlib") - d("codecIngest"))) | \(ratio((codecIngest + d("codecIngestZlib") - d("codecIngest")) / d("codecIngestZlib"))) | \(whole(d("sizeIngest"))) → \(whole(d("sizeIngestZlib"))) |
+            | search result, 10 hits | \(micros(d("codecSearchZlib"))) | \(micros(codecSearch + d("codecSearchZlib") - d("codecSearch"))) | \(ratio((codecSearch + d("codecSearchZlib") - d("codecSearch")) / d("codecSearchZlib"))) | \(whole(d("sizeSearch"))) → \(whole(d("sizeSearchZlib"))) |
+            | ping | \(micros(d("codecPingZlib"))) | \(micros(codecPing + d("codecPingZlib") - d("codecPing"))) | \(ratio((codecPing + d("codecPingZlib") - d("codecPing")) / d("codecPingZlib"))) | \(whole(d("sizePing"))) → \(whole(d("sizePingZlib"))) |
 
             Bytes are identical: both write the protobuf wire format of the same `dateline.proto` messages.
 

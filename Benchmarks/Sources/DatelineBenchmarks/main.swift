@@ -104,6 +104,10 @@ if !onlyCodec && !onlyRoundTrips {
     }
     print(try await ProtectionBenchmark.report())
 }
+if onlyCodec && CommandLine.arguments.contains("--grpc") {
+    // The codec against swift-protobuf's generated code (and gRPC's round trips, without ours to compare).
+    print(try await GRPCBenchmark.report(quick: quick, dateline: PeerFigures.all))
+}
 if !onlyCodec && !onlyIngest {
     let roundTrips = try await RoundTripBenchmark.report(quick: quick)
     print("\n" + roundTrips)

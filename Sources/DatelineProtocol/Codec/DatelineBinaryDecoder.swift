@@ -21,9 +21,13 @@ public struct DatelineBinaryDecoder: Sendable {
     /// Decodes a message from the readable bytes of `buffer`.
     /// - Throws: ``DatelineError`` with code `decodeFailed`, saying which field is wrong and why.
     public func decode<Message: Decodable>(_ type: Message.Type, from buffer: ByteBuffer) throws(DatelineError) -> Message {
+        try self.decode(type, from: buffer, direct: self.usesDirectCoding)
+    }
+
+    private func decode<Message: Decodable>(_ type: Message.Type, from buffer: ByteBuffer, direct: Bool) throws(DatelineError) -> Message {
         do {
             return try buffer.withUnsafeReadableBytes { bytes in
-                try Self.decode(type, bytes: bytes, direct: self.usesDirectCoding)
+                try Self.decode(type, bytes: bytes, direct: direct)
             }
         } catch let error as DatelineError {
             throw error
@@ -35,8 +39,12 @@ public struct DatelineBinaryDecoder: Sendable {
     /// Decodes a message from `bytes`.
     /// - Throws: ``DatelineError`` with code `decodeFailed`, saying which field is wrong and why.
     public func decode<Message: Decodable>(_ type: Message.Type, from bytes: [UInt8]) throws(DatelineError) -> Message {
+        try self.decode(type, from: bytes, direct: self.usesDirectCoding)
+    }
+
+    private func decode<Message: Decodable>(_ type: Message.Type, from bytes: [UInt8], direct: Bool) throws(DatelineError) -> Message {
         do {
-            return try bytes.withUnsafeBytes { bytes in try Self.decode(type, bytes: bytes, direct: self.usesDirectCoding) }
+            return try bytes.withUnsafeBytes { bytes in try Self.decode(type, bytes: bytes, direct: direct) }
         } catch let error as DatelineError {
             throw error
         } catch {
@@ -44,10 +52,51 @@ public struct DatelineBinaryDecoder: Sendable {
         }
     }
 
+    /// Decodes a message from the readable bytes of `buffer`: its direct path when it has one, without asking the
+    /// runtime.
+    /// - Throws: ``DatelineError`` with code `decodeFailed`, saying which field is wrong and why.
+    public func decode<Message: DatelineMessage>(_ type: Message.Type, from buffer: ByteBuffer) throws(DatelineError) -> Message {
+        // A message without a direct path has none for the runtime to find either: Codable, without asking.
+        guard self.usesDirectCoding, let direct = Message._directCoding else { return try self.decode(type, from: buffer, direct: false) }
+        // (No `Result<Message, …>` to carry the typed error out: for an unspecialised `Message` its metadata would
+        // be looked up at run time on every call.)
+        do {
+            return try buffer.withUnsafeReadableBytes { bytes in try Self.decode(type, bytes: bytes, directly: direct.decodable) }
+        } catch {
+            throw Self.datelineError(error, decoding: Message.self)
+        }
+    }
+
+    /// Decodes a message from `bytes`: its direct path when it has one, without asking the runtime.
+    /// - Throws: ``DatelineError`` with code `decodeFailed`, saying which field is wrong and why.
+    public func decode<Message: DatelineMessage>(_ type: Message.Type, from bytes: [UInt8]) throws(DatelineError) -> Message {
+        guard self.usesDirectCoding, let direct = Message._directCoding else { return try self.decode(type, from: bytes, direct: false) }
+        do {
+            return try bytes.withUnsafeBytes { bytes in try Self.decode(type, bytes: bytes, directly: direct.decodable) }
+        } catch {
+            throw Self.datelineError(error, decoding: Message.self)
+        }
+    }
+
+    /// What the decoding paths throw: their own ``DatelineError``s as they are, anything else as `decodeFailed`.
+    static func datelineError<Message>(_ error: any Error, decoding type: Message.Type) -> DatelineError {
+        if let error = error as? DatelineError { return error }
+        return DatelineError(code: .decodeFailed, message: "cannot decode \(Message.self): \(Self.describe(error))")
+    }
+
+    private static func decode<Message>(_ type: Message.Type, bytes: UnsafeRawBufferPointer, directly direct: any ProtobufDirectDecodable.Type) throws(DatelineError) -> Message {
+        guard bytes.count < Int(UInt32.max) else {
+            throw DatelineError(code: .decodeFailed, message: "payload of \(bytes.count) bytes is too large to decode")
+        }
+        var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self)
+        return try Self.decodeDirectly(direct, as: Message.self, from: &reader)
+    }
+
     private static func decode<Message: Decodable>(_ type: Message.Type, bytes: UnsafeRawBufferPointer, direct: Bool) throws -> Message {
         guard bytes.count < Int(UInt32.max) else {
             throw DatelineError(code: .decodeFailed, message: "payload of \(bytes.count) bytes is too large to decode")
         }
+        // A runtime conformance look-up; messages say it through `_directCoding` (the overloads above).
         if direct, let directType = Message.self as? any ProtobufDirectDecodable.Type {
             var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self)
             return try Self.decodeDirectly(directType, as: Message.self, from: &reader)

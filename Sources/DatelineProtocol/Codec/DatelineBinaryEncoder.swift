@@ -41,18 +41,49 @@ public struct DatelineBinaryEncoder: Sendable {
         return buffer
     }
 
+    /// Encodes `value` into a new buffer.
+    /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
+    public func encode<Message: DatelineMessage>(_ value: Message) throws(DatelineError) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        try self.encode(value, into: &buffer)
+        return buffer
+    }
+
     /// Encodes `value` and appends the bytes to `buffer`.
     /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
     public func encode<Message: Encodable>(_ value: Message, into buffer: inout ByteBuffer) throws(DatelineError) {
+        // A runtime conformance look-up; messages say it through `_directCoding` (the overload below).
         if self.usesDirectCoding, let directType = Message.self as? any ProtobufDirectEncodable.Type {
-            // The metatype, not the value, is cast: no existential box is made for the message.
-            var writer = ProtobufFieldWriter(buffer: buffer)
-            buffer = Self.placeholder
-            Self.encodeDirectly(value, as: directType, into: &writer)
-            buffer = writer.buffer
-            if let failure = writer.failure { throw failure }
+            try Self.encode(value, directly: directType, into: &buffer)
             return
         }
+        try self.encodeCodable(value, into: &buffer)
+    }
+
+    /// Encodes a message and appends the bytes to `buffer`: its direct path when it has one, without asking the
+    /// runtime.
+    /// - Throws: ``DatelineError`` with code `invalidArgument` when the value uses an unsupported shape.
+    public func encode<Message: DatelineMessage>(_ value: Message, into buffer: inout ByteBuffer) throws(DatelineError) {
+        if self.usesDirectCoding, let direct = Message._directCoding {
+            try Self.encode(value, directly: direct.encodable, into: &buffer)
+            return
+        }
+        // A message without a direct path has none for the runtime to find either: Codable, without asking.
+        try self.encodeCodable(value, into: &buffer)
+    }
+
+    /// `value` written through the direct conformance of `type` (its own type): the metatype, not the value, is
+    /// an existential, so no box is made for the message.
+    @inline(__always)
+    private static func encode<Message>(_ value: Message, directly type: any ProtobufDirectEncodable.Type, into buffer: inout ByteBuffer) throws(DatelineError) {
+        var writer = ProtobufFieldWriter(buffer: buffer)
+        buffer = Self.placeholder  // hand the storage over (without allocating) so that writes do not copy it
+        Self.encodeDirectly(value, as: type, into: &writer)
+        buffer = writer.buffer
+        if let failure = writer.failure { throw failure }
+    }
+
+    private func encodeCodable<Message: Encodable>(_ value: Message, into buffer: inout ByteBuffer) throws(DatelineError) {
         let encoder = _ProtobufEncoder(buffer: buffer)
         buffer = Self.placeholder  // hand the storage over (without allocating) so that writes do not copy it
         do {

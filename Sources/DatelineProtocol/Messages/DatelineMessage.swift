@@ -5,6 +5,27 @@
 public protocol DatelineMessage: Codable, Sendable {
     /// The type carried in the frame header.
     static var messageType: DatelineMessageType { get }
+
+    /// How the codec writes and reads the message without Codable's containers, when DatelineProtocol knows a
+    /// direct path for it; `nil` (the default) otherwise. Not for conforming types to implement: it spares the
+    /// codec a runtime conformance look-up on every message.
+    static var _directCoding: DatelineDirectCoding? { get }
+}
+
+extension DatelineMessage {
+    public static var _directCoding: DatelineDirectCoding? { nil }
+}
+
+/// The direct paths of a message the codec knows (see ``DatelineMessage/_directCoding``); made only inside
+/// DatelineProtocol. (Two metatypes, immutable: sendable whatever the protocols they are typed by.)
+public struct DatelineDirectCoding: @unchecked Sendable {
+    let encodable: any ProtobufDirectEncodable.Type
+    let decodable: any ProtobufDirectDecodable.Type
+
+    init<Message: ProtobufDirectCodable>(_ type: Message.Type) {
+        self.encodable = type
+        self.decodable = type
+    }
 }
 
 /// A request answered by exactly one response message.

@@ -3,6 +3,8 @@
 // Codable conformances stay the reference; `DirectCodingTests` checks both agree on random and damaged input.
 
 extension Ping: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.bytes(1, self.payload)
     }
@@ -17,6 +19,8 @@ extension Ping: ProtobufDirectCodable {
 }
 
 extension Pong: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.bytes(1, self.payload)
     }
@@ -33,6 +37,8 @@ extension Pong: ProtobufDirectCodable {
 // MARK: - Search
 
 extension SearchRequest: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.string(1, self.query)
         writer.unsigned(2, self.limit)
@@ -179,6 +185,8 @@ extension SearchFacets: ProtobufDirectCodable {
 }
 
 extension SearchResponse: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.unsigned(1, self.total)
         writer.messages(2, self.hits)
@@ -272,6 +280,8 @@ extension ArticleSubmission: ProtobufDirectCodable {
 }
 
 extension IngestRequest: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.messages(1, self.articles)
     }
@@ -323,6 +333,8 @@ extension IngestResult: ProtobufDirectCodable {
 }
 
 extension IngestResponse: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.messages(1, self.results)
         writer.unsigned(2, self.endOffset)
@@ -431,6 +443,8 @@ extension LogEntry: ProtobufDirectCodable {
 }
 
 extension LogBatch: ProtobufDirectCodable {
+    public static var _directCoding: DatelineDirectCoding? { DatelineDirectCoding(Self.self) }
+
     func encodeProtobufFields(into writer: inout ProtobufFieldWriter) {
         writer.messages(1, self.entries)
         writer.unsigned(2, self.endOffset)
