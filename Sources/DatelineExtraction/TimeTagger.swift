@@ -370,7 +370,7 @@ public struct TimeTagger: Sendable {
         // Reference words.
         if modifier == nil {
             switch word {
-            case "now", "currently", "nowadays" where tokens[i].text == word:
+            case "now" where tokens[i].text == word, "currently", "nowadays":
                 // Lower case only: a sentence-opening "Now" is most often a discourse marker.
                 return result(i, "DATE", "PRESENT_REF", "reference")
             case "recently", "lately": return result(i, "DATE", "PAST_REF", "reference")

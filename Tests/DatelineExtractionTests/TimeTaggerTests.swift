@@ -21,6 +21,14 @@ import Testing
         #expect(tag("on Memorial Day", on: CivilDate(year: 2025, month: 6, day: 1)) == ["Memorial Day=2025-05-26"])
     }
 
+    /// "now" in lower case is the present; a sentence-opening "Now," is most often a discourse marker. (The
+    /// rule's `where` once applied to "nowadays" alone: "Now" was tagged and "Nowadays" was not.)
+    @Test func onlyALowerCaseNowIsThePresent() {
+        #expect(tag("The company now plans a sale.") == ["now=PRESENT_REF"])
+        #expect(tag("Now, the company plans a sale.") == [])
+        #expect(tag("Currently, the company plans a sale. Nowadays it sells less.") == ["Currently=PRESENT_REF", "Nowadays=PRESENT_REF"])
+    }
+
     @Test func yearsInWordsCenturiesAndDecades() {
         #expect(tag("in nineteen ninety-six and January nineteen ninety-seven", on: CivilDate(year: 1998, month: 3, day: 1))
             == ["nineteen ninety-six=1996", "January nineteen ninety-seven=1997-01"])
