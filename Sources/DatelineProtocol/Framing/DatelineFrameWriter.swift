@@ -144,9 +144,27 @@ public enum DatelinePayload {
         _ message: Message,
         allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) throws(DatelineError) -> ByteBuffer {
+        var buffer = Self.bufferWithHeaderRoom(allocator)
+        try DatelineBinaryEncoder().encode(message, into: &buffer)
+        return buffer
+    }
+
+    /// An empty buffer whose reader index leaves room for the largest frame header.
+    private static func bufferWithHeaderRoom(_ allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256)
         buffer.moveWriterIndex(forwardBy: DatelineFrame.maximumHeaderSize)
         buffer.moveReaderIndex(forwardBy: DatelineFrame.maximumHeaderSize)
+        return buffer
+    }
+
+    /// Encodes a message like ``encode(_:allocator:)``, taking its direct path (when it has one) without a
+    /// runtime conformance look-up: the overload every request and reply of the protocol goes through.
+    /// - Throws: ``DatelineError`` with code `invalidArgument` when the message cannot be encoded.
+    public static func encode<Message: DatelineMessage>(
+        _ message: Message,
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) throws(DatelineError) -> ByteBuffer {
+        var buffer = Self.bufferWithHeaderRoom(allocator)
         try DatelineBinaryEncoder().encode(message, into: &buffer)
         return buffer
     }
