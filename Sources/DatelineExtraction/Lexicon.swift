@@ -245,12 +245,7 @@ public final class Lexicon: Sendable {
         return nil
     }
 
-    /// The topic a cue starting at token `i` signals, and the cue's length in tokens.
-    func topicCue(in lowered: [String], at i: Int) -> (length: Int, topic: String)? {
-        self.topicCue(in: lowered, at: i, facts: self.wordFacts[lowered[i]])
-    }
-
-    /// Like ``topicCue(in:at:)``, with the word's facts already looked up.
+    /// The topic a cue starting at token `i` signals, and the cue's length in tokens; `facts` are the word's `wordFacts`.
     func topicCue(in lowered: [String], at i: Int, facts: WordFacts?) -> (length: Int, topic: String)? {
         if let facts {
             for phrase in facts.topicPhrases where i + phrase.tokens.count <= lowered.count {

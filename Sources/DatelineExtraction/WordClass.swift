@@ -1,6 +1,6 @@
 /// What the rules look for in a word, looked up once per token of an article: the rules for engagements,
 /// attacks, agreements and time expressions each used to hash every word of every sentence against sets of their
-/// own; now one look-up per token (``Lexicon/facts(of:)``) gives them all, and a sentence none of whose words is of a
+/// own; now one look-up per token (`Lexicon.wordFacts`) gives them all, and a sentence none of whose words is of a
 /// class is skipped at once.
 struct WordClass: OptionSet, Sendable {
     let rawValue: UInt16
@@ -45,7 +45,7 @@ struct WordClass: OptionSet, Sendable {
         return table
     }()
 
-    /// The classes of each lower-cased token (without a lexicon's topics: ``Lexicon/facts(of:)`` gives both).
+    /// The classes of each lower-cased token (without a lexicon's topics: `Lexicon.wordFacts` gives both).
     static func classes(of lower: [String]) -> [WordClass] {
         lower.map { Self.table[$0] ?? [] }
     }
