@@ -648,7 +648,8 @@ public final class QueryService: Service, Sendable {
             // Later pages see the index as the first page did (point in time), so pages never overlap.
             let asOf = min(after?.documents ?? state.index.count, state.index.count)
             let index = state.index
-            let view = EntityView(parts: index.entityParts(), documents: asOf)
+            // Built only for what reads it (entity, topic, event, source, tag and language filters; facets).
+            lazy var view = EntityView(parts: index.entityParts(), documents: asOf)
             let allowed = try Self.filteredDocuments(request, view: view)
             let newest = state.newestPublishedAt ?? Date().timeIntervalSince1970
             let from = request.from?.timeIntervalSince1970
@@ -696,7 +697,7 @@ public final class QueryService: Service, Sendable {
                 best = Self.bestEntries(ranked, after: after, limit: limit)
             }
             let page = best.prefix(limit)
-            let snippetTerms = query.map { Snippets.Terms($0) }
+            let snippetTerms = page.isEmpty ? nil : query.map { Snippets.Terms($0) }
             let hits = try page.map { entry in
                 let article = try index.article(entry.document)
                 return SearchHit(
@@ -741,7 +742,11 @@ public final class QueryService: Service, Sendable {
 
     /// The documents that pass the request's entity, topic, event-date, source, tag and language filters (each
     /// read from the parts' filter postings), or nil when it has none of them.
-    private static func filteredDocuments(_ request: SearchRequest, view: EntityView) throws -> DocumentBits? {
+    private static func filteredDocuments(_ request: SearchRequest, view makeView: @autoclosure () -> EntityView) throws -> DocumentBits? {
+        guard !request.entities.isEmpty || !request.topics.isEmpty || request.eventFrom != nil || request.eventTo != nil
+            || !request.sources.isEmpty || !request.tags.isEmpty || !request.languages.isEmpty
+        else { return nil }  // and no entity view is made
+        let view = makeView()
         var allowed: DocumentBits?
         func require(_ bits: DocumentBits) {
             if allowed == nil { allowed = bits } else { allowed!.formIntersection(bits) }

@@ -49,20 +49,29 @@ public struct SearchQueryParser: Sendable {
     }
 
     public func parse(_ text: String) throws(QuerySyntaxError) -> SearchQuery {
-        guard text.count <= self.maximumLength else {
+        // Scalars are never fewer than characters: counting characters (grapheme breaking) only when needed.
+        guard text.unicodeScalars.count <= self.maximumLength || text.count <= self.maximumLength else {
             throw QuerySyntaxError(message: "the query is longer than \(self.maximumLength) characters", position: self.maximumLength)
         }
-        let lexemes = try self.lex(text)
-        guard !lexemes.isEmpty else { throw QuerySyntaxError(message: "the query is empty", position: 0) }
-        var index = 0
-        let query = try self.parseOr(lexemes, &index, end: text.count, depth: 0)
-        if index < lexemes.count {
-            throw QuerySyntaxError(message: "unexpected ')' (no '(' opened it)", position: lexemes[index].1)
+        let scalars = Array(text.unicodeScalars)
+        do throws(QuerySyntaxError) {
+            let lexemes = try self.lex(scalars)
+            guard !lexemes.isEmpty else { throw QuerySyntaxError(message: "the query is empty", position: 0) }
+            var index = 0
+            let query = try self.parseOr(lexemes, &index, end: scalars.count, depth: 0)
+            if index < lexemes.count {
+                throw QuerySyntaxError(message: "unexpected ')' (no '(' opened it)", position: lexemes[index].1)
+            }
+            guard Self.hasPositive(query) else {
+                throw QuerySyntaxError(message: "the query only excludes terms; add at least one term to search for", position: 0)
+            }
+            return query
+        } catch {
+            // Lexing and parsing count Unicode scalars; the error says where in characters, as a reader counts.
+            var error = error
+            error.position = String(String.UnicodeScalarView(scalars.prefix(error.position))).count
+            throw error
         }
-        guard Self.hasPositive(query) else {
-            throw QuerySyntaxError(message: "the query only excludes terms; add at least one term to search for", position: 0)
-        }
-        return query
     }
 
     static func hasPositive(_ query: SearchQuery) -> Bool {
@@ -74,13 +83,19 @@ public struct SearchQueryParser: Sendable {
         }
     }
 
-    private func lex(_ text: String) throws(QuerySyntaxError) -> [(Lexeme, Int)] {
+    /// The lexemes of a query's Unicode scalars, each with the scalar offset it starts at.
+    private func lex(_ scalars: [Unicode.Scalar]) throws(QuerySyntaxError) -> [(Lexeme, Int)] {
+        func isQuote(_ scalar: Unicode.Scalar) -> Bool { scalar == "\"" || scalar == "“" || scalar == "”" }
+        func endsWord(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar {
+            case " ", "\t", "\n", "\r", "(", ")", "\"", "“", "”": true
+            default: false
+            }
+        }
         var lexemes: [(Lexeme, Int)] = []
-        let characters = Array(text)
         var index = 0
-        while index < characters.count {
-            let character = characters[index]
-            switch character {
+        while index < scalars.count {
+            switch scalars[index] {
             case " ", "\t", "\n", "\r":
                 index += 1
             case "(":
@@ -92,26 +107,19 @@ public struct SearchQueryParser: Sendable {
             case "\"", "“", "”":
                 let start = index
                 index += 1
-                var phrase = ""
-                while index < characters.count, !["\"", "“", "”"].contains(characters[index]) {
-                    phrase.append(characters[index])
-                    index += 1
-                }
-                guard index < characters.count else {
+                while index < scalars.count, !isQuote(scalars[index]) { index += 1 }
+                guard index < scalars.count else {
                     throw QuerySyntaxError(message: "unbalanced quote: the phrase opened here is never closed", position: start)
                 }
+                lexemes.append((.phrase(String(String.UnicodeScalarView(scalars[(start + 1)..<index]))), start))
                 index += 1
-                lexemes.append((.phrase(phrase), start))
-            case "-" where index + 1 < characters.count && !characters[index + 1].isWhitespace:
+            case "-" where index + 1 < scalars.count && !scalars[index + 1].properties.isWhitespace:
                 lexemes.append((.minus, index))
                 index += 1
             default:
                 let start = index
-                var word = ""
-                while index < characters.count, !" \t\n\r()\"“”".contains(characters[index]) {
-                    word.append(characters[index])
-                    index += 1
-                }
+                while index < scalars.count, !endsWord(scalars[index]) { index += 1 }
+                let word = String(String.UnicodeScalarView(scalars[start..<index]))
                 switch word {
                 case "AND": lexemes.append((.and, start))
                 case "OR": lexemes.append((.or, start))

@@ -18,6 +18,15 @@ struct SearchQueryParserTests {
         #expect(try self.parser.parse("“climate resilience”") == .phrase(["climat", "resili"]))
         #expect(try self.parser.parse("U.S.") == .term("us"))
         #expect(try self.parser.parse("co-operation") == .phrase(["co", "oper"]))
+        // A CRLF (one character of two scalars) separates words as a space does.
+        #expect(try self.parser.parse("rubio\r\ndar") == .and([.term("rubio"), .term("dar")]))
+        #expect(try self.parser.parse("\"rare\r\nearth\"") == .phrase(["rare", "earth"]))
+    }
+
+    @Test func theLengthLimitCountsCharactersNotScalars() throws {
+        let accents = String(repeating: "e\u{301}", count: 4_096)  // 4,096 characters, 8,192 scalars
+        _ = try self.parser.parse(accents)  // accepted
+        #expect(throws: QuerySyntaxError.self) { try self.parser.parse(accents + "e") }
     }
 
     @Test func hugeOrDeeplyNestedQueriesAreRefusedNotAStackOverflow() throws {
@@ -49,6 +58,9 @@ struct SearchQueryParserTests {
         ("t*", "'*' must end a word of at least two letters (e.g. terror*)", 0),
         ("()", "empty parentheses", 1),
         ("\"  \"", "the phrase has no words", 0),
+        // Positions count characters, however many scalars one is made of (the lexer reads scalars).
+        ("cafe\u{301} (", "unbalanced parenthesis: the '(' opened here is never closed", 5),
+        ("🇫🇷 e\u{301}\u{301} trade OR", "OR needs a term after it", 10),
     ])
     func reportsErrorsWithTheirPosition(query: String, message: String, position: Int) {
         let error = #expect(throws: QuerySyntaxError.self) { try self.parser.parse(query) }

@@ -70,7 +70,20 @@ final class ScratchDirectory {
     }
 
     @Test func sortedTableFindsEveryKeyAndOnlyThose() throws {
-        let words = Set((0..<1_000).map { "k\($0 * 7919 % 100_003)" } + ["", "a", "ab", "abc", "é", "zz", "z\u{10FFFF}"])
+        try self.findsEveryKeyAndOnlyThose(Set((0..<1_000).map { "k\($0 * 7919 % 100_003)" } + ["", "a", "ab", "abc", "é", "zz", "z\u{10FFFF}"]))
+    }
+
+    /// Keys whose first eight bytes are the same across many blocks (the block search's integer prefixes tie
+    /// there and must fall back to the keys), keys with NUL bytes inside their first eight (a prefix pads a
+    /// shorter key with the same zero), and keys of one to eight bytes.
+    @Test func sortedTableFindsKeysWhosePrefixesTie() throws {
+        var words = Set((0..<600).map { "internationalisation-\($0 * 7919 % 100_003)" })
+        words.formUnion((0..<200).map { "internat\($0)" } + ["internat", "internatio", "internationa"])
+        words.formUnion(["abc", "abc\u{0}", "abc\u{0}\u{0}", "abc\u{0}\u{0}x", "abc\u{0}\u{1}", "abcdefgh", "abcdefgh\u{0}", "abcdefghi"])
+        try self.findsEveryKeyAndOnlyThose(words)
+    }
+
+    private func findsEveryKeyAndOnlyThose(_ words: Set<String>) throws {
         let sorted = words.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var builder = SortedTable.Builder()
         for (index, word) in sorted.enumerated() { builder.add(key: Array(word.utf8), value: [UInt8(index % 256), 1]) }
@@ -98,9 +111,11 @@ final class ScratchDirectory {
                     #expect(try table.value(for: neighbour) == index.map { [UInt8($0 % 256), 1] }, "\(neighbour)")
                 }
             }
-            var withPrefix: [String] = []
-            try table.forEachEntry(withPrefix: Array("k12".utf8)) { key, _ in withPrefix.append(String(decoding: key, as: UTF8.self)); return true }
-            #expect(withPrefix == sorted.filter { $0.hasPrefix("k12") })
+            for prefix in ["k12", "internationalisation-1", "internat1", "abc\u{0}"] {
+                var withPrefix: [String] = []
+                try table.forEachEntry(withPrefix: Array(prefix.utf8)) { key, _ in withPrefix.append(String(decoding: key, as: UTF8.self)); return true }
+                #expect(withPrefix == sorted.filter { $0.utf8.starts(with: prefix.utf8) }, "\(prefix)")
+            }
             var all: [String] = []
             try table.forEachEntry { key, _ in all.append(String(decoding: key, as: UTF8.self)); return true }
             #expect(all == sorted)
@@ -485,6 +500,16 @@ struct PostingsFormatTests {
                     }
                     #expect(walked == list.documents.filter { $0 < limit }, "below \(limit)")
                     #expect(try walker.next() == nil)
+                    // A copy made mid-walk goes on on its own: the copies share their decoded block until one loads
+                    // another, and neither sees the other's.
+                    var original = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    var fromOriginal: [UInt32] = []
+                    for _ in 0..<(PostingsFormat.blockSize + 5) { if let next = try original.next() { fromOriginal.append(next) } }
+                    var copy = original
+                    var fromCopy = fromOriginal
+                    while let next = try original.next() { fromOriginal.append(next) }
+                    while let next = try copy.next() { fromCopy.append(next) }
+                    #expect(fromOriginal == walked && fromCopy == walked, "below \(limit)")
                 }
             }
         }

@@ -90,6 +90,8 @@ enum ShapeBenchmark {
                         let label = self.shape(of: text) + (ranged ? " + date range" : "")
                         // For profiling one shape: DATELINE_SHAPES_ONLY="OR + date range" times that shape alone.
                         if let only = ProcessInfo.processInfo.environment["DATELINE_SHAPES_ONLY"], only != label { continue }
+                        // And one query: DATELINE_SHAPES_QUERY='"opec measures"' times the queries with that text alone.
+                        if let only = ProcessInfo.processInfo.environment["DATELINE_SHAPES_QUERY"], only != text { continue }
                         let request = SearchRequest(
                             query: text, limit: 10, from: ranged ? corpus.range.from : nil, to: ranged ? corpus.range.to : nil)
                         entries.append(try await self.time(request, query: query, client: client, rounds: rounds).merging([

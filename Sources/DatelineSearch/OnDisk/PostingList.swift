@@ -130,9 +130,13 @@ enum PostingsFormat {
         private var block = -1
         private var entries = 0
         private var entry = 0  // the entry of the block sought last
-        private var documents = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
-        private var titles = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
-        private var bodies = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
+        /// The loaded block's documents, title and body frequencies: one allocation per cursor, not three
+        /// arrays (a query makes a cursor per term and segment), copied before a write when a copy of the
+        /// cursor shares it, so cursors keep value semantics.
+        private var buffer = BlockBuffer.make()
+        private var documents: UnsafeMutablePointer<UInt32> { self.buffer.elements }
+        private var titles: UnsafeMutablePointer<UInt32> { self.buffer.elements + PostingsFormat.blockSize }
+        private var bodies: UnsafeMutablePointer<UInt32> { self.buffer.elements + 2 * PostingsFormat.blockSize }
         private var positionEntry = 0  // the entry whose positions start at positionOffset
         private var positionOffset = 0
         /// Where the loaded block's frequencies start, and whether they are unpacked: only once a sought
@@ -159,7 +163,8 @@ enum PostingsFormat {
             let skip = self.skipStart + block * PostingsFormat.skipEntrySize
             let entries = min(PostingsFormat.blockSize, self.count - block * PostingsFormat.blockSize)
             var cursor = ByteCursor(self.postings, at: self.dataStart + Int(self.postings.littleEndian(at: skip + 4, as: UInt32.self)))
-            try self.documents.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: entries, into: b) }
+            if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
+            try BitPacking.unpack(&cursor, count: entries, into: UnsafeMutableBufferPointer(start: self.documents, count: PostingsFormat.blockSize))
             self.frequencyOffset = cursor.position
             self.frequenciesLoaded = false
             var document = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
@@ -224,8 +229,9 @@ enum PostingsFormat {
         /// Unpacks the loaded block's title and body frequencies.
         private mutating func loadFrequencies() throws(IndexFormatError) {
             var cursor = ByteCursor(self.postings, at: self.frequencyOffset)
-            try self.titles.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: self.entries, into: b) }
-            try self.bodies.withUnsafeMutableBufferPointer { b throws(IndexFormatError) in try BitPacking.unpack(&cursor, count: self.entries, into: b) }
+            if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
+            try BitPacking.unpack(&cursor, count: self.entries, into: UnsafeMutableBufferPointer(start: self.titles, count: PostingsFormat.blockSize))
+            try BitPacking.unpack(&cursor, count: self.entries, into: UnsafeMutableBufferPointer(start: self.bodies, count: PostingsFormat.blockSize))
             self.frequenciesLoaded = true
         }
 
@@ -259,6 +265,26 @@ enum PostingsFormat {
             try read(self.bodies[self.entry], into: &body)
             self.positionEntry = self.entry + 1
             self.positionOffset = cursor.position
+        }
+    }
+
+    /// A block cursor's decoded block: room for ``blockSize`` documents, then as many title frequencies, then
+    /// as many body frequencies, in the object itself (a non-generic class: no generic metadata looked up at
+    /// run time per cursor, as an `Array<UInt32>` of this module's makes).
+    final class BlockBuffer: ManagedBuffer<Void, UInt32> {
+        static func make() -> BlockBuffer {
+            let buffer = unsafeDowncast(self.create(minimumCapacity: 3 * PostingsFormat.blockSize) { _ in }, to: BlockBuffer.self)
+            buffer.withUnsafeMutablePointerToElements { $0.initialize(repeating: 0, count: 3 * PostingsFormat.blockSize) }
+            return buffer
+        }
+
+        /// The elements' storage, at a fixed place for the object's lifetime (its owner keeps it alive).
+        var elements: UnsafeMutablePointer<UInt32> { self.withUnsafeMutablePointerToElements { $0 } }
+
+        func copy() -> BlockBuffer {
+            let copy = BlockBuffer.make()
+            copy.elements.update(from: self.elements, count: 3 * PostingsFormat.blockSize)
+            return copy
         }
     }
 

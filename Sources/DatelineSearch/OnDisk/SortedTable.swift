@@ -27,6 +27,16 @@ package enum SortedTable {
         return a.count - b.count
     }
 
+    /// A key's first eight bytes as a big-endian integer, zero-padded: where two keys' prefixes differ they order
+    /// the keys as ``compare(_:_:)`` does (the first differing byte decides, and a key that ends there is padded
+    /// with a zero no byte is below); equal prefixes leave the order open.
+    @inline(__always)
+    static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<8 { value = value << 8 | (index < key.count ? UInt64(key[index]) : 0) }
+        return value
+    }
+
     /// Builds a table from entries added in strictly increasing key order.
     package struct Builder {
         private(set) var bytes: [UInt8] = []
@@ -76,6 +86,11 @@ package enum SortedTable {
         package let count: Int
         private let blockIndex: Int
         var blockIndexOffset: Int { self.blockIndex }
+        /// Each block's first key as an integer (see ``SortedTable/prefix(_:)``), read once when the table is
+        /// opened: a look-up's binary search compares these, in one small array, and reads a first key from the
+        /// table only where one equals the wanted key's, instead of a key scattered over the mapped file at
+        /// every step (Lucene and Tantivy likewise keep their term index in memory).
+        private let blockPrefixes: [UInt64]
 
         init(_ bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
             guard bytes.count >= 16 else { throw IndexFormatError("a sorted table of \(bytes.count) bytes") }
@@ -87,8 +102,15 @@ package enum SortedTable {
             self.bytes = bytes
             self.blockCount = Int(blocks)
             self.count = Int(entries)
-            self.blockIndex = bytes.count - 16 - 8 * Int(blocks)
-            guard self.blockIndex >= 0 else { throw IndexFormatError("a sorted table's block index runs past its start") }
+            let blockIndex = bytes.count - 16 - 8 * Int(blocks)
+            guard blockIndex >= 0 else { throw IndexFormatError("a sorted table's block index runs past its start") }
+            self.blockIndex = blockIndex
+            var prefixes: [UInt64] = []
+            prefixes.reserveCapacity(Int(blocks))
+            for block in 0..<Int(blocks) {
+                prefixes.append(SortedTable.prefix(try Self.firstKey(block, of: bytes, blockIndex: blockIndex)))
+            }
+            self.blockPrefixes = prefixes
         }
 
         private func blockOffset(_ block: Int) -> Int { Int(truncatingIfNeeded: self.bytes.littleEndian(at: self.blockIndex + 8 * block, as: UInt64.self)) }
@@ -115,19 +137,28 @@ package enum SortedTable {
 
         /// The first key of a block (stored whole).
         private func firstKey(_ block: Int) throws(IndexFormatError) -> UnsafeRawBufferPointer {
-            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.bytes[..<self.blockIndex]), at: self.blockOffset(block))
+            try Self.firstKey(block, of: self.bytes, blockIndex: self.blockIndex)
+        }
+
+        private static func firstKey(_ block: Int, of bytes: UnsafeRawBufferPointer, blockIndex: Int) throws(IndexFormatError) -> UnsafeRawBufferPointer {
+            let start = Int(truncatingIfNeeded: bytes.littleEndian(at: blockIndex + 8 * block, as: UInt64.self))
+            guard start >= 0, start <= blockIndex else { throw IndexFormatError("block \(block) starts outside the table") }
+            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: bytes[..<blockIndex]), at: start)
             guard try cursor.int() == 0 else { throw IndexFormatError("block \(block)'s first key is front-coded") }
             return try cursor.bytes(try cursor.int())
         }
 
         /// The last block whose first key is ≤ `key` (0 when `key` precedes them all).
         private func block(for key: UnsafeRawBufferPointer) throws(IndexFormatError) -> Int {
+            let wanted = SortedTable.prefix(key)
             var low = 0
             var high = self.blockCount - 1
             while low < high {
                 let middle = (low + high + 1) / 2
-                let first = try self.firstKey(middle)
-                if SortedTable.compare(key, first) >= 0 { low = middle } else { high = middle - 1 }
+                let first = self.blockPrefixes[middle]
+                // Unequal prefixes order their keys; equal ones say nothing (a shorter key is padded with zeros).
+                let atOrBelow = first != wanted ? first < wanted : SortedTable.compare(key, try self.firstKey(middle)) >= 0
+                if atOrBelow { low = middle } else { high = middle - 1 }
             }
             return low
         }
