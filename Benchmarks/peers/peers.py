@@ -223,7 +223,7 @@ def shapes_section():
     except ImportError:
         return "Query shapes: skipped (Python's tantivy is not installed).\n"
     corpora = json.load(open(path, encoding="utf-8"))["corpora"]
-    rounds = 3 if quick else 5
+    rounds = int(os.environ.get("DATELINE_SHAPES_ROUNDS", 3 if quick else 5))  # more for profiling, as the Swift side
     lines = [f"### Query cost per shape: Dateline against Tantivy (top 10 with snippets; each query timed {rounds} times, its median kept; "
              "p50 and p99 over a shape's queries)\n",
              "| corpus | query set | shape | queries | Dateline in process p50 / p99 | Dateline over loopback p50 | Tantivy p50 / p99 | "
@@ -240,6 +240,9 @@ def shapes_section():
             index.reload()
             searcher = index.searcher()
             counts = [tantivy_search(index, searcher, schema, q)[1] for q in entries]
+        if os.environ.get("DATELINE_SHAPES_DUMP"):  # for profiling: each query's two times, side by side
+            with open(os.environ["DATELINE_SHAPES_DUMP"], "w", encoding="utf-8") as dump:
+                json.dump([dict(entry, tantivy=latency, tantivyTotal=count) for entry, latency, count in zip(entries, latencies, counts)], dump)
         groups = {}
         for entry, latency in zip(entries, latencies):
             groups.setdefault((entry["set"], entry["shape"]), []).append((entry, latency))

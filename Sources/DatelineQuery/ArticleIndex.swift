@@ -217,10 +217,13 @@ final class ArticleIndex {
         return ends
     }
 
-    /// Article `document`, its extraction included.
-    func article(_ document: Int) throws -> StoredArticle {
+    /// Article `document` as stored; without its extraction (not decoded, for a search hit's or a timeline
+    /// report's header) when `extraction` is false (an article still in a buffer keeps it: it costs nothing there).
+    func article(_ document: Int, extraction: Bool = true) throws -> StoredArticle {
         switch self.locate(document) {
-        case .segment(let segment, let local): return try StoredArticleCoding.decode(try segment.storedDocument(local))
+        case .segment(let segment, let local):
+            let stored = try segment.storedDocument(local)
+            return extraction ? try StoredArticleCoding.decode(stored) : try StoredArticleCoding.split(stored).article
         case .buffer(let buffer, let local): return buffer.articles[local]
         case nil: throw DatelineError(code: .internal, message: "no article \(document) in an index of \(self.count)")
         }

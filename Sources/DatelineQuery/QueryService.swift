@@ -699,7 +699,7 @@ public final class QueryService: Service, Sendable {
             let page = best.prefix(limit)
             let snippetTerms = page.isEmpty ? nil : query.map { Snippets.Terms($0) }
             let hits = try page.map { entry in
-                let article = try index.article(entry.document)
+                let article = try index.article(entry.document, extraction: false)
                 return SearchHit(
                     articleID: article.id,
                     score: entry.score,
@@ -802,7 +802,7 @@ public final class QueryService: Service, Sendable {
         let lookup = EntityView.ArticleLookup(
             publishedAt: { document in index.publishedAt(document).map(Date.init(timeIntervalSince1970:)) },
             header: { document in
-                guard let article = try? index.article(document) else { return .init(id: "", title: nil, source: nil, publishedAt: nil) }
+                guard let article = try? index.article(document, extraction: false) else { return .init(id: "", title: nil, source: nil, publishedAt: nil) }
                 return .init(id: article.id, title: article.title, source: article.source, publishedAt: article.publishedAt)
             }
         )

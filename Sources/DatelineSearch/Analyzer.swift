@@ -153,5 +153,9 @@ public struct Analyzer: Sendable {
     }
 
     /// The terms of `text`, in order.
-    public func terms(_ text: String) -> [String] { self.tokens(text).map(\.term) }
+    public func terms(_ text: String) -> [String] {
+        var terms: [String] = []
+        self.forEachWord(text) { word, isAbbreviation, _ in terms.append(self.stems && !isAbbreviation ? PorterStemmer.stem(word) : word) }
+        return terms
+    }
 }

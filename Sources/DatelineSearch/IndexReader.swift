@@ -448,7 +448,7 @@ extension Snippets {
         guard limit > 0 else { return [] }
         let bytes = Array(body.utf8)
         var matched: [(range: Range<Int>, term: String)] = []
-        var found = Set<String>()
+        var found: [String] = []  // the terms matched so far (few: a list)
         var stemmed: [UInt8] = []
         // Once the passages are settled the rest of the body cannot change them: every term is shown and there
         // are `limit` of them (later matches would only be considered after these). Words up to the passages'
@@ -466,7 +466,7 @@ extension Snippets {
             for (bytes, term) in terms.exact where bytes == stemmed { matched.append((range, term)) }
             for (prefix, label) in terms.prefixes where stemmed.starts(with: prefix) { matched.append((range, label)) }
             guard matched.count > before, settledEnd == Int.max else { return true }
-            for match in matched[before...] { found.insert(match.term) }
+            for match in matched[before...] where !found.contains(match.term) { found.append(match.term) }
             if found.count == terms.labels {
                 let (windows, shown) = self.windows(bytes, matched: matched, limit: limit)
                 if windows.count == limit, shown.count == terms.labels { settledEnd = windows.map(\.upperBound).max()! }

@@ -359,10 +359,10 @@ package enum Snippets {
     }
 
     /// The passages to show, at most `limit`: first windows that show terms not shown yet, then any others; never
-    /// overlapping. Also the terms they show.
-    static func windows(_ bytes: [UInt8], matched: [(range: Range<Int>, term: String)], limit: Int) -> (windows: [Range<Int>], shown: Set<String>) {
+    /// overlapping. Also the terms they show (each once; a query has few, so a list, not a hashed set).
+    static func windows(_ bytes: [UInt8], matched: [(range: Range<Int>, term: String)], limit: Int) -> (windows: [Range<Int>], shown: [String]) {
         var windows: [Range<Int>] = []
-        var shown = Set<String>()
+        var shown: [String] = []
         for preferNew in [true, false] {
             for match in matched where windows.count < limit {
                 if preferNew, shown.contains(match.term) { continue }
@@ -377,7 +377,7 @@ package enum Snippets {
                     guard start < match.range.lowerBound else { continue }
                 }
                 windows.append(start..<end)
-                for other in matched where (start..<end).contains(other.range.lowerBound) { shown.insert(other.term) }
+                for other in matched where (start..<end).contains(other.range.lowerBound) { if !shown.contains(other.term) { shown.append(other.term) } }
             }
         }
         return (windows, shown)

@@ -55,7 +55,7 @@ public struct SearchQueryParser: Sendable {
         }
         let scalars = Array(text.unicodeScalars)
         do throws(QuerySyntaxError) {
-            let lexemes = try self.lex(scalars)
+            let lexemes = try self.lex(text, scalars)
             guard !lexemes.isEmpty else { throw QuerySyntaxError(message: "the query is empty", position: 0) }
             var index = 0
             let query = try self.parseOr(lexemes, &index, end: scalars.count, depth: 0)
@@ -83,8 +83,13 @@ public struct SearchQueryParser: Sendable {
         }
     }
 
-    /// The lexemes of a query's Unicode scalars, each with the scalar offset it starts at.
-    private func lex(_ scalars: [Unicode.Scalar]) throws(QuerySyntaxError) -> [(Lexeme, Int)] {
+    /// The lexemes of `text`, whose Unicode scalars are `scalars`, each with the scalar offset it starts at.
+    private func lex(_ text: String, _ scalars: [Unicode.Scalar]) throws(QuerySyntaxError) -> [(Lexeme, Int)] {
+        // Words and phrases are cut out of the text itself (a copy of its bytes), not rebuilt a scalar at a time.
+        let view = text.unicodeScalars
+        var indices = Array(view.indices)
+        indices.append(view.endIndex)
+        func cut(_ range: Range<Int>) -> String { String(view[indices[range.lowerBound]..<indices[range.upperBound]]) }
         func isQuote(_ scalar: Unicode.Scalar) -> Bool { scalar == "\"" || scalar == "“" || scalar == "”" }
         func endsWord(_ scalar: Unicode.Scalar) -> Bool {
             switch scalar {
@@ -111,7 +116,7 @@ public struct SearchQueryParser: Sendable {
                 guard index < scalars.count else {
                     throw QuerySyntaxError(message: "unbalanced quote: the phrase opened here is never closed", position: start)
                 }
-                lexemes.append((.phrase(String(String.UnicodeScalarView(scalars[(start + 1)..<index]))), start))
+                lexemes.append((.phrase(cut((start + 1)..<index)), start))
                 index += 1
             case "-" where index + 1 < scalars.count && !scalars[index + 1].properties.isWhitespace:
                 lexemes.append((.minus, index))
@@ -119,7 +124,7 @@ public struct SearchQueryParser: Sendable {
             default:
                 let start = index
                 while index < scalars.count, !endsWord(scalars[index]) { index += 1 }
-                let word = String(String.UnicodeScalarView(scalars[start..<index]))
+                let word = cut(start..<index)
                 switch word {
                 case "AND": lexemes.append((.and, start))
                 case "OR": lexemes.append((.or, start))

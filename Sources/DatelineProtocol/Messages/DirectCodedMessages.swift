@@ -63,45 +63,49 @@ extension SearchRequest: ProtobufDirectCodable {
     }
 
     init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
-        var last = [ProtobufFieldEntry?](repeating: nil, count: 21)
-        var sources: [String] = []
-        var tags: [String] = []
-        var languages: [String] = []
-        var entities: [String] = []
-        var topics: [String] = []
-        while let entry = try reader.next() {
-            switch entry.field {
-            case 6: try reader.appendString(entry, "sources", to: &sources)
-            case 7: try reader.appendString(entry, "tags", to: &tags)
-            case 8: try reader.appendString(entry, "languages", to: &languages)
-            case 13: try reader.appendString(entry, "entities", to: &entities)
-            case 14: try reader.appendString(entry, "topics", to: &topics)
-            case 1...20: last[Int(entry.field)] = entry
-            default: break
+        // The last entry of each singular field, on the stack: an Array of our own element type would look its
+        // generic metadata up at run time on every message.
+        self = try withUnsafeTemporaryAllocation(of: ProtobufFieldEntry?.self, capacity: 21) { last throws(DatelineError) in
+            last.initialize(repeating: nil)
+            var sources: [String] = []
+            var tags: [String] = []
+            var languages: [String] = []
+            var entities: [String] = []
+            var topics: [String] = []
+            while let entry = try reader.next() {
+                switch entry.field {
+                case 6: try reader.appendString(entry, "sources", to: &sources)
+                case 7: try reader.appendString(entry, "tags", to: &tags)
+                case 8: try reader.appendString(entry, "languages", to: &languages)
+                case 13: try reader.appendString(entry, "entities", to: &entities)
+                case 14: try reader.appendString(entry, "topics", to: &topics)
+                case 1...20: last[Int(entry.field)] = entry
+                default: break
+                }
             }
+            return SearchRequest(
+                query: try reader.string(last[1], "query"),
+                limit: try reader.unsigned(last[2], "limit"),
+                cursor: try reader.optionalString(last[3], "cursor"),
+                from: try reader.optionalDate(last[4], "from"),
+                to: try reader.optionalDate(last[5], "to"),
+                sources: sources,
+                tags: tags,
+                languages: languages,
+                sort: try reader.enumeration(last[9], "sort"),
+                minimumOffset: try reader.optionalUnsigned(last[10], "minimumOffset"),
+                facets: try reader.bool(last[11], "facets"),
+                histogramInterval: try reader.enumeration(last[12], "histogramInterval"),
+                entities: entities,
+                topics: topics,
+                eventFrom: try reader.optionalDate(last[15], "eventFrom"),
+                eventTo: try reader.optionalDate(last[16], "eventTo"),
+                fromText: try reader.optionalString(last[17], "fromText"),
+                toText: try reader.optionalString(last[18], "toText"),
+                eventFromText: try reader.optionalString(last[19], "eventFromText"),
+                eventToText: try reader.optionalString(last[20], "eventToText")
+            )
         }
-        self.init(
-            query: try reader.string(last[1], "query"),
-            limit: try reader.unsigned(last[2], "limit"),
-            cursor: try reader.optionalString(last[3], "cursor"),
-            from: try reader.optionalDate(last[4], "from"),
-            to: try reader.optionalDate(last[5], "to"),
-            sources: sources,
-            tags: tags,
-            languages: languages,
-            sort: try reader.enumeration(last[9], "sort"),
-            minimumOffset: try reader.optionalUnsigned(last[10], "minimumOffset"),
-            facets: try reader.bool(last[11], "facets"),
-            histogramInterval: try reader.enumeration(last[12], "histogramInterval"),
-            entities: entities,
-            topics: topics,
-            eventFrom: try reader.optionalDate(last[15], "eventFrom"),
-            eventTo: try reader.optionalDate(last[16], "eventTo"),
-            fromText: try reader.optionalString(last[17], "fromText"),
-            toText: try reader.optionalString(last[18], "toText"),
-            eventFromText: try reader.optionalString(last[19], "eventFromText"),
-            eventToText: try reader.optionalString(last[20], "eventToText")
-        )
     }
 }
 
@@ -381,45 +385,49 @@ extension StoredArticle: ProtobufDirectCodable {
     }
 
     init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
-        var last = [ProtobufFieldEntry?](repeating: nil, count: 21)
-        var categories: [String] = []
-        var tags: [String] = []
-        var paragraphs: [String] = []
-        var missingFields: [String] = []
-        var warnings: [String] = []
-        while let entry = try reader.next() {
-            switch entry.field {
-            case 10: try reader.appendString(entry, "categories", to: &categories)
-            case 11: try reader.appendString(entry, "tags", to: &tags)
-            case 12: try reader.appendString(entry, "paragraphs", to: &paragraphs)
-            case 15: try reader.appendString(entry, "missingFields", to: &missingFields)
-            case 16: try reader.appendString(entry, "warnings", to: &warnings)
-            case 1...20: last[Int(entry.field)] = entry
-            default: break
+        // The last entry of each singular field, on the stack: an Array of our own element type would look its
+        // generic metadata up at run time on every message.
+        self = try withUnsafeTemporaryAllocation(of: ProtobufFieldEntry?.self, capacity: 21) { last throws(DatelineError) in
+            last.initialize(repeating: nil)
+            var categories: [String] = []
+            var tags: [String] = []
+            var paragraphs: [String] = []
+            var missingFields: [String] = []
+            var warnings: [String] = []
+            while let entry = try reader.next() {
+                switch entry.field {
+                case 10: try reader.appendString(entry, "categories", to: &categories)
+                case 11: try reader.appendString(entry, "tags", to: &tags)
+                case 12: try reader.appendString(entry, "paragraphs", to: &paragraphs)
+                case 15: try reader.appendString(entry, "missingFields", to: &missingFields)
+                case 16: try reader.appendString(entry, "warnings", to: &warnings)
+                case 1...20: last[Int(entry.field)] = entry
+                default: break
+                }
             }
+            return StoredArticle(
+                id: try reader.string(last[1], "id"),
+                externalID: try reader.optionalString(last[2], "externalID"),
+                title: try reader.optionalString(last[3], "title"),
+                source: try reader.optionalString(last[4], "source"),
+                url: try reader.optionalString(last[5], "url"),
+                publishedAt: try reader.optionalDate(last[6], "publishedAt"),
+                publishedAtPrecision: try reader.optionalString(last[7], "publishedAtPrecision"),
+                timeZone: try reader.optionalString(last[8], "timeZone"),
+                datelinePlace: try reader.optionalString(last[9], "datelinePlace"),
+                categories: categories,
+                tags: tags,
+                paragraphs: paragraphs,
+                language: try reader.optionalString(last[13], "language"),
+                tagline: try reader.optionalString(last[14], "tagline"),
+                missingFields: missingFields,
+                warnings: warnings,
+                contentKey: try reader.string(last[17], "contentKey"),
+                ingestedAt: try reader.date(last[18], "ingestedAt"),
+                format: try reader.enumeration(last[19], "format"),
+                extraction: try reader.optionalCodableMessage(last[20], "extraction")
+            )
         }
-        self.init(
-            id: try reader.string(last[1], "id"),
-            externalID: try reader.optionalString(last[2], "externalID"),
-            title: try reader.optionalString(last[3], "title"),
-            source: try reader.optionalString(last[4], "source"),
-            url: try reader.optionalString(last[5], "url"),
-            publishedAt: try reader.optionalDate(last[6], "publishedAt"),
-            publishedAtPrecision: try reader.optionalString(last[7], "publishedAtPrecision"),
-            timeZone: try reader.optionalString(last[8], "timeZone"),
-            datelinePlace: try reader.optionalString(last[9], "datelinePlace"),
-            categories: categories,
-            tags: tags,
-            paragraphs: paragraphs,
-            language: try reader.optionalString(last[13], "language"),
-            tagline: try reader.optionalString(last[14], "tagline"),
-            missingFields: missingFields,
-            warnings: warnings,
-            contentKey: try reader.string(last[17], "contentKey"),
-            ingestedAt: try reader.date(last[18], "ingestedAt"),
-            format: try reader.enumeration(last[19], "format"),
-            extraction: try reader.optionalCodableMessage(last[20], "extraction")
-        )
     }
 }
 

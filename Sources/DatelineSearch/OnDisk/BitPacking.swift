@@ -32,38 +32,63 @@ enum BitPacking {
 
     /// Reads `count` values packed at `cursor` into `output`, advancing the cursor past them.
     static func unpack(_ cursor: inout ByteCursor, count: Int, into output: UnsafeMutableBufferPointer<UInt32>) throws(IndexFormatError) {
-        let width = Int(try cursor.fixed(UInt8.self))
-        guard width <= 32 else { throw IndexFormatError("a packed block claims \(width)-bit values") }
-        guard width > 0 else {
-            for index in 0..<count { output[index] = 0 }
-            return
+        precondition(count <= output.count, "\(count) values into room for \(output.count)")
+        try Packed(&cursor, count: count).decode(0..<count, into: output.baseAddress!)
+    }
+
+    /// `count` values packed at a place in a file (its width byte read and its bytes bounded), any run of which
+    /// can be decoded without the ones before it: value `i` starts at bit `i × width`. A block cursor decodes
+    /// only as far as a search reads.
+    struct Packed {
+        let bytes: UnsafeRawBufferPointer
+        let width: Int
+        let count: Int
+
+        /// The values at `cursor`, which moves past them.
+        init(_ cursor: inout ByteCursor, count: Int) throws(IndexFormatError) {
+            let width = Int(try cursor.fixed(UInt8.self))
+            guard width <= 32 else { throw IndexFormatError("a packed block claims \(width)-bit values") }
+            self.bytes = try cursor.bytes(BitPacking.byteCount(count: count, width: width))
+            self.width = width
+            self.count = count
         }
-        let bytes = try cursor.bytes(self.byteCount(count: count, width: width))
-        let mask: UInt64 = (1 << UInt64(width)) - 1
-        // Each value is read with one unaligned 8-byte load at its first byte (a value spans at most 5 bytes
-        // after its bit shift of under 8), while 8 bytes remain; the last few values byte by byte.
-        var index = 0
-        var bit = 0
-        while index < count, (bit >> 3) + 8 <= bytes.count {
-            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
-            output[index] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
-            index += 1
-            bit += width
-        }
-        while index < count {
-            var value: UInt64 = 0
-            var taken = 0
-            var at = bit
-            while taken < width {
-                let byte = UInt64(bytes[at >> 3]) >> UInt64(at & 7)
-                value |= byte << UInt64(taken)
-                let step = min(8 - (at & 7), width - taken)
-                taken += step
-                at += step
+
+        /// Decodes values `range` (within `0..<count`) into `output[range]`.
+        @inline(__always)
+        func decode(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
+            precondition(range.lowerBound >= 0 && range.upperBound <= self.count, "values \(range) of \(self.count)")
+            let width = self.width
+            guard width > 0 else {
+                (output + range.lowerBound).update(repeating: 0, count: range.count)
+                return
             }
-            output[index] = UInt32(truncatingIfNeeded: value & mask)
-            index += 1
-            bit += width
+            let mask: UInt64 = (1 << UInt64(width)) - 1
+            let bytes = self.bytes
+            // Each value is read with one unaligned 8-byte load at its first byte (a value spans at most 5 bytes
+            // after its bit shift of under 8), while 8 bytes remain; the last few values byte by byte.
+            var index = range.lowerBound
+            var bit = index * width
+            while index < range.upperBound, (bit >> 3) + 8 <= bytes.count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+                output[index] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
+                index += 1
+                bit += width
+            }
+            while index < range.upperBound {
+                var value: UInt64 = 0
+                var taken = 0
+                var at = bit
+                while taken < width {
+                    let byte = UInt64(bytes[at >> 3]) >> UInt64(at & 7)
+                    value |= byte << UInt64(taken)
+                    let step = min(8 - (at & 7), width - taken)
+                    taken += step
+                    at += step
+                }
+                output[index] = UInt32(truncatingIfNeeded: value & mask)
+                index += 1
+                bit += width
+            }
         }
     }
 }

@@ -115,10 +115,11 @@ enum PostingsFormat {
         return output
     }
 
-    /// Walks a term's postings a block at a time, decoding a block only when a document asked for may be in it
-    /// (its skip entry's last document is at or past it), so an intersection led by a rarer term decodes only the
-    /// blocks it lands in; reads the positions of the documents it finds, stepping over those of the others in
-    /// the block. Documents at or past `limit` are not there.
+    /// Walks a term's postings a block at a time, reading a block only when a document asked for may be in it
+    /// (its skip entry's last document is at or past it), so an intersection led by a rarer term reads only the
+    /// blocks it lands in; within a block, documents are decoded only as far as the search has gone (a sought
+    /// document early in a block leaves the rest packed), frequencies only once a document is found; reads the positions of the documents it
+    /// finds, stepping over those of the others in the block. Documents at or past `limit` are not there.
     struct BlockCursor {
         private let postings: UnsafeRawBufferPointer
         private let positions: UnsafeRawBufferPointer
@@ -130,6 +131,16 @@ enum PostingsFormat {
         private var block = -1
         private var entries = 0
         private var entry = 0  // the entry of the block sought last
+        /// The loaded block's packed document gaps, title and body frequencies.
+        private var packedDocuments: BitPacking.Packed?
+        private var packedTitles: BitPacking.Packed?
+        private var packedBodies: BitPacking.Packed?
+        /// How many of the block's documents are decoded (into ``documents``, as document numbers), and of its
+        /// frequencies (none or all).
+        private var decodedDocuments = 0
+        private var decodedFrequencies = 0
+        /// One past the last decoded document (the next one's gap counts from it).
+        private var nextBase: UInt32 = 0
         /// The loaded block's documents, title and body frequencies: one allocation per cursor, not three
         /// arrays (a query makes a cursor per term and segment), copied before a write when a copy of the
         /// cursor shares it, so cursors keep value semantics.
@@ -139,10 +150,6 @@ enum PostingsFormat {
         private var bodies: UnsafeMutablePointer<UInt32> { self.buffer.elements + 2 * PostingsFormat.blockSize }
         private var positionEntry = 0  // the entry whose positions start at positionOffset
         private var positionOffset = 0
-        /// Where the loaded block's frequencies start, and whether they are unpacked: only once a sought
-        /// document is found (an intersection steps over most of a block's documents without them).
-        private var frequencyOffset = 0
-        private var frequenciesLoaded = false
 
         init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
             (self.blockCount, self.skipStart, self.dataStart) = try PostingsFormat.layout(postings, offset: offset, count: count)
@@ -159,23 +166,18 @@ enum PostingsFormat {
             self.postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize, as: UInt32.self)
         }
 
+        /// Moves to `block`: bounds its packed values, decodes none.
         private mutating func load(_ block: Int) throws(IndexFormatError) {
             let skip = self.skipStart + block * PostingsFormat.skipEntrySize
             let entries = min(PostingsFormat.blockSize, self.count - block * PostingsFormat.blockSize)
+            guard entries > 0 else { throw IndexFormatError("block \(block) of a term of \(self.count) documents is empty") }
             var cursor = ByteCursor(self.postings, at: self.dataStart + Int(self.postings.littleEndian(at: skip + 4, as: UInt32.self)))
-            if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            try BitPacking.unpack(&cursor, count: entries, into: UnsafeMutableBufferPointer(start: self.documents, count: PostingsFormat.blockSize))
-            self.frequencyOffset = cursor.position
-            self.frequenciesLoaded = false
-            var document = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
-            for index in 0..<entries {
-                document = document &+ self.documents[index]
-                self.documents[index] = document
-                document &+= 1
-            }
-            guard entries > 0, self.documents[entries - 1] == self.lastDocument(block) else {
-                throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(self.lastDocument(block))")
-            }
+            self.packedDocuments = try BitPacking.Packed(&cursor, count: entries)
+            self.packedTitles = try BitPacking.Packed(&cursor, count: entries)
+            self.packedBodies = try BitPacking.Packed(&cursor, count: entries)
+            self.nextBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
+            self.decodedDocuments = 0
+            self.decodedFrequencies = 0
             self.block = block
             self.entries = entries
             self.entry = 0
@@ -183,11 +185,42 @@ enum PostingsFormat {
             self.positionOffset = Int(truncatingIfNeeded: self.postings.littleEndian(at: skip + 8, as: UInt64.self))
         }
 
+        /// Decodes the loaded block's documents through entry `entry` (a few more at a time); once the last is
+        /// decoded, checks it against the block's skip entry.
+        private mutating func decodeDocuments(through entry: Int) throws(IndexFormatError) {
+            guard entry >= self.decodedDocuments, let packed = self.packedDocuments else { return }
+            if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
+            let end = min(self.entries, max(entry + 1, self.decodedDocuments + 32))
+            let documents = self.documents
+            packed.decode(self.decodedDocuments..<end, into: documents)
+            var document = self.nextBase
+            for index in self.decodedDocuments..<end {
+                document = document &+ documents[index]
+                documents[index] = document
+                document &+= 1
+            }
+            self.nextBase = document
+            self.decodedDocuments = end
+            if end == self.entries, documents[end - 1] != self.lastDocument(self.block) {
+                throw IndexFormatError("block \(self.block) ends at document \(documents[end - 1]), its skip entry says \(self.lastDocument(self.block))")
+            }
+        }
+
+        /// Decodes the loaded block's title and body frequencies, all of them at once (measured: decoding them as
+        /// far as needed, as documents are, was slower — where one document is found others usually are too).
+        private mutating func decodeFrequencies() {
+            guard self.decodedFrequencies < self.entries, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
+            if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
+            titles.decode(0..<self.entries, into: self.titles)
+            bodies.decode(0..<self.entries, into: self.bodies)
+            self.decodedFrequencies = self.entries
+        }
+
         /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
         /// Targets must not decrease.
         mutating func seek(_ target: UInt32) throws(IndexFormatError) -> Bool {
             guard target < self.limit, self.block < self.blockCount else { return false }
-            if self.block < 0 || self.documents[self.entries - 1] < target {
+            if self.block < 0 || self.lastDocument(self.block) < target {
                 var next = max(self.block, 0)
                 while next < self.blockCount, self.lastDocument(next) < target { next += 1 }
                 guard next < self.blockCount else {
@@ -196,14 +229,22 @@ enum PostingsFormat {
                 }
                 if next != self.block { try self.load(next) }
             }
-            while self.entry < self.entries, self.documents[self.entry] < target { self.entry += 1 }
+            // The block's last document is at or past the target: the scan stops within it, decoding as it goes.
+            while self.entry < self.entries {
+                if self.entry >= self.decodedDocuments { try self.decodeDocuments(through: self.entry) }
+                let (documents, decoded) = (self.documents, self.decodedDocuments)
+                var entry = self.entry
+                while entry < decoded, documents[entry] < target { entry += 1 }
+                self.entry = entry
+                if entry < decoded { break }
+            }
             guard self.entry < self.entries, self.documents[self.entry] == target else { return false }
-            if !self.frequenciesLoaded { try self.loadFrequencies() }
+            self.decodeFrequencies()
             return true
         }
 
         /// Moves to the next document (the first, at the start) and returns it; nil past the last one below the
-        /// limit. Only the documents are unpacked (see ``seek(_:)`` for a document's frequencies and positions).
+        /// limit. Only the documents are decoded (see ``seek(_:)`` for a document's frequencies and positions).
         mutating func next() throws(IndexFormatError) -> UInt32? {
             if self.block < 0 {
                 guard self.blockCount > 0 else { return nil }
@@ -219,20 +260,14 @@ enum PostingsFormat {
                 }
                 try self.load(self.block + 1)
             }
-            guard self.documents[self.entry] < self.limit else {
+            // A walk reads every document of the block: all are decoded at once.
+            if self.entry >= self.decodedDocuments { try self.decodeDocuments(through: self.entries - 1) }
+            let document = self.documents[self.entry]
+            guard document < self.limit else {
                 self.block = self.blockCount
                 return nil
             }
-            return self.documents[self.entry]
-        }
-
-        /// Unpacks the loaded block's title and body frequencies.
-        private mutating func loadFrequencies() throws(IndexFormatError) {
-            var cursor = ByteCursor(self.postings, at: self.frequencyOffset)
-            if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            try BitPacking.unpack(&cursor, count: self.entries, into: UnsafeMutableBufferPointer(start: self.titles, count: PostingsFormat.blockSize))
-            try BitPacking.unpack(&cursor, count: self.entries, into: UnsafeMutableBufferPointer(start: self.bodies, count: PostingsFormat.blockSize))
-            self.frequenciesLoaded = true
+            return document
         }
 
         /// The title and body frequencies of the document the last successful ``seek(_:)`` found.
@@ -241,7 +276,9 @@ enum PostingsFormat {
         /// The title and body positions of the document the last successful ``seek(_:)`` found, into `title`
         /// and `body` (emptied first).
         mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(IndexFormatError) {
-            guard self.block >= 0, self.block < self.blockCount, self.entry < self.entries, self.positionEntry <= self.entry else {
+            guard self.block >= 0, self.block < self.blockCount, self.entry < self.entries, self.entry < self.decodedFrequencies,
+                self.positionEntry <= self.entry
+            else {
                 throw IndexFormatError("positions asked for before their document was found")
             }
             var cursor = ByteCursor(self.positions, at: self.positionOffset)
