@@ -53,9 +53,10 @@ extension IndexReader {
                 if documents[cursor] != document { continue documents }
             }
             cursors[0] = index
+            fields.removeAll()
             for term in lists.indices {
                 let (title, body) = lists[term].positions(at: cursors[term])
-                fields.set(term, title: title, body: body)
+                fields.append(term, title: title, body: body)
             }
             fields.count(document: UInt32(base) + document, into: &key)
         }
@@ -70,62 +71,79 @@ extension IndexReader {
     ) throws(DatelineStorageError) {
         let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
         var seekers: [IndexSegment.BlockPostings] = []
+        seekers.reserveCapacity(infos.count)
         for info in infos { seekers.append(try segment.blockPostings(of: info, below: limit)) }
         var fields = FieldPositions(terms: infos.count)
+        let filtered: [UInt32]?
+        if let accept {
+            // The filter first, on the leader's documents: the terms are sought only for those it keeps.
+            var leading = try segment.blockPostings(of: infos[leader], below: limit)
+            var documents: [UInt32] = []
+            documents.reserveCapacity(infos[leader].documentFrequency)
+            while let document = try leading.next() { documents.append(UInt32(base) + document) }
+            filtered = accept(documents)
+        } else {
+            filtered = nil
+        }
         /// Counts the phrase in `document` when every term holds it; false when no later document can hold them all.
         func count(_ document: UInt32) throws(DatelineStorageError) -> Bool {
-            for term in infos.indices {
+            for term in seekers.indices {
                 guard try seekers[term].seek(document) else { return !seekers[term].isExhausted }
             }
-            for term in infos.indices { try fields.read(term, from: &seekers[term]) }
+            try fields.read(&seekers)
             fields.count(document: UInt32(base) + document, into: &key)
             return true
         }
-        guard let accept else {
+        if let filtered {
+            for document in filtered where try !count(document - UInt32(base)) { break }
+        } else {
             // The leader's own cursor walks its documents and is then on each it seeks.
             while let document = try seekers[leader].next() {
                 if try !count(document) { break }
             }
-            return
-        }
-        // The filter first, on the leader's documents: the terms are sought only for those it keeps.
-        var leading = try segment.blockPostings(of: infos[leader], below: limit)
-        var documents: [UInt32] = []
-        documents.reserveCapacity(infos[leader].documentFrequency)
-        while let document = try leading.next() { documents.append(UInt32(base) + document) }
-        for document in accept(documents) {
-            if try !count(document - UInt32(base)) { break }
         }
     }
 
-    /// Each term's positions in one document, title and body apart, and the scratch space to count the phrase.
+    /// Every term's positions in one document, title and body apart (all in one buffer, reused from document to
+    /// document), and the scratch space to count the phrase.
     struct FieldPositions {
-        private var titles: [[UInt32]]
-        private var bodies: [[UInt32]]
+        private var positions: [UInt32] = []
+        private var titles: [Range<Int>]
+        private var bodies: [Range<Int>]
         private var cursors: [Int]
 
         init(terms: Int) {
-            self.titles = [[UInt32]](repeating: [], count: terms)
-            self.bodies = [[UInt32]](repeating: [], count: terms)
+            self.titles = [Range<Int>](repeating: 0..<0, count: terms)
+            self.bodies = [Range<Int>](repeating: 0..<0, count: terms)
             self.cursors = [Int](repeating: 0, count: terms)
         }
 
-        mutating func set(_ term: Int, title: ArraySlice<UInt32>, body: ArraySlice<UInt32>) {
-            self.titles[term].removeAll(keepingCapacity: true)
-            self.titles[term].append(contentsOf: title)
-            self.bodies[term].removeAll(keepingCapacity: true)
-            self.bodies[term].append(contentsOf: body)
+        /// Forgets the document's positions (the buffer keeps its room).
+        mutating func removeAll() { self.positions.removeAll(keepingCapacity: true) }
+
+        /// Adds term `term`'s positions (terms in order, after ``removeAll()``).
+        mutating func append(_ term: Int, title: ArraySlice<UInt32>, body: ArraySlice<UInt32>) {
+            self.titles[term] = self.positions.count..<(self.positions.count + title.count)
+            self.positions.append(contentsOf: title)
+            self.bodies[term] = self.positions.count..<(self.positions.count + body.count)
+            self.positions.append(contentsOf: body)
         }
 
-        /// Term `term`'s positions in the document `postings` last found.
-        mutating func read(_ term: Int, from postings: inout IndexSegment.BlockPostings) throws(DatelineStorageError) {
-            try postings.positions(title: &self.titles[term], body: &self.bodies[term])
+        /// Every term's positions in the document each of `seekers` last found (in place of the previous ones).
+        mutating func read(_ seekers: inout [IndexSegment.BlockPostings]) throws(DatelineStorageError) {
+            var offset = 0
+            for term in seekers.indices {
+                (self.titles[term], self.bodies[term]) = try seekers[term].positions(into: &self.positions, at: offset)
+                offset = self.bodies[term].upperBound
+            }
         }
 
         /// Adds `document` to `key` when the phrase occurs in it, with its count in each field.
         mutating func count(document: UInt32, into key: inout ScoredKey) {
-            let title = IndexReader.phraseCount(self.titles, cursors: &self.cursors)
-            let body = IndexReader.phraseCount(self.bodies, cursors: &self.cursors)
+            let (title, body) = self.positions.withUnsafeBufferPointer { positions in
+                (IndexReader.phraseCount(positions, self.titles, cursors: &self.cursors),
+                 IndexReader.phraseCount(positions, self.bodies, cursors: &self.cursors))
+            }
             guard title + body > 0 else { return }
             key.documents.append(document)
             key.title.append(UInt32(title))
@@ -133,22 +151,22 @@ extension IndexReader {
         }
     }
 
-    /// How many positions of `fields[0]` begin a run where the i-th next position is in `fields[i]` (each
-    /// ascending). `cursors` is scratch space of at least `fields.count` entries.
-    static func phraseCount(_ fields: [[UInt32]], cursors: inout [Int]) -> Int {
+    /// How many positions of `fields[0]` begin a run where the i-th next position is in `fields[i]` (each a range
+    /// of ascending positions in `positions`). `cursors` is scratch space of at least `fields.count` entries.
+    static func phraseCount(_ positions: UnsafeBufferPointer<UInt32>, _ fields: [Range<Int>], cursors: inout [Int]) -> Int {
         guard let starts = fields.first else { return 0 }
-        for index in fields.indices { cursors[index] = 0 }
+        for index in fields.indices { cursors[index] = fields[index].lowerBound }
         var count = 0
         starts: for start in starts {
+            let first = positions[start]
             for offset in 1..<fields.count {
-                // Subscripted in place, not bound to a local: reading a position then takes no reference count.
-                let target = start &+ UInt32(offset)
-                let end = fields[offset].count
+                let target = first &+ UInt32(offset)
+                let end = fields[offset].upperBound
                 var cursor = cursors[offset]
-                while cursor < end, fields[offset][cursor] < target { cursor += 1 }
+                while cursor < end, positions[cursor] < target { cursor += 1 }
                 cursors[offset] = cursor
                 if cursor == end { break starts }  // later starts need later positions still
-                if fields[offset][cursor] != target { continue starts }
+                if positions[cursor] != target { continue starts }
             }
             count += 1
         }

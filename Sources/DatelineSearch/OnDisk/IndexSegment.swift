@@ -470,10 +470,11 @@ package final class IndexSegment: Sendable {
         /// The title and body frequencies in the document the last successful seek found.
         package var frequencies: (title: UInt32, body: UInt32) { self.cursor.frequencies }
 
-        /// The positions in the document the last successful seek found, into `title` and `body`.
-        package mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(DatelineStorageError) {
+        /// The positions in the document the last successful seek found, written into `buffer` from `offset`
+        /// (see ``PostingsFormat/BlockCursor/positions(into:at:)``).
+        package mutating func positions(into buffer: inout [UInt32], at offset: Int) throws(DatelineStorageError) -> (title: Range<Int>, body: Range<Int>) {
             do throws(IndexFormatError) {
-                try self.cursor.positions(title: &title, body: &body)
+                return try self.cursor.positions(into: &buffer, at: offset)
             } catch { throw self.segment.failure(error, in: self.segment.positionsFile) }
         }
     }

@@ -273,11 +273,12 @@ enum PostingsFormat {
         /// The title and body frequencies of the document the last successful ``seek(_:)`` found.
         var frequencies: (title: UInt32, body: UInt32) { (self.titles[self.entry], self.bodies[self.entry]) }
 
-        /// The title and body positions of the document the last successful ``seek(_:)`` found, into `title`
-        /// and `body` (emptied first).
-        mutating func positions(title: inout [UInt32], body: inout [UInt32]) throws(IndexFormatError) {
+        /// Writes the title then the body positions of the document the last successful ``seek(_:)`` found into
+        /// `buffer` from `offset` (growing it as needed: a caller reuses one buffer for every document) and says
+        /// where each field's are.
+        mutating func positions(into buffer: inout [UInt32], at offset: Int) throws(IndexFormatError) -> (title: Range<Int>, body: Range<Int>) {
             guard self.block >= 0, self.block < self.blockCount, self.entry < self.entries, self.entry < self.decodedFrequencies,
-                self.positionEntry <= self.entry
+                self.positionEntry <= self.entry, offset >= 0, offset <= buffer.count
             else {
                 throw IndexFormatError("positions asked for before their document was found")
             }
@@ -288,20 +289,22 @@ enum PostingsFormat {
                 self.positionEntry += 1
             }
             try cursor.skipVarints(skipped)
-            func read(_ frequency: UInt32, into field: inout [UInt32]) throws(IndexFormatError) {
-                field.removeAll(keepingCapacity: true)
-                var position: UInt32 = 0
-                for _ in 0..<frequency {
-                    let gap = try cursor.varint()
-                    guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
-                    position += UInt32(gap)
-                    field.append(position)
-                }
+            let middle = offset + Int(self.titles[self.entry])
+            let end = middle + Int(self.bodies[self.entry])
+            if buffer.count < end { buffer.append(contentsOf: repeatElement(0, count: end - buffer.count)) }
+            // Written in place, without a closure: a closure capturing the cursor made every access to it go
+            // through the runtime's exclusivity checks.
+            var position: UInt32 = 0
+            for index in offset..<end {
+                if index == middle { position = 0 }  // the body's positions count from 0 again
+                let gap = try cursor.varint()
+                guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
+                position += UInt32(gap)
+                buffer[index] = position
             }
-            try read(self.titles[self.entry], into: &title)
-            try read(self.bodies[self.entry], into: &body)
             self.positionEntry = self.entry + 1
             self.positionOffset = cursor.position
+            return (offset..<middle, middle..<end)
         }
     }
 
