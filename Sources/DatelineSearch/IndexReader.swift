@@ -175,7 +175,7 @@ package struct IndexReader {
                         if postings.isExhausted { break }
                         continue
                     }
-                    let frequencies = postings.frequencies
+                    let frequencies = try postings.frequencies()
                     key.documents.append(candidate)
                     key.title.append(frequencies.title)
                     key.body.append(frequencies.body)

@@ -468,7 +468,11 @@ package final class IndexSegment: Sendable {
         }
 
         /// The title and body frequencies in the document the last successful seek found.
-        package var frequencies: (title: UInt32, body: UInt32) { self.cursor.frequencies }
+        package mutating func frequencies() throws(DatelineStorageError) -> (title: UInt32, body: UInt32) {
+            do throws(IndexFormatError) {
+                return try self.cursor.frequencies()
+            } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
+        }
 
         /// The positions in the document the last successful seek found, written into `buffer` from `offset`
         /// (see ``PostingsFormat/BlockCursor/positions(into:at:)``).

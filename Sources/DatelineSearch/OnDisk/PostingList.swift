@@ -118,7 +118,7 @@ enum PostingsFormat {
     /// Walks a term's postings a block at a time, reading a block only when a document asked for may be in it
     /// (its skip entry's last document is at or past it), so an intersection led by a rarer term reads only the
     /// blocks it lands in; within a block, documents are decoded only as far as the search has gone (a sought
-    /// document early in a block leaves the rest packed), frequencies only once a document is found; reads the positions of the documents it
+    /// document early in a block leaves the rest packed), frequencies only once a found document's are asked for; reads the positions of the documents it
     /// finds, stepping over those of the others in the block. Documents at or past `limit` are not there.
     struct BlockCursor {
         private let postings: UnsafeRawBufferPointer
@@ -149,6 +149,9 @@ enum PostingsFormat {
         private var titles: UnsafeMutablePointer<UInt32> { self.buffer.elements + PostingsFormat.blockSize }
         private var bodies: UnsafeMutablePointer<UInt32> { self.buffer.elements + 2 * PostingsFormat.blockSize }
         private var positionEntry = 0  // the entry whose positions start at positionOffset
+        /// Whether the last call was a ``seek(_:)`` that found its document (frequencies and positions are then
+        /// those of `entry`).
+        private var found = false
         private var positionOffset = 0
 
         init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
@@ -206,8 +209,8 @@ enum PostingsFormat {
             }
         }
 
-        /// Decodes the loaded block's title and body frequencies, all of them at once (measured: decoding them as
-        /// far as needed, as documents are, was slower — where one document is found others usually are too).
+        /// Decodes the loaded block's title and body frequencies, all of them at once, once per block (measured:
+        /// decoding them as far as needed, as documents are, was slower — where one is needed others usually are).
         private mutating func decodeFrequencies() {
             guard self.decodedFrequencies < self.entries, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
@@ -219,6 +222,7 @@ enum PostingsFormat {
         /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
         /// Targets must not decrease.
         mutating func seek(_ target: UInt32) throws(IndexFormatError) -> Bool {
+            self.found = false
             guard target < self.limit, self.block < self.blockCount else { return false }
             if self.block < 0 || self.lastDocument(self.block) < target {
                 var next = max(self.block, 0)
@@ -238,14 +242,14 @@ enum PostingsFormat {
                 self.entry = entry
                 if entry < decoded { break }
             }
-            guard self.entry < self.entries, self.documents[self.entry] == target else { return false }
-            self.decodeFrequencies()
-            return true
+            self.found = self.entry < self.entries && self.documents[self.entry] == target
+            return self.found
         }
 
         /// Moves to the next document (the first, at the start) and returns it; nil past the last one below the
         /// limit. Only the documents are decoded (see ``seek(_:)`` for a document's frequencies and positions).
         mutating func next() throws(IndexFormatError) -> UInt32? {
+            self.found = false
             if self.block < 0 {
                 guard self.blockCount > 0 else { return nil }
                 try self.load(0)
@@ -270,18 +274,23 @@ enum PostingsFormat {
             return document
         }
 
-        /// The title and body frequencies of the document the last successful ``seek(_:)`` found.
-        var frequencies: (title: UInt32, body: UInt32) { (self.titles[self.entry], self.bodies[self.entry]) }
+        /// The title and body frequencies of the document the last successful ``seek(_:)`` found (the block's
+        /// are decoded on the first call: a seek alone decodes none, as an intersection that finds a document
+        /// in one term but not the next needs none).
+        mutating func frequencies() throws(IndexFormatError) -> (title: UInt32, body: UInt32) {
+            guard self.found else { throw IndexFormatError("frequencies asked for before their document was found") }
+            self.decodeFrequencies()
+            return (self.titles[self.entry], self.bodies[self.entry])
+        }
 
         /// Writes the title then the body positions of the document the last successful ``seek(_:)`` found into
         /// `buffer` from `offset` (growing it as needed: a caller reuses one buffer for every document) and says
         /// where each field's are.
         mutating func positions(into buffer: inout [UInt32], at offset: Int) throws(IndexFormatError) -> (title: Range<Int>, body: Range<Int>) {
-            guard self.block >= 0, self.block < self.blockCount, self.entry < self.entries, self.entry < self.decodedFrequencies,
-                self.positionEntry <= self.entry, offset >= 0, offset <= buffer.count
-            else {
+            guard self.found, self.positionEntry <= self.entry, offset >= 0, offset <= buffer.count else {
                 throw IndexFormatError("positions asked for before their document was found")
             }
+            self.decodeFrequencies()
             var cursor = ByteCursor(self.positions, at: self.positionOffset)
             var skipped = 0  // the positions of the documents before it, stepped over at once
             while self.positionEntry < self.entry {
