@@ -74,9 +74,7 @@ public final class DatelineClientConnection: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         if let tls { try channel.pipeline.syncOperations.addHandler(try DatelineClientTLS.handler(context: tls, host: host)) }
                         let handler = DatelineClientHandler(configuration: configuration, handshake: handshake, logger: logger)
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(DatelineFrameDecoder(limits: configuration.limits))
-                        )
+                        try channel.pipeline.syncOperations.addHandler(DatelineFrameHandler(DatelineFrameDecoder(limits: configuration.limits)))
                         try channel.pipeline.syncOperations.addHandler(handler)
                         handlerBox.set(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                     }

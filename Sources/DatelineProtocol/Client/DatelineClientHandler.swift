@@ -7,7 +7,7 @@ import NIOCore
 /// backpressure, and fails every pending request when the connection ends.
 ///
 /// ```
-///  socket ─▶ ByteToMessageHandler(DatelineFrameDecoder) ─▶ DatelineClientHandler ─▶ promises / streams
+///  socket ─▶ DatelineFrameHandler(DatelineFrameDecoder) ─▶ DatelineClientHandler ─▶ promises / streams
 ///        ◀──────────────────── ByteBuffer (frames from DatelineFrameWriter) ◀────────┘
 /// ```
 final class DatelineClientHandler: ChannelDuplexHandler {

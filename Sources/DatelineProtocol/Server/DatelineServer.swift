@@ -106,9 +106,7 @@ public final class DatelineServer: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         if let tls { try channel.pipeline.syncOperations.addHandler(DatelineTLSDetector(context: tls)) }
                         try channel.pipeline.syncOperations.addHandler(DatelineConnectionCounter(metrics: metrics))
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(DatelineFrameDecoder(limits: configuration.limits))
-                        )
+                        try channel.pipeline.syncOperations.addHandler(DatelineFrameHandler(DatelineFrameDecoder(limits: configuration.limits)))
                         try channel.pipeline.syncOperations.addHandler(
                             DatelineServerConnectionHandler(
                                 configuration: configuration,

@@ -12,7 +12,7 @@ import Foundation
 /// and writes their replies, with per-request deadlines, cancellation, streaming and graceful draining.
 ///
 /// ```
-///  socket ─▶ ByteToMessageHandler(DatelineFrameDecoder) ─▶ DatelineServerConnectionHandler ─▶ router handlers
+///  socket ─▶ DatelineFrameHandler(DatelineFrameDecoder) ─▶ DatelineServerConnectionHandler ─▶ router handlers
 ///        ◀──────────────────── ByteBuffer (complete frames from DatelineFrameWriter) ◀─┘
 /// ```
 ///
