@@ -118,8 +118,9 @@ enum PostingsFormat {
     /// Walks a term's postings a block at a time, reading a block only when a document asked for may be in it
     /// (its skip entry's last document is at or past it), so an intersection led by a rarer term reads only the
     /// blocks it lands in; within a block, documents are decoded only as far as the search has gone (a sought
-    /// document early in a block leaves the rest packed), frequencies only once a found document's are asked for; reads the positions of the documents it
-    /// finds, stepping over those of the others in the block. Documents at or past `limit` are not there.
+    /// document early in a block leaves the rest packed), frequencies only once a found document's are asked
+    /// for; reads the positions of the documents it finds, stepping over those of the others in the block.
+    /// Documents at or past `limit` are not there.
     struct BlockCursor {
         private let postings: UnsafeRawBufferPointer
         private let positions: UnsafeRawBufferPointer
