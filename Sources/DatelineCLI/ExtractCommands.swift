@@ -122,19 +122,38 @@ extension Dateline {
         @Flag(help: "Print the mistakes: wrong TIMEX values (expected, got), missed and spurious expressions, and the entity spans where the extractor and the model alone disagree.")
         var mistakes = false
 
+        @Option(help: "A named-entity model to measure instead of the shipped one (a file written by train-ner).")
+        var model: String?
+
         func validate() throws {
             guard ["conll", "timebank", "all"].contains(self.what) else { throw ValidationError("evaluate conll, timebank or all") }
             guard ["valid", "train"].contains(self.split) else { throw ValidationError("--split must be valid or train") }
         }
 
+        /// The extractor to measure: with `--model`, that model instead of the shipped one.
+        func extractor() throws -> ArticleExtractor {
+            guard let path = self.model else { return ArticleExtractor() }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                printError("\(path): no such model file")
+                throw ExitStatus.usage
+            }
+            do {
+                return ArticleExtractor(model: try NamedEntityModel(serialized: Array(data)))
+            } catch {
+                printError("\(path): \(error)")
+                throw ExitStatus.usage
+            }
+        }
+
         func run() throws {
             let files = FileManager.default
+            let extractor = try self.extractor()
             var ran = false
             if self.what != "timebank" {
                 let path = "\(self.corpora)/conll2003/\(self.split).txt"
                 if files.fileExists(atPath: path) {
                     let started = Date()
-                    let result = try ConllEvaluation.run(file: path)
+                    let result = try ConllEvaluation.run(file: path, extractor: extractor)
                     print("CoNLL-2003 \(self.split) (\(result.documents) documents, exact spans, \(String(format: "%.1f", Date().timeIntervalSince(started))) s):")
                     for type in ["PER", "LOC", "ORG"] { print("  \(type)  \(result.byType[type] ?? Score())") }
                     print("  all  \(result.overall)")
@@ -185,6 +204,9 @@ extension Dateline {
         @Option(help: "Passes over the training data.")
         var epochs: Int = 8
 
+        @Option(help: "How the tagger labels the words of a name: iob2 (begin, inside, outside) or bilou (begin, inside, last, outside, unit; as good end to end on CoNLL-2003 valid, a larger model).")
+        var tags: TagSchemeArgument = .iob2
+
         @Option(help: "Drop features whose averaged weights are all below this (smaller, faster model).")
         var prune: Float = 0.005
 
@@ -233,7 +255,7 @@ extension Dateline {
             }
             let documents = try ConllCorpus.documents(file: path)
             let sentences = documents.flatMap { $0 }
-            print("training on \(documents.count) documents, \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
+            print("training a \(self.tags) tagger on \(documents.count) documents, \(sentences.count) sentences, \(sentences.reduce(0) { $0 + $1.words.count }) tokens")
             let started = Date()
             var clusters = WordClusters.empty
             if self.coarseClasses > 0 {
@@ -242,7 +264,7 @@ extension Dateline {
                 clusters = WordClusters.learn(sentences: unlabelled, coarse: self.coarseClasses, fine: self.fineClasses, iterations: self.classPasses) { print("  \($0)") }
                 print("word classes for \(clusters.wordCount) words in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
             }
-            let trained = NamedEntityModel.train(documents: documents, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune, clusters: clusters) { epoch, accuracy in
+            let trained = NamedEntityModel.train(documents: documents, scheme: self.tags.scheme, epochs: self.epochs, minimumCount: self.minimumCount, pruneBelow: self.prune, clusters: clusters) { epoch, accuracy in
                 print("epoch \(epoch): token accuracy \(String(format: "%.2f", accuracy * 100))%")
             }
             let bytes = trained.serialized()
@@ -250,4 +272,11 @@ extension Dateline {
             print("wrote \(self.model): \(trained.featureCount) features, \(bytes.count) bytes in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }
     }
+}
+
+/// `train-ner --tags`: the tag scheme the tagger learns.
+enum TagSchemeArgument: String, ExpressibleByArgument, CaseIterable {
+    case bilou, iob2
+
+    var scheme: NamedEntityTagScheme { self == .bilou ? .bilou : .iob2 }
 }

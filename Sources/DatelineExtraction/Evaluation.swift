@@ -98,7 +98,7 @@ public struct ConllEvaluation: Sendable {
         let gold = Self.spans(tags)
         let words = document.flatMap { $0.map(\.token) }
         var modelPredicted: Set<[Int]> = []
-        if let ner = NamedEntityModel.shared {
+        if let ner = extractor.model {
             var base = 0
             var predicted: Set<[Int]> = []
             for (sentence, labels) in zip(document, ner.tag(document: document.map { $0.map(\.token) }, lexicon: extractor.lexicon)) {

@@ -1,12 +1,17 @@
 import CDatelineZlib
 internal import Foundation
 
-/// A greedy left-to-right named-entity tagger (PER / LOC / ORG / MISC, IOB2), an averaged perceptron over
-/// word, shape, affix, context and gazetteer features. Trained here, in Swift, on the CoNLL-2003 English train
-/// split (`dateline train-ner`), and shipped as `Data/ner.model`.
+/// A greedy left-to-right named-entity tagger (PER / LOC / ORG / MISC), an averaged perceptron over word, shape,
+/// affix, context, gazetteer, word-class and document features, labelling in BILOU or IOB2 (`scheme`). Trained
+/// here, in Swift, on the CoNLL-2003 English train split (`dateline train-ner`), and shipped as `Data/ner.model`.
 public struct NamedEntityModel: Sendable {
+    /// The IOB2 labels `tag` returns, by id, whatever the model's own scheme.
     public static let labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
-    static let labelCount = 9
+
+    /// How the model labels the words of a name (its weights have a column per label of the scheme).
+    public let scheme: NamedEntityTagScheme
+    /// The scheme's label count: the width of a row of `weights`.
+    let labelCount: Int
 
     /// Feature hash → first weight of its row.
     var rows: [UInt64: Int32]
@@ -17,7 +22,9 @@ public struct NamedEntityModel: Sendable {
     /// Word classes learnt from unlabelled news, weighed as features.
     public let clusters: WordClusters
 
-    init(rows: [UInt64: Int32], weights: [Float], clusters: WordClusters) {
+    init(scheme: NamedEntityTagScheme, rows: [UInt64: Int32], weights: [Float], clusters: WordClusters) {
+        self.scheme = scheme
+        self.labelCount = scheme.labelCount
         self.rows = rows
         self.weights = weights
         self.table = FeatureTable(rows)
@@ -200,7 +207,6 @@ public struct NamedEntityModel: Sendable {
     }
 
     static let boundaryHashes: (start: UInt64, end: UInt64) = (SentenceView.hash("<s>"), SentenceView.hash("</s>"))
-    static let labelHashes: [UInt64] = Self.labels.map(SentenceView.hash)
     static let fixedHashes: [UInt64] = ["first", "inside", "caps-sentence", "mixed", "-"].map(SentenceView.hash)
 
     /// Combines a template number and part hashes into one feature (a multiply-xorshift mix per part).
@@ -215,7 +221,9 @@ public struct NamedEntityModel: Sendable {
         return h
     }
 
-    static func features(_ view: SentenceView, _ i: Int, previous: Int, beforePrevious: Int, into out: inout [UInt64]) {
+    /// The features of word `i`, `previous` and `beforePrevious` being the labels of the two words before it
+    /// (0 before the sentence) and `labelHashes` the hashes of the scheme's label names.
+    static func features(_ view: SentenceView, _ i: Int, previous: Int, beforePrevious: Int, labelHashes: [UInt64], into out: inout [UInt64]) {
         out.removeAll(keepingCapacity: true)
         let n = view.lower.count
         func word(_ j: Int) -> UInt64 { j < 0 ? boundaryHashes.start : j >= n ? boundaryHashes.end : view.wordHashes[j] }
@@ -304,14 +312,15 @@ public struct NamedEntityModel: Sendable {
     // MARK: Tagging
 
     func score(_ features: [UInt64], into scores: inout [Float]) {
-        precondition(scores.count == Self.labelCount)
+        let labelCount = self.labelCount
+        precondition(scores.count == labelCount)
         scores.withUnsafeMutableBufferPointer { scores in
-            for k in 0..<Self.labelCount { scores[k] = 0 }
+            for k in 0..<labelCount { scores[k] = 0 }
             self.weights.withUnsafeBufferPointer { weights in
                 for feature in features {
                     guard let row = self.table.find(feature) else { continue }
                     let base = Int(row)
-                    for k in 0..<Self.labelCount { scores[k] += weights[base + k] }
+                    for k in 0..<labelCount { scores[k] += weights[base + k] }
                 }
             }
         }
@@ -338,27 +347,30 @@ public struct NamedEntityModel: Sendable {
         }
     }
 
+    /// IOB2 label ids for the words of a sentence.
     func tag(_ view: SentenceView) -> [Int] {
-        let words = view.lower
+        let count = view.lower.count
+        let labelHashes = self.scheme.labelHashes
         var labels: [Int] = []
+        labels.reserveCapacity(count)
         var features: [UInt64] = []
-        features.reserveCapacity(32)
-        var scores = [Float](repeating: 0, count: Self.labelCount)
-        for i in words.indices {
+        features.reserveCapacity(40)
+        var scores = [Float](repeating: 0, count: self.labelCount)
+        for i in 0..<count {
             let previous = i > 0 ? labels[i - 1] : 0
-            Self.features(view, i, previous: previous, beforePrevious: i > 1 ? labels[i - 2] : 0, into: &features)
+            Self.features(view, i, previous: previous, beforePrevious: i > 1 ? labels[i - 2] : 0, labelHashes: labelHashes, into: &features)
             self.score(features, into: &scores)
-            var best = 0
-            for k in 1..<Self.labelCount where Self.allowed(k, after: previous) && scores[k] > scores[best] { best = k }
-            labels.append(best)
+            labels.append(Self.best(scores, scheme: self.scheme, after: previous, isLast: i == count - 1))
         }
-        return labels
+        return self.scheme.iob2Labels(labels)
     }
 
-    /// I-X only after B-X or I-X.
-    static func allowed(_ label: Int, after previous: Int) -> Bool {
-        guard label > 0, label % 2 == 0 else { return true }
-        return previous == label || previous == label - 1
+    /// The best-scoring label the scheme allows after `previous`.
+    @inline(__always)
+    static func best(_ scores: [Float], scheme: NamedEntityTagScheme, after previous: Int, isLast: Bool) -> Int {
+        var best = -1
+        for k in scores.indices where scheme.allows(k, after: previous, isLast: isLast) && (best < 0 || scores[k] > scores[best]) { best = k }
+        return best
     }
 
     /// Spans `(first, last, type)` from IOB2 label ids; type is `PER`, `LOC`, `ORG` or `MISC`.
@@ -381,6 +393,7 @@ public struct NamedEntityModel: Sendable {
     /// labels as features), keeping features seen at least `minimumCount` times.
     public static func train(
         sentences: [(words: [String], labels: [Int])],
+        scheme: NamedEntityTagScheme = .iob2,
         epochs: Int = 8,
         minimumCount: Int = 2,
         pruneBelow: Float = 0.005,
@@ -388,13 +401,17 @@ public struct NamedEntityModel: Sendable {
         clusters: WordClusters = .empty,
         progress: (Int, Double) -> Void = { _, _ in }
     ) -> NamedEntityModel {
-        self.train(documents: [sentences], epochs: epochs, minimumCount: minimumCount, pruneBelow: pruneBelow, lexicon: lexicon, clusters: clusters, progress: progress)
+        self.train(
+            documents: [sentences], scheme: scheme, epochs: epochs, minimumCount: minimumCount, pruneBelow: pruneBelow,
+            lexicon: lexicon, clusters: clusters, progress: progress
+        )
     }
 
     /// Trains on IOB2-tagged documents (lists of sentences), whose other sentences give each word its
-    /// `DocumentContext` flags.
+    /// `DocumentContext` flags; the model labels in `scheme`, the gold labels converted to it.
     public static func train(
         documents: [[(words: [String], labels: [Int])]],
+        scheme: NamedEntityTagScheme = .iob2,
         epochs: Int = 8,
         minimumCount: Int = 2,
         pruneBelow: Float = 0.005,
@@ -402,36 +419,12 @@ public struct NamedEntityModel: Sendable {
         clusters: WordClusters = .empty,
         progress: (Int, Double) -> Void = { _, _ in }
     ) -> NamedEntityModel {
-        let sentences = documents.flatMap { $0 }
+        let sentences = documents.flatMap { $0 }.map { (words: $0.words, labels: scheme.labels(fromIOB2: $0.labels)) }
         let flags = documents.flatMap { document in DocumentContext.flags(document.map(\.words)) }
         let views = sentences.indices.map { SentenceView(words: sentences[$0].words, gazetteer: Self.gazetteer(words: sentences[$0].words, lexicon: lexicon), clusters: clusters, documentFlags: flags[$0]) }
-        // Count features (with gold history) to drop the rare ones.
-        var counts: [UInt64: Int32] = [:]
-        var features: [UInt64] = []
-        for (s, sentence) in sentences.enumerated() {
-            for i in sentence.words.indices {
-                Self.features(views[s], i, previous: i > 0 ? sentence.labels[i - 1] : 0, beforePrevious: i > 1 ? sentence.labels[i - 2] : 0, into: &features)
-                for feature in features { counts[feature, default: 0] += 1 }
-            }
-        }
-        var rows: [UInt64: Int32] = [:]
-        for (feature, count) in counts where count >= minimumCount { rows[feature] = Int32(rows.count * labelCount) }
-        var weights = [Float](repeating: 0, count: rows.count * labelCount)
-        var totals = [Double](repeating: 0, count: weights.count)
-        var stamps = [Int](repeating: 0, count: weights.count)
-        var time = 0
+        var trainer = Trainer(scheme: scheme, rows: Self.countedFeatures(sentences, views, scheme: scheme, minimumCount: minimumCount))
         var order = Array(sentences.indices)
         var random: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var scores = [Float](repeating: 0, count: labelCount)
-        func update(_ features: [UInt64], _ label: Int, _ delta: Float) {
-            for feature in features {
-                guard let row = rows[feature] else { continue }
-                let index = Int(row) + label
-                totals[index] += Double(time - stamps[index]) * Double(weights[index])
-                stamps[index] = time
-                weights[index] += delta
-            }
-        }
         for epoch in 0..<epochs {
             // Deterministic shuffle.
             for i in stride(from: order.count - 1, to: 0, by: -1) {
@@ -441,68 +434,141 @@ public struct NamedEntityModel: Sendable {
             var correct = 0
             var total = 0
             for s in order {
-                let sentence = sentences[s]
-                var predicted: [Int] = []
-                for i in sentence.words.indices {
-                    time += 1
-                    let previous = i > 0 ? predicted[i - 1] : 0
-                    Self.features(views[s], i, previous: previous, beforePrevious: i > 1 ? predicted[i - 2] : 0, into: &features)
-                    for k in 0..<labelCount { scores[k] = 0 }
-                    for feature in features {
-                        guard let row = rows[feature] else { continue }
-                        for k in 0..<labelCount { scores[k] += weights[Int(row) + k] }
-                    }
-                    var best = 0
-                    for k in 1..<labelCount where allowed(k, after: previous) && scores[k] > scores[best] { best = k }
-                    let gold = sentence.labels[i]
-                    if best != gold {
-                        update(features, gold, 1)
-                        update(features, best, -1)
-                    } else {
-                        correct += 1
-                    }
-                    total += 1
-                    predicted.append(best)
-                }
+                correct += trainer.learn(views[s], gold: sentences[s].labels)
+                total += sentences[s].labels.count
             }
             progress(epoch + 1, Double(correct) / Double(max(1, total)))
         }
-        // Average.
-        var averaged = [Float](repeating: 0, count: weights.count)
-        for index in weights.indices {
-            let sum = totals[index] + Double(time - stamps[index]) * Double(weights[index])
-            averaged[index] = Float(sum / Double(max(1, time)))
+        let (rows, weights) = trainer.averaged(pruneBelow: pruneBelow)
+        return NamedEntityModel(scheme: scheme, rows: rows, weights: weights, clusters: clusters)
+    }
+
+    /// Rows for the features seen at least `minimumCount` times with the gold labels as history.
+    static func countedFeatures(
+        _ sentences: [(words: [String], labels: [Int])], _ views: [SentenceView], scheme: NamedEntityTagScheme, minimumCount: Int
+    ) -> [UInt64: Int32] {
+        let labelHashes = scheme.labelHashes
+        var counts: [UInt64: Int32] = [:]
+        var features: [UInt64] = []
+        for (s, sentence) in sentences.enumerated() {
+            for i in sentence.words.indices {
+                Self.features(views[s], i, previous: i > 0 ? sentence.labels[i - 1] : 0, beforePrevious: i > 1 ? sentence.labels[i - 2] : 0, labelHashes: labelHashes, into: &features)
+                for feature in features { counts[feature, default: 0] += 1 }
+            }
         }
-        // Drop rows that no longer matter.
-        var kept: [UInt64: Int32] = [:]
-        var keptWeights: [Float] = []
-        for (feature, row) in rows.sorted(by: { $0.key < $1.key }) {
-            let slice = averaged[Int(row)..<(Int(row) + labelCount)]
-            guard slice.contains(where: { abs($0) >= pruneBelow }) else { continue }
-            kept[feature] = Int32(keptWeights.count)
-            keptWeights.append(contentsOf: slice)
+        var rows: [UInt64: Int32] = [:]
+        for (feature, count) in counts.sorted(by: { $0.key < $1.key }) where count >= minimumCount {
+            rows[feature] = Int32(rows.count * scheme.labelCount)
         }
-        return NamedEntityModel(rows: kept, weights: keptWeights, clusters: clusters)
+        return rows
+    }
+
+    /// The averaged perceptron's state while it learns: weights, their running totals for averaging, and the
+    /// step each weight last changed at.
+    struct Trainer {
+        let scheme: NamedEntityTagScheme
+        let labelHashes: [UInt64]
+        let rows: [UInt64: Int32]
+        var weights: [Float]
+        var totals: [Double]
+        var stamps: [Int]
+        var time = 0
+        var features: [UInt64] = []
+        var scores: [Float]
+
+        init(scheme: NamedEntityTagScheme, rows: [UInt64: Int32]) {
+            self.scheme = scheme
+            self.labelHashes = scheme.labelHashes
+            self.rows = rows
+            self.weights = [Float](repeating: 0, count: rows.count * scheme.labelCount)
+            self.totals = [Double](repeating: 0, count: self.weights.count)
+            self.stamps = [Int](repeating: 0, count: self.weights.count)
+            self.scores = [Float](repeating: 0, count: scheme.labelCount)
+        }
+
+        /// Tags one sentence greedily with the current weights, updating them at every wrong label; returns how
+        /// many labels were right.
+        mutating func learn(_ view: SentenceView, gold: [Int]) -> Int {
+            var predicted: [Int] = []
+            var correct = 0
+            for i in gold.indices {
+                self.time += 1
+                let previous = i > 0 ? predicted[i - 1] : 0
+                NamedEntityModel.features(view, i, previous: previous, beforePrevious: i > 1 ? predicted[i - 2] : 0, labelHashes: self.labelHashes, into: &self.features)
+                for k in self.scores.indices { self.scores[k] = 0 }
+                for feature in self.features {
+                    guard let row = self.rows[feature] else { continue }
+                    for k in self.scores.indices { self.scores[k] += self.weights[Int(row) + k] }
+                }
+                let best = NamedEntityModel.best(self.scores, scheme: self.scheme, after: previous, isLast: i == gold.count - 1)
+                if best != gold[i] {
+                    self.update(gold[i], by: 1)
+                    self.update(best, by: -1)
+                } else {
+                    correct += 1
+                }
+                predicted.append(best)
+            }
+            return correct
+        }
+
+        mutating func update(_ label: Int, by delta: Float) {
+            for feature in self.features {
+                guard let row = self.rows[feature] else { continue }
+                let index = Int(row) + label
+                self.totals[index] += Double(self.time - self.stamps[index]) * Double(self.weights[index])
+                self.stamps[index] = self.time
+                self.weights[index] += delta
+            }
+        }
+
+        /// The averaged weights, without the rows whose weights all fell below `pruneBelow`.
+        func averaged(pruneBelow: Float) -> (rows: [UInt64: Int32], weights: [Float]) {
+            let labelCount = self.scheme.labelCount
+            var averaged = [Float](repeating: 0, count: self.weights.count)
+            for index in self.weights.indices {
+                let sum = self.totals[index] + Double(self.time - self.stamps[index]) * Double(self.weights[index])
+                averaged[index] = Float(sum / Double(max(1, self.time)))
+            }
+            var kept: [UInt64: Int32] = [:]
+            var keptWeights: [Float] = []
+            for (feature, row) in self.rows.sorted(by: { $0.key < $1.key }) {
+                let slice = averaged[Int(row)..<(Int(row) + labelCount)]
+                guard slice.contains(where: { abs($0) >= pruneBelow }) else { continue }
+                kept[feature] = Int32(keptWeights.count)
+                keptWeights.append(contentsOf: slice)
+            }
+            return (kept, keptWeights)
+        }
     }
 
     // MARK: Serialization
 
-    static let magic = Array("DLNER2\n".utf8)
+    static let magic = Array("DLNER3\n".utf8)
+    /// The format before tag schemes: IOB2 always, no scheme byte.
+    static let iob2Magic = Array("DLNER2\n".utf8)
 
-    /// `DLNER2\n`, u64 size of the uncompressed body, then zlib (RFC 1950) of the body: u32 row count, f32 scale,
-    /// per row (sorted by hash) u64 hash and nine i16 weights (weight = i16 × scale); then u32 count of words with
-    /// classes and per word (sorted) u16 coarse class, u16 fine class, u16 UTF-8 length and the bytes.
-    /// Little-endian.
-    public func serialized() -> [UInt8] {
+    /// `DLNER3\n`, u64 size of the uncompressed body, then zlib (RFC 1950) of the body: u8 tag scheme (0 IOB2, 1
+    /// BILOU), u32 row count, f32 scale, per row (sorted by hash) u64 hash and one i16 weight per label of the
+    /// scheme (weight = i16 × scale); then u32 count of words with classes and per word (sorted) u16 coarse class,
+    /// u16 fine class, u16 UTF-8 length and the bytes. Little-endian. Files of the earlier format (`DLNER2\n`: the
+    /// same without the scheme byte, nine weights a row) are read as IOB2 models.
+    public func serialized() -> [UInt8] { self.serialized(earlierFormat: false) }
+
+    /// With `earlierFormat`, the `DLNER2` file an IOB2 model was written as before tag schemes (for the tests that
+    /// such files still load).
+    func serialized(earlierFormat: Bool) -> [UInt8] {
+        precondition(!earlierFormat || self.scheme == .iob2, "the earlier format holds IOB2 models only")
         let maximum = self.weights.map(abs).max() ?? 1
         let scale = maximum / 32_767
         var raw: [UInt8] = []
         func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { raw.append(contentsOf: $0) } }
+        if !earlierFormat { put(self.scheme.rawValue) }
         put(UInt32(self.rows.count))
         put(scale.bitPattern)
         for (feature, row) in self.rows.sorted(by: { $0.key < $1.key }) {
             put(feature)
-            for k in 0..<Self.labelCount { put(Int16((self.weights[Int(row) + k] / scale).rounded())) }
+            for k in 0..<self.labelCount { put(Int16((self.weights[Int(row) + k] / scale).rounded())) }
         }
         let words = self.clusters.classes.filter { $0.key.utf8.count <= Int(UInt16.max) }.sorted { $0.key < $1.key }
         put(UInt32(words.count))
@@ -516,13 +582,14 @@ public struct NamedEntityModel: Sendable {
         var out = [UInt8](repeating: 0, count: Int(size))
         let status = out.withUnsafeMutableBufferPointer { o in raw.withUnsafeBufferPointer { i in compress2(o.baseAddress, &size, i.baseAddress, uLong(raw.count), 9) } }
         precondition(status == Z_OK, "zlib compress2 failed: \(status)")
-        return Self.magic + withUnsafeBytes(of: UInt64(raw.count).littleEndian) { Array($0) } + out.prefix(Int(size))
+        return (earlierFormat ? Self.iob2Magic : Self.magic) + withUnsafeBytes(of: UInt64(raw.count).littleEndian) { Array($0) } + out.prefix(Int(size))
     }
 
     struct FormatError: Error, CustomStringConvertible { var description: String }
 
     public init(serialized bytes: [UInt8]) throws {
-        guard bytes.count > Self.magic.count + 8, Array(bytes.prefix(Self.magic.count)) == Self.magic else {
+        let header = Array(bytes.prefix(Self.magic.count))
+        guard bytes.count > Self.magic.count + 8, header == Self.magic || header == Self.iob2Magic else {
             throw FormatError(description: "not a Dateline NER model")
         }
         var rawSize: UInt64 = 0
@@ -540,16 +607,26 @@ public struct NamedEntityModel: Sendable {
             offset += MemoryLayout<T>.size
             return value
         }
+        var scheme = NamedEntityTagScheme.iob2
+        if header == Self.magic {
+            guard !raw.isEmpty else { throw FormatError(description: "model cut short") }
+            let code = get(UInt8.self)
+            guard let known = NamedEntityTagScheme(rawValue: code) else { throw FormatError(description: "unknown tag scheme \(code)") }
+            scheme = known
+        }
+        let labelCount = scheme.labelCount
+        guard raw.count >= offset + 8 else { throw FormatError(description: "model cut short") }
         let count = Int(get(UInt32.self))
         let scale = Float(bitPattern: get(UInt32.self))
-        guard raw.count >= 12 + count * (8 + 2 * Self.labelCount) else { throw FormatError(description: "model size does not match its row count") }
+        // The rows, then the word classes' count.
+        guard raw.count >= offset + count * (8 + 2 * labelCount) + 4 else { throw FormatError(description: "model size does not match its row count") }
         var rows: [UInt64: Int32] = [:]
         rows.reserveCapacity(count)
         var weights = [Float]()
-        weights.reserveCapacity(count * Self.labelCount)
+        weights.reserveCapacity(count * labelCount)
         for _ in 0..<count {
             rows[get(UInt64.self)] = Int32(weights.count)
-            for _ in 0..<Self.labelCount { weights.append(Float(Int16(bitPattern: get(UInt16.self))) * scale) }
+            for _ in 0..<labelCount { weights.append(Float(Int16(bitPattern: get(UInt16.self))) * scale) }
         }
         let wordCount = Int(get(UInt32.self))
         var classes: [String: WordClusters.Classes] = [:]
@@ -562,6 +639,6 @@ public struct NamedEntityModel: Sendable {
             offset += length
         }
         guard offset == raw.count else { throw FormatError(description: "bytes after the word classes") }
-        self.init(rows: rows, weights: weights, clusters: WordClusters(classes: classes))
+        self.init(scheme: scheme, rows: rows, weights: weights, clusters: WordClusters(classes: classes))
     }
 }

@@ -1,4 +1,4 @@
-import DatelineExtraction
+@testable import DatelineExtraction
 import Foundation
 import Testing
 
@@ -13,24 +13,104 @@ import Testing
         #expect(spans.contains("European Commission:ORG"))
     }
 
-    @Test func trainingSerializingAndLoadingGiveTheSameTags() throws {
+    @Test(arguments: NamedEntityTagScheme.allCases)
+    func trainingSerializingAndLoadingGiveTheSameTags(scheme: NamedEntityTagScheme) throws {
         // A tiny corpus: the model must learn it, and survive a round trip through its file format.
         let sentences: [(words: [String], labels: [Int])] = [
             (["Alice", "Walker", "visited", "Paris", "."], [1, 2, 0, 3, 0]),
             (["Bob", "Stone", "joined", "Acme", "Corp", "."], [1, 2, 0, 5, 6, 0]),
             (["Paris", "welcomed", "Alice", "Walker", "."], [3, 0, 1, 2, 0]),
+            (["Acme", "hired", "Carol", "Ann", "Dee", "in", "Rome"], [5, 0, 1, 2, 2, 0, 3]),
         ]
         let clusters = WordClusters.learn(sentences: sentences.map(\.words), coarse: 2, fine: 3, minimumCount: 1)
-        let model = NamedEntityModel.train(sentences: sentences, epochs: 10, minimumCount: 1, clusters: clusters)
-        for sentence in sentences { #expect(model.tag(words: sentence.words) == sentence.labels) }
+        let model = NamedEntityModel.train(sentences: sentences, scheme: scheme, epochs: 10, minimumCount: 1, clusters: clusters)
+        #expect(model.scheme == scheme)
+        // The sentences were learnt as one document: tagged as one, each lends the others its context.
+        #expect(model.tag(document: sentences.map(\.words)) == sentences.map(\.labels))
         let loaded = try NamedEntityModel(serialized: model.serialized())
-        for sentence in sentences { #expect(loaded.tag(words: sentence.words) == sentence.labels) }
+        #expect(loaded.scheme == scheme)
+        #expect(loaded.tag(document: sentences.map(\.words)) == sentences.map(\.labels))
         #expect(loaded.clusters.wordCount == clusters.wordCount)
         for word in ["Alice", "Paris", "Corp", "."] { #expect(loaded.clusters.classes(of: word)! == clusters.classes(of: word)!) }
         #expect(throws: (any Error).self) { try NamedEntityModel(serialized: Array("not a model".utf8)) }
         var corrupt = model.serialized()
         corrupt[corrupt.count - 3] ^= 0xFF
         #expect(throws: (any Error).self) { try NamedEntityModel(serialized: corrupt) }
+    }
+}
+
+/// BILOU and IOB2 labels: conversions both ways and the transitions the tagger may take.
+@Suite struct NamedEntityTagSchemeTests {
+    /// Every IOB2 sequence over two types and four words (B-PER 1, I-PER 2, B-LOC 3, I-LOC 4), including ill-formed
+    /// ones where an I follows O or another type.
+    static func iob2Sequences(length: Int = 4) -> [[Int]] {
+        (0..<length).reduce([[]]) { sequences, _ in sequences.flatMap { sequence in (0...4).map { sequence + [$0] } } }
+    }
+
+    /// The same sequence written well: an I that continues no name of its type begins one.
+    static func wellFormed(_ labels: [Int]) -> [Int] {
+        labels.indices.map { i in
+            let label = labels[i]
+            guard label > 0, label % 2 == 0 else { return label }
+            return i > 0 && (labels[i - 1] == label || labels[i - 1] == label - 1) ? label : label - 1
+        }
+    }
+
+    @Test func bilouLabelsConvertBackToTheSameNames() {
+        for iob2 in Self.iob2Sequences() {
+            let bilou = NamedEntityTagScheme.bilou.labels(fromIOB2: iob2)
+            #expect(NamedEntityTagScheme.bilou.iob2Labels(bilou) == Self.wellFormed(iob2), "\(iob2) → \(bilou)")
+            #expect(NamedEntityModel.spans(NamedEntityTagScheme.bilou.iob2Labels(bilou)).count == NamedEntityModel.spans(Self.wellFormed(iob2)).count)
+            // A converted sentence is one the tagger may produce.
+            for i in bilou.indices {
+                #expect(NamedEntityTagScheme.bilou.allows(bilou[i], after: i > 0 ? bilou[i - 1] : 0, isLast: i == bilou.count - 1), "\(iob2) → \(bilou) at \(i)")
+            }
+        }
+    }
+
+    @Test func bilouNamesTheLastAndTheOnlyWordOfAName() {
+        let scheme = NamedEntityTagScheme.bilou
+        let names = scheme.labelNames
+        // "Carol Ann Dee visited Rome" : B-PER I-PER L-PER O U-LOC
+        #expect(scheme.labels(fromIOB2: [1, 2, 2, 0, 3]).map { names[$0] } == ["B-PER", "I-PER", "L-PER", "O", "U-LOC"])
+        // Two names side by side, and an I-LOC right after a person, as IOB1 would write it.
+        #expect(scheme.labels(fromIOB2: [1, 1, 2, 4]).map { names[$0] } == ["U-PER", "B-PER", "L-PER", "U-LOC"])
+        #expect(scheme.labelCount == 17 && NamedEntityTagScheme.iob2.labelCount == 9)
+        #expect(NamedEntityTagScheme.iob2.labelNames == NamedEntityModel.labels)
+    }
+
+    @Test func theTaggerMayNotLeaveANameOpen() {
+        let scheme = NamedEntityTagScheme.bilou
+        let names = scheme.labelNames
+        func allowed(after previous: String, isLast: Bool) -> Set<String> {
+            Set(names.indices.filter { scheme.allows($0, after: names.firstIndex(of: previous)!, isLast: isLast) }.map { names[$0] })
+        }
+        #expect(allowed(after: "B-ORG", isLast: false) == ["I-ORG", "L-ORG"])
+        #expect(allowed(after: "I-ORG", isLast: true) == ["L-ORG"])
+        #expect(allowed(after: "L-ORG", isLast: true) == ["O", "U-PER", "U-LOC", "U-ORG", "U-MISC"])
+        #expect(allowed(after: "O", isLast: false) == Set(["O"] + NamedEntityTagScheme.types.flatMap { ["B-\($0)", "U-\($0)"] }))
+        // IOB2: I-X only after B-X or I-X; the last word changes nothing.
+        let iob2 = NamedEntityTagScheme.iob2
+        #expect(!iob2.allows(2, after: 0, isLast: false) && iob2.allows(2, after: 1, isLast: true) && !iob2.allows(4, after: 1, isLast: false))
+    }
+
+    @Test func anEarlierIOB2ModelFileStillLoads() throws {
+        let sentences: [(words: [String], labels: [Int])] = [
+            (["Alice", "Walker", "visited", "Paris", "."], [1, 2, 0, 3, 0]),
+            (["Paris", "welcomed", "Bob", "."], [3, 0, 1, 0]),
+        ]
+        let model = NamedEntityModel.train(sentences: sentences, scheme: .iob2, epochs: 10, minimumCount: 1)
+        let earlier = model.serialized(earlierFormat: true)
+        #expect(Array(earlier.prefix(7)) == Array("DLNER2\n".utf8))
+        let loaded = try NamedEntityModel(serialized: earlier)
+        #expect(loaded.scheme == .iob2)
+        for sentence in sentences { #expect(loaded.tag(words: sentence.words) == sentence.labels) }
+        // Cut short anywhere after the header, either format is an error, never a trap.
+        for bytes in [earlier, model.serialized()] {
+            for cut in stride(from: 16, to: bytes.count, by: max(1, bytes.count / 40)) {
+                #expect(throws: (any Error).self) { try NamedEntityModel(serialized: Array(bytes.prefix(cut))) }
+            }
+        }
     }
 }
 
