@@ -16,7 +16,11 @@ final class ArticleIndex {
     /// Articles not yet written to a segment.
     final class Buffer: @unchecked Sendable {  // changed only while active (under the service's write lock)
         let index: SearchIndex
-        var articles: [StoredArticle] = []
+        /// Each article as a segment's store keeps it (``StoredArticleCoding``), decoded when it is read: encoded,
+        /// an article with its extraction takes a fifth of the memory it takes decoded.
+        var stored: [[UInt8]] = []
+        /// Each article's publication time as the segment's column holds it (``Column/noDate`` without one).
+        var publishedAt: [UInt64] = []
         var offsets: [UInt64] = []
         var byID: [String: Int] = [:]
         var byExternalID: [String: Int] = [:]
@@ -33,12 +37,19 @@ final class ArticleIndex {
         /// but no postings: for reads of articles and entities only.
         init(articlesAndEntitiesOf buffer: Buffer, parameters: BM25Parameters) {
             self.index = SearchIndex(parameters: parameters, keepsTokenRanges: false)
-            self.articles = buffer.articles
+            self.stored = buffer.stored
+            self.publishedAt = buffer.publishedAt
             self.offsets = buffer.offsets
             self.entities = buffer.entities.snapshot()
         }
 
-        var count: Int { self.articles.count }
+        var count: Int { self.stored.count }
+
+        /// Article `local`'s publication time (seconds since 1970), if it has one.
+        func publishedAt(_ local: Int) -> Double? {
+            let bits = self.publishedAt[local]
+            return bits == Column.noDate ? nil : Double(bitPattern: bits)
+        }
     }
 
     /// A segment's numeric columns.
@@ -99,7 +110,7 @@ final class ArticleIndex {
         case .segment(let segment, let local):
             let bits = segment.column(Column.publishedAt.rawValue, local)
             return bits == Column.noDate ? nil : Double(bitPattern: bits)
-        case .buffer(let buffer, let local): return buffer.articles[local].publishedAt?.timeIntervalSince1970
+        case .buffer(let buffer, let local): return buffer.publishedAt(local)
         case nil: return nil
         }
     }
@@ -139,7 +150,7 @@ final class ArticleIndex {
                 let bits = UInt64(littleEndian: column.loadUnaligned(fromByteOffset: 8 * (document - self.start), as: UInt64.self))
                 return bits == Column.noDate ? nil : Double(bitPattern: bits)
             }
-            return self.buffer?.articles[document - self.start].publishedAt?.timeIntervalSince1970
+            return self.buffer?.publishedAt(document - self.start)
         }
     }
 
@@ -218,15 +229,15 @@ final class ArticleIndex {
     }
 
     /// Article `document` as stored; without its extraction (not decoded, for a search hit's or a timeline
-    /// report's header) when `extraction` is false (an article still in a buffer keeps it: it costs nothing there).
+    /// report's header) when `extraction` is false.
     func article(_ document: Int, extraction: Bool = true) throws -> StoredArticle {
+        let stored: [UInt8]
         switch self.locate(document) {
-        case .segment(let segment, let local):
-            let stored = try segment.storedDocument(local)
-            return extraction ? try StoredArticleCoding.decode(stored) : try StoredArticleCoding.split(stored).article
-        case .buffer(let buffer, let local): return buffer.articles[local]
+        case .segment(let segment, let local): stored = try segment.storedDocument(local)
+        case .buffer(let buffer, let local): stored = buffer.stored[local]
         case nil: throw DatelineError(code: .internal, message: "no article \(document) in an index of \(self.count)")
         }
+        return extraction ? try StoredArticleCoding.decode(stored) : try StoredArticleCoding.split(stored).article
     }
 
     /// The log offset of article `document`.
@@ -255,17 +266,24 @@ final class ArticleIndex {
         return external
     }
 
-    /// Adds an article to the active buffer.
-    func add(_ article: StoredArticle, offset: UInt64) {
+    /// Adds an article to the active buffer; `stored` is the article encoded as a segment stores it
+    /// (``StoredArticleCoding/encode(_:)``, which the caller may run before taking the service's lock).
+    func add(_ article: StoredArticle, stored: [UInt8], offset: UInt64) {
         let buffer = self.active
         let local = buffer.count
         buffer.index.add(IndexedDocument(id: article.id, title: article.title ?? "", body: article.body))
         buffer.byID[article.id] = local
         if let externalID = article.externalID { buffer.byExternalID[externalID] = local }
-        buffer.articles.append(article)
+        buffer.stored.append(stored)
+        buffer.publishedAt.append(article.publishedAt.map { $0.timeIntervalSince1970.bitPattern } ?? Column.noDate)
         buffer.entities.add(article)
         buffer.offsets.append(offset)
         buffer.textBytes += article.paragraphs.reduce(0) { $0 + $1.utf8.count } + (article.title?.utf8.count ?? 0)
+    }
+
+    /// Adds an article to the active buffer, encoding it first.
+    func add(_ article: StoredArticle, offset: UInt64) throws {
+        self.add(article, stored: try StoredArticleCoding.encode(article), offset: offset)
     }
 
     /// Freezes the active buffer (when it holds anything) and returns every frozen buffer, oldest first: what a
@@ -311,11 +329,11 @@ final class ArticleIndex {
         let writer = try SegmentWriter(directory: directory, name: name, columnCount: Column.allCases.count)
         do {
             try buffer.index.write(to: writer) { local in
-                let article = buffer.articles[local]
-                let published = article.publishedAt.map { $0.timeIntervalSince1970.bitPattern } ?? Column.noDate
+                let stored = buffer.stored[local]
+                let article = try StoredArticleCoding.split(stored).article
                 return SearchIndex.StoredFields(
-                    columns: [buffer.offsets[local], published], key: article.id, externalKey: article.externalID,
-                    stored: try StoredArticleCoding.encode(article), annex: try EntityCoding.encode(buffer.entities.records[local])
+                    columns: [buffer.offsets[local], buffer.publishedAt[local]], key: article.id, externalKey: article.externalID,
+                    stored: stored, annex: try EntityCoding.encode(buffer.entities.records[local])
                 )
             }
             for (name, table) in buffer.entities.tables() { writer.setAnnexTable(name, table) }

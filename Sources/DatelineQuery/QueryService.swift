@@ -524,15 +524,17 @@ public final class QueryService: Service, Sendable {
     /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
     /// - Throws: ``LogEpochChanged`` when the batch comes from another epoch than the index's (nothing applied).
     public func apply(_ batch: LogBatch) throws {
+        // Encoded as a segment stores them before the write lock is taken: searches do not wait for it.
+        let stored = try batch.entries.map { try StoredArticleCoding.encode($0.article) }
         let full: Bool = try self.state.write { state in
             if !batch.epoch.isEmpty {
                 if let epoch = state.epoch, epoch != batch.epoch { throw LogEpochChanged(epoch: batch.epoch) }
                 state.epoch = batch.epoch
             }
             var applied = 0
-            for entry in batch.entries where entry.offset == state.appliedOffset {
+            for (entry, stored) in zip(batch.entries, stored) where entry.offset == state.appliedOffset {
                 let article = entry.article
-                state.index.add(article, offset: entry.offset)
+                state.index.add(article, stored: stored, offset: entry.offset)
                 if let date = article.publishedAt?.timeIntervalSince1970 { state.newestPublishedAt = max(state.newestPublishedAt ?? date, date) }
                 state.appliedOffset = entry.offset + 1
                 state.lastArticleID = article.id

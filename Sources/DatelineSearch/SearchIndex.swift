@@ -46,6 +46,10 @@ public final class SearchIndex {
 
     public let analyzer: Analyzer
     public var parameters: BM25Parameters
+    /// Each document's id, by number.
+    var ids: [String] = []
+    /// The documents as added, for snippets; empty unless `keepsTokenRanges` (the query service keeps its
+    /// articles' text elsewhere, encoded).
     var documents: [IndexedDocument] = []
     var titleLengths: [UInt32] = []
     var bodyLengths: [UInt32] = []
@@ -72,13 +76,15 @@ public final class SearchIndex {
     /// Folded word → term, shared with the buffers before and after this one, so that a new buffer does not stem
     /// every word again.
     private let stems: StemCache?
-    /// Whether each body's token ranges are kept (for ``snippets(of:for:limit:)``; the query service's buffers
-    /// find matched words by analysing the body again instead).
+    /// Whether each document's text and its body's token ranges are kept (for ``snippets(of:for:limit:)`` and
+    /// ``document(_:)``; the query service's buffers keep their articles themselves and find matched words by
+    /// analysing the body again instead).
     private let keepsTokenRanges: Bool
 
     /// - Parameters:
     ///   - stems: A cache of stemmed words shared between indexes built one after another.
-    ///   - keepsTokenRanges: Keep each body's token offsets, for ``snippets(of:for:limit:)``.
+    ///   - keepsTokenRanges: Keep each document's text and its body's token offsets, for
+    ///     ``snippets(of:for:limit:)`` and ``document(_:)``.
     public init(analyzer: Analyzer = Analyzer(), parameters: BM25Parameters = BM25Parameters(), stems: StemCache? = nil, keepsTokenRanges: Bool = true) {
         self.analyzer = analyzer
         self.parameters = parameters
@@ -86,7 +92,7 @@ public final class SearchIndex {
         self.keepsTokenRanges = keepsTokenRanges
     }
 
-    public var count: Int { self.documents.count }
+    public var count: Int { self.ids.count }
     public var termCount: Int { self.terms.count }
 
     private func termID(_ term: String) -> UInt32 {
@@ -134,13 +140,19 @@ public final class SearchIndex {
     @discardableResult
     public func add(_ document: IndexedDocument) -> Bool {
         guard self.byID[document.id] == nil else { return false }
-        let number = UInt32(self.documents.count)
+        let number = UInt32(self.ids.count)
         self.byID[document.id] = number
-        self.documents.append(document)
+        self.ids.append(document.id)
         let title = self.termIDs(of: document.title)
-        var ranges: [Range<UInt32>] = []
-        let body = self.keepsTokenRanges ? withUnsafeMutablePointer(to: &ranges) { self.termIDs(of: document.body, ranges: $0) } : self.termIDs(of: document.body)
-        self.bodyTokenRanges.append(ranges)
+        let body: [UInt32]
+        if self.keepsTokenRanges {
+            var ranges: [Range<UInt32>] = []
+            body = withUnsafeMutablePointer(to: &ranges) { self.termIDs(of: document.body, ranges: $0) }
+            self.bodyTokenRanges.append(ranges)
+            self.documents.append(document)
+        } else {
+            body = self.termIDs(of: document.body)
+        }
         self.titleLengths.append(UInt32(title.count))
         self.bodyLengths.append(UInt32(body.count))
         self.titleLengthTotals.append(self.titleLengthTotals.last! + title.count)
@@ -252,7 +264,7 @@ public final class SearchIndex {
 
     /// The sum of the first `count` documents' title and body lengths.
     func lengthTotals(first count: Int) -> (title: Int, body: Int) {
-        let count = min(count, self.documents.count)
+        let count = min(count, self.ids.count)
         return (self.titleLengthTotals[count], self.bodyLengthTotals[count])
     }
 
@@ -324,7 +336,7 @@ public final class SearchIndex {
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
         let hits = scored.prefix(limit).map { entry in
             SearchIndexHit(
-                id: self.documents[Int(entry.document)].id,
+                id: self.ids[Int(entry.document)],
                 score: entry.score,
                 snippets: self.snippets(of: entry.document, for: query, limit: snippetCount)
             )

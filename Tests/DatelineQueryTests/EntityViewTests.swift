@@ -75,7 +75,7 @@ struct EntityViewTests {
                     segment += 1
                 }
             }
-            index.add(article, offset: UInt64(number))
+            try index.add(article, offset: UInt64(number))
         }
         if let mergeRun, index.segments.count >= mergeRun {
             let run = Array(index.segments.prefix(mergeRun))
@@ -294,7 +294,7 @@ struct EntityViewTests {
         let index = try Self.index(Array(articles.prefix(160)), cuts: [60], mergeRun: nil, directory: directory)
         let snapshot = index.entitySnapshot()
         let before = try Self.answers(EntityView(parts: snapshot.entityParts()), articles: Array(articles.prefix(160)))
-        for (number, article) in articles.enumerated().dropFirst(160) { index.add(article, offset: UInt64(number)) }
+        for (number, article) in articles.enumerated().dropFirst(160) { try index.add(article, offset: UInt64(number)) }
         #expect(snapshot.count == 160 && index.count == 240)
         #expect(try Self.answers(EntityView(parts: snapshot.entityParts()), articles: Array(articles.prefix(160))) == before)
         #expect(try (0..<160).map { try snapshot.article($0).id } == articles.prefix(160).map(\.id))

@@ -588,6 +588,9 @@ extension SearchIndex {
         }
     }
 
-    /// The document numbered `document`.
-    package func document(_ document: Int) -> IndexedDocument { self.documents[document] }
+    /// The document numbered `document` (kept only by an index that keeps token ranges).
+    package func document(_ document: Int) -> IndexedDocument {
+        precondition(document < self.documents.count, "this index does not keep its documents' text")
+        return self.documents[document]
+    }
 }
