@@ -471,8 +471,9 @@ public struct TimeTagger: Sendable {
         {
             leading = lower[j]
             j += 1
-            if lower[j] == "-" { j += 1 }
-            if lower[j] == "in", sameSentence(j + 1), lower[j + 1] == "the" { j += 2 } else if lower[j] == "in" { j += 1 }
+            // "mid-" or "late in" may end the text: nothing after them.
+            if j < n, lower[j] == "-" { j += 1 }
+            if j < n, lower[j] == "in" { j += sameSentence(j + 1) && lower[j + 1] == "the" ? 2 : 1 }
         }
         if j < n, ["this", "last", "next", "past", "coming", "previous", "following", "that"].contains(lower[j]) {
             relation = lower[j]
