@@ -227,7 +227,9 @@ public final class DatelineClientConnection: Sendable {
     /// Sends a streaming request; the returned sequence yields its elements as they arrive.
     ///
     /// When the consumer falls behind, the connection stops reading from the socket (so the server's writes
-    /// slow down) until it catches up. Dropping the sequence cancels the request on the server.
+    /// slow down) until it catches up: at most four elements wait decoded (a follower's element is a batch of up
+    /// to 256 articles with their extraction, a few MB decoded). Dropping the sequence cancels the request on the
+    /// server.
     public func stream<Request: DatelineStreamingRequest>(
         _ request: Request,
         timeout: Duration? = nil
@@ -236,7 +238,7 @@ public final class DatelineClientConnection: Sendable {
         let id = self.makeCorrelationID()
         let handler = self.handler
         let produced = DatelineClientHandler.StreamProducer.makeSequence(
-            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16),
+            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4),
             finishOnDeinit: true,
             delegate: DatelineClientHandler.StreamDelegate(handler: handler, id: id)
         )
