@@ -8,7 +8,7 @@ public import DatelineProtocol
 /// Pure Swift, deterministic, rules and gazetteers only (see `Data/`). Safe to share between threads.
 public struct ArticleExtractor: Sendable {
     /// Bumped whenever the same text may be read differently.
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 5
 
     public let lexicon: Lexicon
     /// The statistical tagger that finds the people, places and organisations no rule knows; nil for rules only.
@@ -466,8 +466,10 @@ struct ExtractionRun {
                 i += 1
                 continue
             }
-            // Offices given after an honorific-only start ("Secretary Rubio") are plain honorifics.
-            let nameLast = self.nameSpan(at: k, end: end)
+            // Offices given after an honorific-only start ("Secretary Rubio") are plain honorifics. A name ending in a
+            // company's legal form or an institution's head word ("General Electric Co.", "General Services
+            // Administration") is an organisation's, not a titled person's.
+            let nameLast = self.nameSpan(at: k, end: end).flatMap { self.extractor.lexicon.isOrganisationHead(tokens[$0].text) ? nil : $0 }
             // The country the text gives, the organisation's, or the office's own (an unqualified "Secretary of
             // State" is the US one).
             let countryCode = country?.code ?? (org != nil ? self.entities[org!.id]?.country : nil)
@@ -678,7 +680,9 @@ struct ExtractionRun {
     mutating func adoptModelSpan(_ span: (first: Int, last: Int, type: String), lowercaseWords: Set<String>) {
         let range = self.text.sentences[self.tokens[span.first].sentence].tokens
         var first = span.first
-        let last = span.last
+        var last = span.last
+        // Punctuation the tagger took into a name ("Jorge Luis Leao Franco ," before "told Reuters") is not part of it.
+        while last > first, self.tokens[last].kind == .punctuation, self.tokens[last].text != "." { last -= 1 }
         // "Defender Hassan Abbas scored": the role noun opening the sentence is not part of the name.
         if span.type == "PER", last > first, first == range.lowerBound, self.extractor.lexicon.isRoleWord(self.tokens[first].text) {
             first += 1
@@ -710,9 +714,20 @@ struct ExtractionRun {
         }
         var type = span.type
         if type == "LOC", !self.tokens[first].isAllCaps, self.coordinatedWithAPerson(first, last) { type = "PER" }
+        if type == "PER" {
+            let words = (first...last).map { self.tokens[$0].text }
+            let lexicon = self.extractor.lexicon
+            // Never a person: a weekday or an agency, initials alone ("N.A.", "S.P.A."), a company's legal form alone
+            // ("Inc."); a name ending in one ("Marshall Drummond McCall Inc.", "Drug Administration") is an
+            // organisation's.
+            if lexicon.isNeverAPerson(words) || lexicon.isInitialsOnly(words) { return }
+            if lexicon.isOrganisationHead(words[words.count - 1]) {
+                guard words.count > 1 else { return }
+                type = "ORG"
+            }
+        }
         switch type {
         case "PER":
-            if self.extractor.lexicon.isNeverAPerson((first...last).map { self.tokens[$0].text }) { return }
             _ = self.registerPerson(first, last, titles: [], offices: [], country: nil)
         case "LOC":
             if let country = self.extractor.lexicon.country(named: name, acceptsCodes: false) {

@@ -231,6 +231,18 @@ public final class Lexicon: Sendable {
         return ["'ve", "'re", "'ll", "'m", "'d", "n't"].contains { lowered.hasSuffix($0) }
     }
 
+    /// Whether a name is initials alone ("N.A.", "C.", "R.J.", "S.P.A.", "N.Y."): capital letters each followed by a
+    /// full stop. An abbreviation ("not available", a state, a company's legal form), never a person's whole name.
+    public func isInitialsOnly(_ words: [String]) -> Bool {
+        !words.isEmpty && words.allSatisfy { word in
+            let scalars = Array(word.unicodeScalars)
+            guard scalars.count >= 2, scalars.count % 2 == 0 else { return false }
+            return stride(from: 0, to: scalars.count, by: 2).allSatisfy { k in
+                scalars[k].properties.isUppercase && scalars[k + 1] == "."
+            }
+        }
+    }
+
     /// The longest lexicon phrase starting at token `i`: its length in tokens and what it is.
     public func longestMatch(in tokens: [Token], at i: Int, sentenceEnd: Int) -> (length: Int, entries: [LexiconEntry])? {
         guard let candidates = self.phrases[tokens[i].text] else { return nil }

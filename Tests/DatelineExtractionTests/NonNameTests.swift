@@ -112,4 +112,33 @@ import Testing
         )
         #expect(nowhere.entities.filter { $0.kind == .office }.allSatisfy { $0.id.hasPrefix("office:XX:") })
     }
+
+    /// Found in Reuters-21578 (session 37: 90 such "people" in its first six files, 4 after): initials alone, a
+    /// company's legal form alone or at the end of a name, and an institution under a rank ("General") are no
+    /// person; a comma the tagger took into a name is not part of it.
+    @Test(arguments: [
+        ("said Elliott Schlang, analyst at Prescott, Ball and Turben Inc. \"Any company that doesn't like a surprise will sell.\"", "Inc."),
+        ("Qtly div five cts vs N.A. Payable April two Record March 20.", "N.A."),
+        ("Revs 296.7 mln vs 298.0 mln. Note: former name Marshall Drummond McCall Inc. Results include extraordinary gains.", "Marshall Drummond McCall Inc."),
+        ("Firms such as Fiat S.P.A., <FIAT.M> and <ING. C. Olivetti and C. S.P.A.> are booming, the major state industries are not.", "S.P.A."),
+        ("Moody's rated the unit of General Electric Co. It said this reflected the strength of the parent.", "Electric Co."),
+        ("AT and T will be the prime contractor. The General Services Administration will award the contract by the end of the year.", "Services Administration"),
+        ("The federal Food and Drug Administration said it approved for U.S. marketing a drug to treat the disease.", "Drug Administration"),
+    ])
+    func abbreviationsAndCompaniesAreNotPeople(body: String, notAPerson: String) {
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 1987, month: 3, day: 2))
+        let people = extraction.entities.filter { $0.kind == .person }.map(\.name)
+        #expect(!people.contains(notAPerson), "\(people)")
+        #expect(!people.contains { $0.hasSuffix(",") || $0.hasSuffix(".") }, "\(people)")
+    }
+
+    @Test func aNameDoesNotTakeTheCommaAfterIt() {
+        let extraction = ArticleExtractor().extract(
+            body: "Seamen went on strike on Friday, but a senior official of the National Merchant Marine Union, Jorge Luis Leao Franco, told Reuters that the strike would continue.",
+            published: CivilDate(year: 1987, month: 3, day: 2)
+        )
+        let people = extraction.entities.filter { $0.kind == .person }.map(\.name)
+        #expect(people.contains("Jorge Luis Leao Franco"), "\(people)")
+        #expect(extraction.mentions.allSatisfy { !$0.text.hasSuffix(",") })
+    }
 }
