@@ -522,7 +522,8 @@ public final class QueryService: Service, Sendable {
     }
 
     /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
-    /// - Throws: ``LogEpochChanged`` when the batch comes from another epoch than the index's (nothing applied).
+    /// - Throws: ``LogEpochChanged`` when the batch comes from another epoch than the index's, or the encoder's error
+    ///   when an article cannot be encoded for the store (in both cases nothing is applied).
     public func apply(_ batch: LogBatch) throws {
         // Encoded as a segment stores them before the write lock is taken: searches do not wait for it.
         let stored = try batch.entries.map { try StoredArticleCoding.encode($0.article) }
