@@ -440,22 +440,9 @@ extension ArticleIndex {
     static let formatKey = "format"
     static let format = "2"
 
-    /// Adjacent segments a merge should combine now, oldest first, or nil. Segments are grouped in levels by
-    /// size (level n holds segments of `minimum × factorⁿ` documents or so); `factor` adjacent segments of
-    /// one level are merged into one of the next, so every document is rewritten about log_factor(N) times.
+    /// Adjacent segments a merge should combine now, oldest first, or nil (see ``MergePolicy``).
     func mergeCandidates(factor: Int, minimumDocuments: Int) -> [IndexSegment]? {
-        guard factor >= 2, self.segments.count >= factor else { return nil }
-        func level(_ segment: IndexSegment) -> Int {
-            let ratio = Double(max(segment.documentCount, 1)) / Double(max(minimumDocuments, 1))
-            return ratio <= 1 ? 0 : Int((log(ratio) / log(Double(factor))).rounded(.down))
-        }
-        let levels = self.segments.map(level)
-        var start = 0
-        while start + factor <= levels.count {
-            let run = levels[start..<(start + factor)]
-            if run.allSatisfy({ $0 <= levels[start] }) { return Array(self.segments[start..<(start + factor)]) }
-            start += 1
-        }
-        return nil
+        let policy = MergePolicy(factor: factor, minimumDocuments: minimumDocuments)
+        return policy.run(self.segments.map(\.documentCount)).map { Array(self.segments[$0]) }
     }
 }
