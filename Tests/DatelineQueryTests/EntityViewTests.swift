@@ -149,9 +149,11 @@ struct EntityViewTests {
         }
     }
 
-    /// Timelines read only the reports their actors share; a reference forms every engagement from every report of
-    /// every article and keeps those involving all actors: both find the same engagements.
-    @Test(arguments: [UInt64(4), 5])
+    /// Timelines read only some reports (every report of the actor with the fewest, or those their actors share and
+    /// those naming their offices, countries or organisations); a reference forms every engagement from every report
+    /// of every article and keeps those involving all actors: each way finds the same engagements, for one, two and
+    /// three actors.
+    @Test(arguments: [UInt64(4), 5, 6, 7])
     func timelinesFindTheEngagementsFormedFromEveryReport(seed: UInt64) throws {
         let articles = Self.articles(count: 400, seed: seed)
         let builder = EntityPartBuilder()
@@ -180,15 +182,21 @@ struct EntityViewTests {
         }
         let names = ["Ana Lima", "Lima", "Dar", "Carl Dar", "Moss", "Pakistan", "US Secretary of State", "TRF"]
         var compared = 0
+        var groups = [[String]]()
         for first in names {
             for second in names where first <= second {
-                let actors = first == second ? [first] : [first, second]
-                let expected = try reference(actors, in: EntityView(parts: [builder]))
-                let timeline = try EntityView(parts: [builder]).timeline(TimelineRequest(actors: actors, limit: 10_000), articles: lookup)
-                #expect(timeline.engagements.map(\.id).sorted() == expected, "\(actors)")
-                #expect(timeline.total == UInt64(expected.count))
-                compared += expected.count
+                groups.append(first == second ? [first] : [first, second])
+                for third in names where second < third && first < second { groups.append([first, second, third]) }
             }
+        }
+        for actors in groups {
+            let expected = try reference(actors, in: EntityView(parts: [builder]))
+            for reading in [EntityView.CandidateReading.cheaper, .everyReportOfTheFewest, .sharedReports] {
+                let timeline = try EntityView(parts: [builder]).timeline(TimelineRequest(actors: actors, limit: 10_000), articles: lookup, reading: reading)
+                #expect(timeline.engagements.map(\.id).sorted() == expected, "\(actors), \(reading)")
+                #expect(timeline.total == UInt64(expected.count))
+            }
+            compared += expected.count
         }
         #expect(compared > 100, "the articles make engagements to compare")
     }

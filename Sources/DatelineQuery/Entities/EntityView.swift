@@ -460,7 +460,12 @@ final class EntityView {
             for id in [member] + (try self.aliasSources(of: member)) { references += try self.references(of: id) }
             lists.append(Self.sortedUnique(references))
         }
-        lists.sort { $0.count < $1.count }
+        return try Self.intersection(lists).compactMap(self.report).filter { $0.key == key }
+    }
+
+    /// The references every one of `lists` (each sorted, without repeats) holds, the shortest list first.
+    static func intersection(_ lists: [[ReportReference]]) -> [ReportReference] {
+        let lists = lists.sorted { $0.count < $1.count }
         guard var shared = lists.first else { return [] }
         for other in lists.dropFirst() {
             if shared.isEmpty { break }
@@ -472,7 +477,7 @@ final class EntityView {
             }
             shared = kept
         }
-        return try shared.compactMap(self.report).filter { $0.key == key }
+        return shared
     }
 
     /// Every engagement of the given keys, each key's reports grouped in document order as they were reported (a
@@ -516,8 +521,70 @@ final class EntityView {
         return ids
     }
 
+    /// The engagements that can involve every one of `actors`, read the cheaper of two ways (both find every one;
+    /// the caller checks each against every actor). An actor takes part in an engagement through one of its
+    /// candidate ids (``candidateIDs(of:)``): through a person, who is then a member of the engagement's key, so
+    /// that every report of the engagement names them; or through another id (an office, a country, an
+    /// organisation) that some of its reports name.
+    ///
+    /// - Every report of the actor with the fewest: their keys hold every engagement involving it.
+    /// - Or the reports naming every actor, and those naming a non-person id of every actor but the one with the
+    ///   most such reports: an engagement in which at most one actor takes part through a non-person id has a
+    ///   report naming all of them (the others are members, named by every report, and that actor's report is
+    ///   one); one in which two or more do has a report naming such an id of one of those read.
+    ///
+    /// Only the reports' keys are taken from what is read: each key's engagements are formed from all its reports.
+    private func candidateGroups(of actors: [Resolved], reading: CandidateReading) throws -> [Group] {
+        var all: [[ReportReference]] = []
+        var other: [[ReportReference]] = []
+        var candidateIDs: [[String]] = []
+        for actor in actors {
+            let ids = try self.candidateIDs(of: actor)
+            var references: [ReportReference] = []
+            var throughOthers: [ReportReference] = []
+            for id in ids {
+                let found = try self.references(of: id)
+                references += found
+                if !id.hasPrefix("person:") { throughOthers += found }
+            }
+            candidateIDs.append(ids)
+            all.append(Self.sortedUnique(references))
+            other.append(Self.sortedUnique(throughOthers))
+        }
+        guard let fewest = all.indices.min(by: { all[$0].count < all[$1].count }) else { return [] }
+        let shared = actors.count > 1 ? Self.intersection(all) : all[fewest]
+        let mostOther = other.indices.max { other[$0].count < other[$1].count }!
+        let throughOthers = actors.count > 1 ? other.indices.filter { $0 != mostOther }.flatMap { other[$0] } : []
+        let readShared = switch reading {
+        case .cheaper: shared.count + throughOthers.count < all[fewest].count
+        case .sharedReports: true
+        case .everyReportOfTheFewest: false
+        }
+        guard readShared else {
+            let known = try Self.sortedUnique(all[fewest]).compactMap(self.report)
+            return try self.groups(keys: Set(known.map(\.key)), known: known, complete: Set(candidateIDs[fewest]))
+        }
+        var keys = Set<String>()
+        for (step, reference) in Self.sortedUnique(shared + throughOthers).enumerated() {
+            if step % 256 == 255 { try Task.checkCancellation() }
+            if let report = try self.report(reference) { keys.insert(report.key) }
+        }
+        return try self.groups(keys: keys, known: [], complete: [])
+    }
+
+    /// Which reports a timeline reads to find its engagements' keys (see ``candidateGroups(of:reading:)``).
+    enum CandidateReading {
+        /// Whichever reads fewer reports.
+        case cheaper
+        /// Every report of the actor with the fewest.
+        case everyReportOfTheFewest
+        /// The reports naming every actor, and those naming a non-person id of all but one.
+        case sharedReports
+    }
+
+    /// - Parameter reading: For tests: both ways find the same engagements.
     /// - Throws: `CancellationError` when the calling task is cancelled (the client went away).
-    func timeline(_ request: TimelineRequest, articles: ArticleLookup) throws -> TimelineResponse {
+    func timeline(_ request: TimelineRequest, articles: ArticleLookup, reading: CandidateReading = .cheaper) throws -> TimelineResponse {
         let actors = try request.actors.map(self.resolve)
         let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let to = request.to.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
@@ -527,13 +594,7 @@ final class EntityView {
         // against every actor.
         // The engagements that can involve an actor are those of the keys of its ids' reports and of the offices its
         // people held (an office taking part without a named person stands for its holder at the time).
-        let sizes = try actors.map { actor in try self.candidateIDs(of: actor).reduce(0) { $0 + (try self.references(of: $1).count) } }
-        var candidates: [Group] = []
-        if let fewest = sizes.indices.min(by: { sizes[$0] < sizes[$1] }) {
-            let ids = try self.candidateIDs(of: actors[fewest])
-            let known = try self.reports(of: ids)
-            candidates = try self.groups(keys: Set(known.map(\.key)), known: known, complete: Set(ids))
-        }
+        let candidates = try self.candidateGroups(of: actors, reading: reading)
         var selected: [Group] = []
         for (step, group) in candidates.enumerated() {
             if step % 256 == 255 { try Task.checkCancellation() }
