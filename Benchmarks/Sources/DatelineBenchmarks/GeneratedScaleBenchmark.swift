@@ -69,6 +69,10 @@ enum GeneratedScaleBenchmark {
         var accepted: UInt64
         var searchable: Double
         var queryMemory: (resident: Int, anonymous: Int)
+        /// dateline-query's RssAnon sampled every 250 ms while articles were sent and indexed: median and peak.
+        var ingestMemory: (median: Int, peak: Int)
+        /// The two most reported people, whose timeline is timed after the restart.
+        var people: [String]
         var restartedMemory: (resident: Int, anonymous: Int)
         var entitiesMemory: (resident: Int, anonymous: Int)
         var timelineMemory: (resident: Int, anonymous: Int)
@@ -89,6 +93,17 @@ enum GeneratedScaleBenchmark {
         let (root, ingestPort) = (services.root, services.ingestPort)
         let ingestClient = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
         let start = clock.now
+        // RssAnon every 250 ms while the corpus is sent and indexed (a snapshot alone depends on where the
+        // buffers and merges happen to be).
+        let queryProcess = services.query.processIdentifier
+        let sampler = Task {
+            var samples: [Int] = []
+            while !Task.isCancelled {
+                samples.append(ProtectionBenchmark.memory(of: queryProcess).anonymous)
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            return samples.sorted()
+        }
         // Four lanes of batches of 200, each generated as it is sent (the corpus is never held whole).
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<4 {
@@ -106,6 +121,9 @@ enum GeneratedScaleBenchmark {
         _ = try await queryClient.send(SearchRequest(query: "trade", minimumOffset: ingestStats.endOffset), timeout: .seconds(3_600))
         let searchable = (clock.now - start).seconds
         let afterIngest = ProtectionBenchmark.memory(of: services.query.processIdentifier)
+        sampler.cancel()
+        let samples = await sampler.value
+        let ingestMemory = samples.isEmpty ? (0, 0) : (samples[samples.count / 2], samples[samples.count - 1])
         var latency: [IngestBenchmark.Latency] = []
         for queries in querySets { latency.append(try await IngestBenchmark.measureQueries(queries, port: services.queryPort, clients: 1, rounds: 1)) }
         let people = try await queryClient.send(EntitiesRequest(kinds: [.person], limit: 2)).entities.map(\.name)
@@ -133,7 +151,7 @@ enum GeneratedScaleBenchmark {
             .reduce(UInt64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: root + "/query/" + $1)[.size] as? UInt64) ?? 0) }
         return Run(
             count: count, accepted: ingestStats.articleCount, searchable: searchable,
-            queryMemory: (afterIngest.resident, afterIngest.anonymous), restartedMemory: (restartedMemory.resident, restartedMemory.anonymous),
+            queryMemory: (afterIngest.resident, afterIngest.anonymous), ingestMemory: ingestMemory, people: people, restartedMemory: (restartedMemory.resident, restartedMemory.anonymous),
             entitiesMemory: (entitiesMemory.resident, entitiesMemory.anonymous), timelineMemory: (timelineMemory.resident, timelineMemory.anonymous),
             servedMemory: (served.resident, served.anonymous), logBytes: ResourcesBenchmark.directorySize(root + "/ingest"),
             indexBytes: ResourcesBenchmark.directorySize(root + "/query"), storeBytes: storeBytes, latency: latency,
@@ -221,6 +239,8 @@ enum GeneratedScaleBenchmark {
                 (Double(scaled.accepted) / scaled.searchable) / (Double(base.accepted) / base.searchable)),
             row("dateline-query RssAnon after ingest (VmRSS)", "\(mb(base.queryMemory.anonymous)) (\(mb(base.queryMemory.resident)))",
                 "\(mb(scaled.queryMemory.anonymous)) (\(mb(scaled.queryMemory.resident)))", Double(scaled.queryMemory.anonymous) / Double(max(1, base.queryMemory.anonymous))),
+            row("... while articles were indexed (sampled every 250 ms): median / peak", "\(mb(base.ingestMemory.median)) / \(mb(base.ingestMemory.peak))",
+                "\(mb(scaled.ingestMemory.median)) / \(mb(scaled.ingestMemory.peak))", Double(scaled.ingestMemory.peak) / Double(max(1, base.ingestMemory.peak))),
             row("... after a restart", "\(mb(base.restartedMemory.anonymous)) (\(mb(base.restartedMemory.resident)))",
                 "\(mb(scaled.restartedMemory.anonymous)) (\(mb(scaled.restartedMemory.resident)))", Double(scaled.restartedMemory.anonymous) / Double(max(1, base.restartedMemory.anonymous))),
             row("... after the restart answered an entity look-up", "\(mb(base.entitiesMemory.anonymous)) (\(mb(base.entitiesMemory.resident)))",
@@ -234,7 +254,8 @@ enum GeneratedScaleBenchmark {
                 "\(scaled.logBytes / max(1, scaled.accepted)) / \(scaled.indexBytes / max(1, scaled.accepted)) (\(scaled.storeBytes / max(1, scaled.accepted)))", nil),
             row("restart to answering a search", String(format: "%.3f s", base.restartToSearch), String(format: "%.3f s", scaled.restartToSearch), scaled.restartToSearch / base.restartToSearch),
             row("... an entity look-up", String(format: "%.3f s", base.restartToEntities), String(format: "%.3f s", scaled.restartToEntities), scaled.restartToEntities / base.restartToEntities),
-            row("... a timeline of the two most reported people", String(format: "%.3f s", base.restartToTimeline), String(format: "%.3f s", scaled.restartToTimeline), scaled.restartToTimeline / base.restartToTimeline),
+            row("... a timeline of the two most reported people (\(base.people.joined(separator: " and ")); \(scaled.people.joined(separator: " and ")))",
+                String(format: "%.3f s", base.restartToTimeline), String(format: "%.3f s", scaled.restartToTimeline), scaled.restartToTimeline / base.restartToTimeline),
         ]
         for (index, name) in ["Reuters titles' queries", "generated titles' queries"].enumerated() {
             rows.append(row("\(name), top 10 with snippets over loopback, p50", micros(base.latency[index].p50), micros(scaled.latency[index].p50), scaled.latency[index].p50 / base.latency[index].p50))
