@@ -147,7 +147,10 @@ package struct IndexReader {
                 let info = try segment.termInfo(term)
                 frequency += info?.documentFrequency ?? 0
                 parts.append((slot, count, info))
-            default:  // a buffer, or a segment only partly visible: its documents below the view's end counted
+            case .buffer(let index):
+                frequency += index.documentFrequency(term, limit: count)
+                parts.append((slot, count, nil))
+            default:  // a segment only partly visible: its documents below the view's end counted
                 frequency += try self.postings(term, in: slot.part, limit: count, positions: false).count
                 parts.append((slot, count, nil))
             }

@@ -59,9 +59,9 @@ public final class SearchIndex {
     /// Term → id; postings and term texts are arrays indexed by id.
     var termIDs: [String: UInt32] = [:]
     var terms: [String] = []
-    /// Each term's postings, flat (documents, frequencies, positions in one array each): no allocation per
-    /// document and term, and a segment is written from them as they are.
-    var postingLists: [PostingList] = []
+    /// Each term's postings, compact (``BufferPostings``): no allocation per document and term; a query and a
+    /// flush read them decoded.
+    var postingLists: [BufferPostings] = []
     /// Per term, scratch for ``appendPostings(document:title:body:)``: its slot in the document being added,
     /// valid when its stamp is that document's number + 1.
     private var slots: [Int32] = []
@@ -100,7 +100,7 @@ public final class SearchIndex {
         let id = UInt32(self.terms.count)
         self.termIDs[term] = id
         self.terms.append(term)
-        self.postingLists.append(PostingList())
+        self.postingLists.append(BufferPostings())
         self.slots.append(0)
         self.slotStamps.append(0)
         return id
@@ -169,7 +169,7 @@ public final class SearchIndex {
         // property with a uniqueness check of its own.
         var slots: [Int32] = []
         var stamps: [UInt32] = []
-        var postingLists: [PostingList] = []
+        var postingLists: [BufferPostings] = []
         swap(&slots, &self.slots)
         swap(&stamps, &self.slotStamps)
         swap(&postingLists, &self.postingLists)
@@ -233,30 +233,13 @@ public final class SearchIndex {
     /// The postings of `term` among the first `limit` documents, as a segment would give them.
     func postingList(_ term: String, limit: Int, positions: Bool) -> PostingList {
         guard let id = self.termIDs[term] else { return PostingList() }
-        let all = self.postingLists[Int(id)]
-        let count = Self.count(of: all.documents, below: UInt32(clamping: limit))
-        if count == all.count && positions { return all }
-        var list = PostingList()
-        list.documents = Array(all.documents[..<count])
-        list.titleFrequencies = Array(all.titleFrequencies[..<count])
-        list.bodyFrequencies = Array(all.bodyFrequencies[..<count])
-        if positions {
-            list.positionStarts = Array(all.positionStarts[..<count])
-            list.positions = Array(all.positions[..<(count < all.count ? all.positionStarts[count] : all.positions.count)])
-        }
-        return list
+        return self.postingLists[Int(id)].decoded(below: UInt32(clamping: limit), positions: positions)
     }
 
-    /// How many of the sorted `documents` are below `limit`.
-    private static func count(of documents: [UInt32], below limit: UInt32) -> Int {
-        guard let last = documents.last, last >= limit else { return documents.count }
-        var low = 0
-        var high = documents.count
-        while low < high {
-            let middle = (low + high) / 2
-            if documents[middle] < limit { low = middle + 1 } else { high = middle }
-        }
-        return low
+    /// How many of the first `limit` documents hold `term`.
+    func documentFrequency(_ term: String, limit: Int) -> Int {
+        guard let id = self.termIDs[term] else { return 0 }
+        return self.postingLists[Int(id)].count(below: UInt32(clamping: limit))
     }
 
     /// The indexed terms starting with `prefix`.
@@ -303,10 +286,9 @@ public final class SearchIndex {
         let ranges = self.bodyTokenRanges[document]
         func collect(_ term: String, label: String) {
             guard let id = self.termIDs[term] else { return }
-            let list = self.postingLists[Int(id)]
-            let low = Self.count(of: list.documents, below: number)
-            guard low < list.count, list.documents[low] == number else { return }
-            for position in list.positions(at: low).body where Int(position) < ranges.count {
+            let list = self.postingLists[Int(id)].decoded(below: number &+ 1, positions: true)
+            guard let last = list.documents.last, last == number else { return }
+            for position in list.positions(at: list.count - 1).body where Int(position) < ranges.count {
                 let range = ranges[Int(position)]
                 matched.append((Int(range.lowerBound)..<Int(range.upperBound), label))
             }
@@ -326,7 +308,7 @@ public final class SearchIndex {
     /// A rough size of the postings in memory, in bytes.
     public var estimatedBytes: Int {
         zip(self.terms, self.postingLists).reduce(0) { total, entry in
-            total + entry.0.utf8.count + 64 + 5 * 24 + 20 * entry.1.count + 4 * entry.1.positions.count
+            total + entry.0.utf8.count + 64 + 2 * 48 + entry.1.byteCount
         } + self.words.estimatedBytes
     }
 

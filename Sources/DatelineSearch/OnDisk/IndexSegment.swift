@@ -577,7 +577,7 @@ extension SearchIndex {
     package func write(to writer: SegmentWriter, fields: (Int) throws -> StoredFields) throws {
         let order = self.terms.indices.sorted { self.terms[$0].utf8.lexicographicallyPrecedes(self.terms[$1].utf8) }
         for id in order {
-            try writer.addTerm(Array(self.terms[id].utf8), postings: self.postingLists[id])
+            try writer.addTerm(Array(self.terms[id].utf8), postings: self.postingLists[id].decoded(below: .max, positions: true))
         }
         for document in 0..<self.count {
             let stored = try fields(document)
