@@ -16,8 +16,8 @@ protocol EntityPart {
     /// This part's record of entity `id`.
     func entity(_ id: String) throws -> PartEntity?
     func forEachEntity(_ body: (PartEntity) throws -> Void) throws
-    /// Every entity's id, kind, counts and name (cheaper than whole records).
-    func forEachEntityHead(_ body: (String, EntityCoding.Head) throws -> Void) throws
+    /// The entities' heads in id byte order, one at a time (parts are walked side by side).
+    func entityHeadCursor() throws -> EntityHeadCursor
     /// Entities a lower-cased name, surname or acronym names.
     func entityIDs(named name: String) throws -> [String]
     /// People with a full name whose lower-cased surname is `surname`.
@@ -211,10 +211,16 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
 
     func entity(_ id: String) -> PartEntity? { self.entities[id] }
     func forEachEntity(_ body: (PartEntity) throws -> Void) rethrows { for record in self.entities.values { try body(record) } }
-    func forEachEntityHead(_ body: (String, EntityCoding.Head) throws -> Void) rethrows {
-        for record in self.entities.values {
-            try body(record.id, EntityCoding.Head(kind: record.kind, articleCount: record.articleCount, mentionCount: record.mentionCount, name: record.name))
+    func entityHeadCursor() -> EntityHeadCursor {
+        var heads = self.entities.values.map { record in
+            var name = record.name
+            let head = name.withUTF8 { name in
+                EntityHeadCursor.Head(kind: record.kind, articleCount: record.articleCount, mentionCount: record.mentionCount, name: UnsafeRawBufferPointer(name))
+            }
+            return (id: Array(record.id.utf8), head: head)
         }
+        heads.sort { $0.id.lexicographicallyPrecedes($1.id) }
+        return EntityHeadCursor(sorted: heads)
     }
     func entityIDs(named name: String) -> [String] { self.names[name] ?? [] }
     func people(withSurname surname: String) -> [String] { self.surnames[surname] ?? [] }
@@ -282,14 +288,8 @@ struct SegmentEntityPart: EntityPart {
         }
     }
 
-    func forEachEntityHead(_ body: (String, EntityCoding.Head) throws -> Void) throws {
-        try self.decoding {
-            try self.segment.annexTable(EntityTables.entity)?.forEachEntry { key, value in
-                var cursor = ByteCursor(value)
-                try body(String(decoding: key, as: UTF8.self), try EntityCoding.head(&cursor))
-                return true
-            }
-        }
+    func entityHeadCursor() -> EntityHeadCursor {
+        EntityHeadCursor(table: self.segment.annexTable(EntityTables.entity)?.cursor(), segment: self.segment)
     }
 
     func entityIDs(named name: String) throws -> [String] {
@@ -342,4 +342,72 @@ struct SegmentEntityPart: EntityPart {
 
     func allSurnames() throws -> [String: [String]] { try self.all(EntityTables.surname, EntityCoding.strings) }
     func allHoldings() throws -> [String: [Holding]] { try self.all(EntityTables.holder, EntityCoding.holdings) }
+}
+
+/// One part's entity heads in id byte order: a segment's entity table read in place, or a buffer's entities sorted.
+struct EntityHeadCursor {
+    /// What a listing needs of an entity as one part records it: kind, counts, and of its name only its length,
+    /// whether it is a full name, and, for a person named by one word alone, that word (the surname it may stand for).
+    struct Head {
+        var kind: EntityKind
+        var articleCount: UInt64
+        var mentionCount: UInt64
+        /// The name's length in UTF-8 bytes.
+        var nameLength: Int
+        var isFullName: Bool
+        /// A person's one-word name, lower-cased; nil for a full name or another kind.
+        var surname: String?
+
+        init(kind: EntityKind, articleCount: UInt64, mentionCount: UInt64, name: UnsafeRawBufferPointer) {
+            self.kind = kind
+            self.articleCount = articleCount
+            self.mentionCount = mentionCount
+            self.nameLength = name.count
+            self.isFullName = name.contains(UInt8(ascii: " "))
+            self.surname = kind == .person && !self.isFullName ? String(decoding: name, as: UTF8.self).lowercased() : nil
+        }
+    }
+
+    private var table: SortedTable.Cursor?
+    private let segment: IndexSegment?
+    private let sorted: [(id: [UInt8], head: Head)]
+    private var index = -1
+    /// The current entity's id (valid after ``next()`` returned true; the table's own key, not a copy).
+    var id: [UInt8] { self.table?.key ?? self.sorted[self.index].id }
+    private(set) var head = Head(kind: .person, articleCount: 0, mentionCount: 0, name: UnsafeRawBufferPointer(start: nil, count: 0))
+
+    init(table: SortedTable.Cursor?, segment: IndexSegment) {
+        self.table = table
+        self.segment = segment
+        self.sorted = []
+    }
+
+    init(sorted: [(id: [UInt8], head: Head)]) {
+        self.table = nil
+        self.segment = nil
+        self.sorted = sorted
+    }
+
+    /// Moves to the next entity; false past the last one.
+    mutating func next() throws -> Bool {
+        if let segment = self.segment {
+            do {
+                guard self.table != nil, try self.table!.next() else { return false }
+                var cursor = ByteCursor(self.table!.value)
+                guard let kind = EntityKind(rawValue: UInt32(truncatingIfNeeded: try cursor.varint())) else {
+                    throw IndexFormatError("an entity of unknown kind")
+                }
+                let articles = try cursor.varint()
+                let mentions = try cursor.varint()
+                self.head = Head(kind: kind, articleCount: articles, mentionCount: mentions, name: try cursor.bytes(try cursor.int()))
+                return true
+            } catch {
+                throw segment.annexDamage(error)
+            }
+        }
+        self.index += 1
+        guard self.index < self.sorted.count else { return false }
+        self.head = self.sorted[self.index].head
+        return true
+    }
 }

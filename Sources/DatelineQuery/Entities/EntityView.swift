@@ -331,50 +331,105 @@ final class EntityView {
     }
 
     /// The most reported entities (of `kinds`, when given) without a name to match: every part's entity table is
-    /// read for kinds, counts and names only, aliases folded into the people they name, and whole records are
-    /// assembled for the page alone.
+    /// walked side by side in id order (``EntityHeadCursor``), each id's heads combined as they are met — counts
+    /// added, the longest name kept (by UTF-8 length) — with no id hashed or made a string; people named by a
+    /// surname alone are folded into the one known person with that surname (found by binary search among the
+    /// merged ids, which come out sorted), and whole records are assembled for the page alone.
     private func topEntities(kinds: Set<EntityKind>, limit: Int) throws -> EntitiesResponse {
-        var heads: [String: EntityCoding.Head] = [:]
-        heads.reserveCapacity(self.parts.map(\.part.entityCount).max() ?? 0)  // parts share most of their entities
+        var cursors: [EntityHeadCursor] = []
         var surnames: [String: [String]] = [:]
-        var step = 0
         for (part, _) in self.parts {
-            try part.forEachEntityHead { id, head in
-                step += 1
-                if step % 1_024 == 0 { try Task.checkCancellation() }
-                guard var merged = heads[id] else { heads[id] = head; return }
-                merged.articleCount += head.articleCount
-                merged.mentionCount += head.mentionCount
-                if head.name.count > merged.name.count, merged.kind != .office { merged.name = head.name }
-                heads[id] = merged
-            }
+            var cursor = try part.entityHeadCursor()
+            if try cursor.next() { cursors.append(cursor) }
             for (surname, people) in try part.allSurnames() { PartEntity.union(&surnames[surname, default: []], people) }
         }
         self.surnameIndex = surnames
-        var folded = heads
-        for (id, head) in heads where id.hasPrefix("person:") && !head.name.isFullName {
-            guard let people = surnames[head.name.lowercased()], people.count == 1, people[0] != id, folded[people[0]] != nil else { continue }
-            folded[people[0]]!.articleCount += head.articleCount
-            folded[people[0]]!.mentionCount += head.mentionCount
-            folded[id] = nil
+        var merged = MergedHeads()
+        while !cursors.isEmpty {
+            if merged.count % 1_024 == 1_023 { try Task.checkCancellation() }
+            var smallest = 0
+            for index in cursors.indices.dropFirst() where cursors[index].id.lexicographicallyPrecedes(cursors[smallest].id) { smallest = index }
+            let entity = merged.count
+            merged.append(id: cursors[smallest].id, head: cursors[smallest].head)
+            // The parts holding this id, in part order: the first one's head (`smallest` is the first cursor on the
+            // smallest id), then the others' added to it.
+            for index in cursors.indices where index > smallest && merged.id(entity).elementsEqual(cursors[index].id) {
+                merged.absorb(cursors[index].head, into: entity)
+            }
+            for index in cursors.indices.reversed() where merged.id(entity).elementsEqual(cursors[index].id) {
+                if try !cursors[index].next() { cursors.remove(at: index) }
+            }
+        }
+        let person = Array("person:".utf8)
+        var folded = [Bool](repeating: false, count: merged.count)
+        for entity in 0..<merged.count where merged.id(entity).starts(with: person) {
+            guard let surname = merged.heads[entity].surname, let people = surnames[surname], people.count == 1 else { continue }
+            let target = Array(people[0].utf8)
+            guard !merged.id(entity).elementsEqual(target), let index = merged.index(of: target) else { continue }
+            merged.heads[index].articleCount += merged.heads[entity].articleCount
+            merged.heads[index].mentionCount += merged.heads[entity].mentionCount
+            folded[entity] = true
         }
         // The page's entities, most articles first (then most mentions, then id), kept as they are met: most fall
         // below the page's last at the first comparison.
-        func precedes(_ a: (id: String, head: EntityCoding.Head), _ b: (id: String, head: EntityCoding.Head)) -> Bool {
-            (a.head.articleCount, a.head.mentionCount) != (b.head.articleCount, b.head.mentionCount)
-                ? (a.head.articleCount, a.head.mentionCount) > (b.head.articleCount, b.head.mentionCount) : a.id < b.id
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            let (x, y) = (merged.heads[a], merged.heads[b])
+            return (x.articleCount, x.mentionCount) != (y.articleCount, y.mentionCount)
+                ? (x.articleCount, x.mentionCount) > (y.articleCount, y.mentionCount) : merged.id(a).lexicographicallyPrecedes(merged.id(b))
         }
-        var top: [(id: String, head: EntityCoding.Head)] = []
+        var top: [Int] = []
         var total = 0
-        for (id, head) in folded where kinds.isEmpty || kinds.contains(head.kind) {
+        for entity in 0..<merged.count where !folded[entity] && (kinds.isEmpty || kinds.contains(merged.heads[entity].kind)) {
             total += 1
-            guard limit > 0, top.count < limit || precedes((id, head), top[top.count - 1]) else { continue }
-            let slot = top.firstIndex { !precedes($0, (id, head)) } ?? top.count
-            top.insert((id, head), at: slot)
+            guard limit > 0, top.count < limit || precedes(entity, top[top.count - 1]) else { continue }
+            let slot = top.firstIndex { !precedes($0, entity) } ?? top.count
+            top.insert(entity, at: slot)
             if top.count > limit { top.removeLast() }
         }
-        let page = try top.compactMap { try self.record($0.id)?.summary }
+        let page = try top.compactMap { try self.record(String(decoding: merged.id($0), as: UTF8.self))?.summary }
         return EntitiesResponse(entities: page, total: UInt64(total))
+    }
+
+    /// Entity heads combined across parts, in id order: the ids' bytes back to back, and each one's head.
+    private struct MergedHeads {
+        private var idBytes: [UInt8] = []
+        private var idEnds: [Int] = []
+        var heads: [EntityHeadCursor.Head] = []
+        var count: Int { self.heads.count }
+
+        mutating func append(id: [UInt8], head: EntityHeadCursor.Head) {
+            self.idBytes.append(contentsOf: id)
+            self.idEnds.append(self.idBytes.count)
+            self.heads.append(head)
+        }
+
+        func id(_ entity: Int) -> ArraySlice<UInt8> {
+            self.idBytes[(entity == 0 ? 0 : self.idEnds[entity - 1])..<self.idEnds[entity]]
+        }
+
+        /// Adds a later part's head of the same entity: counts added; its name kept when longer (an office keeps
+        /// its first).
+        mutating func absorb(_ other: EntityHeadCursor.Head, into entity: Int) {
+            var head = self.heads[entity]
+            head.articleCount += other.articleCount
+            head.mentionCount += other.mentionCount
+            if other.nameLength > head.nameLength, head.kind != .office {
+                (head.nameLength, head.isFullName, head.surname) = (other.nameLength, other.isFullName, other.surname)
+            }
+            self.heads[entity] = head
+        }
+
+        /// The entity with id `id`, by binary search.
+        func index(of id: [UInt8]) -> Int? {
+            var low = 0
+            var high = self.count
+            while low < high {
+                let middle = (low + high) / 2
+                let key = self.id(middle)
+                if key.lexicographicallyPrecedes(id) { low = middle + 1 } else { high = middle }
+            }
+            return low < self.count && self.id(low).elementsEqual(id) ? low : nil
+        }
     }
 
     /// The person who held `office` on `day`: the latest one seen holding it on or before that day, else the
