@@ -372,8 +372,8 @@ struct EntityHeadCursor {
     private let segment: IndexSegment?
     private let sorted: [(id: [UInt8], head: Head)]
     private var index = -1
-    /// The current entity's id (valid after ``next()`` returned true; the table's own key, not a copy).
-    var id: [UInt8] { self.table?.key ?? self.sorted[self.index].id }
+    /// The current entity's id (valid after ``next()`` returned true; overwritten in place by the next call).
+    private(set) var id: [UInt8] = []
     private(set) var head = Head(kind: .person, articleCount: 0, mentionCount: 0, name: UnsafeRawBufferPointer(start: nil, count: 0))
 
     init(table: SortedTable.Cursor?, segment: IndexSegment) {
@@ -393,6 +393,8 @@ struct EntityHeadCursor {
         if let segment = self.segment {
             do {
                 guard self.table != nil, try self.table!.next() else { return false }
+                self.id.removeAll(keepingCapacity: true)
+                self.id.append(contentsOf: self.table!.key)
                 var cursor = ByteCursor(self.table!.value)
                 guard let kind = EntityKind(rawValue: UInt32(truncatingIfNeeded: try cursor.varint())) else {
                     throw IndexFormatError("an entity of unknown kind")
@@ -407,6 +409,7 @@ struct EntityHeadCursor {
         }
         self.index += 1
         guard self.index < self.sorted.count else { return false }
+        self.id = self.sorted[self.index].id
         self.head = self.sorted[self.index].head
         return true
     }

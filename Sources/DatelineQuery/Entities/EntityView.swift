@@ -1,5 +1,6 @@
 import DatelineExtraction
 import DatelineProtocol
+import DatelineSearch
 import Foundation
 
 /// The entities, names, filters and engagements of every part of the index (segments and buffers), merged at
@@ -345,20 +346,25 @@ final class EntityView {
         }
         self.surnameIndex = surnames
         var merged = MergedHeads()
+        var holders: [Int] = []  // the cursors on the current id, in part order
         while !cursors.isEmpty {
             if merged.count % 1_024 == 1_023 { try Task.checkCancellation() }
-            var smallest = 0
-            for index in cursors.indices.dropFirst() where cursors[index].id.lexicographicallyPrecedes(cursors[smallest].id) { smallest = index }
+            holders.removeAll(keepingCapacity: true)
+            holders.append(0)
+            for index in cursors.indices.dropFirst() {
+                let order = Self.compare(cursors[index].id, cursors[holders[0]].id)
+                if order < 0 {
+                    holders.removeAll(keepingCapacity: true)
+                    holders.append(index)
+                } else if order == 0 {
+                    holders.append(index)
+                }
+            }
+            // The first part's head, then the others' added to it.
             let entity = merged.count
-            merged.append(id: cursors[smallest].id, head: cursors[smallest].head)
-            // The parts holding this id, in part order: the first one's head (`smallest` is the first cursor on the
-            // smallest id), then the others' added to it.
-            for index in cursors.indices where index > smallest && merged.id(entity).elementsEqual(cursors[index].id) {
-                merged.absorb(cursors[index].head, into: entity)
-            }
-            for index in cursors.indices.reversed() where merged.id(entity).elementsEqual(cursors[index].id) {
-                if try !cursors[index].next() { cursors.remove(at: index) }
-            }
+            merged.append(id: cursors[holders[0]].id, head: cursors[holders[0]].head)
+            for index in holders.dropFirst() { merged.absorb(cursors[index].head, into: entity) }
+            for index in holders.reversed() where try !cursors[index].next() { cursors.remove(at: index) }
         }
         let person = Array("person:".utf8)
         var folded = [Bool](repeating: false, count: merged.count)
@@ -388,6 +394,11 @@ final class EntityView {
         }
         let page = try top.compactMap { try self.record(String(decoding: merged.id($0), as: UTF8.self))?.summary }
         return EntitiesResponse(entities: page, total: UInt64(total))
+    }
+
+    /// Orders byte strings as unsigned bytes: negative, zero or positive.
+    private static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBytes { a in b.withUnsafeBytes { b in SortedTable.compare(a, b) } }
     }
 
     /// Entity heads combined across parts, in id order: the ids' bytes back to back, and each one's head.

@@ -18,7 +18,7 @@ package enum SortedTable {
     static let blockSize = 32
 
     /// Orders byte strings as unsigned bytes: negative, zero or positive as `a` is below, equal to or above `b`.
-    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let common = min(a.count, b.count)
         if common > 0, let x = a.baseAddress, let y = b.baseAddress {
             let order = memcmp(x, y, common)
