@@ -11,7 +11,7 @@ struct BufferPostings: Sendable {
     private var positionBytes: [UInt8] = []
     /// How many documents hold the term.
     private(set) var count = 0
-    /// The last document appended (the next one's gap counts from it).
+    /// The last document appended, 0 before the first (the next one's gap counts from it).
     private(set) var lastDocument: UInt32 = 0
 
     /// Appends a document after every one appended so far, with its positions (the title's, then the body's,
@@ -19,7 +19,7 @@ struct BufferPostings: Sendable {
     mutating func append(document: UInt32, titleCount: Int, bodyCount: Int, positions: ArraySlice<UInt32>) {
         precondition(self.count == 0 || document > self.lastDocument, "postings are appended in document order")
         precondition(positions.count == titleCount + bodyCount, "a position for every occurrence")
-        self.documentBytes.appendVarUInt(UInt64(document - (self.count == 0 ? 0 : self.lastDocument)))
+        self.documentBytes.appendVarUInt(UInt64(document - self.lastDocument))
         self.documentBytes.appendVarUInt(UInt64(titleCount))
         self.documentBytes.appendVarUInt(UInt64(bodyCount))
         var previous: UInt32 = 0
@@ -50,8 +50,8 @@ struct BufferPostings: Sendable {
                 var documents = VarintReader(documentBytes)
                 var positionReader = VarintReader(positionBytes)
                 var document: UInt32 = 0
-                for index in 0..<self.count {
-                    document = (index == 0 ? 0 : document) &+ documents.next()
+                for _ in 0..<self.count {
+                    document &+= documents.next()
                     guard document < limit else { break }
                     let title = documents.next()
                     let body = documents.next()

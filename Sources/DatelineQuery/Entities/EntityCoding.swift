@@ -87,7 +87,7 @@ enum EntityCoding {
         return entity
     }
 
-    /// What a listing of every entity reads of each: kind, counts and name.
+    /// An entity record's leading fields: kind, counts and name.
     struct Head {
         var kind: EntityKind
         var articleCount: UInt64

@@ -627,7 +627,7 @@ final class EntityView {
         case .everyReportOfTheFewest: false
         }
         guard readShared else {
-            let known = try Self.sortedUnique(all[fewest]).compactMap(self.report)
+            let known = try all[fewest].compactMap(self.report)
             return try self.groups(keys: Set(known.map(\.key)), known: known, complete: Set(candidateIDs[fewest]))
         }
         var keys = Set<String>()
@@ -655,11 +655,8 @@ final class EntityView {
         let from = request.from.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let to = request.to.map { Int(($0.timeIntervalSince1970 / 86_400).rounded(.down)) }
         let codes = Set(request.codes)
-        // Look the engagements up by participant rather than scanning them all: only those of the actor with the
-        // fewest reports are formed (every engagement that involves all actors is among them), then each is checked
-        // against every actor.
-        // The engagements that can involve an actor are those of the keys of its ids' reports and of the offices its
-        // people held (an office taking part without a named person stands for its holder at the time).
+        // Look the engagements up by participant rather than scanning them all (see candidateGroups), then check
+        // each against every actor.
         let candidates = try self.candidateGroups(of: actors, reading: reading)
         var selected: [Group] = []
         for (step, group) in candidates.enumerated() {
