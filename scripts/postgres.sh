@@ -11,7 +11,8 @@
 #   scripts/postgres.sh promote DIR        promote the standby in DIR to primary
 #   scripts/postgres.sh kill DIR           SIGKILL the server in DIR and all its processes at once (a lost machine)
 #   scripts/postgres.sh bindir             where PostgreSQL's server programs are (fails when they are missing)
-#   scripts/postgres.sh free-port          a TCP port nothing listens on, from 55400 up
+#   scripts/postgres.sh free-port          a TCP port nothing listens on, outside the kernel's range for outgoing
+#                                          connections' local ports (so that none can hold it when a server binds)
 #
 # PostgreSQL refuses to run as root: invoked as root, the server runs as the unprivileged user "postgres"
 # (created by Debian's package), which then owns DIR. Authentication is "trust" on loopback: this is a
@@ -62,8 +63,12 @@ start_server() {
   if as_server_user "$BINDIR/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     return 0  # already running: starting again is harmless
   fi
-  as_server_user "$BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k /tmp -c fsync=on -c synchronous_commit=on" start >/dev/null
+  if ! as_server_user "$BINDIR/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k /tmp -c fsync=on -c synchronous_commit=on" start >/dev/null; then
+    echo "error: the server in $dir did not start on port $port; the end of its log:" >&2
+    tail -n 20 "$dir/server.log" >&2 2>/dev/null || true
+    exit 1
+  fi
 }
 
 command="${1:-}"
@@ -72,13 +77,19 @@ case "$command" in
     echo "$BINDIR"
     ;;
   free-port)
-    for port in $(seq 55400 55999); do
+    # An outgoing connection takes its local port from ip_local_port_range (32768-60999 by default); a port
+    # there that nothing listens on may still be held by one, and a server binding it then fails. Search below.
+    read -r ephemeral_low ephemeral_high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { ephemeral_low=32768; ephemeral_high=60999; }
+    for port in $(seq 25400 25999) $(seq 61000 61499); do
+      if [ "$port" -ge "$ephemeral_low" ] && [ "$port" -le "$ephemeral_high" ]; then
+        continue
+      fi
       if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "$port"
         exit 0
       fi
     done
-    echo "error: no free port in 55400-55999" >&2
+    echo "error: no free port in 25400-25999 or 61000-61499 outside the ephemeral range $ephemeral_low-$ephemeral_high" >&2
     exit 1
     ;;
   start)
@@ -109,7 +120,10 @@ case "$command" in
     port="${4:?usage: postgres.sh standby PRIMARY_PORT DIR PORT}"
     if [ ! -f "$dir/PG_VERSION" ]; then
       prepare_dir "$dir"
-      as_server_user "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U dateline -D "$dir" -R -X stream -c fast >/dev/null
+      as_server_user "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U dateline -D "$dir" -R -X stream -c fast >/dev/null || {
+        echo "error: pg_basebackup from the server on port $primary_port into $dir failed" >&2
+        exit 1
+      }
       # Named, so that the primary can wait for it (synchronous replication, see 'synchronous').
       echo "primary_conninfo = 'host=127.0.0.1 port=$primary_port user=dateline application_name=dateline_standby'" >>"$dir/postgresql.auto.conf"
     fi

@@ -126,21 +126,26 @@ public enum TestPostgresServer {
 /// starts (`pg_ctl start`) inherits it too and keeps it open, so `waitUntilExit()` never returns. This waits for
 /// the command's own process and nothing else.
 public enum ChildCommand {
-    /// The command's exit status and its standard output (standard error is discarded).
+    /// The command's exit status, its standard output and its standard error.
     public struct Outcome: Sendable {
         public let status: Int32
         public let output: String
+        public let errorOutput: String
     }
 
     public static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("child-output-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let errorPath = outputPath + ".stderr"
+        defer {
+            try? FileManager.default.removeItem(atPath: outputPath)
+            try? FileManager.default.removeItem(atPath: errorPath)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
@@ -152,6 +157,7 @@ public enum ChildCommand {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = (status & 0x7f) == 0
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return Outcome(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+        let errorOutput = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        return Outcome(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output, errorOutput: errorOutput)
     }
 }

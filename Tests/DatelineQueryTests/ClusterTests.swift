@@ -194,7 +194,8 @@ enum PostgresScript {
     static func run(_ arguments: [String]) throws -> String {
         let outcome = try ChildCommand.run("/bin/bash", [path] + arguments)
         guard outcome.status == 0 else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "postgres.sh \(arguments.joined(separator: " ")) failed (\(outcome.status))"])
+            let reason = outcome.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "postgres.sh \(arguments.joined(separator: " ")) failed (\(outcome.status)): \(reason)"])
         }
         return outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
