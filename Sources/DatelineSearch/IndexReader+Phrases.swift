@@ -13,18 +13,21 @@ extension IndexReader {
         var key = ScoredKey()
         key.termDocumentFrequencies = locations.map(\.documentFrequency)
         guard !locations.contains(where: { $0.documentFrequency == 0 }) else { return key }
+        // Reused from segment to segment: a query's fixed cost is mostly such allocations.
+        var infos: [TermInfo] = []
+        var scratch = SegmentScratch(terms: terms.count)
         parts: for part in locations[0].parts.indices {
             let (slot, count, _) = locations[0].parts[part]
             switch slot.part {
             case .segment(let segment):
-                var infos: [TermInfo] = []
+                infos.removeAll(keepingCapacity: true)
                 for (term, location) in zip(terms, locations) {
                     // A wholly visible segment's entry is known (nil: the term is not there); else look it up.
                     let known = count == slot.count ? location.parts[part].info : try segment.termInfo(term)
                     guard let info = known else { continue parts }
                     infos.append(info)
                 }
-                try self.phrase(infos, in: segment, base: slot.base, limit: count, accept: accept, into: &key)
+                try self.phrase(infos, in: segment, base: slot.base, limit: count, accept: accept, scratch: &scratch, into: &key)
             case .buffer(let index):
                 var lists: [PostingList] = []
                 for term in terms {
@@ -67,40 +70,54 @@ extension IndexReader {
     /// never decoded, frequencies only in blocks where a candidate is found), and positions are read only for the
     /// documents every term holds.
     private func phrase(
-        _ infos: [TermInfo], in segment: IndexSegment, base: Int, limit: Int, accept: Prefilter?, into key: inout ScoredKey
+        _ infos: [TermInfo], in segment: IndexSegment, base: Int, limit: Int, accept: Prefilter?,
+        scratch: inout SegmentScratch, into key: inout ScoredKey
     ) throws(DatelineStorageError) {
         let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
-        var seekers: [IndexSegment.BlockPostings] = []
-        seekers.reserveCapacity(infos.count)
-        for info in infos { seekers.append(try segment.blockPostings(of: info, below: limit)) }
-        var fields = FieldPositions(terms: infos.count)
+        scratch.seekers.removeAll(keepingCapacity: true)
+        for info in infos { scratch.seekers.append(try segment.blockPostings(of: info, below: limit)) }
         let filtered: [UInt32]?
         if let accept {
             // The filter first, on the leader's documents: the terms are sought only for those it keeps.
             var leading = try segment.blockPostings(of: infos[leader], below: limit)
-            var documents: [UInt32] = []
-            documents.reserveCapacity(infos[leader].documentFrequency)
-            while let document = try leading.next() { documents.append(UInt32(base) + document) }
-            filtered = accept(documents)
+            scratch.documents.removeAll(keepingCapacity: true)
+            while let document = try leading.next() { scratch.documents.append(UInt32(base) + document) }
+            filtered = accept(scratch.documents)
         } else {
             filtered = nil
         }
-        /// Counts the phrase in `document` when every term holds it; false when no later document can hold them all.
-        func count(_ document: UInt32) throws(DatelineStorageError) -> Bool {
-            for term in seekers.indices {
-                guard try seekers[term].seek(document) else { return !seekers[term].isExhausted }
-            }
-            try fields.read(&seekers)
-            fields.count(document: UInt32(base) + document, into: &key)
-            return true
-        }
         if let filtered {
-            for document in filtered where try !count(document - UInt32(base)) { break }
+            for document in filtered where try !scratch.count(document - UInt32(base), base: UInt32(base), into: &key) { break }
         } else {
             // The leader's own cursor walks its documents and is then on each it seeks.
-            while let document = try seekers[leader].next() {
-                if try !count(document) { break }
+            while let document = try scratch.seekers[leader].next() {
+                if try !scratch.count(document, base: UInt32(base), into: &key) { break }
             }
+        }
+    }
+
+    /// What a phrase's walk of one segment needs, kept from segment to segment.
+    struct SegmentScratch {
+        /// Each term's cursor in the current segment.
+        var seekers: [IndexSegment.BlockPostings] = []
+        /// The leader's documents, before a filter.
+        var documents: [UInt32] = []
+        var fields: FieldPositions
+
+        init(terms: Int) {
+            self.seekers.reserveCapacity(terms)
+            self.fields = FieldPositions(terms: terms)
+        }
+
+        /// Counts the phrase in `document` (of the segment whose first is global document `base`) when every term
+        /// holds it; false when no later document can hold them all.
+        mutating func count(_ document: UInt32, base: UInt32, into key: inout ScoredKey) throws(DatelineStorageError) -> Bool {
+            for term in self.seekers.indices {
+                guard try self.seekers[term].seek(document) else { return !self.seekers[term].isExhausted }
+            }
+            try self.fields.read(&self.seekers)
+            self.fields.count(document: base + document, into: &key)
+            return true
         }
     }
 

@@ -208,7 +208,9 @@ package struct ByteCursor {
         var left = count
         while left >= 8, self.position + 8 <= self.bytes.count {
             let word = self.bytes.loadUnaligned(fromByteOffset: self.position, as: UInt64.self)  // byte order is irrelevant here
-            left -= (~word & 0x8080_8080_8080_8080).nonzeroBitCount
+            // Each byte's "ends a varint" bit moved to its low bit and summed into the top byte by one multiply
+            // (a population count without the POPCNT instruction, which the baseline x86-64 target lacks).
+            left -= Int(truncatingIfNeeded: (((~word & 0x8080_8080_8080_8080) >> 7) &* 0x0101_0101_0101_0101) >> 56)
             self.position += 8
         }
         while left > 0 {

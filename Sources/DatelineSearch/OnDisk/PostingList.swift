@@ -137,7 +137,7 @@ enum PostingsFormat {
         private var packedTitles: BitPacking.Packed?
         private var packedBodies: BitPacking.Packed?
         /// How many of the block's documents are decoded (into ``documents``, as document numbers), and of its
-        /// frequencies (none or all).
+        /// frequencies.
         private var decodedDocuments = 0
         private var decodedFrequencies = 0
         /// One past the last decoded document (the next one's gap counts from it).
@@ -210,14 +210,17 @@ enum PostingsFormat {
             }
         }
 
-        /// Decodes the loaded block's title and body frequencies, all of them at once, once per block (measured:
-        /// decoding them as far as needed, as documents are, was slower — where one is needed others usually are).
-        private mutating func decodeFrequencies() {
-            guard self.decodedFrequencies < self.entries, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
+        /// Decodes the loaded block's title and body frequencies through entry `entry`, at least 32 more at a time:
+        /// a phrase reads a few documents' positions in a block (and steps over the positions of those before
+        /// them, which needs their frequencies, not the rest of the block's); an intersection that scores every
+        /// document it finds reads them in a few steps.
+        private mutating func decodeFrequencies(through entry: Int) {
+            guard entry >= self.decodedFrequencies, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            titles.decode(0..<self.entries, into: self.titles)
-            bodies.decode(0..<self.entries, into: self.bodies)
-            self.decodedFrequencies = self.entries
+            let range = self.decodedFrequencies..<min(self.entries, max(entry + 1, self.decodedFrequencies + 32))
+            titles.decode(range, into: self.titles)
+            bodies.decode(range, into: self.bodies)
+            self.decodedFrequencies = range.upperBound
         }
 
         /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
@@ -280,7 +283,7 @@ enum PostingsFormat {
         /// in one term but not the next needs none).
         mutating func frequencies() throws(IndexFormatError) -> (title: UInt32, body: UInt32) {
             guard self.found else { throw IndexFormatError("frequencies asked for before their document was found") }
-            self.decodeFrequencies()
+            self.decodeFrequencies(through: self.entry)
             return (self.titles[self.entry], self.bodies[self.entry])
         }
 
@@ -291,30 +294,58 @@ enum PostingsFormat {
             guard self.found, self.positionEntry <= self.entry, offset >= 0, offset <= buffer.count else {
                 throw IndexFormatError("positions asked for before their document was found")
             }
-            self.decodeFrequencies()
+            self.decodeFrequencies(through: self.entry)
             var cursor = ByteCursor(self.positions, at: self.positionOffset)
             var skipped = 0  // the positions of the documents before it, stepped over at once
-            while self.positionEntry < self.entry {
-                skipped += Int(self.titles[self.positionEntry]) + Int(self.bodies[self.positionEntry])
-                self.positionEntry += 1
+            let (titles, bodies) = (self.titles, self.bodies)
+            for skippedEntry in self.positionEntry..<max(self.positionEntry, self.entry) {
+                skipped &+= Int(titles[skippedEntry]) &+ Int(bodies[skippedEntry])  // each below 2³²: no overflow
             }
+            self.positionEntry = max(self.positionEntry, self.entry)
             try cursor.skipVarints(skipped)
             let middle = offset + Int(self.titles[self.entry])
             let end = middle + Int(self.bodies[self.entry])
             if buffer.count < end { buffer.append(contentsOf: repeatElement(0, count: end - buffer.count)) }
-            // Written in place, without a closure: a closure capturing the cursor made every access to it go
-            // through the runtime's exclusivity checks.
-            var position: UInt32 = 0
-            for index in offset..<end {
-                if index == middle { position = 0 }  // the body's positions count from 0 again
-                let gap = try cursor.varint()
-                guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
-                position += UInt32(gap)
-                buffer[index] = position
+            let bytes = self.positions
+            var at = cursor.position
+            try buffer.withUnsafeMutableBufferPointer { buffer throws(IndexFormatError) in
+                // Summed wide from gaps below 2³²: positions ascend, so a field's last one bounds them all.
+                var position: UInt64 = 0
+                for index in offset..<end {
+                    if index == middle {  // the body's positions count from 0 again
+                        guard position <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
+                        position = 0
+                    }
+                    let gap = try Self.varint(bytes, at: &at)
+                    guard gap >> 32 == 0 else { throw IndexFormatError("a position past 2³²") }
+                    position &+= gap
+                    buffer[index] = UInt32(truncatingIfNeeded: position)
+                }
+                guard position <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
             }
+            cursor.position = at
             self.positionEntry = self.entry + 1
             self.positionOffset = cursor.position
             return (offset..<middle, middle..<end)
+        }
+
+        /// The varint at `at` in `bytes` (moving past it): the one-byte case first, as most position gaps are.
+        @inline(__always)
+        private static func varint(_ bytes: UnsafeRawBufferPointer, at: inout Int) throws(IndexFormatError) -> UInt64 {
+            guard at < bytes.count else { throw IndexFormatError("a varint runs past its data at byte \(at)") }
+            let first = bytes[at]
+            at += 1
+            if first < 0x80 { return UInt64(first) }
+            var value = UInt64(first & 0x7F)
+            var shift: UInt64 = 7
+            while true {
+                guard at < bytes.count, shift < 64 else { throw IndexFormatError("a varint runs past its data at byte \(at)") }
+                let byte = bytes[at]
+                at += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
         }
     }
 
