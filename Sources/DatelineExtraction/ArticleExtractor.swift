@@ -183,6 +183,7 @@ struct ExtractionRun {
         self.findQuoteSpans()
         self.findAcronymDefinitions()
         self.tagModelSpans()
+        self.findFirmNames()
         self.findNamedThings()
         self.findKnownNames()
         self.findModelEntities()
@@ -556,6 +557,10 @@ struct ExtractionRun {
                     self.mention(id, i, last)
                     continue
                 }
+            }
+            if let id = self.organisationNames[name] {  // an organisation's short name ("Merrill Lynch said")
+                self.mention(id, i, last)
+                continue
             }
             if last > i, last + 1 < end, Self.speechVerbs.contains(self.lower[last + 1]),
                !self.extractor.lexicon.isOrganisationHead(tokens[last].text)

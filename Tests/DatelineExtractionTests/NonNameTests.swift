@@ -38,6 +38,31 @@ import Testing
         #expect(self.extraction.entity("org:IN:foreign-office") != nil)
     }
 
+    /// Firms named after their partners are organisations, whole: the partners' names are not people.
+    @Test func aFirmNamedAfterItsPartnersIsOneOrganisation() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                Shares of Dean Witter Reynolds and Co. rose on Monday. Analysts at Smith Barney, Harris Upham and Co said \
+                Merrill Lynch and Co Inc would follow, and Procter and Gamble Co agreed. Marks and Spencer Plc declined \
+                to comment. Reagan and Baker met on Tuesday; Dean Witter Reynolds said nothing.
+                """,
+            published: CivilDate(year: 1987, month: 3, day: 2)
+        )
+        let organisations = extraction.entities.filter { $0.kind == .organization }.map(\.name)
+        for firm in ["Dean Witter Reynolds and Co.", "Smith Barney, Harris Upham and Co", "Merrill Lynch and Co Inc", "Procter and Gamble Co", "Marks and Spencer Plc"] {
+            #expect(organisations.contains(firm), "\(firm) is not an organisation: \(organisations)")
+        }
+        let people = extraction.entities.filter { $0.kind == .person }.map(\.name)
+        for partner in ["Dean Witter Reynolds", "Smith Barney", "Harris Upham", "Merrill Lynch", "Procter", "Gamble", "Marks", "Spencer"] {
+            #expect(!people.contains(partner), "\(partner) was made a person: \(people)")
+        }
+        // People joined by "and" with no firm's word after them stay people.
+        #expect(people.contains("Reagan") && people.contains("Baker"), "\(people)")
+        // The partners' name alone, later, is the firm.
+        let later = extraction.mentions.filter { $0.text == "Dean Witter Reynolds" }
+        #expect(later.count == 1 && later.allSatisfy { extraction.entities[Int($0.entityIndex)].id == "org:dean-witter-reynolds-and-co" })
+    }
+
     @Test func aTwoLetterWordIsACountryOnlyAsNewsroomsWriteOne() {
         #expect(self.extraction.entity("country:MP") == nil, "MP is a member of parliament, not the Northern Mariana Islands")
         #expect(self.extraction.entity("country:US") != nil)
