@@ -61,7 +61,13 @@ extension ExtractionRun {
             last += 2
         }
         // The partners before the connector: a name, and in a list more names each after a comma.
-        guard let (first, firstPartnerLast) = self.partnersBefore(k, sentence: sentence, allowsList: allowsList) else { return nil }
+        guard var (first, firstPartnerLast) = self.partnersBefore(k, sentence: sentence, allowsList: allowsList) else { return nil }
+        // Where the tagger reads an organisation across the connector, it knows better where the name starts
+        // ("Lead Underwriter Bear Stearns & Co Inc": capitalised words of a heading before it).
+        if let span = self.modelSpans.first(where: { $0.type == "ORG" && $0.first > first && $0.first < k && $0.last >= k }) {
+            first = span.first
+            firstPartnerLast = max(firstPartnerLast, first)
+        }
         return (first, last, firstPartnerLast)
     }
 
@@ -94,7 +100,8 @@ extension ExtractionRun {
     /// word that opens a sentence as a function word, and nothing the lexicon knows but an organisation.
     private func isPartnerWord(_ i: Int) -> Bool {
         let token = self.tokens[i]
-        guard token.kind == .word, token.isCapitalized, !token.isAllCaps || token.text.count <= 1,
+        // Initials count ("Edward D. Jones & Co", "A.G. Edwards & Sons"); other all-capital words do not.
+        guard token.kind == .word, token.isCapitalized, !token.isAllCaps || token.text.count <= 1 || token.text.hasSuffix("."),
               !self.covered[i], self.timeAt[i] == nil, !Self.nameStopWords.contains(token.text),
               !Self.firmLegalForms.contains(token.text), !Self.firmClosers.contains(token.text)
         else { return false }

@@ -345,6 +345,7 @@ struct SegmentEntityPart: EntityPart {
 }
 
 /// One part's entity heads in id byte order: a segment's entity table read in place, or a buffer's entities sorted.
+/// A copy shares the current id's memory with the original: step one of them only.
 struct EntityHeadCursor {
     /// What a listing needs of an entity as one part records it: kind, counts, and of its name only its length,
     /// whether it is a full name, and, for a person named by one word alone, that word (the surname it may stand for).
@@ -368,13 +369,41 @@ struct EntityHeadCursor {
         }
     }
 
+    /// Bytes of the cursor's own, at a place that stays put until they outgrow it: a merge of many cursors
+    /// compares their ids through plain pointers, with no reference counting per comparison.
+    private final class IDBytes {
+        private(set) var start: UnsafeMutableRawPointer
+        private var capacity: Int
+        private(set) var count = 0
+
+        init() {
+            self.capacity = 64
+            self.start = .allocate(byteCount: 64, alignment: 1)
+        }
+
+        deinit { self.start.deallocate() }
+
+        func replace(with bytes: UnsafeRawBufferPointer) {
+            if bytes.count > self.capacity {
+                self.start.deallocate()
+                self.capacity = max(bytes.count, 2 * self.capacity)
+                self.start = .allocate(byteCount: self.capacity, alignment: 1)
+            }
+            if let source = bytes.baseAddress { self.start.copyMemory(from: source, byteCount: bytes.count) }
+            self.count = bytes.count
+        }
+    }
+
     private var table: SortedTable.Cursor?
     private let segment: IndexSegment?
     private let sorted: [(id: [UInt8], head: Head)]
     private var index = -1
-    /// The current entity's id (valid after ``next()`` returned true; overwritten in place by the next call).
-    private(set) var id: [UInt8] = []
+    private let idBytes = IDBytes()
     private(set) var head = Head(kind: .person, articleCount: 0, mentionCount: 0, name: UnsafeRawBufferPointer(start: nil, count: 0))
+
+    /// The current entity's id (valid after ``next()`` returned true), in the cursor's own memory: valid until the
+    /// next call to ``next()`` while the cursor lives.
+    var id: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.idBytes.start, count: self.idBytes.count) }
 
     init(table: SortedTable.Cursor?, segment: IndexSegment) {
         self.table = table
@@ -393,8 +422,7 @@ struct EntityHeadCursor {
         if let segment = self.segment {
             do {
                 guard self.table != nil, try self.table!.next() else { return false }
-                self.id.removeAll(keepingCapacity: true)
-                self.id.append(contentsOf: self.table!.key)
+                self.table!.key.withUnsafeBytes { self.idBytes.replace(with: $0) }
                 var cursor = ByteCursor(self.table!.value)
                 guard let kind = EntityKind(rawValue: UInt32(truncatingIfNeeded: try cursor.varint())) else {
                     throw IndexFormatError("an entity of unknown kind")
@@ -409,7 +437,7 @@ struct EntityHeadCursor {
         }
         self.index += 1
         guard self.index < self.sorted.count else { return false }
-        self.id = self.sorted[self.index].id
+        self.sorted[self.index].id.withUnsafeBytes { self.idBytes.replace(with: $0) }
         self.head = self.sorted[self.index].head
         return true
     }

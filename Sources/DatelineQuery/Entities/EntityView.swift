@@ -345,26 +345,38 @@ final class EntityView {
             for (surname, people) in try part.allSurnames() { PartEntity.union(&surnames[surname, default: []], people) }
         }
         self.surnameIndex = surnames
+        // Each cursor's current id, refreshed after each of its steps: compared as plain pointers (reading the
+        // cursors' own properties here cost a retain and a release per comparison).
+        var ids = cursors.map(\.id)
         var merged = MergedHeads()
         var holders: [Int] = []  // the cursors on the current id, in part order
         while !cursors.isEmpty {
             if merged.count % 1_024 == 1_023 { try Task.checkCancellation() }
             holders.removeAll(keepingCapacity: true)
             holders.append(0)
-            for index in cursors.indices.dropFirst() {
-                let order = Self.compare(cursors[index].id, cursors[holders[0]].id)
+            var lowest = ids[0]
+            for index in ids.indices.dropFirst() {
+                let order = SortedTable.compare(ids[index], lowest)
                 if order < 0 {
                     holders.removeAll(keepingCapacity: true)
                     holders.append(index)
+                    lowest = ids[index]
                 } else if order == 0 {
                     holders.append(index)
                 }
             }
             // The first part's head, then the others' added to it.
             let entity = merged.count
-            merged.append(id: cursors[holders[0]].id, head: cursors[holders[0]].head)
+            merged.append(id: lowest, head: cursors[holders[0]].head)
             for index in holders.dropFirst() { merged.absorb(cursors[index].head, into: entity) }
-            for index in holders.reversed() where try !cursors[index].next() { cursors.remove(at: index) }
+            for index in holders.reversed() {
+                if try cursors[index].next() {
+                    ids[index] = cursors[index].id
+                } else {
+                    cursors.remove(at: index)
+                    ids.remove(at: index)
+                }
+            }
         }
         let person = Array("person:".utf8)
         var folded = [Bool](repeating: false, count: merged.count)
@@ -396,11 +408,6 @@ final class EntityView {
         return EntitiesResponse(entities: page, total: UInt64(total))
     }
 
-    /// Orders byte strings as unsigned bytes: negative, zero or positive.
-    private static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        a.withUnsafeBytes { a in b.withUnsafeBytes { b in SortedTable.compare(a, b) } }
-    }
-
     /// Entity heads combined across parts, in id order: the ids' bytes back to back, and each one's head.
     private struct MergedHeads {
         private var idBytes: [UInt8] = []
@@ -408,7 +415,7 @@ final class EntityView {
         var heads: [EntityHeadCursor.Head] = []
         var count: Int { self.heads.count }
 
-        mutating func append(id: [UInt8], head: EntityHeadCursor.Head) {
+        mutating func append(id: UnsafeRawBufferPointer, head: EntityHeadCursor.Head) {
             self.idBytes.append(contentsOf: id)
             self.idEnds.append(self.idBytes.count)
             self.heads.append(head)
