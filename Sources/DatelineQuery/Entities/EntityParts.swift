@@ -217,7 +217,7 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
             let head = name.withUTF8 { name in
                 EntityHeadCursor.Head(kind: record.kind, articleCount: record.articleCount, mentionCount: record.mentionCount, name: UnsafeRawBufferPointer(name))
             }
-            return (id: Array(record.id.utf8), head: head)
+            return (id: Array(record.id.utf8), head: head, name: record.name)
         }
         heads.sort { $0.id.lexicographicallyPrecedes($1.id) }
         return EntityHeadCursor(sorted: heads)
@@ -356,8 +356,6 @@ struct EntityHeadCursor {
         /// The name's length in UTF-8 bytes.
         var nameLength: Int
         var isFullName: Bool
-        /// A person's one-word name, lower-cased; nil for a full name or another kind.
-        var surname: String?
 
         init(kind: EntityKind, articleCount: UInt64, mentionCount: UInt64, name: UnsafeRawBufferPointer) {
             self.kind = kind
@@ -365,8 +363,10 @@ struct EntityHeadCursor {
             self.mentionCount = mentionCount
             self.nameLength = name.count
             self.isFullName = name.contains(UInt8(ascii: " "))
-            self.surname = kind == .person && !self.isFullName ? String(decoding: name, as: UTF8.self).lowercased() : nil
         }
+
+        /// A person named by one word alone, which may be the surname of a person known in full.
+        var isSurnameOnly: Bool { self.kind == .person && !self.isFullName }
     }
 
     /// Bytes of the cursor's own, at a place that stays put until they outgrow it: a merge of many cursors
@@ -396,10 +396,20 @@ struct EntityHeadCursor {
 
     private var table: SortedTable.Cursor?
     private let segment: IndexSegment?
-    private let sorted: [(id: [UInt8], head: Head)]
+    private let sorted: [(id: [UInt8], head: Head, name: String)]
     private var index = -1
     private let idBytes = IDBytes()
     private(set) var head = Head(kind: .person, articleCount: 0, mentionCount: 0, name: UnsafeRawBufferPointer(start: nil, count: 0))
+    /// The current entity's name: in the mapped table, or in the sorted entities (valid as ``id`` is).
+    private var nameBytes = UnsafeRawBufferPointer(start: nil, count: 0)
+
+    /// The current entity's name, lower-cased, when it is a person named by one word alone (the surname it may
+    /// stand for); nil otherwise. Made only when asked: most entities are not such people.
+    var surname: String? {
+        guard self.head.isSurnameOnly else { return nil }
+        if self.segment == nil { return self.sorted[self.index].name.lowercased() }
+        return String(decoding: self.nameBytes, as: UTF8.self).lowercased()
+    }
 
     /// The current entity's id (valid after ``next()`` returned true), in the cursor's own memory: valid until the
     /// next call to ``next()`` while the cursor lives.
@@ -411,7 +421,7 @@ struct EntityHeadCursor {
         self.sorted = []
     }
 
-    init(sorted: [(id: [UInt8], head: Head)]) {
+    init(sorted: [(id: [UInt8], head: Head, name: String)]) {
         self.table = nil
         self.segment = nil
         self.sorted = sorted
@@ -429,7 +439,8 @@ struct EntityHeadCursor {
                 }
                 let articles = try cursor.varint()
                 let mentions = try cursor.varint()
-                self.head = Head(kind: kind, articleCount: articles, mentionCount: mentions, name: try cursor.bytes(try cursor.int()))
+                self.nameBytes = try cursor.bytes(try cursor.int())
+                self.head = Head(kind: kind, articleCount: articles, mentionCount: mentions, name: self.nameBytes)
                 return true
             } catch {
                 throw segment.annexDamage(error)

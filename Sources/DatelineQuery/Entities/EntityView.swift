@@ -367,8 +367,10 @@ final class EntityView {
             }
             // The first part's head, then the others' added to it.
             let entity = merged.count
-            merged.append(id: lowest, head: cursors[holders[0]].head)
-            for index in holders.dropFirst() { merged.absorb(cursors[index].head, into: entity) }
+            merged.append(id: lowest, head: cursors[holders[0]].head, surname: cursors[holders[0]].surname)
+            for index in holders.dropFirst() where merged.absorb(cursors[index].head, into: entity) {
+                merged.surnames[entity] = cursors[index].surname  // its name is the one kept
+            }
             for index in holders.reversed() {
                 if try cursors[index].next() {
                     ids[index] = cursors[index].id
@@ -381,7 +383,7 @@ final class EntityView {
         let person = Array("person:".utf8)
         var folded = [Bool](repeating: false, count: merged.count)
         for entity in 0..<merged.count where merged.id(entity).starts(with: person) {
-            guard let surname = merged.heads[entity].surname, let people = surnames[surname], people.count == 1 else { continue }
+            guard let surname = merged.surnames[entity], let people = surnames[surname], people.count == 1 else { continue }
             let target = Array(people[0].utf8)
             guard !merged.id(entity).elementsEqual(target), let index = merged.index(of: target) else { continue }
             merged.heads[index].articleCount += merged.heads[entity].articleCount
@@ -413,9 +415,12 @@ final class EntityView {
         private var idBytes: [UInt8] = []
         private var idEnds: [Int] = []
         var heads: [EntityHeadCursor.Head] = []
+        /// The surname of each entity whose kept name is one word of a person's (few are).
+        var surnames: [Int: String] = [:]
         var count: Int { self.heads.count }
 
-        mutating func append(id: UnsafeRawBufferPointer, head: EntityHeadCursor.Head) {
+        mutating func append(id: UnsafeRawBufferPointer, head: EntityHeadCursor.Head, surname: String?) {
+            if let surname { self.surnames[self.heads.count] = surname }
             self.idBytes.append(contentsOf: id)
             self.idEnds.append(self.idBytes.count)
             self.heads.append(head)
@@ -426,15 +431,15 @@ final class EntityView {
         }
 
         /// Adds a later part's head of the same entity: counts added; its name kept when longer (an office keeps
-        /// its first).
-        mutating func absorb(_ other: EntityHeadCursor.Head, into entity: Int) {
+        /// its first). True when its name is kept (the caller then records its surname, if any).
+        mutating func absorb(_ other: EntityHeadCursor.Head, into entity: Int) -> Bool {
             var head = self.heads[entity]
             head.articleCount += other.articleCount
             head.mentionCount += other.mentionCount
-            if other.nameLength > head.nameLength, head.kind != .office {
-                (head.nameLength, head.isFullName, head.surname) = (other.nameLength, other.isFullName, other.surname)
-            }
+            let keepsName = other.nameLength > head.nameLength && head.kind != .office
+            if keepsName { (head.nameLength, head.isFullName) = (other.nameLength, other.isFullName) }
             self.heads[entity] = head
+            return keepsName
         }
 
         /// The entity with id `id`, by binary search.
