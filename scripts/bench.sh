@@ -84,12 +84,29 @@ for argument in "$@"; do
     exit 0
   fi
 done
+# The per-shape query costs: Dateline's, then Tantivy's on the same corpora and queries at once, so that both are
+# timed under the same load (this shared machine's speed drifts over a run's twenty minutes).
+shapes_section() {
+  .build/release/DatelineBenchmarks --shapes "$@"
+  if [ -f .build/peers/shapes.json ]; then python3 peers/peers.py --shapes "$@"; fi
+}
+for argument in "$@"; do
+  if [ "$argument" = "--shapes" ]; then
+    quick_flag=()
+    for other in "$@"; do [ "$other" = "--quick" ] && quick_flag=(--quick); done
+    shapes_section "${quick_flag[@]}" | tee .build/shapes.md
+    exit 0
+  fi
+done
 {
   scale=(--scale 10)
   for argument in "$@"; do [ "$argument" = "--quick" ] && scale=(); done
-  .build/release/DatelineBenchmarks "$@" "${scale[@]}"
-  if [ -f .build/peers/input.json ] || [ -f .build/peers/shapes.json ]; then python3 peers/peers.py "$@"; fi
+  .build/release/DatelineBenchmarks "$@" "${scale[@]}" --no-shapes
+  if [ -f .build/peers/input.json ]; then python3 peers/peers.py "$@" --no-shapes; fi
   quick=0
   for argument in "$@"; do [ "$argument" = "--quick" ] && quick=1; done
+  quick_flag=()
+  [ "$quick" = 1 ] && quick_flag=(--quick)
+  shapes_section "${quick_flag[@]}"
   [ "$quick" = 1 ] || cluster_section
 } | tee .build/report.md

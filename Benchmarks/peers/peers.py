@@ -268,7 +268,8 @@ def shapes_section():
 
 if not only_shapes:
     main_section()
-print(shapes_section())
+if "--no-shapes" not in sys.argv:  # scripts/bench.sh runs the shapes apart, right after Dateline's (see there)
+    print(shapes_section())
 if only_shapes:
     sys.exit(0)
 

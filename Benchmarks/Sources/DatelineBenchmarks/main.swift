@@ -98,7 +98,10 @@ print(report, terminator: "")
 if !onlyCodec && !onlyRoundTrips {
     print("\n" + (try await IngestBenchmark.report(quick: quick)))
     print(try await ReplyPathBenchmark.report(rounds: quick ? 1 : 3, onDisk: true))
-    print(try await ShapeBenchmark.report(items: GeneratedScaleBenchmark.reutersItems(), quick: quick))
+    // scripts/bench.sh times the shapes in a step of their own, right before Tantivy's (--no-shapes here).
+    if !CommandLine.arguments.contains("--no-shapes") {
+        print(try await ShapeBenchmark.report(items: GeneratedScaleBenchmark.reutersItems(), quick: quick))
+    }
     if !quick || CommandLine.arguments.contains("--resources") {
         print(try await ResourcesBenchmark.report(corpus: IngestBenchmark.corpus))
     }
