@@ -321,6 +321,19 @@ final class ScratchDirectory {
             #expect(merged.column(0, number) == UInt64(number))
         }
         #expect(merged.info.totalBodyLength == segments.reduce(0) { $0 + $1.info.totalBodyLength })
+        // Every term's postings, positions included (copied as bytes, across the inputs' block boundaries), are
+        // the whole index's.
+        var terms = merged.termCursor
+        var termCount = 0
+        var longest = 0
+        while try terms.next() {
+            let term = String(decoding: terms.key, as: UTF8.self)
+            let postings = try merged.postings(try TermInfo(decoding: terms.value), positions: true)
+            #expect(postings == whole.postingList(term, limit: 900, positions: true), "\(term)")
+            termCount += 1
+            longest = max(longest, postings.count)
+        }
+        #expect(termCount > 100 && longest > 3 * PostingsFormat.blockSize, "\(termCount) terms, the longest of \(longest) documents")
     }
 
     @Test func aCancelledMergeStopsWithCancellation() throws {

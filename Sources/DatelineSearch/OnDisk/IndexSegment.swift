@@ -122,6 +122,35 @@ package final class SegmentWriter {
         self.dictionary.add(key: term, value: info.encoded)
     }
 
+    /// Adds a term whose postings `fill` gives a document at a time (their positions as encoded bytes), in
+    /// memory bounded whatever the term's size: positions go to their file as they come.
+    func addTerm(_ term: [UInt8], _ fill: (inout TermEncoding) throws -> Void) throws {
+        precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
+        var encoding = TermEncoding(encoder: PostingsFormat.Encoder(positionsBase: UInt64(self.positions.payloadPosition)), positions: self.positions)
+        try fill(&encoding)
+        guard encoding.encoder.count > 0 else { return }
+        self.lastTerm = term
+        try self.positions.append(encoding.encoder.takePositions())
+        let info = TermInfo(
+            postingsOffset: self.postings.payloadPosition, documentFrequency: encoding.encoder.count,
+            maximumTitleFrequency: encoding.encoder.maximumTitleFrequency, maximumBodyFrequency: encoding.encoder.maximumBodyFrequency
+        )
+        try self.postings.append(encoding.encoder.finish())
+        self.dictionary.add(key: term, value: info.encoded)
+    }
+
+    /// A term being added by ``addTerm(_:_:)``.
+    struct TermEncoding {
+        fileprivate var encoder: PostingsFormat.Encoder
+        fileprivate let positions: IndexFileWriter
+
+        /// Adds the term's next document (documents must increase), its positions as encoded bytes.
+        mutating func add(document: UInt32, titleFrequency: UInt32, bodyFrequency: UInt32, positions: UnsafeRawBufferPointer) throws {
+            self.encoder.add(document: document, titleFrequency: titleFrequency, bodyFrequency: bodyFrequency, positions: positions)
+            if self.encoder.pendingPositionBytes >= 1 << 16 { try self.positions.append(self.encoder.takePositions()) }
+        }
+    }
+
     /// Adds the next document (numbered from 0 in the order added).
     package func addDocument(
         titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], key: String, externalKey: String?, stored: [UInt8], annex: [UInt8] = []
@@ -430,6 +459,18 @@ package final class IndexSegment: Sendable {
                 limit: UInt32(clamping: limit ?? self.documentCount), positions: positions ? self.positionsFile.payload : nil
             )
         } catch { throw self.failure(error, in: self.postingsFile) }
+    }
+
+    /// Calls `body` with each document of a term: its number, title and body frequencies, and its positions as
+    /// their encoded bytes (see ``PostingsFormat/forEachEncoded(_:offset:count:positions:_:)``).
+    func forEachEncodedPosting(_ info: TermInfo, _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try PostingsFormat.forEachEncoded(
+                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                positions: self.positionsFile.payload, body)
+        } catch let error as IndexFormatError {
+            throw self.failure(error, in: self.postingsFile)
+        }
     }
 
     /// Appends the postings of a term among documents below `limit` to `key` (no positions), numbered from `base`.

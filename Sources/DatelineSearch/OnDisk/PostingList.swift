@@ -64,55 +64,122 @@ enum PostingsFormat {
     /// Encodes `list` (positions included), appending positions to `positions` (whose current size is where
     /// this term's start), and returns the postings bytes.
     static func encode(_ list: PostingList, positionsBase: UInt64, positions: inout [UInt8]) -> [UInt8] {
-        let blockCount = (list.count + self.blockSize - 1) / self.blockSize
-        var skips: [SkipEntry] = []
-        var data: [UInt8] = []
-        var scratch = [UInt32](repeating: 0, count: self.blockSize)
-        var previousEnd: UInt32 = 0  // one past the previous block's last document
-        var positionsWritten = 0
-        for block in 0..<blockCount {
-            let range = (block * self.blockSize)..<min(list.count, (block + 1) * self.blockSize)
-            skips.append(SkipEntry(
-                lastDocument: list.documents[range.upperBound - 1],
-                dataOffset: UInt32(data.count),
-                positionsOffset: positionsBase + UInt64(positionsWritten),
-                maximumTitleFrequency: list.titleFrequencies[range].max() ?? 0,
-                maximumBodyFrequency: list.bodyFrequencies[range].max() ?? 0
-            ))
-            var expected = previousEnd
-            for (slot, index) in range.enumerated() {
-                scratch[slot] = list.documents[index] - expected
-                expected = list.documents[index] + 1
-            }
-            previousEnd = expected
-            scratch.withUnsafeBufferPointer { BitPacking.pack(UnsafeBufferPointer(rebasing: $0[0..<range.count]), into: &data) }
-            list.titleFrequencies.withUnsafeBufferPointer { BitPacking.pack(UnsafeBufferPointer(rebasing: $0[range]), into: &data) }
-            list.bodyFrequencies.withUnsafeBufferPointer { BitPacking.pack(UnsafeBufferPointer(rebasing: $0[range]), into: &data) }
-            let before = positions.count
-            for index in range {
-                let (title, body) = list.positions(at: index)
-                for field in [title, body] {
-                    var previous: UInt32 = 0
-                    for position in field {
-                        positions.appendVarUInt(UInt64(position - previous))
-                        previous = position
-                    }
+        var encoder = Encoder(positionsBase: positionsBase)
+        var gaps: [UInt8] = []
+        for index in list.documents.indices {
+            let (title, body) = list.positions(at: index)
+            gaps.removeAll(keepingCapacity: true)
+            for field in [title, body] {
+                var previous: UInt32 = 0
+                for position in field {
+                    gaps.appendVarUInt(UInt64(position - previous))
+                    previous = position
                 }
             }
-            positionsWritten += positions.count - before
+            gaps.withUnsafeBytes {
+                encoder.add(document: list.documents[index], titleFrequency: list.titleFrequencies[index], bodyFrequency: list.bodyFrequencies[index], positions: $0)
+            }
         }
-        var output: [UInt8] = []
-        output.reserveCapacity(8 + blockCount * self.skipEntrySize + data.count)
-        output.appendVarUInt(UInt64(blockCount))
-        for skip in skips {
-            output.appendLittleEndian(skip.lastDocument)
-            output.appendLittleEndian(skip.dataOffset)
-            output.appendLittleEndian(skip.positionsOffset)
-            output.appendLittleEndian(skip.maximumTitleFrequency)
-            output.appendLittleEndian(skip.maximumBodyFrequency)
+        positions.append(contentsOf: encoder.takePositions())
+        return encoder.finish()
+    }
+
+    /// Encodes one term's postings a document at a time, its positions given as their encoded bytes (a merge
+    /// copies them from its inputs without decoding them: they do not depend on document numbers). The postings
+    /// are kept until ``finish()`` (a few bytes a document: the skip entries come first); the positions are
+    /// handed out as they come (``takePositions()``), so that a term of any size is encoded in bounded memory.
+    struct Encoder {
+        private let positionsBase: UInt64
+        /// Positions bytes produced so far, handed out or not.
+        private var positionsProduced: UInt64 = 0
+        private var pendingPositions: [UInt8] = []
+        private var skips: [SkipEntry] = []
+        private var data: [UInt8] = []
+        private var documents: [UInt32] = []
+        private var titles: [UInt32] = []
+        private var bodies: [UInt32] = []
+        private var blockPositionsStart: UInt64 = 0
+        private var previousEnd: UInt32 = 0  // one past the previous block's last document
+        private var lastDocument: UInt32?
+        /// Documents added.
+        private(set) var count = 0
+        private(set) var maximumTitleFrequency: UInt32 = 0
+        private(set) var maximumBodyFrequency: UInt32 = 0
+
+        /// An encoder whose positions start at `positionsBase` in the positions file.
+        init(positionsBase: UInt64) {
+            self.positionsBase = positionsBase
+            self.documents.reserveCapacity(PostingsFormat.blockSize)
+            self.titles.reserveCapacity(PostingsFormat.blockSize)
+            self.bodies.reserveCapacity(PostingsFormat.blockSize)
         }
-        output.append(contentsOf: data)
-        return output
+
+        /// Positions bytes not handed out yet.
+        var pendingPositionBytes: Int { self.pendingPositions.count }
+
+        /// Adds the next document (documents must increase) with its title and body frequencies and its positions'
+        /// bytes (the title's varint gaps, then the body's).
+        mutating func add(document: UInt32, titleFrequency: UInt32, bodyFrequency: UInt32, positions: UnsafeRawBufferPointer) {
+            precondition(self.lastDocument.map { $0 < document } ?? true, "a term's documents must increase")
+            if self.documents.isEmpty { self.blockPositionsStart = self.positionsProduced }
+            self.lastDocument = document
+            self.documents.append(document)
+            self.titles.append(titleFrequency)
+            self.bodies.append(bodyFrequency)
+            self.pendingPositions.append(contentsOf: positions)
+            self.positionsProduced += UInt64(positions.count)
+            self.count += 1
+            if self.documents.count == PostingsFormat.blockSize { self.closeBlock() }
+        }
+
+        /// The positions bytes produced since the last call, for the caller to write in order.
+        mutating func takePositions() -> [UInt8] {
+            defer { self.pendingPositions.removeAll(keepingCapacity: true) }
+            return self.pendingPositions
+        }
+
+        /// Packs the block being filled.
+        private mutating func closeBlock() {
+            guard let last = self.documents.last else { return }
+            let maximumTitle = self.titles.max() ?? 0
+            let maximumBody = self.bodies.max() ?? 0
+            self.maximumTitleFrequency = max(self.maximumTitleFrequency, maximumTitle)
+            self.maximumBodyFrequency = max(self.maximumBodyFrequency, maximumBody)
+            self.skips.append(SkipEntry(
+                lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart,
+                maximumTitleFrequency: maximumTitle, maximumBodyFrequency: maximumBody
+            ))
+            var expected = self.previousEnd
+            for index in self.documents.indices {
+                let document = self.documents[index]
+                self.documents[index] = document - expected
+                expected = document + 1
+            }
+            self.previousEnd = expected
+            self.documents.withUnsafeBufferPointer { BitPacking.pack($0, into: &self.data) }
+            self.titles.withUnsafeBufferPointer { BitPacking.pack($0, into: &self.data) }
+            self.bodies.withUnsafeBufferPointer { BitPacking.pack($0, into: &self.data) }
+            self.documents.removeAll(keepingCapacity: true)
+            self.titles.removeAll(keepingCapacity: true)
+            self.bodies.removeAll(keepingCapacity: true)
+        }
+
+        /// The term's postings bytes (take the last positions first).
+        mutating func finish() -> [UInt8] {
+            self.closeBlock()
+            var output: [UInt8] = []
+            output.reserveCapacity(8 + self.skips.count * PostingsFormat.skipEntrySize + self.data.count)
+            output.appendVarUInt(UInt64(self.skips.count))
+            for skip in self.skips {
+                output.appendLittleEndian(skip.lastDocument)
+                output.appendLittleEndian(skip.dataOffset)
+                output.appendLittleEndian(skip.positionsOffset)
+                output.appendLittleEndian(skip.maximumTitleFrequency)
+                output.appendLittleEndian(skip.maximumBodyFrequency)
+            }
+            output.append(contentsOf: self.data)
+            return output
+        }
     }
 
     /// Walks a term's postings a block at a time, reading a block only when a document asked for may be in it
@@ -436,6 +503,40 @@ enum PostingsFormat {
                 guard document &- 1 == previousEnd &- 1 else {
                     throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
                 }
+            }
+        }
+    }
+
+    /// Calls `body` with each document of the term of `count` documents at `offset`: its number, its title and
+    /// body frequencies, and its positions' bytes in `positions` (stepped over, not decoded: a merge copies them).
+    static func forEachEncoded(
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positions: UnsafeRawBufferPointer,
+        _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
+        let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * self.blockSize)
+        defer { scratch.deallocate() }
+        let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
+        let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
+        let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
+        var previousEnd: UInt32 = 0
+        for block in 0..<blockCount {
+            let skip = skipStart + block * self.skipEntrySize
+            var document = previousEnd
+            previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
+            let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
+            let positionsOffset = postings.littleEndian(at: skip + 8, as: UInt64.self)
+            guard positionsOffset <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
+            var positionCursor = ByteCursor(positions, at: Int(positionsOffset))
+            for index in 0..<entries {
+                document = document &+ documents[index]
+                let start = positionCursor.position
+                try positionCursor.skipVarints(Int(titles[index]) + Int(bodies[index]))
+                try body(document, titles[index], bodies[index], UnsafeRawBufferPointer(rebasing: positions[start..<positionCursor.position]))
+                document &+= 1
+            }
+            guard document &- 1 == previousEnd &- 1 else {
+                throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
             }
         }
     }

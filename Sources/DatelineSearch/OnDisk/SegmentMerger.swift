@@ -2,8 +2,9 @@
 /// documents first), so global document numbers do not change and cursors stay valid.
 ///
 /// The inputs' dictionaries, key tables and annex tables are walked side by side (``KeyMerge``), never gathered:
-/// postings are read with positions and re-encoded term by term, so memory holds one term's postings at a time;
-/// stored documents are not decompressed: their compressed blocks are copied as they are.
+/// postings are re-encoded a document at a time, their positions' bytes copied without decoding (positions do not
+/// depend on document numbers) and written as they come, so memory holds a few bytes per document of the term
+/// being merged, whatever its size; stored documents are not decompressed: their compressed blocks are copied.
 package enum SegmentMerger {
     /// Writes the documents of `segments`, in order, into `writer` (not finished: the caller finishes it).
     /// - Parameters:
@@ -26,16 +27,14 @@ package enum SegmentMerger {
         var terms = KeyMerge(segments.map { $0.termCursor })
         while let (term, holders) = try terms.next() {
             if isCancelled() { throw CancellationError() }
-            var merged = PostingList()
-            for (index, value) in holders {
-                let info = try TermInfo(decoding: value)
-                let list = try segments[index].postings(info, positions: true)
-                for position in list.documents.indices {
-                    let (title, body) = list.positions(at: position)
-                    merged.append(document: bases[index] + list.documents[position], title: title, body: body)
+            try writer.addTerm(term) { encoding in
+                for (index, value) in holders {
+                    let info = try TermInfo(decoding: value)
+                    try segments[index].forEachEncodedPosting(info) { document, title, body, positions in
+                        try encoding.add(document: bases[index] + document, titleFrequency: title, bodyFrequency: body, positions: positions)
+                    }
                 }
             }
-            try writer.addTerm(term, postings: merged)
         }
         for segment in segments {
             if isCancelled() { throw CancellationError() }
