@@ -22,6 +22,9 @@ protocol EntityPart {
     func entityIDs(named name: String) throws -> [String]
     /// People with a full name whose lower-cased surname is `surname`.
     func people(withSurname surname: String) throws -> [String]
+    /// The people of each of `surnames` (lower-cased, in UTF-8 byte order) that the part knows, one call per
+    /// surname it has: a segment walks its surname table once beside the list.
+    func forEachPeople(withSurnames surnames: [[UInt8]], _ body: (Int, [String]) throws -> Void) throws
     /// The part's documents (numbered from 0) with the filter value `key` (see ``FilterKey``), ascending.
     func documents(_ key: [UInt8]) throws -> [UInt32]
     /// Every filter value starting with `prefix`, in byte order, with its documents, until `body` says stop.
@@ -224,6 +227,11 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
     }
     func entityIDs(named name: String) -> [String] { self.names[name] ?? [] }
     func people(withSurname surname: String) -> [String] { self.surnames[surname] ?? [] }
+    func forEachPeople(withSurnames surnames: [[UInt8]], _ body: (Int, [String]) throws -> Void) throws {
+        for (index, surname) in surnames.enumerated() {
+            if let people = self.surnames[String(decoding: surname, as: UTF8.self)] { try body(index, people) }
+        }
+    }
     func documents(_ key: [UInt8]) -> [UInt32] { self.filters[key] ?? [] }
     func forEachDocumentList(withPrefix prefix: [UInt8], _ body: ([UInt8], [UInt32]) throws -> Bool) throws {
         for key in self.filters.keys.filter({ $0.starts(with: prefix) }).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
@@ -300,6 +308,22 @@ struct SegmentEntityPart: EntityPart {
     func people(withSurname surname: String) throws -> [String] {
         guard let bytes = try self.value(EntityTables.surname, Array(surname.utf8)) else { return [] }
         return try self.decoding { try EntityCoding.strings(bytes) }
+    }
+
+    func forEachPeople(withSurnames surnames: [[UInt8]], _ body: (Int, [String]) throws -> Void) throws {
+        guard !surnames.isEmpty, let table = self.segment.annexTable(EntityTables.surname) else { return }
+        var next = 0  // the first surname not passed yet
+        try self.decoding {
+            try table.forEachEntry { key, value in
+                while next < surnames.count, surnames[next].withUnsafeBytes({ SortedTable.compare($0, key) }) < 0 { next += 1 }
+                guard next < surnames.count else { return false }
+                if surnames[next].withUnsafeBytes({ SortedTable.compare($0, key) }) == 0 {
+                    try body(next, try EntityCoding.strings(Array(value)))
+                    next += 1
+                }
+                return true
+            }
+        }
     }
 
     func documents(_ key: [UInt8]) throws -> [UInt32] {

@@ -334,17 +334,15 @@ final class EntityView {
     /// The most reported entities (of `kinds`, when given) without a name to match: every part's entity table is
     /// walked side by side in id order (``EntityHeadCursor``), each id's heads combined as they are met — counts
     /// added, the longest name kept (by UTF-8 length) — with no id hashed or made a string; people named by a
-    /// surname alone are folded into the one known person with that surname (found by binary search among the
-    /// merged ids, which come out sorted), and whole records are assembled for the page alone.
+    /// surname alone are folded into the one known person with that surname (the parts' surname tables read for
+    /// those surnames only; the person found by binary search among the merged ids, which come out sorted), and
+    /// whole records are assembled for the page alone.
     private func topEntities(kinds: Set<EntityKind>, limit: Int) throws -> EntitiesResponse {
         var cursors: [EntityHeadCursor] = []
-        var surnames: [String: [String]] = [:]
         for (part, _) in self.parts {
             var cursor = try part.entityHeadCursor()
             if try cursor.next() { cursors.append(cursor) }
-            for (surname, people) in try part.allSurnames() { PartEntity.union(&surnames[surname, default: []], people) }
         }
-        self.surnameIndex = surnames
         // Each cursor's current id, refreshed after each of its steps: compared as plain pointers (reading the
         // cursors' own properties here cost a retain and a release per comparison).
         var ids = cursors.map(\.id)
@@ -379,6 +377,17 @@ final class EntityView {
                     ids.remove(at: index)
                 }
             }
+        }
+        // The people of the surnames that one-word names give, read from every part's surname table in one walk
+        // beside the sorted surnames (not every surname of the archive).
+        let wanted = Set(merged.surnames.values).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        var peopleOfWanted = [[String]](repeating: [], count: wanted.count)
+        for (part, _) in self.parts {
+            try part.forEachPeople(withSurnames: wanted) { index, people in PartEntity.union(&peopleOfWanted[index], people) }
+        }
+        var surnames: [String: [String]] = [:]
+        for (index, surname) in wanted.enumerated() where !peopleOfWanted[index].isEmpty {
+            surnames[String(decoding: surname, as: UTF8.self)] = peopleOfWanted[index]
         }
         let person = Array("person:".utf8)
         var folded = [Bool](repeating: false, count: merged.count)
