@@ -150,7 +150,10 @@ struct ExtractionRun {
     @discardableResult
     mutating func entity(_ id: String, _ kind: EntityKind, _ name: String, country: String? = nil) -> String {
         if var existing = self.entities[id] {
-            if name.count > existing.name.count, kind != .office { existing.name = name }
+            // The longer name, and a name as written in running text over one in capitals ("CHICAGO BOARD OF
+            // TRADE" in a heading, "Chicago Board of Trade" after).
+            let replacesCapitals = existing.name == existing.name.uppercased() && name != name.uppercased() && name.count >= existing.name.count - 2
+            if name.count > existing.name.count || replacesCapitals, kind != .office { existing.name = name }
             if existing.country == nil { existing.country = country }
             self.entities[id] = existing
         } else {
@@ -242,13 +245,16 @@ struct ExtractionRun {
         }
     }
 
-    /// "The Resistance Front (TRF)", "Lashkar-e-Taiba (LeT)": a name whose initials spell the bracketed acronym.
+    /// "The Resistance Front (TRF)", "Lashkar-e-Taiba (LeT)": a name whose initials spell the bracketed acronym; and
+    /// the wire's apposition "the Chicago Board of Trade, CBT, said", where the acronym is written in capitals.
     mutating func findAcronymDefinitions() {
         let tokens = self.tokens
         var i = 1
         while i + 2 < tokens.count {
             defer { i += 1 }
-            guard tokens[i].text == "(", tokens[i + 2].text == ")", tokens[i + 1].kind == .word else { continue }
+            let bracketed = tokens[i].text == "(" && tokens[i + 2].text == ")"
+            let apposed = tokens[i].text == "," && [",", ".", ";"].contains(tokens[i + 2].text) && tokens[i + 1].isAllCaps
+            guard bracketed || apposed, tokens[i + 1].kind == .word else { continue }
             let acronym = tokens[i + 1].text
             let capitals = acronym.unicodeScalars.filter { $0.properties.isUppercase }.count
             guard capitals >= 2, acronym.count <= 8, acronym.first!.isUppercase else { continue }
@@ -268,7 +274,9 @@ struct ExtractionRun {
                 guard tokens[span.first!].isCapitalized else { continue }
                 let all = span.map { String(tokens[$0].text.first!).uppercased() }.joined()
                 let capitalsOnly = span.filter { tokens[$0].isCapitalized }.map { String(tokens[$0].text.first!) }.joined()
-                if all == target || capitalsOnly == target { found = span.first!; break }
+                // A name in capitals ("CHICAGO BOARD OF TRADE, CBT") leaves out its small words too.
+                let contentWords = span.filter { !Self.acronymSmallWords.contains(self.lower[$0]) }.map { String(tokens[$0].text.first!).uppercased() }.joined()
+                if all == target || capitalsOnly == target || contentWords == target { found = span.first!; break }
             }
             guard let first = found else { continue }
             let name = self.text.text(tokens: first, i - 1)
@@ -288,6 +296,9 @@ struct ExtractionRun {
             self.mention(id, i + 1, i + 1)
         }
     }
+
+    /// Words an acronym leaves out ("Chicago Board of Trade" is CBT).
+    static let acronymSmallWords: Set<String> = ["of", "and", "the", "for", "de", "du", "la", "le", "on", "in", "&"]
 
     /// The country a country reference at `i` names ("U.S.", "Pakistan", "Pakistani", "Pakistan's"), and where it ends.
     func countryReference(at i: Int, end: Int) -> (code: String, last: Int, isCapital: Bool)? {

@@ -63,6 +63,23 @@ import Testing
         #expect(later.count == 1 && later.allSatisfy { extraction.entities[Int($0.entityIndex)].id == "org:dean-witter-reynolds-and-co" })
     }
 
+    /// The wire's "the Chicago Board of Trade, CBT, said" defines an acronym as brackets do, in capitals too.
+    @Test func anAcronymInApposition() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                THE CHICAGO BOARD OF TRADE, CBT, SAID VOLUME ROSE. The Chicago Board of Trade, CBT, opened late, and the \
+                CBT said trading resumed. Analysts in Washington, DC, said little.
+                """,
+            published: CivilDate(year: 1987, month: 3, day: 2)
+        )
+        let board = extraction.entity("org:chicago-board-of-trade")
+        #expect(board?.acronym == "CBT")
+        #expect(board?.name == "Chicago Board of Trade", "a name in running text over the heading's capitals")
+        #expect(!extraction.entities.contains { $0.id != "org:chicago-board-of-trade" && $0.name.uppercased() == "CBT" }, "\(extraction.entities.map(\.id))")
+        #expect(extraction.mentions.filter { $0.text == "CBT" }.allSatisfy { extraction.entities[Int($0.entityIndex)].id == "org:chicago-board-of-trade" })
+        #expect(extraction.entities.allSatisfy { $0.acronym != "DC" }, "a place's abbreviation after a comma is no acronym of the words before it")
+    }
+
     @Test func aTwoLetterWordIsACountryOnlyAsNewsroomsWriteOne() {
         #expect(self.extraction.entity("country:MP") == nil, "MP is a member of parliament, not the Northern Mariana Islands")
         #expect(self.extraction.entity("country:US") != nil)
