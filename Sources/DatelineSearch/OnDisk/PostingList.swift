@@ -507,10 +507,11 @@ enum PostingsFormat {
         }
     }
 
-    /// Calls `body` with each document of the term of `count` documents at `offset`: its number, its title and
-    /// body frequencies, and its positions' bytes in `positions` (stepped over, not decoded: a merge copies them).
+    /// Calls `body` with each document below `limit` of the term of `count` documents at `offset`: its number,
+    /// its title and body frequencies, and its positions' bytes in `positions` (stepped over, not decoded: a merge
+    /// copies them).
     static func forEachEncoded(
-        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positions: UnsafeRawBufferPointer,
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32 = .max, positions: UnsafeRawBufferPointer,
         _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
@@ -524,12 +525,14 @@ enum PostingsFormat {
             let skip = skipStart + block * self.skipEntrySize
             var document = previousEnd
             previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
+            guard document < limit else { return }  // every document of this block is at or past the limit
             let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
             let positionsOffset = postings.littleEndian(at: skip + 8, as: UInt64.self)
             guard positionsOffset <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             var positionCursor = ByteCursor(positions, at: Int(positionsOffset))
             for index in 0..<entries {
                 document = document &+ documents[index]
+                guard document < limit else { return }
                 let start = positionCursor.position
                 try positionCursor.skipVarints(Int(titles[index]) + Int(bodies[index]))
                 try body(document, titles[index], bodies[index], UnsafeRawBufferPointer(rebasing: positions[start..<positionCursor.position]))
@@ -554,45 +557,31 @@ enum PostingsFormat {
             (list.documents, list.titleFrequencies, list.bodyFrequencies) = (key.documents, key.title, key.body)
             return list
         }
-        let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
         var list = PostingList()
         list.documents.reserveCapacity(count)
         list.titleFrequencies.reserveCapacity(count)
         list.bodyFrequencies.reserveCapacity(count)
-        let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * self.blockSize)
-        defer { scratch.deallocate() }
-        let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
-        let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
-        let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
-        var previousEnd: UInt32 = 0
-        for block in 0..<blockCount {
-            let skip = skipStart + block * self.skipEntrySize
-            let firstDocumentBound = previousEnd
-            previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
-            guard firstDocumentBound < limit else { break }  // every document of this block is at or past the limit
-            let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
-            var positionCursor = ByteCursor(positions, at: Int(truncatingIfNeeded: postings.littleEndian(at: skip + 8, as: UInt64.self)))
-            var document = firstDocumentBound
-            for index in 0..<entries {
-                document = document &+ documents[index]
-                guard document < limit else { return list }
+        do {
+            try self.forEachEncoded(postings, offset: offset, count: count, limit: limit, positions: positions) { document, title, body, bytes in
                 list.documents.append(document)
-                list.titleFrequencies.append(titles[index])
-                list.bodyFrequencies.append(bodies[index])
+                list.titleFrequencies.append(title)
+                list.bodyFrequencies.append(body)
                 list.positionStarts.append(list.positions.count)
-                for frequency in [titles[index], bodies[index]] {
+                var cursor = ByteCursor(bytes)
+                for frequency in [title, body] {
                     var position: UInt32 = 0
                     for _ in 0..<frequency {
-                        let gap = try positionCursor.varint()
+                        let gap = try cursor.varint()
                         guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
                         position += UInt32(gap)
                         list.positions.append(position)
                     }
                 }
-                document &+= 1
             }
-            document &-= 1
-            guard document == previousEnd &- 1 else { throw IndexFormatError("block \(block) ends at document \(document), its skip entry says \(previousEnd &- 1)") }
+        } catch let error as IndexFormatError {
+            throw error
+        } catch {
+            throw IndexFormatError("\(error)")
         }
         return list
     }
