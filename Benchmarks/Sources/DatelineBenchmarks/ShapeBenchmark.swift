@@ -68,7 +68,7 @@ enum ShapeBenchmark {
         try FileManager.default.createDirectory(at: self.peersDirectory, withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: ["corpora": written], options: [.prettyPrinted, .sortedKeys])
             .write(to: self.peersDirectory.appendingPathComponent("shapes.json"))
-        return "(Per-shape query figures: see the peers' section, which times Tantivy on the same \(corpora.count) corpora and \(sets.count) query sets.)\n"
+        return "(Per-shape query figures: Tantivy's are timed next, on the same \(corpora.count) corpora and \(sets.count) query sets, and printed beside these.)\n"
     }
 
     /// Indexes `corpus`, times every query of `sets` with and without the corpus's date range, and writes the
