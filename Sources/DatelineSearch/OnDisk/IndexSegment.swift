@@ -107,28 +107,19 @@ package final class SegmentWriter {
     package var documentCount: Int { self.titleLengths.count }
 
     /// Adds a term's postings (with positions); terms must come in strictly increasing UTF-8 byte order.
-    package func addTerm(_ term: [UInt8], postings list: PostingList) throws(DatelineStorageError) {
-        guard !list.documents.isEmpty else { return }
-        precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
-        self.lastTerm = term
-        var positionBytes: [UInt8] = []
-        let encoded = PostingsFormat.encode(list, positionsBase: UInt64(self.positions.payloadPosition), positions: &positionBytes)
-        let info = TermInfo(
-            postingsOffset: self.postings.payloadPosition, documentFrequency: list.count,
-            maximumTitleFrequency: list.titleFrequencies.max() ?? 0, maximumBodyFrequency: list.bodyFrequencies.max() ?? 0
-        )
-        try self.postings.append(encoded)
-        try self.positions.append(positionBytes)
-        self.dictionary.add(key: term, value: info.encoded)
+    package func addTerm(_ term: [UInt8], postings list: PostingList) throws {
+        try self.addTerm(term) { encoding in
+            try list.forEachEncoded { try encoding.add(document: $0, titleFrequency: $1, bodyFrequency: $2, positions: $3) }
+        }
     }
 
     /// Adds a term whose postings `fill` gives a document at a time (their positions as encoded bytes), in
     /// memory bounded whatever the term's size: positions go to their file as they come.
     func addTerm(_ term: [UInt8], _ fill: (inout TermEncoding) throws -> Void) throws {
-        precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
         var encoding = TermEncoding(encoder: PostingsFormat.Encoder(positionsBase: UInt64(self.positions.payloadPosition)), positions: self.positions)
         try fill(&encoding)
         guard encoding.encoder.count > 0 else { return }
+        precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
         self.lastTerm = term
         try self.positions.append(encoding.encoder.takePositions())
         let info = TermInfo(

@@ -31,6 +31,24 @@ package struct PostingList: Sendable, Equatable {
         self.positions.append(contentsOf: positions)
     }
 
+    /// Calls `body` with each document, its title and body frequencies, and its positions encoded as a segment
+    /// stores them (each field's varint gaps, the first from 0), in a buffer reused from document to document.
+    func forEachEncoded(_ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var gaps: [UInt8] = []
+        for index in self.documents.indices {
+            let (title, bodyPositions) = self.positions(at: index)
+            gaps.removeAll(keepingCapacity: true)
+            for field in [title, bodyPositions] {
+                var previous: UInt32 = 0
+                for position in field {
+                    gaps.appendVarUInt(UInt64(position - previous))
+                    previous = position
+                }
+            }
+            try gaps.withUnsafeBytes { try body(self.documents[index], self.titleFrequencies[index], self.bodyFrequencies[index], $0) }
+        }
+    }
+
     /// Document `index`'s title and body positions (positions must have been read).
     package func positions(at index: Int) -> (title: ArraySlice<UInt32>, body: ArraySlice<UInt32>) {
         let start = self.positionStarts[index]
@@ -65,20 +83,8 @@ enum PostingsFormat {
     /// this term's start), and returns the postings bytes.
     static func encode(_ list: PostingList, positionsBase: UInt64, positions: inout [UInt8]) -> [UInt8] {
         var encoder = Encoder(positionsBase: positionsBase)
-        var gaps: [UInt8] = []
-        for index in list.documents.indices {
-            let (title, body) = list.positions(at: index)
-            gaps.removeAll(keepingCapacity: true)
-            for field in [title, body] {
-                var previous: UInt32 = 0
-                for position in field {
-                    gaps.appendVarUInt(UInt64(position - previous))
-                    previous = position
-                }
-            }
-            gaps.withUnsafeBytes {
-                encoder.add(document: list.documents[index], titleFrequency: list.titleFrequencies[index], bodyFrequency: list.bodyFrequencies[index], positions: $0)
-            }
+        list.forEachEncoded { document, title, body, bytes in
+            encoder.add(document: document, titleFrequency: title, bodyFrequency: body, positions: bytes)
         }
         positions.append(contentsOf: encoder.takePositions())
         return encoder.finish()
