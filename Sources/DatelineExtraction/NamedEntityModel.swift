@@ -114,11 +114,10 @@ public struct NamedEntityModel: Sendable {
         /// Whether each word has an upper-case letter anywhere ("Blair", "al-Aqsa", "ex-England", "U.S.").
         var hasCapital: [Bool]
 
-        /// FNV-1a hashes of each word, shape and affix, computed once per sentence.
+        /// FNV-1a hashes of each word and shape, computed once per sentence (a word's affixes are hashed only when
+        /// it is weighed: `affixHashes(of:)`).
         var wordHashes: [UInt64]
         var shapeHashes: [UInt64]
-        /// Five per word: prefixes of 3 and 4, suffixes of 3, 2 and 4 bytes.
-        var affixHashes: [UInt64]
         /// What the rest of the document says about each word (`DocumentContext` flags; 0 without a document).
         var documentFlags: [UInt8]
         /// Each word's coarse and fine class hashes (a fixed "none" hash for words without classes).
@@ -130,12 +129,11 @@ public struct NamedEntityModel: Sendable {
             self.lower = lower
             self.gazetteer = gazetteer
             self.documentFlags = documentFlags ?? [UInt8](repeating: 0, count: words.count)
-            var coarse = [UInt64](), fine = [UInt64](), shapes = [UInt64](), hashes = [UInt64](), affixes = [UInt64]()
+            var coarse = [UInt64](), fine = [UInt64](), shapes = [UInt64](), hashes = [UInt64]()
             coarse.reserveCapacity(words.count)
             fine.reserveCapacity(words.count)
             shapes.reserveCapacity(words.count)
             hashes.reserveCapacity(words.count)
-            affixes.reserveCapacity(words.count * 5)
             var capsSentence = true
             var hasCapital = [Bool]()
             hasCapital.reserveCapacity(words.count)
@@ -148,23 +146,35 @@ public struct NamedEntityModel: Sendable {
                 capsSentence = capsSentence && shape.isCapitals
                 hasCapital.append(shape.hasCapital)
                 hashes.append(Self.hash(w))
-                let bytes = w.utf8
-                affixes.append(Self.hash(bytes.prefix(3)))
-                affixes.append(Self.hash(bytes.suffix(3)))
-                affixes.append(Self.hash(bytes.suffix(2)))
-                affixes.append(Self.hash(bytes.prefix(4)))
-                affixes.append(Self.hash(bytes.suffix(4)))
             }
             self.coarseClasses = coarse
             self.fineClasses = fine
             self.shapeHashes = shapes
             self.wordHashes = hashes
-            self.affixHashes = affixes
             self.isCapsSentence = capsSentence
             self.hasCapital = hasCapital
         }
 
-        static func hash(_ text: String) -> UInt64 { self.hash(text.utf8) }
+        static func hash(_ text: String) -> UInt64 {
+            text.utf8.withContiguousStorageIfAvailable { self.hash($0) } ?? self.hash(text.utf8)
+        }
+
+        /// The hashes of a word's prefixes of 3 and 4 bytes and suffixes of 3, 2 and 4 bytes (the whole word when
+        /// it is shorter), in the order the features take them.
+        static func affixHashes(of word: String) -> (UInt64, UInt64, UInt64, UInt64, UInt64) {
+            func affixes(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt64, UInt64, UInt64) {
+                let n = bytes.count
+                return (
+                    self.hash(UnsafeBufferPointer(rebasing: bytes[..<min(3, n)])),
+                    self.hash(UnsafeBufferPointer(rebasing: bytes[(n - min(3, n))...])),
+                    self.hash(UnsafeBufferPointer(rebasing: bytes[(n - min(2, n))...])),
+                    self.hash(UnsafeBufferPointer(rebasing: bytes[..<min(4, n)])),
+                    self.hash(UnsafeBufferPointer(rebasing: bytes[(n - min(4, n))...]))
+                )
+            }
+            if let hashes = word.utf8.withContiguousStorageIfAvailable(affixes) { return hashes }
+            return Array(word.utf8).withUnsafeBufferPointer(affixes)
+        }
 
         static func hash<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
             var value: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -239,14 +249,14 @@ public struct NamedEntityModel: Sendable {
         func gazetteer(_ j: Int) -> UInt64 { j < 0 || j >= n ? fixedHashes[4] : UInt64(view.gazetteer[j]) }
         let w = view.wordHashes[i]
         let sh = view.shapeHashes[i]
-        let affixes = view.affixHashes
+        let affixes = SentenceView.affixHashes(of: view.lower[i])
         let g = UInt64(view.gazetteer[i])
         out.append(combine(0))
         out.append(combine(1, w))
         out.append(combine(2, sh))
-        out.append(combine(3, affixes[5 * i]))
-        out.append(combine(4, affixes[5 * i + 1]))
-        out.append(combine(5, affixes[5 * i + 2]))
+        out.append(combine(3, affixes.0))
+        out.append(combine(4, affixes.1))
+        out.append(combine(5, affixes.2))
         out.append(combine(6, word(i - 1)))
         out.append(combine(7, word(i + 1)))
         out.append(combine(8, word(i - 2)))
@@ -263,8 +273,8 @@ public struct NamedEntityModel: Sendable {
         out.append(combine(19, g, sh))
         out.append(combine(20, gazetteer(i - 1), g))
         out.append(combine(21, gazetteer(i + 1), g))
-        out.append(combine(22, affixes[5 * i + 3]))
-        out.append(combine(23, affixes[5 * i + 4]))
+        out.append(combine(22, affixes.3))
+        out.append(combine(23, affixes.4))
         out.append(combine(24, view.isCapsSentence ? fixedHashes[2] : fixedHashes[3], sh))
         let d = UInt64(view.documentFlags[i])
         out.append(combine(25, d))
