@@ -653,8 +653,9 @@ struct ExtractionRun {
 
     /// People, places and organisations the named-entity model finds where no rule did.
     mutating func findModelEntities() {
-        let lowercaseWords = Set(self.tokens.indices.filter { self.tokens[$0].kind == .word && self.tokens[$0].text == self.lower[$0] }.map { self.lower[$0] })
-        for span in self.modelSpans { self.adoptModelSpan(span, lowercaseWords: lowercaseWords) }
+        // The words the text writes in lower case, gathered when a span first asks.
+        var lowercaseWords: Set<String>?
+        for span in self.modelSpans { self.adoptModelSpan(span, lowercaseWords: &lowercaseWords) }
     }
 
     /// Whether the one-word name at `first...last`, which no lexicon entry knows, is joined by "and" to a person
@@ -693,7 +694,16 @@ struct ExtractionRun {
 
     /// Makes a tagger span a mention unless a rule covered its words, a time expression holds them, or it is a
     /// capitalised word opening a sentence that the text also writes in lower case.
-    mutating func adoptModelSpan(_ span: (first: Int, last: Int, type: String), lowercaseWords: Set<String>) {
+    /// Whether the text writes `word` (lower-cased) in lower case somewhere; `words` keeps the text's lower-case
+    /// words once gathered.
+    func writesInLowerCase(_ word: String, words: inout Set<String>?) -> Bool {
+        if words == nil {
+            words = Set(self.tokens.indices.filter { self.tokens[$0].kind == .word && self.tokens[$0].text == self.lower[$0] }.map { self.lower[$0] })
+        }
+        return words!.contains(word)
+    }
+
+    mutating func adoptModelSpan(_ span: (first: Int, last: Int, type: String), lowercaseWords: inout Set<String>?) {
         let range = self.text.sentences[self.tokens[span.first].sentence].tokens
         var first = span.first
         var last = span.last
@@ -716,7 +726,7 @@ struct ExtractionRun {
         // A capitalized word opening a sentence or a quote is often just a word ("Grateful for ..."): trust
         // the model there only if the text never writes the word in lower case.
         if first == last, first == range.lowerBound || ["\u{201C}", "\"", "\u{2018}"].contains(self.tokens[first - 1].text),
-           lowercaseWords.contains(self.lower[first])
+           self.writesInLowerCase(self.lower[first], words: &lowercaseWords)
             || (last + 1 < range.upperBound && self.tokens[last + 1].text == self.lower[last + 1]
                 && ["for", "to", "of", "that", "with", "in", "on", "at", "by", "from", "about", "as"].contains(self.lower[last + 1]))
         {

@@ -361,6 +361,19 @@ enum StoredArticleCoding {
         return Array(buffer.readableBytesView)
     }
 
+    /// A log entry's article as a segment stores it: from the bytes it arrived in when it came from the wire (the
+    /// same bytes `encode` writes, rearranged, without encoding the article again), else encoded.
+    static func encode(_ entry: LogEntry) throws -> [UInt8] {
+        guard let encoded = entry.encodedArticle else { return try self.encode(entry.article) }
+        let (article, extraction) = try StoredArticle.separatingExtraction(encoded)
+        var stored: [UInt8] = []
+        stored.reserveCapacity(4 + article.count + extraction.count)
+        withUnsafeBytes(of: UInt32(article.count).bigEndian) { stored.append(contentsOf: $0) }
+        stored.append(contentsOf: article)
+        stored.append(contentsOf: extraction)
+        return stored
+    }
+
     /// The article without its extraction, and the extraction's bytes.
     static func split(_ bytes: [UInt8]) throws -> (article: StoredArticle, extraction: ArraySlice<UInt8>) {
         var buffer = ByteBuffer(bytes: bytes)

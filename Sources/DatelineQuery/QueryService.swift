@@ -526,7 +526,7 @@ public final class QueryService: Service, Sendable {
     ///   when an article cannot be encoded for the store (in both cases nothing is applied).
     public func apply(_ batch: LogBatch) throws {
         // Encoded as a segment stores them before the write lock is taken: searches do not wait for it.
-        let stored = try batch.entries.map { try StoredArticleCoding.encode($0.article) }
+        let stored = try batch.entries.map { try StoredArticleCoding.encode($0) }
         let full: Bool = try self.state.write { state in
             if !batch.epoch.isEmpty {
                 if let epoch = state.epoch, epoch != batch.epoch { throw LogEpochChanged(epoch: batch.epoch) }

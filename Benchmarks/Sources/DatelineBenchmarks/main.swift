@@ -54,11 +54,13 @@ if let index = CommandLine.arguments.firstIndex(of: "--profile-pings"), index + 
     exit(0)
 }
 if CommandLine.arguments.contains("--ingest-rate") {
-    // Durable and searchable rates of the whole corpus through the protocol, extraction off, three runs.
+    // Durable and searchable rates of the whole corpus through the protocol, three runs; extraction off unless
+    // `--with-extraction` (for profiling either).
     let submissions = try GeneratedScaleBenchmark.reutersItems().map(\.submission)
     let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+    let extraction = CommandLine.arguments.contains("--with-extraction")
     for _ in 0..<3 {
-        let run = try await IngestBenchmark.ingestRun(submissions, extraction: false, logger: logger) { service, query in
+        let run = try await IngestBenchmark.ingestRun(submissions, extraction: extraction, logger: logger) { service, query in
             // A second follower replaying the whole log alone: the follower's own rate.
             let replaying = QueryService(configuration: QueryServiceConfiguration(ingestPort: query.configuration.ingestPort), logger: logger)
             let clock = ContinuousClock()

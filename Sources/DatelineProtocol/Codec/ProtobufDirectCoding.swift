@@ -204,6 +204,9 @@ struct ProtobufFieldReader {
         self.topLevel = topLevel
     }
 
+    /// Where the next field starts (the end of the last one read).
+    var position: Int { self.reader.position }
+
     /// The next field, or nil at the end of the message.
     @inline(__always)
     mutating func next() throws(DatelineError) -> ProtobufFieldEntry? {

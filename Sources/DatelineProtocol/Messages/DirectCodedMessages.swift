@@ -447,6 +447,7 @@ extension LogEntry: ProtobufDirectCodable {
             }
         }
         self.init(offset: try reader.unsigned(offset, "offset"), article: try reader.message(article, "article"))
+        if let article { self.encodedArticle = Array(UnsafeRawBufferPointer(rebasing: reader.bytes[Int(article.start)..<Int(article.end)])) }
     }
 }
 
@@ -471,5 +472,39 @@ extension LogBatch: ProtobufDirectCodable {
             }
         }
         self.init(entries: entries, endOffset: try reader.unsigned(endOffset, "endOffset"), epoch: try reader.string(epoch, "epoch"))
+    }
+}
+
+extension StoredArticle {
+    /// The field number of ``extraction`` in the wire format.
+    static let extractionField: UInt32 = 20
+
+    /// Splits an encoded article, without decoding it, into the encoding of the same article without its
+    /// extraction (every other field copied as it is, in its order) and the encoding of its extraction (empty when
+    /// it has none; the last occurrence when the field repeats, as the decoder reads it).
+    /// - Throws: `DECODE_FAILED` when `encoded` is not a well-formed message.
+    package static func separatingExtraction(_ encoded: [UInt8]) throws(DatelineError) -> (article: [UInt8], extraction: ArraySlice<UInt8>) {
+        let split: Result<(article: [UInt8], extraction: Range<Int>), DatelineError> = encoded.withUnsafeBytes { bytes in
+            var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: StoredArticle.self)
+            var article: [UInt8] = []
+            article.reserveCapacity(encoded.count)
+            var extraction: Range<Int> = 0..<0
+            var fieldStart = 0
+            do throws(DatelineError) {
+                while let entry = try reader.next() {
+                    if entry.field == Self.extractionField, entry.wireType == .lengthDelimited {
+                        extraction = Int(entry.start)..<Int(entry.end)
+                    } else {
+                        article.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[fieldStart..<reader.position]))
+                    }
+                    fieldStart = reader.position
+                }
+            } catch {
+                return .failure(error)
+            }
+            return .success((article, extraction))
+        }
+        let (article, extraction) = try split.get()
+        return (article, encoded[extraction])
     }
 }

@@ -248,10 +248,21 @@ public struct SubscribeRequest: DatelineStreamingRequest, Hashable {
 public struct LogEntry: Codable, Sendable, Hashable {
     public var offset: UInt64
     public var article: StoredArticle
+    /// The article's bytes as the batch carried them, when the entry was decoded from the wire (nil when it was
+    /// built in memory): a follower that stores articles encoded need not encode them again. Not a field of the
+    /// message and not compared (two entries are equal when their offsets and articles are).
+    package var encodedArticle: [UInt8]? = nil
 
     public init(offset: UInt64, article: StoredArticle) {
         self.offset = offset
         self.article = article
+    }
+
+    public static func == (lhs: LogEntry, rhs: LogEntry) -> Bool { lhs.offset == rhs.offset && lhs.article == rhs.article }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.offset)
+        hasher.combine(self.article)
     }
 
     enum CodingKeys: Int, CodingKey { case offset = 1, article }
