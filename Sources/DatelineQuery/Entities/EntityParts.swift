@@ -160,9 +160,7 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
     func add(_ article: StoredArticle) {
         let local = UInt32(self.records.count)
         var annotation = DocumentAnnotation(source: article.source, language: article.language, tags: Array(Set(article.tags + article.categories)).sorted())
-        func file(_ key: [UInt8]) {
-            if self.filters[key]?.last != local { self.filters[key, default: []].append(local) }
-        }
+        func file(_ key: [UInt8]) { Self.append(local, unlessLastOf: &self.filters[key, default: []]) }
         if let source = article.source, !source.isEmpty { file(FilterKey.source(source)) }
         if let language = article.language, !language.isEmpty { file(FilterKey.language(language)) }
         for tag in article.tags + article.categories { file(FilterKey.tag(tag)) }
@@ -182,11 +180,16 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
         for (index, event) in extraction.events.enumerated() {
             for participant in event.participants {
                 let reference = ReportReference(document: local, event: UInt32(index))
-                if self.participants[participant]?.last != reference { self.participants[participant, default: []].append(reference) }
+                Self.append(reference, unlessLastOf: &self.participants[participant, default: []])
             }
             if let eventDay = EntityView.dayNumber(event.date) { file(FilterKey.eventDay(eventDay)) }
         }
         self.records.append(annotation)
+    }
+
+    /// Appends `value` unless the list ends with it (one look-up of the list's key, changed in place).
+    private static func append<Value: Equatable>(_ value: Value, unlessLastOf list: inout [Value]) {
+        if list.last != value { list.append(value) }
     }
 
     private func addEntity(_ entity: ExtractedEntity, day: Int?) {
@@ -197,9 +200,9 @@ final class EntityPartBuilder: EntityPart, @unchecked Sendable {  // changed onl
             id: entity.id, kind: entity.kind, name: entity.name, country: entity.country, titles: entity.titles, offices: entity.offices,
             designations: entity.designations, acronym: entity.acronym, articleCount: 1, mentionCount: UInt64(entity.mentionCount), names: names
         )
-        if var record = self.entities[entity.id] {
-            record.absorb(seen)
-            self.entities[entity.id] = record
+        // In place: a copy taken out of the table would copy its lists again on the first change.
+        if let index = self.entities.index(forKey: entity.id) {
+            self.entities.values[index].absorb(seen)
         } else {
             self.entities[entity.id] = seen
         }
