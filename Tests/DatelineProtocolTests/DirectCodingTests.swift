@@ -37,7 +37,9 @@ struct DirectCodingTests {
             Ping(), Pong(), SearchRequest(query: ""), SearchResponse(total: 0, hits: [], appliedOffset: 0),
             IngestRequest(articles: []), IngestResponse(results: [], endOffset: 0),
             StoredArticle(id: "", paragraphs: [], contentKey: "", ingestedAt: Date(), format: .fields),
-            LogBatch(entries: [], endOffset: 0),
+            LogBatch(entries: [], endOffset: 0), ArticleExtraction(version: 1), ExtractedEntity(id: "", kind: .person, name: ""),
+            EntityMention(entityIndex: 0, start: 0, end: 0, text: ""), TimeExpression(text: "", start: 0, end: 0, type: "", value: "", precision: ""),
+            ExtractedQuote(text: "", start: 0, end: 0), ExtractedEvent(id: "", code: "", label: ""), EventSentence(text: "", start: 0, end: 0),
         ]
         #expect(values.allSatisfy { $0 is any ProtobufDirectCodable })
     }
@@ -69,6 +71,18 @@ struct DirectCodingTests {
             )
             try Self.check(batch, nil, &random)
             try Self.check(LogEntry(offset: Self.unsigned(&random), article: stored), LogEntry(offset: 3, article: Self.storedArticle(&random)), &random)
+            // The extraction and each of its nested messages at the top level, so that their fields meet every damage.
+            let extraction = Self.extraction(&random)
+            try Self.check(extraction, Self.extraction(&random), &random)
+            let full = Self.extraction(&random)
+            if let entity = full.entities.first { try Self.check(entity, extraction.entities.last, &random) }
+            if let mention = full.mentions.first { try Self.check(mention, extraction.mentions.last, &random) }
+            if let time = full.times.first { try Self.check(time, extraction.times.last, &random) }
+            if let quote = full.quotes.first { try Self.check(quote, extraction.quotes.last, &random) }
+            if let event = full.events.first {
+                try Self.check(event, extraction.events.last, &random)
+                if let sentence = event.sentences.first { try Self.check(sentence, nil, &random) }
+            }
         }
     }
 
@@ -242,17 +256,54 @@ struct DirectCodingTests {
         )
     }
 
-    static func storedArticle(_ random: inout SplitMix64) -> StoredArticle {
-        let extraction = Bool.random(using: &random) ? nil : ArticleExtraction(
+    static func offset(_ random: inout SplitMix64) -> UInt32 { Bool.random(using: &random) ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) }
+
+    static func extraction(_ random: inout SplitMix64) -> ArticleExtraction {
+        func count() -> Int { Int.random(in: 0...2, using: &random) }
+        return ArticleExtraction(
             version: UInt32.random(in: 0...3, using: &random),
-            entities: (0..<Int.random(in: 0...2, using: &random)).map { _ in
-                ExtractedEntity(id: self.string(&random), kind: .person, name: self.string(&random), country: self.optionalString(&random), titles: self.strings(&random))
+            entities: (0..<count()).map { _ in
+                ExtractedEntity(
+                    id: self.string(&random), kind: EntityKind.allCases.randomElement(using: &random)!, name: self.string(&random),
+                    country: self.optionalString(&random), titles: self.strings(&random), offices: self.strings(&random),
+                    acronym: self.optionalString(&random), designations: self.strings(&random), mentionCount: self.offset(&random)
+                )
             },
-            mentions: (0..<Int.random(in: 0...2, using: &random)).map { _ in
-                EntityMention(entityIndex: UInt32.random(in: 0...3, using: &random), start: 4, end: 9, text: self.string(&random))
+            mentions: (0..<count()).map { _ in
+                EntityMention(
+                    entityIndex: self.offset(&random), start: self.offset(&random), end: self.offset(&random), text: self.string(&random),
+                    field: ArticleField.allCases.randomElement(using: &random)!
+                )
             },
-            topics: self.strings(&random)
+            times: (0..<count()).map { _ in
+                TimeExpression(
+                    text: self.string(&random), start: self.offset(&random), end: self.offset(&random), type: self.string(&random),
+                    value: self.string(&random), precision: self.string(&random), modifier: self.optionalString(&random),
+                    field: ArticleField.allCases.randomElement(using: &random)!
+                )
+            },
+            topics: self.strings(&random),
+            quotes: (0..<count()).map { _ in
+                ExtractedQuote(
+                    text: self.string(&random), start: self.offset(&random), end: self.offset(&random), speaker: self.optionalString(&random),
+                    speakerText: self.optionalString(&random), verb: self.optionalString(&random), date: self.optionalString(&random),
+                    reported: Bool.random(using: &random)
+                )
+            },
+            events: (0..<count()).map { _ in
+                ExtractedEvent(
+                    id: self.string(&random), code: self.string(&random), label: self.string(&random), participants: self.strings(&random),
+                    place: self.optionalString(&random), date: self.optionalString(&random), datePrecision: self.optionalString(&random),
+                    dateText: self.optionalString(&random), topics: self.strings(&random),
+                    sentences: (0..<count()).map { _ in EventSentence(text: self.string(&random), start: self.offset(&random), end: self.offset(&random)) },
+                    isBackReference: Bool.random(using: &random), killed: Bool.random(using: &random) ? nil : self.offset(&random)
+                )
+            }
         )
+    }
+
+    static func storedArticle(_ random: inout SplitMix64) -> StoredArticle {
+        let extraction = Bool.random(using: &random) ? nil : self.extraction(&random)
         return StoredArticle(
             id: self.string(&random),
             externalID: self.optionalString(&random),

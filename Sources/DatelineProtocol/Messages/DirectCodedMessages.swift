@@ -381,7 +381,7 @@ extension StoredArticle: ProtobufDirectCodable {
         writer.string(17, self.contentKey)
         writer.date(18, self.ingestedAt)
         writer.enumeration(19, self.format)
-        writer.codableMessage(20, self.extraction)
+        writer.message(20, self.extraction)
     }
 
     init(protobufFields reader: inout ProtobufFieldReader) throws(DatelineError) {
@@ -425,7 +425,7 @@ extension StoredArticle: ProtobufDirectCodable {
                 contentKey: try reader.string(last[17], "contentKey"),
                 ingestedAt: try reader.date(last[18], "ingestedAt"),
                 format: try reader.enumeration(last[19], "format"),
-                extraction: try reader.optionalCodableMessage(last[20], "extraction")
+                extraction: try reader.optionalMessage(last[20], "extraction")
             )
         }
     }
