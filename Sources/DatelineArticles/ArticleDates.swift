@@ -21,6 +21,14 @@ public enum ArticleDates {
         return table
     }()
 
+    /// `March 5`, `Aug. 4`, `4 August`: a day of a month without its year.
+    static func isDayOfMonth(_ text: String) -> Bool {
+        let words = text.split(separator: " ")
+        guard words.count == 2 else { return false }
+        func day(_ word: Substring) -> Bool { Int(word).map { (1...31).contains($0) } ?? false }
+        return (self.month(words[0]) != nil && day(words[1])) || (day(words[0]) && self.month(words[1]) != nil)
+    }
+
     static func month(_ word: Substring) -> Int? {
         var word = word.lowercased()
         if word.hasSuffix(".") { word.removeLast() }

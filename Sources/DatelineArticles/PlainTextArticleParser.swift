@@ -72,8 +72,9 @@ public enum PlainTextArticleParser {
             article.title = header.last
         }
         article.paragraphs = Array(body)
-        if article.datelinePlace == nil, let first = article.paragraphs.first, let place = self.leadingDateline(first) {
-            article.datelinePlace = place
+        if article.datelinePlace == nil, let first = article.paragraphs.first, let dateline = self.leadingDatelineParts(first) {
+            article.datelinePlace = dateline.place
+            if article.publishedAt == nil, let date = dateline.date { self.apply(date, to: &article) }
         }
         article.language = LanguageGuess.guess(article.paragraphs.joined(separator: " "))
         article.recordMissingFields()
@@ -116,16 +117,42 @@ public enum PlainTextArticleParser {
         return (place, date, rest)
     }
 
-    /// `Washington, D.C. – United States Secretary...` → `Washington, D.C.`.
-    static func leadingDateline(_ paragraph: String) -> String? {
-        for (offset, character) in paragraph.prefix(60).enumerated() where self.dashes.contains(character) {
+    /// `Washington, D.C. – United States Secretary...` → `Washington, D.C.`; see ``leadingDatelineParts(_:)``.
+    static func leadingDateline(_ paragraph: String) -> String? { self.leadingDatelineParts(paragraph)?.place }
+
+    /// The dateline opening a paragraph, up to its spaced dash: the place, and the date when the dateline has one
+    /// with its year. Besides `Washington, D.C. – …`, the wire services' shapes: `WASHINGTON, March 5 - …`,
+    /// `LONDON, Aug 4, 2025 (Reuters) - …`, `PARIS (AFP) — …` (the date and the agency's credit are not the place).
+    package static func leadingDatelineParts(_ paragraph: String) -> (place: String, date: ArticleDates.Parsed?)? {
+        for (offset, character) in paragraph.prefix(80).enumerated() where self.dashes.contains(character) {
             let index = paragraph.index(paragraph.startIndex, offsetBy: offset)
             // A dateline dash has spaces around it ("Lashkar-e-Taiba" does not).
             guard offset > 0, paragraph[paragraph.index(before: index)] == " " else { continue }
-            let place = paragraph[..<index].trimmingCharacters(in: .whitespaces)
-            return self.isPlace(place) ? place : nil
+            var place = Self.withoutCredit(paragraph[..<index].trimmingCharacters(in: .whitespaces))
+            var date: ArticleDates.Parsed?
+            // The first comma after which the rest is a date ("Washington, D.C., March 5": the second).
+            var comma = place.firstIndex(of: ",")
+            while let found = comma {
+                let rest = place[place.index(after: found)...].trimmingCharacters(in: .whitespaces)
+                if rest.contains(where: \.isLetter), ArticleDates.isDayOfMonth(rest) || ArticleDates.parse(rest) != nil {
+                    date = ArticleDates.parse(rest)
+                    place = place[..<found].trimmingCharacters(in: .whitespaces)
+                    break
+                }
+                comma = place[place.index(after: found)...].firstIndex(of: ",")
+            }
+            return self.isPlace(place) ? (place, date) : nil
         }
         return nil
+    }
+
+    /// `PARIS (AFP)` → `PARIS`: a credit of one to three words in parentheses at the end is dropped.
+    static func withoutCredit(_ text: String) -> String {
+        guard text.hasSuffix(")"), let open = text.lastIndex(of: "(") else { return text }
+        let credit = text[text.index(after: open)..<text.index(before: text.endIndex)]
+        let words = credit.split(separator: " ")
+        guard (1...3).contains(words.count), credit.count <= 24, words.allSatisfy({ $0.first?.isLetter == true }) else { return text }
+        return text[..<open].trimmingCharacters(in: .whitespaces)
     }
 
     /// A place name: 1-5 capitalised words (commas, periods and "and"/"of" allowed), no sentence.

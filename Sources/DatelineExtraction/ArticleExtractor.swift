@@ -157,10 +157,17 @@ struct ExtractionRun {
             if existing.country == nil { existing.country = country }
             self.entities[id] = existing
         } else {
-            self.entities[id] = ExtractedEntity(id: id, kind: kind, name: name, country: country)
+            self.entities[id] = ExtractedEntity(id: id, kind: kind, name: kind == .place ? Self.placeName(name) : name, country: country)
             self.entityOrder.append(id)
         }
         return id
+    }
+
+    /// A place first met in capitals (a wire dateline's "WASHINGTON", "NEW YORK") is named in title case; short
+    /// capitals ("LA") are left as written. A later mention in running text names it as written there.
+    static func placeName(_ written: String) -> String {
+        guard !written.contains(where: \.isLowercase), written.split(separator: " ").allSatisfy({ $0.count > 2 }) else { return written }
+        return HeaderReading.titleCased(written)
     }
 
     mutating func mention(_ id: String, _ first: Int, _ last: Int) {

@@ -32,7 +32,7 @@ extension ExtractionRun {
 
     mutating func findReportedSpeech() {
         for sentence in self.text.sentences.indices {
-            let range = self.text.sentences[sentence].tokens
+            let range = self.afterDateline(self.text.sentences[sentence].tokens)
             guard !range.contains(where: { self.inQuote[$0] }) else { continue }
             if let quote = self.accordingTo(in: range) ?? self.trailingAttribution(in: range) ?? self.reportingClause(in: range) {
                 self.quotes.append(quote)
@@ -44,6 +44,18 @@ extension ExtractionRun {
             }
         }
         self.quotes.sort { $0.start < $1.start }
+    }
+
+    /// The body's first sentence without the dateline that opens it ("WASHINGTON, March 5 - Baker met …, a
+    /// spokesman said": what the spokesman said starts at "Baker"); any other sentence as it is.
+    func afterDateline(_ range: Range<Int>) -> Range<Int> {
+        guard range.lowerBound == 0, let place = self.datelinePlace, !place.isEmpty else { return range }
+        for k in range.prefix(24).dropFirst() where self.tokens[k].kind == .punctuation && ["-", "\u{2013}", "\u{2014}", "\u{2015}", "\u{2012}"].contains(self.tokens[k].text) {
+            guard !self.tokens[k].isJoinedToPrevious else { continue }
+            guard self.text.text(tokens: range.lowerBound, k - 1).hasPrefix(place), k + 1 < range.upperBound else { return range }
+            return (k + 1)..<range.upperBound
+        }
+        return range
     }
 
     /// "SPEAKER [adverbs] VERB [that] CLAUSE".

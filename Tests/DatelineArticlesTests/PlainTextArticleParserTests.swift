@@ -78,6 +78,35 @@ struct PlainTextArticleParserTests {
         #expect(!article.paragraphs.isEmpty)
     }
 
+    /// The wire services' datelines open the body: the place is the dateline, the date (with its year) dates an
+    /// undated article, and the agency's credit is neither.
+    @Test(arguments: [
+        ("WASHINGTON, March 5 - Treasury Secretary James Baker met Japan's finance minister on Thursday.", "WASHINGTON", nil),
+        ("LONDON, Aug 4, 2025 (Reuters) - Britain's finance minister said on Monday that talks would resume.", "LONDON", utcDate(2025, 8, 4)),
+        ("PARIS (AFP) — France said on Monday that it would send its foreign minister to the talks in Geneva.", "PARIS", nil),
+        ("Washington, D.C., March 5 – United States Secretary of State Marco Rubio met Pakistan's foreign minister.", "Washington, D.C.", nil),
+        ("NEW YORK, 4 August 2025 (Dow Jones) - Shares of the company rose sharply in early trading on the exchange.", "NEW YORK", utcDate(2025, 8, 4)),
+    ] as [(String, String, Date?)])
+    func wireServiceDatelines(text: String, place: String, date: Date?) {
+        let article = PlainTextArticleParser.parse("A title for the story\n\n" + text)
+        #expect(article.datelinePlace == place)
+        #expect(article.publishedAt == date)
+        #expect(article.paragraphs.first == text, "the dateline stays in the body")
+        let submitted = ArticleProcessor().process(ArticleSubmission(title: "A title", body: text))
+        #expect((try? submitted.get())?.datelinePlace == place)
+        #expect((try? submitted.get())?.publishedAt == date)
+    }
+
+    @Test func wordsBeforeADashThatAreNoDatelineAreNone() {
+        for text in [
+            "Shares rose, 5 percent - the most this year, after the company said profits rose.",
+            "The talks (which began in March) - both sides said - ended without agreement on anything.",
+            "LONDON, 2025 - a year in which the city voted, and the mayor said that talks would resume.",
+        ] {
+            #expect(PlainTextArticleParser.leadingDatelineParts(text) == nil, "\(text)")
+        }
+    }
+
     /// 1 MB of spaced dashes after a place: every dash could end a date; only the first 64 characters are tried.
     /// (A quadratic scan of this line takes hours; the time limit is a hang guard, not a performance assertion.)
     @Test(.timeLimit(.minutes(1)))

@@ -1,3 +1,4 @@
+import DatelineArticles
 import DatelineExtraction
 import DatelineProtocol
 import Testing
@@ -59,5 +60,22 @@ import Testing
         #expect(agreement.count == 1, "'No agreement' is none")
         #expect(Set(agreement.first?.participants ?? []) == ["country:IN", "country:PK"])
         #expect(agreement.first?.date == "2025-08-08" && agreement.first?.place == "place:islamabad")
+    }
+}
+
+/// A wire service's article, dateline and headline in capitals (Reuters' and AP's layout): the dateline names the
+/// place and the country an office without one belongs to, but is not part of what anyone said.
+@Suite struct WireDatelineTests {
+    static let body = "WASHINGTON, March 5 - Treasury Secretary James Baker met Japanese Finance Minister Kiichi Miyazawa on Thursday to discuss the dollar, a Treasury spokesman said.\nMiyazawa said Japan would take steps to stimulate its economy."
+
+    @Test func theDatelineIsThePlaceAndTheCountryButNotTheQuote() throws {
+        let article = PlainTextArticleParser.parse("U.S. TREASURY'S BAKER MEETS JAPAN'S MIYAZAWA\n\n" + Self.body)
+        #expect(article.datelinePlace == "WASHINGTON")
+        let extraction = ArticleExtractor().extract(body: article.body, published: CivilDate(year: 1987, month: 3, day: 5), datelinePlace: article.datelinePlace, title: article.title)
+        let spokesman = try #require(extraction.quotes.first { $0.reported && $0.verb == "said" && $0.speakerText?.contains("spokesman") == true }, "\(extraction.quotes)")
+        #expect(spokesman.text.hasPrefix("Treasury Secretary James Baker met"))
+        #expect(spokesman.speaker == "office:US:spokesperson", "Japan is mentioned more often, but the article is filed from Washington")
+        #expect(extraction.entity("place:washington")?.name == "Washington", "named in title case, not as the dateline's capitals")
+        #expect(extraction.entity("office:JP:spokesperson") == nil)
     }
 }
