@@ -414,6 +414,14 @@ struct ExtractionRun {
         // someone else; the last part ("Dar", "Rubio") always does.
         for part in parts where part.count >= 3 && self.personNames[part] == nil { self.personNames[part] = id }
         if let surname = parts.last { self.personNames[surname] = id }
+        // Where the family name comes first ("Xi Jinping", "Li Qiang", "Ma Ying-jeou"), a two-letter one too: a
+        // known one, for a person of such a country or in an article that has named one.
+        if parts.count >= 2, let family = parts.first, Self.twoLetterFamilyNames.contains(family), self.personNames[family] == nil,
+           (country ?? self.entities[id]?.country).map(Self.familyNameFirst.contains)
+            ?? self.mentions.contains(where: { $0.entity.hasPrefix("country:") && Self.familyNameFirst.contains(String($0.entity.dropFirst(8))) })
+        {
+            self.personNames[family] = id
+        }
         self.mention(id, first, nameLast)
         return id
     }
@@ -815,6 +823,13 @@ struct ExtractionRun {
         for (name, person) in self.personNames where person == id { self.personNames[name] = target }
     }
 
+    /// Countries whose people's names are written family name first.
+    static let familyNameFirst: Set<String> = ["CN", "TW", "HK", "MO", "KR", "KP", "VN", "SG"]
+    /// Two-letter family names of those countries ("He" is left out: it opens sentences).
+    static let twoLetterFamilyNames: Set<String> = [
+        "Li", "Xi", "Hu", "Wu", "Ma", "Yu", "Lu", "Xu", "Su", "Fu", "Ye", "Qi", "Ji", "Yi", "Ko", "Oh", "Le", "Vu", "Ng", "Ho",
+    ]
+
     /// Honorifics that are forms of address, not titles: "Mr Blair" gives Tony Blair no title.
     static let formsOfAddress: Set<String> = ["mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "mx."]
 
@@ -870,7 +885,11 @@ struct ExtractionRun {
                 last = i
             }
             guard let last else { continue }
-            let people = self.lastPeople(before: tokens[i].start, count: 2)
+            // "The two diplomats" are the last two people whose offices are diplomatic, if two such are named
+            // before (not the president met in between); otherwise the last two people.
+            let role = self.lower[last]
+            var people = self.lastPeople(before: tokens[i].start, count: 2) { self.holdsAnOffice($0, fitting: role) }
+            if people.count < 2 { people = self.lastPeople(before: tokens[i].start, count: 2) }
             guard people.count == 2 else { continue }
             if countries {
                 let codes = people.compactMap { self.entities[$0]?.country }
@@ -882,9 +901,27 @@ struct ExtractionRun {
         }
     }
 
-    func lastPeople(before offset: Int, count: Int) -> [String] {
+    /// Words of the titles that a group noun ("the two diplomats", "both leaders", "the ministers") names; a
+    /// group noun not listed ("officials", "men", "sides") fits anyone.
+    static let groupTitleWords: [String: [String]] = [
+        "diplomats": ["foreign", "secretary of state", "ambassador", "envoy", "diplomat"],
+        "ministers": ["minister", "secretary"],
+        "leaders": ["president", "prime minister", "premier", "chancellor", "king", "queen", "emir", "leader", "head of state", "supreme"],
+    ]
+
+    /// Whether the person's titles fit a group noun (see ``groupTitleWords``).
+    func holdsAnOffice(_ person: String, fitting group: String) -> Bool {
+        guard let words = Self.groupTitleWords[group] else { return true }
+        guard let titles = self.entities[person]?.titles else { return false }
+        return titles.contains { title in
+            let title = title.lowercased()
+            return words.contains { title.contains($0) } && !(group == "leaders" && title.contains("vice"))
+        }
+    }
+
+    func lastPeople(before offset: Int, count: Int, where fits: (String) -> Bool = { _ in true }) -> [String] {
         var seen: [String] = []
-        for mention in self.mentions.sorted(by: { $0.start > $1.start }) where mention.start < offset && mention.entity.hasPrefix("person:") {
+        for mention in self.mentions.sorted(by: { $0.start > $1.start }) where mention.start < offset && mention.entity.hasPrefix("person:") && fits(mention.entity) {
             if !seen.contains(mention.entity) { seen.append(mention.entity) }
             if seen.count == count { break }
         }

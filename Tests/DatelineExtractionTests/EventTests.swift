@@ -47,6 +47,26 @@ import Testing
         #expect(extraction.events.contains { $0.code == "010" && $0.participants.first == "person:wang-yi" })
     }
 
+    /// "The two diplomats" are the two people with diplomatic offices, not the last two named (a president met
+    /// in between); "both leaders" the heads of state; a group noun with no office in it ("the two men") the last two.
+    @Test func aGroupNounNamesThePeopleWhoseOfficesItFits() {
+        let body = """
+            U.S. Secretary of State Antony Blinken met Chinese Foreign Minister Wang Yi in Beijing on Friday. Blinken is \
+            expected to meet President Xi Jinping later in the day. The two diplomats last met in Washington in October.
+            President Joe Biden spoke with Xi Jinping by telephone in March. Both leaders agreed to keep talking.
+            Wang Yi later called Biden. The two men discussed trade.
+            """
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2024, month: 4, day: 26))
+        func group(_ text: String) -> Set<String> { Set(extraction.mentions.filter { $0.text == text }.map { extraction.entities[Int($0.entityIndex)].id }) }
+        #expect(group("The two diplomats") == ["person:antony-blinken", "person:wang-yi"])
+        #expect(group("Both leaders") == ["person:joe-biden", "person:xi-jinping"])
+        #expect(group("The two men") == ["person:wang-yi", "person:joe-biden"])
+        // A two-letter family name written first refers back to its person: "Xi" is Xi Jinping.
+        let later = ArticleExtractor().extract(body: body + "\nBlinken later met Xi. Xi said ties had improved.", published: CivilDate(year: 2024, month: 4, day: 26))
+        #expect(later.mentions(of: "person:xi-jinping").map(\.text) == ["Xi Jinping", "Xi Jinping", "Both leaders", "Xi", "Xi"])
+        #expect(!later.entities.contains { $0.id == "person:xi" })
+    }
+
     @Test func officesTakePartWhenNoOneIsNamed() throws {
         let meeting = try #require(extraction.events.last)
         #expect(meeting.code == "040")
