@@ -979,6 +979,12 @@ struct ExtractionRun {
                     speaker = self.person(in: s...(i - 3))
                 }
             }
+            // Inside a reporting clause: "Wang told Blinken that ties were “beginning to stabilize” but warned …".
+            if speaker == nil, speakerText.map({ !$0.contains(where: \.isUppercase) && !["he", "she", "they", "we"].contains($0.lowercased()) }) ?? true,
+               let clause = self.reportingSpeaker(before: i)
+            {
+                (verb, speaker, speakerText) = (clause.verb, clause.speaker, clause.speakerText)
+            }
             let date = self.times.first { $0.first > close && tokens[$0.first].sentence == sentence && $0.type != "DURATION" }
             self.quotes.append(ExtractedQuote(text: quoteText, start: UInt32(start), end: UInt32(end), speaker: speaker, speakerText: speakerText, verb: verb, date: date?.value))
             self.quoteSentences.append((sentence, speaker, date))

@@ -90,7 +90,21 @@ extension ExtractionRun {
     /// "CLAUSE, SPEAKER said [on Monday]." and "CLAUSE, said SPEAKER.": the attribution after the last comma.
     func trailingAttribution(in range: Range<Int>) -> ExtractedQuote? {
         guard let comma = range.last(where: { self.tokens[$0].text == "," }), comma - range.lowerBound >= 3 else { return nil }
-        var end = range.upperBound - 1
+        if let quote = self.attribution(after: comma, before: range.upperBound, clause: range.lowerBound..<comma) { return quote }
+        // Between two commas: "… on Friday, the State Department said, in the latest effort to …".
+        for first in range where self.tokens[first].text == "," && first - range.lowerBound >= 3 && first != comma {
+            guard let second = (first + 1..<min(first + 10, range.upperBound)).first(where: { self.tokens[$0].text == "," }),
+                  let quote = self.attribution(after: first, before: second, clause: range.lowerBound..<first)
+            else { continue }
+            return quote
+        }
+        return nil
+    }
+
+    /// "SPEAKER VERB" or "VERB SPEAKER" (then times, "on Friday") filling the tokens between `comma` and `stop`, which
+    /// report the clause `clause`.
+    func attribution(after comma: Int, before stop: Int, clause range: Range<Int>) -> ExtractedQuote? {
+        var end = stop - 1
         while end > comma, self.tokens[end].kind == .punctuation { end -= 1 }
         while end > comma, self.timeAt[end] != nil || ["on", "in", "at", "late", "early"].contains(self.lower[end]) { end -= 1 }
         guard end > comma, end - comma <= 8 else { return nil }
@@ -109,7 +123,7 @@ extension ExtractionRun {
         }
         // Between the speaker and a verb after it, only adverbs ("officials also said").
         if verb > speakerRange.upperBound, !(speakerRange.upperBound + 1..<verb).allSatisfy({ Self.speechAdverbs.contains(self.lower[$0]) }) { return nil }
-        guard speakerRange.lowerBound > comma, var quote = self.clause(range.lowerBound, range.lowerBound..<comma) else { return nil }
+        guard speakerRange.lowerBound > comma, var quote = self.clause(range.lowerBound, range) else { return nil }
         quote.speakerText = self.text.text(tokens: speakerRange.lowerBound, speakerRange.upperBound)
         quote.speaker = self.speaker(in: speakerRange)
         quote.verb = self.lower[verb]
@@ -154,6 +168,20 @@ extension ExtractionRun {
         var quote = ExtractedQuote(text: self.text.text(start..<end), start: UInt32(start), end: UInt32(end))
         quote.reported = true
         return quote
+    }
+
+    /// The speaker of the reporting clause a quote opening at token `open` lies in ("Wang told Blinken that the
+    /// relationship was “…”"): the last reporting verb before it in its sentence that has a speaker before it.
+    func reportingSpeaker(before open: Int) -> (verb: String, speaker: String, speakerText: String)? {
+        let first = self.afterDateline(self.text.sentences[self.tokens[open].sentence].tokens).lowerBound
+        guard open > first else { return nil }
+        for v in stride(from: open - 1, to: first, by: -1) where Self.reportingVerbs.contains(self.lower[v]) || Self.speechVerbs.contains(self.lower[v]) {
+            guard !self.inQuote[v], let end = self.speakerEnd(before: v, from: first) else { continue }
+            let span = self.speakerStart(end, from: first)...end
+            guard let speaker = self.speaker(in: span) else { continue }
+            return (self.lower[v], speaker, self.text.text(tokens: span.lowerBound, span.upperBound))
+        }
+        return nil
     }
 
     /// The last token of the speaker before the verb at `v`: past any adverbs, a name, a pronoun or a speaker noun.

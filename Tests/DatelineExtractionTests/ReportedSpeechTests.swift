@@ -26,6 +26,21 @@ import Testing
         #expect(reported("According to the Foreign Office, the visit was postponed.") == ["org:XX:foreign-office according to: the visit was postponed"])
     }
 
+    @Test func anAttributionBetweenTwoCommas() {
+        #expect(reported("Antony Blinken met Wang Yi in Beijing on Friday, the State Department said, in the latest effort to steady ties.")
+            == ["org:state-department said: Antony Blinken met Wang Yi in Beijing on Friday"])
+        #expect(reported("Prices rose, he said, and then fell.") == [], "no clause of three words before the attribution")
+    }
+
+    /// A quotation inside a reporting clause is the clause's speaker's, whatever follows it.
+    @Test func aQuoteInsideAReportingClause() throws {
+        let body = "Chinese Foreign Minister Wang Yi met Antony Blinken. Wang told Blinken that the relationship was \u{201C}beginning to stabilize\u{201D} but warned against crossing red lines."
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2024, month: 4, day: 26))
+        let quote = try #require(extraction.quotes.first { !$0.reported })
+        #expect(quote.text == "beginning to stabilize")
+        #expect(quote.speaker == "person:wang-yi" && quote.verb == "told" && quote.speakerText == "Wang")
+    }
+
     @Test func whatIsNotReportedSpeech() {
         #expect(reported("He said on Monday.") == [], "no clause")
         #expect(reported("The chairman said in a statement.") == [])
