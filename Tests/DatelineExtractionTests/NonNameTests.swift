@@ -155,6 +155,19 @@ import Testing
         #expect(nowhere.entities.filter { $0.kind == .office }.allSatisfy { $0.id.hasPrefix("office:XX:") })
     }
 
+    /// Offices as British papers write them: "the prime minister" in lower case, the Home Secretary (the
+    /// interior minister's British name, British unless the text says otherwise).
+    @Test func britishOfficesAndLowerCasePrimeMinisters() {
+        let extraction = ArticleExtractor().extract(
+            body: "The UK and Ireland agreed a deal, the prime minister announced on Thursday. Home Secretary Yvette Cooper told MPs that crossings had risen.",
+            published: CivilDate(year: 2025, month: 7, day: 11)
+        )
+        #expect(extraction.entity("office:GB:prime-minister") != nil, "\(extraction.entities.map(\.id))")
+        #expect(extraction.entity("person:yvette-cooper")?.offices == ["office:GB:home-secretary"])
+        #expect(extraction.entity("office:GB:home-secretary")?.name == "UK Home Secretary")
+        #expect(extraction.quotes.contains { $0.reported && $0.speaker == "office:GB:prime-minister" && $0.text == "The UK and Ireland agreed a deal" })
+    }
+
     /// Found in Reuters-21578 (session 37: 90 such "people" in its first six files, 4 after): initials alone, a
     /// company's legal form alone or at the end of a name, and an institution under a rank ("General") are no
     /// person; a comma the tagger took into a name is not part of it.
