@@ -470,6 +470,11 @@ struct ExtractionRun {
                 }
             }
             var offices: [(key: String, label: String, defaultCountry: String?, first: Int, last: Int)] = []
+            // "the French president", "Germany's chancellor": a head of state in lower case, after a country.
+            if country != nil, org == nil, j < end, tokens[j].text == lower[j], let office = Self.officesAfterACountry[lower[j]] {
+                offices.append((office.key, office.label, nil, j, j))
+                j += 1
+            }
             while let office = self.officeMatch(at: j, end: end) {
                 offices.append((office.key, office.label, office.defaultCountry, j, j + office.length - 1))
                 j += office.length
@@ -822,6 +827,13 @@ struct ExtractionRun {
         }
         for (name, person) in self.personNames where person == id { self.personNames[name] = target }
     }
+
+    /// Offices written in lower case that are offices only after a country ("the French president"; alone,
+    /// "president" is as often a company's or a club's).
+    static let officesAfterACountry: [String: (key: String, label: String)] = [
+        "president": ("president", "President"), "premier": ("prime-minister", "Prime Minister"),
+        "chancellor": ("chancellor", "Chancellor"), "king": ("king", "King"), "queen": ("queen", "Queen"),
+    ]
 
     /// Countries whose people's names are written family name first.
     static let familyNameFirst: Set<String> = ["CN", "TW", "HK", "MO", "KR", "KP", "VN", "SG"]

@@ -168,6 +168,17 @@ import Testing
         #expect(extraction.quotes.contains { $0.reported && $0.speaker == "office:GB:prime-minister" && $0.text == "The UK and Ireland agreed a deal" })
     }
 
+    /// "the French president" is France's president, and says what they said; a company's president is no office.
+    @Test func aLowerCaseHeadOfStateAfterACountry() throws {
+        let extraction = ArticleExtractor().extract(
+            body: "The French president said both countries shared \u{201C}a common responsibility\u{201D}. The company's president said sales rose.",
+            published: CivilDate(year: 2025, month: 7, day: 11)
+        )
+        let quote = try #require(extraction.quotes.first { !$0.reported })
+        #expect(quote.speaker == "office:FR:president")
+        #expect(extraction.entities.filter { $0.kind == .office }.map(\.id) == ["office:FR:president"])
+    }
+
     /// Found in Reuters-21578 (session 37: 90 such "people" in its first six files, 4 after): initials alone, a
     /// company's legal form alone or at the end of a name, and an institution under a rank ("General") are no
     /// person; a comma the tagger took into a name is not part of it.
