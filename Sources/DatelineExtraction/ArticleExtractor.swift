@@ -190,6 +190,7 @@ struct ExtractionRun {
 
     mutating func run() -> ArticleExtraction {
         self.findTimes()
+        self.coverDatelineCredit()
         self.findQuoteSpans()
         self.findAcronymDefinitions()
         self.tagModelSpans()

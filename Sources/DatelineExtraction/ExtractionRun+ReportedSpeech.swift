@@ -58,6 +58,17 @@ extension ExtractionRun {
         return range
     }
 
+    /// An agency's credit in the dateline opening the body ("BEIJING (AP) —", "LONDON, Aug 4 (Reuters) -") says who
+    /// filed the story, not whom it is about: its tokens are no mention of anything.
+    mutating func coverDatelineCredit() {
+        guard let first = self.text.sentences.first?.tokens, case let body = self.afterDateline(first), body.lowerBound > first.lowerBound else { return }
+        let dateline = first.lowerBound..<(body.lowerBound - 1)
+        guard let open = dateline.last(where: { self.tokens[$0].text == "(" }),
+              let close = (open..<dateline.upperBound).first(where: { self.tokens[$0].text == ")" })
+        else { return }
+        for k in open...close { self.covered[k] = true }
+    }
+
     /// "SPEAKER [adverbs] VERB [that] CLAUSE".
     func reportingClause(in range: Range<Int>) -> ExtractedQuote? {
         for v in range where Self.reportingVerbs.contains(self.lower[v]) && v > range.lowerBound {

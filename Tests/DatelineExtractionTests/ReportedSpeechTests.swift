@@ -93,4 +93,18 @@ import Testing
         #expect(extraction.entity("place:washington")?.name == "Washington", "named in title case, not as the dateline's capitals")
         #expect(extraction.entity("office:JP:spokesperson") == nil)
     }
+
+    /// The agency's credit in a dateline is who filed the story, not an organisation it mentions.
+    @Test func theAgencysCreditIsNoMention() {
+        for (text, place) in [
+            ("BEIJING (AP) — China's foreign minister met AP reporters and officials of Reuters on Friday.", "BEIJING"),
+            ("LONDON, Aug 4 (Reuters) - Britain's finance minister met AP reporters and officials of Reuters on Monday.", "LONDON"),
+        ] {
+            let article = PlainTextArticleParser.parse("A title for the story\n\n" + text)
+            #expect(article.datelinePlace == place)
+            let extraction = ArticleExtractor().extract(body: article.body, published: CivilDate(year: 2025, month: 8, day: 4), datelinePlace: article.datelinePlace)
+            let credit = text.firstIndex(of: ")").map { text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: $0) } ?? 0
+            #expect(!extraction.mentions.contains { Int($0.start) < credit && $0.field == .body && $0.text != place }, "\(extraction.mentions)")
+        }
+    }
 }
