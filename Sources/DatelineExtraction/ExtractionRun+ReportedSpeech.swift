@@ -181,12 +181,17 @@ extension ExtractionRun {
         return quote
     }
 
+    /// Verbs that frame someone's words as a quotation without reporting a clause ("Badenoch called the deal “a
+    /// humiliation”", "described the talks as “frank”").
+    static let quoteFramingVerbs: Set<String> = ["called", "calls", "described", "describes", "dubbed", "labelled", "labeled", "termed"]
+
     /// The speaker of the reporting clause a quote opening at token `open` lies in ("Wang told Blinken that the
     /// relationship was “…”"): the last reporting verb before it in its sentence that has a speaker before it.
     func reportingSpeaker(before open: Int) -> (verb: String, speaker: String, speakerText: String)? {
         let first = self.afterDateline(self.text.sentences[self.tokens[open].sentence].tokens).lowerBound
         guard open > first else { return nil }
-        for v in stride(from: open - 1, to: first, by: -1) where Self.reportingVerbs.contains(self.lower[v]) || Self.speechVerbs.contains(self.lower[v]) {
+        for v in stride(from: open - 1, to: first, by: -1)
+        where Self.reportingVerbs.contains(self.lower[v]) || Self.speechVerbs.contains(self.lower[v]) || Self.quoteFramingVerbs.contains(self.lower[v]) {
             guard !self.inQuote[v], let end = self.speakerEnd(before: v, from: first) else { continue }
             let span = self.speakerStart(end, from: first)...end
             guard let speaker = self.speaker(in: span) else { continue }

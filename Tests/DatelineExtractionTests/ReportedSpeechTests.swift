@@ -41,6 +41,18 @@ import Testing
         #expect(quote.speaker == "person:wang-yi" && quote.verb == "told" && quote.speakerText == "Wang")
     }
 
+    /// "X called Y “…”", "described … as “…”": the quotation is X's.
+    @Test func aQuoteFramedByCallingOrDescribing() {
+        for (body, verb) in [
+            ("The Conservative leader, Kemi Badenoch, called the deal \u{201C}a humiliation\u{201D}.", "called"),
+            ("Kemi Badenoch described the talks as \u{201C}frank and useful\u{201D} on Monday.", "described"),
+        ] {
+            let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 7, day: 11))
+            let quote = extraction.quotes.first { !$0.reported }
+            #expect(quote?.speaker == "person:kemi-badenoch" && quote?.verb == verb, "\(extraction.quotes)")
+        }
+    }
+
     @Test func whatIsNotReportedSpeech() {
         #expect(reported("He said on Monday.") == [], "no clause")
         #expect(reported("The chairman said in a statement.") == [])
