@@ -92,6 +92,7 @@ public final class Lexicon: Sendable {
         var phrases: [String: [(tokens: [String], entries: [LexiconEntry])]] = [:]
         var index: [[String]: Int] = [:]
         var list: [(tokens: [String], entries: [LexiconEntry])] = []
+        var countryNames: [String: [String]] = [:]
         func add(_ phrase: String, _ entry: LexiconEntry) {
             let tokens = TokenizedText(phrase).tokens.map(\.text)
             guard !tokens.isEmpty else { return }
@@ -117,6 +118,23 @@ public final class Lexicon: Sendable {
             }
             for capital in country.capitals { add(capital, .capital(code: f[0], name: capital)) }
             for demonym in country.demonyms { add(demonym, .demonym(code: f[0])) }
+            countryNames[f[0]] = [f[2], f[3]] + items(f[6])
+        }
+        // A demonym several countries share ("American": the United States and the Northern Mariana Islands) names
+        // first the country one of whose names it starts from ("America"); between equals, the one whose name the
+        // other's contains ("Dutch": the Netherlands before the Caribbean Netherlands), then the first listed.
+        for at in list.indices where list[at].entries.count > 1 && list[at].entries.allSatisfy({ if case .demonym = $0 { true } else { false } }) {
+            let codes = list[at].entries.map { entry -> String in if case .demonym(let code) = entry { code } else { "" } }
+            let demonym = list[at].tokens.joined(separator: " ")
+            func affinity(_ code: String) -> Int {
+                (countryNames[code] ?? []).map { name in zip(name, demonym).prefix { $0 == $1 }.count }.max() ?? 0
+            }
+            func isParent(_ code: String) -> Int {
+                guard let name = countries[code]?.name else { return 0 }
+                return codes.contains { $0 != code && countries[$0]?.name.contains(name) == true } ? 1 : 0
+            }
+            let keys = codes.enumerated().map { (affinity($0.element), isParent($0.element), -$0.offset) }
+            list[at].entries = zip(list[at].entries, keys).sorted { $0.1 > $1.1 }.map(\.0)
         }
         var topicWords: [String: String] = [:]
         var topicPrefixes: [(String, String)] = []

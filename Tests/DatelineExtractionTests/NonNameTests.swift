@@ -168,6 +168,19 @@ import Testing
         #expect(extraction.quotes.contains { $0.reported && $0.speaker == "office:GB:prime-minister" && $0.text == "The UK and Ireland agreed a deal" })
     }
 
+    /// "American" is a demonym of the Northern Mariana Islands too, "Dutch" of the Caribbean Netherlands: they name
+    /// the United States and the Netherlands.
+    @Test func aSharedDemonymNamesTheCountryItComesFrom() {
+        for (body, country) in [
+            ("Toyota seeks to blunt the impact of American tariffs, its chief executive said.", "country:US"),
+            ("The Dutch government said on Tuesday that it would raise spending.", "country:NL"),
+            ("Indian officials said the talks had been useful.", "country:IN"),
+        ] {
+            let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 5, day: 14))
+            #expect(extraction.entities.filter { $0.kind == .country }.map(\.id) == [country], "\(body)")
+        }
+    }
+
     /// "the French president" is France's president, and says what they said; a company's president is no office.
     @Test func aLowerCaseHeadOfStateAfterACountry() throws {
         let extraction = ArticleExtractor().extract(
