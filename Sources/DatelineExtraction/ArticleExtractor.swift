@@ -164,9 +164,10 @@ struct ExtractionRun {
     }
 
     /// A place first met in capitals (a wire dateline's "WASHINGTON", "NEW YORK") is named in title case; short
-    /// capitals ("LA") are left as written. A later mention in running text names it as written there.
+    /// capitals, likelier an acronym ("LA", "TTP"), are left as written. A later mention in running text names it
+    /// as written there.
     static func placeName(_ written: String) -> String {
-        guard !written.contains(where: \.isLowercase), written.split(separator: " ").allSatisfy({ $0.count > 2 }) else { return written }
+        guard !written.contains(where: \.isLowercase), written.split(separator: " ").contains(where: { $0.count > 3 }) else { return written }
         return HeaderReading.titleCased(written)
     }
 

@@ -38,6 +38,24 @@ extension ExtractionRun {
         /// The sentences that speak of a visit in this engagement ("during Dar's official visit to Washington").
         var visitSentences: [Int] = []
         var killed: UInt32?
+
+        /// Takes in what a later sentence says of the same attack: its perpetrators, place, date, toll and sentence
+        /// (a bombing stays one).
+        mutating func absorbAttack(_ other: Draft) {
+            for id in other.others where !self.others.contains(id) { self.others.append(id) }
+            self.place = self.place ?? other.place
+            self.date = self.date ?? other.date
+            self.killed = max(self.killed ?? 0, other.killed ?? 0) == 0 ? nil : max(self.killed ?? 0, other.killed ?? 0)
+            if other.code == "183" { self.code = "183" }
+            self.sentences.append(contentsOf: other.sentences)
+        }
+    }
+
+    /// Whether sentence `s` speaks of an attack as of one already reported: "the attack", "this bombing".
+    func namesAnAttackAgain(in s: Int) -> Bool {
+        let range = self.text.sentences[s].tokens
+        guard let at = range.first(where: { !self.inQuote[$0] && !self.wordClasses[$0].isDisjoint(with: .violence) }), at > range.lowerBound else { return false }
+        return ["the", "this", "that"].contains(self.lower[at - 1])
     }
 
     /// Whether sentence `s` speaks of a visit that happened (not one intended, not a quoted one).
@@ -47,9 +65,12 @@ extension ExtractionRun {
         }
     }
 
-    func sentenceEntities(_ s: Int, prefix: String) -> [String] {
+    /// The entities sentence `s` mentions outside quotations, in order; with `afterDateline`, not those of the
+    /// dateline opening the body (where the story was filed, not where what it reports happened).
+    func sentenceEntities(_ s: Int, prefix: String, afterDateline: Bool = false) -> [String] {
         var out: [String] = []
-        for t in self.text.sentences[s].tokens where !self.inQuote[t] {
+        let range = afterDateline ? self.afterDateline(self.text.sentences[s].tokens) : self.text.sentences[s].tokens
+        for t in range where !self.inQuote[t] {
             for id in self.tokenEntities[t] where id.hasPrefix(prefix) && !out.contains(id) { out.append(id) }
         }
         return out
@@ -165,7 +186,18 @@ extension ExtractionRun {
                     drafts.append(Draft(code: "010", trigger: nil, persons: [], others: others, place: nil, date: self.sentenceDate(s), sentences: [s], isBackReference: false))
                 }
             }
-            if let draft = self.attack(in: s) ?? self.agreement(in: s) { drafts.append(draft) }
+            if let attack = self.attack(in: s) {
+                // "The attack in the town of Bannu … was claimed by …": the attack the story has reported already.
+                if let earlier = drafts.lastIndex(where: { $0.code == "180" || $0.code == "183" }), self.namesAnAttackAgain(in: s),
+                   attack.date == nil || attack.date?.value == drafts[earlier].date?.value
+                {
+                    drafts[earlier].absorbAttack(attack)
+                } else {
+                    drafts.append(attack)
+                }
+            } else if let agreement = self.agreement(in: s) {
+                drafts.append(agreement)
+            }
             // Engagements.
             guard let (trigger, at) = self.trigger(in: s) else { continue }
             var persons = self.sentenceEntities(s, prefix: "person:")
@@ -212,6 +244,12 @@ extension ExtractionRun {
         // Codes for engagements, from the trigger and where it happened relative to who took part.
         var events: [ExtractedEvent] = []
         for var draft in drafts {
+            // An attack reported from the dateline's place with no other place said happened there.
+            if draft.code == "180" || draft.code == "183", draft.place == nil, draft.sentences.first == 0,
+               let dateline = self.sentenceEntities(0, prefix: "place:").first(where: { !self.sentenceEntities(0, prefix: "place:", afterDateline: true).contains($0) })
+            {
+                draft.place = dateline
+            }
             // A statement made "following the meeting" is dated by the engagement its sentence reports (not one
             // the text says was made "earlier").
             if draft.code == "010", draft.date == nil,

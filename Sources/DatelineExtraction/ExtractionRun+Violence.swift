@@ -5,7 +5,7 @@ import DatelineProtocol
 /// 26 civilians"; "the announcement of a recent trade agreement").
 extension ExtractionRun {
     static let attackWords: Set<String> = ["attack", "attacks", "massacre", "ambush", "shooting", "assault", "raid"]
-    static let bombingWords: Set<String> = ["bombing", "bombings", "blast", "blasts", "explosion", "explosions", "bomb"]
+    static let bombingWords: Set<String> = ["bombing", "bombings", "blast", "blasts", "explosion", "explosions", "bomb", "bomber", "bombers"]
     static let agreementWords: Set<String> = ["agreement", "agreements", "accord", "accords", "treaty", "pact", "deal"]
     static let agreementVerbs: Set<String> = ["signed", "sign", "signing", "reached", "concluded", "announced", "announcement", "struck", "ratified"]
 
@@ -21,7 +21,8 @@ extension ExtractionRun {
         let code = self.wordClasses[at].contains(.bombing) ? "183" : "180"
         let killed = self.killed(in: range)
         let organisations = self.sentenceEntities(s, prefix: "org:")
-        let places = self.sentenceEntities(s, prefix: "place:")
+        // Where the attack happened, not where the story was filed (a later sentence may say; else the dateline).
+        let places = self.sentenceEntities(s, prefix: "place:", afterDateline: true)
         guard killed != nil || !organisations.isEmpty || !places.isEmpty else { return nil }
         var others = organisations
         for place in places { if let country = self.entities[place]?.country, !others.contains("country:\(country)") { others.append("country:\(country)") } }

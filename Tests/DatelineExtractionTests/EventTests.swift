@@ -67,6 +67,28 @@ import Testing
         #expect(!later.entities.contains { $0.id == "person:xi" })
     }
 
+    /// A wire story's attack: "The attack in …" a sentence later is the same one (its place and perpetrators join it);
+    /// the dateline is where the story was filed, the attack's place only when no other is said.
+    @Test func anAttackNamedAgainIsTheSameAttack() throws {
+        let body = """
+            PESHAWAR, Pakistan (AP) — A suicide bomber blew himself up at a crowded market on Saturday, killing at least \
+            12 people, police said.
+            The attack in the town of Bannu, near the Afghan border, was claimed by the Taliban.
+            """
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2025, month: 3, day: 8), datelinePlace: "PESHAWAR, Pakistan")
+        let attacks = extraction.events.filter { $0.code == "183" || $0.code == "180" }
+        #expect(attacks.count == 1, "\(attacks)")
+        let attack = try #require(attacks.first)
+        #expect(attack.code == "183" && attack.killed == 12 && attack.date == "2025-03-08")
+        #expect(attack.place == "place:bannu" && attack.participants.contains("org:taliban"))
+        #expect(attack.sentences.count == 2)
+        let filed = ArticleExtractor().extract(
+            body: "PESHAWAR, Pakistan (AP) — A bomb killed five people at a market on Saturday, police said.",
+            published: CivilDate(year: 2025, month: 3, day: 8), datelinePlace: "PESHAWAR, Pakistan"
+        )
+        #expect(filed.events.first { $0.code == "183" }?.place == "place:peshawar")
+    }
+
     @Test func officesTakePartWhenNoOneIsNamed() throws {
         let meeting = try #require(extraction.events.last)
         #expect(meeting.code == "040")
