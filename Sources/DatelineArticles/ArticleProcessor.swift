@@ -59,11 +59,7 @@ public struct ArticleProcessor: Sendable {
         article.tags = submission.tags.compactMap(clean)
         if article.datelinePlace == nil, let first = article.paragraphs.first, let dateline = PlainTextArticleParser.leadingDatelineParts(first) {
             article.datelinePlace = dateline.place
-            if article.publishedAt == nil, let date = dateline.date {
-                article.publishedAt = date.date
-                article.publishedAtPrecision = date.precision
-                article.timeZone = date.timeZone
-            }
+            if article.publishedAt == nil, let date = dateline.date { PlainTextArticleParser.apply(date, to: &article) }
         }
         if article.language == nil {
             article.language = LanguageGuess.guess(article.paragraphs.joined(separator: " "))

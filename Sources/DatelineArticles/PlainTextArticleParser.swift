@@ -81,7 +81,7 @@ public enum PlainTextArticleParser {
         return article
     }
 
-    private static func apply(_ date: ArticleDates.Parsed, to article: inout ParsedArticle) {
+    static func apply(_ date: ArticleDates.Parsed, to article: inout ParsedArticle) {
         article.publishedAt = date.date
         article.publishedAtPrecision = date.precision
         article.timeZone = date.timeZone
@@ -117,11 +117,8 @@ public enum PlainTextArticleParser {
         return (place, date, rest)
     }
 
-    /// `Washington, D.C. – United States Secretary...` → `Washington, D.C.`; see ``leadingDatelineParts(_:)``.
-    static func leadingDateline(_ paragraph: String) -> String? { self.leadingDatelineParts(paragraph)?.place }
-
     /// The dateline opening a paragraph, up to its spaced dash: the place, and the date when the dateline has one
-    /// with its year. Besides `Washington, D.C. – …`, the wire services' shapes: `WASHINGTON, March 5 - …`,
+    /// with its year. Besides `Washington, D.C. – …` (→ `Washington, D.C.`), the wire services' shapes: `WASHINGTON, March 5 - …`,
     /// `LONDON, Aug 4, 2025 (Reuters) - …`, `PARIS (AFP) — …` (the date and the agency's credit are not the place).
     package static func leadingDatelineParts(_ paragraph: String) -> (place: String, date: ArticleDates.Parsed?)? {
         for (offset, character) in paragraph.prefix(80).enumerated() where self.dashes.contains(character) {

@@ -63,6 +63,8 @@ struct ExtractionRun {
     let text: TokenizedText
     let published: CivilDate?
     var datelinePlace: String?
+    /// The body's first token after the dateline that opens it (0 when it opens with none; set when the run starts).
+    var bodyStart = 0
     let lower: [String]
 
     var entities: [String: ExtractedEntity] = [:]
@@ -191,6 +193,7 @@ struct ExtractionRun {
 
     mutating func run() -> ArticleExtraction {
         self.findTimes()
+        self.bodyStart = self.datelineEnd()
         self.coverDatelineCredit()
         self.findQuoteSpans()
         self.findAcronymDefinitions()
@@ -714,8 +717,6 @@ struct ExtractionRun {
         for name in names where self.personNames[name] == nil && self.organisationNames[name] == nil { self.organisationNames[name] = id }
     }
 
-    /// Makes a tagger span a mention unless a rule covered its words, a time expression holds them, or it is a
-    /// capitalised word opening a sentence that the text also writes in lower case.
     /// Whether the text writes `word` (lower-cased) in lower case somewhere; `words` keeps the text's lower-case
     /// words once gathered.
     func writesInLowerCase(_ word: String, words: inout Set<String>?) -> Bool {
@@ -725,6 +726,8 @@ struct ExtractionRun {
         return words!.contains(word)
     }
 
+    /// Makes a tagger span a mention unless a rule covered its words, a time expression holds them, or it is a
+    /// capitalised word opening a sentence that the text also writes in lower case.
     mutating func adoptModelSpan(_ span: (first: Int, last: Int, type: String), lowercaseWords: inout Set<String>?) {
         let range = self.text.sentences[self.tokens[span.first].sentence].tokens
         var first = span.first

@@ -45,7 +45,7 @@ extension ExtractionRun {
             for id in other.others where !self.others.contains(id) { self.others.append(id) }
             self.place = self.place ?? other.place
             self.date = self.date ?? other.date
-            self.killed = max(self.killed ?? 0, other.killed ?? 0) == 0 ? nil : max(self.killed ?? 0, other.killed ?? 0)
+            self.killed = [self.killed, other.killed].compactMap { $0 }.filter { $0 > 0 }.max()
             if other.code == "183" { self.code = "183" }
             self.sentences.append(contentsOf: other.sentences)
         }
@@ -245,10 +245,8 @@ extension ExtractionRun {
         var events: [ExtractedEvent] = []
         for var draft in drafts {
             // An attack reported from the dateline's place with no other place said happened there.
-            if draft.code == "180" || draft.code == "183", draft.place == nil, draft.sentences.first == 0,
-               let dateline = self.sentenceEntities(0, prefix: "place:").first(where: { !self.sentenceEntities(0, prefix: "place:", afterDateline: true).contains($0) })
-            {
-                draft.place = dateline
+            if draft.code == "180" || draft.code == "183", draft.place == nil, draft.sentences.first == 0, self.bodyStart > 0 {
+                draft.place = self.tokenEntities[0..<self.bodyStart].joined().first { $0.hasPrefix("place:") }
             }
             // A statement made "following the meeting" is dated by the engagement its sentence reports (not one
             // the text says was made "earlier").

@@ -46,23 +46,32 @@ extension ExtractionRun {
         self.quotes.sort { $0.start < $1.start }
     }
 
+    static let datelineDashes: Set<String> = ["-", "\u{2013}", "\u{2014}", "\u{2015}", "\u{2012}"]
+
+    /// Where the body starts after the dateline that opens it ("WASHINGTON, March 5 - Baker met …": at "Baker"),
+    /// 0 when it opens with none: the token after the first spaced dash, when the words before it start with the
+    /// article's dateline place and the first sentence goes on after it.
+    func datelineEnd() -> Int {
+        guard let place = self.datelinePlace, !place.isEmpty, let first = self.text.sentences.first?.tokens else { return 0 }
+        for k in first.prefix(24).dropFirst() where self.tokens[k].kind == .punctuation && Self.datelineDashes.contains(self.tokens[k].text) {
+            guard !self.tokens[k].isJoinedToPrevious else { continue }
+            guard self.text.text(tokens: first.lowerBound, k - 1).hasPrefix(place), k + 1 < first.upperBound else { return 0 }
+            return k + 1
+        }
+        return 0
+    }
+
     /// The body's first sentence without the dateline that opens it ("WASHINGTON, March 5 - Baker met …, a
     /// spokesman said": what the spokesman said starts at "Baker"); any other sentence as it is.
     func afterDateline(_ range: Range<Int>) -> Range<Int> {
-        guard range.lowerBound == 0, let place = self.datelinePlace, !place.isEmpty else { return range }
-        for k in range.prefix(24).dropFirst() where self.tokens[k].kind == .punctuation && ["-", "\u{2013}", "\u{2014}", "\u{2015}", "\u{2012}"].contains(self.tokens[k].text) {
-            guard !self.tokens[k].isJoinedToPrevious else { continue }
-            guard self.text.text(tokens: range.lowerBound, k - 1).hasPrefix(place), k + 1 < range.upperBound else { return range }
-            return (k + 1)..<range.upperBound
-        }
-        return range
+        range.lowerBound == 0 && self.bodyStart > 0 ? self.bodyStart..<range.upperBound : range
     }
 
     /// An agency's credit in the dateline opening the body ("BEIJING (AP) —", "LONDON, Aug 4 (Reuters) -") says who
     /// filed the story, not whom it is about: its tokens are no mention of anything.
     mutating func coverDatelineCredit() {
-        guard let first = self.text.sentences.first?.tokens, case let body = self.afterDateline(first), body.lowerBound > first.lowerBound else { return }
-        let dateline = first.lowerBound..<(body.lowerBound - 1)
+        guard self.bodyStart > 0 else { return }
+        let dateline = 0..<(self.bodyStart - 1)
         guard let open = dateline.last(where: { self.tokens[$0].text == "(" }),
               let close = (open..<dateline.upperBound).first(where: { self.tokens[$0].text == ")" })
         else { return }

@@ -124,7 +124,7 @@ public final class Lexicon: Sendable {
         // first the country one of whose names it starts from ("America"); between equals, the one whose name the
         // other's contains ("Dutch": the Netherlands before the Caribbean Netherlands), then the first listed.
         for at in list.indices where list[at].entries.count > 1 && list[at].entries.allSatisfy({ if case .demonym = $0 { true } else { false } }) {
-            let codes = list[at].entries.map { entry -> String in if case .demonym(let code) = entry { code } else { "" } }
+            let codes = list[at].entries.compactMap { entry -> String? in if case .demonym(let code) = entry { code } else { nil } }
             let demonym = list[at].tokens.joined(separator: " ")
             func affinity(_ code: String) -> Int {
                 (countryNames[code] ?? []).map { name in zip(name, demonym).prefix { $0 == $1 }.count }.max() ?? 0
