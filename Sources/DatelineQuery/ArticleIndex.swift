@@ -59,6 +59,7 @@ final class ArticleIndex {
         /// The publication time's `Double` bit pattern, or ``noDate``.
         case publishedAt = 1
 
+        /// No publication time: a NaN's bit pattern, so that no date comparison accepts it.
         static let noDate = UInt64.max
     }
 
@@ -156,34 +157,41 @@ final class ArticleIndex {
 
     /// The documents of `documents` (ascending) published within `from...to` (a missing bound is open; an
     /// article without a date is outside any range with a bound), that `allowed` holds when given: one pass, a
-    /// segment's run of documents read from its column's mapped bytes in a tight loop.
+    /// segment's run of documents read from its column's mapped bytes in a tight loop without a branch per
+    /// document (a range keeps an unpredictable share of them).
     func filter(_ documents: [UInt32], from: Double?, to: Double?, allowed: DocumentBits?) -> [UInt32] {
         let lower = from ?? -.infinity
         let upper = to ?? .infinity
         let dated = from != nil || to != nil
-        var kept: [UInt32] = []
-        kept.reserveCapacity(documents.count)
-        var index = 0
-        while index < documents.count {
-            let first = Int(documents[index])
-            guard dated, case .segment(let segment, let local)? = self.locate(first) else {
-                // A buffer's article (or none): the general path, one document.
-                if allowed?.contains(first) ?? true, !dated || Self.within(self.publishedAt(first), lower, upper) { kept.append(documents[index]) }
-                index += 1
-                continue
+        return [UInt32](unsafeUninitializedCapacity: documents.count) { kept, keptCount in
+            var count = 0
+            var index = 0
+            while index < documents.count {
+                let first = Int(documents[index])
+                guard dated, case .segment(let segment, let local)? = self.locate(first) else {
+                    // A buffer's article (or none): the general path, one document.
+                    if allowed?.contains(first) ?? true, !dated || Self.within(self.publishedAt(first), lower, upper) {
+                        kept[count] = documents[index]
+                        count += 1
+                    }
+                    index += 1
+                    continue
+                }
+                let start = first - local
+                let end = UInt32(start + segment.documentCount)
+                let column = segment.columnBytes(Column.publishedAt.rawValue)
+                while index < documents.count, documents[index] < end {
+                    let document = documents[index]
+                    index += 1
+                    if let allowed, !allowed.contains(Int(document)) { continue }
+                    // No date is a NaN (``Column/noDate``), which no comparison accepts.
+                    let time = Double(bitPattern: UInt64(littleEndian: column.loadUnaligned(fromByteOffset: 8 * (Int(document) - start), as: UInt64.self)))
+                    kept[count] = document
+                    count += (time >= lower ? 1 : 0) & (time <= upper ? 1 : 0)
+                }
             }
-            let start = first - local
-            let end = UInt32(start + segment.documentCount)
-            let column = segment.columnBytes(Column.publishedAt.rawValue)
-            while index < documents.count, documents[index] < end {
-                let document = documents[index]
-                index += 1
-                if let allowed, !allowed.contains(Int(document)) { continue }
-                let bits = UInt64(littleEndian: column.loadUnaligned(fromByteOffset: 8 * (Int(document) - start), as: UInt64.self))
-                if bits != Column.noDate, Self.within(Double(bitPattern: bits), lower, upper) { kept.append(document) }
-            }
+            keptCount = count
         }
-        return kept
     }
 
     @inline(__always)
@@ -448,10 +456,10 @@ extension ArticleIndex {
         }
     }
 
-    /// The manifest entry naming the segments' format, and the format this version writes and reads (2: with the
-    /// entity annex).
+    /// The manifest entry naming the segments' format, and the format this version writes and reads (3: postings
+    /// blocks with chunk checkpoints; 2: with the entity annex).
     static let formatKey = "format"
-    static let format = "2"
+    static let format = "3"
 
     /// Adjacent segments a merge should combine now, oldest first, or nil (see ``MergePolicy``).
     func mergeCandidates(factor: Int, minimumDocuments: Int) -> [IndexSegment]? {

@@ -76,18 +76,16 @@ extension IndexReader {
         let leader = infos.indices.min { infos[$0].documentFrequency < infos[$1].documentFrequency }!
         scratch.seekers.removeAll(keepingCapacity: true)
         for info in infos { scratch.seekers.append(try segment.blockPostings(of: info, below: limit)) }
-        let filtered: [UInt32]?
         if let accept {
-            // The filter first, on the leader's documents: the terms are sought only for those it keeps.
-            var leading = try segment.blockPostings(of: infos[leader], below: limit)
-            scratch.documents.removeAll(keepingCapacity: true)
-            while let document = try leading.next() { scratch.documents.append(UInt32(base) + document) }
-            filtered = accept(scratch.documents)
-        } else {
-            filtered = nil
-        }
-        if let filtered {
-            for document in filtered where try !scratch.count(document - UInt32(base), base: UInt32(base), into: &key) { break }
+            // The filter first, on the leader's documents a block at a time: the terms are sought only for those it
+            // keeps, the leader's among the documents it has just decoded.
+            let base = UInt32(base)
+            while true {
+                scratch.documents.removeAll(keepingCapacity: true)
+                guard try scratch.seekers[leader].nextBlock(into: &scratch.documents) else { break }
+                for index in scratch.documents.indices { scratch.documents[index] += base }
+                for document in accept(scratch.documents) where try !scratch.count(document - base, base: base, into: &key) { return }
+            }
         } else {
             // The leader's own cursor walks its documents and is then on each it seeks.
             while let document = try scratch.seekers[leader].next() {

@@ -527,6 +527,34 @@ struct PostingsFormatTests {
         }
     }
 
+    /// A chunk checkpoint that disagrees with its block is an error for a cursor that trusts it (its document) and
+    /// for a walk through every document (its document and its positions offset, as a merge copies them).
+    @Test func aCheckpointThatDisagreesWithItsBlockIsAnError() throws {
+        let list = Self.list(300)
+        var positions: [UInt8] = []
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
+        let checkpoint = 1 + 3 * PostingsFormat.skipEntrySize  // the first block's first, after the block count and skip entries
+        let lastOfFirstChunk = list.documents[PostingsFormat.chunkSize - 1]
+        #expect(bytes[checkpoint..<(checkpoint + 4)].elementsEqual(withUnsafeBytes(of: lastOfFirstChunk.littleEndian, Array.init)))
+        for (byte, cursorNotices) in [(checkpoint, true), (checkpoint + 4, false)] {  // its document, its positions offset
+            var damaged = bytes
+            damaged[byte] &+= 1
+            try damaged.withUnsafeBytes { postings in
+                try positions.withUnsafeBytes { positionBytes in
+                    #expect(throws: IndexFormatError.self) {
+                        _ = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: positionBytes)
+                    }
+                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: 300, limit: .max, positions: positionBytes)
+                    if cursorNotices {
+                        #expect(throws: IndexFormatError.self) { _ = try cursor.seek(list.documents[PostingsFormat.chunkSize + 3]) }
+                    } else {
+                        #expect(try cursor.seek(list.documents[PostingsFormat.chunkSize + 3]))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func aSkipEntryThatDisagreesWithItsBlockIsAnError() {
         let list = Self.list(300)
         var positions: [UInt8] = []

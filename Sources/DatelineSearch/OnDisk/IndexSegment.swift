@@ -499,6 +499,14 @@ package final class IndexSegment: Sendable {
             } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
         }
 
+        /// Appends the next block's documents to `documents` and stays before them (see
+        /// ``PostingsFormat/BlockCursor/nextBlock(into:)``); false past the last block.
+        package mutating func nextBlock(into documents: inout [UInt32]) throws(DatelineStorageError) -> Bool {
+            do throws(IndexFormatError) {
+                return try self.cursor.nextBlock(into: &documents)
+            } catch { throw self.segment.failure(error, in: self.segment.postingsFile) }
+        }
+
         /// The title and body frequencies in the document the last successful seek found.
         package mutating func frequencies() throws(DatelineStorageError) -> (title: UInt32, body: UInt32) {
             do throws(IndexFormatError) {

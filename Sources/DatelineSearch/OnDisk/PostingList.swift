@@ -63,13 +63,23 @@ package struct PostingList: Sendable, Equatable {
 /// A term's postings (at the offset its dictionary entry gives): `varint blockCount`, then one 24-byte skip
 /// entry per block (u32 last document, u32 offset of the block's data from the end of the skip entries, u64
 /// offset of the block's first positions in the positions file, u32 highest title frequency, u32 highest body
-/// frequency), then the blocks. A block holds up to ``blockSize`` documents: their gaps (the first from one past
-/// the previous block's last document, or from 0; each next minus one), their title frequencies and their body
-/// frequencies, each bit-packed (``BitPacking``). Positions: per document, its title positions then its body
+/// frequency), then the blocks. A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: first,
+/// for each chunk after the first, a checkpoint (u32 the previous chunk's last document, u32 the offset of the
+/// chunk's first positions from the block's), then the documents' gaps (the first from one past the previous
+/// block's last document, or from 0; each next minus one), their title frequencies and their body frequencies,
+/// each bit-packed (``BitPacking``). A seek decodes only the chunk its document is in and steps over the
+/// positions of that chunk's earlier documents only. Positions: per document, its title positions then its body
 /// positions, each list as varint gaps from the previous position (the first from 0).
 enum PostingsFormat {
     static let blockSize = 128
     static let skipEntrySize = 24
+    /// Documents per chunk of a block (a cursor decodes a block a chunk at a time).
+    static let chunkSize = 32
+    static let checkpointSize = 8
+
+    /// The chunks of a block of `entries` documents.
+    @inline(__always)
+    static func chunks(_ entries: Int) -> Int { (entries + self.chunkSize - 1) / self.chunkSize }
 
     struct SkipEntry {
         var lastDocument: UInt32
@@ -104,6 +114,8 @@ enum PostingsFormat {
         private var documents: [UInt32] = []
         private var titles: [UInt32] = []
         private var bodies: [UInt32] = []
+        /// Each document's first positions byte, from the block's.
+        private var positionOffsets: [UInt64] = []
         private var blockPositionsStart: UInt64 = 0
         private var previousEnd: UInt32 = 0  // one past the previous block's last document
         private var lastDocument: UInt32?
@@ -118,6 +130,7 @@ enum PostingsFormat {
             self.documents.reserveCapacity(PostingsFormat.blockSize)
             self.titles.reserveCapacity(PostingsFormat.blockSize)
             self.bodies.reserveCapacity(PostingsFormat.blockSize)
+            self.positionOffsets.reserveCapacity(PostingsFormat.blockSize)
         }
 
         /// Positions bytes not handed out yet.
@@ -132,6 +145,7 @@ enum PostingsFormat {
             self.documents.append(document)
             self.titles.append(titleFrequency)
             self.bodies.append(bodyFrequency)
+            self.positionOffsets.append(self.positionsProduced - self.blockPositionsStart)
             self.pendingPositions.append(contentsOf: positions)
             self.positionsProduced += UInt64(positions.count)
             self.count += 1
@@ -155,6 +169,13 @@ enum PostingsFormat {
                 lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart,
                 maximumTitleFrequency: maximumTitle, maximumBodyFrequency: maximumBody
             ))
+            for chunk in 1..<max(1, PostingsFormat.chunks(self.documents.count)) {
+                let first = chunk * PostingsFormat.chunkSize
+                // A block's positions are those of at most 128 articles of bounded size: far below 4 GB.
+                guard let offset = UInt32(exactly: self.positionOffsets[first]) else { preconditionFailure("a block's positions past 4 GB") }
+                self.data.appendLittleEndian(self.documents[first - 1])
+                self.data.appendLittleEndian(offset)
+            }
             var expected = self.previousEnd
             for index in self.documents.indices {
                 let document = self.documents[index]
@@ -168,6 +189,7 @@ enum PostingsFormat {
             self.documents.removeAll(keepingCapacity: true)
             self.titles.removeAll(keepingCapacity: true)
             self.bodies.removeAll(keepingCapacity: true)
+            self.positionOffsets.removeAll(keepingCapacity: true)
         }
 
         /// The term's postings bytes (take the last positions first).
@@ -190,10 +212,10 @@ enum PostingsFormat {
 
     /// Walks a term's postings a block at a time, reading a block only when a document asked for may be in it
     /// (its skip entry's last document is at or past it), so an intersection led by a rarer term reads only the
-    /// blocks it lands in; within a block, documents are decoded only as far as the search has gone (a sought
-    /// document early in a block leaves the rest packed), frequencies only once a found document's are asked
-    /// for; reads the positions of the documents it finds, stepping over those of the others in the block.
-    /// Documents at or past `limit` are not there.
+    /// blocks it lands in; within a block, only the chunks a search lands in are decoded (a chunk's checkpoint
+    /// says where it ends), frequencies only once a found document's are asked for; reads the positions of the
+    /// documents it finds, stepping over those of the chunk's earlier documents. Documents at or past `limit` are
+    /// not there.
     struct BlockCursor {
         private let postings: UnsafeRawBufferPointer
         private let positions: UnsafeRawBufferPointer
@@ -205,16 +227,19 @@ enum PostingsFormat {
         private var block = -1
         private var entries = 0
         private var entry = 0  // the entry of the block sought last
+        /// The loaded block's chunks (``PostingsFormat/chunkSize`` documents each), and where its checkpoints are.
+        private var chunks = 0
+        private var checkpoints = 0
+        /// One past the previous block's last document (the block's first gap counts from it).
+        private var blockBase: UInt32 = 0
         /// The loaded block's packed document gaps, title and body frequencies.
         private var packedDocuments: BitPacking.Packed?
         private var packedTitles: BitPacking.Packed?
         private var packedBodies: BitPacking.Packed?
-        /// How many of the block's documents are decoded (into ``documents``, as document numbers), and of its
-        /// frequencies.
-        private var decodedDocuments = 0
-        private var decodedFrequencies = 0
-        /// One past the last decoded document (the next one's gap counts from it).
-        private var nextBase: UInt32 = 0
+        /// Which of the block's chunks have their documents (as document numbers), and their frequencies, decoded:
+        /// bit `c` for chunk `c`.
+        private var decodedDocuments: UInt32 = 0
+        private var decodedFrequencies: UInt32 = 0
         /// The loaded block's documents, title and body frequencies: one allocation per cursor, not three
         /// arrays (a query makes a cursor per term and segment), copied before a write when a copy of the
         /// cursor shares it, so cursors keep value semantics.
@@ -222,6 +247,8 @@ enum PostingsFormat {
         private var documents: UnsafeMutablePointer<UInt32> { self.buffer.elements }
         private var titles: UnsafeMutablePointer<UInt32> { self.buffer.elements + PostingsFormat.blockSize }
         private var bodies: UnsafeMutablePointer<UInt32> { self.buffer.elements + 2 * PostingsFormat.blockSize }
+        /// The block's positions start in the positions file.
+        private var blockPositions = 0
         private var positionEntry = 0  // the entry whose positions start at positionOffset
         /// Whether the last call was a ``seek(_:)`` that found its document (frequencies and positions are then
         /// those of `entry`).
@@ -243,57 +270,64 @@ enum PostingsFormat {
             self.postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize, as: UInt32.self)
         }
 
-        /// Moves to `block`: bounds its packed values, decodes none.
+        /// The last document of the loaded block's chunk `chunk`.
+        @inline(__always)
+        private func lastDocument(chunk: Int) -> UInt32 {
+            guard chunk + 1 < self.chunks else { return self.lastDocument(self.block) }
+            return self.postings.littleEndian(at: self.checkpoints + chunk * PostingsFormat.checkpointSize, as: UInt32.self)
+        }
+
+        /// Moves to `block`: bounds its checkpoints and packed values, decodes none.
         private mutating func load(_ block: Int) throws(IndexFormatError) {
             let skip = self.skipStart + block * PostingsFormat.skipEntrySize
             let entries = min(PostingsFormat.blockSize, self.count - block * PostingsFormat.blockSize)
             guard entries > 0 else { throw IndexFormatError("block \(block) of a term of \(self.count) documents is empty") }
             var cursor = ByteCursor(self.postings, at: self.dataStart + Int(self.postings.littleEndian(at: skip + 4, as: UInt32.self)))
+            self.chunks = PostingsFormat.chunks(entries)
+            self.checkpoints = cursor.position
+            _ = try cursor.bytes((self.chunks - 1) * PostingsFormat.checkpointSize)
             self.packedDocuments = try BitPacking.Packed(&cursor, count: entries)
             self.packedTitles = try BitPacking.Packed(&cursor, count: entries)
             self.packedBodies = try BitPacking.Packed(&cursor, count: entries)
-            self.nextBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
+            self.blockBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
             self.decodedDocuments = 0
             self.decodedFrequencies = 0
             self.block = block
             self.entries = entries
             self.entry = 0
             self.positionEntry = 0
-            self.positionOffset = Int(truncatingIfNeeded: self.postings.littleEndian(at: skip + 8, as: UInt64.self))
+            let blockPositions = self.postings.littleEndian(at: skip + 8, as: UInt64.self)
+            guard blockPositions <= UInt64(self.positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
+            self.blockPositions = Int(blockPositions)
+            self.positionOffset = self.blockPositions
         }
 
-        /// Decodes the loaded block's documents through entry `entry` (a few more at a time); once the last is
-        /// decoded, checks it against the block's skip entry.
-        private mutating func decodeDocuments(through entry: Int) throws(IndexFormatError) {
-            guard entry >= self.decodedDocuments, let packed = self.packedDocuments else { return }
+        /// Decodes the documents of the loaded block's chunk `chunk` (unless they are) and checks the last against
+        /// the chunk's checkpoint.
+        @inline(__always)
+        private mutating func decodeDocuments(chunk: Int) throws(IndexFormatError) {
+            guard self.decodedDocuments & (1 << UInt32(chunk)) == 0, let packed = self.packedDocuments else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            let end = min(self.entries, max(entry + 1, self.decodedDocuments + 32))
-            let documents = self.documents
-            packed.decode(self.decodedDocuments..<end, into: documents)
-            var document = self.nextBase
-            for index in self.decodedDocuments..<end {
-                document = document &+ documents[index]
-                documents[index] = document
-                document &+= 1
-            }
-            self.nextBase = document
-            self.decodedDocuments = end
-            if end == self.entries, documents[end - 1] != self.lastDocument(self.block) {
-                throw IndexFormatError("block \(self.block) ends at document \(documents[end - 1]), its skip entry says \(self.lastDocument(self.block))")
+            let first = chunk * PostingsFormat.chunkSize
+            let end = min(self.entries, first + PostingsFormat.chunkSize)
+            let base = chunk == 0 ? self.blockBase : self.lastDocument(chunk: chunk - 1) &+ 1
+            let next = packed.decodeAscending(first..<end, from: base, into: self.documents)
+            self.decodedDocuments |= 1 << UInt32(chunk)
+            guard next &- 1 == self.lastDocument(chunk: chunk) else {
+                throw IndexFormatError("block \(self.block) chunk \(chunk) ends at document \(next &- 1), its checkpoint says \(self.lastDocument(chunk: chunk))")
             }
         }
 
-        /// Decodes the loaded block's title and body frequencies through entry `entry`, at least 32 more at a time:
-        /// a phrase reads a few documents' positions in a block (and steps over the positions of those before
-        /// them, which needs their frequencies, not the rest of the block's); an intersection that scores every
-        /// document it finds reads them in a few steps.
-        private mutating func decodeFrequencies(through entry: Int) {
-            guard entry >= self.decodedFrequencies, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
+        /// Decodes the title and body frequencies of the loaded block's chunk `chunk` (unless they are).
+        @inline(__always)
+        private mutating func decodeFrequencies(chunk: Int) {
+            guard self.decodedFrequencies & (1 << UInt32(chunk)) == 0, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            let range = self.decodedFrequencies..<min(self.entries, max(entry + 1, self.decodedFrequencies + 32))
+            let first = chunk * PostingsFormat.chunkSize
+            let range = first..<min(self.entries, first + PostingsFormat.chunkSize)
             titles.decode(range, into: self.titles)
             bodies.decode(range, into: self.bodies)
-            self.decodedFrequencies = range.upperBound
+            self.decodedFrequencies |= 1 << UInt32(chunk)
         }
 
         /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
@@ -310,16 +344,17 @@ enum PostingsFormat {
                 }
                 if next != self.block { try self.load(next) }
             }
-            // The block's last document is at or past the target: the scan stops within it, decoding as it goes.
-            while self.entry < self.entries {
-                if self.entry >= self.decodedDocuments { try self.decodeDocuments(through: self.entry) }
-                let (documents, decoded) = (self.documents, self.decodedDocuments)
-                var entry = self.entry
-                while entry < decoded, documents[entry] < target { entry += 1 }
-                self.entry = entry
-                if entry < decoded { break }
-            }
-            self.found = self.entry < self.entries && self.documents[self.entry] == target
+            // The block's last document is at or past the target: so is the last of the chunk found here, and the
+            // scan stops within that chunk.
+            var chunk = self.entry / PostingsFormat.chunkSize
+            while chunk + 1 < self.chunks, self.lastDocument(chunk: chunk) < target { chunk += 1 }
+            try self.decodeDocuments(chunk: chunk)
+            let end = min(self.entries, (chunk + 1) * PostingsFormat.chunkSize)
+            var entry = max(self.entry, chunk * PostingsFormat.chunkSize)
+            let documents = self.documents
+            while entry < end, documents[entry] < target { entry += 1 }
+            self.entry = min(entry, self.entries - 1)
+            self.found = entry < end && documents[entry] == target
             return self.found
         }
 
@@ -341,8 +376,7 @@ enum PostingsFormat {
                 }
                 try self.load(self.block + 1)
             }
-            // A walk reads every document of the block: all are decoded at once.
-            if self.entry >= self.decodedDocuments { try self.decodeDocuments(through: self.entries - 1) }
+            try self.decodeDocuments(chunk: self.entry / PostingsFormat.chunkSize)
             let document = self.documents[self.entry]
             guard document < self.limit else {
                 self.block = self.blockCount
@@ -351,12 +385,37 @@ enum PostingsFormat {
             return document
         }
 
-        /// The title and body frequencies of the document the last successful ``seek(_:)`` found (the block's
-        /// are decoded on the first call: a seek alone decodes none, as an intersection that finds a document
-        /// in one term but not the next needs none).
+        /// Moves to the next block (the first, at the start), decodes all its documents, appends those below the
+        /// limit to `documents` and stays before the block's first: seeking them next decodes nothing more (a
+        /// filtered walk reads a block's documents, keeps some, then seeks those). False past the last block.
+        mutating func nextBlock(into documents: inout [UInt32]) throws(IndexFormatError) -> Bool {
+            self.found = false
+            let block = self.block + 1
+            guard block < self.blockCount else {
+                self.block = self.blockCount
+                return false
+            }
+            try self.load(block)
+            guard self.blockBase < self.limit else {
+                self.block = self.blockCount
+                return false
+            }
+            for chunk in 0..<self.chunks { try self.decodeDocuments(chunk: chunk) }
+            let decoded = UnsafeBufferPointer(start: self.documents, count: self.entries)
+            if self.lastDocument(block) < self.limit {
+                documents.append(contentsOf: decoded)
+            } else {
+                for document in decoded where document < self.limit { documents.append(document) }
+            }
+            return true
+        }
+
+        /// The title and body frequencies of the document the last successful ``seek(_:)`` found (its chunk's
+        /// are decoded on the first call: a seek alone decodes none, as an intersection that finds a document in
+        /// one term but not the next needs none).
         mutating func frequencies() throws(IndexFormatError) -> (title: UInt32, body: UInt32) {
             guard self.found else { throw IndexFormatError("frequencies asked for before their document was found") }
-            self.decodeFrequencies(through: self.entry)
+            self.decodeFrequencies(chunk: self.entry / PostingsFormat.chunkSize)
             return (self.titles[self.entry], self.bodies[self.entry])
         }
 
@@ -367,14 +426,23 @@ enum PostingsFormat {
             guard self.found, self.positionEntry <= self.entry, offset >= 0, offset <= buffer.count else {
                 throw IndexFormatError("positions asked for before their document was found")
             }
-            self.decodeFrequencies(through: self.entry)
+            let chunk = self.entry / PostingsFormat.chunkSize
+            self.decodeFrequencies(chunk: chunk)
+            let chunkStart = chunk * PostingsFormat.chunkSize
+            if self.positionEntry < chunkStart {  // from the chunk's checkpoint, not through the chunks before it
+                let checkpoint = self.postings.littleEndian(at: self.checkpoints + (chunk - 1) * PostingsFormat.checkpointSize + 4, as: UInt32.self)
+                guard Int(checkpoint) <= self.positions.count - self.blockPositions else {
+                    throw IndexFormatError("block \(self.block) chunk \(chunk)'s positions start past the positions file")
+                }
+                self.positionEntry = chunkStart
+                self.positionOffset = self.blockPositions + Int(checkpoint)
+            }
             var cursor = ByteCursor(self.positions, at: self.positionOffset)
-            var skipped = 0  // the positions of the documents before it, stepped over at once
+            var skipped = 0  // the positions of the chunk's documents before it, stepped over at once
             let (titles, bodies) = (self.titles, self.bodies)
-            for skippedEntry in self.positionEntry..<max(self.positionEntry, self.entry) {
+            for skippedEntry in self.positionEntry..<self.entry {
                 skipped &+= Int(titles[skippedEntry]) &+ Int(bodies[skippedEntry])  // each below 2³²: no overflow
             }
-            self.positionEntry = max(self.positionEntry, self.entry)
             try cursor.skipVarints(skipped)
             let middle = offset + Int(self.titles[self.entry])
             let end = middle + Int(self.bodies[self.entry])
@@ -462,6 +530,7 @@ enum PostingsFormat {
     ) throws(IndexFormatError) -> Int {
         let entries = min(self.blockSize, count - block * self.blockSize)
         var cursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
+        _ = try cursor.bytes((self.chunks(entries) - 1) * self.checkpointSize)  // a walk through every document needs none
         try BitPacking.unpack(&cursor, count: entries, into: documents)
         try BitPacking.unpack(&cursor, count: entries, into: titles)
         try BitPacking.unpack(&cursor, count: entries, into: bodies)
@@ -536,7 +605,15 @@ enum PostingsFormat {
             let positionsOffset = postings.littleEndian(at: skip + 8, as: UInt64.self)
             guard positionsOffset <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             var positionCursor = ByteCursor(positions, at: Int(positionsOffset))
+            let checkpoints = dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self))  // bounded by unpack
             for index in 0..<entries {
+                if index > 0, index % self.chunkSize == 0 {  // the checkpoints a seek trusts, checked as a merge copies them
+                    let checkpoint = checkpoints + (index / self.chunkSize - 1) * self.checkpointSize
+                    let (last, offset) = (postings.littleEndian(at: checkpoint, as: UInt32.self), postings.littleEndian(at: checkpoint + 4, as: UInt32.self))
+                    guard last == document &- 1, UInt64(offset) == UInt64(positionCursor.position) - positionsOffset else {
+                        throw IndexFormatError("block \(block)'s checkpoint before document \(index) says \(last) at \(offset)")
+                    }
+                }
                 document = document &+ documents[index]
                 guard document < limit else { return }
                 let start = positionCursor.position
