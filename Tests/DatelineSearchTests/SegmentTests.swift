@@ -555,19 +555,46 @@ struct PostingsFormatTests {
         }
     }
 
-    @Test func aSkipEntryThatDisagreesWithItsBlockIsAnError() {
-        let list = Self.list(300)
+    /// A skip entry (or a one-block term's last document) that disagrees with its block is an error.
+    @Test(arguments: [300, 100]) func aSkipEntryThatDisagreesWithItsBlockIsAnError(count: Int) {
+        let list = Self.list(count)
         var positions: [UInt8] = []
         var bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
-        bytes[1] &+= 1  // the first block's last document (after the one-byte block count)
+        // The first block's last document (after the one-byte block count): a skip entry's u32, or a one-block
+        // term's varint, which has no skip entry.
+        #expect(bytes.count == Self.encodedSize(count) && bytes[0] == UInt8((count + 127) / 128), "\(bytes.count) bytes, \(Self.encodedSize(count)) expected")
+        bytes[1] &+= 1
         for withPositions in [false, true] {
             #expect(throws: IndexFormatError.self) {
                 try bytes.withUnsafeBytes { postings in
                     try positions.withUnsafeBytes { positionBytes in
-                        _ = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: withPositions ? positionBytes : nil)
+                        _ = try PostingsFormat.decode(postings, offset: 0, count: count, limit: .max, positions: withPositions ? positionBytes : nil)
+                    }
+                }
+            }
+            #expect(throws: IndexFormatError.self) {
+                try bytes.withUnsafeBytes { postings in
+                    try positions.withUnsafeBytes { positionBytes in
+                        var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: count, limit: .max, positions: positionBytes)
+                        while try cursor.next() != nil {}
                     }
                 }
             }
         }
+    }
+
+    /// What ``list(_:)``'s postings take: a one-block term no skip entry (its last document and positions offset as
+    /// varints instead); each block its checkpoints and three packed arrays (gaps of 1 or 2 at 2 bits, title
+    /// frequencies 0 at 0 bits, body frequencies 1 at 1 bit), each behind its width byte.
+    static func encodedSize(_ count: Int) -> Int {
+        let blocks = (count + 127) / 128
+        let head = blocks == 1 ? 1 + 2 + 1 : 1 + blocks * PostingsFormat.skipEntrySize
+        var data = 0
+        for block in 0..<blocks {
+            let entries = min(128, count - block * 128)
+            data += (entries + 31) / 32 * PostingsFormat.checkpointSize - PostingsFormat.checkpointSize
+            data += 1 + (entries * 2 + 7) / 8 + 1 + 1 + (entries + 7) / 8
+        }
+        return head + data
     }
 }

@@ -79,6 +79,7 @@ enum ShapeBenchmark {
         defer { try? FileManager.default.removeItem(atPath: indexDirectory) }
         let run = try await IngestBenchmark.ingestRun(corpus.submissions, extraction: false, logger: logger, indexDirectory: indexDirectory) { _, query in
             try await self.settle(query)
+            let disk = self.bytesByKind(indexDirectory)
             let server = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
             let serverTask = Task { try await server.run() }
             defer { serverTask.cancel() }
@@ -103,10 +104,24 @@ enum ShapeBenchmark {
                 }
             }
             try await client.close()
-            return (entries, query.stats().articleCount)
+            return (entries, query.stats().articleCount, disk)
         }
         try self.writeArticles(corpus)
-        return ["name": corpus.name, "articles": "shapes-\(corpus.name).jsonl", "indexed": run.result.1, "queries": run.result.0]
+        let rawText = corpus.submissions.reduce(0) { $0 + ($1.title ?? "").utf8.count + $1.body.utf8.count }
+        return [
+            "name": corpus.name, "articles": "shapes-\(corpus.name).jsonl", "indexed": run.result.1, "queries": run.result.0,
+            "indexBytes": run.result.2, "rawTextBytes": rawText,
+        ]
+    }
+
+    /// The index directory's bytes by segment file kind (suffix without its dot: "post", "posn", "stor", ...).
+    static func bytesByKind(_ directory: String) -> [String: Int] {
+        var bytes: [String: Int] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let kind = name.split(separator: ".").last.map(String.init) ?? name
+            bytes[kind, default: 0] += (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0
+        }
+        return bytes
     }
 
     /// Commits and runs the merges the policy finds due until none is, as a service does over a few quiet commit

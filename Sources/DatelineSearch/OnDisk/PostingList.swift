@@ -60,10 +60,11 @@ package struct PostingList: Sendable, Equatable {
 
 /// The on-disk encoding of postings and positions.
 ///
-/// A term's postings (at the offset its dictionary entry gives): `varint blockCount`, then one 24-byte skip
+/// A term's postings (at the offset its dictionary entry gives): `varint blockCount`, then one 16-byte skip
 /// entry per block (u32 last document, u32 offset of the block's data from the end of the skip entries, u64
-/// offset of the block's first positions in the positions file, u32 highest title frequency, u32 highest body
-/// frequency), then the blocks. A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: first,
+/// offset of the block's first positions in the positions file), then the blocks. A term of one block (most
+/// terms: 128 documents or fewer) has no skip entry but `varint` its last document and `varint` its positions'
+/// offset, its block right after. A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: first,
 /// for each chunk after the first, a checkpoint (u32 the previous chunk's last document, u32 the offset of the
 /// chunk's first positions from the block's), then the documents' gaps (the first from one past the previous
 /// block's last document, or from 0; each next minus one), their title frequencies and their body frequencies,
@@ -72,7 +73,7 @@ package struct PostingList: Sendable, Equatable {
 /// positions, each list as varint gaps from the previous position (the first from 0).
 enum PostingsFormat {
     static let blockSize = 128
-    static let skipEntrySize = 24
+    static let skipEntrySize = 16
     /// Documents per chunk of a block (a cursor decodes a block a chunk at a time).
     static let chunkSize = 32
     static let checkpointSize = 8
@@ -85,8 +86,56 @@ enum PostingsFormat {
         var lastDocument: UInt32
         var dataOffset: UInt32
         var positionsOffset: UInt64
-        var maximumTitleFrequency: UInt32
-        var maximumBodyFrequency: UInt32
+    }
+
+    /// Where a term's blocks are, read from its postings' head: its skip entries, or a one-block term's last
+    /// document and positions offset.
+    struct Layout {
+        let blockCount: Int
+        let skipStart: Int
+        /// Where the blocks' data starts (block offsets count from here).
+        let dataStart: Int
+        /// A one-block term's last document and positions offset (it has no skip entry).
+        private let single: (lastDocument: UInt32, positionsOffset: UInt64)?
+
+        /// The head of a term's postings at `offset`, checked against its document count.
+        init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int) throws(IndexFormatError) {
+            var cursor = ByteCursor(postings, at: offset)
+            let blockCount = try cursor.int()
+            guard blockCount == (count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize else {
+                throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
+            }
+            self.blockCount = blockCount
+            if blockCount == 1 {
+                let last = try cursor.varint()
+                guard last <= UInt64(UInt32.max) else { throw IndexFormatError("a last document of \(last)") }
+                self.single = (UInt32(last), try cursor.varint())
+                (self.skipStart, self.dataStart) = (cursor.position, cursor.position)
+            } else {
+                guard blockCount <= cursor.remaining / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+                self.single = nil
+                (self.skipStart, self.dataStart) = (cursor.position, cursor.position + blockCount * PostingsFormat.skipEntrySize)
+            }
+        }
+
+        /// Block `block`'s last document.
+        @inline(__always)
+        func lastDocument(_ block: Int, in postings: UnsafeRawBufferPointer) -> UInt32 {
+            if let single { return single.lastDocument }
+            return postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize, as: UInt32.self)
+        }
+
+        /// Where block `block`'s data starts in the postings.
+        func dataPosition(_ block: Int, in postings: UnsafeRawBufferPointer) -> Int {
+            guard self.single == nil else { return self.dataStart }
+            return self.dataStart + Int(postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize + 4, as: UInt32.self))
+        }
+
+        /// Where block `block`'s positions start in the positions file.
+        func positionsOffset(_ block: Int, in postings: UnsafeRawBufferPointer) -> UInt64 {
+            if let single { return single.positionsOffset }
+            return postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize + 8, as: UInt64.self)
+        }
     }
 
     /// Encodes `list` (positions included), appending positions to `positions` (whose current size is where
@@ -166,8 +215,7 @@ enum PostingsFormat {
             self.maximumTitleFrequency = max(self.maximumTitleFrequency, maximumTitle)
             self.maximumBodyFrequency = max(self.maximumBodyFrequency, maximumBody)
             self.skips.append(SkipEntry(
-                lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart,
-                maximumTitleFrequency: maximumTitle, maximumBodyFrequency: maximumBody
+                lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart
             ))
             for chunk in 1..<max(1, PostingsFormat.chunks(self.documents.count)) {
                 let first = chunk * PostingsFormat.chunkSize
@@ -198,12 +246,15 @@ enum PostingsFormat {
             var output: [UInt8] = []
             output.reserveCapacity(8 + self.skips.count * PostingsFormat.skipEntrySize + self.data.count)
             output.appendVarUInt(UInt64(self.skips.count))
-            for skip in self.skips {
-                output.appendLittleEndian(skip.lastDocument)
-                output.appendLittleEndian(skip.dataOffset)
-                output.appendLittleEndian(skip.positionsOffset)
-                output.appendLittleEndian(skip.maximumTitleFrequency)
-                output.appendLittleEndian(skip.maximumBodyFrequency)
+            if self.skips.count == 1 {
+                output.appendVarUInt(UInt64(self.skips[0].lastDocument))
+                output.appendVarUInt(self.skips[0].positionsOffset)
+            } else {
+                for skip in self.skips {
+                    output.appendLittleEndian(skip.lastDocument)
+                    output.appendLittleEndian(skip.dataOffset)
+                    output.appendLittleEndian(skip.positionsOffset)
+                }
             }
             output.append(contentsOf: self.data)
             return output
@@ -221,9 +272,8 @@ enum PostingsFormat {
         private let positions: UnsafeRawBufferPointer
         private let count: Int
         private let limit: UInt32
-        private let skipStart: Int
-        private let dataStart: Int
-        private let blockCount: Int
+        private let layout: Layout
+        private var blockCount: Int { self.layout.blockCount }
         private var block = -1
         private var entries = 0
         private var entry = 0  // the entry of the block sought last
@@ -256,7 +306,7 @@ enum PostingsFormat {
         private var positionOffset = 0
 
         init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
-            (self.blockCount, self.skipStart, self.dataStart) = try PostingsFormat.layout(postings, offset: offset, count: count)
+            self.layout = try Layout(postings, offset: offset, count: count)
             self.postings = postings
             self.positions = positions
             self.count = count
@@ -266,8 +316,9 @@ enum PostingsFormat {
         /// Whether no document at or after the last one sought is left.
         var isExhausted: Bool { self.block >= self.blockCount }
 
+        @inline(__always)
         private func lastDocument(_ block: Int) -> UInt32 {
-            self.postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize, as: UInt32.self)
+            self.layout.lastDocument(block, in: self.postings)
         }
 
         /// The last document of the loaded block's chunk `chunk`.
@@ -279,10 +330,9 @@ enum PostingsFormat {
 
         /// Moves to `block`: bounds its checkpoints and packed values, decodes none.
         private mutating func load(_ block: Int) throws(IndexFormatError) {
-            let skip = self.skipStart + block * PostingsFormat.skipEntrySize
             let entries = min(PostingsFormat.blockSize, self.count - block * PostingsFormat.blockSize)
             guard entries > 0 else { throw IndexFormatError("block \(block) of a term of \(self.count) documents is empty") }
-            var cursor = ByteCursor(self.postings, at: self.dataStart + Int(self.postings.littleEndian(at: skip + 4, as: UInt32.self)))
+            var cursor = ByteCursor(self.postings, at: self.layout.dataPosition(block, in: self.postings))
             self.chunks = PostingsFormat.chunks(entries)
             self.checkpoints = cursor.position
             _ = try cursor.bytes((self.chunks - 1) * PostingsFormat.checkpointSize)
@@ -296,7 +346,7 @@ enum PostingsFormat {
             self.entries = entries
             self.entry = 0
             self.positionEntry = 0
-            let blockPositions = self.postings.littleEndian(at: skip + 8, as: UInt64.self)
+            let blockPositions = self.layout.positionsOffset(block, in: self.postings)
             guard blockPositions <= UInt64(self.positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             self.blockPositions = Int(blockPositions)
             self.positionOffset = self.blockPositions
@@ -510,26 +560,14 @@ enum PostingsFormat {
         }
     }
 
-    /// A term's postings at `offset`, checked against its document count: its block count, where its skip
-    /// entries start and where its blocks' data starts.
-    static func layout(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int) throws(IndexFormatError) -> (blockCount: Int, skipStart: Int, dataStart: Int) {
-        var cursor = ByteCursor(postings, at: offset)
-        let blockCount = try cursor.int()
-        guard blockCount == (count + self.blockSize - 1) / self.blockSize else {
-            throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
-        }
-        guard blockCount <= cursor.remaining / self.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
-        return (blockCount, cursor.position, cursor.position + blockCount * self.skipEntrySize)
-    }
-
     /// Unpacks block `block` of a term of `count` documents laid out as `layout` says: its document gaps, title
     /// and body frequencies into the first entries of the three buffers; returns how many entries it has.
     static func unpack(
-        _ postings: UnsafeRawBufferPointer, block: Int, count: Int, dataStart: Int, skip: Int,
+        _ postings: UnsafeRawBufferPointer, block: Int, count: Int, layout: Layout,
         into documents: UnsafeMutableBufferPointer<UInt32>, _ titles: UnsafeMutableBufferPointer<UInt32>, _ bodies: UnsafeMutableBufferPointer<UInt32>
     ) throws(IndexFormatError) -> Int {
         let entries = min(self.blockSize, count - block * self.blockSize)
-        var cursor = ByteCursor(postings, at: dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self)))
+        var cursor = ByteCursor(postings, at: layout.dataPosition(block, in: postings))
         _ = try cursor.bytes((self.chunks(entries) - 1) * self.checkpointSize)  // a walk through every document needs none
         try BitPacking.unpack(&cursor, count: entries, into: documents)
         try BitPacking.unpack(&cursor, count: entries, into: titles)
@@ -542,7 +580,7 @@ enum PostingsFormat {
     static func append(
         _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, base: UInt32, to key: inout ScoredKey
     ) throws(IndexFormatError) {
-        let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
+        let layout = try Layout(postings, offset: offset, count: count)
         // Grown geometrically: a key gathers many segments' postings, and reserving each one's exact count
         // would copy everything gathered so far once per segment.
         let needed = key.documents.count + count
@@ -557,12 +595,11 @@ enum PostingsFormat {
             let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
             let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
             var previousEnd: UInt32 = 0
-            for block in 0..<blockCount {
-                let skip = skipStart + block * self.skipEntrySize
+            for block in 0..<layout.blockCount {
                 let firstDocumentBound = previousEnd
-                previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
+                previousEnd = layout.lastDocument(block, in: postings) &+ 1
                 guard firstDocumentBound < limit else { return }  // every document of this block is at or past the limit
-                let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
+                let entries = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies)
                 var document = firstDocumentBound
                 var kept = entries
                 for index in 0..<entries {
@@ -589,23 +626,22 @@ enum PostingsFormat {
         _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32 = .max, positions: UnsafeRawBufferPointer,
         _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        let (blockCount, skipStart, dataStart) = try self.layout(postings, offset: offset, count: count)
+        let layout = try Layout(postings, offset: offset, count: count)
         let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * self.blockSize)
         defer { scratch.deallocate() }
         let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
         let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
         let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
         var previousEnd: UInt32 = 0
-        for block in 0..<blockCount {
-            let skip = skipStart + block * self.skipEntrySize
+        for block in 0..<layout.blockCount {
             var document = previousEnd
-            previousEnd = postings.littleEndian(at: skip, as: UInt32.self) &+ 1
+            previousEnd = layout.lastDocument(block, in: postings) &+ 1
             guard document < limit else { return }  // every document of this block is at or past the limit
-            let entries = try self.unpack(postings, block: block, count: count, dataStart: dataStart, skip: skip, into: documents, titles, bodies)
-            let positionsOffset = postings.littleEndian(at: skip + 8, as: UInt64.self)
+            let entries = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies)
+            let positionsOffset = layout.positionsOffset(block, in: postings)
             guard positionsOffset <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             var positionCursor = ByteCursor(positions, at: Int(positionsOffset))
-            let checkpoints = dataStart + Int(postings.littleEndian(at: skip + 4, as: UInt32.self))  // bounded by unpack
+            let checkpoints = layout.dataPosition(block, in: postings)  // bounded by unpack
             for index in 0..<entries {
                 if index > 0, index % self.chunkSize == 0 {  // the checkpoints a seek trusts, checked as a merge copies them
                     let checkpoint = checkpoints + (index / self.chunkSize - 1) * self.checkpointSize
