@@ -147,7 +147,21 @@ struct Ranker: Sendable {
         let body: UnsafeBufferPointer<UInt32>
         let idf: Double
         let bound: Double
+        /// What a title or body frequency below ``Ranker/boundedFrequencies`` can add at most (in a field of length
+        /// 0): a document's bound without its lengths or a division.
+        let titleBounds: UnsafeBufferPointer<Double>
+        let bodyBounds: UnsafeBufferPointer<Double>
+
+        /// The most this key adds to a document with these frequencies, whatever its lengths.
+        @inline(__always)
+        func bound(title: UInt32, body: UInt32) -> Double {
+            guard title < Ranker.boundedFrequencies, body < Ranker.boundedFrequencies else { return self.bound }
+            return self.titleBounds[Int(title)] + self.bodyBounds[Int(body)]
+        }
     }
+
+    /// Frequencies whose score bounds are tabled per key.
+    static let boundedFrequencies: UInt32 = 16
 
     /// The best `limit` documents of `matched` (by BM25, ties to the older document; the search's filters already
     /// applied) that come after `after`, scoring only the documents that can still make
@@ -166,6 +180,9 @@ struct Ranker: Sendable {
         // per posting, and no pointer escaping an array's closure).
         let storage = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * keys.reduce(0) { $0 + $1.documents.count })
         defer { storage.deallocate() }
+        let tableSize = Int(Self.boundedFrequencies)
+        let tables = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * tableSize * keys.count)
+        defer { tables.deallocate() }
         var used = 0
         func copy(_ values: [UInt32]) -> UnsafeBufferPointer<UInt32> {
             let slice = UnsafeMutableBufferPointer(rebasing: storage[used..<(used + values.count)])
@@ -173,11 +190,20 @@ struct Ranker: Sendable {
             used += values.count
             return UnsafeBufferPointer(slice)
         }
-        let lists: [Postings] = keys.map { key in
+        let lists: [Postings] = keys.enumerated().map { number, key in
             let idf = key.inverseDocumentFrequency(documents: statistics.documents)
             let bound = idf * (scoring.titleWeight * scoring.saturation(key.maximumTitle, 0, scoring.averageTitle)
                 + scoring.saturation(key.maximumBody, 0, scoring.averageBody))
-            return Postings(documents: copy(key.documents), title: copy(key.title), body: copy(key.body), idf: idf, bound: bound)
+            let titleBounds = UnsafeMutableBufferPointer(rebasing: tables[(2 * number * tableSize)..<((2 * number + 1) * tableSize)])
+            let bodyBounds = UnsafeMutableBufferPointer(rebasing: tables[((2 * number + 1) * tableSize)..<((2 * number + 2) * tableSize)])
+            for frequency in 0..<tableSize {
+                titleBounds[frequency] = idf * scoring.titleWeight * scoring.saturation(UInt32(frequency), 0, scoring.averageTitle)
+                bodyBounds[frequency] = idf * scoring.saturation(UInt32(frequency), 0, scoring.averageBody)
+            }
+            return Postings(
+                documents: copy(key.documents), title: copy(key.title), body: copy(key.body), idf: idf, bound: bound,
+                titleBounds: UnsafeBufferPointer(titleBounds), bodyBounds: UnsafeBufferPointer(bodyBounds)
+            )
         }.sorted { $0.bound < $1.bound }
         let top = matched.withUnsafeBufferPointer { candidates in
             Self.maxScore(lists, candidates: candidates, scoring: scoring, lengths: lengths, limit: limit, after: after)
@@ -213,7 +239,19 @@ struct Ranker: Sendable {
             guard candidate != UInt32.max else { break }
             while next < candidates.count, candidates[next] < candidate { next += 1 }
             guard next < candidates.count else { break }  // no later document is wanted
-            let wanted = candidates[next] == candidate
+            var wanted = candidates[next] == candidate
+            if wanted, top.count == limit {
+                // What the document's frequencies allow at most (no length read, no division): one that cannot reach
+                // the threshold is passed over, as most of a long key's documents are once the page is full.
+                var bound = below[essential]
+                for index in essential..<lists.count {
+                    let list = lists[index]
+                    let position = positions[index]
+                    guard position < list.documents.count, list.documents[position] == candidate else { continue }
+                    bound += list.bound(title: list.title[position], body: list.body[position])
+                }
+                wanted = bound * (1 + 1e-9) >= threshold
+            }
             let fieldLengths = wanted ? lengths.lengths(Int(candidate), hint: &part) : (0, 0)  // once per scored document
             var score = 0.0
             for index in essential..<lists.count {
