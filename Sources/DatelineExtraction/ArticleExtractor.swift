@@ -259,6 +259,10 @@ struct ExtractionRun {
 
     /// "The Resistance Front (TRF)", "Lashkar-e-Taiba (LeT)": a name whose initials spell the bracketed acronym; and
     /// the wire's apposition "the Chicago Board of Trade, CBT, said", where the acronym is written in capitals.
+    /// Acronyms defined where a name is written: in brackets or between commas right after it ("the Chicago
+    /// Board of Trade (CBT)", "…, CBT, said"), or as its other name ("Tehrik-e-Taliban Pakistan, known as the
+    /// Pakistani Taliban or TTP"): the name is an organisation (or a lexicon designation) and the acronym its
+    /// mention wherever it recurs.
     mutating func findAcronymDefinitions() {
         let tokens = self.tokens
         var i = 1
@@ -267,46 +271,76 @@ struct ExtractionRun {
             let bracketed = tokens[i].text == "(" && tokens[i + 2].text == ")"
             let apposed = tokens[i].text == "," && [",", ".", ";"].contains(tokens[i + 2].text) && tokens[i + 1].isAllCaps
             guard bracketed || apposed, tokens[i + 1].kind == .word else { continue }
-            let acronym = tokens[i + 1].text
-            let capitals = acronym.unicodeScalars.filter { $0.properties.isUppercase }.count
-            guard capitals >= 2, acronym.count <= 8, acronym.first!.isUppercase else { continue }
-            let target = acronym.uppercased().replacingOccurrences(of: ".", with: "")
-            // Words before the bracket, skipping hyphens; the name must start with a capital.
-            var words: [Int] = []
-            var j = i - 1
-            while j >= 0, words.count < 10, tokens[j].sentence == tokens[i].sentence {
-                if tokens[j].text == "-" { j -= 1; continue }
-                guard tokens[j].kind == .word else { break }
-                words.insert(j, at: 0)
-                j -= 1
-            }
-            var found: Int?
-            for length in 1...max(1, words.count) where length <= words.count {
-                let span = words.suffix(length)
-                guard tokens[span.first!].isCapitalized else { continue }
-                let all = span.map { String(tokens[$0].text.first!).uppercased() }.joined()
-                let capitalsOnly = span.filter { tokens[$0].isCapitalized }.map { String(tokens[$0].text.first!) }.joined()
-                // A name in capitals ("CHICAGO BOARD OF TRADE, CBT") leaves out its small words too.
-                let contentWords = span.filter { !Self.acronymSmallWords.contains(self.lower[$0]) }.map { String(tokens[$0].text.first!).uppercased() }.joined()
-                if all == target || capitalsOnly == target || contentWords == target { found = span.first!; break }
-            }
-            guard let first = found else { continue }
-            let name = self.text.text(tokens: first, i - 1)
-            var kind = EntityKind.organization
-            var id = "org:" + slug(name)
-            var country: String?
-            if let match = self.lexiconMatch(at: first, end: i) {
-                for entry in match.entries {
-                    if case .designation(_, let acr) = entry { kind = .designation; id = "designation:" + slug(acr) }
-                    if case .organization(let canonical, let c, _) = entry { id = "org:" + slug(canonical); country = c }
-                }
-            }
-            self.entity(id, kind, name, country: country)
-            self.entities[id]?.acronym = acronym
-            self.acronyms[acronym] = id
-            self.mention(id, first, i - 1)
-            self.mention(id, i + 1, i + 1)
+            guard let first = self.nameDefining(tokens[i + 1].text, endingBefore: i) else { continue }
+            self.defineAcronym(at: i + 1, name: first, i - 1)
         }
+        // "X, known as Y or ACR", "X, also known as ACR", "X, called ACR".
+        for k in tokens.indices where tokens[k].kind == .word && tokens[k].isAllCaps && k >= 4 {
+            guard ["or", "as", "called"].contains(self.lower[k - 1]) else { continue }
+            var q = k - 1
+            while q > max(0, k - 10), tokens[q].sentence == tokens[k].sentence, !["known", "called"].contains(self.lower[q]) { q -= 1 }
+            guard ["known", "called"].contains(self.lower[q]), tokens[q].sentence == tokens[k].sentence else { continue }
+            var comma = q - 1
+            if comma > 0, self.lower[comma] == "also" { comma -= 1 }
+            guard comma > 0, tokens[comma].text == ",", self.acronyms[tokens[k].text] == nil,
+                  let first = self.nameDefining(tokens[k].text, endingBefore: comma) else { continue }
+            self.defineAcronym(at: k, name: first, comma - 1)
+            // The other name between ("known as the Pakistani Taliban or TTP") is the organisation's too.
+            var alias = q + 2
+            if alias < k, self.lower[alias] == "the" { alias += 1 }
+            if self.lower[q] == "known", self.lower[q + 1] == "as", self.lower[k - 1] == "or", alias <= k - 2, k - 2 - alias < 5,
+               (alias...(k - 2)).allSatisfy({ tokens[$0].kind == .word && tokens[$0].isCapitalized }), let id = self.acronyms[tokens[k].text] {
+                self.mention(id, alias, k - 2)
+            }
+        }
+    }
+
+    /// The first token of the capitalised name ending right before token `end` whose initials spell `acronym`
+    /// (all its words', its capitalised words', or its words but the small ones), within the sentence.
+    func nameDefining(_ acronym: String, endingBefore end: Int) -> Int? {
+        let tokens = self.tokens
+        let capitals = acronym.unicodeScalars.filter { $0.properties.isUppercase }.count
+        guard capitals >= 2, acronym.count <= 8, acronym.first!.isUppercase else { return nil }
+        let target = acronym.uppercased().replacingOccurrences(of: ".", with: "")
+        // Words before the bracket, skipping hyphens; the name must start with a capital.
+        var words: [Int] = []
+        var j = end - 1
+        while j >= 0, words.count < 10, tokens[j].sentence == tokens[end].sentence {
+            if tokens[j].text == "-" { j -= 1; continue }
+            guard tokens[j].kind == .word else { break }
+            words.insert(j, at: 0)
+            j -= 1
+        }
+        for length in 1...max(1, words.count) where length <= words.count {
+            let span = words.suffix(length)
+            guard tokens[span.first!].isCapitalized else { continue }
+            let all = span.map { String(tokens[$0].text.first!).uppercased() }.joined()
+            let capitalsOnly = span.filter { tokens[$0].isCapitalized }.map { String(tokens[$0].text.first!) }.joined()
+            // A name in capitals ("CHICAGO BOARD OF TRADE, CBT") leaves out its small words too.
+            let contentWords = span.filter { !Self.acronymSmallWords.contains(self.lower[$0]) }.map { String(tokens[$0].text.first!).uppercased() }.joined()
+            if all == target || capitalsOnly == target || contentWords == target { return span.first! }
+        }
+        return nil
+    }
+
+    /// Records the name at tokens `first...last` as what the acronym at `at` stands for.
+    mutating func defineAcronym(at acronymToken: Int, name first: Int, _ last: Int) {
+        let acronym = self.tokens[acronymToken].text
+        let name = self.text.text(tokens: first, last)
+        var kind = EntityKind.organization
+        var id = "org:" + slug(name)
+        var country: String?
+        if let match = self.lexiconMatch(at: first, end: last + 1) {
+            for entry in match.entries {
+                if case .designation(_, let acr) = entry { kind = .designation; id = "designation:" + slug(acr) }
+                if case .organization(let canonical, let c, _) = entry { id = "org:" + slug(canonical); country = c }
+            }
+        }
+        self.entity(id, kind, name, country: country)
+        self.entities[id]?.acronym = acronym
+        self.acronyms[acronym] = id
+        self.mention(id, first, last)
+        self.mention(id, acronymToken, acronymToken)
     }
 
     /// Words an acronym leaves out ("Chicago Board of Trade" is CBT).

@@ -80,6 +80,26 @@ import Testing
         #expect(extraction.entities.allSatisfy { $0.acronym != "DC" }, "a place's abbreviation after a comma is no acronym of the words before it")
     }
 
+    /// "X, known as Y or ACR": the acronym and the other name are the organisation's, not a place and a country
+    /// beside a shorter organisation.
+    @Test func anAcronymGivenAsAnotherName() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                PESHAWAR, Pakistan (AP) — Gunmen attacked a police checkpoint on Tuesday, police said. The attack was claimed by \
+                Tehrik-e-Taliban Pakistan, known as the Pakistani Taliban or TTP, an ally of the Afghan Taliban. The TTP has \
+                stepped up attacks. The Shanghai Cooperation Organisation, also known as SCO, met in Astana.
+                """,
+            published: CivilDate(year: 2024, month: 5, day: 7)
+        )
+        let group = extraction.entity("org:tehrik-e-taliban-pakistan")
+        #expect(group?.acronym == "TTP")
+        let groupMentions = extraction.mentions.filter { extraction.entities[Int($0.entityIndex)].id == "org:tehrik-e-taliban-pakistan" }.map(\.text)
+        #expect(groupMentions == ["Tehrik-e-Taliban Pakistan", "Pakistani Taliban", "TTP", "TTP"], "\(groupMentions)")
+        #expect(!extraction.entities.contains { $0.name.uppercased() == "TTP" && $0.id != "org:tehrik-e-taliban-pakistan" }, "\(extraction.entities.map(\.id))")
+        #expect(extraction.entity("org:shanghai-cooperation-organisation")?.acronym == "SCO", "\(extraction.entities.map(\.id))")
+        #expect(extraction.entity("org:taliban") != nil, "the Afghan Taliban stay themselves")
+    }
+
     @Test func aTwoLetterWordIsACountryOnlyAsNewsroomsWriteOne() {
         #expect(self.extraction.entity("country:MP") == nil, "MP is a member of parliament, not the Northern Mariana Islands")
         #expect(self.extraction.entity("country:US") != nil)
