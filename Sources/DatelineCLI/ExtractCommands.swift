@@ -79,7 +79,7 @@ extension Dateline {
             }
             for quote in extraction.quotes {
                 let text = quote.text.count > 50 ? quote.text.prefix(47) + "..." : Substring(quote.text)
-                items.append((.body, Int(quote.start), ["\(quote.start)", "\(quote.end)", "quote", "“\(text)”", "\(quote.speaker ?? "?") \(quote.verb ?? "")"]))
+                items.append((.body, Int(quote.start), ["\(quote.start)", "\(quote.end)", "quote", "“\(text)”", "\(quote.speaker ?? quote.speakerText.map { "\"\($0)\"" } ?? "?") \(quote.verb ?? "")"]))
             }
             for item in items.sorted(by: { (order[$0.0]!, $0.1) < (order[$1.0]!, $1.1) }) { rows.append(["\(item.0)"] + item.2) }
             print(table(rows))
