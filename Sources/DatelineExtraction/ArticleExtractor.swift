@@ -798,6 +798,22 @@ struct ExtractionRun {
             return
         }
         var type = span.type
+        // A name in the dateline opening the body ("LONDON (Reuters) -", "MOSCOW, Dec 6 -") is where the story was
+        // filed (the credit and the date are covered already), whatever the tagger makes of its capitals.
+        if self.bodyStart > 0, last < self.bodyStart - 1 {
+            type = "LOC"
+            // A capital in capitals ("LONDON", "NEW DELHI") is its country's, as the lexicon knows it in title case.
+            let titled = TokenizedText(HeaderReading.titleCased(name)).tokens
+            if let match = self.extractor.lexicon.longestMatch(in: titled, at: 0, sentenceEnd: titled.count), match.length == titled.count,
+               let code = match.entries.lazy.compactMap({ entry -> String? in if case .capital(let code, _) = entry { code } else { nil } }).first,
+               let country = self.extractor.lexicon.countries[code]
+            {
+                let place = self.entity("place:" + slug(name), .place, Self.placeName(name), country: code)
+                self.mention(place, first, last)
+                self.mention(self.entity("country:\(code)", .country, country.name, country: code), first, last)
+                return
+            }
+        }
         if type == "LOC", !self.tokens[first].isAllCaps, self.coordinatedWithAPerson(first, last) { type = "PER" }
         if type == "PER" {
             let words = (first...last).map { self.tokens[$0].text }

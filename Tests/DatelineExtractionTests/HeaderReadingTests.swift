@@ -34,6 +34,22 @@ import Testing
         #expect(self.extraction.entity("org:PK:foreign-office") != nil, "\(self.extraction.entities.map(\.id))")
     }
 
+    /// The place of a wire dateline opening the body is a place (and a capital its country's), never the
+    /// organisation the tagger makes of a word in capitals.
+    @Test(arguments: [
+        ("LONDON", "LONDON (Reuters) - Apple chief executive Tim Cook said on Thursday that demand was strong.", "place:london", "GB"),
+        ("MOSCOW", "MOSCOW, Dec 6 (Reuters) - Gazprom said exports fell.", "place:moscow", "RU"),
+        ("PESHAWAR, Pakistan", "PESHAWAR, Pakistan (AP) — Gunmen attacked a checkpoint, police said.", "place:peshawar", "PK"),
+    ])
+    func aWireDatelineInCapitalsIsAPlace(dateline: String, body: String, place: String, country: String) {
+        let extraction = ArticleExtractor().extract(body: body, published: CivilDate(year: 2024, month: 5, day: 9), datelinePlace: dateline)
+        let opening = extraction.mentions.filter { $0.field == .body && $0.start == 0 }.map { extraction.entityID(of: $0) }
+        #expect(opening.contains(place), "\(opening)")
+        #expect(opening.allSatisfy { $0.hasPrefix("place:") || $0.hasPrefix("country:") }, "\(opening)")
+        #expect(extraction.entity(place)?.kind == .place)
+        #expect(extraction.mentions.contains { extraction.entityID(of: $0) == "country:\(country)" }, "\(extraction.entities.map(\.id))")
+    }
+
     @Test func aTitleAddsToTheBodyAndChangesNothingInIt() {
         let published = CivilDate(year: 2025, month: 8, day: 4)
         let bodyOnly = ArticleExtractor().extract(body: Self.body, published: published)
