@@ -87,6 +87,8 @@ struct ExtractionRun {
     /// Person ids by the names they can be referred to by (full name, surname, first name).
     var personNames: [String: String] = [:]
     var acronyms: [String: String] = [:]
+    /// Company offices (their keys, "apple-chief-executive") that keep no country: not the article's.
+    var companyOfficeKeys: Set<String> = []
     /// Organisation ids by the short names they can be referred to by ("Magna" for Magna International Inc).
     var organisationNames: [String: String] = [:]
     var orgCountries: [String: String] = [:]
@@ -519,6 +521,14 @@ struct ExtractionRun {
                 j += office.length
                 if j + 1 < end, lower[j] == "and", self.officeMatch(at: j + 1, end: end) != nil { j += 1 } else { break }
             }
+            // "Apple chief executive Tim Cook", "Siemens Chairman Jim Snabe": a company's office, the company named
+            // right before it (its capitalised words, which no lexicon entry or earlier mention claims).
+            if org == nil, country == nil, offices.count == 1, Self.companyOffices.contains(offices[0].key), let first = self.companyName(before: start) {
+                let name = self.text.text(tokens: first, start - 1)
+                org = ("org:" + slug(name), name, first, start - 1)
+                self.entity(org!.id, .organization, name)
+                self.companyOfficeKeys.insert(slug(name) + "-" + offices[0].key)
+            }
             if !offices.isEmpty, j + 1 < end, lower[j] == "of" || lower[j] == "for", let ref = self.countryReference(at: j + 1, end: end), country == nil {
                 country = ref
                 countryFirst = j + 1
@@ -846,14 +856,26 @@ struct ExtractionRun {
         }
     }
 
+    /// Offices a company's title names ("Apple chief executive"): its, not a country's.
+    static let companyOffices: Set<String> = ["chief-executive", "chairman"]
+
+    /// The first token of the company named right before token `end`: a name the tagger reads as an organisation,
+    /// ending there, that no lexicon entry or earlier mention claims.
+    func companyName(before end: Int) -> Int? {
+        guard end > 0, let span = self.modelSpans.first(where: { $0.last == end - 1 && $0.type == "ORG" }),
+              (span.first...span.last).allSatisfy({ !self.covered[$0] && self.tokenEntities[$0].isEmpty && self.lexiconMatches[$0] == nil })
+        else { return nil }
+        return span.first
+    }
+
     /// Offices met without a country ("Prime Minister Tony Blair" in a London story) take the article's: the
     /// dateline's country, else the country it mentions most; their holders take it too when they have none.
     /// Offices of an organisation keep theirs, and one the text ties to a country never gets here.
     mutating func resolveOfficeCountries() {
         guard let code = self.contextCountry(), let country = self.extractor.lexicon.countries[code] else { return }
         for id in self.entityOrder where id.hasPrefix("office:XX:") {
-            guard var office = self.entities.removeValue(forKey: id) else { continue }
             let key = String(id.dropFirst("office:XX:".count))
+            guard !self.companyOfficeKeys.contains(key), var office = self.entities.removeValue(forKey: id) else { continue }
             let target = "office:\(code):\(key)"
             office.id = target
             office.country = code

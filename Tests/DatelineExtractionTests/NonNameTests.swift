@@ -100,6 +100,26 @@ import Testing
         #expect(extraction.entity("org:taliban") != nil, "the Afghan Taliban stay themselves")
     }
 
+    /// "Apple chief executive Tim Cook" holds Apple's office, not the country of a London dateline's; a minister
+    /// in the same story keeps the article's country.
+    @Test func aCompanysOfficeIsTheCompanys() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                LONDON (Reuters) - Apple chief executive Tim Cook said on Thursday that demand in Europe was strong. \
+                Siemens Chief Executive Roland Busch said the group would expand. The prime minister said the deal was good.
+                """,
+            published: CivilDate(year: 2024, month: 5, day: 9), datelinePlace: "LONDON"
+        )
+        let cook = extraction.entity("person:tim-cook")
+        #expect(cook?.offices == ["office:XX:apple-chief-executive"], "\(cook?.offices ?? [])")
+        #expect(cook?.country == nil, "Apple's country is not the dateline's")
+        #expect(extraction.entity("office:XX:apple-chief-executive")?.name == "Apple chief executive")
+        #expect(extraction.entity("person:roland-busch")?.offices == ["office:XX:siemens-chief-executive"])
+        #expect(extraction.entity("org:apple")?.kind == .organization && extraction.entity("org:siemens") != nil)
+        #expect(extraction.entity("office:GB:prime-minister") != nil, "\(extraction.entities.map(\.id))")
+        #expect(extraction.entity("office:GB:chief-executive") == nil)
+    }
+
     @Test func aTwoLetterWordIsACountryOnlyAsNewsroomsWriteOne() {
         #expect(self.extraction.entity("country:MP") == nil, "MP is a member of parliament, not the Northern Mariana Islands")
         #expect(self.extraction.entity("country:US") != nil)
