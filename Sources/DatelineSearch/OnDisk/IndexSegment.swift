@@ -30,35 +30,28 @@ package struct SegmentInfo: Sendable, Hashable, Codable {
     }
 }
 
-/// A term's entry in a segment's dictionary.
+/// A term's entry in a segment's dictionary: where its postings are and how many documents hold it (score bounds
+/// come from the postings a query reads).
 package struct TermInfo: Sendable, Hashable {
     package var postingsOffset: Int
     package var documentFrequency: Int
-    package var maximumTitleFrequency: UInt32
-    package var maximumBodyFrequency: UInt32
 
     var encoded: [UInt8] {
         var bytes: [UInt8] = []
         bytes.appendVarUInt(UInt64(self.postingsOffset))
         bytes.appendVarUInt(UInt64(self.documentFrequency))
-        bytes.appendVarUInt(UInt64(self.maximumTitleFrequency))
-        bytes.appendVarUInt(UInt64(self.maximumBodyFrequency))
         return bytes
     }
 
-    init(postingsOffset: Int, documentFrequency: Int, maximumTitleFrequency: UInt32, maximumBodyFrequency: UInt32) {
+    init(postingsOffset: Int, documentFrequency: Int) {
         self.postingsOffset = postingsOffset
         self.documentFrequency = documentFrequency
-        self.maximumTitleFrequency = maximumTitleFrequency
-        self.maximumBodyFrequency = maximumBodyFrequency
     }
 
     init(decoding bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
         var cursor = ByteCursor(bytes)
         self.postingsOffset = try cursor.int()
         self.documentFrequency = try cursor.int()
-        self.maximumTitleFrequency = UInt32(truncatingIfNeeded: try cursor.varint())
-        self.maximumBodyFrequency = UInt32(truncatingIfNeeded: try cursor.varint())
     }
 }
 
@@ -122,10 +115,7 @@ package final class SegmentWriter {
         precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
         self.lastTerm = term
         try self.positions.append(encoding.encoder.takePositions())
-        let info = TermInfo(
-            postingsOffset: self.postings.payloadPosition, documentFrequency: encoding.encoder.count,
-            maximumTitleFrequency: encoding.encoder.maximumTitleFrequency, maximumBodyFrequency: encoding.encoder.maximumBodyFrequency
-        )
+        let info = TermInfo(postingsOffset: self.postings.payloadPosition, documentFrequency: encoding.encoder.count)
         try self.postings.append(encoding.encoder.finish())
         self.dictionary.add(key: term, value: info.encoded)
     }

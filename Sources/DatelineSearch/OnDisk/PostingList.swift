@@ -170,8 +170,6 @@ enum PostingsFormat {
         private var lastDocument: UInt32?
         /// Documents added.
         private(set) var count = 0
-        private(set) var maximumTitleFrequency: UInt32 = 0
-        private(set) var maximumBodyFrequency: UInt32 = 0
 
         /// An encoder whose positions start at `positionsBase` in the positions file.
         init(positionsBase: UInt64) {
@@ -210,10 +208,6 @@ enum PostingsFormat {
         /// Packs the block being filled.
         private mutating func closeBlock() {
             guard let last = self.documents.last else { return }
-            let maximumTitle = self.titles.max() ?? 0
-            let maximumBody = self.bodies.max() ?? 0
-            self.maximumTitleFrequency = max(self.maximumTitleFrequency, maximumTitle)
-            self.maximumBodyFrequency = max(self.maximumBodyFrequency, maximumBody)
             self.skips.append(SkipEntry(
                 lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart
             ))
