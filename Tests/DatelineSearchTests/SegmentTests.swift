@@ -465,9 +465,23 @@ struct PostingsFormatTests {
             let body = (0..<Int.random(in: 0...4, using: &random)).map { UInt32($0 * 2 + 1) }
             list.append(document: document, title: title, body: body)
         }
+        for checkpointLimit in [UInt64(PostingsFormat.positionsPastCheckpoint), 40] {  // 40: most chunks step over the earlier ones' positions
+            try Self.checkCursor(list, random: &random, checkpointLimit: checkpointLimit)
+        }
+    }
+
+    static func checkCursor(_ list: PostingList, random: inout SeededGenerator, checkpointLimit: UInt64) throws {
+        let document = list.documents.last!
         var positions: [UInt8] = []
-        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, checkpointLimit: checkpointLimit)
         let held = Dictionary(uniqueKeysWithValues: list.documents.enumerated().map { ($1, $0) })
+        // A walk through every document (a merge's) reads the same list, checkpoints without an offset included.
+        let decoded = try bytes.withUnsafeBytes { postings in
+            try positions.withUnsafeBytes { positionBytes in
+                try PostingsFormat.decode(postings, offset: 0, count: list.count, limit: .max, positions: positionBytes)
+            }
+        }
+        #expect(decoded == list)
         // Each block's last document, then its first: every seek lands on a block's edge.
         try bytes.withUnsafeBytes { postings in
             try positions.withUnsafeBytes { positionBytes in

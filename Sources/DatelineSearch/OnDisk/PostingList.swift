@@ -77,6 +77,9 @@ enum PostingsFormat {
     /// Documents per chunk of a block (a cursor decodes a block a chunk at a time).
     static let chunkSize = 32
     static let checkpointSize = 8
+    /// A checkpoint's positions offset when the chunk's positions start 4 GB or more past the block's (a block of
+    /// 128 huge articles): a reader steps over the earlier chunks' positions instead.
+    static let positionsPastCheckpoint = UInt32.max
 
     /// The chunks of a block of `entries` documents.
     @inline(__always)
@@ -140,8 +143,13 @@ enum PostingsFormat {
 
     /// Encodes `list` (positions included), appending positions to `positions` (whose current size is where
     /// this term's start), and returns the postings bytes.
-    static func encode(_ list: PostingList, positionsBase: UInt64, positions: inout [UInt8]) -> [UInt8] {
-        var encoder = Encoder(positionsBase: positionsBase)
+    ///
+    /// - Parameter checkpointLimit: Chunks whose positions start this far or further past their block's get no
+    ///   positions checkpoint (4 GB; tests lower it).
+    static func encode(
+        _ list: PostingList, positionsBase: UInt64, positions: inout [UInt8], checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint)
+    ) -> [UInt8] {
+        var encoder = Encoder(positionsBase: positionsBase, checkpointLimit: checkpointLimit)
         list.forEachEncoded { document, title, body, bytes in
             encoder.add(document: document, titleFrequency: title, bodyFrequency: body, positions: bytes)
         }
@@ -155,6 +163,8 @@ enum PostingsFormat {
     /// handed out as they come (``takePositions()``), so that a term of any size is encoded in bounded memory.
     struct Encoder {
         private let positionsBase: UInt64
+        /// Positions offsets from here on are not written into checkpoints (see ``PostingsFormat/positionsPastCheckpoint``).
+        private let checkpointLimit: UInt64
         /// Positions bytes produced so far, handed out or not.
         private var positionsProduced: UInt64 = 0
         private var pendingPositions: [UInt8] = []
@@ -172,8 +182,9 @@ enum PostingsFormat {
         private(set) var count = 0
 
         /// An encoder whose positions start at `positionsBase` in the positions file.
-        init(positionsBase: UInt64) {
+        init(positionsBase: UInt64, checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint)) {
             self.positionsBase = positionsBase
+            self.checkpointLimit = min(checkpointLimit, UInt64(PostingsFormat.positionsPastCheckpoint))
             self.documents.reserveCapacity(PostingsFormat.blockSize)
             self.titles.reserveCapacity(PostingsFormat.blockSize)
             self.bodies.reserveCapacity(PostingsFormat.blockSize)
@@ -213,8 +224,7 @@ enum PostingsFormat {
             ))
             for chunk in 1..<max(1, PostingsFormat.chunks(self.documents.count)) {
                 let first = chunk * PostingsFormat.chunkSize
-                // A block's positions are those of at most 128 articles of bounded size: far below 4 GB.
-                guard let offset = UInt32(exactly: self.positionOffsets[first]) else { preconditionFailure("a block's positions past 4 GB") }
+                let offset = self.positionOffsets[first] < self.checkpointLimit ? UInt32(self.positionOffsets[first]) : PostingsFormat.positionsPastCheckpoint
                 self.data.appendLittleEndian(self.documents[first - 1])
                 self.data.appendLittleEndian(offset)
             }
@@ -475,11 +485,16 @@ enum PostingsFormat {
             let chunkStart = chunk * PostingsFormat.chunkSize
             if self.positionEntry < chunkStart {  // from the chunk's checkpoint, not through the chunks before it
                 let checkpoint = self.postings.littleEndian(at: self.checkpoints + (chunk - 1) * PostingsFormat.checkpointSize + 4, as: UInt32.self)
-                guard Int(checkpoint) <= self.positions.count - self.blockPositions else {
-                    throw IndexFormatError("block \(self.block) chunk \(chunk)'s positions start past the positions file")
+                if checkpoint == PostingsFormat.positionsPastCheckpoint {
+                    // Too far to say: the earlier chunks' positions are stepped over, their frequencies decoded.
+                    for earlier in (self.positionEntry / PostingsFormat.chunkSize)..<chunk { self.decodeFrequencies(chunk: earlier) }
+                } else {
+                    guard Int(checkpoint) <= self.positions.count - self.blockPositions else {
+                        throw IndexFormatError("block \(self.block) chunk \(chunk)'s positions start past the positions file")
+                    }
+                    self.positionEntry = chunkStart
+                    self.positionOffset = self.blockPositions + Int(checkpoint)
                 }
-                self.positionEntry = chunkStart
-                self.positionOffset = self.blockPositions + Int(checkpoint)
             }
             var cursor = ByteCursor(self.positions, at: self.positionOffset)
             var skipped = 0  // the positions of the chunk's documents before it, stepped over at once
@@ -640,7 +655,9 @@ enum PostingsFormat {
                 if index > 0, index % self.chunkSize == 0 {  // the checkpoints a seek trusts, checked as a merge copies them
                     let checkpoint = checkpoints + (index / self.chunkSize - 1) * self.checkpointSize
                     let (last, offset) = (postings.littleEndian(at: checkpoint, as: UInt32.self), postings.littleEndian(at: checkpoint + 4, as: UInt32.self))
-                    guard last == document &- 1, UInt64(offset) == UInt64(positionCursor.position) - positionsOffset else {
+                    let at = UInt64(positionCursor.position) - positionsOffset
+                    let offsetAgrees = offset == self.positionsPastCheckpoint || UInt64(offset) == at
+                    guard last == document &- 1, offsetAgrees else {
                         throw IndexFormatError("block \(block)'s checkpoint before document \(index) says \(last) at \(offset)")
                     }
                 }
