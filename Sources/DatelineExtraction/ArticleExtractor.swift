@@ -401,8 +401,16 @@ struct ExtractionRun {
     /// Capitalized name tokens from `i`: "Ishaq Dar", "George W. Bush". Stops at anything the lexicon knows.
     func nameSpan(at i: Int, end: Int) -> Int? {
         var j = i
-        while j < end, j - i < 4 {
+        while j < end, j - i < 5 {
             let token = self.tokens[j]
+            // Particles inside a name ("Ursula von der Leyen", "Vincent van Gogh"), before a capitalised word.
+            if j > i, Self.nameParticles.contains(token.text) {
+                var k = j
+                while k < end, k - j < 2, Self.nameParticles.contains(self.tokens[k].text) { k += 1 }
+                guard k < end, self.tokens[k].kind == .word, self.tokens[k].isCapitalized, !self.covered[k] else { break }
+                j = k
+                continue
+            }
             guard token.kind == .word, token.isCapitalized, !Self.nameStopWords.contains(token.text),
                   !self.covered[j], self.timeAt[j] == nil, !self.inQuote[j] || self.inQuote[i]
             else { break }
@@ -555,6 +563,10 @@ struct ExtractionRun {
             // State" is the US one).
             let countryCode = country?.code ?? (org != nil ? self.entities[org!.id]?.country : nil)
                 ?? (offices.count == 1 ? offices[0].defaultCountry : nil)
+            if let org, countryCode == nil {  // an organisation's office it gives no country keeps none (NATO's)
+                let orgName = tokens[org.first...org.last].map(\.text).joined(separator: " ")
+                for office in offices { self.companyOfficeKeys.insert(slug(orgName) + "-" + office.key) }
+            }
             if let country { self.mentionCountry(country.code, countryFirst, country.last, isCapital: country.isCapital) }
             if let org { self.mention(org.id, org.first, org.last) }
             var officeIDs: [String] = []
@@ -856,16 +868,31 @@ struct ExtractionRun {
         }
     }
 
-    /// Offices a company's title names ("Apple chief executive"): its, not a country's.
-    static let companyOffices: Set<String> = ["chief-executive", "chairman"]
+    /// Offices an organisation's title names ("Apple chief executive", "European Commission President", "FIFA
+    /// Secretary-General"): its, not a country's.
+    static let companyOffices: Set<String> = ["chief-executive", "chairman", "president", "secretary-general"]
+
+    /// Lower-case words inside a person's name ("von der Leyen", "van Gogh", "da Silva", "bin Salman").
+    static let nameParticles: Set<String> = ["von", "van", "der", "den", "de", "da", "di", "del", "della", "dos", "du", "la", "le", "bin", "ibn", "al"]
 
     /// The first token of the company named right before token `end`: a name the tagger reads as an organisation,
     /// ending there, that no lexicon entry or earlier mention claims.
     func companyName(before end: Int) -> Int? {
-        guard end > 0, let span = self.modelSpans.first(where: { $0.last == end - 1 && $0.type == "ORG" }),
-              (span.first...span.last).allSatisfy({ !self.covered[$0] && self.tokenEntities[$0].isEmpty && self.lexiconMatches[$0] == nil })
-        else { return nil }
-        return span.first
+        guard end > 0 else { return nil }
+        let free = { (k: Int) in !self.covered[k] && self.tokenEntities[k].isEmpty && self.lexiconMatches[k] == nil }
+        if let span = self.modelSpans.first(where: { $0.last == end - 1 && $0.type == "ORG" }), (span.first...span.last).allSatisfy(free) {
+            return span.first
+        }
+        // Or capitalised words ending in an institution's head word ("European Commission", "Security Council").
+        guard self.extractor.lexicon.isOrganisationHead(self.tokens[end - 1].text) else { return nil }
+        var first = end - 1
+        while first > 0, end - first < 4, self.tokens[first - 1].sentence == self.tokens[end].sentence,
+              self.tokens[first - 1].kind == .word, self.tokens[first - 1].isCapitalized, free(first - 1),
+              first - 1 != self.text.sentences[self.tokens[end].sentence].tokens.lowerBound || !Self.nameStopWords.contains(self.tokens[first - 1].text)
+        {
+            first -= 1
+        }
+        return first < end - 1 && free(end - 1) ? first : nil
     }
 
     /// Offices met without a country ("Prime Minister Tony Blair" in a London story) take the article's: the

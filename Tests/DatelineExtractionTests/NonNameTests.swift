@@ -120,6 +120,26 @@ import Testing
         #expect(extraction.entity("office:GB:chief-executive") == nil)
     }
 
+    /// "European Commission President Ursula von der Leyen": one person (her name's particles in it), the
+    /// Commission's president; "NATO Secretary General Mark Rutte" NATO's, not the country of a Brussels dateline.
+    @Test func anOrganisationsLeaderAndANameWithParticles() {
+        let extraction = ArticleExtractor().extract(
+            body: """
+                BRUSSELS, July 23 (Reuters) - The European Union and Japan agreed on Wednesday to deepen cooperation, \
+                European Commission President Ursula von der Leyen said after meeting Japanese Prime Minister Shigeru \
+                Ishiba. Earlier this month, NATO Secretary General Mark Rutte visited Tokyo.
+                """,
+            published: CivilDate(year: 2025, month: 7, day: 23), datelinePlace: "BRUSSELS"
+        )
+        let leyen = extraction.entity("person:ursula-von-der-leyen")
+        #expect(leyen?.name == "Ursula von der Leyen", "\(extraction.entities.map(\.id))")
+        #expect(leyen?.offices == ["office:XX:european-commission-president"])
+        #expect(extraction.entity("person:ursula") == nil && extraction.entity("person:leyen") == nil)
+        #expect(extraction.entity("person:mark-rutte")?.offices == ["office:XX:nato-secretary-general"])
+        #expect(extraction.entity("person:shigeru-ishiba")?.offices == ["office:JP:prime-minister"])
+        #expect(!extraction.entities.contains { $0.id.hasPrefix("office:BE:") }, "\(extraction.entities.map(\.id))")
+    }
+
     @Test func aTwoLetterWordIsACountryOnlyAsNewsroomsWriteOne() {
         #expect(self.extraction.entity("country:MP") == nil, "MP is a member of parliament, not the Northern Mariana Islands")
         #expect(self.extraction.entity("country:US") != nil)
