@@ -140,6 +140,17 @@ import Testing
         #expect(!extraction.entities.contains { $0.id.hasPrefix("office:BE:") }, "\(extraction.entities.map(\.id))")
     }
 
+    /// "Chair Jerome Powell": a title, not the first word of a person's name.
+    @Test func chairIsATitle() {
+        let extraction = ArticleExtractor().extract(
+            body: "The Federal Reserve left rates unchanged on Wednesday, and Chair Jerome Powell said it would wait. Powell spoke for an hour.",
+            published: CivilDate(year: 2025, month: 7, day: 30)
+        )
+        #expect(extraction.entity("person:jerome-powell")?.titles == ["Chairman"], "\(extraction.entities.map(\.id))")
+        #expect(!extraction.entities.contains { $0.name.hasPrefix("Chair ") })
+        #expect(extraction.mentions.filter { extraction.entityID(of: $0) == "person:jerome-powell" }.count == 2)
+    }
+
     @Test func aTwoLetterWordIsACountryOnlyAsNewsroomsWriteOne() {
         #expect(self.extraction.entity("country:MP") == nil, "MP is a member of parliament, not the Northern Mariana Islands")
         #expect(self.extraction.entity("country:US") != nil)
