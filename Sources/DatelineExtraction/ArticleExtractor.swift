@@ -87,8 +87,9 @@ struct ExtractionRun {
     /// Person ids by the names they can be referred to by (full name, surname, first name).
     var personNames: [String: String] = [:]
     var acronyms: [String: String] = [:]
-    /// Company offices (their keys, "apple-chief-executive") that keep no country: not the article's.
-    var companyOfficeKeys: Set<String> = []
+    /// Offices of an organisation the text gives no country (their keys, "nato-secretary-general"): they keep none,
+    /// never taking the article's.
+    var countrylessOrganisationOffices: Set<String> = []
     /// Organisation ids by the short names they can be referred to by ("Magna" for Magna International Inc).
     var organisationNames: [String: String] = [:]
     var orgCountries: [String: String] = [:]
@@ -259,8 +260,6 @@ struct ExtractionRun {
         }
     }
 
-    /// "The Resistance Front (TRF)", "Lashkar-e-Taiba (LeT)": a name whose initials spell the bracketed acronym; and
-    /// the wire's apposition "the Chicago Board of Trade, CBT, said", where the acronym is written in capitals.
     /// Acronyms defined where a name is written: in brackets or between commas right after it ("the Chicago
     /// Board of Trade (CBT)", "…, CBT, said"), or as its other name ("Tehrik-e-Taliban Pakistan, known as the
     /// Pakistani Taliban or TTP"): the name is an organisation (or a lexicon designation) and the acronym its
@@ -443,6 +442,8 @@ struct ExtractionRun {
         var name = [countryName, orgName, label].compactMap { $0 }.joined(separator: " ")
         if orgName != nil { name = [countryName, orgName.map { "\($0) \(label.lowercased())" }].compactMap { $0 }.joined(separator: " ") }
         let keyed = orgName.map { slug($0) + "-" + key } ?? key
+        // An organisation's office it gives no country keeps none (NATO's is no country's).
+        if orgName != nil, country == nil { self.countrylessOrganisationOffices.insert(keyed) }
         let id = "office:\(country ?? "XX"):\(keyed)"
         return self.entity(id, .office, name, country: country)
     }
@@ -535,7 +536,6 @@ struct ExtractionRun {
                 let name = self.text.text(tokens: first, start - 1)
                 org = ("org:" + slug(name), name, first, start - 1)
                 self.entity(org!.id, .organization, name)
-                self.companyOfficeKeys.insert(slug(name) + "-" + offices[0].key)
             }
             if !offices.isEmpty, j + 1 < end, lower[j] == "of" || lower[j] == "for", let ref = self.countryReference(at: j + 1, end: end), country == nil {
                 country = ref
@@ -563,10 +563,6 @@ struct ExtractionRun {
             // State" is the US one).
             let countryCode = country?.code ?? (org != nil ? self.entities[org!.id]?.country : nil)
                 ?? (offices.count == 1 ? offices[0].defaultCountry : nil)
-            if let org, countryCode == nil {  // an organisation's office it gives no country keeps none (NATO's)
-                let orgName = tokens[org.first...org.last].map(\.text).joined(separator: " ")
-                for office in offices { self.companyOfficeKeys.insert(slug(orgName) + "-" + office.key) }
-            }
             if let country { self.mentionCountry(country.code, countryFirst, country.last, isCapital: country.isCapital) }
             if let org { self.mention(org.id, org.first, org.last) }
             var officeIDs: [String] = []
@@ -902,7 +898,7 @@ struct ExtractionRun {
         guard let code = self.contextCountry(), let country = self.extractor.lexicon.countries[code] else { return }
         for id in self.entityOrder where id.hasPrefix("office:XX:") {
             let key = String(id.dropFirst("office:XX:".count))
-            guard !self.companyOfficeKeys.contains(key), var office = self.entities.removeValue(forKey: id) else { continue }
+            guard !self.countrylessOrganisationOffices.contains(key), var office = self.entities.removeValue(forKey: id) else { continue }
             let target = "office:\(code):\(key)"
             office.id = target
             office.country = code
