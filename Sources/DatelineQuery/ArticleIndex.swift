@@ -129,7 +129,7 @@ final class ArticleIndex {
         private let index: ArticleIndex
         private var start = 0
         private var end = 0
-        private var column: UnsafeRawBufferPointer?
+        private var column: PackedColumn.Reader?
         private var buffer: Buffer?
 
         init(_ index: ArticleIndex) { self.index = index }
@@ -140,7 +140,7 @@ final class ArticleIndex {
                 switch self.index.locate(document) {
                 case .segment(let segment, let local):
                     (self.start, self.end) = (document - local, document - local + segment.documentCount)
-                    (self.column, self.buffer) = (segment.columnBytes(Column.publishedAt.rawValue), nil)
+                    (self.column, self.buffer) = (segment.columnValues(Column.publishedAt.rawValue), nil)
                 case .buffer(let buffer, let local):
                     (self.start, self.end, self.column, self.buffer) = (document - local, document - local + buffer.count, nil, buffer)
                 case nil:
@@ -148,7 +148,7 @@ final class ArticleIndex {
                 }
             }
             if let column = self.column {
-                let bits = UInt64(littleEndian: column.loadUnaligned(fromByteOffset: 8 * (document - self.start), as: UInt64.self))
+                let bits = column[document - self.start]
                 return bits == Column.noDate ? nil : Double(bitPattern: bits)
             }
             return self.buffer?.publishedAt(document - self.start)
@@ -179,13 +179,13 @@ final class ArticleIndex {
                 }
                 let start = first - local
                 let end = UInt32(start + segment.documentCount)
-                let column = segment.columnBytes(Column.publishedAt.rawValue)
+                let column = segment.columnValues(Column.publishedAt.rawValue)
                 while index < documents.count, documents[index] < end {
                     let document = documents[index]
                     index += 1
                     if let allowed, !allowed.contains(Int(document)) { continue }
                     // No date is a NaN (``Column/noDate``), which no comparison accepts.
-                    let time = Double(bitPattern: UInt64(littleEndian: column.loadUnaligned(fromByteOffset: 8 * (Int(document) - start), as: UInt64.self)))
+                    let time = Double(bitPattern: column[Int(document) - start])
                     kept[count] = document
                     count += (time >= lower ? 1 : 0) & (time <= upper ? 1 : 0)
                 }
@@ -456,10 +456,11 @@ extension ArticleIndex {
         }
     }
 
-    /// The manifest entry naming the segments' format, and the format this version writes and reads (3: postings
-    /// blocks with chunk checkpoints; 2: with the entity annex).
+    /// The manifest entry naming the segments' format, and the format this version writes and reads (4: packed
+    /// columns, compact dictionary entries and keys; 3: postings blocks with chunk checkpoints; 2: with the entity
+    /// annex).
     static let formatKey = "format"
-    static let format = "3"
+    static let format = "4"
 
     /// Adjacent segments a merge should combine now, oldest first, or nil (see ``MergePolicy``).
     func mergeCandidates(factor: Int, minimumDocuments: Int) -> [IndexSegment]? {

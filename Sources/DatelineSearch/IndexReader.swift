@@ -327,13 +327,13 @@ package struct IndexReader {
         let reader: IndexReader
         /// Per slot: its first document, and a segment's lengths (nil for a buffer).
         private let bases: [Int]
-        private let segmentLengths: [(title: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer)?]
+        private let segmentLengths: [(title: PackedColumn.Reader, body: PackedColumn.Reader)?]
 
         init(reader: IndexReader) {
             self.reader = reader
             self.bases = reader.slots.map(\.base)
             self.segmentLengths = reader.slots.map { slot in
-                if case .segment(let segment) = slot.part { segment.lengthBytes } else { nil }
+                if case .segment(let segment) = slot.part { segment.lengthColumns } else { nil }
             }
         }
 
@@ -361,10 +361,7 @@ package struct IndexReader {
             }
             let local = document - self.bases[slot]
             if let lengths = self.segmentLengths[slot] {
-                return (
-                    UInt32(littleEndian: lengths.title.loadUnaligned(fromByteOffset: 4 * local, as: UInt32.self)),
-                    UInt32(littleEndian: lengths.body.loadUnaligned(fromByteOffset: 4 * local, as: UInt32.self))
-                )
+                return (UInt32(truncatingIfNeeded: lengths.title[local]), UInt32(truncatingIfNeeded: lengths.body[local]))
             }
             guard case .buffer(let index) = self.reader.slots[slot].part else { return (0, 0) }
             return (index.titleLengths[local], index.bodyLengths[local])

@@ -192,8 +192,8 @@ package final class SegmentWriter {
         )
     }
 
-    /// `DOCS`: u64 document count, u64 column count, u64 total title length, u64 total body length, the title
-    /// lengths (u32 each), the body lengths (u32 each), padding to 8 bytes, then each column (u64 each).
+    /// `DOCS`: u64 document count, u64 column count, u64 total title length, u64 total body length, then the title
+    /// lengths, the body lengths and each column, each a ``PackedColumn``.
     private func writeDocuments() throws(DatelineStorageError) {
         let file = try IndexFileWriter(path: Self.path(directory: self.directory, name: self.name, kind: .documents), kind: .documents)
         var header: [UInt8] = []
@@ -202,19 +202,9 @@ package final class SegmentWriter {
         header.appendLittleEndian(UInt64(self.titleLengths.reduce(0) { $0 + Int($1) }))
         header.appendLittleEndian(UInt64(self.bodyLengths.reduce(0) { $0 + Int($1) }))
         try file.append(header)
-        for lengths in [self.titleLengths, self.bodyLengths] {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(4 * lengths.count)
-            for length in lengths { bytes.appendLittleEndian(length) }
-            try file.append(bytes)
-        }
-        try file.pad(to: 8)
-        for column in self.columns {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(8 * column.count)
-            for value in column { bytes.appendLittleEndian(value) }
-            try file.append(bytes)
-        }
+        try file.append(PackedColumn.encode(self.titleLengths.map(UInt64.init)))
+        try file.append(PackedColumn.encode(self.bodyLengths.map(UInt64.init)))
+        for column in self.columns { try file.append(PackedColumn.encode(column)) }
         try file.finish()
     }
 
@@ -259,9 +249,9 @@ package final class IndexSegment: Sendable {
     private nonisolated(unsafe) let dictionary: SortedTable.Reader  // reads immutable mapped bytes only
     private nonisolated(unsafe) let keys: SortedTable.Reader
     private nonisolated(unsafe) let externalKeys: SortedTable.Reader
-    private let titleLengthsOffset: Int
-    private let bodyLengthsOffset: Int
-    private let columnsOffset: Int
+    private let titleLengths: PackedColumn.Reader
+    private let bodyLengths: PackedColumn.Reader
+    private let columns: [PackedColumn.Reader]
     private let storeFile: MappedIndexFile
     /// Whether every file's checksum has been computed and found right.
     private let checksumsVerified: Atomic<Bool>
@@ -314,12 +304,20 @@ package final class IndexSegment: Sendable {
         let columns = Int(truncatingIfNeeded: documents.littleEndian(at: 8, as: UInt64.self))
         let totalTitle = Int(truncatingIfNeeded: documents.littleEndian(at: 16, as: UInt64.self))
         let totalBody = Int(truncatingIfNeeded: documents.littleEndian(at: 24, as: UInt64.self))
-        self.titleLengthsOffset = 32
-        self.bodyLengthsOffset = 32 + 4 * count
-        self.columnsOffset = (32 + 8 * count + 7) / 8 * 8
-        guard count >= 0, columns >= 0, columns < 64, count < Int(Int32.max), self.columnsOffset + 8 * columns * count == documents.count else {
-            throw damaged(self.documentsFile, IndexFormatError("\(count) documents and \(columns) columns do not fill \(documents.count) bytes"))
+        guard count >= 0, columns >= 0, columns < 64, count < Int(Int32.max) else {
+            throw damaged(self.documentsFile, IndexFormatError("\(count) documents and \(columns) columns"))
         }
+        do throws(IndexFormatError) {
+            var packed: [PackedColumn.Reader] = []
+            var offset = 32
+            for _ in 0..<(2 + columns) {
+                let column = try PackedColumn.Reader(documents, at: offset, count: count)
+                offset += try PackedColumn.size(of: documents, at: offset, count: count)
+                packed.append(column)
+            }
+            guard offset == documents.count else { throw IndexFormatError("\(count) documents and \(columns) columns do not fill \(documents.count) bytes") }
+            (self.titleLengths, self.bodyLengths, self.columns) = (packed[0], packed[1], Array(packed[2...]))
+        } catch { throw damaged(self.documentsFile, error) }
         guard self.store.count == count else {
             throw damaged(storeFile, IndexFormatError("the store holds \(self.store.count) documents, the segment \(count)"))
         }
@@ -351,24 +349,18 @@ package final class IndexSegment: Sendable {
     /// Document `document`'s title length in tokens.
     @inline(__always)
     package func titleLength(_ document: Int) -> UInt32 {
-        self.documentsFile.payload.littleEndian(at: self.titleLengthsOffset + 4 * document, as: UInt32.self)
+        UInt32(truncatingIfNeeded: self.titleLengths[document])
     }
 
     /// Document `document`'s body length in tokens.
     @inline(__always)
     package func bodyLength(_ document: Int) -> UInt32 {
-        self.documentsFile.payload.littleEndian(at: self.bodyLengthsOffset + 4 * document, as: UInt32.self)
+        UInt32(truncatingIfNeeded: self.bodyLengths[document])
     }
 
-    /// Every document's title and body lengths, as little-endian 32-bit values in document order: valid while the
-    /// segment is alive (mapped memory), for the ranker's loops.
-    var lengthBytes: (title: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) {
-        let payload = self.documentsFile.payload
-        return (
-            UnsafeRawBufferPointer(rebasing: payload[self.titleLengthsOffset..<(self.titleLengthsOffset + 4 * self.documentCount)]),
-            UnsafeRawBufferPointer(rebasing: payload[self.bodyLengthsOffset..<(self.bodyLengthsOffset + 4 * self.documentCount)])
-        )
-    }
+    /// Every document's title and body lengths: valid while the segment is alive (they read its mapped memory),
+    /// for the ranker's loops.
+    var lengthColumns: (title: PackedColumn.Reader, body: PackedColumn.Reader) { (self.titleLengths, self.bodyLengths) }
 
     /// The sum of the first `count` documents' title and body lengths.
     package func lengthTotals(first count: Int) -> (title: Int, body: Int) {
@@ -385,15 +377,12 @@ package final class IndexSegment: Sendable {
     /// Column `column` of document `document`.
     @inline(__always)
     package func column(_ column: Int, _ document: Int) -> UInt64 {
-        self.documentsFile.payload.littleEndian(at: self.columnsOffset + 8 * (column * self.documentCount + document), as: UInt64.self)
+        self.columns[column][document]
     }
 
-    /// Column `column` of every document, as little-endian 64-bit values in document order: valid while the
-    /// segment is alive (it is mapped memory), for loops that read one column of many documents.
-    package func columnBytes(_ column: Int) -> UnsafeRawBufferPointer {
-        let start = self.columnsOffset + 8 * column * self.documentCount
-        return UnsafeRawBufferPointer(rebasing: self.documentsFile.payload[start..<(start + 8 * self.documentCount)])
-    }
+    /// Column `column` of every document: valid while the segment is alive (it reads mapped memory), for loops
+    /// that read one column of many documents.
+    package func columnValues(_ column: Int) -> PackedColumn.Reader { self.columns[column] }
 
     fileprivate func failure(_ error: IndexFormatError, in file: MappedIndexFile) -> DatelineStorageError {
         .corrupt(segment: String(file.path.split(separator: "/").last ?? ""), offset: 0, reason: "index file \(file.path): \(error.description)")
