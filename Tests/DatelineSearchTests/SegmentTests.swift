@@ -83,6 +83,44 @@ final class ScratchDirectory {
         try self.findsEveryKeyAndOnlyThose(words)
     }
 
+    /// A table of varints, some ascending (stored as differences within a block), gives back every entry's values
+    /// through a look-up, a prefix walk and a cursor, across block boundaries.
+    @Test func sortedTableOfVarintsGivesBackEveryValue() throws {
+        var random = SeededGenerator(state: 5)
+        let keys = Set((0..<500).map { _ in "k\(UInt32.random(in: 0...99_999, using: &random))" }).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var offset: UInt64 = 0
+        var positions: UInt64 = 1 << 40
+        let values = keys.map { _ -> SortedTable.Varints in
+            offset += UInt64.random(in: 0...300, using: &random)
+            positions += UInt64.random(in: 0...(1 << 20), using: &random)
+            return SortedTable.Varints(offset, UInt64.random(in: 0...UInt64.max, using: &random), positions, 0)
+        }
+        var builder = SortedTable.Builder(values: .varints(count: 3, ascending: 0b101))
+        for (key, value) in zip(keys, values) { builder.add(key: Array(key.utf8), varints: value) }
+        let bytes = builder.finish()
+        try bytes.withUnsafeBytes { raw in
+            let table = try SortedTable.Reader(raw)
+            #expect(table.coding == .varints(count: 3, ascending: 0b101))
+            for (key, value) in zip(keys, values) {
+                #expect(try Array(key.utf8).withUnsafeBytes { try table.findVarints($0) } == value, "\(key)")
+            }
+            #expect(try Array("k".utf8).withUnsafeBytes { try table.findVarints($0) } == nil)
+            var prefixed: [SortedTable.Varints] = []
+            try table.forEachVarintEntry(withPrefix: Array("k1".utf8)) { _, value in prefixed.append(value); return true }
+            #expect(prefixed == zip(keys, values).filter { $0.0.hasPrefix("k1") }.map(\.1))
+            var cursor = table.cursor()
+            var stepped: [SortedTable.Varints] = []
+            while try cursor.next() { stepped.append(cursor.varints) }
+            #expect(stepped == values)
+        }
+        // A coding this version does not know is an error, not a misreading.
+        var damaged = bytes
+        damaged[damaged.count - 24] = 9
+        damaged.withUnsafeBytes { raw in
+            _ = #expect(throws: IndexFormatError.self) { try SortedTable.Reader(raw) }
+        }
+    }
+
     private func findsEveryKeyAndOnlyThose(_ words: Set<String>) throws {
         let sorted = words.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var builder = SortedTable.Builder()
@@ -145,12 +183,12 @@ final class ScratchDirectory {
         let encoded = PostingsFormat.encode(list, positionsBase: 3, positions: &positions)
         try encoded.withUnsafeBytes { postingBytes in
             try positions.withUnsafeBytes { positionBytes in
-                let full = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, limit: .max, positions: positionBytes)
+                let full = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, positionsOffset: 3, limit: .max, positions: positionBytes)
                 #expect(full == list)
-                let bare = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, limit: .max, positions: nil)
+                let bare = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, positionsOffset: 3, limit: .max, positions: nil)
                 #expect(bare.documents == list.documents && bare.titleFrequencies == list.titleFrequencies && bare.bodyFrequencies == list.bodyFrequencies)
                 for limit in [0, 1, list.documents[127], list.documents[128], list.documents[500] + 1, document + 1] {
-                    let cut = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    let cut = try PostingsFormat.decode(postingBytes, offset: 0, count: list.count, positionsOffset: 3, limit: limit, positions: positionBytes)
                     let expected = list.documents.filter { $0 < limit }.count
                     #expect(cut.documents == Array(list.documents.prefix(expected)), "limit \(limit)")
                     #expect(cut.positions == Array(list.positions.prefix(expected < list.count ? list.positionStarts[expected] : list.positions.count)))
@@ -328,12 +366,45 @@ final class ScratchDirectory {
         var longest = 0
         while try terms.next() {
             let term = String(decoding: terms.key, as: UTF8.self)
-            let postings = try merged.postings(try TermInfo(decoding: terms.value), positions: true)
+            let postings = try merged.postings(try TermInfo(terms.varints), positions: true)
             #expect(postings == whole.postingList(term, limit: 900, positions: true), "\(term)")
             termCount += 1
             longest = max(longest, postings.count)
         }
         #expect(termCount > 100 && longest > 3 * PostingsFormat.blockSize, "\(termCount) terms, the longest of \(longest) documents")
+    }
+
+    /// Article ids (16 hexadecimal digits, perhaps with a suffix) are stored as 8 bytes, other keys as they are:
+    /// every key is found, in its segment and after a merge, and none that differs in a byte is.
+    @Test func keysOfEveryFormAreFoundAndOnlyThose() throws {
+        let keys = [
+            "0123456789abcdef", "0123456789abcdef-2", "ffffffffffffffff", "0000000000000000", "0123456789ABCDEF", "0123456789abcde",
+            "0123456789abcdeg", "reuters-12", "", "\u{1}0123456789abcdef", "é0123456789abcdef",
+        ]
+        #expect(Set(keys.map(SegmentWriter.storedKey)).count == keys.count)
+        #expect(SegmentWriter.storedKey("0123456789abcdef").count == 9)
+        let scratch = try ScratchDirectory()
+        for (number, half) in [keys[..<6], keys[6...]].enumerated() {
+            let writer = try SegmentWriter(directory: scratch.path, name: "k\(number)", columnCount: 0)
+            for key in half {
+                try writer.addDocument(titleLength: 0, bodyLength: 1, columns: [], key: key, externalKey: "x" + key, stored: [])
+            }
+            _ = try writer.finish()
+        }
+        let inputs = try (0..<2).map { try IndexSegment(directory: scratch.path, name: "k\($0)") }
+        let writer = try SegmentWriter(directory: scratch.path, name: "merged", columnCount: 0)
+        try SegmentMerger.merge(inputs, into: writer)
+        _ = try writer.finish()
+        let merged = try IndexSegment(directory: scratch.path, name: "merged")
+        for (index, key) in keys.enumerated() {
+            let segment = inputs[index < 6 ? 0 : 1]
+            #expect(try segment.document(forKey: key) == (index < 6 ? index : index - 6), "\(key)")
+            #expect(try merged.document(forKey: key) == index, "\(key)")
+            #expect(try merged.document(forKey: "x" + key, external: true) == index, "\(key)")
+        }
+        for missing in ["0123456789abcdee", "0123456789abcdef-", "0123456789abcdef-3", "reuters-1", "1", "0123456789abcdefa"] {
+            #expect(try merged.document(forKey: missing) == nil, "\(missing)")
+        }
     }
 
     @Test func aCancelledMergeStopsWithCancellation() throws {
@@ -440,12 +511,12 @@ struct PostingsFormatTests {
         let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
         try bytes.withUnsafeBytes { postings in
             try positions.withUnsafeBytes { positionBytes in
-                let whole = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: positionBytes)
+                let whole = try PostingsFormat.decode(postings, offset: 0, count: 300, positionsOffset: 0, limit: .max, positions: positionBytes)
                 #expect(whole == list)
-                let plain = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: nil)
+                let plain = try PostingsFormat.decode(postings, offset: 0, count: 300, positionsOffset: 0, limit: .max, positions: nil)
                 #expect(plain.documents == list.documents && plain.bodyFrequencies == list.bodyFrequencies && plain.positions.isEmpty)
                 for limit: UInt32 in [0, 1, 2, 385, 386, 387, 899, 5_000] {
-                    let cut = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: limit, positions: nil)
+                    let cut = try PostingsFormat.decode(postings, offset: 0, count: 300, positionsOffset: 0, limit: limit, positions: nil)
                     #expect(cut.documents == list.documents.filter { $0 < limit }, "limit \(limit)")
                     #expect(cut.titleFrequencies.count == cut.documents.count && cut.bodyFrequencies.count == cut.documents.count)
                 }
@@ -478,7 +549,7 @@ struct PostingsFormatTests {
         // A walk through every document (a merge's) reads the same list, checkpoints without an offset included.
         let decoded = try bytes.withUnsafeBytes { postings in
             try positions.withUnsafeBytes { positionBytes in
-                try PostingsFormat.decode(postings, offset: 0, count: list.count, limit: .max, positions: positionBytes)
+                try PostingsFormat.decode(postings, offset: 0, count: list.count, positionsOffset: 0, limit: .max, positions: positionBytes)
             }
         }
         #expect(decoded == list)
@@ -486,7 +557,7 @@ struct PostingsFormatTests {
         try bytes.withUnsafeBytes { postings in
             try positions.withUnsafeBytes { positionBytes in
                 for edge in [PostingsFormat.blockSize - 1, 0] {
-                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: .max, positions: positionBytes)
+                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, positionsOffset: 0, limit: .max, positions: positionBytes)
                     for start in stride(from: 0, to: list.count, by: PostingsFormat.blockSize) {
                         #expect(try cursor.seek(list.documents[min(list.count - 1, start + edge)]))
                     }
@@ -496,7 +567,7 @@ struct PostingsFormatTests {
         for limit in [UInt32.max, document / 2, 0] {
             try bytes.withUnsafeBytes { postings in
                 try positions.withUnsafeBytes { positionBytes in
-                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, positionsOffset: 0, limit: limit, positions: positionBytes)
                     var target: UInt32 = 0
                     var buffer: [UInt32] = [7, 7, 7]
                     while target <= document + 5 {
@@ -513,7 +584,7 @@ struct PostingsFormatTests {
                     #expect(try !cursor.seek(document + 6))
                     #expect(cursor.isExhausted == (limit == .max), "past the last document only an unlimited cursor runs out")
                     // Walked one document at a time (documents only), then each found again with its positions.
-                    var walker = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    var walker = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, positionsOffset: 0, limit: limit, positions: positionBytes)
                     var walked: [UInt32] = []
                     while let next = try walker.next() {
                         walked.append(next)
@@ -528,7 +599,7 @@ struct PostingsFormatTests {
                     #expect(try walker.next() == nil)
                     // A copy made mid-walk goes on on its own: the copies share their decoded block until one loads
                     // another, and neither sees the other's.
-                    var original = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, limit: limit, positions: positionBytes)
+                    var original = try PostingsFormat.BlockCursor(postings, offset: 0, count: list.count, positionsOffset: 0, limit: limit, positions: positionBytes)
                     var fromOriginal: [UInt32] = []
                     for _ in 0..<(PostingsFormat.blockSize + 5) { if let next = try original.next() { fromOriginal.append(next) } }
                     var copy = original
@@ -547,7 +618,7 @@ struct PostingsFormatTests {
         let list = Self.list(300)
         var positions: [UInt8] = []
         let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
-        let checkpoint = 1 + 3 * PostingsFormat.skipEntrySize  // the first block's first, after the block count and skip entries
+        let checkpoint = 3 * PostingsFormat.skipEntrySize  // the first block's first, after the skip entries
         let lastOfFirstChunk = list.documents[PostingsFormat.chunkSize - 1]
         #expect(bytes[checkpoint..<(checkpoint + 4)].elementsEqual(withUnsafeBytes(of: lastOfFirstChunk.littleEndian, Array.init)))
         for (byte, cursorNotices) in [(checkpoint, true), (checkpoint + 4, false)] {  // its document, its positions offset
@@ -556,9 +627,9 @@ struct PostingsFormatTests {
             try damaged.withUnsafeBytes { postings in
                 try positions.withUnsafeBytes { positionBytes in
                     #expect(throws: IndexFormatError.self) {
-                        _ = try PostingsFormat.decode(postings, offset: 0, count: 300, limit: .max, positions: positionBytes)
+                        _ = try PostingsFormat.decode(postings, offset: 0, count: 300, positionsOffset: 0, limit: .max, positions: positionBytes)
                     }
-                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: 300, limit: .max, positions: positionBytes)
+                    var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: 300, positionsOffset: 0, limit: .max, positions: positionBytes)
                     if cursorNotices {
                         #expect(throws: IndexFormatError.self) { _ = try cursor.seek(list.documents[PostingsFormat.chunkSize + 3]) }
                     } else {
@@ -569,27 +640,27 @@ struct PostingsFormatTests {
         }
     }
 
-    /// A skip entry (or a one-block term's last document) that disagrees with its block is an error.
+    /// A skip entry (or a one-block term's last checkpoint) that disagrees with its block is an error.
     @Test(arguments: [300, 100]) func aSkipEntryThatDisagreesWithItsBlockIsAnError(count: Int) {
         let list = Self.list(count)
         var positions: [UInt8] = []
         var bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
-        // The first block's last document (after the one-byte block count): a skip entry's u32, or a one-block
-        // term's varint, which has no skip entry.
-        #expect(bytes.count == Self.encodedSize(count) && bytes[0] == UInt8((count + 127) / 128), "\(bytes.count) bytes, \(Self.encodedSize(count)) expected")
-        bytes[1] &+= 1
+        // The first block's last document (a skip entry's u32), or, in a one-block term, which has no skip entry
+        // (its last document is read from its last chunk), the last checkpoint's document.
+        #expect(bytes.count == Self.encodedSize(count), "\(bytes.count) bytes, \(Self.encodedSize(count)) expected")
+        bytes[count > PostingsFormat.blockSize ? 0 : (PostingsFormat.chunks(count) - 2) * PostingsFormat.checkpointSize] &+= 1
         for withPositions in [false, true] {
             #expect(throws: IndexFormatError.self) {
                 try bytes.withUnsafeBytes { postings in
                     try positions.withUnsafeBytes { positionBytes in
-                        _ = try PostingsFormat.decode(postings, offset: 0, count: count, limit: .max, positions: withPositions ? positionBytes : nil)
+                        _ = try PostingsFormat.decode(postings, offset: 0, count: count, positionsOffset: 0, limit: .max, positions: withPositions ? positionBytes : nil)
                     }
                 }
             }
             #expect(throws: IndexFormatError.self) {
                 try bytes.withUnsafeBytes { postings in
                     try positions.withUnsafeBytes { positionBytes in
-                        var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: count, limit: .max, positions: positionBytes)
+                        var cursor = try PostingsFormat.BlockCursor(postings, offset: 0, count: count, positionsOffset: 0, limit: .max, positions: positionBytes)
                         while try cursor.next() != nil {}
                     }
                 }
@@ -597,12 +668,11 @@ struct PostingsFormatTests {
         }
     }
 
-    /// What ``list(_:)``'s postings take: a one-block term no skip entry (its last document and positions offset as
-    /// varints instead); each block its checkpoints and three packed arrays (gaps of 1 or 2 at 2 bits, title
+    /// What ``list(_:)``'s postings take: a one-block term no skip entry; each block its checkpoints and three packed arrays (gaps of 1 or 2 at 2 bits, title
     /// frequencies 0 at 0 bits, body frequencies 1 at 1 bit), each behind its width byte.
     static func encodedSize(_ count: Int) -> Int {
         let blocks = (count + 127) / 128
-        let head = blocks == 1 ? 1 + 2 + 1 : 1 + blocks * PostingsFormat.skipEntrySize
+        let head = blocks == 1 ? 0 : blocks * PostingsFormat.skipEntrySize
         var data = 0
         for block in 0..<blocks {
             let entries = min(128, count - block * 128)

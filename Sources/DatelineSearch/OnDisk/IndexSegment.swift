@@ -30,28 +30,33 @@ package struct SegmentInfo: Sendable, Hashable, Codable {
     }
 }
 
-/// A term's entry in a segment's dictionary: where its postings are and how many documents hold it (score bounds
-/// come from the postings a query reads).
+/// A term's entry in a segment's dictionary: where its postings and positions start and how many documents hold
+/// it (score bounds come from the postings a query reads). Stored as three varints, the offsets as differences
+/// from the previous term's (``SortedTable/ValueCoding/varints(count:ascending:)``).
 package struct TermInfo: Sendable, Hashable {
     package var postingsOffset: Int
     package var documentFrequency: Int
+    /// Where the term's first positions are in the positions file.
+    package var positionsOffset: UInt64
 
-    var encoded: [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.appendVarUInt(UInt64(self.postingsOffset))
-        bytes.appendVarUInt(UInt64(self.documentFrequency))
-        return bytes
+    /// The dictionary's value coding.
+    static let coding = SortedTable.ValueCoding.varints(count: 3, ascending: 0b101)
+
+    var varints: SortedTable.Varints {
+        SortedTable.Varints(UInt64(self.postingsOffset), UInt64(self.documentFrequency), self.positionsOffset, 0)
     }
 
-    init(postingsOffset: Int, documentFrequency: Int) {
+    init(postingsOffset: Int, documentFrequency: Int, positionsOffset: UInt64) {
         self.postingsOffset = postingsOffset
         self.documentFrequency = documentFrequency
+        self.positionsOffset = positionsOffset
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
-        var cursor = ByteCursor(bytes)
-        self.postingsOffset = try cursor.int()
-        self.documentFrequency = try cursor.int()
+    init(_ varints: SortedTable.Varints) throws(IndexFormatError) {
+        guard varints[0] <= UInt64(Int.max), varints[1] <= UInt64(Int32.max), varints[1] > 0 else {
+            throw IndexFormatError("a dictionary entry of \(varints[1]) documents at \(varints[0])")
+        }
+        self.init(postingsOffset: Int(varints[0]), documentFrequency: Int(varints[1]), positionsOffset: varints[2])
     }
 }
 
@@ -67,7 +72,7 @@ package final class SegmentWriter {
     private let positions: IndexFileWriter
     private let store: DocumentStoreWriter
     private let annex: SegmentAnnex.Writer
-    private var dictionary = SortedTable.Builder()
+    private var dictionary = SortedTable.Builder(values: TermInfo.coding)
     private var lastTerm: [UInt8]?
     private var titleLengths: [UInt32] = []
     private var bodyLengths: [UInt32] = []
@@ -109,15 +114,16 @@ package final class SegmentWriter {
     /// Adds a term whose postings `fill` gives a document at a time (their positions as encoded bytes), in
     /// memory bounded whatever the term's size: positions go to their file as they come.
     func addTerm(_ term: [UInt8], _ fill: (inout TermEncoding) throws -> Void) throws {
-        var encoding = TermEncoding(encoder: PostingsFormat.Encoder(positionsBase: UInt64(self.positions.payloadPosition)), positions: self.positions)
+        let positionsOffset = UInt64(self.positions.payloadPosition)
+        var encoding = TermEncoding(encoder: PostingsFormat.Encoder(positionsBase: positionsOffset), positions: self.positions)
         try fill(&encoding)
         guard encoding.encoder.count > 0 else { return }
         precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
         self.lastTerm = term
         try self.positions.append(encoding.encoder.takePositions())
-        let info = TermInfo(postingsOffset: self.postings.payloadPosition, documentFrequency: encoding.encoder.count)
+        let info = TermInfo(postingsOffset: self.postings.payloadPosition, documentFrequency: encoding.encoder.count, positionsOffset: positionsOffset)
         try self.postings.append(encoding.encoder.finish())
-        self.dictionary.add(key: term, value: info.encoded)
+        self.dictionary.add(key: term, varints: info.varints)
     }
 
     /// A term being added by ``addTerm(_:_:)``.
@@ -141,8 +147,8 @@ package final class SegmentWriter {
         self.titleLengths.append(titleLength)
         self.bodyLengths.append(bodyLength)
         for (index, value) in columns.enumerated() { self.columns[index].append(value) }
-        self.keys.append((Array(key.utf8), document))
-        if let externalKey { self.externalKeys.append((Array(externalKey.utf8), document)) }
+        self.keys.append((Self.storedKey(key), document))
+        if let externalKey { self.externalKeys.append((Self.storedKey(externalKey), document)) }
         try self.store.add(stored)
         try self.annex.addRecord(annex)
     }
@@ -208,17 +214,43 @@ package final class SegmentWriter {
         try file.finish()
     }
 
+    /// The key tables' value coding: a document number.
+    static let keyCoding = SortedTable.ValueCoding.varints(count: 1, ascending: 0)
+
+    /// A key as the key tables store it: one that starts with 16 lowercase hexadecimal digits (an article id, a
+    /// 64-bit fingerprint) as `0x01`, their 8 bytes and the rest of the key; any other as `0x02` and its UTF-8.
+    package static func storedKey(_ key: String) -> [UInt8] {
+        let utf8 = Array(key.utf8)
+        var value: UInt64 = 0
+        var digits = 0
+        while digits < 16, digits < utf8.count {
+            let byte = utf8[digits]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            default: return [0x02] + utf8
+            }
+            value = value << 4 | UInt64(digit)
+            digits += 1
+        }
+        guard digits == 16 else { return [0x02] + utf8 }
+        var stored: [UInt8] = [0x01]
+        stored.reserveCapacity(9 + utf8.count - 16)
+        withUnsafeBytes(of: value.bigEndian) { stored.append(contentsOf: $0) }
+        stored.append(contentsOf: utf8[16...])
+        return stored
+    }
+
     /// `KEYS`: the key table, the external-key table (``SortedTable``s of key → varint document), then the first
     /// table's length (u64).
     private func writeKeys() throws(DatelineStorageError) {
         func table(_ entries: [(key: [UInt8], document: UInt32)]) -> [UInt8] {
-            var builder = SortedTable.Builder()
+            var builder = SortedTable.Builder(values: SegmentWriter.keyCoding)
             var previous: [UInt8]?
             for entry in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 if let previous, previous == entry.key { continue }  // the first holder of a key wins
-                var value: [UInt8] = []
-                value.appendVarUInt(UInt64(entry.document))
-                builder.add(key: entry.key, value: value)
+                builder.add(key: entry.key, varints: SortedTable.Varints(UInt64(entry.document), 0, 0, 0))
                 previous = entry.key
             }
             return builder.finish()
@@ -393,7 +425,7 @@ package final class IndexSegment: Sendable {
         var term = term
         do {
             return try term.withUTF8 { bytes in
-                try self.dictionary.find(UnsafeRawBufferPointer(bytes)).map { value throws(IndexFormatError) in try TermInfo(decoding: value) }
+                try self.dictionary.findVarints(UnsafeRawBufferPointer(bytes)).map { value throws(IndexFormatError) in try TermInfo(value) }
             }
         } catch let error as IndexFormatError {
             throw self.failure(error, in: self.dictionaryFile)
@@ -406,8 +438,8 @@ package final class IndexSegment: Sendable {
     package func terms(withPrefix prefix: String) throws(DatelineStorageError) -> [(term: String, info: TermInfo)] {
         var found: [(String, TermInfo)] = []
         do {
-            try self.dictionary.forEachEntry(withPrefix: Array(prefix.utf8)) { key, value in
-                found.append((String(decoding: key, as: UTF8.self), try TermInfo(decoding: value)))
+            try self.dictionary.forEachVarintEntry(withPrefix: Array(prefix.utf8)) { key, value in
+                found.append((String(decoding: key, as: UTF8.self), try TermInfo(value)))
                 return true
             }
         } catch let error as IndexFormatError {
@@ -425,7 +457,7 @@ package final class IndexSegment: Sendable {
     package func postings(_ info: TermInfo, below limit: Int? = nil, positions: Bool = false) throws(DatelineStorageError) -> PostingList {
         do throws(IndexFormatError) {
             return try PostingsFormat.decode(
-                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency, positionsOffset: info.positionsOffset,
                 limit: UInt32(clamping: limit ?? self.documentCount), positions: positions ? self.positionsFile.payload : nil
             )
         } catch { throw self.failure(error, in: self.postingsFile) }
@@ -436,7 +468,7 @@ package final class IndexSegment: Sendable {
     func forEachEncodedPosting(_ info: TermInfo, _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void) throws {
         do {
             try PostingsFormat.forEachEncoded(
-                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency, positionsOffset: info.positionsOffset,
                 positions: self.positionsFile.payload, body)
         } catch let error as IndexFormatError {
             throw self.failure(error, in: self.postingsFile)
@@ -447,7 +479,7 @@ package final class IndexSegment: Sendable {
     func appendPostings(_ info: TermInfo, below limit: Int, base: UInt32, to key: inout ScoredKey) throws(DatelineStorageError) {
         do throws(IndexFormatError) {
             try PostingsFormat.append(
-                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency, positionsOffset: info.positionsOffset,
                 limit: UInt32(clamping: limit), base: base, to: &key)
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
@@ -507,7 +539,7 @@ package final class IndexSegment: Sendable {
         do throws(IndexFormatError) {
             return BlockPostings(
                 try PostingsFormat.BlockCursor(
-                    self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency,
+                    self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency, positionsOffset: info.positionsOffset,
                     limit: UInt32(clamping: limit), positions: self.positionsFile.payload
                 ),
                 segment: self
@@ -544,11 +576,10 @@ package final class IndexSegment: Sendable {
     /// The document whose key (or, with `external`, external key) is `key`.
     package func document(forKey key: String, external: Bool = false) throws(DatelineStorageError) -> Int? {
         do {
-            guard let value = try (external ? self.externalKeys : self.keys).value(for: Array(key.utf8)) else { return nil }
-            return try value.withUnsafeBytes { bytes throws(IndexFormatError) in
-                var cursor = ByteCursor(bytes)
-                return try cursor.int()
-            }
+            let table = external ? self.externalKeys : self.keys
+            guard let value = try SegmentWriter.storedKey(key).withUnsafeBytes({ bytes throws(IndexFormatError) in try table.findVarints(bytes) }) else { return nil }
+            guard value[0] < UInt64(self.documentCount) else { throw IndexFormatError("key \(key) names document \(value[0]) of \(self.documentCount)") }
+            return Int(value[0])
         } catch let error as IndexFormatError {
             throw self.failure(error, in: self.keysFile)
         } catch {

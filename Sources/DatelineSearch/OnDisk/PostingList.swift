@@ -60,11 +60,11 @@ package struct PostingList: Sendable, Equatable {
 
 /// The on-disk encoding of postings and positions.
 ///
-/// A term's postings (at the offset its dictionary entry gives): `varint blockCount`, then one 16-byte skip
-/// entry per block (u32 last document, u32 offset of the block's data from the end of the skip entries, u64
-/// offset of the block's first positions in the positions file), then the blocks. A term of one block (most
-/// terms: 128 documents or fewer) has no skip entry but `varint` its last document and `varint` its positions'
-/// offset, its block right after. A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: first,
+/// A term's postings (at the offset its dictionary entry gives, which also gives its document count and where
+/// its positions start): one 16-byte skip entry per block (u32 last document, u32 offset of the block's data from
+/// the end of the skip entries, u64 offset of the block's first positions in the positions file), then the
+/// blocks. A term of one block (most terms: 128 documents or fewer) has no skip entry, only its block: its last
+/// document is read from the block's last chunk. A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: first,
 /// for each chunk after the first, a checkpoint (u32 the previous chunk's last document, u32 the offset of the
 /// chunk's first positions from the block's), then the documents' gaps (the first from one past the previous
 /// block's last document, or from 0; each next minus one), their title frequencies and their body frequencies,
@@ -91,8 +91,8 @@ enum PostingsFormat {
         var positionsOffset: UInt64
     }
 
-    /// Where a term's blocks are, read from its postings' head: its skip entries, or a one-block term's last
-    /// document and positions offset.
+    /// Where a term's blocks are: its skip entries, or a one-block term's last document (decoded from the
+    /// block's last chunk) and positions offset (the dictionary's).
     struct Layout {
         let blockCount: Int
         let skipStart: Int
@@ -101,24 +101,43 @@ enum PostingsFormat {
         /// A one-block term's last document and positions offset (it has no skip entry).
         private let single: (lastDocument: UInt32, positionsOffset: UInt64)?
 
-        /// The head of a term's postings at `offset`, checked against its document count.
-        init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int) throws(IndexFormatError) {
-            var cursor = ByteCursor(postings, at: offset)
-            let blockCount = try cursor.int()
-            guard blockCount == (count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize else {
-                throw IndexFormatError("a term of \(count) documents has \(blockCount) blocks")
-            }
+        /// The head of the postings of a term of `count` documents at `offset` whose positions start at
+        /// `positionsOffset`.
+        init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64) throws(IndexFormatError) {
+            guard count > 0, offset >= 0, offset <= postings.count else { throw IndexFormatError("a term of \(count) documents at \(offset)") }
+            let blockCount = (count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize
             self.blockCount = blockCount
+            self.skipStart = offset
             if blockCount == 1 {
-                let last = try cursor.varint()
-                guard last <= UInt64(UInt32.max) else { throw IndexFormatError("a last document of \(last)") }
-                self.single = (UInt32(last), try cursor.varint())
-                (self.skipStart, self.dataStart) = (cursor.position, cursor.position)
+                self.dataStart = offset
+                self.single = (try Self.lastDocument(ofOnlyBlockAt: offset, in: postings, count: count), positionsOffset)
             } else {
-                guard blockCount <= cursor.remaining / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+                guard blockCount <= (postings.count - offset) / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
                 self.single = nil
-                (self.skipStart, self.dataStart) = (cursor.position, cursor.position + blockCount * PostingsFormat.skipEntrySize)
+                self.dataStart = offset + blockCount * PostingsFormat.skipEntrySize
+                guard postings.littleEndian(at: offset + 8, as: UInt64.self) == positionsOffset else {
+                    throw IndexFormatError("a term's first block's positions are not where its dictionary entry says")
+                }
             }
+        }
+
+        /// The last document of a term's only block (`count` documents): its last chunk's gaps summed from the
+        /// checkpoint before it.
+        private static func lastDocument(ofOnlyBlockAt offset: Int, in postings: UnsafeRawBufferPointer, count: Int) throws(IndexFormatError) -> UInt32 {
+            var cursor = ByteCursor(postings, at: offset)
+            let chunks = PostingsFormat.chunks(count)
+            var base: UInt32 = 0
+            if chunks > 1 {
+                let checkpoints = try cursor.bytes((chunks - 1) * PostingsFormat.checkpointSize)
+                base = checkpoints.littleEndian(at: (chunks - 2) * PostingsFormat.checkpointSize, as: UInt32.self) &+ 1
+            }
+            let packed = try BitPacking.Packed(&cursor, count: count)
+            let first = (chunks - 1) * PostingsFormat.chunkSize
+            let next = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: PostingsFormat.blockSize) { scratch in
+                packed.decodeAscending(first..<count, from: base, into: scratch.baseAddress!)
+            }
+            guard next > base else { throw IndexFormatError("a block's documents pass 2³²") }
+            return next &- 1
         }
 
         /// Block `block`'s last document.
@@ -248,12 +267,8 @@ enum PostingsFormat {
         mutating func finish() -> [UInt8] {
             self.closeBlock()
             var output: [UInt8] = []
-            output.reserveCapacity(8 + self.skips.count * PostingsFormat.skipEntrySize + self.data.count)
-            output.appendVarUInt(UInt64(self.skips.count))
-            if self.skips.count == 1 {
-                output.appendVarUInt(UInt64(self.skips[0].lastDocument))
-                output.appendVarUInt(self.skips[0].positionsOffset)
-            } else {
+            output.reserveCapacity(self.skips.count * PostingsFormat.skipEntrySize + self.data.count)
+            if self.skips.count > 1 {
                 for skip in self.skips {
                     output.appendLittleEndian(skip.lastDocument)
                     output.appendLittleEndian(skip.dataOffset)
@@ -309,8 +324,10 @@ enum PostingsFormat {
         private var found = false
         private var positionOffset = 0
 
-        init(_ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer) throws(IndexFormatError) {
-            self.layout = try Layout(postings, offset: offset, count: count)
+        init(
+            _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64, limit: UInt32, positions: UnsafeRawBufferPointer
+        ) throws(IndexFormatError) {
+            self.layout = try Layout(postings, offset: offset, count: count, positionsOffset: positionsOffset)
             self.postings = postings
             self.positions = positions
             self.count = count
@@ -587,9 +604,9 @@ enum PostingsFormat {
     /// Appends the postings of a term with `count` documents at `offset` that are below `limit` to `key`
     /// (without positions), each document number plus `base`: the scoring path, with no intermediate list.
     static func append(
-        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, base: UInt32, to key: inout ScoredKey
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64, limit: UInt32, base: UInt32, to key: inout ScoredKey
     ) throws(IndexFormatError) {
-        let layout = try Layout(postings, offset: offset, count: count)
+        let layout = try Layout(postings, offset: offset, count: count, positionsOffset: positionsOffset)
         // Grown geometrically: a key gathers many segments' postings, and reserving each one's exact count
         // would copy everything gathered so far once per segment.
         let needed = key.documents.count + count
@@ -632,10 +649,10 @@ enum PostingsFormat {
     /// its title and body frequencies, and its positions' bytes in `positions` (stepped over, not decoded: a merge
     /// copies them).
     static func forEachEncoded(
-        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32 = .max, positions: UnsafeRawBufferPointer,
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64, limit: UInt32 = .max, positions: UnsafeRawBufferPointer,
         _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        let layout = try Layout(postings, offset: offset, count: count)
+        let layout = try Layout(postings, offset: offset, count: count, positionsOffset: positionsOffset)
         let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * self.blockSize)
         defer { scratch.deallocate() }
         let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
@@ -677,12 +694,12 @@ enum PostingsFormat {
     /// Decodes the postings of a term with `count` documents at `offset`, keeping only documents below
     /// `limit`, with their positions when `positions` is given (without them, through ``append(_:offset:count:limit:base:to:)``).
     static func decode(
-        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, limit: UInt32, positions: UnsafeRawBufferPointer?
+        _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64, limit: UInt32, positions: UnsafeRawBufferPointer?
     ) throws(IndexFormatError) -> PostingList {
         guard let positions else {
             // Without positions, as the scoring path reads them.
             var key = ScoredKey()
-            try self.append(postings, offset: offset, count: count, limit: limit, base: 0, to: &key)
+            try self.append(postings, offset: offset, count: count, positionsOffset: positionsOffset, limit: limit, base: 0, to: &key)
             var list = PostingList()
             (list.documents, list.titleFrequencies, list.bodyFrequencies) = (key.documents, key.title, key.body)
             return list
@@ -692,7 +709,7 @@ enum PostingsFormat {
         list.titleFrequencies.reserveCapacity(count)
         list.bodyFrequencies.reserveCapacity(count)
         do {
-            try self.forEachEncoded(postings, offset: offset, count: count, limit: limit, positions: positions) { document, title, body, bytes in
+            try self.forEachEncoded(postings, offset: offset, count: count, positionsOffset: positionsOffset, limit: limit, positions: positions) { document, title, body, bytes in
                 list.documents.append(document)
                 list.titleFrequencies.append(title)
                 list.bodyFrequencies.append(body)

@@ -28,8 +28,8 @@ package enum SegmentMerger {
         while let (term, holders) = try terms.next() {
             if isCancelled() { throw CancellationError() }
             try writer.addTerm(term) { encoding in
-                for (index, value) in holders {
-                    let info = try TermInfo(decoding: value)
+                for (index, _, varints) in holders {
+                    let info = try TermInfo(varints)
                     try segments[index].forEachEncodedPosting(info) { document, title, body, positions in
                         try encoding.add(document: bases[index] + document, titleFrequency: title, bodyFrequency: body, positions: positions)
                     }
@@ -86,16 +86,17 @@ struct KeyMerge {
         self.pending = Array(cursors.indices)
     }
 
-    /// The next key and, for each table holding it, the table's index and value (valid until the next call).
-    mutating func next() throws -> (key: [UInt8], holders: [(index: Int, value: UnsafeRawBufferPointer)])? {
+    /// The next key and, for each table holding it, the table's index and value (bytes or varints, as the table
+    /// stores them; valid until the next call).
+    mutating func next() throws -> (key: [UInt8], holders: [(index: Int, value: UnsafeRawBufferPointer, varints: SortedTable.Varints)])? {
         for index in self.pending where self.cursors[index] != nil {
             if try !self.cursors[index]!.next() { self.cursors[index] = nil }
         }
         var smallest: [UInt8]?
         for case let cursor? in self.cursors where smallest == nil || cursor.key.lexicographicallyPrecedes(smallest!) { smallest = cursor.key }
         guard let key = smallest else { return nil }
-        var holders: [(index: Int, value: UnsafeRawBufferPointer)] = []
-        for (index, cursor) in self.cursors.enumerated() where cursor?.key == key { holders.append((index, cursor!.value)) }
+        var holders: [(index: Int, value: UnsafeRawBufferPointer, varints: SortedTable.Varints)] = []
+        for (index, cursor) in self.cursors.enumerated() where cursor?.key == key { holders.append((index, cursor!.value, cursor!.varints)) }
         self.pending = holders.map(\.index)
         return (key, holders)
     }
@@ -106,18 +107,14 @@ extension SegmentMerger {
     /// renumbered; a key two segments hold names the earlier segment's document.
     static func mergedKeyTable(of segments: [IndexSegment], external: Bool, bases: [UInt32]) throws -> [UInt8] {
         var keys = KeyMerge(segments.map { (external ? $0.externalKeyTable : $0.keyTable).cursor() })
-        var table = SortedTable.Builder()
-        var value: [UInt8] = []
+        var table = SortedTable.Builder(values: SegmentWriter.keyCoding)
         while let (key, holders) = try keys.next() {
-            var cursor = ByteCursor(holders[0].value)
-            let document = try cursor.int()
+            let document = holders[0].varints[0]
             let segment = segments[holders[0].index]
-            guard document < segment.documentCount else {
+            guard document < UInt64(segment.documentCount) else {
                 throw IndexFormatError("key \(String(decoding: key, as: UTF8.self)) of segment \(segment.name) names document \(document) of \(segment.documentCount)")
             }
-            value.removeAll(keepingCapacity: true)
-            value.appendVarUInt(UInt64(bases[holders[0].index]) + UInt64(document))
-            table.add(key: key, value: value)
+            table.add(key: key, varints: SortedTable.Varints(UInt64(bases[holders[0].index]) + document, 0, 0, 0))
         }
         return table.finish()
     }

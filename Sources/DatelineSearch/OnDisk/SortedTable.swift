@@ -10,12 +10,76 @@ import Darwin
 /// and the document-key tables of a segment.
 ///
 /// Layout (offsets relative to the table's start): blocks of up to ``blockSize`` entries, each entry
-/// `varint shared-prefix length, varint suffix length, suffix, varint value length, value` (the first entry of a
-/// block shares nothing, so a block can be read on its own); then one u64 offset per block; then the block
-/// count (u64) and the entry count (u64). A look-up binary-searches the blocks by their first keys and scans one.
-/// Keys compare as unsigned bytes (UTF-8 order), never as Swift strings.
+/// `varint shared-prefix length, varint suffix length, suffix, value` (the first entry of a block shares nothing,
+/// so a block can be read on its own); then one u64 offset per block; then the value coding (u64: 0 for
+/// ``ValueCoding/bytes``, else the varint count plus the ascending mask shifted left 8), the block count (u64)
+/// and the entry count (u64). A value is `varint length, bytes` or its varints (see ``ValueCoding``). A look-up
+/// binary-searches the blocks by their first keys and scans one. Keys compare as unsigned bytes (UTF-8 order),
+/// never as Swift strings.
 package enum SortedTable {
     static let blockSize = 32
+    static let trailerSize = 24
+
+    /// A value of ``ValueCoding/varints(count:ascending:)``: its varints in order (the unused lanes zero).
+    package typealias Varints = SIMD4<UInt64>
+
+    /// How a table stores its values.
+    package enum ValueCoding: Sendable, Equatable {
+        /// Bytes of any length, each behind its length.
+        case bytes
+        /// `count` (1–4) varints and no length; those whose bit is set in `ascending` never decrease from entry
+        /// to entry and are stored as the difference from the previous entry's (a block's first entry's whole):
+        /// a term's postings offset takes a byte or two instead of three or four.
+        case varints(count: Int, ascending: UInt8)
+
+        var word: UInt64 {
+            switch self {
+            case .bytes: 0
+            case .varints(let count, let ascending): UInt64(count) | UInt64(ascending) << 8
+            }
+        }
+
+        init(word: UInt64) throws(IndexFormatError) {
+            guard word != 0 else {
+                self = .bytes
+                return
+            }
+            let count = Int(word & 0xFF)
+            guard (1...4).contains(count), word >> 16 == 0, (word >> 8) >> UInt64(count) == 0 else {
+                throw IndexFormatError("a sorted table's value coding \(word) is not one this version reads")
+            }
+            self = .varints(count: count, ascending: UInt8(word >> 8))
+        }
+    }
+
+    /// One stored value, read: its bytes (a ``ValueCoding/bytes`` table's) or its varints.
+    struct StoredValue {
+        var bytes: UnsafeRawBufferPointer
+        var varints: Varints
+    }
+
+    /// Reads one entry's value at `cursor`, given the previous entry's varints (zero at a block's start).
+    @inline(__always)
+    static func readValue(_ cursor: inout ByteCursor, coding: ValueCoding, previous: Varints) throws(IndexFormatError) -> StoredValue {
+        switch coding {
+        case .bytes:
+            return StoredValue(bytes: try cursor.bytes(try cursor.int()), varints: Varints())
+        case .varints(let count, let ascending):
+            let start = cursor.position
+            var varints = Varints()
+            for lane in 0..<count {
+                let stored = try cursor.varint()
+                if ascending >> UInt8(lane) & 1 == 1 {
+                    let (sum, overflow) = previous[lane].addingReportingOverflow(stored)
+                    guard !overflow else { throw IndexFormatError("an ascending value overflows") }
+                    varints[lane] = sum
+                } else {
+                    varints[lane] = stored
+                }
+            }
+            return StoredValue(bytes: UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<cursor.position]), varints: varints)
+        }
+    }
 
     /// Orders byte strings as unsigned bytes: negative, zero or positive as `a` is below, equal to or above `b`.
     package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
@@ -42,12 +106,44 @@ package enum SortedTable {
         private(set) var bytes: [UInt8] = []
         private var blockOffsets: [UInt64] = []
         private var previous: [UInt8] = []
+        private var previousVarints = Varints()
         private var inBlock = 0
         package private(set) var count = 0
+        package let coding: ValueCoding
 
-        package init() {}
+        package init(values coding: ValueCoding = .bytes) {
+            if case .varints(let count, let ascending) = coding {
+                precondition((1...4).contains(count) && ascending >> UInt8(count) == 0, "1 to 4 varints, the ascending ones among them")
+            }
+            self.coding = coding
+        }
 
+        /// Adds an entry to a table of ``ValueCoding/bytes``.
         package mutating func add(key: [UInt8], value: [UInt8]) {
+            precondition(self.coding == .bytes, "a table of varints is given varints")
+            self.addKey(key)
+            self.bytes.appendVarUInt(UInt64(value.count))
+            self.bytes.append(contentsOf: value)
+        }
+
+        /// Adds an entry to a table of ``ValueCoding/varints(count:ascending:)`` (lanes past the count are ignored;
+        /// ascending lanes must not decrease).
+        package mutating func add(key: [UInt8], varints: Varints) {
+            guard case .varints(let count, let ascending) = self.coding else { preconditionFailure("a table of bytes is given bytes") }
+            let blockStart = self.inBlock == Self.blockSize || self.count == 0
+            self.addKey(key)
+            for lane in 0..<count {
+                if ascending >> UInt8(lane) & 1 == 1, !blockStart {
+                    precondition(varints[lane] >= self.previousVarints[lane], "an ascending value decreased")
+                    self.bytes.appendVarUInt(varints[lane] - self.previousVarints[lane])
+                } else {
+                    self.bytes.appendVarUInt(varints[lane])
+                }
+            }
+            self.previousVarints = varints
+        }
+
+        private mutating func addKey(_ key: [UInt8]) {
             precondition(self.count == 0 || self.previous.lexicographicallyPrecedes(key), "sorted table keys must increase")
             var shared = 0
             if self.inBlock == Self.blockSize || self.count == 0 {
@@ -60,8 +156,6 @@ package enum SortedTable {
             self.bytes.appendVarUInt(UInt64(shared))
             self.bytes.appendVarUInt(UInt64(key.count - shared))
             self.bytes.append(contentsOf: key[shared...])
-            self.bytes.appendVarUInt(UInt64(value.count))
-            self.bytes.append(contentsOf: value)
             self.previous = key
             self.inBlock += 1
             self.count += 1
@@ -73,6 +167,7 @@ package enum SortedTable {
         package mutating func finish() -> [UInt8] {
             var output = self.bytes
             for offset in self.blockOffsets { output.appendLittleEndian(offset) }
+            output.appendLittleEndian(self.coding.word)
             output.appendLittleEndian(UInt64(self.blockOffsets.count))
             output.appendLittleEndian(UInt64(self.count))
             return output
@@ -84,6 +179,7 @@ package enum SortedTable {
         let bytes: UnsafeRawBufferPointer
         let blockCount: Int
         package let count: Int
+        package let coding: ValueCoding
         private let blockIndex: Int
         var blockIndexOffset: Int { self.blockIndex }
         /// Each block's first key as an integer (see ``SortedTable/prefix(_:)``), read once when the table is
@@ -93,16 +189,18 @@ package enum SortedTable {
         private let blockPrefixes: [UInt64]
 
         init(_ bytes: UnsafeRawBufferPointer) throws(IndexFormatError) {
-            guard bytes.count >= 16 else { throw IndexFormatError("a sorted table of \(bytes.count) bytes") }
+            guard bytes.count >= SortedTable.trailerSize else { throw IndexFormatError("a sorted table of \(bytes.count) bytes") }
+            let coding = try ValueCoding(word: bytes.littleEndian(at: bytes.count - 24, as: UInt64.self))
             let blocks = bytes.littleEndian(at: bytes.count - 16, as: UInt64.self)
             let entries = bytes.littleEndian(at: bytes.count - 8, as: UInt64.self)
             guard blocks <= UInt64(bytes.count / 8), entries <= UInt64(bytes.count), blocks * UInt64(SortedTable.blockSize) >= entries,
                 (entries + UInt64(SortedTable.blockSize) - 1) / UInt64(SortedTable.blockSize) == blocks
             else { throw IndexFormatError("a sorted table's trailer is inconsistent (\(blocks) blocks, \(entries) entries)") }
             self.bytes = bytes
+            self.coding = coding
             self.blockCount = Int(blocks)
             self.count = Int(entries)
-            let blockIndex = bytes.count - 16 - 8 * Int(blocks)
+            let blockIndex = bytes.count - SortedTable.trailerSize - 8 * Int(blocks)
             guard blockIndex >= 0 else { throw IndexFormatError("a sorted table's block index runs past its start") }
             self.blockIndex = blockIndex
             var prefixes: [UInt64] = []
@@ -116,19 +214,21 @@ package enum SortedTable {
         private func blockOffset(_ block: Int) -> Int { Int(truncatingIfNeeded: self.bytes.littleEndian(at: self.blockIndex + 8 * block, as: UInt64.self)) }
 
         /// The entries of one block, in order.
-        func forEachEntry(inBlock block: Int, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        private func forEachStoredEntry(inBlock block: Int, _ body: (UnsafeRawBufferPointer, StoredValue) throws -> Bool) throws -> Bool {
             let start = self.blockOffset(block)
             guard start >= 0, start <= self.blockIndex else { throw IndexFormatError("block \(block) starts outside the table") }
             var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.bytes[..<self.blockIndex]), at: start)
             let entries = block == self.blockCount - 1 ? self.count - block * SortedTable.blockSize : SortedTable.blockSize
             var key: [UInt8] = []
+            var previous = Varints()
             for _ in 0..<entries {
                 let shared = try cursor.int()
                 let suffix = try cursor.bytes(try cursor.int())
                 guard shared <= key.count else { throw IndexFormatError("an entry shares \(shared) bytes of a \(key.count)-byte key") }
                 key.removeSubrange(shared...)
                 key.append(contentsOf: suffix)
-                let value = try cursor.bytes(try cursor.int())
+                let value = try SortedTable.readValue(&cursor, coding: self.coding, previous: previous)
+                previous = value.varints
                 let keepGoing = try key.withUnsafeBytes { try body($0, value) }
                 if !keepGoing { return false }
             }
@@ -163,10 +263,22 @@ package enum SortedTable {
             return low
         }
 
-        /// The value stored under `key` (pointing into the table), or nil. Reads the one block the key can be in
-        /// without rebuilding its keys: front coding says how much each entry shares with the one before, so
-        /// only the part of an entry past what the wanted key already matched is compared.
+        /// The value stored under `key` in a table of ``ValueCoding/bytes`` (pointing into the table), or nil.
         package func find(_ key: UnsafeRawBufferPointer) throws(IndexFormatError) -> UnsafeRawBufferPointer? {
+            precondition(self.coding == .bytes, "a table of varints is read by findVarints")
+            return try self.locate(key)?.bytes
+        }
+
+        /// The varints stored under `key` in a table of ``ValueCoding/varints(count:ascending:)``, or nil.
+        package func findVarints(_ key: UnsafeRawBufferPointer) throws(IndexFormatError) -> Varints? {
+            precondition(self.coding != .bytes, "a table of bytes is read by find")
+            return try self.locate(key)?.varints
+        }
+
+        /// The value stored under `key`, or nil. Reads the one block the key can be in without rebuilding its
+        /// keys: front coding says how much each entry shares with the one before, so only the part of an entry
+        /// past what the wanted key already matched is compared.
+        private func locate(_ key: UnsafeRawBufferPointer) throws(IndexFormatError) -> StoredValue? {
             guard self.count > 0 else { return nil }
             let block = try self.block(for: key)
             let start = self.blockOffset(block)
@@ -175,10 +287,12 @@ package enum SortedTable {
             let entries = block == self.blockCount - 1 ? self.count - block * SortedTable.blockSize : SortedTable.blockSize
             var matched = 0  // bytes of `key` the previous entry's key matched (it was below `key`)
             var previousLength = 0
+            var previous = Varints()
             for _ in 0..<entries {
                 let shared = try cursor.int()
                 let suffix = try cursor.bytes(try cursor.int())
-                let value = try cursor.bytes(try cursor.int())
+                let value = try SortedTable.readValue(&cursor, coding: self.coding, previous: previous)
+                previous = value.varints
                 guard shared <= previousLength else { throw IndexFormatError("an entry shares \(shared) bytes of a \(previousLength)-byte key") }
                 previousLength = shared + suffix.count
                 // This entry equals the previous one up to `shared`, the previous one equalled `key` up to `matched`
@@ -198,19 +312,30 @@ package enum SortedTable {
             return nil
         }
 
-        /// The value stored under `key`, copied out, or nil.
+        /// The value stored under `key` in a table of ``ValueCoding/bytes``, copied out, or nil.
         package func value(for key: [UInt8]) throws -> [UInt8]? {
             try key.withUnsafeBytes { key throws(IndexFormatError) in try self.find(key).map { Array($0) } }
         }
 
-        /// Every entry whose key starts with `prefix`, in order, until `body` returns false.
+        /// Every entry whose key starts with `prefix`, in order, until `body` returns false (a table of bytes).
         package func forEachEntry(withPrefix prefix: [UInt8], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+            precondition(self.coding == .bytes, "a table of varints is read by forEachVarintEntry")
+            try self.forEachStoredEntry(withPrefix: prefix) { try body($0, $1.bytes) }
+        }
+
+        /// Every entry whose key starts with `prefix`, in order, until `body` returns false (a table of varints).
+        package func forEachVarintEntry(withPrefix prefix: [UInt8], _ body: (UnsafeRawBufferPointer, Varints) throws -> Bool) throws {
+            precondition(self.coding != .bytes, "a table of bytes is read by forEachEntry")
+            try self.forEachStoredEntry(withPrefix: prefix) { try body($0, $1.varints) }
+        }
+
+        private func forEachStoredEntry(withPrefix prefix: [UInt8], _ body: (UnsafeRawBufferPointer, StoredValue) throws -> Bool) throws {
             guard self.count > 0 else { return }
             try prefix.withUnsafeBytes { prefix in
                 var block = try self.block(for: prefix)
                 var done = false
                 while !done, block < self.blockCount {
-                    let finished = try self.forEachEntry(inBlock: block) { key, value in
+                    let finished = try self.forEachStoredEntry(inBlock: block) { key, value in
                         if key.starts(with: prefix) { return try body(key, value) }
                         if prefix.lexicographicallyPrecedes(key) { done = true; return false }  // past the prefix's range
                         return true
@@ -221,10 +346,11 @@ package enum SortedTable {
             }
         }
 
-        /// Every entry, in order.
+        /// Every entry, in order (a table of bytes).
         package func forEachEntry(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+            precondition(self.coding == .bytes, "a table of varints is read by a cursor")
             for block in 0..<self.blockCount {
-                guard try self.forEachEntry(inBlock: block, body) else { return }
+                guard try self.forEachStoredEntry(inBlock: block, { try body($0, $1.bytes) }) else { return }
             }
         }
 
@@ -240,8 +366,10 @@ package enum SortedTable {
         private var position = 0
         /// The current entry's key (valid after ``next()`` returned true).
         package private(set) var key: [UInt8] = []
-        /// The current entry's value, in the mapped table.
+        /// The current entry's value, in the mapped table (a table of bytes).
         package private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+        /// The current entry's varints (a table of varints).
+        package private(set) var varints = Varints()
         private var consumed = 0
 
         init(_ reader: Reader) { self.reader = reader }
@@ -254,6 +382,7 @@ package enum SortedTable {
                 self.position = Int(truncatingIfNeeded: self.reader.bytes.littleEndian(at: self.reader.blockIndexOffset + 8 * self.block, as: UInt64.self))
                 guard self.position >= 0, self.position <= self.reader.blockIndexOffset else { throw IndexFormatError("block \(self.block) starts outside the table") }
                 self.entriesLeftInBlock = min(SortedTable.blockSize, self.reader.count - self.block * SortedTable.blockSize)
+                self.varints = Varints()  // a block's first entry's ascending values are whole
             }
             var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.reader.bytes[..<self.reader.blockIndexOffset]), at: self.position)
             let shared = try cursor.int()
@@ -261,7 +390,8 @@ package enum SortedTable {
             guard shared <= self.key.count else { throw IndexFormatError("an entry shares \(shared) bytes of a \(self.key.count)-byte key") }
             self.key.removeSubrange(shared...)
             self.key.append(contentsOf: suffix)
-            self.value = try cursor.bytes(try cursor.int())
+            let value = try SortedTable.readValue(&cursor, coding: self.reader.coding, previous: self.varints)
+            (self.value, self.varints) = (value.bytes, value.varints)
             self.position = cursor.position
             self.entriesLeftInBlock -= 1
             self.consumed += 1
