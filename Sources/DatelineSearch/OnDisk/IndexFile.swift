@@ -188,7 +188,16 @@ package struct ByteCursor {
 
     package var remaining: Int { self.bytes.count - self.position }
 
+    @inline(__always)
     package mutating func varint() throws(IndexFormatError) -> UInt64 {
+        if self.position < self.bytes.count, self.bytes[self.position] < 0x80 {  // most are one byte
+            defer { self.position += 1 }
+            return UInt64(self.bytes[self.position])
+        }
+        return try self.longVarint()
+    }
+
+    private mutating func longVarint() throws(IndexFormatError) -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {

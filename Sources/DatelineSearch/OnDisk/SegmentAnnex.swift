@@ -1,4 +1,4 @@
-package import DatelineStorage
+import DatelineStorage
 
 /// What the index's user keeps in a segment beside the postings: one opaque record per document (read by
 /// document number) and named ``SortedTable``s (read by key). The query service keeps its entities, filter

@@ -58,26 +58,22 @@ package enum SortedTable {
         var varints: Varints
     }
 
-    /// Reads one entry's value at `cursor`, given the previous entry's varints (zero at a block's start).
+    /// Reads one entry's value at `cursor` and returns its stored bytes; a table of varints also turns `varints`
+    /// from the previous entry's (zero at a block's start) into this one's. A look-up calls it for every entry it
+    /// passes, so it builds nothing.
     @inline(__always)
-    static func readValue(_ cursor: inout ByteCursor, coding: ValueCoding, previous: Varints) throws(IndexFormatError) -> StoredValue {
+    static func readValue(_ cursor: inout ByteCursor, coding: ValueCoding, varints: inout Varints) throws(IndexFormatError) -> UnsafeRawBufferPointer {
         switch coding {
         case .bytes:
-            return StoredValue(bytes: try cursor.bytes(try cursor.int()), varints: Varints())
+            return try cursor.bytes(try cursor.int())
         case .varints(let count, let ascending):
             let start = cursor.position
-            var varints = Varints()
             for lane in 0..<count {
                 let stored = try cursor.varint()
-                if ascending >> UInt8(lane) & 1 == 1 {
-                    let (sum, overflow) = previous[lane].addingReportingOverflow(stored)
-                    guard !overflow else { throw IndexFormatError("an ascending value overflows") }
-                    varints[lane] = sum
-                } else {
-                    varints[lane] = stored
-                }
+                // A damaged file's sum wraps: the offsets it gives are then checked against their files.
+                varints[lane] = ascending >> UInt8(lane) & 1 == 1 ? varints[lane] &+ stored : stored
             }
-            return StoredValue(bytes: UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<cursor.position]), varints: varints)
+            return UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<cursor.position])
         }
     }
 
@@ -220,16 +216,15 @@ package enum SortedTable {
             var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: self.bytes[..<self.blockIndex]), at: start)
             let entries = block == self.blockCount - 1 ? self.count - block * SortedTable.blockSize : SortedTable.blockSize
             var key: [UInt8] = []
-            var previous = Varints()
+            var varints = Varints()
             for _ in 0..<entries {
                 let shared = try cursor.int()
                 let suffix = try cursor.bytes(try cursor.int())
                 guard shared <= key.count else { throw IndexFormatError("an entry shares \(shared) bytes of a \(key.count)-byte key") }
                 key.removeSubrange(shared...)
                 key.append(contentsOf: suffix)
-                let value = try SortedTable.readValue(&cursor, coding: self.coding, previous: previous)
-                previous = value.varints
-                let keepGoing = try key.withUnsafeBytes { try body($0, value) }
+                let bytes = try SortedTable.readValue(&cursor, coding: self.coding, varints: &varints)
+                let keepGoing = try key.withUnsafeBytes { try body($0, StoredValue(bytes: bytes, varints: varints)) }
                 if !keepGoing { return false }
             }
             return true
@@ -287,12 +282,11 @@ package enum SortedTable {
             let entries = block == self.blockCount - 1 ? self.count - block * SortedTable.blockSize : SortedTable.blockSize
             var matched = 0  // bytes of `key` the previous entry's key matched (it was below `key`)
             var previousLength = 0
-            var previous = Varints()
+            var varints = Varints()
             for _ in 0..<entries {
                 let shared = try cursor.int()
                 let suffix = try cursor.bytes(try cursor.int())
-                let value = try SortedTable.readValue(&cursor, coding: self.coding, previous: previous)
-                previous = value.varints
+                let bytes = try SortedTable.readValue(&cursor, coding: self.coding, varints: &varints)
                 guard shared <= previousLength else { throw IndexFormatError("an entry shares \(shared) bytes of a \(previousLength)-byte key") }
                 previousLength = shared + suffix.count
                 // This entry equals the previous one up to `shared`, the previous one equalled `key` up to `matched`
@@ -302,7 +296,7 @@ package enum SortedTable {
                 var common = 0
                 while common < suffix.count, matched + common < key.count, suffix[common] == key[matched + common] { common += 1 }
                 if common == suffix.count {
-                    if matched + common == key.count { return value }
+                    if matched + common == key.count { return StoredValue(bytes: bytes, varints: varints) }
                     matched += common  // a prefix of `key`: below it
                     continue
                 }
@@ -390,8 +384,7 @@ package enum SortedTable {
             guard shared <= self.key.count else { throw IndexFormatError("an entry shares \(shared) bytes of a \(self.key.count)-byte key") }
             self.key.removeSubrange(shared...)
             self.key.append(contentsOf: suffix)
-            let value = try SortedTable.readValue(&cursor, coding: self.reader.coding, previous: self.varints)
-            (self.value, self.varints) = (value.bytes, value.varints)
+            self.value = try SortedTable.readValue(&cursor, coding: self.reader.coding, varints: &self.varints)
             self.position = cursor.position
             self.entriesLeftInBlock -= 1
             self.consumed += 1
