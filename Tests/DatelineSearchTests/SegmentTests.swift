@@ -541,10 +541,29 @@ struct PostingsFormatTests {
         }
     }
 
-    static func checkCursor(_ list: PostingList, random: inout SeededGenerator, checkpointLimit: UInt64) throws {
+    /// The wide forms: blocks spanning more than 65,536 documents and chunks whose positions start 64 KB or more
+    /// into their block (u32 checkpoints), frequencies of 2¹⁶ and more (their widths in a byte each), and skip
+    /// entries with u64 positions offsets.
+    @Test func aBlockCursorReadsTheWideForms() throws {
+        var random = SeededGenerator(state: 0x31DE)
+        var list = PostingList()
+        var document: UInt32 = 0
+        for index in 0..<700 {
+            document += UInt32.random(in: 1...2_000, using: &random)
+            let bodyCount = index == 200 ? 70_000 : (index % 97 == 0 ? 3_000 : Int.random(in: 1...4, using: &random))
+            list.append(document: document, title: index == 500 ? Array(0..<UInt32(66_000)) : [], body: (0..<UInt32(bodyCount)).map { $0 * 2 })
+        }
+        var positions: [UInt8] = []
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, skipEntryLimit: 1_000)
+        #expect(bytes[0] == UInt8(PostingsFormat.wideSkipEntrySize))
+        try Self.checkCursor(list, random: &random, checkpointLimit: UInt64(PostingsFormat.positionsPastCheckpoint), skipEntryLimit: 1_000)
+        try Self.checkCursor(list, random: &random, checkpointLimit: UInt64(PostingsFormat.positionsPastCheckpoint))
+    }
+
+    static func checkCursor(_ list: PostingList, random: inout SeededGenerator, checkpointLimit: UInt64, skipEntryLimit: UInt64 = UInt64(UInt32.max)) throws {
         let document = list.documents.last!
         var positions: [UInt8] = []
-        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, checkpointLimit: checkpointLimit)
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, checkpointLimit: checkpointLimit, skipEntryLimit: skipEntryLimit)
         let held = Dictionary(uniqueKeysWithValues: list.documents.enumerated().map { ($1, $0) })
         // A walk through every document (a merge's) reads the same list, checkpoints without an offset included.
         let decoded = try bytes.withUnsafeBytes { postings in
@@ -618,10 +637,12 @@ struct PostingsFormatTests {
         let list = Self.list(300)
         var positions: [UInt8] = []
         let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
-        let checkpoint = 3 * PostingsFormat.skipEntrySize  // the first block's first, after the skip entries
-        let lastOfFirstChunk = list.documents[PostingsFormat.chunkSize - 1]
-        #expect(bytes[checkpoint..<(checkpoint + 4)].elementsEqual(withUnsafeBytes(of: lastOfFirstChunk.littleEndian, Array.init)))
-        for (byte, cursorNotices) in [(checkpoint, true), (checkpoint + 4, false)] {  // its document, its positions offset
+        // The first block's first checkpoint, after the skip entries' size, the skip entries and the block's head: narrow
+        // (u16 document, u16 positions offset), as the block spans fewer than 65,536 documents.
+        let checkpoint = 1 + 3 * PostingsFormat.skipEntrySize + 2
+        let lastOfFirstChunk = UInt16(list.documents[PostingsFormat.chunkSize - 1])
+        #expect(bytes[checkpoint..<(checkpoint + 2)].elementsEqual(withUnsafeBytes(of: lastOfFirstChunk.littleEndian, Array.init)))
+        for (byte, cursorNotices) in [(checkpoint, true), (checkpoint + 2, false)] {  // its document, its positions offset
             var damaged = bytes
             damaged[byte] &+= 1
             try damaged.withUnsafeBytes { postings in
@@ -645,10 +666,11 @@ struct PostingsFormatTests {
         let list = Self.list(count)
         var positions: [UInt8] = []
         var bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
-        // The first block's last document (a skip entry's u32), or, in a one-block term, which has no skip entry
-        // (its last document is read from its last chunk), the last checkpoint's document.
+        // The first block's last document (a skip entry's u32, after the entries' size), or, in a one-block term,
+        // which has no skip entry (its last document is read from its last chunk), the last (narrow) checkpoint's
+        // document, after the block's two-byte head.
         #expect(bytes.count == Self.encodedSize(count), "\(bytes.count) bytes, \(Self.encodedSize(count)) expected")
-        bytes[count > PostingsFormat.blockSize ? 0 : (PostingsFormat.chunks(count) - 2) * PostingsFormat.checkpointSize] &+= 1
+        bytes[count > PostingsFormat.blockSize ? 1 : 2 + (PostingsFormat.chunks(count) - 2) * 4] &+= 1
         for withPositions in [false, true] {
             #expect(throws: IndexFormatError.self) {
                 try bytes.withUnsafeBytes { postings in
@@ -668,16 +690,17 @@ struct PostingsFormatTests {
         }
     }
 
-    /// What ``list(_:)``'s postings take: a one-block term no skip entry; each block its checkpoints and three packed arrays (gaps of 1 or 2 at 2 bits, title
-    /// frequencies 0 at 0 bits, body frequencies 1 at 1 bit), each behind its width byte.
+    /// What ``list(_:)``'s postings take: a one-block term no skip entry (else their size and 12-byte entries); each
+    /// block a two-byte head, its narrow checkpoints (4 bytes) and three packed arrays (gaps of 1 or 2 at 2 bits,
+    /// title frequencies 0 at 0 bits, body frequencies 1 at 1 bit).
     static func encodedSize(_ count: Int) -> Int {
         let blocks = (count + 127) / 128
-        let head = blocks == 1 ? 0 : blocks * PostingsFormat.skipEntrySize
+        let head = blocks == 1 ? 0 : 1 + blocks * PostingsFormat.skipEntrySize
         var data = 0
         for block in 0..<blocks {
             let entries = min(128, count - block * 128)
-            data += (entries + 31) / 32 * PostingsFormat.checkpointSize - PostingsFormat.checkpointSize
-            data += 1 + (entries * 2 + 7) / 8 + 1 + 1 + (entries + 7) / 8
+            data += ((entries + 31) / 32 - 1) * 4
+            data += 2 + (entries * 2 + 7) / 8 + (entries + 7) / 8
         }
         return head + data
     }

@@ -15,6 +15,11 @@ enum BitPacking {
     static func pack(_ values: UnsafeBufferPointer<UInt32>, into output: inout [UInt8]) {
         let width = self.width(values)
         output.append(UInt8(width))
+        self.pack(values, width: width, into: &output)
+    }
+
+    /// Appends `values` packed at `width` bits (at least ``width(_:)`` of them), without the width.
+    static func pack(_ values: UnsafeBufferPointer<UInt32>, width: Int, into output: inout [UInt8]) {
         guard width > 0 else { return }
         var accumulator: UInt64 = 0
         var filled = 0
@@ -44,9 +49,13 @@ enum BitPacking {
         let width: Int
         let count: Int
 
-        /// The values at `cursor`, which moves past them.
+        /// The values at `cursor` behind their width byte; the cursor moves past them.
         init(_ cursor: inout ByteCursor, count: Int) throws(IndexFormatError) {
-            let width = Int(try cursor.fixed(UInt8.self))
+            try self.init(&cursor, count: count, width: Int(try cursor.fixed(UInt8.self)))
+        }
+
+        /// The values at `cursor`, packed at `width` bits; the cursor moves past them.
+        init(_ cursor: inout ByteCursor, count: Int, width: Int) throws(IndexFormatError) {
             guard width <= 32 else { throw IndexFormatError("a packed block claims \(width)-bit values") }
             self.bytes = try cursor.bytes(BitPacking.byteCount(count: count, width: width))
             self.width = width

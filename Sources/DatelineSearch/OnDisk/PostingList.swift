@@ -61,22 +61,28 @@ package struct PostingList: Sendable, Equatable {
 /// The on-disk encoding of postings and positions.
 ///
 /// A term's postings (at the offset its dictionary entry gives, which also gives its document count and where
-/// its positions start): one 16-byte skip entry per block (u32 last document, u32 offset of the block's data from
-/// the end of the skip entries, u64 offset of the block's first positions in the positions file), then the
-/// blocks. A term of one block (most terms: 128 documents or fewer) has no skip entry, only its block: its last
-/// document is read from the block's last chunk. A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: first,
-/// for each chunk after the first, a checkpoint (u32 the previous chunk's last document, u32 the offset of the
-/// chunk's first positions from the block's), then the documents' gaps (the first from one past the previous
-/// block's last document, or from 0; each next minus one), their title frequencies and their body frequencies,
-/// each bit-packed (``BitPacking``). A seek decodes only the chunk its document is in and steps over the
+/// its positions start): a byte giving the size of its skip entries (12, or 16 when a block's positions start
+/// 4 GB or more past the term's), one skip entry per block (u32 last document, u32 offset of the block's data
+/// from the end of the skip entries, the offset of the block's first positions from the term's: u32, or u64 in
+/// 16-byte entries), then the blocks. A term of one block (most terms: 128 documents or fewer) has neither, only
+/// its block: its last document is read from the block's last chunk.
+///
+/// A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: its head (``BlockHead``: the bit widths
+/// of its document gaps and frequencies, and whether its checkpoints are narrow), then for each chunk after the
+/// first a checkpoint (the previous chunk's last document and the offset of the chunk's first positions from the
+/// block's: two u16, the document counted from the block's first possible one, when every checkpoint of the block
+/// fits, else two u32), then the documents' gaps (the first from one past the previous block's last document, or
+/// from 0; each next minus one), their title frequencies and their body frequencies, each bit-packed
+/// (``BitPacking``) at the head's width. A seek decodes only the chunk its document is in and steps over the
 /// positions of that chunk's earlier documents only. Positions: per document, its title positions then its body
 /// positions, each list as varint gaps from the previous position (the first from 0).
 enum PostingsFormat {
     static let blockSize = 128
-    static let skipEntrySize = 16
+    /// Skip entries' sizes: with a u32 positions offset, and with a u64 one.
+    static let skipEntrySize = 12
+    static let wideSkipEntrySize = 16
     /// Documents per chunk of a block (a cursor decodes a block a chunk at a time).
     static let chunkSize = 32
-    static let checkpointSize = 8
     /// A checkpoint's positions offset when the chunk's positions start 4 GB or more past the block's (a block of
     /// 128 huge articles): a reader steps over the earlier chunks' positions instead.
     static let positionsPastCheckpoint = UInt32.max
@@ -91,11 +97,73 @@ enum PostingsFormat {
         var positionsOffset: UInt64
     }
 
+    /// A block's head: one byte (bits 0–5 the document gaps' width, bit 6 set when the checkpoints are narrow, bit
+    /// 7 set when the frequencies' widths follow in a byte each), then the title and body frequencies' widths in
+    /// one byte (low and high four bits) or in two.
+    struct BlockHead {
+        let documentWidth: Int
+        let titleWidth: Int
+        let bodyWidth: Int
+        /// Whether the checkpoints are two u16 (rather than two u32).
+        let narrow: Bool
+        /// Where the checkpoints start.
+        let checkpoints: Int
+
+        var checkpointSize: Int { self.narrow ? 4 : 8 }
+
+        /// Reads the head of a block of `entries` documents at `cursor` and moves past its checkpoints.
+        init(_ cursor: inout ByteCursor, entries: Int) throws(IndexFormatError) {
+            let first = try cursor.fixed(UInt8.self)
+            self.documentWidth = Int(first & 0x3F)
+            self.narrow = first & 0x40 != 0
+            if first & 0x80 != 0 {
+                self.titleWidth = Int(try cursor.fixed(UInt8.self))
+                self.bodyWidth = Int(try cursor.fixed(UInt8.self))
+            } else {
+                let widths = try cursor.fixed(UInt8.self)
+                (self.titleWidth, self.bodyWidth) = (Int(widths & 0x0F), Int(widths >> 4))
+            }
+            guard self.documentWidth <= 32, self.titleWidth <= 32, self.bodyWidth <= 32 else {
+                throw IndexFormatError("a block claims \(self.documentWidth)-, \(self.titleWidth)- and \(self.bodyWidth)-bit values")
+            }
+            self.checkpoints = cursor.position
+            _ = try cursor.bytes((PostingsFormat.chunks(entries) - 1) * (self.narrow ? 4 : 8))
+        }
+
+        /// Appends a block's head.
+        static func write(documentWidth: Int, titleWidth: Int, bodyWidth: Int, narrow: Bool, into output: inout [UInt8]) {
+            let wide = titleWidth > 15 || bodyWidth > 15
+            output.append(UInt8(documentWidth) | (narrow ? 0x40 : 0) | (wide ? 0x80 : 0))
+            if wide {
+                output.append(UInt8(titleWidth))
+                output.append(UInt8(bodyWidth))
+            } else {
+                output.append(UInt8(titleWidth) | UInt8(bodyWidth) << 4)
+            }
+        }
+
+        /// Checkpoint `index` (before chunk `index + 1`) of a block whose documents start at `base`: the last
+        /// document before its chunk, and where the chunk's positions start from the block's (or
+        /// ``PostingsFormat/positionsPastCheckpoint``). Within the checkpoints the head bounded.
+        @inline(__always)
+        func checkpoint(_ index: Int, in postings: UnsafeRawBufferPointer, base: UInt32) -> (lastDocument: UInt32, positions: UInt32) {
+            if self.narrow {
+                let at = self.checkpoints + 4 * index
+                return (base &+ UInt32(postings.littleEndian(at: at, as: UInt16.self)), UInt32(postings.littleEndian(at: at + 2, as: UInt16.self)))
+            }
+            let at = self.checkpoints + 8 * index
+            return (postings.littleEndian(at: at, as: UInt32.self), postings.littleEndian(at: at + 4, as: UInt32.self))
+        }
+    }
+
     /// Where a term's blocks are: its skip entries, or a one-block term's last document (decoded from the
     /// block's last chunk) and positions offset (the dictionary's).
     struct Layout {
         let blockCount: Int
         let skipStart: Int
+        let skipEntrySize: Int
+        /// Where the term's positions start (block positions offsets count from here).
+        let termPositions: UInt64
         /// Where the blocks' data starts (block offsets count from here).
         let dataStart: Int
         /// A one-block term's last document and positions offset (it has no skip entry).
@@ -107,15 +175,21 @@ enum PostingsFormat {
             guard count > 0, offset >= 0, offset <= postings.count else { throw IndexFormatError("a term of \(count) documents at \(offset)") }
             let blockCount = (count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize
             self.blockCount = blockCount
-            self.skipStart = offset
+            self.termPositions = positionsOffset
             if blockCount == 1 {
-                self.dataStart = offset
+                (self.skipStart, self.skipEntrySize, self.dataStart) = (offset, 0, offset)
                 self.single = (try Self.lastDocument(ofOnlyBlockAt: offset, in: postings, count: count), positionsOffset)
             } else {
-                guard blockCount <= (postings.count - offset) / PostingsFormat.skipEntrySize else { throw IndexFormatError("skip entries run past the postings") }
+                guard offset < postings.count else { throw IndexFormatError("a term's postings start past their file") }
+                let entrySize = Int(postings[offset])
+                guard entrySize == PostingsFormat.skipEntrySize || entrySize == PostingsFormat.wideSkipEntrySize else {
+                    throw IndexFormatError("skip entries of \(entrySize) bytes")
+                }
+                guard blockCount <= (postings.count - offset - 1) / entrySize else { throw IndexFormatError("skip entries run past the postings") }
                 self.single = nil
-                self.dataStart = offset + blockCount * PostingsFormat.skipEntrySize
-                guard postings.littleEndian(at: offset + 8, as: UInt64.self) == positionsOffset else {
+                (self.skipStart, self.skipEntrySize) = (offset + 1, entrySize)
+                self.dataStart = offset + 1 + blockCount * entrySize
+                guard self.relativePositions(0, in: postings) == 0 else {
                     throw IndexFormatError("a term's first block's positions are not where its dictionary entry says")
                 }
             }
@@ -125,13 +199,10 @@ enum PostingsFormat {
         /// checkpoint before it.
         private static func lastDocument(ofOnlyBlockAt offset: Int, in postings: UnsafeRawBufferPointer, count: Int) throws(IndexFormatError) -> UInt32 {
             var cursor = ByteCursor(postings, at: offset)
+            let head = try BlockHead(&cursor, entries: count)
             let chunks = PostingsFormat.chunks(count)
-            var base: UInt32 = 0
-            if chunks > 1 {
-                let checkpoints = try cursor.bytes((chunks - 1) * PostingsFormat.checkpointSize)
-                base = checkpoints.littleEndian(at: (chunks - 2) * PostingsFormat.checkpointSize, as: UInt32.self) &+ 1
-            }
-            let packed = try BitPacking.Packed(&cursor, count: count)
+            let base = chunks > 1 ? head.checkpoint(chunks - 2, in: postings, base: 0).lastDocument &+ 1 : 0
+            let packed = try BitPacking.Packed(&cursor, count: count, width: head.documentWidth)
             let first = (chunks - 1) * PostingsFormat.chunkSize
             let next = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: PostingsFormat.blockSize) { scratch in
                 packed.decodeAscending(first..<count, from: base, into: scratch.baseAddress!)
@@ -144,31 +215,41 @@ enum PostingsFormat {
         @inline(__always)
         func lastDocument(_ block: Int, in postings: UnsafeRawBufferPointer) -> UInt32 {
             if let single { return single.lastDocument }
-            return postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize, as: UInt32.self)
+            return postings.littleEndian(at: self.skipStart + block * self.skipEntrySize, as: UInt32.self)
         }
 
         /// Where block `block`'s data starts in the postings.
         func dataPosition(_ block: Int, in postings: UnsafeRawBufferPointer) -> Int {
             guard self.single == nil else { return self.dataStart }
-            return self.dataStart + Int(postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize + 4, as: UInt32.self))
+            return self.dataStart + Int(postings.littleEndian(at: self.skipStart + block * self.skipEntrySize + 4, as: UInt32.self))
         }
 
         /// Where block `block`'s positions start in the positions file.
         func positionsOffset(_ block: Int, in postings: UnsafeRawBufferPointer) -> UInt64 {
             if let single { return single.positionsOffset }
-            return postings.littleEndian(at: self.skipStart + block * PostingsFormat.skipEntrySize + 8, as: UInt64.self)
+            return self.termPositions &+ self.relativePositions(block, in: postings)
+        }
+
+        /// Where block `block`'s positions start from the term's.
+        private func relativePositions(_ block: Int, in postings: UnsafeRawBufferPointer) -> UInt64 {
+            let at = self.skipStart + block * self.skipEntrySize + 8
+            return self.skipEntrySize == PostingsFormat.skipEntrySize ? UInt64(postings.littleEndian(at: at, as: UInt32.self)) : postings.littleEndian(at: at, as: UInt64.self)
         }
     }
 
     /// Encodes `list` (positions included), appending positions to `positions` (whose current size is where
     /// this term's start), and returns the postings bytes.
     ///
-    /// - Parameter checkpointLimit: Chunks whose positions start this far or further past their block's get no
-    ///   positions checkpoint (4 GB; tests lower it).
+    /// - Parameters:
+    ///   - checkpointLimit: Chunks whose positions start this far or further past their block's get no positions
+    ///     checkpoint (4 GB; tests lower it).
+    ///   - skipEntryLimit: Blocks whose positions start further than this past the term's make its skip entries
+    ///     wide (4 GB; tests lower it).
     static func encode(
-        _ list: PostingList, positionsBase: UInt64, positions: inout [UInt8], checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint)
+        _ list: PostingList, positionsBase: UInt64, positions: inout [UInt8], checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint),
+        skipEntryLimit: UInt64 = UInt64(UInt32.max)
     ) -> [UInt8] {
-        var encoder = Encoder(positionsBase: positionsBase, checkpointLimit: checkpointLimit)
+        var encoder = Encoder(positionsBase: positionsBase, checkpointLimit: checkpointLimit, skipEntryLimit: skipEntryLimit)
         list.forEachEncoded { document, title, body, bytes in
             encoder.add(document: document, titleFrequency: title, bodyFrequency: body, positions: bytes)
         }
@@ -184,6 +265,8 @@ enum PostingsFormat {
         private let positionsBase: UInt64
         /// Positions offsets from here on are not written into checkpoints (see ``PostingsFormat/positionsPastCheckpoint``).
         private let checkpointLimit: UInt64
+        /// Block positions offsets past this (from the term's) make the skip entries wide.
+        private let skipEntryLimit: UInt64
         /// Positions bytes produced so far, handed out or not.
         private var positionsProduced: UInt64 = 0
         private var pendingPositions: [UInt8] = []
@@ -201,8 +284,9 @@ enum PostingsFormat {
         private(set) var count = 0
 
         /// An encoder whose positions start at `positionsBase` in the positions file.
-        init(positionsBase: UInt64, checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint)) {
+        init(positionsBase: UInt64, checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint), skipEntryLimit: UInt64 = UInt64(UInt32.max)) {
             self.positionsBase = positionsBase
+            self.skipEntryLimit = min(skipEntryLimit, UInt64(UInt32.max))
             self.checkpointLimit = min(checkpointLimit, UInt64(PostingsFormat.positionsPastCheckpoint))
             self.documents.reserveCapacity(PostingsFormat.blockSize)
             self.titles.reserveCapacity(PostingsFormat.blockSize)
@@ -241,22 +325,40 @@ enum PostingsFormat {
             self.skips.append(SkipEntry(
                 lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart
             ))
+            // Checkpoints: narrow (u16 pairs) when every one fits, the document counted from the block's base.
+            let base = self.previousEnd
+            var checkpoints: [(document: UInt32, positions: UInt32)] = []
+            var narrow = true
             for chunk in 1..<max(1, PostingsFormat.chunks(self.documents.count)) {
                 let first = chunk * PostingsFormat.chunkSize
                 let offset = self.positionOffsets[first] < self.checkpointLimit ? UInt32(self.positionOffsets[first]) : PostingsFormat.positionsPastCheckpoint
-                self.data.appendLittleEndian(self.documents[first - 1])
-                self.data.appendLittleEndian(offset)
+                checkpoints.append((self.documents[first - 1], offset))
+                narrow = narrow && self.documents[first - 1] - base <= UInt32(UInt16.max) && offset <= UInt32(UInt16.max)
             }
-            var expected = self.previousEnd
+            var expected = base
             for index in self.documents.indices {
                 let document = self.documents[index]
                 self.documents[index] = document - expected
                 expected = document + 1
             }
             self.previousEnd = expected
-            self.documents.withUnsafeBufferPointer { BitPacking.pack($0, into: &self.data) }
-            self.titles.withUnsafeBufferPointer { BitPacking.pack($0, into: &self.data) }
-            self.bodies.withUnsafeBufferPointer { BitPacking.pack($0, into: &self.data) }
+            let widths = (
+                self.documents.withUnsafeBufferPointer(BitPacking.width), self.titles.withUnsafeBufferPointer(BitPacking.width),
+                self.bodies.withUnsafeBufferPointer(BitPacking.width)
+            )
+            BlockHead.write(documentWidth: widths.0, titleWidth: widths.1, bodyWidth: widths.2, narrow: narrow, into: &self.data)
+            for checkpoint in checkpoints {
+                if narrow {
+                    self.data.appendLittleEndian(UInt16(checkpoint.document - base))
+                    self.data.appendLittleEndian(UInt16(checkpoint.positions))
+                } else {
+                    self.data.appendLittleEndian(checkpoint.document)
+                    self.data.appendLittleEndian(checkpoint.positions)
+                }
+            }
+            self.documents.withUnsafeBufferPointer { BitPacking.pack($0, width: widths.0, into: &self.data) }
+            self.titles.withUnsafeBufferPointer { BitPacking.pack($0, width: widths.1, into: &self.data) }
+            self.bodies.withUnsafeBufferPointer { BitPacking.pack($0, width: widths.2, into: &self.data) }
             self.documents.removeAll(keepingCapacity: true)
             self.titles.removeAll(keepingCapacity: true)
             self.bodies.removeAll(keepingCapacity: true)
@@ -267,12 +369,18 @@ enum PostingsFormat {
         mutating func finish() -> [UInt8] {
             self.closeBlock()
             var output: [UInt8] = []
-            output.reserveCapacity(self.skips.count * PostingsFormat.skipEntrySize + self.data.count)
+            output.reserveCapacity(1 + self.skips.count * PostingsFormat.wideSkipEntrySize + self.data.count)
             if self.skips.count > 1 {
+                let wide = self.skips.contains { $0.positionsOffset - self.positionsBase > self.skipEntryLimit }
+                output.append(UInt8(wide ? PostingsFormat.wideSkipEntrySize : PostingsFormat.skipEntrySize))
                 for skip in self.skips {
                     output.appendLittleEndian(skip.lastDocument)
                     output.appendLittleEndian(skip.dataOffset)
-                    output.appendLittleEndian(skip.positionsOffset)
+                    if wide {
+                        output.appendLittleEndian(skip.positionsOffset - self.positionsBase)
+                    } else {
+                        output.appendLittleEndian(UInt32(skip.positionsOffset - self.positionsBase))
+                    }
                 }
             }
             output.append(contentsOf: self.data)
@@ -296,9 +404,9 @@ enum PostingsFormat {
         private var block = -1
         private var entries = 0
         private var entry = 0  // the entry of the block sought last
-        /// The loaded block's chunks (``PostingsFormat/chunkSize`` documents each), and where its checkpoints are.
+        /// The loaded block's chunks (``PostingsFormat/chunkSize`` documents each), and its head (widths, checkpoints).
         private var chunks = 0
-        private var checkpoints = 0
+        private var head: BlockHead?
         /// One past the previous block's last document (the block's first gap counts from it).
         private var blockBase: UInt32 = 0
         /// The loaded block's packed document gaps, title and body frequencies.
@@ -345,8 +453,8 @@ enum PostingsFormat {
         /// The last document of the loaded block's chunk `chunk`.
         @inline(__always)
         private func lastDocument(chunk: Int) -> UInt32 {
-            guard chunk + 1 < self.chunks else { return self.lastDocument(self.block) }
-            return self.postings.littleEndian(at: self.checkpoints + chunk * PostingsFormat.checkpointSize, as: UInt32.self)
+            guard chunk + 1 < self.chunks, let head = self.head else { return self.lastDocument(self.block) }
+            return head.checkpoint(chunk, in: self.postings, base: self.blockBase).lastDocument
         }
 
         /// Moves to `block`: bounds its checkpoints and packed values, decodes none.
@@ -355,11 +463,11 @@ enum PostingsFormat {
             guard entries > 0 else { throw IndexFormatError("block \(block) of a term of \(self.count) documents is empty") }
             var cursor = ByteCursor(self.postings, at: self.layout.dataPosition(block, in: self.postings))
             self.chunks = PostingsFormat.chunks(entries)
-            self.checkpoints = cursor.position
-            _ = try cursor.bytes((self.chunks - 1) * PostingsFormat.checkpointSize)
-            self.packedDocuments = try BitPacking.Packed(&cursor, count: entries)
-            self.packedTitles = try BitPacking.Packed(&cursor, count: entries)
-            self.packedBodies = try BitPacking.Packed(&cursor, count: entries)
+            let head = try BlockHead(&cursor, entries: entries)
+            self.head = head
+            self.packedDocuments = try BitPacking.Packed(&cursor, count: entries, width: head.documentWidth)
+            self.packedTitles = try BitPacking.Packed(&cursor, count: entries, width: head.titleWidth)
+            self.packedBodies = try BitPacking.Packed(&cursor, count: entries, width: head.bodyWidth)
             self.blockBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
             self.decodedDocuments = 0
             self.decodedFrequencies = 0
@@ -501,7 +609,8 @@ enum PostingsFormat {
             self.decodeFrequencies(chunk: chunk)
             let chunkStart = chunk * PostingsFormat.chunkSize
             if self.positionEntry < chunkStart {  // from the chunk's checkpoint, not through the chunks before it
-                let checkpoint = self.postings.littleEndian(at: self.checkpoints + (chunk - 1) * PostingsFormat.checkpointSize + 4, as: UInt32.self)
+                guard let head = self.head else { throw IndexFormatError("positions asked for before a block was loaded") }
+                let checkpoint = head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
                 if checkpoint == PostingsFormat.positionsPastCheckpoint {
                     // Too far to say: the earlier chunks' positions are stepped over, their frequencies decoded.
                     for earlier in (self.positionEntry / PostingsFormat.chunkSize)..<chunk { self.decodeFrequencies(chunk: earlier) }
@@ -591,14 +700,14 @@ enum PostingsFormat {
     static func unpack(
         _ postings: UnsafeRawBufferPointer, block: Int, count: Int, layout: Layout,
         into documents: UnsafeMutableBufferPointer<UInt32>, _ titles: UnsafeMutableBufferPointer<UInt32>, _ bodies: UnsafeMutableBufferPointer<UInt32>
-    ) throws(IndexFormatError) -> Int {
+    ) throws(IndexFormatError) -> (entries: Int, head: BlockHead) {
         let entries = min(self.blockSize, count - block * self.blockSize)
         var cursor = ByteCursor(postings, at: layout.dataPosition(block, in: postings))
-        _ = try cursor.bytes((self.chunks(entries) - 1) * self.checkpointSize)  // a walk through every document needs none
-        try BitPacking.unpack(&cursor, count: entries, into: documents)
-        try BitPacking.unpack(&cursor, count: entries, into: titles)
-        try BitPacking.unpack(&cursor, count: entries, into: bodies)
-        return entries
+        let head = try BlockHead(&cursor, entries: entries)  // a walk through every document needs no checkpoint
+        try BitPacking.Packed(&cursor, count: entries, width: head.documentWidth).decode(0..<entries, into: documents.baseAddress!)
+        try BitPacking.Packed(&cursor, count: entries, width: head.titleWidth).decode(0..<entries, into: titles.baseAddress!)
+        try BitPacking.Packed(&cursor, count: entries, width: head.bodyWidth).decode(0..<entries, into: bodies.baseAddress!)
+        return (entries, head)
     }
 
     /// Appends the postings of a term with `count` documents at `offset` that are below `limit` to `key`
@@ -625,7 +734,7 @@ enum PostingsFormat {
                 let firstDocumentBound = previousEnd
                 previousEnd = layout.lastDocument(block, in: postings) &+ 1
                 guard firstDocumentBound < limit else { return }  // every document of this block is at or past the limit
-                let entries = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies)
+                let entries = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies).entries
                 var document = firstDocumentBound
                 var kept = entries
                 for index in 0..<entries {
@@ -663,15 +772,14 @@ enum PostingsFormat {
             var document = previousEnd
             previousEnd = layout.lastDocument(block, in: postings) &+ 1
             guard document < limit else { return }  // every document of this block is at or past the limit
-            let entries = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies)
+            let blockBase = document
+            let (entries, head) = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies)
             let positionsOffset = layout.positionsOffset(block, in: postings)
             guard positionsOffset <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             var positionCursor = ByteCursor(positions, at: Int(positionsOffset))
-            let checkpoints = layout.dataPosition(block, in: postings)  // bounded by unpack
             for index in 0..<entries {
                 if index > 0, index % self.chunkSize == 0 {  // the checkpoints a seek trusts, checked as a merge copies them
-                    let checkpoint = checkpoints + (index / self.chunkSize - 1) * self.checkpointSize
-                    let (last, offset) = (postings.littleEndian(at: checkpoint, as: UInt32.self), postings.littleEndian(at: checkpoint + 4, as: UInt32.self))
+                    let (last, offset) = head.checkpoint(index / self.chunkSize - 1, in: postings, base: blockBase)
                     let at = UInt64(positionCursor.position) - positionsOffset
                     let offsetAgrees = offset == self.positionsPastCheckpoint || UInt64(offset) == at
                     guard last == document &- 1, offsetAgrees else {
