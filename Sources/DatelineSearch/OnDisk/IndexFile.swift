@@ -229,6 +229,7 @@ package struct ByteCursor {
         }
     }
 
+    @inline(__always)
     package mutating func int() throws(IndexFormatError) -> Int {
         let value = try self.varint()
         guard value <= UInt64(Int.max) else { throw IndexFormatError("value \(value) is out of range at byte \(self.position)") }
@@ -242,6 +243,7 @@ package struct ByteCursor {
         return value
     }
 
+    @inline(__always)
     package mutating func bytes(_ count: Int) throws(IndexFormatError) -> UnsafeRawBufferPointer {
         guard count >= 0, count <= self.remaining else { throw IndexFormatError("\(count) bytes run past their data at byte \(self.position)") }
         defer { self.position += count }

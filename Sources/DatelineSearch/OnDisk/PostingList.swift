@@ -111,6 +111,11 @@ enum PostingsFormat {
 
         var checkpointSize: Int { self.narrow ? 4 : 8 }
 
+        /// The head of no block (a cursor's before it loads one).
+        init() {
+            (self.documentWidth, self.titleWidth, self.bodyWidth, self.narrow, self.checkpoints) = (0, 0, 0, true, 0)
+        }
+
         /// Reads the head of a block of `entries` documents at `cursor` and moves past its checkpoints.
         init(_ cursor: inout ByteCursor, entries: Int) throws(IndexFormatError) {
             let first = try cursor.fixed(UInt8.self)
@@ -406,7 +411,10 @@ enum PostingsFormat {
         private var entry = 0  // the entry of the block sought last
         /// The loaded block's chunks (``PostingsFormat/chunkSize`` documents each), and its head (widths, checkpoints).
         private var chunks = 0
-        private var head: BlockHead?
+        private var head = BlockHead()
+        /// The last document of each of the loaded block's chunks (at most four: its checkpoints, then its skip entry's, read once
+        /// when it loads: a seek compares these).
+        private var chunkEnds = SIMD4<UInt32>()
         /// One past the previous block's last document (the block's first gap counts from it).
         private var blockBase: UInt32 = 0
         /// The loaded block's packed document gaps, title and body frequencies.
@@ -452,10 +460,7 @@ enum PostingsFormat {
 
         /// The last document of the loaded block's chunk `chunk`.
         @inline(__always)
-        private func lastDocument(chunk: Int) -> UInt32 {
-            guard chunk + 1 < self.chunks, let head = self.head else { return self.lastDocument(self.block) }
-            return head.checkpoint(chunk, in: self.postings, base: self.blockBase).lastDocument
-        }
+        private func lastDocument(chunk: Int) -> UInt32 { self.chunkEnds[chunk] }
 
         /// Moves to `block`: bounds its checkpoints and packed values, decodes none.
         private mutating func load(_ block: Int) throws(IndexFormatError) {
@@ -469,6 +474,9 @@ enum PostingsFormat {
             self.packedTitles = try BitPacking.Packed(&cursor, count: entries, width: head.titleWidth)
             self.packedBodies = try BitPacking.Packed(&cursor, count: entries, width: head.bodyWidth)
             self.blockBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
+            var ends = SIMD4<UInt32>(repeating: self.lastDocument(block))
+            for chunk in 0..<(self.chunks - 1) { ends[chunk] = head.checkpoint(chunk, in: self.postings, base: self.blockBase).lastDocument }
+            self.chunkEnds = ends
             self.decodedDocuments = 0
             self.decodedFrequencies = 0
             self.block = block
@@ -511,6 +519,7 @@ enum PostingsFormat {
 
         /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
         /// Targets must not decrease.
+        @inline(__always)
         mutating func seek(_ target: UInt32) throws(IndexFormatError) -> Bool {
             self.found = false
             guard target < self.limit, self.block < self.blockCount else { return false }
@@ -609,8 +618,7 @@ enum PostingsFormat {
             self.decodeFrequencies(chunk: chunk)
             let chunkStart = chunk * PostingsFormat.chunkSize
             if self.positionEntry < chunkStart {  // from the chunk's checkpoint, not through the chunks before it
-                guard let head = self.head else { throw IndexFormatError("positions asked for before a block was loaded") }
-                let checkpoint = head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
+                let checkpoint = self.head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
                 if checkpoint == PostingsFormat.positionsPastCheckpoint {
                     // Too far to say: the earlier chunks' positions are stepped over, their frequencies decoded.
                     for earlier in (self.positionEntry / PostingsFormat.chunkSize)..<chunk { self.decodeFrequencies(chunk: earlier) }

@@ -20,8 +20,40 @@ package enum SortedTable {
     static let blockSize = 32
     static let trailerSize = 24
 
-    /// A value of ``ValueCoding/varints(count:ascending:)``: its varints in order (the unused lanes zero).
-    package typealias Varints = SIMD4<UInt64>
+    /// A value of ``ValueCoding/varints(count:ascending:)``: its varints in order (the unused lanes zero). Four
+    /// scalars rather than a vector: a look-up updates one lane at a time, which a vector would pay for with a
+    /// store and a wider reload on every entry it passes.
+    package struct Varints: Hashable, Sendable {
+        private var lane0: UInt64 = 0
+        private var lane1: UInt64 = 0
+        private var lane2: UInt64 = 0
+        private var lane3: UInt64 = 0
+
+        package init() {}
+
+        package init(_ lane0: UInt64, _ lane1: UInt64 = 0, _ lane2: UInt64 = 0, _ lane3: UInt64 = 0) {
+            (self.lane0, self.lane1, self.lane2, self.lane3) = (lane0, lane1, lane2, lane3)
+        }
+
+        package subscript(_ lane: Int) -> UInt64 {
+            @inline(__always) get {
+                switch lane {
+                case 0: self.lane0
+                case 1: self.lane1
+                case 2: self.lane2
+                default: self.lane3
+                }
+            }
+            @inline(__always) set {
+                switch lane {
+                case 0: self.lane0 = newValue
+                case 1: self.lane1 = newValue
+                case 2: self.lane2 = newValue
+                default: self.lane3 = newValue
+                }
+            }
+        }
+    }
 
     /// How a table stores its values.
     package enum ValueCoding: Sendable, Equatable {
