@@ -443,6 +443,86 @@ final class ScratchDirectory {
     }
 }
 
+@Suite("Document store")
+struct DocumentStoreTests {
+    /// News-like documents: sentences drawn from a small stock, so that a dictionary of the first ones helps.
+    static func documents(_ count: Int, seed: UInt64) -> [[UInt8]] {
+        var random = SeededGenerator(state: seed)
+        let stock = [
+            "The company said on Tuesday that profits rose", "Shares closed higher in active trading",
+            "Officials told Reuters the talks would resume", "The ministry said in a statement", "Analysts expect the central bank to cut rates",
+            "Oil prices fell as supplies grew", "The agreement is subject to approval by shareholders",
+        ]
+        return (0..<count).map { number in
+            Array(((0..<Int.random(in: 3...12, using: &random)).map { _ in stock.randomElement(using: &random)! } + ["number \(number)."]).joined(separator: ". ").utf8)
+        }
+    }
+
+    static func write(_ documents: [[UInt8]], to path: String) throws {
+        let writer = try DocumentStoreWriter(path: path)
+        for document in documents { try writer.add(document) }
+        try writer.finish()
+    }
+
+    /// A store of more than 64 KiB compresses its blocks with a dictionary of its first bytes, smaller than
+    /// without one; a smaller store has none; every document reads back either way; a merge copies the blocks
+    /// with their dictionaries, writing a dictionary two inputs share once.
+    @Test func aStoreCompressesWithItsDictionaryAndAMergeKeepsIt() throws {
+        let scratch = try ScratchDirectory()
+        let large = Self.documents(600, seed: 1)
+        let small = Self.documents(20, seed: 2)
+        #expect(large.reduce(0) { $0 + $1.count } > DocumentStoreWriter.dictionaryThreshold)
+        try Self.write(large, to: scratch.path + "/large")
+        try Self.write(small, to: scratch.path + "/small")
+        let largeStore = try DocumentStoreReader(try MappedIndexFile(path: scratch.path + "/large", kind: .store))
+        let smallStore = try DocumentStoreReader(try MappedIndexFile(path: scratch.path + "/small", kind: .store))
+        #expect(largeStore.dictionaryCount == 1 && smallStore.dictionaryCount == 0)
+        for (index, document) in large.enumerated() { #expect(try largeStore.document(index) == document) }
+        for (index, document) in small.enumerated() { #expect(try smallStore.document(index) == document) }
+        // The same blocks without a dictionary take more room.
+        var withDictionary = 0
+        var without = 0
+        for block in 0..<largeStore.blockCount {
+            let (bytes, _, dictionary) = try largeStore.compressedBlock(block)
+            #expect(dictionary.count == DocumentStoreWriter.dictionarySize)
+            let raw = try DocumentStoreReader.inflate(
+                UnsafeRawBufferPointer(rebasing: bytes[8...]), rawSize: Int(bytes.littleEndian(at: 0, as: UInt32.self)), dictionary: dictionary, block: block)
+            withDictionary += bytes.count - 8
+            without += DocumentStoreWriter.compress(raw, dictionary: []).count
+        }
+        #expect(Double(withDictionary) < 0.9 * Double(without), "\(withDictionary) bytes with the dictionary, \(without) without")
+        // A merge of the large store twice and the small one: two dictionaries would be one.
+        let merged = try DocumentStoreWriter(path: scratch.path + "/merged")
+        for store in [largeStore, smallStore, largeStore] {
+            for block in 0..<store.blockCount {
+                let (bytes, documents, dictionary) = try store.compressedBlock(block)
+                try merged.addCompressedBlock(bytes, documents: documents, dictionary: dictionary)
+            }
+        }
+        try merged.finish()
+        let mergedStore = try DocumentStoreReader(try MappedIndexFile(path: scratch.path + "/merged", kind: .store))
+        #expect(mergedStore.dictionaryCount == 1 && mergedStore.count == 2 * large.count + small.count)
+        for (index, document) in (large + small + large).enumerated() { #expect(try mergedStore.document(index) == document) }
+    }
+
+    /// A block that names a dictionary the store does not have, or inflates to another size, is an error.
+    @Test func aDamagedStoreIsAnError() throws {
+        let scratch = try ScratchDirectory()
+        try Self.write(Self.documents(600, seed: 3), to: scratch.path + "/store")
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: scratch.path + "/store")))
+        // The payload's trailer: u64 dictionaries, u64 blocks, u64 documents, after one u64 dictionary offset and the
+        // block index; the footer (16 bytes) follows the payload.
+        let footer = 16
+        let blocks = Int(bytes.withUnsafeBytes { $0.littleEndian(at: bytes.count - footer - 16, as: UInt64.self) })
+        let index = bytes.count - footer - 24 - 8 - 16 * blocks
+        bytes[index + 4] = 9  // the first block's dictionary number
+        try Data(bytes).write(to: URL(fileURLWithPath: scratch.path + "/damaged"))
+        let damaged = try DocumentStoreReader(try MappedIndexFile(path: scratch.path + "/damaged", kind: .store, verify: false))
+        #expect(throws: IndexFormatError.self) { _ = try damaged.document(0) }
+        #expect(try damaged.document(600 - 1).count > 0)  // another block reads
+    }
+}
+
 @Suite("Inflated block cache")
 struct InflatedBlockCacheTests {
     @Test func keepsTheMostRecentlyUsedBlocksWithinItsBytes() {

@@ -156,9 +156,10 @@ package final class SegmentWriter {
     /// Adds documents whose stored bytes are an existing compressed block (a merge copying another segment's
     /// store): `documents` gives each one's lengths and columns; their keys come whole through ``setKeyTables(keys:external:)``.
     package func addDocuments(
-        compressedBlock: UnsafeRawBufferPointer, _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], annex: UnsafeRawBufferPointer)]
+        compressedBlock: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer,
+        _ documents: [(titleLength: UInt32, bodyLength: UInt32, columns: [UInt64], annex: UnsafeRawBufferPointer)]
     ) throws(DatelineStorageError) {
-        try self.store.addCompressedBlock(compressedBlock, documents: documents.count)
+        try self.store.addCompressedBlock(compressedBlock, documents: documents.count, dictionary: dictionary)
         for document in documents {
             self.titleLengths.append(document.titleLength)
             self.bodyLengths.append(document.bodyLength)
@@ -591,8 +592,10 @@ package final class IndexSegment: Sendable {
     var externalKeyTable: SortedTable.Reader { self.externalKeys }
 
     /// The store's compressed blocks, in order, for a merge to copy.
-    var storeBlocks: [(bytes: UnsafeRawBufferPointer, documents: Int)] {
-        (0..<self.store.blockCount).map { self.store.compressedBlock($0) }
+    func storeBlocks() throws(DatelineStorageError) -> [(bytes: UnsafeRawBufferPointer, documents: Int, dictionary: UnsafeRawBufferPointer)] {
+        do throws(IndexFormatError) {
+            return try (0..<self.store.blockCount).map { block throws(IndexFormatError) in try self.store.compressedBlock(block) }
+        } catch { throw self.failure(error, in: self.storeFile) }
     }
 
     /// Deletes a segment's files (once no reader maps them).

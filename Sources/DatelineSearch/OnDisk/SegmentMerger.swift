@@ -39,14 +39,14 @@ package enum SegmentMerger {
         for segment in segments {
             if isCancelled() { throw CancellationError() }
             var document = 0
-            for block in segment.storeBlocks {
+            for block in try segment.storeBlocks() {
                 let documents = (document..<(document + block.documents)).map { local in
                     (
                         titleLength: segment.titleLength(local), bodyLength: segment.bodyLength(local),
                         columns: (0..<segment.columnCount).map { segment.column($0, local) }, annex: segment.annexRecord(local)
                     )
                 }
-                try writer.addDocuments(compressedBlock: block.bytes, documents)
+                try writer.addDocuments(compressedBlock: block.bytes, dictionary: block.dictionary, documents)
                 document += block.documents
             }
         }
