@@ -180,10 +180,15 @@ final class ArticleIndex {
                 let start = first - local
                 let end = UInt32(start + segment.documentCount)
                 let column = segment.columnValues(Column.publishedAt.rawValue)
-                while index < documents.count, documents[index] < end {
-                    let document = documents[index]
-                    index += 1
-                    if let allowed, !allowed.contains(Int(document)) { continue }
+                let run = index
+                while index < documents.count, documents[index] < end { index += 1 }
+                guard let allowed else {
+                    documents.withUnsafeBufferPointer { documents in
+                        column.keepTimes(documents[run..<index], base: start, from: lower, to: upper, into: kept, count: &count)
+                    }
+                    continue
+                }
+                for document in documents[run..<index] where allowed.contains(Int(document)) {
                     // No date is a NaN (``Column/noDate``), which no comparison accepts.
                     let time = Double(bitPattern: column[Int(document) - start])
                     kept[count] = document

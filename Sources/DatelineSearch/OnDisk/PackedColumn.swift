@@ -120,6 +120,23 @@ package enum PackedColumn {
             self.count = count
         }
 
+        /// Writes the documents of `documents` whose value, read as a `Double`'s bits (a publication time), lies
+        /// within `lower...upper` into `kept` from `count`, which it advances; a document's value is at its number
+        /// minus `base`. No branch per document (a range keeps an unpredictable share of them), and the absent
+        /// value, a NaN, is in no range. A date filter's loop, here so that the value reads inline.
+        package func keepTimes(
+            _ documents: Slice<UnsafeBufferPointer<UInt32>>, base: Int, from lower: Double, to upper: Double,
+            into kept: UnsafeMutableBufferPointer<UInt32>, count: inout Int
+        ) {
+            var written = count
+            for document in documents {
+                let time = Double(bitPattern: self[Int(document) - base])
+                kept[written] = document
+                written += (time >= lower ? 1 : 0) & (time <= upper ? 1 : 0)
+            }
+            count = written
+        }
+
         /// Value `index` (below ``count``).
         @inline(__always)
         package subscript(_ index: Int) -> UInt64 {

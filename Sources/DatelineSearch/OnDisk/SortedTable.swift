@@ -24,10 +24,10 @@ package enum SortedTable {
     /// scalars rather than a vector: a look-up updates one lane at a time, which a vector would pay for with a
     /// store and a wider reload on every entry it passes.
     package struct Varints: Hashable, Sendable {
-        private var lane0: UInt64 = 0
-        private var lane1: UInt64 = 0
-        private var lane2: UInt64 = 0
-        private var lane3: UInt64 = 0
+        fileprivate var lane0: UInt64 = 0
+        fileprivate var lane1: UInt64 = 0
+        fileprivate var lane2: UInt64 = 0
+        fileprivate var lane3: UInt64 = 0
 
         package init() {}
 
@@ -100,13 +100,26 @@ package enum SortedTable {
             return try cursor.bytes(try cursor.int())
         case .varints(let count, let ascending):
             let start = cursor.position
-            for lane in 0..<count {
-                let stored = try cursor.varint()
-                // A damaged file's sum wraps: the offsets it gives are then checked against their files.
-                varints[lane] = ascending >> UInt8(lane) & 1 == 1 ? varints[lane] &+ stored : stored
-            }
+            try Self.readVarints(&cursor, count: count, ascending: ascending, into: &varints)
             return UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<cursor.position])
         }
+    }
+
+    /// Reads `count` varints into `varints`, adding those of `ascending` lanes to the previous entry's (a damaged
+    /// file's sum wraps: the offsets it gives are then checked against their files). Unrolled, each lane a field.
+    @inline(__always)
+    private static func readVarints(_ cursor: inout ByteCursor, count: Int, ascending: UInt8, into varints: inout Varints) throws(IndexFormatError) {
+        let first = try cursor.varint()
+        varints.lane0 = ascending & 1 != 0 ? varints.lane0 &+ first : first
+        guard count > 1 else { return }
+        let second = try cursor.varint()
+        varints.lane1 = ascending & 2 != 0 ? varints.lane1 &+ second : second
+        guard count > 2 else { return }
+        let third = try cursor.varint()
+        varints.lane2 = ascending & 4 != 0 ? varints.lane2 &+ third : third
+        guard count > 3 else { return }
+        let fourth = try cursor.varint()
+        varints.lane3 = ascending & 8 != 0 ? varints.lane3 &+ fourth : fourth
     }
 
     /// Orders byte strings as unsigned bytes: negative, zero or positive as `a` is below, equal to or above `b`.
