@@ -114,11 +114,22 @@ enum ShapeBenchmark {
         ]
     }
 
-    /// The index directory's bytes by segment file kind (suffix without its dot: "post", "posn", "stor", ...).
+    /// The index's bytes by segment file kind (suffix without its dot: "post", "posn", "stor", ...): the files of
+    /// the segments the last commit names, and the manifest. A merge's inputs stay in the directory until no
+    /// search holds them, and are not counted.
     static func bytesByKind(_ directory: String) -> [String: Int] {
         var bytes: [String: Int] = [:]
+        // The manifest: a 12-byte header, JSON naming the segments, a 16-byte footer.
+        var committed: Set<String> = []
+        if let file = FileManager.default.contents(atPath: directory + "/manifest"), file.count > 28,
+            let manifest = try? JSONSerialization.jsonObject(with: file.subdata(in: 12..<(file.count - 16))) as? [String: Any],
+            let segments = manifest["segments"] as? [[String: Any]]
+        {
+            committed = Set(segments.compactMap { $0["name"] as? String })
+        }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             let kind = name.split(separator: ".").last.map(String.init) ?? name
+            guard name == "manifest" || committed.contains(String(name.split(separator: ".").first ?? "")) else { continue }
             bytes[kind, default: 0] += (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0
         }
         return bytes
