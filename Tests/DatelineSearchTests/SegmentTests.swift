@@ -37,7 +37,7 @@ final class ScratchDirectory {
                 var decoded = [UInt32](repeating: 99, count: count)
                 try bytes.withUnsafeBytes { raw in
                     var cursor = ByteCursor(raw)
-                    try decoded.withUnsafeMutableBufferPointer { try BitPacking.unpack(&cursor, count: count, into: $0) }
+                    try decoded.withUnsafeMutableBufferPointer { try BitPacking.Packed(&cursor, count: count).decode(0..<count, into: $0.baseAddress!) }
                     #expect(cursor.remaining == 0)
                 }
                 #expect(decoded == values, "width \(width), count \(count)")

@@ -35,12 +35,6 @@ enum BitPacking {
         if filled > 0 { output.append(UInt8(truncatingIfNeeded: accumulator)) }
     }
 
-    /// Reads `count` values packed at `cursor` into `output`, advancing the cursor past them.
-    static func unpack(_ cursor: inout ByteCursor, count: Int, into output: UnsafeMutableBufferPointer<UInt32>) throws(IndexFormatError) {
-        precondition(count <= output.count, "\(count) values into room for \(output.count)")
-        try Packed(&cursor, count: count).decode(0..<count, into: output.baseAddress!)
-    }
-
     /// `count` values packed at a place in a file (its width byte read and its bytes bounded), any run of which
     /// can be decoded without the ones before it: value `i` starts at bit `i × width`. A block cursor decodes
     /// only as far as a search reads.

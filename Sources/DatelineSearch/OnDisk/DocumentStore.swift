@@ -59,7 +59,7 @@ package final class DocumentStoreWriter {
     /// dictionary it was compressed with (empty for none).
     func addCompressedBlock(_ block: UnsafeRawBufferPointer, documents: Int, dictionary: UnsafeRawBufferPointer) throws(DatelineStorageError) {
         try self.flushBlock()
-        try self.releaseHeldBlocks(dictionary: self.decidedDictionary())
+        try self.releaseHeldBlocks()
         self.index.append((UInt32(self.count), self.number(ofDictionary: Array(dictionary)), UInt64(self.file.payloadPosition)))
         try self.file.append(block)
         self.count += documents
@@ -96,11 +96,13 @@ package final class DocumentStoreWriter {
         self.pendingBytes = 0
         // Blocks wait (64 KiB at most) until the dictionary is known, then are written in order.
         if self.ownDictionary != nil || self.sample.count >= Self.dictionaryThreshold {
-            try self.releaseHeldBlocks(dictionary: self.decidedDictionary())
+            try self.releaseHeldBlocks()
         }
     }
 
-    private func releaseHeldBlocks(dictionary: UInt32) throws(DatelineStorageError) {
+    /// Compresses and writes the held blocks with the store's own dictionary (deciding it now if it is not yet).
+    private func releaseHeldBlocks() throws(DatelineStorageError) {
+        let dictionary = self.decidedDictionary()
         if self.compressor == nil, !self.heldBlocks.isEmpty {
             self.compressor = BlockCompressor(dictionary: dictionary == 0 ? [] : self.dictionaries[Int(dictionary) - 1])
         }
@@ -123,7 +125,7 @@ package final class DocumentStoreWriter {
 
     func finish() throws(DatelineStorageError) {
         try self.flushBlock()
-        try self.releaseHeldBlocks(dictionary: self.decidedDictionary())
+        try self.releaseHeldBlocks()
         var dictionaryOffsets: [UInt64] = []
         for dictionary in self.dictionaries {
             dictionaryOffsets.append(UInt64(self.file.payloadPosition))

@@ -132,7 +132,7 @@ enum PostingsFormat {
                 throw IndexFormatError("a block claims \(self.documentWidth)-, \(self.titleWidth)- and \(self.bodyWidth)-bit values")
             }
             self.checkpoints = cursor.position
-            _ = try cursor.bytes((PostingsFormat.chunks(entries) - 1) * (self.narrow ? 4 : 8))
+            _ = try cursor.bytes((PostingsFormat.chunks(entries) - 1) * self.checkpointSize)
         }
 
         /// Appends a block's head.
