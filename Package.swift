@@ -349,6 +349,8 @@ let package = Package(
             name: "DatelinePostgresTests",
             dependencies: [
                 "DatelinePostgres",
+                "DatelineIngest",
+                "DatelineProtocol",
                 "DatelineStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -27,16 +27,16 @@ enum CLI {
         try await self.run(arguments, ports: cluster.map { ($0.ingestPort, $0.queryPort) }, input: input)
     }
 
-    /// Runs the CLI against the services on `ports` (ingest, query).
-    static func run(_ arguments: [String], ports: (Int, Int)?, input: Data? = nil) async throws -> Result {
+    /// Runs the CLI against the services on `ports` (ingest, query), `environment` added to the test's own.
+    static func run(_ arguments: [String], ports: (Int, Int)?, input: Data? = nil, environment: [String: String] = [:]) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, ports: ports, input: input) })
+                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, ports: ports, input: input, environment: environment) })
             }
         }
     }
 
-    static func runBlocking(_ arguments: [String], ports: (Int, Int)?, input: Data?) throws -> Result {
+    static func runBlocking(_ arguments: [String], ports: (Int, Int)?, input: Data?, environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(self.binary, "dateline is not built: run swift build first"))
         var arguments = arguments
@@ -45,6 +45,7 @@ enum CLI {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "DATELINE_INGEST")
         environment.removeValue(forKey: "DATELINE_QUERY")
+        environment.merge(extra) { $1 }
         process.environment = environment
         let output = Pipe()
         let errors = Pipe()
@@ -133,6 +134,27 @@ struct CLITests {
         var articles: Int
         var endOffset: UInt64
         var results: [Article]
+    }
+
+    @Test func aListOfNodesInTheOptionsOrTheEnvironmentFailsOverToTheOneThatAnswers() async throws {
+        try await withDatelineCluster { cluster in
+            // Port 1: nothing listens there, so every list's first node refuses the connection.
+            let ingest = try await CLI.run([
+                "ingest", Samples.directory.path, "--wait", "-o", "json",
+                "--ingest", "127.0.0.1:1,127.0.0.1:\(cluster.ingestPort)", "--query", "127.0.0.1:1,127.0.0.1:\(cluster.queryPort)",
+            ])
+            #expect(ingest.status == 0, "\(ingest.errors)")
+            let summary = try JSONSerialization.jsonObject(with: Data(ingest.output.utf8)) as? [String: Any]
+            #expect(summary?["accepted"] as? Int == 2)
+
+            let search = try await CLI.run(["search", "Rubio", "-o", "json"], ports: nil, environment: ["DATELINE_QUERY": "127.0.0.1:1,127.0.0.1:\(cluster.queryPort)"])
+            #expect(search.status == 0, "\(search.errors)")
+            #expect(try JSONDecoder.iso8601.decode(SearchResponse.self, from: Data(search.output.utf8)).total == 2)
+
+            let malformed = try await CLI.run(["search", "Rubio"], ports: nil, environment: ["DATELINE_QUERY": "127.0.0.1:\(cluster.queryPort),nowhere"])
+            #expect(malformed.status == 64)
+            #expect(malformed.errors.contains("must be HOST:PORT or a comma-separated list of them"), "\(malformed.errors)")
+        }
     }
 
     @Test func ingestWithJSONOutputListsWhatHappenedToEveryArticle() async throws {

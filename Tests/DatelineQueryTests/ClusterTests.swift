@@ -147,9 +147,13 @@ struct ClusterTests {
         #expect(afterKill.count == count + 400)
         #expect(afterKill.values.allSatisfy { $0.count == 1 }, "no article is stored twice")
 
-        // 4. A replica killed and restarted on its data catches up exactly; meanwhile the client answers from the other.
+        // 4. A replica killed and restarted on its data catches up exactly, with what was ingested while it was down;
+        //    meanwhile the client answers from the other.
         replicas[0].kill(SIGKILL)
-        let total = UInt64(count + 400)
+        let whileDown = (count + 400..<count + 500).map { (source: "story \($0)", submission: Self.story($0)) }
+        let lateSummary = try await client.ingest(whileDown, batchSize: 25, concurrency: 2)
+        #expect(lateSummary.accepted == whileDown.count && lateSummary.endOffset == UInt64(count + 500))
+        let total = UInt64(count + 500)
         for _ in 0..<5 {
             let response = try await client.send(SearchRequest(query: "geneva", limit: 1, minimumOffset: total), to: .query)
             #expect(response.total == total)

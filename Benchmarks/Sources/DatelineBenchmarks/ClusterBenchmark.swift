@@ -3,6 +3,10 @@ import DatelineClient
 import DatelineProtocol
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Dateline on several nodes, as `scripts/cluster.sh` runs it: real `dateline-ingest` and `dateline-query`
 /// processes, the ingest log in a local file or in PostgreSQL, clients that know every node.
 ///
@@ -80,6 +84,22 @@ enum ClusterBenchmark {
     struct IngestRun {
         var durable: Double
         var searchable: Double
+        /// Cores kept busy while the articles were made durable: the whole machine, and of that the ingest nodes
+        /// and this client (the rest: PostgreSQL, the replica following the log, anything else running).
+        var machineCores: Double
+        var nodeCores: Double
+        var clientCores: Double
+    }
+
+    /// CPU seconds the whole machine has spent busy so far (`/proc/stat`: user, nice, system, irq and softirq of
+    /// every core; idle, iowait and steal are not work done here).
+    static func machineBusySeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+        else { return 0 }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 7 else { return 0 }
+        return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// `url` with its own schema, so that every run starts from an empty log.
@@ -91,17 +111,26 @@ enum ClusterBenchmark {
         let cluster = try await Cluster(ingestNodes: nodes, replicas: 1, log: log)
         defer { cluster.stop() }
         let client = cluster.client()
+        let nodes = cluster.processes.prefix(nodes).map(\.processIdentifier)
+        func cpu() -> (machine: Double, nodes: Double, client: Double) {
+            (self.machineBusySeconds(), nodes.reduce(0) { $0 + ProtectionBenchmark.cpuSeconds(of: $1) }, ProtectionBenchmark.cpuSeconds(of: getpid()))
+        }
         let clock = ContinuousClock()
+        let cpuBefore = cpu()
         let start = clock.now
-        let summary = try await client.ingest(submissions, batchSize: 100, concurrency: 4 * nodes)
+        let summary = try await client.ingest(submissions, batchSize: 100, concurrency: 4 * nodes.count)
         let durable = (clock.now - start).seconds
+        let cpuAfter = cpu()
         try await cluster.waitUntilApplied(summary.endOffset)
         let searchable = (clock.now - start).seconds
         await client.close()
         guard summary.accepted + summary.duplicates + summary.rejected == submissions.count, summary.unavailable == 0 else {
             throw DatelineError(code: .internal, message: "ingest ended with \(summary.accepted) accepted, \(summary.duplicates) duplicates, \(summary.rejected) rejected, \(summary.unavailable) unavailable of \(submissions.count)")
         }
-        return IngestRun(durable: durable, searchable: searchable)
+        return IngestRun(
+            durable: durable, searchable: searchable, machineCores: (cpuAfter.machine - cpuBefore.machine) / durable,
+            nodeCores: (cpuAfter.nodes - cpuBefore.nodes) / durable, clientCores: (cpuAfter.client - cpuBefore.client) / durable
+        )
     }
 
     static func report(postgres url: String, runs: Int = 3) async throws -> String {
@@ -132,18 +161,33 @@ enum ClusterBenchmark {
             synchronous_commit on, no standby); Reuters-21578 (\(submissions.count) articles) through the client \
             library, extraction off, batches of 100, four in flight per ingest node. Median of \(runs) runs (min–max).
 
-            | log | articles/s durable | articles/s searchable | durable, × the file log | durable, × one PostgreSQL node |
-            |---|---|---|---|---|
+            | log | articles/s durable | articles/s searchable | durable, × the file log | durable, × one PostgreSQL node | cores busy while ingesting: machine (ingest nodes, client) | machine CPU per article |
+            |---|---|---|---|---|---|---|
 
             """
         let file = rate(ingest[0], \.durable)
         let one = rate(ingest[1], \.durable)
+        var machineCores: [Double] = []
+        var cpuPerArticle: [Double] = []
         for (index, configuration) in configurations.enumerated() {
             let durable = rate(ingest[index], \.durable)
+            machineCores.append(median(ingest[index].map(\.machineCores)))
+            cpuPerArticle.append(machineCores[index] / durable)
             text += "| \(configuration.name) | \(spread(ingest[index], \.durable)) | \(spread(ingest[index], \.searchable)) | "
-            text += String(format: "%.2f× | %@ |\n", durable / file, index == 0 ? "" : String(format: "%.2f×", durable / one))
+            text += String(format: "%.2f× | %@ | ", durable / file, index == 0 ? "" : String(format: "%.2f×", durable / one))
+            text += String(format: "%.2f (%.2f, %.2f) | %.0f µs |\n", machineCores[index], median(ingest[index].map(\.nodeCores)), median(ingest[index].map(\.clientCores)), cpuPerArticle[index] * 1e6)
         }
-        text += "\nTargets: PostgreSQL one node ≥ 0.5× the file log; two nodes ≥ 1.6× one. On this machine the client, both nodes and PostgreSQL share \(ProcessInfo.processInfo.activeProcessorCount) cores.\n"
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        text += """
+
+            Targets: PostgreSQL one node ≥ 0.5× the file log; two nodes ≥ 1.6× one. On this machine the client, both \
+            nodes and PostgreSQL share \(Int(cores)) cores. Cores busy are the machine's (`/proc/stat`: user, nice, \
+            system, irq, softirq) and the processes' own (`/proc/PID/stat`) CPU time over the time to durable. The \
+            ceiling this machine puts on two nodes: at one node's CPU per article, \(Int(cores)) cores carry at most \
+            \(String(format: "%.2f", cores / machineCores[1]))× one node's rate (\(Int(cores)) ÷ \(String(format: "%.2f", machineCores[1])) \
+            cores busy); two nodes spent \(String(format: "%.2f", cpuPerArticle[2] / cpuPerArticle[1]))× one node's CPU per article.
+
+            """
         text += try await self.replicaReport(submissions: submissions, items: items, postgres: url, runs: runs)
         return text
     }
