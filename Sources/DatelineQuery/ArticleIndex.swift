@@ -337,11 +337,12 @@ final class ArticleIndex {
     /// Bytes of text held in memory by the buffers.
     var bufferedTextBytes: Int { (self.frozen + [self.active]).reduce(0) { $0 + $1.textBytes } }
 
-    /// Writes `buffer` as segment `name` in the index directory.
-    static func write(_ buffer: Buffer, name: String, directory: String) throws -> IndexSegment {
-        let writer = try SegmentWriter(directory: directory, name: name, columnCount: Column.allCases.count)
+    /// Writes `buffer` as segment `name` in the index directory; on failure no file of it is left.
+    static func write(_ buffer: Buffer, name: String, directory: String, faults: IndexWriteFaults? = nil) throws -> IndexSegment {
         do {
+            let writer = try SegmentWriter(directory: directory, name: name, columnCount: Column.allCases.count)
             try buffer.index.write(to: writer) { local in
+                try faults?.inject(.flushDocument)
                 let stored = buffer.stored[local]
                 let article = try StoredArticleCoding.split(stored).article
                 return SearchIndex.StoredFields(

@@ -36,10 +36,15 @@ public final class QueryService: Service, Sendable {
         var condition: String?
         /// Why the index is being rebuilt from offset 0 (for health), until it has caught up.
         var rebuildReason: String?
+        /// Why the last commit failed, until one succeeds (the buffered articles stay searchable in memory).
+        var commitFailure: String?
 
-        /// What health says is wrong: the follower's problem and the rebuild's reason.
+        /// What health says is wrong: the follower's problem, the rebuild's reason and a failing commit.
         var healthCondition: String? {
-            let parts = [self.rebuildReason, self.condition].compactMap { $0 }
+            let failure = self.commitFailure.map {
+                "cannot commit the index (\($0)): \(self.index.bufferedTextBytes >> 10) KiB of articles held in memory, tried again every commit interval"
+            }
+            let parts = [self.rebuildReason, self.condition, failure].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: "; ")
         }
         /// Bumped when everything is forgotten, so a commit or merge finishing afterwards is discarded.
@@ -144,7 +149,7 @@ public final class QueryService: Service, Sendable {
         let snapshot = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, following: state.following,
             caughtUp: state.caughtUp, condition: state.healthCondition, epoch: state.epoch,
-            articleCount: state.index.count
+            articleCount: state.index.count, uncommittedBytes: state.index.bufferedTextBytes, commitFailing: state.commitFailure != nil
         )
         self.progress.publish { published in
             let check = published.indexCheck  // the segment check publishes its own progress
@@ -173,7 +178,7 @@ public final class QueryService: Service, Sendable {
             guard !buffers.isEmpty || data != commits.manifest.data else { return 0 }
             for buffer in buffers {
                 let name = String(format: "seg-%012d", commits.nextSegment)
-                let segment = try ArticleIndex.write(buffer, name: name, directory: directory)
+                let segment = try ArticleIndex.write(buffer, name: name, directory: directory, faults: self.configuration.indexWriteFaults)
                 commits.nextSegment += 1
                 let installed = self.state.write { state in
                     guard state.generation == generation else { return false }
@@ -188,6 +193,7 @@ public final class QueryService: Service, Sendable {
             let manifest = self.state.read { state in
                 IndexManifest(nextSegment: commits.nextSegment, segments: state.index.segments.map(\.info), data: data)
             }
+            try self.configuration.indexWriteFaults?.inject(.manifest)
             try manifest.write(directory: directory)
             commits.manifest = manifest
             self.logger.debug("committed the index", metadata: [
@@ -237,6 +243,7 @@ public final class QueryService: Service, Sendable {
                         return
                     }
                 }
+                try self.configuration.indexWriteFaults?.inject(.merge)
                 let writer = try SegmentWriter(directory: directory, name: job.name, columnCount: ArticleIndex.Column.allCases.count)
                 try SegmentMerger.merge(
                     job.segments, into: writer, mergeAnnexValues: EntityTables.merge, isCancelled: { self.stopping.load(ordering: .relaxed) }
@@ -309,6 +316,16 @@ public final class QueryService: Service, Sendable {
 
     /// Waits until the background check of the segments opened at start has finished (verified, or damage found
     /// and the rebuild begun); false when `deadline` passes first.
+    /// Waits until the follower has paused for want of a commit: the last commit failed and the uncommitted
+    /// articles reached ``QueryServiceConfiguration/maximumUncommittedBytes``. For tests.
+    package func waitUntilPausedForCommit(deadline: ContinuousClock.Instant) async -> Bool {
+        let limit = self.configuration.maximumUncommittedBytes
+        return await self.progress.wait(until: deadline) { $0.commitFailing && !$0.following && $0.uncommittedBytes >= limit }
+    }
+
+    /// Article text applied but not yet committed, as last published.
+    package var uncommittedBytes: Int { self.progress.current.uncommittedBytes }
+
     package func waitUntilIndexChecked(deadline: ContinuousClock.Instant) async -> Bool {
         await self.progress.wait(until: deadline) { snapshot in
             if case .checking = snapshot.indexCheck { return false }
@@ -399,8 +416,28 @@ public final class QueryService: Service, Sendable {
     private func commitAndMerge(merging: Bool = true) {
         do {
             try self.commit()
+            let recovered: Bool = self.state.write { state in
+                // Published after every commit: the buffers written out make room for a paused follower.
+                defer { self.publishProgress(state) }
+                guard state.commitFailure != nil else { return false }
+                state.commitFailure = nil
+                return true
+            }
+            if recovered { self.logger.info("committed the index again") }
         } catch {
-            self.logger.error("cannot commit the index; the buffered articles stay in memory and are tried again", metadata: ["dateline.error": "\(error)"])
+            let problem = "\(error)"
+            let changed: Bool = self.state.write { state in
+                defer { self.publishProgress(state) }
+                guard state.commitFailure != problem else { return false }
+                state.commitFailure = problem
+                return true
+            }
+            // One line per new failure; the same failure again (every commit interval) at debug only.
+            self.logger.log(
+                level: changed ? .error : .debug, "cannot commit the index; the buffered articles stay in memory and are tried again",
+                metadata: ["dateline.error": "\(problem)", "dateline.uncommitted_bytes": "\(self.progress.current.uncommittedBytes)"]
+            )
+            return
         }
         if merging { self.mergeIfDue() }
     }
@@ -440,6 +477,10 @@ public final class QueryService: Service, Sendable {
                         "dateline.applied": "\(self.appliedOffset)", "dateline.ingest_end": "\(error.details["endOffset"] ?? "")",
                     ])
                     self.reset(because: reason)
+                    continue
+                } catch is UncommittedLimitReached {
+                    // Not a failure of the ingest node: wait for room, then follow again from the applied offset.
+                    await self.waitForRoomToApply()
                     continue
                 } catch let error as LogEpochChanged {
                     let reason = error.reason ?? "the ingest log is now epoch \(error.epoch)"
@@ -518,7 +559,40 @@ public final class QueryService: Service, Sendable {
                 onFollowing()
             }
             try self.apply(batch)
+            if self.mustPauseApplying { throw UncommittedLimitReached() }
         }
+    }
+
+    /// Ends a subscription when the buffers hold ``QueryServiceConfiguration/maximumUncommittedBytes`` of article
+    /// text: the follower reads no more of the log until a commit makes room.
+    private struct UncommittedLimitReached: Error {}
+
+    /// Whether the articles applied but not committed fill the room allowed them (only an index on disk commits).
+    private var mustPauseApplying: Bool {
+        self.indexDirectory != nil && self.progress.current.uncommittedBytes >= self.configuration.maximumUncommittedBytes
+    }
+
+    /// Waits, not following the log, until a commit has brought the uncommitted articles under the limit (or the
+    /// service stops). Health says why meanwhile; the commit is asked for at once and then every commit interval.
+    private func waitForRoomToApply() async {
+        let limit = self.configuration.maximumUncommittedBytes
+        self.state.write { state in
+            state.following = false
+            state.condition = "paused: \(state.index.bufferedTextBytes >> 10) KiB of applied articles wait for a commit (the limit is \(limit >> 10) KiB)"
+            self.publishProgress(state)
+        }
+        self.logger.warning("paused following the ingest log until the index commits", metadata: [
+            "dateline.uncommitted_bytes": "\(self.progress.current.uncommittedBytes)", "dateline.limit": "\(limit)",
+        ])
+        self.commitSignal.yield()
+        while !Task.isCancelled {
+            if await self.progress.wait(until: .now + .seconds(3_600), for: { $0.uncommittedBytes < limit }) { break }
+        }
+        self.state.write { state in
+            state.condition = nil
+            self.publishProgress(state)
+        }
+        if !Task.isCancelled { self.logger.info("following the ingest log again: the index committed") }
     }
 
     /// Indexes a batch; records at offsets already applied are skipped, so each is applied exactly once.
@@ -610,7 +684,7 @@ public final class QueryService: Service, Sendable {
         var details = ["appliedOffset": "\(applied)", "ingestEndOffset": "\(end)", "following": "\(following)", "epoch": epoch ?? ""]
         if let condition { details["condition"] = condition }
         if let check = published.indexCheck { details["indexCheck"] = check.description }
-        let status: DatelineHealthStatus = !caughtUp ? .catchingUp : (following ? .serving : .degraded)
+        let status: DatelineHealthStatus = !caughtUp ? .catchingUp : (following && !published.commitFailing ? .serving : .degraded)
         if status == .catchingUp && condition == nil {
             details["condition"] = following ? "catching up: offset \(applied) of \(end)" : "catching up: not yet connected to dateline-ingest"
         }

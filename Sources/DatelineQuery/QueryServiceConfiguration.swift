@@ -35,6 +35,12 @@ public struct QueryServiceConfiguration: Sendable {
     public var bufferBytes: Int
     /// How many adjacent segments of one size level are merged into one. Default: 8.
     public var mergeFactor: Int
+    /// The most article text held in memory uncommitted: while commits fail (a full disk) or lag behind, the
+    /// follower stops reading the log once the buffers hold this much, and carries on after a commit succeeds,
+    /// so memory stays bounded whatever the log holds. Default: 4 × ``bufferBytes``.
+    public var maximumUncommittedBytes: Int
+    /// Faults injected into index writes, for tests (nil: none).
+    package var indexWriteFaults: IndexWriteFaults?
 
     /// Creates a configuration; see each property for its default.
     public init(
@@ -50,7 +56,8 @@ public struct QueryServiceConfiguration: Sendable {
         commitInterval: Duration = .seconds(10),
         bufferDocuments: Int = 4_096,
         bufferBytes: Int = 16 << 20,
-        mergeFactor: Int = 8
+        mergeFactor: Int = 8,
+        maximumUncommittedBytes: Int? = nil
     ) {
         self.server = server
         self.ingestHost = ingestHost
@@ -65,5 +72,26 @@ public struct QueryServiceConfiguration: Sendable {
         self.bufferDocuments = bufferDocuments
         self.bufferBytes = bufferBytes
         self.mergeFactor = mergeFactor
+        self.maximumUncommittedBytes = maximumUncommittedBytes ?? 4 * bufferBytes
+    }
+}
+
+/// Where a test makes the index's writes fail, as a full or failing disk would.
+package struct IndexWriteFaults: Sendable {
+    /// Where a fault can be injected.
+    package enum Point: Sendable, Hashable {
+        /// While a commit writes a buffer's segment, before each article (the segment's files are part-written).
+        case flushDocument
+        /// Before a commit writes the manifest (its segments are written).
+        case manifest
+        /// Before a merge writes its segment.
+        case merge
+    }
+
+    /// Called at each point; throwing fails that write there.
+    package var inject: @Sendable (Point) throws -> Void
+
+    package init(_ inject: @escaping @Sendable (Point) throws -> Void) {
+        self.inject = inject
     }
 }

@@ -70,6 +70,12 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     @Option(name: .customLong("buffer-mb"), help: "... or as soon as the buffered articles hold this many MiB of text. Env: DATELINE_QUERY_BUFFER_MB.")
     var bufferMegabytes: Int = ServiceSettings.int("buffer-mb", env: "DATELINE_QUERY_BUFFER_MB", 16)
 
+    @Option(
+        name: .customLong("max-uncommitted-mb"),
+        help: "Stop reading the ingest log while this many MiB of applied article text wait to be committed (commits failing, as on a full disk), until a commit succeeds; 0: four times --buffer-mb. Env: DATELINE_QUERY_MAX_UNCOMMITTED_MB."
+    )
+    var maximumUncommittedMegabytes: Int = ServiceSettings.int("max-uncommitted-mb", env: "DATELINE_QUERY_MAX_UNCOMMITTED_MB", 0)
+
     @Option(name: .customLong("merge-factor"), help: "How many adjacent segments of one size are merged into one (2 or more). Env: DATELINE_QUERY_MERGE_FACTOR.")
     var mergeFactor: Int = ServiceSettings.int("merge-factor", env: "DATELINE_QUERY_MERGE_FACTOR", 8)
 
@@ -94,6 +100,9 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         guard self.commitInterval > 0 else { throw ValidationError("--commit-interval must be a positive number of seconds") }
         guard self.bufferArticles > 0 else { throw ValidationError("--buffer-articles must be positive") }
         guard self.bufferMegabytes > 0 else { throw ValidationError("--buffer-mb must be positive") }
+        guard self.maximumUncommittedMegabytes == 0 || self.maximumUncommittedMegabytes >= self.bufferMegabytes else {
+            throw ValidationError("--max-uncommitted-mb must be 0 (four times --buffer-mb) or at least --buffer-mb")
+        }
         guard self.mergeFactor >= 2 else { throw ValidationError("--merge-factor must be 2 or more") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
             throw ValidationError("BM25 parameters out of range: k1 ≥ 0, 0 ≤ b ≤ 1, title weight ≥ 0")
@@ -146,7 +155,8 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             commitInterval: .milliseconds(Int(self.commitInterval * 1000)),
             bufferDocuments: self.bufferArticles,
             bufferBytes: self.bufferMegabytes << 20,
-            mergeFactor: self.mergeFactor
+            mergeFactor: self.mergeFactor,
+            maximumUncommittedBytes: self.maximumUncommittedMegabytes == 0 ? nil : self.maximumUncommittedMegabytes << 20
         )
         configuration.ingestFallbacks = Array(ingestEndpoints.dropFirst())
         if let ca = self.ingestTLSCA {

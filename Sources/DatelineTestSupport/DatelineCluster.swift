@@ -58,10 +58,12 @@ public final class DatelineCluster {
     deinit { try? FileManager.default.removeItem(atPath: self.dataDirectory) }
 
     /// Starts dateline-ingest, on the port it had before when restarted.
-    public func startIngest() async throws {
+    /// - Parameter subscribeBatchRecords: The most records a subscription's batch carries.
+    public func startIngest(subscribeBatchRecords: Int = 256) async throws {
         let configuration = IngestServiceConfiguration(
             dataDirectory: self.dataDirectory + "/ingest",
-            server: DatelineServerConfiguration(port: self.ingestPort, serviceName: "dateline-ingest", drainTimeout: .seconds(1))
+            server: DatelineServerConfiguration(port: self.ingestPort, serviceName: "dateline-ingest", drainTimeout: .seconds(1)),
+            subscribeBatchRecords: subscribeBatchRecords
         )
         let service = try IngestService.open(configuration: configuration, logger: quietLogger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: quietLogger)
@@ -92,8 +94,12 @@ public final class DatelineCluster {
     /// - Parameters:
     ///   - persistentIndex: Keep the index in ``indexDirectory`` (committed every 200 ms), not in memory only.
     ///   - bufferDocuments: Commit as soon as this many articles are buffered.
-    public func startQuery(persistentIndex: Bool = false, bufferDocuments: Int = 4_096, mergeFactor: Int = 8) async throws {
-        let configuration = QueryServiceConfiguration(
+    ///   - configure: Changes to the configuration, made last.
+    public func startQuery(
+        persistentIndex: Bool = false, bufferDocuments: Int = 4_096, mergeFactor: Int = 8,
+        configure: (inout QueryServiceConfiguration) -> Void = { _ in }
+    ) async throws {
+        var configuration = QueryServiceConfiguration(
             server: DatelineServerConfiguration(port: self.queryPort, serviceName: "dateline-query", drainTimeout: .seconds(1)),
             ingestPort: self.ingestPort,
             reconnectBackoff: (.milliseconds(20), .milliseconds(200)),
@@ -102,6 +108,7 @@ public final class DatelineCluster {
             bufferDocuments: bufferDocuments,
             mergeFactor: mergeFactor
         )
+        configure(&configuration)
         let service = QueryService(configuration: configuration, logger: quietLogger)
         let server = DatelineServer(configuration: configuration.server, router: service.router, logger: quietLogger)
         self.queryTasks = [Task { try await server.run() }, Task { try await service.run() }]

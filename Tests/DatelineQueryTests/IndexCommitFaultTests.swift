@@ -1,0 +1,144 @@
+import DatelineProtocol
+import DatelineQuery
+import DatelineSearch
+import DatelineStorage
+import DatelineTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// dateline-query on a disk that fills: its commits fail, it says so, it holds a bounded amount in memory by
+/// pausing its reading of the log, and it loses nothing when space comes back.
+@Suite("dateline-query on a full disk")
+struct IndexCommitFaultTests {
+    /// A story of about 600 bytes.
+    static func story(_ index: Int) -> ArticleSubmission {
+        let sentence = "Story \(index) reports that the cocoa harvest in the region was smaller than the traders expected this season. "
+        return ArticleSubmission(externalID: "full-disk-\(index)", body: String(repeating: sentence, count: 5))
+    }
+
+    @Test func aFullDiskPausesFollowingWithinItsLimitAndLosesNothingOnceThereIsSpace() async throws {
+        let cluster = DatelineCluster()
+        do {
+            try await Self.fillAndFree(cluster)
+            try await cluster.stop()
+        } catch {
+            try? await cluster.stop()
+            throw error
+        }
+    }
+
+    static func fillAndFree(_ cluster: DatelineCluster) async throws {
+        let full = Atomic<Bool>(true)
+        let limit = 16 << 10
+        // Batches of 4 records: the follower can overshoot its limit by one batch at most.
+        try await cluster.startIngest(subscribeBatchRecords: 4)
+        try await cluster.startQuery(persistentIndex: true) {
+            $0.bufferBytes = 4 << 10
+            $0.maximumUncommittedBytes = limit
+            $0.commitInterval = .milliseconds(50)
+            $0.indexWriteFaults = IndexWriteFaults { _ in
+                if full.load(ordering: .relaxed) { throw DatelineStorageError.io("cannot write /index/seg-000000000001.post", errno: ENOSPC) }
+            }
+        }
+        let ingest = try await cluster.ingestClient()
+        let total = 120
+        for start in stride(from: 0, to: total, by: 5) {
+            let response = try await ingest.send(IngestRequest(articles: (start..<(start + 5)).map(Self.story)))
+            #expect(response.results.allSatisfy { $0.status == .accepted })
+        }
+        let service = try #require(cluster.queryService)
+
+        // Paused, holding no more than its limit and one batch; saying why; answering from what it holds.
+        #expect(await service.waitUntilPausedForCommit(deadline: .now + .seconds(60)))
+        let applied = service.appliedOffset
+        #expect(applied < UInt64(total), "the follower stopped reading the log")
+        #expect(service.uncommittedBytes < limit + 4 * 700)
+        let health = service.health()
+        #expect(health.status == .degraded)
+        let condition = health.details["condition"] ?? ""
+        #expect(condition.contains("cannot commit the index") && condition.contains("No space left on device"), "\(condition)")
+        #expect(condition.contains("paused"), "\(condition)")
+        let query = try await cluster.queryClient()
+        #expect(try await query.send(SearchRequest(query: "cocoa harvest")).total == applied)
+        // A failed flush leaves no part-written segment behind.
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: cluster.indexDirectory)) ?? []
+        #expect(!files.contains { $0.hasPrefix("seg-") }, "\(files)")
+
+        // Space again: it commits, follows the log to its end, and every article is searchable and committed.
+        full.store(false, ordering: .relaxed)
+        #expect(try await query.send(SearchRequest(query: "cocoa harvest", minimumOffset: UInt64(total))).total == UInt64(total))
+        try await eventually("the whole log is committed") {
+            try IndexManifest.read(directory: cluster.indexDirectory)?.data["appliedOffset"] == "\(total)"
+        }
+        try await eventually("health is serving again") { service.health().status == .serving }
+        try await query.close()
+
+        // A restart replays nothing: it was all committed.
+        await cluster.stopQuery()
+        try await cluster.startQuery(persistentIndex: true)
+        #expect(cluster.queryService?.recordsAppliedSinceStart == 0)
+        let again = try await cluster.queryClient()
+        #expect(try await again.send(SearchRequest(query: "cocoa harvest", minimumOffset: UInt64(total))).total == UInt64(total))
+        try await again.close()
+        try await ingest.close()
+    }
+
+    /// The real binaries, dateline-query's index on a tmpfs that fills: health says why commits fail, the follower
+    /// pauses with its uncommitted articles under `--max-uncommitted-mb`, and once space is freed it commits and
+    /// follows the log to its end, without a restart.
+    @Test(.timeLimit(.minutes(2)))
+    func theBinaryOnAFullDiskPausesAndCarriesOnWhenSpaceIsFreed() async throws {
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-full-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
+        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=4m") == 0 else {
+            print("skipping the full-disk test of dateline-query: mounting a tmpfs is not allowed here (\(String(cString: strerror(errno))))")
+            return
+        }
+        defer { umount(mountPoint) }
+        let ballast = mountPoint + "/ballast"
+        try Data(repeating: 1, count: 3_800 << 10).write(to: URL(fileURLWithPath: ballast))
+        let ingestDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-full-ingest-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: ingestDirectory) }
+        let ingest = try ServiceProcess("dateline-ingest", arguments: ["--data-dir", ingestDirectory, "--extraction", "off"])
+        defer { ingest.kill(SIGTERM) }
+        let ingestPort = try await ingest.port()
+        let query = try ServiceProcess("dateline-query", arguments: [
+            "--data-dir", mountPoint + "/index", "--ingest", "127.0.0.1:\(ingestPort)", "--commit-interval", "0.05",
+            "--buffer-articles", "50", "--buffer-mb", "1", "--max-uncommitted-mb", "1",
+        ])
+        defer { query.kill(SIGTERM) }
+        let queryConnection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await query.port())
+        let ingestConnection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: ingestPort)
+        // 600 stories of about 3 KB: 1.8 MB of text, far more than the 200 KiB the tmpfs has left.
+        let total = 600
+        for start in stride(from: 0, to: total, by: 20) {
+            let articles = (start..<(start + 20)).map { index in
+                ArticleSubmission(externalID: "full-\(index)", body: String(repeating: "Story \(index) says the cocoa harvest fell short of what traders expected. ", count: 40))
+            }
+            _ = try await ingestConnection.send(IngestRequest(articles: articles))
+        }
+        var health = try await queryConnection.send(HealthRequest())
+        try await eventually("the index pauses for want of space") {
+            health = try await queryConnection.send(HealthRequest())
+            return health.details["condition"]?.contains("paused") == true
+        }
+        #expect(health.status == .degraded)
+        #expect(health.details["condition"]?.contains("No space left on device") == true, "\(health.details)")
+        let applied = try await queryConnection.send(QueryStatsRequest()).appliedOffset
+        #expect(applied < UInt64(total), "the follower stopped reading the log")
+        #expect(try await queryConnection.send(SearchRequest(query: "cocoa harvest")).total == applied)
+
+        try FileManager.default.removeItem(atPath: ballast)
+        let all = try await queryConnection.send(SearchRequest(query: "cocoa harvest", minimumOffset: UInt64(total)), timeout: .seconds(60))
+        #expect(all.total == UInt64(total))
+        try await eventually("health is serving again") { try await queryConnection.send(HealthRequest()).status == .serving }
+        try await queryConnection.close()
+        try await ingestConnection.close()
+    }
+}
