@@ -395,6 +395,10 @@ extension Snippets {
         var firstBytes = [Bool](repeating: false, count: 256)
         /// Words starting with these two bytes (bit `first << 8 | second`) are looked at.
         var pairs = [UInt64](repeating: 0, count: 1_024)
+        /// ... and stemmed only when they start with one of these: a wanted term or prefix without its last two
+        /// bytes. A stem shares all but at most its last two bytes with its word ("dying" → "die"; checked over the
+        /// whole Snowball vocabulary, words with a leading apostrophe apart), so no other word can stem to one.
+        var stemGates: [[UInt8]] = []
         var labels: Int { self.exact.count + self.prefixes.count }
 
         package init(_ query: SearchQuery) {
@@ -420,6 +424,19 @@ extension Snippets {
                 }
             }
             self.firstBytes[Int(UInt8(ascii: "'"))] = true  // a leading apostrophe is dropped by the stemmer
+            self.stemGates = (self.exact.map(\.bytes) + self.prefixes.map(\.prefix)).map { Array($0.dropLast(2)) }
+        }
+
+        /// Whether the folded word may stem to a wanted term or prefix (see ``stemGates``).
+        @inline(__always)
+        func mayStem(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+            if word.first == UInt8(ascii: "'") { return true }
+            for gate in self.stemGates where word.count >= gate.count {
+                var index = 0
+                while index < gate.count, gate[index] == word[index] { index += 1 }
+                if index == gate.count { return true }
+            }
+            return false
         }
 
         private mutating func admit(_ first: UInt8, _ second: UInt8) {
@@ -459,6 +476,8 @@ extension Snippets {
             guard terms.admits(word) else { return true }
             // As PorterStemmer.stem(_: String): words of three or more ASCII letters are stemmed.
             let stems = analyzer.stems && !isAbbreviation && word.count > 2 && word.allSatisfy { $0 < 0x80 }
+            // A word whose stem cannot be a wanted term or start with a wanted prefix is no match: not stemmed.
+            guard !stems || terms.mayStem(word) else { return true }
             stemmed.removeAll(keepingCapacity: true)
             stemmed.append(contentsOf: word)
             if stems { PorterStemmer.stem(&stemmed) }

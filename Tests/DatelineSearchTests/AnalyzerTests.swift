@@ -137,9 +137,11 @@ struct SnippetReferenceTests {
     @Test func passagesEqualThoseOfTheWholeBody() throws {
         let vocabulary = ["trade", "trading", "talks", "tariffs", "tariff", "minister", "ministers", "met", "meeting", "in", "the",
                           "Geneva", "and", "of", "U.S.", "said", "on", "Friday", "oil", "prices", "rose", "fell", "\n\n",
-                          "dying", "die", "lying", "tying", "ties", "skies", "a", "I", "idly", "x"]
+                          "dying", "die", "lying", "tying", "ties", "skies", "a", "I", "idly", "x",
+                          "relational", "relate", "hoping", "hope", "happy", "happiness", "generously", "agreed", "agreement"]
         let queries = ["trade", "tariff OR talks", "trade talks", "minist*", "oil OR absent", "\"trade talks\"", "meet tar*", "us OR geneva friday",
-                       "die OR tie", "lie", "sky OR i", "idl* OR a", "x OR ti*"]
+                       "die OR tie", "lie", "sky OR i", "idl* OR a", "x OR ti*",
+                       "happy OR hope", "relational", "relat*", "generous OR agree", "agreement"]
         let analyzer = Analyzer()
         let parser = SearchQueryParser()
         var random = SeededGenerator(state: 0x5A1F)

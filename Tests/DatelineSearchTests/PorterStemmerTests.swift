@@ -36,6 +36,9 @@ struct PorterStemmerTests {
             if !word.hasPrefix("'"), actual.count >= 2, actual.prefix(2) != word.prefix(2), actual.prefix(2) != word.prefix(1) + "i" || word.dropFirst().first != "y" {
                 failures.append("\(word) → \(actual) changes the second letter")
             }
+            // ... and shares all but at most its last two letters with the word: snippets stem only words starting
+            // as a wanted term does without its last two.
+            if !word.hasPrefix("'"), !word.hasPrefix(actual.dropLast(2)) { failures.append("\(word) → \(actual) changes more than its last two letters") }
         }
         #expect(failures.isEmpty, "\(failures.count) words differ, e.g. \(failures.prefix(20).joined(separator: "; "))")
     }
