@@ -54,10 +54,13 @@ struct IndexCommitFaultTests {
         let service = try #require(cluster.queryService)
 
         // Paused, holding no more than its limit and one batch; saying why; answering from what it holds.
-        #expect(await service.waitUntilPausedForCommit(deadline: .now + .seconds(60)))
+        // (Values are read into constants first: a failed expectation must not reflect the service.)
+        let paused = await service.waitUntilPausedForCommit(deadline: .now + .seconds(60))
+        #expect(paused)
         let applied = service.appliedOffset
         #expect(applied < UInt64(total), "the follower stopped reading the log")
-        #expect(service.uncommittedBytes < limit + 4 * 700)
+        let uncommitted = service.uncommittedBytes
+        #expect(uncommitted < limit + 4 * 700)
         let health = service.health()
         #expect(health.status == .degraded)
         let condition = health.details["condition"] ?? ""
@@ -65,9 +68,11 @@ struct IndexCommitFaultTests {
         #expect(condition.contains("paused"), "\(condition)")
         let query = try await cluster.queryClient()
         #expect(try await query.send(SearchRequest(query: "cocoa harvest")).total == applied)
-        // A failed flush leaves no part-written segment behind.
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: cluster.indexDirectory)) ?? []
-        #expect(!files.contains { $0.hasPrefix("seg-") }, "\(files)")
+        // A failed flush leaves no part-written segment behind (read between the attempts, every 50 ms).
+        try await eventually("no segment file is left by the failed flushes") {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: cluster.indexDirectory)) ?? []
+            return !files.contains { $0.hasPrefix("seg-") }
+        }
 
         // Space again: it commits, follows the log to its end, and every article is searchable and committed.
         full.store(false, ordering: .relaxed)
@@ -76,12 +81,15 @@ struct IndexCommitFaultTests {
             try IndexManifest.read(directory: cluster.indexDirectory)?.data["appliedOffset"] == "\(total)"
         }
         try await eventually("health is serving again") { service.health().status == .serving }
+        let replayedBefore = service.recordsAppliedSinceStart
+        #expect(replayedBefore == total)
         try await query.close()
 
         // A restart replays nothing: it was all committed.
         await cluster.stopQuery()
         try await cluster.startQuery(persistentIndex: true)
-        #expect(cluster.queryService?.recordsAppliedSinceStart == 0)
+        let replayed = cluster.queryService?.recordsAppliedSinceStart
+        #expect(replayed == 0)
         let again = try await cluster.queryClient()
         #expect(try await again.send(SearchRequest(query: "cocoa harvest", minimumOffset: UInt64(total))).total == UInt64(total))
         try await again.close()
@@ -140,5 +148,67 @@ struct IndexCommitFaultTests {
         try await eventually("health is serving again") { try await queryConnection.send(HealthRequest()).status == .serving }
         try await queryConnection.close()
         try await ingestConnection.close()
+    }
+
+    /// Merges that fail (a full disk) leave the committed segments as they are and no part-written file; the next
+    /// merge once there is space succeeds.
+    @Test func aFailedMergeLeavesTheSegmentsAsTheyWereAndALaterOneSucceeds() async throws {
+        let cluster = DatelineCluster()
+        do {
+            try await Self.failMergesThenMerge(cluster)
+            try await cluster.stop()
+        } catch {
+            try? await cluster.stop()
+            throw error
+        }
+    }
+
+    static func failMergesThenMerge(_ cluster: DatelineCluster) async throws {
+        let failing = Atomic<Bool>(true)
+        try await cluster.startIngest()
+        try await cluster.startQuery(persistentIndex: true, bufferDocuments: 3, mergeFactor: 2) {
+            $0.indexWriteFaults = IndexWriteFaults { point in
+                if point == .merge, failing.load(ordering: .relaxed) { throw DatelineStorageError.io("cannot write /index/seg-000000000009.post", errno: ENOSPC) }
+            }
+        }
+        let service = try #require(cluster.queryService)
+        let ingest = try await cluster.ingestClient()
+        let query = try await cluster.queryClient()
+        // Four segments of three articles: each round applied and committed before the next.
+        for round in 0..<4 {
+            _ = try await ingest.send(IngestRequest(articles: (0..<3).map { ArticleSubmission(body: "Round \(round) report \($0) on wheat and maize exports.") }))
+            _ = try await query.send(SearchRequest(query: "wheat", minimumOffset: UInt64(3 * round + 3)))
+            try service.commit()
+        }
+        /// The index directory holds the manifest's segments' files, the manifest and the lock, nothing else.
+        func onlyCommittedFiles() throws -> (segments: Int, stray: [String]) {
+            let manifest = try #require(try IndexManifest.read(directory: cluster.indexDirectory))
+            #expect(manifest.segments.map(\.documentCount).reduce(0, +) == 12)
+            let names = Set(manifest.segments.map(\.name))
+            let files = try FileManager.default.contentsOfDirectory(atPath: cluster.indexDirectory)
+            let stray = files.filter { file in file != "manifest" && file != "lock" && !names.contains(String(file.split(separator: ".")[0])) }
+            return (manifest.segments.count, stray)
+        }
+        try await eventually("the merges the commits started have ended") { !service.isMerging }
+        let committed = try onlyCommittedFiles()
+        #expect(committed.segments == 4, "every merge failed: a segment a round")
+        let started = service.mergeIfDue()
+        #expect(started, "a merge is due: every one so far failed")
+        try await eventually("the failed merge has ended") { !service.isMerging }
+        let before = try onlyCommittedFiles()
+        #expect(before.segments == committed.segments, "a failed merge changes nothing")
+        #expect(before.stray.isEmpty, "\(before.stray)")
+        #expect(try await query.send(SearchRequest(query: "wheat")).total == 12)
+
+        failing.store(false, ordering: .relaxed)
+        let merging = service.mergeIfDue()
+        #expect(merging)
+        try await eventually("the merge has ended") { !service.isMerging }
+        let after = try onlyCommittedFiles()
+        #expect(after.segments < before.segments)
+        #expect(after.stray.isEmpty, "\(after.stray)")
+        #expect(try await query.send(SearchRequest(query: "wheat")).total == 12)
+        try await ingest.close()
+        try await query.close()
     }
 }
