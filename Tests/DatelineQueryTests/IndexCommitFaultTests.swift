@@ -21,15 +21,20 @@ struct IndexCommitFaultTests {
         return ArticleSubmission(externalID: "full-disk-\(index)", body: String(repeating: sentence, count: 5))
     }
 
-    @Test func aFullDiskPausesFollowingWithinItsLimitAndLosesNothingOnceThereIsSpace() async throws {
+    /// Runs `scenario` on a cluster it starts itself, stopping the cluster afterwards even when it throws.
+    static func withCluster(_ scenario: (DatelineCluster) async throws -> Void) async throws {
         let cluster = DatelineCluster()
         do {
-            try await Self.fillAndFree(cluster)
+            try await scenario(cluster)
             try await cluster.stop()
         } catch {
             try? await cluster.stop()
             throw error
         }
+    }
+
+    @Test func aFullDiskPausesFollowingWithinItsLimitAndLosesNothingOnceThereIsSpace() async throws {
+        try await Self.withCluster(Self.fillAndFree)
     }
 
     static func fillAndFree(_ cluster: DatelineCluster) async throws {
@@ -153,14 +158,7 @@ struct IndexCommitFaultTests {
     /// Merges that fail (a full disk) leave the committed segments as they are and no part-written file; the next
     /// merge once there is space succeeds.
     @Test func aFailedMergeLeavesTheSegmentsAsTheyWereAndALaterOneSucceeds() async throws {
-        let cluster = DatelineCluster()
-        do {
-            try await Self.failMergesThenMerge(cluster)
-            try await cluster.stop()
-        } catch {
-            try? await cluster.stop()
-            throw error
-        }
+        try await Self.withCluster(Self.failMergesThenMerge)
     }
 
     static func failMergesThenMerge(_ cluster: DatelineCluster) async throws {
