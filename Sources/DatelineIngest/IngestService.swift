@@ -552,3 +552,11 @@ extension Duration {
         Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
     }
 }
+
+extension IngestService: CustomReflectable {
+    /// What a debugger or a failed test expectation shows: the log's end, not the locked state (whose
+    /// non-copyable locks reflection would try to copy, and crash).
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endOffset": self.log.endOffset, "backend": "\(self.log.backend)"], displayStyle: .class)
+    }
+}

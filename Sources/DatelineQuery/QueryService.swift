@@ -1084,3 +1084,15 @@ package enum HeapTrim {
 
     package static func releaseFreedMemory() { _ = self.trim?(0) }
 }
+
+extension QueryService: CustomReflectable {
+    /// What a debugger or a failed test expectation shows: the published progress, not the locked state (whose
+    /// non-copyable locks reflection would try to copy, and crash).
+    public var customMirror: Mirror {
+        let progress = self.progress.current
+        return Mirror(self, children: [
+            "appliedOffset": progress.appliedOffset, "articleCount": progress.articleCount, "following": progress.following,
+            "uncommittedBytes": progress.uncommittedBytes,
+        ], displayStyle: .class)
+    }
+}

@@ -50,6 +50,16 @@ struct IngestServiceTests {
         }
     }
 
+    /// A failed expectation reflects the service it calls; its own mirror keeps reflection off its locks (which
+    /// cannot be copied: reflecting them crashes the test run).
+    @Test func theServiceReflectsAsItsLogsEnd() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory) { service, _ in
+            #expect(Mirror(reflecting: service).children.map(\.label) == ["endOffset", "backend"])
+        }
+    }
+
     @Test func oneBadArticleNeverFailsTheOthersInItsBatch() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
