@@ -86,6 +86,41 @@ struct IndexPersistenceTests {
         }
     }
 
+    /// A damaged manifest (a flipped byte, cut short, emptied): the start says so in health and rebuilds the index
+    /// from the log; nothing it held is lost.
+    @Test func aDamagedManifestIsDetectedAndTheIndexRebuilt() async throws {
+        try await withDatelineCluster(persistentIndex: true) { cluster in
+            let ingest = try await cluster.ingestClient()
+            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
+            let query = try await cluster.queryClient()
+            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
+            try await query.close()
+            let path = cluster.indexDirectory + "/manifest"
+            for damage in ["a flipped byte", "cut short", "empty"] {
+                await cluster.stopQuery()
+                var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+                switch damage {
+                case "a flipped byte": bytes[bytes.count / 2] ^= 0xFF
+                case "cut short": bytes = bytes.prefix(bytes.count - 5)
+                default: bytes = Data()
+                }
+                try bytes.write(to: URL(fileURLWithPath: path))
+                try await cluster.stopIngest()
+                try await cluster.startQuery(persistentIndex: true)
+                let applied = cluster.queryService?.appliedOffset
+                #expect(applied == 0, "\(damage): the damaged index is not used")
+                let health = cluster.queryService?.health()
+                #expect(health?.status == .catchingUp, "\(damage)")
+                #expect(health?.details["condition"]?.contains("manifest") == true, "\(damage): \(health?.details ?? [:])")
+                try await cluster.startIngest()
+                let again = try await cluster.queryClient()
+                #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 2)).total == 2, "\(damage): rebuilt from the log")
+                try await again.close()
+            }
+            try await ingest.close()
+        }
+    }
+
     /// An index of another format (an older version's) is not taken for damage: it is set aside and rebuilt.
     @Test func anIndexOfAnotherFormatIsRebuiltFromTheLog() async throws {
         try await withDatelineCluster(persistentIndex: true) { cluster in
