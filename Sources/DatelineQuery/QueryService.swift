@@ -966,7 +966,11 @@ public final class QueryService: Service, Sendable {
     /// before each scrape.
     public func refreshMetrics() {
         let stats = self.stats()
-        self.metrics.refresh(from: stats, segments: self.state.read { $0.index.segments.count })
+        let progress = self.progress.current
+        self.metrics.refresh(
+            from: stats, segments: self.state.read { $0.index.segments.count }, uncommittedBytes: progress.uncommittedBytes,
+            commitFailing: progress.commitFailing
+        )
     }
 
     /// The service's figures.

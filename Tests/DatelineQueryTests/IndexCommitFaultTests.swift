@@ -108,7 +108,10 @@ struct IndexCommitFaultTests {
     func theBinaryOnAFullDiskPausesAndCarriesOnWhenSpaceIsFreed() async throws {
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-full-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
+        defer {
+            try? FileManager.default.removeItem(atPath: mountPoint)
+            try? FileManager.default.removeItem(atPath: mountPoint + ".metrics")
+        }
         guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=4m") == 0 else {
             print("skipping the full-disk test of dateline-query: mounting a tmpfs is not allowed here (\(String(cString: strerror(errno))))")
             return
@@ -124,6 +127,7 @@ struct IndexCommitFaultTests {
         let query = try ServiceProcess("dateline-query", arguments: [
             "--data-dir", mountPoint + "/index", "--ingest", "127.0.0.1:\(ingestPort)", "--commit-interval", "0.05",
             "--buffer-articles", "50", "--buffer-mb", "1", "--max-uncommitted-mb", "1",
+            "--metrics-port", "0", "--metrics-port-file", mountPoint + ".metrics",
         ])
         defer { query.kill(SIGTERM) }
         let queryConnection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: try await query.port())
@@ -145,12 +149,22 @@ struct IndexCommitFaultTests {
         #expect(health.details["condition"]?.contains("No space left on device") == true, "\(health.details)")
         let applied = try await queryConnection.send(QueryStatsRequest()).appliedOffset
         #expect(applied < UInt64(total), "the follower stopped reading the log")
+        // The metrics say so too.
+        var metricsPort = 0
+        try await eventually("the metrics endpoint listens") {
+            metricsPort = (try? String(contentsOfFile: mountPoint + ".metrics", encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            return metricsPort > 0
+        }
+        let scrape = PrometheusSamples(try await RawHTTP.get(port: metricsPort).body)
+        #expect(scrape.value("dateline_index_commit_failing") == 1)
+        #expect(scrape.value("dateline_index_uncommitted_bytes") ?? 0 >= Double(1 << 20))
         #expect(try await queryConnection.send(SearchRequest(query: "cocoa harvest")).total == applied)
 
         try FileManager.default.removeItem(atPath: ballast)
         let all = try await queryConnection.send(SearchRequest(query: "cocoa harvest", minimumOffset: UInt64(total)), timeout: .seconds(60))
         #expect(all.total == UInt64(total))
         try await eventually("health is serving again") { try await queryConnection.send(HealthRequest()).status == .serving }
+        #expect(PrometheusSamples(try await RawHTTP.get(port: metricsPort).body).value("dateline_index_commit_failing") == 0)
         try await queryConnection.close()
         try await ingestConnection.close()
     }

@@ -55,6 +55,8 @@ struct MetricsServiceTests {
         #expect(q.value("dateline_index_applied_offset") == 2)
         #expect(q.value("dateline_follower_lag_records") == 0)
         #expect(q.value("dateline_follower_connected") == 1)
+        #expect(q.value("dateline_index_commit_failing") == 0)
+        #expect(q.value("dateline_index_uncommitted_bytes") != nil)
         #expect(q.value("process_open_fds") ?? 0 > 0)
         // `dateline stats` keeps working from the protocol beside the endpoint.
         let stats = try await CLI.run(["stats"], ports: ports)
