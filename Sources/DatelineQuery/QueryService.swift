@@ -38,11 +38,13 @@ public final class QueryService: Service, Sendable {
         var rebuildReason: String?
         /// Why the last commit failed, until one succeeds (the buffered articles stay searchable in memory).
         var commitFailure: String?
+        /// The failure's code and errno, to log a repeated failure once.
+        var commitFailureKind: String?
 
         /// What health says is wrong: the follower's problem, the rebuild's reason and a failing commit.
         var healthCondition: String? {
             let failure = self.commitFailure.map {
-                "cannot commit the index (\($0)): \(self.index.bufferedTextBytes >> 10) KiB of articles held in memory, tried again every commit interval"
+                "cannot commit the index: \($0); \(self.index.bufferedTextBytes >> 10) KiB of articles held in memory, tried again every commit interval"
             }
             let parts = [self.rebuildReason, self.condition, failure].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: "; ")
@@ -167,6 +169,48 @@ public final class QueryService: Service, Sendable {
     /// Commits: writes every buffered article to a new segment and records the segments and the applied offset
     /// in the manifest. Does nothing without an index directory, or when nothing changed since the last commit.
     public func commit() throws {
+        do {
+            try self.writeCommit()
+        } catch {
+            self.commitFailed(error)
+            throw error
+        }
+        self.committed()
+    }
+
+    /// A commit succeeded: a failure recorded before is over, and the progress is published (the buffers written
+    /// out make room for a follower paused for want of a commit).
+    private func committed() {
+        let recovered: Bool = self.state.write { state in
+            defer { self.publishProgress(state) }
+            guard state.commitFailure != nil else { return false }
+            state.commitFailure = nil
+            state.commitFailureKind = nil
+            return true
+        }
+        if recovered { self.logger.info("committed the index again") }
+    }
+
+    /// A commit failed: health says why until one succeeds; logged once per kind of failure (the same failure
+    /// again, every commit interval, at debug only).
+    private func commitFailed(_ error: any Error) {
+        // Compared by code and errno: a description may name a random temporary file.
+        let kind = (error as? DatelineStorageError).map { "\($0.code)/\($0.errno ?? 0)" } ?? "\(error)"
+        let committedOffset = self.commits.withLock { $0.manifest.data["appliedOffset"] } ?? "0"
+        let changed: Bool = self.state.write { state in
+            defer { self.publishProgress(state) }
+            state.commitFailure = "\(error) (the last commit holds the log below offset \(committedOffset) of \(state.appliedOffset) applied)"
+            guard state.commitFailureKind != kind else { return false }
+            state.commitFailureKind = kind
+            return true
+        }
+        self.logger.log(
+            level: changed ? .error : .debug, "cannot commit the index; the buffered articles stay in memory and are tried again",
+            metadata: ["dateline.error": "\(error)", "dateline.uncommitted_bytes": "\(self.progress.current.uncommittedBytes)"]
+        )
+    }
+
+    private func writeCommit() throws {
         guard let directory = self.indexDirectory else { return }
         let flushed: Int = try self.commits.withLock { commits in
             let (buffers, data, generation) = self.state.write { state in
@@ -314,18 +358,18 @@ public final class QueryService: Service, Sendable {
         }
     }
 
-    /// Waits until the background check of the segments opened at start has finished (verified, or damage found
-    /// and the rebuild begun); false when `deadline` passes first.
     /// Waits until the follower has paused for want of a commit: the last commit failed and the uncommitted
-    /// articles reached ``QueryServiceConfiguration/maximumUncommittedBytes``. For tests.
+    /// articles reached ``QueryServiceConfiguration/uncommittedLimit``. For tests.
     package func waitUntilPausedForCommit(deadline: ContinuousClock.Instant) async -> Bool {
-        let limit = self.configuration.maximumUncommittedBytes
+        let limit = self.configuration.uncommittedLimit
         return await self.progress.wait(until: deadline) { $0.commitFailing && !$0.following && $0.uncommittedBytes >= limit }
     }
 
     /// Article text applied but not yet committed, as last published.
     package var uncommittedBytes: Int { self.progress.current.uncommittedBytes }
 
+    /// Waits until the background check of the segments opened at start has finished (verified, or damage found
+    /// and the rebuild begun); false when `deadline` passes first.
     package func waitUntilIndexChecked(deadline: ContinuousClock.Instant) async -> Bool {
         await self.progress.wait(until: deadline) { snapshot in
             if case .checking = snapshot.indexCheck { return false }
@@ -415,28 +459,8 @@ public final class QueryService: Service, Sendable {
 
     private func commitAndMerge(merging: Bool = true) {
         do {
-            try self.commit()
-            let recovered: Bool = self.state.write { state in
-                // Published after every commit: the buffers written out make room for a paused follower.
-                defer { self.publishProgress(state) }
-                guard state.commitFailure != nil else { return false }
-                state.commitFailure = nil
-                return true
-            }
-            if recovered { self.logger.info("committed the index again") }
+            try self.commit()  // a failure is logged and shown by health there
         } catch {
-            let problem = "\(error)"
-            let changed: Bool = self.state.write { state in
-                defer { self.publishProgress(state) }
-                guard state.commitFailure != problem else { return false }
-                state.commitFailure = problem
-                return true
-            }
-            // One line per new failure; the same failure again (every commit interval) at debug only.
-            self.logger.log(
-                level: changed ? .error : .debug, "cannot commit the index; the buffered articles stay in memory and are tried again",
-                metadata: ["dateline.error": "\(problem)", "dateline.uncommitted_bytes": "\(self.progress.current.uncommittedBytes)"]
-            )
             return
         }
         if merging { self.mergeIfDue() }
@@ -563,19 +587,19 @@ public final class QueryService: Service, Sendable {
         }
     }
 
-    /// Ends a subscription when the buffers hold ``QueryServiceConfiguration/maximumUncommittedBytes`` of article
+    /// Ends a subscription when the buffers hold ``QueryServiceConfiguration/uncommittedLimit`` of article
     /// text: the follower reads no more of the log until a commit makes room.
     private struct UncommittedLimitReached: Error {}
 
     /// Whether the articles applied but not committed fill the room allowed them (only an index on disk commits).
     private var mustPauseApplying: Bool {
-        self.indexDirectory != nil && self.progress.current.uncommittedBytes >= self.configuration.maximumUncommittedBytes
+        self.indexDirectory != nil && self.progress.current.uncommittedBytes >= self.configuration.uncommittedLimit
     }
 
     /// Waits, not following the log, until a commit has brought the uncommitted articles under the limit (or the
     /// service stops). Health says why meanwhile; the commit is asked for at once and then every commit interval.
     private func waitForRoomToApply() async {
-        let limit = self.configuration.maximumUncommittedBytes
+        let limit = self.configuration.uncommittedLimit
         self.state.write { state in
             state.following = false
             state.condition = "paused: \(state.index.bufferedTextBytes >> 10) KiB of applied articles wait for a commit (the limit is \(limit >> 10) KiB)"
@@ -622,6 +646,8 @@ public final class QueryService: Service, Sendable {
                 state.rebuildReason = nil
             }
             self.publishProgress(state)
+            // While commits fail they are retried every commit interval only, not for every batch applied.
+            guard state.commitFailure == nil else { return false }
             return state.index.active.count >= self.configuration.bufferDocuments || state.index.bufferedTextBytes >= self.configuration.bufferBytes
         }
         if full, self.indexDirectory != nil { self.commitSignal.yield() }

@@ -37,8 +37,12 @@ public struct QueryServiceConfiguration: Sendable {
     public var mergeFactor: Int
     /// The most article text held in memory uncommitted: while commits fail (a full disk) or lag behind, the
     /// follower stops reading the log once the buffers hold this much, and carries on after a commit succeeds,
-    /// so memory stays bounded whatever the log holds. Default: 4 × ``bufferBytes``.
-    public var maximumUncommittedBytes: Int
+    /// so memory stays bounded whatever the log holds. nil: 4 × ``bufferBytes``; never less than twice
+    /// ``bufferBytes`` (see ``uncommittedLimit``). Default: nil.
+    public var maximumUncommittedBytes: Int?
+    /// The limit in force: ``maximumUncommittedBytes`` or its default, at least twice ``bufferBytes`` (a buffer
+    /// that fills asks for a commit; the follower must not stop before that commit has had its chance).
+    public var uncommittedLimit: Int { max(2 * self.bufferBytes, self.maximumUncommittedBytes ?? 4 * self.bufferBytes) }
     /// Faults injected into index writes, for tests (nil: none).
     package var indexWriteFaults: IndexWriteFaults?
 
@@ -72,7 +76,7 @@ public struct QueryServiceConfiguration: Sendable {
         self.bufferDocuments = bufferDocuments
         self.bufferBytes = bufferBytes
         self.mergeFactor = mergeFactor
-        self.maximumUncommittedBytes = maximumUncommittedBytes ?? 4 * bufferBytes
+        self.maximumUncommittedBytes = maximumUncommittedBytes
     }
 }
 

@@ -72,7 +72,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("max-uncommitted-mb"),
-        help: "Stop reading the ingest log while this many MiB of applied article text wait to be committed (commits failing, as on a full disk), until a commit succeeds; 0: four times --buffer-mb. Env: DATELINE_QUERY_MAX_UNCOMMITTED_MB."
+        help: "Stop reading the ingest log while this many MiB of applied article text wait to be committed (commits failing, as on a full disk), until a commit succeeds; at least twice --buffer-mb; 0: four times --buffer-mb. Env: DATELINE_QUERY_MAX_UNCOMMITTED_MB."
     )
     var maximumUncommittedMegabytes: Int = ServiceSettings.int("max-uncommitted-mb", env: "DATELINE_QUERY_MAX_UNCOMMITTED_MB", 0)
 
@@ -100,8 +100,9 @@ struct DatelineQueryCommand: AsyncParsableCommand {
         guard self.commitInterval > 0 else { throw ValidationError("--commit-interval must be a positive number of seconds") }
         guard self.bufferArticles > 0 else { throw ValidationError("--buffer-articles must be positive") }
         guard self.bufferMegabytes > 0 else { throw ValidationError("--buffer-mb must be positive") }
-        guard self.maximumUncommittedMegabytes == 0 || self.maximumUncommittedMegabytes >= self.bufferMegabytes else {
-            throw ValidationError("--max-uncommitted-mb must be 0 (four times --buffer-mb) or at least --buffer-mb")
+        guard self.bufferMegabytes <= 1 << 20 else { throw ValidationError("--buffer-mb must be at most 1048576 (1 TiB)") }
+        guard self.maximumUncommittedMegabytes == 0 || (2 * self.bufferMegabytes...(1 << 20)).contains(self.maximumUncommittedMegabytes) else {
+            throw ValidationError("--max-uncommitted-mb must be 0 (four times --buffer-mb) or between twice --buffer-mb and 1048576")
         }
         guard self.mergeFactor >= 2 else { throw ValidationError("--merge-factor must be 2 or more") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 import struct DatelineTestSupport.SeededGenerator
+import enum DatelineTestSupport.TmpfsMount
 
 #if canImport(Glibc)
 import Glibc
@@ -194,16 +195,10 @@ struct CrashTests {
 
     /// The real binary on a 2 MiB tmpfs: a full disk fails the batch clearly, health says degraded, and the
     /// same batch is accepted once space is freed, without a restart.
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(2)), .enabled(if: TmpfsMount.isAllowed, "mounting a tmpfs is not allowed here"))
     func aFullDiskIsReportedAndClearsWithoutARestart() async throws {
-        let mountPoint = temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
-        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=2m") == 0 else {
-            print("skipping the full-disk test of dateline-ingest: mounting a tmpfs is not allowed here (\(String(cString: strerror(errno))))")
-            return
-        }
-        defer { umount(mountPoint) }
+        let mountPoint = try TmpfsMount.mount(size: "2m")
+        defer { TmpfsMount.unmount(mountPoint) }
         let ballast = mountPoint + "/ballast"
         try Data(repeating: 1, count: 1_600 << 10).write(to: URL(fileURLWithPath: ballast))
         let process = try IngestProcess(dataDirectory: mountPoint + "/data", extraArguments: ["--extraction", "off"])
