@@ -341,6 +341,7 @@ let package = Package(
             name: "DatelineStorageTests",
             dependencies: [
                 "DatelineStorage",
+                "DatelineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

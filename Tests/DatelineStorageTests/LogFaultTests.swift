@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import enum DatelineTestSupport.TmpfsMount
 
 @testable import DatelineStorage
 
@@ -89,16 +90,11 @@ struct LogFaultTests {
         }
     }
 
-    @Test func aFullDiskFailsAppendsUntilSpaceIsFreed() async throws {
-        // A real ENOSPC: a 1 MiB tmpfs. Mounting needs privileges; skip (saying so) where it is not allowed.
-        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-tmpfs-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
-        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0 else {
-            print("skipping the tmpfs full-disk test: mounting a tmpfs is not allowed here (\(String(cString: strerror(errno))))")
-            return
-        }
-        defer { umount(mountPoint) }
+    /// A real ENOSPC: a 1 MiB tmpfs (mounting needs privileges: elsewhere the test is reported as skipped).
+    @Test(.enabled(if: TmpfsMount.isAllowed, "mounting a tmpfs is not allowed here"))
+    func aFullDiskFailsAppendsUntilSpaceIsFreed() async throws {
+        let mountPoint = try TmpfsMount.mount(size: "1m")
+        defer { TmpfsMount.unmount(mountPoint) }
         let ballast = mountPoint + "/ballast"
         try Data(repeating: 7, count: 700 << 10).write(to: URL(fileURLWithPath: ballast))
         let log = try DatelineLog(configuration: .init(directory: mountPoint + "/log"), logger: quietLogger)
