@@ -10,12 +10,35 @@ public struct ArticleProcessor: Sendable {
         self.maximumBodyBytes = maximumBodyBytes
     }
 
-    /// Parses (plain text) or tidies (fields) the submission, applies explicit fields over parsed ones, and
-    /// validates the result.
     /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in seconds since 1970: the range of accepted dates.
     static let earliestDate: Double = -62_135_596_800
     static let latestDate: Double = 253_402_300_800
 
+    /// The largest title, source, url, external id, language, date text or tag accepted, in UTF-8 bytes: 64 KiB.
+    public static let maximumFieldBytes = 64 << 10
+    /// The most tags an article may have: 1,000.
+    public static let maximumTags = 1_000
+
+    /// A rejection naming the first field over ``maximumFieldBytes`` (or tags over ``maximumTags``), if any: such an
+    /// article is garbage, and it would not fit a log record with the rest of the article.
+    static func oversizedField(_ submission: ArticleSubmission) -> ArticleRejection? {
+        guard submission.tags.count <= Self.maximumTags else {
+            return ArticleRejection(code: "field-too-large", message: "\(submission.tags.count) tags exceed the limit of \(Self.maximumTags)")
+        }
+        let fields: [(String, String?)] = [
+            ("title", submission.title), ("source", submission.source), ("url", submission.url), ("external_id", submission.externalID),
+            ("language", submission.language), ("published_at_text", submission.publishedAtText),
+        ] + submission.tags.map { ("tag", $0) }
+        for (name, value) in fields {
+            if let value, value.utf8.count > Self.maximumFieldBytes {
+                return ArticleRejection(code: "field-too-large", message: "\(name) of \(value.utf8.count) bytes exceeds the limit of \(Self.maximumFieldBytes)")
+            }
+        }
+        return nil
+    }
+
+    /// Parses (plain text) or tidies (fields) the submission, applies explicit fields over parsed ones, and
+    /// validates the result.
     public func process(_ submission: ArticleSubmission) -> Result<ParsedArticle, ArticleRejection> {
         guard submission.body.utf8.count <= self.maximumBodyBytes else {
             return .failure(ArticleRejection(
@@ -23,6 +46,7 @@ public struct ArticleProcessor: Sendable {
                 message: "body of \(submission.body.utf8.count) bytes exceeds the limit of \(self.maximumBodyBytes)"
             ))
         }
+        if let rejection = Self.oversizedField(submission) { return .failure(rejection) }
         var article: ParsedArticle
         switch submission.format {
         case .plainText:

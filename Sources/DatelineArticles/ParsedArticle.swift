@@ -89,7 +89,8 @@ public enum DatePrecision: String, Sendable, Hashable, Codable {
 
 /// Why an input cannot become an article.
 public struct ArticleRejection: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A short, stable reason code: `empty-body`, `body-too-large`, `bad-date`, `bad-json`, `invalid-utf8`.
+    /// A short, stable reason code: `empty-body`, `body-too-large`, `field-too-large`, `bad-date`, `bad-json`,
+    /// `invalid-utf8` (and, from the ingest service, `too-large` for an article that does not fit a log record).
     public var code: String
     /// For humans.
     public var message: String

@@ -273,6 +273,7 @@ public final class IngestService: Sendable {
             }
         }
         var stored = false
+        var retry: [(index: Int, article: StoredArticle)] = []
         if !reserved.isEmpty {
             do {
                 let offsets = try await self.appendToFileLog(reserved.map(\.article))
@@ -285,6 +286,25 @@ public final class IngestService: Sendable {
                 }
                 self.countAccepted(reserved.count)
                 stored = true
+            } catch let error as DatelineStorageError where error.code == .invalidArgument && !self.tooLargeForTheLog(reserved).isEmpty {
+                // An article too large for a log record (with its extraction) is rejected alone; the others are
+                // stored by the next round.
+                self.index.withLock { $0.deduplication.release(reserved.map(\.article), outcome: outcome) }
+                outcome.resolve(committed: false)
+                let tooLarge = self.tooLargeForTheLog(reserved)
+                for entry in reserved {
+                    guard let size = tooLarge[entry.index] else {
+                        retry.append(entry)
+                        continue
+                    }
+                    let limit = self.configuration.logConfiguration.maximumRecordBytes
+                    results[entry.index] = IngestResult(
+                        index: UInt32(entry.index), status: .rejected,
+                        reason: "too-large: the article with its extraction encodes to \(size) bytes, above the log's record limit of \(limit)", reasonCode: "too-large"
+                    )
+                }
+                self.index.withLock { $0.rejected += UInt64(tooLarge.count) }
+                logger.warning("articles too large for a log record rejected", metadata: ["dateline.articles": "\(tooLarge.count)", "dateline.error": "\(error)"])
             } catch {
                 self.index.withLock { $0.deduplication.release(reserved.map(\.article), outcome: outcome) }
                 outcome.resolve(committed: false)
@@ -299,7 +319,6 @@ public final class IngestService: Sendable {
                 }
             }
         }
-        var retry: [(index: Int, article: StoredArticle)] = []
         for entry in waiting {
             self.configuration.reservationWaitObserver?(entry.original)
             switch await entry.outcome.wait(until: deadline) {
@@ -317,6 +336,18 @@ public final class IngestService: Sendable {
             }
         }
         return (stored || storedBefore, retry)
+    }
+
+    /// The articles of `entries` whose record exceeds the file log's limit, by index, with their encoded size.
+    private func tooLargeForTheLog(_ entries: [(index: Int, article: StoredArticle)]) -> [Int: Int] {
+        let limit = self.configuration.logConfiguration.maximumRecordBytes
+        let encoder = DatelineBinaryEncoder()
+        var sizes: [Int: Int] = [:]
+        for entry in entries {
+            let size = (try? encoder.encode(entry.article).readableBytes) ?? Int.max
+            if size > limit { sizes[entry.index] = size }
+        }
+        return sizes
     }
 
     /// Encodes and appends articles to a log that does not deduplicate; returns their offsets once durable.

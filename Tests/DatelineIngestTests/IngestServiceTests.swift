@@ -60,6 +60,32 @@ struct IngestServiceTests {
         }
     }
 
+    /// Oversized fields are rejected by name, and an article that still does not fit a log record (a hundred
+    /// tags of 60 KiB: 6 MB against the record limit of 4 MiB) is rejected alone: the others of its batch are
+    /// stored (it used to fail the whole batch as "retry", which could never succeed).
+    @Test func anArticleTooLargeForTheLogIsRejectedAloneAndTheOthersStored() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withIngestService(dataDirectory: directory, configure: { $0.extraction = false }) { service, connection in
+            let tag = String(repeating: "t", count: 60 << 10)
+            let response = try await connection.send(IngestRequest(articles: [
+                ArticleSubmission(body: "Officials met in Geneva on Tuesday to discuss trade."),
+                ArticleSubmission(title: String(repeating: "T", count: 70 << 10), body: "A story with a very long title."),
+                ArticleSubmission(body: "A story with many long tags.", tags: (0..<100).map { "\($0)" + tag }),
+                ArticleSubmission(body: "Another story, about energy security.", tags: Array(repeating: "x", count: 1_001)),
+                ArticleSubmission(body: "A last story, about grain exports."),
+            ]))
+            #expect(response.results.map(\.status) == [.accepted, .rejected, .rejected, .rejected, .accepted])
+            #expect(response.results[1].reason == "field-too-large: title of 71680 bytes exceeds the limit of 65536")
+            #expect(response.results[2].reasonCode == "too-large")
+            #expect(response.results[2].reason?.contains("above the log's record limit of 4194304") == true, "\(response.results[2])")
+            #expect(response.results[3].reason == "field-too-large: 1001 tags exceed the limit of 1000")
+            #expect(response.results.map(\.offset) == [0, nil, nil, nil, 1])
+            let stats = try await connection.send(IngestStatsRequest())
+            #expect(stats.accepted == 2 && stats.rejected == 3)
+        }
+    }
+
     @Test func oneBadArticleNeverFailsTheOthersInItsBatch() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
