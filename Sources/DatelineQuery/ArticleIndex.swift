@@ -25,6 +25,8 @@ final class ArticleIndex {
         var byID: [String: Int] = [:]
         var byExternalID: [String: Int] = [:]
         var textBytes = 0
+        /// Bytes of its articles as stored (text, fields and extraction): what it holds in memory, roughly.
+        var storedBytes = 0
         /// Its articles' entities, filter values and engagement reports.
         let entities: EntityPartBuilder
 
@@ -292,6 +294,7 @@ final class ArticleIndex {
         buffer.entities.add(article)
         buffer.offsets.append(offset)
         buffer.textBytes += article.paragraphs.reduce(0) { $0 + $1.utf8.count } + (article.title?.utf8.count ?? 0)
+        buffer.storedBytes += stored.count
     }
 
     /// Adds an article to the active buffer, encoding it first.
@@ -336,6 +339,9 @@ final class ArticleIndex {
 
     /// Bytes of text held in memory by the buffers.
     var bufferedTextBytes: Int { (self.frozen + [self.active]).reduce(0) { $0 + $1.textBytes } }
+
+    /// Bytes of the buffered articles as stored (text, fields and extraction): what is not committed yet.
+    var bufferedStoredBytes: Int { (self.frozen + [self.active]).reduce(0) { $0 + $1.storedBytes } }
 
     /// Writes `buffer` as segment `name` in the index directory; on failure no file of it is left.
     static func write(_ buffer: Buffer, name: String, directory: String, faults: IndexWriteFaults? = nil) throws -> IndexSegment {

@@ -13,7 +13,7 @@ import DatelineProtocol
 /// | `dateline_index_applied_offset` | gauge: one past the last log offset indexed | `service` |
 /// | `dateline_follower_lag_records` | gauge: the ingest log's end minus the applied offset | `service` |
 /// | `dateline_follower_connected` | gauge: 1 while following dateline-ingest | `service` |
-/// | `dateline_index_uncommitted_bytes` | gauge: article text applied but not yet committed to a segment | `service` |
+/// | `dateline_index_uncommitted_bytes` | gauge: articles (as stored) applied but not yet committed to a segment | `service` |
 /// | `dateline_index_commit_failing` | gauge: 1 while the last commit failed (a full disk) | `service` |
 final class QueryMetrics: Sendable {
     private let articles: Gauge

@@ -17,7 +17,7 @@ final class QueryProgress: Sendable {
         var articleCount = 0
         /// How far the background check of the opened segments' checksums has got (nil without an index on disk).
         var indexCheck: IndexCheck?
-        /// Article text applied but not yet committed (held in memory by the buffers).
+        /// Bytes of articles (as stored) applied but not yet committed (held in memory by the buffers).
         var uncommittedBytes = 0
         /// Whether the last commit failed.
         var commitFailing = false

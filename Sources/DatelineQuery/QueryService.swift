@@ -44,7 +44,7 @@ public final class QueryService: Service, Sendable {
         /// What health says is wrong: the follower's problem, the rebuild's reason and a failing commit.
         var healthCondition: String? {
             let failure = self.commitFailure.map {
-                "cannot commit the index: \($0); \(self.index.bufferedTextBytes >> 10) KiB of articles held in memory, tried again every commit interval"
+                "cannot commit the index: \($0); \(self.index.bufferedStoredBytes >> 10) KiB of articles held in memory, tried again every commit interval"
             }
             let parts = [self.rebuildReason, self.condition, failure].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: "; ")
@@ -151,7 +151,7 @@ public final class QueryService: Service, Sendable {
         let snapshot = QueryProgress.Snapshot(
             appliedOffset: state.appliedOffset, ingestEndOffset: state.ingestEndOffset, following: state.following,
             caughtUp: state.caughtUp, condition: state.healthCondition, epoch: state.epoch,
-            articleCount: state.index.count, uncommittedBytes: state.index.bufferedTextBytes, commitFailing: state.commitFailure != nil
+            articleCount: state.index.count, uncommittedBytes: state.index.bufferedStoredBytes, commitFailing: state.commitFailure != nil
         )
         self.progress.publish { published in
             let check = published.indexCheck  // the segment check publishes its own progress
@@ -587,8 +587,8 @@ public final class QueryService: Service, Sendable {
         }
     }
 
-    /// Ends a subscription when the buffers hold ``QueryServiceConfiguration/uncommittedLimit`` of article
-    /// text: the follower reads no more of the log until a commit makes room.
+    /// Ends a subscription when the buffers hold ``QueryServiceConfiguration/uncommittedLimit`` of articles (as
+    /// stored): the follower reads no more of the log until a commit makes room.
     private struct UncommittedLimitReached: Error {}
 
     /// Whether the articles applied but not committed fill the room allowed them (only an index on disk commits).
@@ -602,7 +602,7 @@ public final class QueryService: Service, Sendable {
         let limit = self.configuration.uncommittedLimit
         self.state.write { state in
             state.following = false
-            state.condition = "paused: \(state.index.bufferedTextBytes >> 10) KiB of applied articles wait for a commit (the limit is \(limit >> 10) KiB)"
+            state.condition = "paused: \(state.index.bufferedStoredBytes >> 10) KiB of applied articles wait for a commit (the limit is \(limit >> 10) KiB)"
             self.publishProgress(state)
         }
         self.logger.warning("paused following the ingest log until the index commits", metadata: [

@@ -35,7 +35,8 @@ public struct QueryServiceConfiguration: Sendable {
     public var bufferBytes: Int
     /// How many adjacent segments of one size level are merged into one. Default: 8.
     public var mergeFactor: Int
-    /// The most article text held in memory uncommitted: while commits fail (a full disk) or lag behind, the
+    /// The most bytes of articles (as stored: text, fields and extraction) held in memory uncommitted: while
+    /// commits fail (a full disk) or lag behind, the
     /// follower stops reading the log once the buffers hold this much, and carries on after a commit succeeds,
     /// so memory stays bounded whatever the log holds. nil: 4 × ``bufferBytes``; never less than twice
     /// ``bufferBytes`` (see ``uncommittedLimit``). Default: nil.

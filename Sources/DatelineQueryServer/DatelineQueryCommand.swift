@@ -72,7 +72,7 @@ struct DatelineQueryCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("max-uncommitted-mb"),
-        help: "Stop reading the ingest log while this many MiB of applied article text wait to be committed (commits failing, as on a full disk), until a commit succeeds; at least twice --buffer-mb; 0: four times --buffer-mb. Env: DATELINE_QUERY_MAX_UNCOMMITTED_MB."
+        help: "Stop reading the ingest log while this many MiB of applied articles (as stored, extraction included) wait to be committed (commits failing, as on a full disk), until a commit succeeds; at least twice --buffer-mb; 0: four times --buffer-mb. Env: DATELINE_QUERY_MAX_UNCOMMITTED_MB."
     )
     var maximumUncommittedMegabytes: Int = ServiceSettings.int("max-uncommitted-mb", env: "DATELINE_QUERY_MAX_UNCOMMITTED_MB", 0)
 

@@ -428,11 +428,18 @@ public final class StemCache: @unchecked Sendable {
 
     public init(capacity: Int = 1_000_000) { self.capacity = capacity }
 
+    /// Words longer than this are stemmed but not kept: a cache bounded by count must not hold long garbage
+    /// tokens (encoded blobs) for the life of the process.
+    static let longestCachedWord = 64
+
+    /// How many words are kept.
+    package var count: Int { self.stems.count }
+
     /// The stem of the folded word `word`.
     func stem(_ word: String) -> String {
         if let stem = self.stems[word] { return stem }
         let stem = PorterStemmer.stem(word)
-        if self.stems.count < self.capacity { self.stems[word] = stem }
+        if self.stems.count < self.capacity, word.utf8.count <= Self.longestCachedWord { self.stems[word] = stem }
         return stem
     }
 }

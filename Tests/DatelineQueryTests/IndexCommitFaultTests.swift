@@ -69,7 +69,7 @@ struct IndexCommitFaultTests {
         let applied = service.appliedOffset
         #expect(applied < UInt64(total), "the follower stopped reading the log")
         let uncommitted = service.uncommittedBytes
-        #expect(uncommitted < limit + 4 * 700)
+        #expect(uncommitted < 2 * limit, "the limit and one batch of four at most")
         let health = service.health()
         #expect(health.status == .degraded)
         let condition = health.details["condition"] ?? ""

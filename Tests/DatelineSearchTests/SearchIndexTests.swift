@@ -55,6 +55,18 @@ struct SearchIndexTests {
 
     /// Snippets from the stored text: stemmed and prefixed matches marked, spaces and paragraph breaks collapsed,
     /// an ellipsis where a passage is cut, passages that show a term not shown yet first.
+    /// The stem cache shared by the buffers keeps words, but not long tokens (encoded blobs) nor more than its
+    /// capacity.
+    @Test func theStemCacheKeepsNoLongTokensAndNoMoreThanItsCapacity() {
+        let cache = StemCache(capacity: 3)
+        #expect(cache.stem("meetings") == "meet")
+        #expect(cache.stem(String(repeating: "ab", count: 40)) == String(repeating: "ab", count: 40))
+        #expect(cache.count == 1)
+        for word in ["trading", "talks", "ministers", "prices"] { _ = cache.stem(word) }
+        #expect(cache.count == 3)
+        #expect(cache.stem("prices") == "price", "a word not kept is still stemmed")
+    }
+
     @Test func snippetsMarkStemmedAndPrefixedWordsAndCollapseSpacing() throws {
         let parser = SearchQueryParser()
         let short = "Ministers  met in Geneva.\n\nThe meeting of ministers was long."
