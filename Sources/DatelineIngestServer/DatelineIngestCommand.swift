@@ -82,6 +82,11 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         for (name, value) in [("--segment-size", self.segmentSize), ("--max-frame-size", self.maximumFrameSize), ("--max-body-size", self.maximumBodySize)] {
             guard Self.bytes(value) != nil else { throw ValidationError("\(name) '\(value)' is not a size (examples: 1048576, 512K, 64M, 1G)") }
         }
+        // A stored article (its log record: up to twice the body, for the extraction) must fit the 16 MiB frame
+        // a follower accepts, or following would stop at it for good.
+        guard let body = Self.bytes(self.maximumBodySize), body <= 7 << 20 else {
+            throw ValidationError("--max-body-size '\(self.maximumBodySize)' is above 7M: a stored article must fit the 16 MiB frames followers accept")
+        }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port \(self.port) is not a TCP port (0-65535)") }
         guard self.maximumBatch > 0 else { throw ValidationError("--max-batch must be positive") }
         guard ["on", "off"].contains(self.extraction) else { throw ValidationError("--extraction '\(self.extraction)' must be 'on' or 'off'") }

@@ -262,6 +262,7 @@ struct CrashTests {
             (["--fsync", "sometimes"], "--fsync 'sometimes' must be 'always', 'interval:MS' or 'none'"),
             (["--segment-size", "big"], "--segment-size 'big' is not a size"),
             (["--port", "70000"], "--port 70000 is not a TCP port"),
+            (["--max-body-size", "8M"], "--max-body-size '8M' is above 7M"),
             (["--log-level", "loud"], "--log-level 'loud' is not one of"),
         ] {
             let process = Process()
