@@ -16,7 +16,8 @@ extension QueryService {
     package static let lastArticleKey = "lastArticleID"
 
     /// Streams a copy of the index's latest commit point: every file it names, then its manifest (an
-    /// ``IndexBackupRequest``). What is buffered is committed first. The files are opened while no commit or
+    /// ``IndexBackupRequest``). What is buffered is committed first (when that fails, as on a full disk, the last
+    /// commit point is copied as it is: its first chunk gives the offset it holds). The files are opened while no commit or
     /// merge can replace the commit point, and read through those descriptors, so a merge that deletes them
     /// meanwhile changes nothing of the copy.
     /// - Throws: `FAILED_PRECONDITION` without an index directory.
@@ -28,7 +29,15 @@ extension QueryService {
             throw DatelineError(code: .overloaded, message: "another copy of the index is being streamed; one runs at a time: retry when it is done")
         }
         defer { self.copyingCommitPoint.store(false, ordering: .releasing) }
-        try self.commit()
+        do {
+            try self.commit()
+        } catch {
+            // A full disk: the last commit point is whole; copy it (its first chunk says the offset it holds).
+            logger.warning("cannot commit before copying the index; copying the last commit point", metadata: ["dateline.error": "\(error)"])
+        }
+        guard access(directory + "/" + IndexManifest.fileName, F_OK) == 0 else {
+            throw DatelineError(code: .unavailable, message: "dateline-query has not committed its index yet (see its health); retry once it has")
+        }
         let (files, manifestData) = try self.commits.withLock { commits in
             var files: [CommitPointFile] = []
             do {
