@@ -66,6 +66,9 @@ public final class QueryService: Service, Sendable {
         var manifest: IndexManifest
         var nextSegment: Int
         var merging = false
+        /// The last merge failed (a full disk): none is tried again until a commit writes a new segment, rather
+        /// than after every commit interval's commit.
+        var mergeFailed = false
     }
 
     public let configuration: QueryServiceConfiguration
@@ -243,6 +246,7 @@ public final class QueryService: Service, Sendable {
             self.logger.debug("committed the index", metadata: [
                 "dateline.offset": "\(data["appliedOffset"] ?? "")", "dateline.segments": "\(manifest.segments.count)", "dateline.flushed": "\(buffers.count)",
             ])
+            if !buffers.isEmpty { commits.mergeFailed = false }
             return buffers.count
         }
         // The flushed buffers are gone: hand the heap they held back to the system (the segments are mapped).
@@ -261,7 +265,7 @@ public final class QueryService: Service, Sendable {
     public func mergeIfDue() -> Bool {
         guard let directory = self.indexDirectory else { return false }
         let job: (segments: [IndexSegment], name: String, generation: Int)? = self.commits.withLock { commits in
-            guard !commits.merging else { return nil }
+            guard !commits.merging, !commits.mergeFailed else { return nil }
             let committed = Set(commits.manifest.segments.map(\.name))
             let found: ([IndexSegment], Int)? = self.state.read { state in
                 let candidates = state.index.mergeCandidates(factor: self.configuration.mergeFactor, minimumDocuments: self.configuration.bufferDocuments)
@@ -325,7 +329,8 @@ public final class QueryService: Service, Sendable {
                 IndexSegment.remove(directory: directory, name: job.name)
             } catch {
                 IndexSegment.remove(directory: directory, name: job.name)
-                self.logger.error("cannot merge index segments; they stay as they are", metadata: ["dateline.error": "\(error)"])
+                self.commits.withLock { $0.mergeFailed = true }
+                self.logger.error("cannot merge index segments; they stay as they are until a commit writes a new one", metadata: ["dateline.error": "\(error)"])
             }
         }
         return true

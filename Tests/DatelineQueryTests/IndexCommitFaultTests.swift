@@ -208,9 +208,9 @@ struct IndexCommitFaultTests {
             try service.commit()
         }
         /// The index directory holds the manifest's segments' files, the manifest and the lock, nothing else.
-        func onlyCommittedFiles() throws -> (segments: Int, stray: [String]) {
+        func onlyCommittedFiles(articles: Int = 12) throws -> (segments: Int, stray: [String]) {
             let manifest = try #require(try IndexManifest.read(directory: cluster.indexDirectory))
-            #expect(manifest.segments.map(\.documentCount).reduce(0, +) == 12)
+            #expect(manifest.segments.map(\.documentCount).reduce(0, +) == articles)
             let names = Set(manifest.segments.map(\.name))
             let files = try FileManager.default.contentsOfDirectory(atPath: cluster.indexDirectory)
             let stray = files.filter { file in file != "manifest" && file != "lock" && !names.contains(String(file.split(separator: ".")[0])) }
@@ -225,15 +225,21 @@ struct IndexCommitFaultTests {
         #expect(before.segments == committed.segments, "a failed merge changes nothing")
         #expect(before.stray.isEmpty, "\(before.stray)")
         #expect(try await query.send(SearchRequest(query: "wheat")).total == 12)
+        let retried = service.mergeIfDue()
+        #expect(!retried, "after a failed merge none is tried before a commit writes a new segment")
 
+        // Space again, and a commit that writes a segment: the next merge is tried, and succeeds.
         failing.store(false, ordering: .relaxed)
+        _ = try await ingest.send(IngestRequest(articles: (0..<3).map { ArticleSubmission(body: "Round 4 report \($0) on wheat and maize exports.") }))
+        _ = try await query.send(SearchRequest(query: "wheat", minimumOffset: 15))
+        try service.commit()
         let merging = service.mergeIfDue()
         #expect(merging)
         try await eventually("the merge has ended") { !service.isMerging }
-        let after = try onlyCommittedFiles()
-        #expect(after.segments < before.segments)
+        let after = try onlyCommittedFiles(articles: 15)
+        #expect(after.segments < before.segments + 1)
         #expect(after.stray.isEmpty, "\(after.stray)")
-        #expect(try await query.send(SearchRequest(query: "wheat")).total == 12)
+        #expect(try await query.send(SearchRequest(query: "wheat")).total == 15)
         try await ingest.close()
         try await query.close()
     }
