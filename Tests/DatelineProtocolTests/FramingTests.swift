@@ -85,6 +85,37 @@ struct FramingTests {
         #expect(error?.message == "frame of 1025 bytes exceeds the limit of 1024 bytes")
     }
 
+    /// Until the handshake's frame (Hello, Welcome) is in, a peer that has not identified itself may send at most
+    /// 64 KiB, on the wire or decompressed; after it the usual limits apply.
+    @Test func theFirstFrameAfterThePrefaceIsHeldToTheHandshakeLimit() throws {
+        var decoder = DatelineFrameDecoder()
+        var buffer = ByteBuffer(bytes: DatelinePreface.bytes() + [0x00, 0x01, 0x00, 0x01, 0x02])  // 65,537 bytes declared
+        #expect(try decoder.decode(buffer: &buffer) == .preface(version: 1))
+        let error = #expect(throws: DatelineError.self) { try decoder.decode(buffer: &buffer) }
+        #expect(error?.code == .frameTooLarge)
+        #expect(error?.message == "the first frame, of 65537 bytes, exceeds the handshake's limit of 65536 bytes")
+        // Compressed, 10 bytes on the wire, 65,537 declared: refused too.
+        var compressedDecoder = DatelineFrameDecoder()
+        var compressed = ByteBuffer(bytes: DatelinePreface.bytes() + [0, 0, 0, 10, 0x03, 0x01, 0x00, 0, 0, 0, 1, 0x00, 0x01, 0x00, 0x01])
+        _ = try compressedDecoder.decode(buffer: &compressed)
+        #expect(throws: DatelineError.self) { try compressedDecoder.decode(buffer: &compressed) }
+
+        // After a small first frame, a batch far above 64 KiB is a frame like any other.
+        let hello = try makeFrame(Fixtures.hello, type: .hello, correlationID: 0)
+        let articles = (0..<20).map { ArticleSubmission(body: "Story \($0): " + String(repeating: "trade talks ", count: 500)) }
+        let batch = try makeFrame(IngestRequest(articles: articles), type: .ingestRequest, correlationID: 1)
+        #expect(batch.readableBytes > 64 << 10)
+        var stream = ByteBuffer(bytes: DatelinePreface.bytes())
+        stream.writeImmutableBuffer(hello)
+        stream.writeImmutableBuffer(batch)
+        let (events, failure) = decodeStream(stream)
+        #expect(failure == nil && events.count == 3)
+        // A big first frame is refused the same way.
+        var bigFirst = ByteBuffer(bytes: DatelinePreface.bytes())
+        bigFirst.writeImmutableBuffer(batch)
+        #expect((decodeStream(bigFirst).error as? DatelineError)?.code == .frameTooLarge)
+    }
+
     @Test func rejectsAnOversizedDecompressedSizeBeforeInflatingAnything() throws {
         var decoder = DatelineFrameDecoder(limits: .init(maximumFrameSize: 1024, maximumDecompressedSize: 4096), expectsPreface: false)
         // Compressed, 10 bytes on the wire, 1 GiB declared.

@@ -22,16 +22,22 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
         public var maximumFrameSize: Int
         /// The largest payload accepted after decompression, in bytes. Default: 16 MiB.
         public var maximumDecompressedSize: Int
+        /// The largest first frame after the preface (a client's Hello, a server's Welcome), on the wire and
+        /// decompressed: a peer that has not identified itself cannot make the receiver buffer 16 MiB. Default: 64 KiB.
+        public var maximumHandshakeFrameSize: Int
 
-        /// Creates limits. Defaults: 16 MiB each.
-        public init(maximumFrameSize: Int = 16 << 20, maximumDecompressedSize: Int = 16 << 20) {
+        /// Creates limits. Defaults: 16 MiB each, 64 KiB for the handshake's frame.
+        public init(maximumFrameSize: Int = 16 << 20, maximumDecompressedSize: Int = 16 << 20, maximumHandshakeFrameSize: Int = 64 << 10) {
             self.maximumFrameSize = maximumFrameSize
             self.maximumDecompressedSize = maximumDecompressedSize
+            self.maximumHandshakeFrameSize = maximumHandshakeFrameSize
         }
     }
 
     private enum State {
         case awaitingPreface
+        /// The first frame after the preface, under ``Limits/maximumHandshakeFrameSize``.
+        case handshakeFrame
         case frames
     }
 
@@ -53,6 +59,10 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
         switch self.state {
         case .awaitingPreface:
             return try self.decodePreface(buffer: &buffer)
+        case .handshakeFrame:
+            guard let frame = try self.decodeFrame(buffer: &buffer) else { return nil }
+            self.state = .frames
+            return .frame(frame)
         case .frames:
             return try self.decodeFrame(buffer: &buffer).map { .frame($0) }
         }
@@ -82,7 +92,7 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
             let version = buffer.getInteger(at: reader + DatelinePreface.magic.count, as: UInt16.self)
         else { return nil }
         buffer.moveReaderIndex(forwardBy: DatelinePreface.length)
-        self.state = .frames
+        self.state = .handshakeFrame
         return .preface(version: version)
     }
 
@@ -99,6 +109,16 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return "first bytes [\(hex)] are not the Dateline preface 89 44 54 4c 0d 0a"
     }
 
+    /// The frame size in force: the handshake's smaller limit until its frame is read.
+    private var maximumFrameSize: Int {
+        self.state == .handshakeFrame ? min(self.limits.maximumFrameSize, self.limits.maximumHandshakeFrameSize) : self.limits.maximumFrameSize
+    }
+
+    /// The decompressed size in force, likewise.
+    private var maximumDecompressedSize: Int {
+        self.state == .handshakeFrame ? min(self.limits.maximumDecompressedSize, self.limits.maximumHandshakeFrameSize) : self.limits.maximumDecompressedSize
+    }
+
     private mutating func decodeFrame(buffer: inout ByteBuffer) throws -> DatelineFrame? {
         let reader = buffer.readerIndex
         guard let length = buffer.getInteger(at: reader, as: UInt32.self),
@@ -108,10 +128,12 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
         guard flags.isSubset(of: .allDefined) else {
             throw DatelineError(code: .badFrame, message: "frame sets reserved flag bits (flags 0x\(String(rawFlags, radix: 16)))")
         }
-        guard Int(length) <= self.limits.maximumFrameSize else {
+        guard Int(length) <= self.maximumFrameSize else {
             throw DatelineError(
                 code: .frameTooLarge,
-                message: "frame of \(length) bytes exceeds the limit of \(self.limits.maximumFrameSize) bytes"
+                message: self.state == .handshakeFrame && self.maximumFrameSize < self.limits.maximumFrameSize
+                    ? "the first frame, of \(length) bytes, exceeds the handshake's limit of \(self.maximumFrameSize) bytes"
+                    : "frame of \(length) bytes exceeds the limit of \(self.maximumFrameSize) bytes"
             )
         }
         let headerSize = DatelineFrame.headerSize(flags: flags)
@@ -134,10 +156,10 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
             guard length > 0, declared > 0 else {
                 throw DatelineError(code: .badFrame, message: "frame is flagged compressed but its payload is empty")
             }
-            guard declared <= self.limits.maximumDecompressedSize else {
+            guard declared <= self.maximumDecompressedSize else {
                 throw DatelineError(
                     code: .frameTooLarge,
-                    message: "frame declares \(declared) bytes decompressed, above the limit of \(self.limits.maximumDecompressedSize) bytes"
+                    message: "frame declares \(declared) bytes decompressed, above the limit of \(self.maximumDecompressedSize) bytes"
                 )
             }
             uncompressedLength = declared
