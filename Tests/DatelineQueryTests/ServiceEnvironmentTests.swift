@@ -22,10 +22,22 @@ struct ServiceEnvironmentTests {
         ("dateline-query", "DATELINE_QUERY_PORT", "74o1"),
         ("dateline-query", "DATELINE_BM25_K1", "high"),
         ("dateline-query", "DATELINE_METRICS_PORT", "abc"),
+        ("dateline-query", "DATELINE_QUERY_MAX_UNCOMMITTED_MB", "plenty"),
     ])
     func aValueThatCannotBeReadIsAnErrorNamingTheVariable(service: String, variable: String, value: String) throws {
         let result = try self.start(service, environment: [variable: value])
         #expect(result.status == 64, "\(result.errors)")
         #expect(result.errors.contains(variable), "\(result.errors)")
+    }
+
+    /// A limit on uncommitted articles below twice the buffer (the follower would stop at every buffer-full commit)
+    /// or one that overflows is refused at start.
+    @Test(arguments: [["--buffer-mb", "4", "--max-uncommitted-mb", "5"], ["--max-uncommitted-mb", "99999999999"]])
+    func anUncommittedLimitThatCannotWorkIsRefused(arguments: [String]) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-env-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let exit = try ServiceProcess.runToExit("dateline-query", arguments: ["--port", "0", "--data-dir", directory] + arguments, environment: [:])
+        #expect(exit.status == 64, "\(exit.errors)")
+        #expect(exit.errors.contains("--max-uncommitted-mb must be 0 (four times --buffer-mb) or between twice --buffer-mb and 1048576"), "\(exit.errors)")
     }
 }
