@@ -25,15 +25,17 @@ public struct ArticleProcessor: Sendable {
         guard submission.tags.count <= Self.maximumTags else {
             return ArticleRejection(code: "field-too-large", message: "\(submission.tags.count) tags exceed the limit of \(Self.maximumTags)")
         }
-        let fields: [(String, String?)] = [
-            ("title", submission.title), ("source", submission.source), ("url", submission.url), ("external_id", submission.externalID),
-            ("language", submission.language), ("published_at_text", submission.publishedAtText),
-        ] + submission.tags.map { ("tag", $0) }
-        for (name, value) in fields {
-            if let value, value.utf8.count > Self.maximumFieldBytes {
-                return ArticleRejection(code: "field-too-large", message: "\(name) of \(value.utf8.count) bytes exceeds the limit of \(Self.maximumFieldBytes)")
-            }
+        func oversized(_ name: String, _ value: String?) -> ArticleRejection? {
+            guard let value, value.utf8.count > Self.maximumFieldBytes else { return nil }
+            return ArticleRejection(code: "field-too-large", message: "\(name) of \(value.utf8.count) bytes exceeds the limit of \(Self.maximumFieldBytes)")
         }
+        if let rejection = oversized("title", submission.title) ?? oversized("source", submission.source) ?? oversized("url", submission.url)
+            ?? oversized("external_id", submission.externalID) ?? oversized("language", submission.language)
+            ?? oversized("published_at_text", submission.publishedAtText)
+        {
+            return rejection
+        }
+        for tag in submission.tags { if let rejection = oversized("tag", tag) { return rejection } }
         return nil
     }
 

@@ -286,36 +286,36 @@ public final class IngestService: Sendable {
                 }
                 self.countAccepted(reserved.count)
                 stored = true
-            } catch let error as DatelineStorageError where error.code == .invalidArgument && !self.tooLargeForTheLog(reserved).isEmpty {
-                // An article too large for a log record (with its extraction) is rejected alone; the others are
-                // stored by the next round.
-                self.index.withLock { $0.deduplication.release(reserved.map(\.article), outcome: outcome) }
-                outcome.resolve(committed: false)
-                let tooLarge = self.tooLargeForTheLog(reserved)
-                for entry in reserved {
-                    guard let size = tooLarge[entry.index] else {
-                        retry.append(entry)
-                        continue
-                    }
-                    let limit = self.configuration.logConfiguration.maximumRecordBytes
-                    results[entry.index] = IngestResult(
-                        index: UInt32(entry.index), status: .rejected,
-                        reason: "too-large: the article with its extraction encodes to \(size) bytes, above the log's record limit of \(limit)", reasonCode: "too-large"
-                    )
-                }
-                self.index.withLock { $0.rejected += UInt64(tooLarge.count) }
-                logger.warning("articles too large for a log record rejected", metadata: ["dateline.articles": "\(tooLarge.count)", "dateline.error": "\(error)"])
             } catch {
                 self.index.withLock { $0.deduplication.release(reserved.map(\.article), outcome: outcome) }
                 outcome.resolve(committed: false)
-                let message = (error as? DatelineStorageError)?.publicMessage ?? "the log could not store the batch"
-                logger.error("append failed", metadata: ["dateline.error": "\(error)", "dateline.articles": "\(reserved.count)"])
-                guard storedBefore else {
-                    throw DatelineError(code: .unavailable, message: "\(message); retrying is safe (duplicates are detected)", cause: error)
-                }
-                // Part of this request is stored already: say per article what happened instead of failing it all.
-                for entry in reserved {
-                    results[entry.index] = IngestResult(index: UInt32(entry.index), status: .unavailable, reason: message, reasonCode: "storage-failed")
+                // An article too large for a log record (with its extraction) is rejected alone; the others are
+                // stored by the next round.
+                let tooLarge = (error as? DatelineStorageError)?.code == .invalidArgument ? self.tooLargeForTheLog(reserved) : [:]
+                if !tooLarge.isEmpty {
+                    let limit = self.configuration.logConfiguration.maximumRecordBytes
+                    for entry in reserved {
+                        guard let size = tooLarge[entry.index] else {
+                            retry.append(entry)
+                            continue
+                        }
+                        results[entry.index] = IngestResult(
+                            index: UInt32(entry.index), status: .rejected,
+                            reason: "too-large: the article with its extraction encodes to \(size) bytes, above the log's record limit of \(limit)", reasonCode: "too-large"
+                        )
+                    }
+                    self.index.withLock { $0.rejected += UInt64(tooLarge.count) }
+                    logger.warning("articles too large for a log record rejected", metadata: ["dateline.articles": "\(tooLarge.count)", "dateline.error": "\(error)"])
+                } else {
+                    let message = (error as? DatelineStorageError)?.publicMessage ?? "the log could not store the batch"
+                    logger.error("append failed", metadata: ["dateline.error": "\(error)", "dateline.articles": "\(reserved.count)"])
+                    guard storedBefore else {
+                        throw DatelineError(code: .unavailable, message: "\(message); retrying is safe (duplicates are detected)", cause: error)
+                    }
+                    // Part of this request is stored already: say per article what happened instead of failing it all.
+                    for entry in reserved {
+                        results[entry.index] = IngestResult(index: UInt32(entry.index), status: .unavailable, reason: message, reasonCode: "storage-failed")
+                    }
                 }
             }
         }

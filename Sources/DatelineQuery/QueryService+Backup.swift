@@ -17,9 +17,9 @@ extension QueryService {
 
     /// Streams a copy of the index's latest commit point: every file it names, then its manifest (an
     /// ``IndexBackupRequest``). What is buffered is committed first (when that fails, as on a full disk, the last
-    /// commit point is copied as it is: its first chunk gives the offset it holds). The files are opened while no commit or
-    /// merge can replace the commit point, and read through those descriptors, so a merge that deletes them
-    /// meanwhile changes nothing of the copy.
+    /// commit point is copied as it is: its first chunk gives the offset it holds). The files are opened while no
+    /// commit or merge can replace the commit point, and read through those descriptors, so a merge that deletes
+    /// them meanwhile changes nothing of the copy.
     /// - Throws: `FAILED_PRECONDITION` without an index directory.
     package func copyCommitPoint(_ request: IndexBackupRequest, to writer: DatelineStreamWriter<IndexBackupChunk>, logger: Logger) async throws {
         guard let directory = self.indexDirectory else {

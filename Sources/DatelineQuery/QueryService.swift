@@ -36,15 +36,14 @@ public final class QueryService: Service, Sendable {
         var condition: String?
         /// Why the index is being rebuilt from offset 0 (for health), until it has caught up.
         var rebuildReason: String?
-        /// Why the last commit failed, until one succeeds (the buffered articles stay searchable in memory).
-        var commitFailure: String?
-        /// The failure's code and errno, to log a repeated failure once.
-        var commitFailureKind: String?
+        /// Why the last commit failed, until one succeeds (the buffered articles stay searchable in memory), and
+        /// the failure's code and errno, to log a repeated failure once.
+        var commitFailure: (message: String, kind: String)?
 
         /// What health says is wrong: the follower's problem, the rebuild's reason and a failing commit.
         var healthCondition: String? {
             let failure = self.commitFailure.map {
-                "cannot commit the index: \($0); \(self.index.bufferedStoredBytes >> 10) KiB of articles held in memory, tried again every commit interval"
+                "cannot commit the index: \($0.message); \(self.index.bufferedStoredBytes >> 10) KiB of articles held in memory, tried again every commit interval"
             }
             let parts = [self.rebuildReason, self.condition, failure].compactMap { $0 }
             return parts.isEmpty ? nil : parts.joined(separator: "; ")
@@ -188,7 +187,6 @@ public final class QueryService: Service, Sendable {
             defer { self.publishProgress(state) }
             guard state.commitFailure != nil else { return false }
             state.commitFailure = nil
-            state.commitFailureKind = nil
             return true
         }
         if recovered { self.logger.info("committed the index again") }
@@ -202,10 +200,9 @@ public final class QueryService: Service, Sendable {
         let committedOffset = self.commits.withLock { $0.manifest.data["appliedOffset"] } ?? "0"
         let changed: Bool = self.state.write { state in
             defer { self.publishProgress(state) }
-            state.commitFailure = "\(error) (the last commit holds the log below offset \(committedOffset) of \(state.appliedOffset) applied)"
-            guard state.commitFailureKind != kind else { return false }
-            state.commitFailureKind = kind
-            return true
+            let repeated = state.commitFailure?.kind == kind
+            state.commitFailure = ("\(error) (the last commit holds the log below offset \(committedOffset) of \(state.appliedOffset) applied)", kind)
+            return !repeated
         }
         self.logger.log(
             level: changed ? .error : .debug, "cannot commit the index; the buffered articles stay in memory and are tried again",
@@ -370,7 +367,7 @@ public final class QueryService: Service, Sendable {
         return await self.progress.wait(until: deadline) { $0.commitFailing && !$0.following && $0.uncommittedBytes >= limit }
     }
 
-    /// Article text applied but not yet committed, as last published.
+    /// Bytes of articles (as stored) applied but not yet committed, as last published.
     package var uncommittedBytes: Int { self.progress.current.uncommittedBytes }
 
     /// Waits until the background check of the segments opened at start has finished (verified, or damage found

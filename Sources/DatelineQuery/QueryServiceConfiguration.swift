@@ -36,10 +36,9 @@ public struct QueryServiceConfiguration: Sendable {
     /// How many adjacent segments of one size level are merged into one. Default: 8.
     public var mergeFactor: Int
     /// The most bytes of articles (as stored: text, fields and extraction) held in memory uncommitted: while
-    /// commits fail (a full disk) or lag behind, the
-    /// follower stops reading the log once the buffers hold this much, and carries on after a commit succeeds,
-    /// so memory stays bounded whatever the log holds. nil: 4 × ``bufferBytes``; never less than twice
-    /// ``bufferBytes`` (see ``uncommittedLimit``). Default: nil.
+    /// commits fail (a full disk) or lag behind, the follower stops reading the log once the buffers hold this
+    /// much, and carries on after a commit succeeds, so memory stays bounded whatever the log holds. nil: 4 ×
+    /// ``bufferBytes``; never less than twice ``bufferBytes`` (see ``uncommittedLimit``). Default: nil.
     public var maximumUncommittedBytes: Int?
     /// The limit in force: ``maximumUncommittedBytes`` or its default, at least twice ``bufferBytes`` (a buffer
     /// that fills asks for a commit; the follower must not stop before that commit has had its chance).

@@ -53,12 +53,7 @@ struct IndexPersistenceTests {
     /// Every kind of segment file, damaged in turn: the start (its envelope check, or the checksum check that
     /// follows it in the background) detects it, says which file in health, and rebuilds the index from the log.
     @Test func aDamagedOrMissingSegmentFileIsDetectedAndTheIndexRebuilt() async throws {
-        try await withDatelineCluster(persistentIndex: true) { cluster in
-            let ingest = try await cluster.ingestClient()
-            let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
-            let query = try await cluster.queryClient()
-            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
-            try await query.close()
+        try await Self.withSamplesIndexed { cluster in
             for kind in IndexFile.Kind.segmentFiles {
                 await cluster.stopQuery()
                 let segment = try #require(try IndexManifest.read(directory: cluster.indexDirectory)?.segments.first)
@@ -70,31 +65,44 @@ struct IndexPersistenceTests {
                     bytes[bytes.count / 2] ^= 0xFF
                     try bytes.write(to: URL(fileURLWithPath: path))
                 }
-                try await cluster.stopIngest()
-                try await cluster.startQuery(persistentIndex: true)
-                #expect(await cluster.queryService?.waitUntilIndexChecked(deadline: .now + .seconds(60)) == true)
-                #expect(cluster.queryService?.appliedOffset == 0, "\(kind): the damaged index is not used")
-                let health = cluster.queryService?.health()
-                #expect(health?.status == .catchingUp)
-                #expect(health?.details["condition"]?.contains(segment.name + kind.suffix) == true, "\(kind): \(health?.details ?? [:])")
-                try await cluster.startIngest()
-                let again = try await cluster.queryClient()
-                #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 2)).total == 2, "\(kind): rebuilt from the log")
-                try await again.close()
+                try await Self.restartExpectingARebuild(cluster, naming: segment.name + kind.suffix, "\(kind)")
             }
-            try await ingest.close()
         }
     }
 
-    /// A damaged manifest (a flipped byte, cut short, emptied): the start says so in health and rebuilds the index
-    /// from the log; nothing it held is lost.
-    @Test func aDamagedManifestIsDetectedAndTheIndexRebuilt() async throws {
+    /// Runs `body` on a cluster whose index holds the two samples, committed.
+    static func withSamplesIndexed(_ body: (DatelineCluster) async throws -> Void) async throws {
         try await withDatelineCluster(persistentIndex: true) { cluster in
             let ingest = try await cluster.ingestClient()
             let ingested = try await ingest.send(IngestRequest(articles: try Samples.submissions()))
             let query = try await cluster.queryClient()
             _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: ingested.endOffset))
             try await query.close()
+            try await body(cluster)
+            try await ingest.close()
+        }
+    }
+
+    /// Starts dateline-query on its damaged index with ingest down: it must not use the index, say in health which
+    /// file (`naming`) is damaged, and rebuild the two samples from the log once ingest is back.
+    static func restartExpectingARebuild(_ cluster: DatelineCluster, naming file: String, _ label: String) async throws {
+        try await cluster.stopIngest()
+        try await cluster.startQuery(persistentIndex: true)
+        #expect(await cluster.queryService?.waitUntilIndexChecked(deadline: .now + .seconds(60)) == true)
+        #expect(cluster.queryService?.appliedOffset == 0, "\(label): the damaged index is not used")
+        let health = cluster.queryService?.health()
+        #expect(health?.status == .catchingUp, "\(label)")
+        #expect(health?.details["condition"]?.contains(file) == true, "\(label): \(health?.details ?? [:])")
+        try await cluster.startIngest()
+        let again = try await cluster.queryClient()
+        #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 2)).total == 2, "\(label): rebuilt from the log")
+        try await again.close()
+    }
+
+    /// A damaged manifest (a flipped byte, cut short, emptied): the start says so in health and rebuilds the index
+    /// from the log; nothing it held is lost.
+    @Test func aDamagedManifestIsDetectedAndTheIndexRebuilt() async throws {
+        try await Self.withSamplesIndexed { cluster in
             let path = cluster.indexDirectory + "/manifest"
             for damage in ["a flipped byte", "cut short", "empty"] {
                 await cluster.stopQuery()
@@ -105,19 +113,8 @@ struct IndexPersistenceTests {
                 default: bytes = Data()
                 }
                 try bytes.write(to: URL(fileURLWithPath: path))
-                try await cluster.stopIngest()
-                try await cluster.startQuery(persistentIndex: true)
-                let applied = cluster.queryService?.appliedOffset
-                #expect(applied == 0, "\(damage): the damaged index is not used")
-                let health = cluster.queryService?.health()
-                #expect(health?.status == .catchingUp, "\(damage)")
-                #expect(health?.details["condition"]?.contains("manifest") == true, "\(damage): \(health?.details ?? [:])")
-                try await cluster.startIngest()
-                let again = try await cluster.queryClient()
-                #expect(try await again.send(SearchRequest(query: "Rubio", minimumOffset: 2)).total == 2, "\(damage): rebuilt from the log")
-                try await again.close()
+                try await Self.restartExpectingARebuild(cluster, naming: "manifest", damage)
             }
-            try await ingest.close()
         }
     }
 
