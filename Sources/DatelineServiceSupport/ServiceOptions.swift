@@ -28,6 +28,24 @@ public struct ServiceOptions: ParsableArguments {
     )
     public var stalledReaderTimeout: Double = ServiceSettings.double("stalled-reader-timeout", env: "DATELINE_STALLED_READER_TIMEOUT", 30)
 
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections served at once; one more is told OVERLOADED and closed. Env: DATELINE_MAX_CONNECTIONS."
+    )
+    public var maximumConnections: Int = ServiceSettings.int("max-connections", env: "DATELINE_MAX_CONNECTIONS", 1_024)
+
+    @Option(
+        name: .customLong("max-request-memory"),
+        help: "Request bytes held at once over all connections (frames arriving and requests being handled); a frame that does not fit waits, its connection unread (K, M, G suffixes). Env: DATELINE_MAX_REQUEST_MEMORY."
+    )
+    public var maximumRequestMemory: String = ServiceSettings.string("max-request-memory", env: "DATELINE_MAX_REQUEST_MEMORY", "256M")
+
+    @Option(
+        name: .customLong("frame-receive-timeout"),
+        help: "Seconds a frame of 64 KiB or more may take to arrive once its header is in. Env: DATELINE_FRAME_RECEIVE_TIMEOUT."
+    )
+    public var frameReceiveTimeout: Double = ServiceSettings.double("frame-receive-timeout", env: "DATELINE_FRAME_RECEIVE_TIMEOUT", 60)
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS only (plain clients are refused with a clear error). Env: DATELINE_TLS_CERT.")
     public var tlsCertificateOption: String = ServiceSettings.string("tls-cert", env: "DATELINE_TLS_CERT", "")
     public var tlsCertificate: String? { self.tlsCertificateOption.isEmpty ? nil : self.tlsCertificateOption }
@@ -98,6 +116,17 @@ public struct ServiceOptions: ParsableArguments {
         guard let outbound = Self.bytes(self.maximumOutbound), outbound >= 64 << 10 else {
             throw ValidationError("--max-outbound '\(self.maximumOutbound)' is not a size of at least 64K (e.g. 4M)")
         }
+        guard (1...1_000_000).contains(self.maximumConnections) else {
+            throw ValidationError("--max-connections must be between 1 and 1000000, not \(self.maximumConnections)")
+        }
+        guard let requestMemory = Self.bytes(self.maximumRequestMemory), requestMemory >= Self.smallestRequestMemory else {
+            throw ValidationError(
+                "--max-request-memory '\(self.maximumRequestMemory)' is not a size of at least 32M (the largest frame, on the wire and inflated; e.g. 256M)"
+            )
+        }
+        guard self.frameReceiveTimeout > 0, self.frameReceiveTimeout.isFinite else {
+            throw ValidationError("--frame-receive-timeout must be a positive number of seconds")
+        }
         guard self.stalledReaderTimeout > 0, self.stalledReaderTimeout.isFinite else {
             throw ValidationError("--stalled-reader-timeout must be a positive number of seconds")
         }
@@ -123,8 +152,14 @@ public struct ServiceOptions: ParsableArguments {
     public func apply(to configuration: inout DatelineServerConfiguration) {
         configuration.maximumOutboundBytes = Self.bytes(self.maximumOutbound) ?? configuration.maximumOutboundBytes
         configuration.stalledReaderTimeout = .milliseconds(Int64(self.stalledReaderTimeout * 1000))
+        configuration.maximumConnections = self.maximumConnections
+        configuration.maximumRequestMemory = Self.bytes(self.maximumRequestMemory) ?? configuration.maximumRequestMemory
+        configuration.frameReceiveTimeout = .milliseconds(Int64(self.frameReceiveTimeout * 1000))
         configuration.tls = self.serverTLS
     }
+
+    /// The least request memory accepted: one frame at the limits, on the wire and inflated.
+    static let smallestRequestMemory = DatelineFrameDecoder.Limits().maximumFrameSize + DatelineFrameDecoder.Limits().maximumDecompressedSize
 
     /// `4096`, `64K`, `4M`, `1G` in bytes.
     static func bytes(_ text: String) -> Int? { ByteSize.parse(text) }

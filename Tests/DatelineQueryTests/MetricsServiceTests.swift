@@ -1,3 +1,4 @@
+import DatelineProtocol
 import DatelineTestSupport
 import Foundation
 import Testing
@@ -61,5 +62,30 @@ struct MetricsServiceTests {
         // `dateline stats` keeps working from the protocol beside the endpoint.
         let stats = try await CLI.run(["stats"], ports: ports)
         #expect(stats.status == 0, "\(stats.errors)")
+    }
+
+    /// `--max-connections` through the real binary: the connection over it is told OVERLOADED (which clients take
+    /// as "try another node"), the refusal is counted, the request memory is exported, and the one admitted is served.
+    @Test func aServiceOverItsConnectionLimitRefusesTheNextConnectionAndCountsIt() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-limits-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ingest = try ServiceProcess("dateline-ingest", arguments: [
+            "--data-dir", root + "/ingest", "--extraction", "off", "--max-connections", "1", "--max-request-memory", "64M",
+            "--metrics-port", "0", "--metrics-port-file", root + "/ingest.metrics",
+        ])
+        defer { ingest.kill(SIGTERM) }
+        let port = try await ingest.port()
+        let admitted = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+        let refusal = await #expect(throws: DatelineError.self) {
+            _ = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+        }
+        #expect(refusal?.code == .overloaded)
+        #expect(refusal?.message.contains("dateline-ingest is serving 1 connections") == true, "\(String(describing: refusal))")
+        _ = try await admitted.send(HealthRequest())
+        let scrape = PrometheusSamples(try await RawHTTP.get(port: try await self.metricsPort(root + "/ingest.metrics", of: ingest)).body)
+        #expect(scrape.value("dateline_connections_refused_total", ["service": "dateline-ingest"]) == 1)
+        #expect(scrape.value("dateline_request_memory_bytes", ["service": "dateline-ingest"]) != nil)
+        try await admitted.close()
     }
 }

@@ -23,6 +23,8 @@ struct ServiceEnvironmentTests {
         ("dateline-query", "DATELINE_BM25_K1", "high"),
         ("dateline-query", "DATELINE_METRICS_PORT", "abc"),
         ("dateline-query", "DATELINE_QUERY_MAX_UNCOMMITTED_MB", "plenty"),
+        ("dateline-ingest", "DATELINE_MAX_CONNECTIONS", "many"),
+        ("dateline-query", "DATELINE_FRAME_RECEIVE_TIMEOUT", "a while"),
     ])
     func aValueThatCannotBeReadIsAnErrorNamingTheVariable(service: String, variable: String, value: String) throws {
         let result = try self.start(service, environment: [variable: value])
@@ -39,5 +41,20 @@ struct ServiceEnvironmentTests {
         let exit = try ServiceProcess.runToExit("dateline-query", arguments: ["--port", "0", "--data-dir", directory] + arguments, environment: [:])
         #expect(exit.status == 64, "\(exit.errors)")
         #expect(exit.errors.contains("--max-uncommitted-mb must be 0 (four times --buffer-mb) or between twice --buffer-mb and 1048576"), "\(exit.errors)")
+    }
+
+    /// Connection and request-memory limits that cannot work are refused at start, naming the option.
+    @Test(arguments: [
+        (["--max-connections", "0"], "--max-connections must be between 1 and 1000000"),
+        (["--max-request-memory", "1M"], "--max-request-memory '1M' is not a size of at least 32M"),
+        (["--max-request-memory", "lots"], "--max-request-memory 'lots' is not a size"),
+        (["--frame-receive-timeout", "0"], "--frame-receive-timeout must be a positive number of seconds"),
+    ])
+    func aConnectionOrMemoryLimitThatCannotWorkIsRefused(arguments: [String], message: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dateline-env-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let exit = try ServiceProcess.runToExit("dateline-ingest", arguments: ["--port", "0", "--data-dir", directory] + arguments, environment: [:])
+        #expect(exit.status == 64, "\(exit.errors)")
+        #expect(exit.errors.contains(message), "\(exit.errors)")
     }
 }

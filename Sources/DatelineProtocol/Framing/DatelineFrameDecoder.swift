@@ -45,14 +45,35 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
     public var limits: Limits
     private let decompressor = Zlib.Decompressor()
     private let allocator = ByteBufferAllocator()
+    /// Where a server's frames reserve their bytes (nil: nothing is counted, as on a client).
+    private let budget: DatelineRequestMemoryBudget?
+    /// What the frame whose header has been read holds of ``budget``, until the frame is complete.
+    public private(set) var reservedBytes = 0
+    /// The size the frame being received declared (wire and decompressed), 0 between frames.
+    public private(set) var pendingFrameBytes = 0
+    /// The bytes the next frame needs from ``budget`` when its header is in but they do not fit (0 otherwise):
+    /// decoding waits until ``DatelineRequestMemoryBudget/release(_:)`` frees room.
+    public private(set) var bytesWaitingForBudget = 0
 
     /// Creates a decoder.
     /// - Parameters:
     ///   - limits: The inbound limits.
     ///   - expectsPreface: Whether the stream starts with the peer's 8-byte preface. Default: true.
-    public init(limits: Limits = Limits(), expectsPreface: Bool = true) {
+    ///   - budget: Where each frame reserves its declared size (on the wire plus decompressed) as soon as its
+    ///     header is in. A decoded frame hands over a reservation of exactly its payload's size, which its receiver
+    ///     gives back when done with it. Default: nil (nothing reserved).
+    public init(limits: Limits = Limits(), expectsPreface: Bool = true, budget: DatelineRequestMemoryBudget? = nil) {
         self.limits = limits
         self.state = expectsPreface ? .awaitingPreface : .frames
+        self.budget = budget
+    }
+
+    /// Gives back what a frame cut short holds (the connection ended or failed in its middle).
+    public mutating func releaseReservation() {
+        self.budget?.release(self.reservedBytes)
+        self.reservedBytes = 0
+        self.pendingFrameBytes = 0
+        self.bytesWaitingForBudget = 0
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> DatelineInboundEvent? {
@@ -119,6 +140,30 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
         self.state == .handshakeFrame ? min(self.limits.maximumDecompressedSize, self.limits.maximumHandshakeFrameSize) : self.limits.maximumDecompressedSize
     }
 
+    /// Reserves the frame's bytes once its header is in; false while they do not fit.
+    private mutating func reserve(wireLength: Int, decompressedLength: Int) -> Bool {
+        guard let budget = self.budget, self.pendingFrameBytes == 0 else { return true }
+        let needed = wireLength + decompressedLength
+        guard needed > 0 else { return true }
+        guard budget.reserve(needed) else {
+            self.bytesWaitingForBudget = needed
+            return false
+        }
+        self.bytesWaitingForBudget = 0
+        self.reservedBytes = needed
+        self.pendingFrameBytes = needed
+        return true
+    }
+
+    /// The frame is complete: what it reserved beyond its payload (the wire bytes of a compressed one) goes back, the
+    /// payload's share goes with the frame to its receiver.
+    private mutating func handOverReservation(keeping payloadBytes: Int) {
+        guard let budget = self.budget else { return }
+        budget.release(self.reservedBytes - min(payloadBytes, self.reservedBytes))
+        self.reservedBytes = 0
+        self.pendingFrameBytes = 0
+    }
+
     private mutating func decodeFrame(buffer: inout ByteBuffer) throws -> DatelineFrame? {
         let reader = buffer.readerIndex
         guard let length = buffer.getInteger(at: reader, as: UInt32.self),
@@ -164,6 +209,7 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
             }
             uncompressedLength = declared
         }
+        if !self.reserve(wireLength: Int(length), decompressedLength: uncompressedLength ?? 0) { return nil }
         var timeout: UInt32?
         if flags.contains(.deadline) {
             timeout = buffer.getInteger(at: offset, as: UInt32.self)
@@ -180,6 +226,7 @@ public struct DatelineFrameDecoder: NIOSingleStepByteToMessageDecoder {
         if let uncompressedLength {
             payload = try self.decompressor.decompress(payload, expectedSize: uncompressedLength, allocator: self.allocator)
         }
+        self.handOverReservation(keeping: payload.readableBytes)
         return DatelineFrame(
             messageType: messageType,
             flags: flags.subtracting([.compressed, .deadline, .serverTime]),

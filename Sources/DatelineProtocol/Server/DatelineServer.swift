@@ -4,6 +4,7 @@ public import NIOPosix
 import NIOSSL
 public import ServiceLifecycle
 import Synchronization
+import CoreMetrics
 
 /// A Dateline protocol server: listens, runs one ``DatelineServerConnectionHandler`` per connection, and on
 /// graceful shutdown stops accepting, sends GoAway, lets in-flight requests finish (up to the drain timeout),
@@ -23,8 +24,19 @@ public final class DatelineServer: Service, Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let listenState = Mutex(ListenState.idle)
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections = Mutex(Connections())
     private let metrics: DatelineServerMetrics
+    private let budget: DatelineRequestMemoryBudget
+
+    /// The open connections, and which of them are being refused (over ``DatelineServerConfiguration/maximumConnections``).
+    private struct Connections {
+        var channels: [ObjectIdentifier: (channel: any Channel, refused: Bool)] = [:]
+        var refused = 0
+        var served: Int { self.channels.count - self.refused }
+    }
+
+    /// How many connections beyond the limit are told so before closing; past that they are closed unanswered.
+    static let refusalsAnsweredAtOnce = 64
 
     /// Creates a server.
     /// - Parameters:
@@ -42,6 +54,7 @@ public final class DatelineServer: Service, Sendable {
         self.router = router
         self.eventLoopGroup = eventLoopGroup
         self.metrics = DatelineServerMetrics(service: configuration.serviceName, factory: configuration.resolvedMetricsFactory)
+        self.budget = DatelineRequestMemoryBudget(capacity: configuration.maximumRequestMemory)
         var logger = logger
         logger[metadataKey: DatelineLogKey.service] = "\(configuration.serviceName)"
         self.logger = logger
@@ -88,6 +101,7 @@ public final class DatelineServer: Service, Sendable {
         let router = self.router
         let logger = self.logger
         let metrics = self.metrics
+        let budget = self.budget
         let serverChannel: any Channel
         let tls: NIOSSLContext?
         do {
@@ -104,19 +118,31 @@ public final class DatelineServer: Service, Sendable {
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.maximumOutboundBytes / 2, high: configuration.maximumOutboundBytes))
                 .childChannelInitializer { [weak self] channel in
                     channel.eventLoop.makeCompletedFuture {
+                        guard let admission = self?.admit(channel) else {
+                            metrics.connectionsRefused.increment()
+                            channel.close(promise: nil)
+                            return
+                        }
                         if let tls { try channel.pipeline.syncOperations.addHandler(DatelineTLSDetector(context: tls)) }
                         try channel.pipeline.syncOperations.addHandler(DatelineConnectionCounter(metrics: metrics))
-                        try channel.pipeline.syncOperations.addHandler(DatelineFrameHandler(DatelineFrameDecoder(limits: configuration.limits)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            DatelineFrameHandler(
+                                DatelineFrameDecoder(limits: configuration.limits, budget: budget),
+                                budget: budget,
+                                frameReceiveTimeout: configuration.frameReceiveTimeout
+                            )
+                        )
                         try channel.pipeline.syncOperations.addHandler(
                             DatelineServerConnectionHandler(
                                 configuration: configuration,
                                 router: router,
                                 logger: logger,
                                 serverStartedAt: startedAt,
-                                metrics: metrics
+                                metrics: metrics,
+                                budget: budget,
+                                refusal: admission
                             )
                         )
-                        self?.track(channel)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -134,8 +160,17 @@ public final class DatelineServer: Service, Sendable {
         self.publish(.success(address))
         logger.info("listening", metadata: ["dateline.address": "\(address)"])
 
-        // Until graceful shutdown or cancellation.
-        try? await gracefulShutdown()
+        // Until graceful shutdown or cancellation, sampling the request memory for its gauge.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [budget] in
+                while !Task.isCancelled {
+                    metrics.requestMemory.set(budget.bytesInUse)
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
 
         logger.info("shutting down: no new connections, draining in-flight requests")
         try? await serverChannel.close()
@@ -144,25 +179,59 @@ public final class DatelineServer: Service, Sendable {
         logger.info("stopped")
     }
 
-    private func track(_ channel: any Channel) {
+    /// Tracks a new connection. Returns `.some(nil)` to serve it, `.some(error)` to answer it with `error` and close
+    /// (over the connection limit), nil to close it at once (past the refusals answered at once too).
+    private func admit(_ channel: any Channel) -> DatelineError?? {
         let id = ObjectIdentifier(channel)
-        self.connections.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.connections.withLock { $0.removeValue(forKey: id) }
+        let limit = self.configuration.maximumConnections
+        let admitted: (refused: Bool, first: Bool)? = self.connections.withLock { connections in
+            let refused = connections.served >= limit
+            if refused {
+                guard connections.refused < Self.refusalsAnsweredAtOnce else { return nil }
+                connections.refused += 1
+            }
+            connections.channels[id] = (channel, refused)
+            return (refused, connections.refused == 1)
         }
+        guard let (refused, first) = admitted else { return nil }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.connections.withLock { connections in
+                if connections.channels.removeValue(forKey: id)?.refused == true { connections.refused -= 1 }
+            }
+        }
+        guard refused else { return .some(nil) }
+        self.metrics.connectionsRefused.increment()
+        // Once per burst of refusals, not once per connection: a flood must not flood the log too.
+        guard first else {
+            return DatelineError(code: .overloaded, message: "\(self.configuration.serviceName) is serving \(limit) connections, its limit: try again later or another node")
+        }
+        self.logger.warning(
+            "refusing a connection: \(limit) are open, the limit (--max-connections)",
+            metadata: ["dateline.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"]
+        )
+        return DatelineError(
+            code: .overloaded,
+            message: "\(self.configuration.serviceName) is serving \(limit) connections, its limit: try again later or another node"
+        )
     }
 
+    /// The bytes of requests held now, over all connections (``DatelineRequestMemoryBudget``).
+    public var requestMemoryInUse: Int { self.budget.bytesInUse }
+
+    /// The connections whose next frame waits for request memory now.
+    public var connectionsWaitingForRequestMemory: Int { self.budget.waitingConnections }
+
     private func drainConnections() async {
-        let channels = self.connections.withLock { Array($0.values) }
+        let channels = self.connections.withLock { $0.channels.values.map(\.channel) }
         for channel in channels {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         let deadline = ContinuousClock.now + .nanoseconds(self.configuration.drainTimeout.nanoseconds)
         while ContinuousClock.now < deadline {
-            if self.connections.withLock({ $0.isEmpty }) { return }
+            if self.connections.withLock({ $0.channels.isEmpty }) { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        let remaining = self.connections.withLock { Array($0.values) }
+        let remaining = self.connections.withLock { $0.channels.values.map(\.channel) }
         if !remaining.isEmpty {
             self.logger.warning("drain timeout: closing \(remaining.count) connections with requests still in flight")
         }

@@ -32,6 +32,16 @@ public struct DatelineServerConfiguration: Sendable {
     /// How long a connection may stay above ``maximumOutboundBytes`` (the client reading nothing) before it
     /// is sent GoAway and closed. Default: 30 s.
     public var stalledReaderTimeout: TimeAmount
+    /// The most connections served at once. One more is answered, once it has sent its preface, with an
+    /// `OVERLOADED` error frame and closed (beyond 64 more, closed at once). Default: 1,024.
+    public var maximumConnections: Int
+    /// The most bytes of requests the server holds at once over all connections: frames being received (counted
+    /// from their header) and requests being handled. A frame that does not fit waits, its connection unread,
+    /// until requests finish (``DatelineRequestMemoryBudget``). Default: 256 MiB.
+    public var maximumRequestMemory: Int
+    /// How long a frame of 64 KiB or more may take to arrive once its header is in; a slower one fails its
+    /// connection with `DEADLINE_EXCEEDED`, so that a slow peer cannot hold the request memory. Default: 60 s.
+    public var frameReceiveTimeout: TimeAmount
     /// TLS for every connection; a plain client is refused with `UNAUTHORIZED` (TLS required). Default: nil
     /// (plain TCP).
     public var tls: DatelineServerTLS?
@@ -54,6 +64,9 @@ public struct DatelineServerConfiguration: Sendable {
         rejectsSchemaMismatch: Bool = true,
         maximumOutboundBytes: Int = 4 << 20,
         stalledReaderTimeout: TimeAmount = .seconds(30),
+        maximumConnections: Int = 1_024,
+        maximumRequestMemory: Int = 256 << 20,
+        frameReceiveTimeout: TimeAmount = .seconds(60),
         tls: DatelineServerTLS? = nil,
         metricsFactory: (any MetricsFactory)? = nil
     ) {
@@ -70,6 +83,9 @@ public struct DatelineServerConfiguration: Sendable {
         self.rejectsSchemaMismatch = rejectsSchemaMismatch
         self.maximumOutboundBytes = max(64 << 10, maximumOutboundBytes)
         self.stalledReaderTimeout = stalledReaderTimeout
+        self.maximumConnections = max(1, maximumConnections)
+        self.maximumRequestMemory = max(1, maximumRequestMemory)
+        self.frameReceiveTimeout = frameReceiveTimeout
         self.tls = tls
         self.metricsFactory = metricsFactory
     }

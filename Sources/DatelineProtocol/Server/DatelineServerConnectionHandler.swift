@@ -58,6 +58,10 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var stalledReaderTimer: Scheduled<Void>?
     private var metrics: DatelineConnectionMetrics
+    /// The server's budget, which each frame arrives holding its payload's size of (nil: none).
+    private let budget: DatelineRequestMemoryBudget?
+    /// Set when the server is over its connection limit: the client is told so once its preface is in.
+    private let refusal: DatelineError?
 
     /// The connection's protocol state (for tests).
     var state: DatelineServerConnectionStateMachine.State { self.machine.state }
@@ -67,8 +71,12 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         router: DatelineRouter,
         logger: Logger,
         serverStartedAt: NIODeadline,
-        metrics: DatelineServerMetrics
+        metrics: DatelineServerMetrics,
+        budget: DatelineRequestMemoryBudget? = nil,
+        refusal: DatelineError? = nil
     ) {
+        self.budget = budget
+        self.refusal = refusal
         self.metrics = DatelineConnectionMetrics(metrics)
         self.configuration = configuration
         self.router = router
@@ -224,16 +232,20 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         case .preface(let version):
             self.receivedPreface(version: version, context: context)
         case .frame(let frame):
+            // The frame holds its payload's size of the budget: a request handed to a task gives it back when the
+            // task ends, everything else once it is handled here.
+            var handedOver = false
             switch self.machine.state {
             case .awaitingPreface:
                 self.sendErrorAndClose(self.machine.frameBeforePreface(), context: context)
             case .awaitingHello:
                 self.receivedHello(frame, context: context)
             case .ready, .draining:
-                self.receivedRequest(frame, context: context)
+                handedOver = self.receivedRequest(frame, context: context)
             case .closed:
                 break
             }
+            if !handedOver { self.budget?.release(frame.payload.readableBytes) }
         }
     }
 
@@ -244,7 +256,10 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         DatelinePreface.write(into: &buffer)
         context.write(self.wrapOutboundOut(buffer), promise: nil)
         self.needsFlush = true
-        if let error = self.machine.prefaceReceived(version: version) {
+        if let refusal = self.refusal {
+            _ = self.machine.closed()
+            self.sendErrorAndClose(refusal, context: context)
+        } else if let error = self.machine.prefaceReceived(version: version) {
             self.logger.notice("rejected client speaking protocol version \(version)")
             self.sendErrorAndClose(error, context: context)
         } else if self.configuration.tls != nil, (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) == nil {
@@ -291,7 +306,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Requests
 
-    private func receivedRequest(_ frame: DatelineFrame, context: ChannelHandlerContext) {
+    /// Answers or dispatches a request; true when a task took it (and with it the frame's share of the budget).
+    private func receivedRequest(_ frame: DatelineFrame, context: ChannelHandlerContext) -> Bool {
         let id = frame.correlationID
         let receivedAt = NIODeadline.now()
         switch self.machine.frameReceived(id: id, type: frame.messageType, hasErrorFlag: frame.flags.contains(.error), serviceName: self.configuration.serviceName) {
@@ -310,11 +326,14 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             self.cancelRequests(self.machine.closed())
             self.sendErrorAndClose(error, context: context)
         case .dispatch:
-            self.dispatch(frame, receivedAt: receivedAt, context: context)
+            return self.dispatch(frame, receivedAt: receivedAt, context: context)
         }
+        return false
     }
 
-    private func dispatch(_ frame: DatelineFrame, receivedAt startedAt: NIODeadline, context: ChannelHandlerContext) {
+    /// Runs the request's handler; true when it runs in a task, which gives the frame's share of the budget back when
+    /// it ends.
+    private func dispatch(_ frame: DatelineFrame, receivedAt startedAt: NIODeadline, context: ChannelHandlerContext) -> Bool {
         let id = frame.correlationID
         let deadline = frame.timeoutMilliseconds.map { startedAt + .milliseconds(Int64($0)) }
         var logger = self.logger
@@ -324,8 +343,10 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
 
         guard let route = self.router.route(for: frame.messageType) else {
             self.answerWithoutRoute(frame, startedAt: startedAt, context: context)
-            return
+            return false
         }
+        let budget = self.budget
+        let heldBytes = frame.payload.readableBytes
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         var request = RunningRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
@@ -339,11 +360,12 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             } catch {
                 self.sendError(self.wireError(error, logger: logger), correlationID: id, startedAt: startedAt, request: frame.messageType, context: context)
             }
-            return
+            return false
         case .unary(let responseType, let deadlineHandling, let handler):
             keepsOwnDeadline = deadlineHandling == .handlerEnforced
             self.machine.requestStarted(id, kind: .unary)
             request.task = Task {
+                defer { budget?.release(heldBytes) }
                 let result: Result<ByteBuffer, any Error>
                 do {
                     result = .success(try await handler(payload, requestContext))
@@ -365,6 +387,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 }
             }
             request.task = Task {
+                defer { budget?.release(heldBytes) }
                 let result: Result<(ByteBuffer, DatelineMessageType)?, any Error>
                 do {
                     try await handler(payload, requestContext, writer)
@@ -384,6 +407,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         }
         self.running[id] = request
         self.metrics.requestStarted()
+        return true
     }
 
     /// A message type the service has no handler for: Health has a built-in answer, the rest are unknown.

@@ -11,6 +11,8 @@ import Synchronization
 /// | `dateline_requests_in_flight` | meter (gauge) | `service` |
 /// | `dateline_connections` | meter (gauge): open now | `service` |
 /// | `dateline_connections_total` | counter: accepted since start | `service` |
+/// | `dateline_connections_refused_total` | counter: over `--max-connections` | `service` |
+/// | `dateline_request_memory_bytes` | meter (gauge, sampled every second): request bytes held (``DatelineRequestMemoryBudget``) | `service` |
 /// | `dateline_received_bytes_total`, `dateline_sent_bytes_total` | counter: protocol bytes | `service` |
 ///
 /// A request type the build does not know is labelled `unknown`, so a peer cannot grow the set of series.
@@ -41,6 +43,8 @@ package final class DatelineServerMetrics: Sendable {
     let inFlight: Meter
     let connections: Meter
     let connectionsAccepted: Counter
+    let connectionsRefused: Counter
+    let requestMemory: Meter
     let bytesReceived: Counter
     let bytesSent: Counter
 
@@ -52,6 +56,8 @@ package final class DatelineServerMetrics: Sendable {
         self.inFlight = Meter(label: "dateline_requests_in_flight", dimensions: labels, factory: factory)
         self.connections = Meter(label: "dateline_connections", dimensions: labels, factory: factory)
         self.connectionsAccepted = Counter(label: "dateline_connections_total", dimensions: labels, factory: factory)
+        self.connectionsRefused = Counter(label: "dateline_connections_refused_total", dimensions: labels, factory: factory)
+        self.requestMemory = Meter(label: "dateline_request_memory_bytes", dimensions: labels, factory: factory)
         self.bytesReceived = Counter(label: "dateline_received_bytes_total", dimensions: labels, factory: factory)
         self.bytesSent = Counter(label: "dateline_sent_bytes_total", dimensions: labels, factory: factory)
     }

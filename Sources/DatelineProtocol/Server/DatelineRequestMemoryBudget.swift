@@ -1,0 +1,103 @@
+public import NIOCore
+import Synchronization
+
+/// The bytes of requests one server holds at once, over all its connections: frames being received (from the
+/// moment their header announces their size) and requests being handled (until their handler returns).
+///
+/// Each connection's own limits bound what one peer can make the server hold (a frame, the requests in flight),
+/// but not what many can together. A frame whose size does not fit in what is left waits: its connection stops
+/// reading (TCP pushes back on the peer) until requests finish and free room, then goes on where it stopped.
+/// Nothing is refused, so a well-behaved client only sees its request take longer; a server under attack holds
+/// at most ``capacity`` bytes of requests.
+///
+/// Reserving and releasing are lock-free; only a connection that has to wait takes the lock.
+public final class DatelineRequestMemoryBudget: Sendable {
+    /// A registered wait, to cancel when the connection closes first.
+    public struct WaitToken: Hashable, Sendable {
+        fileprivate let id: UInt64
+    }
+
+    private struct Waiter {
+        let eventLoop: any EventLoop
+        let resume: @Sendable () -> Void
+    }
+
+    private struct Waiters {
+        var nextID: UInt64 = 0
+        var entries: [UInt64: Waiter] = [:]
+    }
+
+    /// The most bytes held at once.
+    public let capacity: Int
+    private let used = Atomic<Int>(0)
+    private let waiterCount = Atomic<Int>(0)
+    private let waiters = Mutex(Waiters())
+
+    /// Creates a budget of `capacity` bytes (at least 1).
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// The bytes held now.
+    public var bytesInUse: Int { self.used.load(ordering: .sequentiallyConsistent) }
+
+    /// The connections waiting for room now.
+    public var waitingConnections: Int { self.waiterCount.load(ordering: .sequentiallyConsistent) }
+
+    /// Takes `bytes` if they fit in what is left; a request larger than the whole budget fits only in an empty one
+    /// (so that a budget smaller than the frame limit slows such a request down instead of blocking it for ever).
+    public func reserve(_ bytes: Int) -> Bool {
+        guard bytes > 0 else { return true }
+        var current = self.used.load(ordering: .sequentiallyConsistent)
+        while true {
+            guard current + bytes <= self.capacity || current == 0 else { return false }
+            let (exchanged, original) = self.used.weakCompareExchange(
+                expected: current, desired: current + bytes, successOrdering: .sequentiallyConsistent, failureOrdering: .sequentiallyConsistent
+            )
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    /// Gives `bytes` back and wakes the connections waiting for room.
+    public func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        self.used.subtract(bytes, ordering: .sequentiallyConsistent)
+        guard self.waiterCount.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        let woken: [Waiter] = self.waiters.withLock { waiters in
+            let all = Array(waiters.entries.values)
+            waiters.entries.removeAll()
+            self.waiterCount.store(0, ordering: .sequentiallyConsistent)
+            return all
+        }
+        for waiter in woken { waiter.eventLoop.execute(waiter.resume) }
+    }
+
+    /// Registers `resume` to be called on `eventLoop` at the next release, unless `bytes` fit now: then it returns
+    /// nil and the caller tries its reservation again at once. (Registering and checking under one lock, against a
+    /// release that lowers the count before it looks for waiters, means no release between the caller's failed
+    /// reservation and this call goes unseen.) A woken caller tries again, and waits again if it still does not fit.
+    public func waitForRoom(for bytes: Int, on eventLoop: any EventLoop, _ resume: @escaping @Sendable () -> Void) -> WaitToken? {
+        self.waiters.withLock { waiters in
+            let id = waiters.nextID
+            waiters.nextID += 1
+            waiters.entries[id] = Waiter(eventLoop: eventLoop, resume: resume)
+            self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
+            let current = self.used.load(ordering: .sequentiallyConsistent)
+            guard current + bytes > self.capacity, current > 0 else {
+                waiters.entries.removeValue(forKey: id)
+                self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
+                return nil
+            }
+            return WaitToken(id: id)
+        }
+    }
+
+    /// Forgets a wait (its connection closed).
+    public func cancelWait(_ token: WaitToken) {
+        self.waiters.withLock { waiters in
+            waiters.entries.removeValue(forKey: token.id)
+            self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
+        }
+    }
+}

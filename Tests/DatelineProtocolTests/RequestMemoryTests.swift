@@ -1,0 +1,277 @@
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOPosix
+import ServiceLifecycleTestKit
+import Synchronization
+import Testing
+
+@testable import DatelineProtocol
+
+/// Records the frames and errors a frame handler passes on.
+private final class FrameRecorder: ChannelInboundHandler {
+    typealias InboundIn = DatelineInboundEvent
+    var frames: [DatelineFrame] = []
+    var errors: [DatelineError] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .frame(let frame) = Self.unwrapInboundIn(data) { self.frames.append(frame) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? DatelineError { self.errors.append(error) }
+    }
+}
+
+/// A gate test handlers wait at until the test opens it.
+private final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>], arrived: Int)>((false, [], 0))
+
+    var arrived: Int { self.state.withLock { $0.arrived } }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = self.state.withLock { state in
+                state.arrived += 1
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = self.state.withLock { state in
+            state.open = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// Waits for `condition`, checking every few milliseconds, for at most a minute (an event the test cannot be told of
+/// otherwise; the minute only bounds a broken run).
+private func eventually(_ what: String, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw DatelineError(code: .deadlineExceeded, message: "never happened: \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+@Suite("Request memory and connection limits: what many peers together can make a server hold")
+struct RequestMemoryTests {
+    // MARK: The budget
+
+    @Test func theBudgetTakesWhatFitsAndAFrameLargerThanItAllOnlyWhenEmpty() {
+        let budget = DatelineRequestMemoryBudget(capacity: 1_000)
+        #expect(budget.reserve(600))
+        #expect(!budget.reserve(500))
+        #expect(budget.reserve(400))
+        let full = budget.bytesInUse
+        #expect(full == 1_000)
+        budget.release(1_000)
+        #expect(budget.reserve(5_000), "a request larger than the budget goes through an empty one")
+        #expect(!budget.reserve(1))
+        budget.release(5_000)
+        let empty = budget.bytesInUse
+        #expect(empty == 0)
+    }
+
+    @Test func aWaiterIsWokenByTheNextReleaseAndNotRegisteredWhenThereIsRoom() async {
+        let budget = DatelineRequestMemoryBudget(capacity: 100)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        #expect(budget.waitForRoom(for: 50, on: loop) {} == nil, "room now: no wait")
+        #expect(budget.reserve(80))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let token = budget.waitForRoom(for: 50, on: loop) { continuation.resume() }
+            #expect(token != nil)
+            let waiting = budget.waitingConnections
+            #expect(waiting == 1)
+            budget.release(80)
+        }
+        let waiting = budget.waitingConnections
+        #expect(waiting == 0)
+    }
+
+    // MARK: The frame handler
+
+    private func channel(budget: DatelineRequestMemoryBudget, timeout: TimeAmount? = nil) throws -> (EmbeddedChannel, FrameRecorder) {
+        let channel = EmbeddedChannel()
+        let recorder = FrameRecorder()
+        let decoder = DatelineFrameDecoder(expectsPreface: false, budget: budget)
+        try channel.pipeline.syncOperations.addHandler(DatelineFrameHandler(decoder, budget: budget, frameReceiveTimeout: timeout))
+        try channel.pipeline.syncOperations.addHandler(recorder)
+        return (channel, recorder)
+    }
+
+    @Test func aFrameThatDoesNotFitWaitsForRoomThenArrivesHoldingItsPayload() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 10_000)
+        let (channel, recorder) = try self.channel(budget: budget)
+        #expect(budget.reserve(8_000), "other requests hold most of the budget")
+        let frame = try makeFrame(EchoRequest(text: String(repeating: "a", count: 4_000)), type: EchoRequest.messageType)
+        try channel.writeInbound(frame)
+        #expect(recorder.frames.isEmpty, "it waits")
+        let waiting = budget.waitingConnections
+        #expect(waiting == 1)
+        budget.release(8_000)
+        channel.embeddedEventLoop.run()
+        try #require(recorder.frames.count == 1)
+        let payload = recorder.frames[0].payload.readableBytes
+        let held = budget.bytesInUse
+        #expect(held == payload, "the frame arrives holding exactly its payload, for its receiver to give back")
+        #expect(try DatelineBinaryDecoder().decode(EchoRequest.self, from: recorder.frames[0].payload).text.count == 4_000)
+        _ = try channel.finish()
+    }
+
+    @Test func aCompressedFrameKeepsOnlyItsInflatedSize() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 1 << 20)
+        let (channel, recorder) = try self.channel(budget: budget)
+        let frame = try makeFrame(
+            EchoRequest(text: String(repeating: "compressible ", count: 2_000)),
+            type: EchoRequest.messageType,
+            compression: .init(mode: .always)
+        )
+        try channel.writeInbound(frame)
+        try #require(recorder.frames.count == 1)
+        #expect(recorder.frames[0].wasCompressed)
+        let held = budget.bytesInUse
+        #expect(held == recorder.frames[0].payload.readableBytes)
+        _ = try channel.finish()
+    }
+
+    @Test func aConnectionThatEndsInTheMiddleOfAFrameGivesItsReservationBack() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 1 << 20)
+        let (channel, recorder) = try self.channel(budget: budget)
+        var frame = try makeFrame(EchoRequest(text: String(repeating: "b", count: 100_000)), type: EchoRequest.messageType)
+        try channel.writeInbound(frame.readSlice(length: 30_000)!)
+        let reserved = budget.bytesInUse
+        #expect(reserved > 100_000, "reserved from the header on")
+        _ = try? channel.finish()
+        let after = budget.bytesInUse
+        #expect(after == 0)
+        #expect(recorder.errors.map(\.code) == [.badFrame], "cut short")
+    }
+
+    @Test func aLargeFrameThatTakesTooLongFailsTheConnectionAndFreesItsBytes() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 1 << 20)
+        let (channel, recorder) = try self.channel(budget: budget, timeout: .seconds(60))
+        var frame = try makeFrame(EchoRequest(text: String(repeating: "c", count: 100_000)), type: EchoRequest.messageType)
+        try channel.writeInbound(frame.readSlice(length: 10_000)!)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(59))
+        try channel.writeInbound(frame.readSlice(length: 10_000)!)
+        #expect(recorder.errors.isEmpty, "still within the minute")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(recorder.errors.map(\.code) == [.deadlineExceeded])
+        let after = budget.bytesInUse
+        #expect(after == 0)
+        _ = try? channel.finish()
+    }
+
+    @Test func eachLargeFrameHasItsOwnTimeAndSmallFramesAreNotTimed() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 1 << 20)
+        let (channel, recorder) = try self.channel(budget: budget, timeout: .seconds(60))
+        var first = try makeFrame(EchoRequest(text: String(repeating: "d", count: 100_000)), type: EchoRequest.messageType)
+        let second = try makeFrame(EchoRequest(text: String(repeating: "e", count: 100_000)), type: EchoRequest.messageType)
+        try channel.writeInbound(first.readSlice(length: 50_000)!)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(50))
+        var rest = first
+        rest.writeImmutableBuffer(second.getSlice(at: second.readerIndex, length: 1_000)!)
+        try channel.writeInbound(rest)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(50))
+        #expect(recorder.errors.isEmpty, "the second frame began 50 s ago")
+        #expect(recorder.frames.count == 1)
+        var small = try makeFrame(EchoRequest(text: "small"), type: EchoRequest.messageType)
+        let (smallChannel, smallRecorder) = try self.channel(budget: budget, timeout: .seconds(60))
+        try smallChannel.writeInbound(small.readSlice(length: 5)!)
+        smallChannel.embeddedEventLoop.advanceTime(by: .seconds(600))
+        #expect(smallRecorder.errors.isEmpty, "a small frame holds too little to be timed")
+        _ = try? channel.finish()
+        _ = try? smallChannel.finish()
+    }
+
+    // MARK: A real server
+
+    private static func server(
+        maximumConnections: Int = 1_024,
+        maximumRequestMemory: Int = 256 << 20,
+        gate: Gate = Gate()
+    ) -> DatelineServer {
+        var router = DatelineRouter()
+        router.on(EchoRequest.self) { request, _ in
+            if request.text.hasPrefix("hold") { await gate.wait() }
+            return EchoResponse(text: String(request.text.prefix(16)))
+        }
+        let configuration = DatelineServerConfiguration(
+            serviceName: "dateline-test",
+            maximumConnections: maximumConnections,
+            maximumRequestMemory: maximumRequestMemory
+        )
+        return DatelineServer(configuration: configuration, router: router, logger: quietLogger)
+    }
+
+    private static func running<T: Sendable>(_ server: DatelineServer, _ body: @Sendable (Int) async throws -> T) async throws -> T {
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                defer { trigger.triggerGracefulShutdown() }
+                let port = try await server.listeningAddress().port!
+                return try await body(port)
+            }
+        }
+    }
+
+    @Test func connectionsOverTheLimitAreToldTheServiceIsOverloadedAndOneMayConnectOnceAnotherCloses() async throws {
+        let server = Self.server(maximumConnections: 2)
+        try await Self.running(server) { port in
+            let first = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let second = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let refusal = await #expect(throws: DatelineError.self) {
+                _ = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            }
+            #expect(refusal?.code == .overloaded)
+            #expect(refusal?.message.contains("2 connections") == true)
+            #expect(try await second.send(EchoRequest(text: "still served")).text == "still served")
+            try await first.close()
+            // The server forgets the closed connection once its own side has closed: then another may take its place.
+            var third: DatelineClientConnection?
+            let deadline = ContinuousClock.now + .seconds(60)
+            while third == nil, ContinuousClock.now < deadline {
+                do {
+                    third = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+                } catch let error as DatelineError where error.code == .overloaded {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            let admitted = try #require(third)
+            #expect(try await admitted.send(EchoRequest(text: "admitted")).text == "admitted")
+            try await admitted.close()
+            try await second.close()
+        }
+    }
+
+    @Test func aRequestThatDoesNotFitWaitsUnreadWhileSmallOnesAreServedAndGoesThroughWhenRoomIsFreed() async throws {
+        let gate = Gate()
+        let server = Self.server(maximumRequestMemory: 100_000, gate: gate)
+        try await Self.running(server) { port in
+            let holder = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let waiter = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let other = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let held = Task { try await holder.send(EchoRequest(text: "hold" + String(repeating: "h", count: 60_000))) }
+            try await eventually("the first request is being handled") { gate.arrived == 1 }
+            let inUse = server.requestMemoryInUse
+            #expect(inUse > 60_000 && inUse < 100_000)
+            let waited = Task { try await waiter.send(EchoRequest(text: "wait" + String(repeating: "w", count: 60_000))) }
+            try await eventually("the second request waits for room") { server.connectionsWaitingForRequestMemory == 1 }
+            #expect(try await other.send(EchoRequest(text: "small")).text == "small", "small requests still fit")
+            #expect(gate.arrived == 1, "the waiting request has not reached its handler")
+            gate.open()
+            #expect(try await held.value.text.hasPrefix("hold"))
+            #expect(try await waited.value.text.hasPrefix("wait"))
+            try await eventually("every request has given its bytes back") { server.requestMemoryInUse == 0 }
+            for connection in [holder, waiter, other] { try await connection.close() }
+        }
+    }
+}
