@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -272,6 +275,28 @@ struct RequestMemoryTests {
             #expect(try await waited.value.text.hasPrefix("wait"))
             try await eventually("every request has given its bytes back") { server.requestMemoryInUse == 0 }
             for connection in [holder, waiter, other] { try await connection.close() }
+        }
+    }
+
+    /// Replies nobody reads count too: many connections each leaving a 16 MiB reply unread would otherwise hold
+    /// 16 MiB each, whatever the budget. A request that meets them waits until they are gone (here: the reader
+    /// closes; in service, the stalled-reader timeout closes it).
+    @Test(.timeLimit(.minutes(2)))
+    func repliesNobodyReadsHoldTheBudgetUntilTheyLeave() async throws {
+        let server = Self.server(maximumRequestMemory: 24 << 20)
+        try await Self.running(server) { port in
+            let reader = try BlockingSocket(port: port)
+            try reader.handshake()
+            let payload = Data(repeating: 0x5A, count: (16 << 20) - 64)
+            reader.send(try rawFrame(Ping(payload: payload), type: .ping, correlationID: 1))
+            try await eventually("the unread pong is held") { server.requestMemoryInUse >= 15 << 20 }
+            let client = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let request = Task { try await client.send(EchoRequest(text: String(repeating: "q", count: 12 << 20))) }
+            try await eventually("the large request waits for room") { server.connectionsWaitingForRequestMemory == 1 }
+            shutdown(reader.descriptor, Int32(SHUT_RDWR))
+            #expect(try await request.value.text == String(repeating: "q", count: 16))
+            try await eventually("everything is given back") { server.requestMemoryInUse == 0 }
+            try await client.close()
         }
     }
 }

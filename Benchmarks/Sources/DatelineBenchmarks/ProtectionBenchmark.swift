@@ -38,6 +38,8 @@ enum ProtectionBenchmark {
             return "### A peer cannot exhaust a service\n\nSkipped: build dateline-ingest beside the benchmark (scripts/bench.sh does).\n"
         }
         let unread = try await self.unreadReplies()
+        let bounded = try await self.manyUnreadConnections(requestMemory: "256M")
+        let unbounded = try await self.manyUnreadConnections(requestMemory: "64G")
         let cancelled = try await self.cancelledIngest(cancel: true)
         let uncancelled = try await self.cancelledIngest(cancel: false)
         let megabyte = 1_048_576.0
@@ -47,6 +49,7 @@ enum ProtectionBenchmark {
             | measurement | figure | baseline (same run) |
             |---|---|---|
             | 40 × 16 MiB pings on one connection that reads nothing: resident memory growth (VmRSS / RssAnon) | +\(String(format: "%.0f", Double(unread.after.resident - unread.before.resident) / megabyte)) MB / +\(String(format: "%.0f", Double(unread.after.anonymous - unread.before.anonymous) / megabyte)) MB after \(unread.sentMegabytes) MiB were taken (the rest held back) | idle: \(String(format: "%.0f", Double(unread.before.resident) / megabyte)) MB resident; target ≤ +64 MB |
+            | \(Self.manyConnections) connections each sending 2 × 16 MiB pings and reading nothing, default `--max-request-memory 256M`: resident memory growth (VmRSS / RssAnon) | +\(String(format: "%.0f", Double(bounded.after.resident - bounded.before.resident) / megabyte)) MB / +\(String(format: "%.0f", Double(bounded.after.anonymous - bounded.before.anonymous) / megabyte)) MB; \(bounded.waiting) connections waiting for room | `--max-request-memory 64G` (no bound over connections): +\(String(format: "%.0f", Double(unbounded.after.resident - unbounded.before.resident) / megabyte)) MB / +\(String(format: "%.0f", Double(unbounded.after.anonymous - unbounded.before.anonymous) / megabyte)) MB |
             | CPU in the second after a 4,000-article ingest is cancelled 10 ms into extraction | \(String(format: "%.2f", cancelled)) s | \(String(format: "%.2f", uncancelled)) s when left to run (\(String(format: "%.0f", uncancelled / max(cancelled, 0.001)))×) |
 
             """
@@ -55,6 +58,87 @@ enum ProtectionBenchmark {
     static func startIngest(_ root: String, _ extra: [String] = []) async throws -> (Process, Int) {
         let process = try ResourcesBenchmark.start("dateline-ingest", ["--port", "0", "--port-file", root + "/ingest.port", "--data-dir", root + "/ingest"] + extra)
         return (process, try await ResourcesBenchmark.waitForPort(root + "/ingest.port"))
+    }
+
+    static let manyConnections = 32
+
+    /// Many connections, each sending two 16 MiB pings and reading nothing: what the service holds once they have
+    /// sent what it would take (its stalled-reader timeout set beyond the measurement). `waiting`: connections
+    /// whose next frame waits for request memory, from the service's metrics.
+    static func manyUnreadConnections(requestMemory: String) async throws -> (before: (resident: Int, anonymous: Int, peak: Int), after: (resident: Int, anonymous: Int, peak: Int), waiting: Int) {
+        let root = NSTemporaryDirectory() + "dateline-bench-connections-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (process, port) = try await self.startIngest(root, [
+            "--max-request-memory", requestMemory, "--stalled-reader-timeout", "600", "--metrics-port", "0", "--metrics-port-file", root + "/metrics.port",
+        ])
+        defer { process.terminate(); process.waitUntilExit() }
+        let before = self.memory(of: process.processIdentifier)
+        let payload = Data((0..<((16 << 20) - 64)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 11) })
+        let ping = try self.frame(Ping(payload: payload), type: .ping, id: 1) + (try self.frame(Ping(payload: payload), type: .ping, id: 2))
+        var sockets: [Int32] = []
+        defer { for descriptor in sockets { close(descriptor) } }
+        for _ in 0..<Self.manyConnections {
+            let descriptor = self.connect(port: port)
+            sockets.append(descriptor)
+            _ = self.send(DatelinePreface.bytes() + (try self.frame(Hello(clientName: "reads-nothing", compression: .none), type: .hello, id: 0)), on: descriptor, patience: 2_000)
+            _ = self.send(ping, on: descriptor, patience: 300)
+        }
+        let metricsPort = try await ResourcesBenchmark.waitForPort(root + "/metrics.port")
+        // The gauge is sampled every second: wait for a sample after the last send.
+        try await Task.sleep(for: .milliseconds(1_500))
+        let waiting = Self.scrape(port: metricsPort, metric: "dateline_request_memory_waiting_connections").map { Int($0) } ?? -1
+        return (before, self.memory(of: process.processIdentifier), waiting)
+    }
+
+    /// One metric's value from the service's Prometheus endpoint (a plain HTTP/1.0 GET).
+    static func scrape(port: Int, metric: String) -> Double? {
+        let descriptor = self.connect(port: port)
+        defer { close(descriptor) }
+        _ = self.send(Array("GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8), on: descriptor, patience: 2_000)
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
+            if count <= 0 { break }
+            response += chunk[0..<count]
+        }
+        let line = String(decoding: response, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(metric + "{") || $0.hasPrefix(metric + " ") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+
+    static func connect(port: Int) -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return descriptor
+    }
+
+    /// Sends `bytes` without blocking; false once the peer has taken nothing for `patience` milliseconds.
+    static func send(_ bytes: [UInt8], on descriptor: Int32, patience: Int32) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            guard poll(&poller, 1, patience) == 1 else { return false }
+            let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            if sent < 0 { if errno == EAGAIN || errno == EINTR { continue }; return false }
+            done += sent
+        }
+        return true
+    }
+
+    static func frame(_ message: some Encodable, type: DatelineMessageType, id: UInt32) throws -> [UInt8] {
+        let payload = try DatelineBinaryEncoder().encode(message)
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(payload.readableBytes))
+        buffer.writeInteger(UInt8(0x02))
+        buffer.writeInteger(type.rawValue)
+        buffer.writeInteger(id)
+        buffer.writeImmutableBuffer(payload)
+        return Array(buffer.readableBytesView)
     }
 
     static func unreadReplies() async throws -> (before: (resident: Int, anonymous: Int, peak: Int), after: (resident: Int, anonymous: Int, peak: Int), sentMegabytes: Int) {
@@ -70,7 +154,7 @@ enum ProtectionBenchmark {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         func send(_ bytes: [UInt8]) -> Bool {
             var done = 0
             while done < bytes.count {

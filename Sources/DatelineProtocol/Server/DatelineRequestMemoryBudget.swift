@@ -2,7 +2,8 @@ public import NIOCore
 import Synchronization
 
 /// The bytes of requests one server holds at once, over all its connections: frames being received (from the
-/// moment their header announces their size) and requests being handled (until their handler returns).
+/// moment their header announces their size), requests being handled (until their handler returns) and replies
+/// written but not yet on the socket.
 ///
 /// Each connection's own limits bound what one peer can make the server hold (a frame, the requests in flight),
 /// but not what many can together. A frame whose size does not fit in what is left waits: its connection stops
@@ -57,6 +58,13 @@ public final class DatelineRequestMemoryBudget: Sendable {
             if exchanged { return true }
             current = original
         }
+    }
+
+    /// Counts `bytes` that are held already, fit or not (a reply written and not yet on the socket): reservations
+    /// wait for them as for any other. Give them back with ``release(_:)``.
+    public func hold(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        self.used.add(bytes, ordering: .sequentiallyConsistent)
     }
 
     /// Gives `bytes` back and wakes the connections waiting for room.

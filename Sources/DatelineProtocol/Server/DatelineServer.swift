@@ -165,6 +165,7 @@ public final class DatelineServer: Service, Sendable {
             group.addTask { [budget] in
                 while !Task.isCancelled {
                     metrics.requestMemory.set(budget.bytesInUse)
+                    metrics.requestMemoryWaiting.set(budget.waitingConnections)
                     try? await Task.sleep(for: .seconds(1))
                 }
             }

@@ -51,6 +51,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     /// Replies written since the last flush, whose slots the flush's marker frees (``flushReplies(context:)``).
     private var unacknowledgedReplies = 0
+    /// Bytes of frames written since the last flush, held in the budget until the flush's marker is on the socket.
+    private var unflushedBytes = 0
     private var flushScheduled = false
     private var writabilityWaiters: [CheckedContinuation<Void, any Error>] = []
     private var handshakeTimer: Scheduled<Void>?
@@ -98,6 +100,9 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        // Written but never flushed: NIO drops those writes with the channel.
+        self.budget?.release(self.unflushedBytes)
+        self.unflushedBytes = 0
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -504,6 +509,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         }
         do {
             let frame = try self.writer.frame(payload: payload, type: request.elementType, flags: [], correlationID: id)
+            self.holdUntilFlushed(frame.readableBytes)
             context.write(self.wrapOutboundOut(frame), promise: nil)
             self.scheduleFlush(context: context)
         } catch {
@@ -583,6 +589,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 correlationID: correlationID,
                 serverTimeMicroseconds: serverTime
             )
+            self.holdUntilFlushed(frame.readableBytes)
             context.write(self.wrapOutboundOut(frame), promise: nil)
             self.replyWritten(correlationID: correlationID)
             self.needsFlush = true
@@ -611,6 +618,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 correlationID: correlationID,
                 serverTimeMicroseconds: serverTime
             )
+            self.holdUntilFlushed(frame.readableBytes)
             context.write(self.wrapOutboundOut(frame), promise: nil)
             self.replyWritten(correlationID: correlationID)
             self.needsFlush = true
@@ -637,14 +645,28 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     /// last flush once they are on the socket (writes complete in order): one promise per flush, not per reply.
     private func flushReplies(context: ChannelHandlerContext) {
         let replies = self.unacknowledgedReplies
-        if replies > 0 {
+        let bytes = self.unflushedBytes
+        if replies > 0 || bytes > 0 {
             self.unacknowledgedReplies = 0
+            self.unflushedBytes = 0
             let promise = context.eventLoop.makePromise(of: Void.self)
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            promise.futureResult.whenComplete { _ in loopBound.value.machine.repliesLeftTheSocket(replies) }
+            let budget = self.budget
+            promise.futureResult.whenComplete { _ in
+                if replies > 0 { loopBound.value.machine.repliesLeftTheSocket(replies) }
+                budget?.release(bytes)
+            }
             context.write(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         }
         context.flush()
+    }
+
+    /// Counts a written frame in the server's budget until it is on the socket (or the connection is gone), so that
+    /// replies no client reads keep new requests out rather than pile up over many connections.
+    private func holdUntilFlushed(_ bytes: Int) {
+        guard let budget = self.budget else { return }
+        budget.hold(bytes)
+        self.unflushedBytes += bytes
     }
 
     private func scheduleFlush(context: ChannelHandlerContext) {

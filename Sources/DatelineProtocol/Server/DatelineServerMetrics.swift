@@ -13,6 +13,7 @@ import Synchronization
 /// | `dateline_connections_total` | counter: accepted since start | `service` |
 /// | `dateline_connections_refused_total` | counter: over `--max-connections` | `service` |
 /// | `dateline_request_memory_bytes` | meter (gauge, sampled every second): request bytes held (``DatelineRequestMemoryBudget``) | `service` |
+/// | `dateline_request_memory_waiting_connections` | meter (gauge, sampled every second): connections whose next frame waits for room | `service` |
 /// | `dateline_received_bytes_total`, `dateline_sent_bytes_total` | counter: protocol bytes | `service` |
 ///
 /// A request type the build does not know is labelled `unknown`, so a peer cannot grow the set of series.
@@ -45,6 +46,7 @@ package final class DatelineServerMetrics: Sendable {
     let connectionsAccepted: Counter
     let connectionsRefused: Counter
     let requestMemory: Meter
+    let requestMemoryWaiting: Meter
     let bytesReceived: Counter
     let bytesSent: Counter
 
@@ -58,6 +60,7 @@ package final class DatelineServerMetrics: Sendable {
         self.connectionsAccepted = Counter(label: "dateline_connections_total", dimensions: labels, factory: factory)
         self.connectionsRefused = Counter(label: "dateline_connections_refused_total", dimensions: labels, factory: factory)
         self.requestMemory = Meter(label: "dateline_request_memory_bytes", dimensions: labels, factory: factory)
+        self.requestMemoryWaiting = Meter(label: "dateline_request_memory_waiting_connections", dimensions: labels, factory: factory)
         self.bytesReceived = Counter(label: "dateline_received_bytes_total", dimensions: labels, factory: factory)
         self.bytesSent = Counter(label: "dateline_sent_bytes_total", dimensions: labels, factory: factory)
     }
