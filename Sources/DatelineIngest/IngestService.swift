@@ -291,21 +291,8 @@ public final class IngestService: Sendable {
                 outcome.resolve(committed: false)
                 // An article too large for a log record (with its extraction) is rejected alone; the others are
                 // stored by the next round.
-                let tooLarge = (error as? DatelineStorageError)?.code == .invalidArgument ? self.tooLargeForTheLog(reserved) : [:]
-                if !tooLarge.isEmpty {
-                    let limit = self.configuration.logConfiguration.maximumRecordBytes
-                    for entry in reserved {
-                        guard let size = tooLarge[entry.index] else {
-                            retry.append(entry)
-                            continue
-                        }
-                        results[entry.index] = IngestResult(
-                            index: UInt32(entry.index), status: .rejected,
-                            reason: "too-large: the article with its extraction encodes to \(size) bytes, above the log's record limit of \(limit)", reasonCode: "too-large"
-                        )
-                    }
-                    self.index.withLock { $0.rejected += UInt64(tooLarge.count) }
-                    logger.warning("articles too large for a log record rejected", metadata: ["dateline.articles": "\(tooLarge.count)", "dateline.error": "\(error)"])
+                if let rest = self.rejectingTooLarge(reserved, after: error, results: &results, logger: logger) {
+                    retry += rest
                 } else {
                     let message = (error as? DatelineStorageError)?.publicMessage ?? "the log could not store the batch"
                     logger.error("append failed", metadata: ["dateline.error": "\(error)", "dateline.articles": "\(reserved.count)"])
@@ -338,7 +325,35 @@ public final class IngestService: Sendable {
         return (stored || storedBefore, retry)
     }
 
-    /// The articles of `entries` whose record exceeds the file log's limit, by index, with their encoded size.
+    /// After an append failed with `invalidArgument`: rejects the entries too large for a log record (`too-large`)
+    /// and returns the others, to be stored by the next round; nil when none is too large (the failure is another).
+    private func rejectingTooLarge(
+        _ entries: [(index: Int, article: StoredArticle)],
+        after error: any Error,
+        results: inout [IngestResult?],
+        logger: Logger
+    ) -> [(index: Int, article: StoredArticle)]? {
+        guard (error as? DatelineStorageError)?.code == .invalidArgument else { return nil }
+        let tooLarge = self.tooLargeForTheLog(entries)
+        guard !tooLarge.isEmpty else { return nil }
+        let limit = self.configuration.logConfiguration.maximumRecordBytes
+        var rest: [(index: Int, article: StoredArticle)] = []
+        for entry in entries {
+            guard let size = tooLarge[entry.index] else {
+                rest.append(entry)
+                continue
+            }
+            results[entry.index] = IngestResult(
+                index: UInt32(entry.index), status: .rejected,
+                reason: "too-large: the article with its extraction encodes to \(size) bytes, above the log's record limit of \(limit)", reasonCode: "too-large"
+            )
+        }
+        self.index.withLock { $0.rejected += UInt64(tooLarge.count) }
+        logger.warning("articles too large for a log record rejected", metadata: ["dateline.articles": "\(tooLarge.count)", "dateline.error": "\(error)"])
+        return rest
+    }
+
+    /// The articles of `entries` whose record exceeds the log's limit, by index, with their encoded size.
     private func tooLargeForTheLog(_ entries: [(index: Int, article: StoredArticle)]) -> [Int: Int] {
         let limit = self.configuration.logConfiguration.maximumRecordBytes
         let encoder = DatelineBinaryEncoder()
@@ -388,6 +403,10 @@ public final class IngestService: Sendable {
             do {
                 outcomes = try await self.log.append(try Self.entries(pending.map(\.article)))
             } catch {
+                if let rest = self.rejectingTooLarge(pending, after: error, results: &results, logger: logger) {
+                    pending = rest
+                    continue
+                }
                 let storageError = error as? DatelineStorageError
                 logger.error("append failed", metadata: ["dateline.error": "\(error)", "dateline.articles": "\(pending.count)"])
                 let message = storageError?.code == .outcomeUnknown

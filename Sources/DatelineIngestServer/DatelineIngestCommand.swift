@@ -157,8 +157,7 @@ struct DatelineIngestCommand: AsyncParsableCommand {
                 "dateline.backup": "\(self.restoreFrom)", "dateline.backup.records": "\(backup.manifest.endOffset)",
                 "dateline.backup.created": "\(backup.manifest.createdAt)",
             ])
-            let maximumRecordBytes = log.backend == "file" ? configuration.logConfiguration.maximumRecordBytes : nil
-            _ = try await LogRestore.restore(backup, into: log, maximumRecordBytes: maximumRecordBytes, marker: marker, logger: logger)
+            _ = try await LogRestore.restore(backup, into: log, maximumRecordBytes: configuration.logConfiguration.maximumRecordBytes, marker: marker, logger: logger)
         } catch {
             try? await log.close()
             logger.critical("cannot start: \(error)")
@@ -195,7 +194,8 @@ struct DatelineIngestCommand: AsyncParsableCommand {
         let metrics = self.service.bootstrapMetrics()
         configuration.server.metricsFactory = metrics?.factory
         let service: IngestService
-        if let postgres = try self.postgresLog() {
+        if var postgres = try self.postgresLog() {
+            postgres.maximumRecordBytes = configuration.logConfiguration.maximumRecordBytes
             let log = try await PostgresLog.open(configuration: postgres, metricsFactory: metrics?.factory, logger: logger)
             try await self.restore(into: log, configuration: configuration, logger: logger)
             service = try await IngestService.open(configuration: configuration, log: log, logger: logger)

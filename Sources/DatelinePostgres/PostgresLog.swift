@@ -162,8 +162,12 @@ public final class PostgresLog: IngestLog {
     /// holds it; so the appends that arrive while one is in flight wait and are then sent together, as one call
     /// (group commit, as the file log does with its fsyncs). Each caller gets the outcomes of its own entries; a
     /// failure is every waiting caller's. Once sent, an append completes even if its caller is cancelled.
+    /// - Throws: `invalidArgument`, storing nothing, when an entry exceeds ``PostgresLogConfiguration/maximumRecordBytes``.
     public func append(_ entries: [IngestLogEntry]) async throws -> [IngestLogAppendOutcome] {
         guard !entries.isEmpty else { return [] }
+        for entry in entries where entry.payload.count > self.configuration.maximumRecordBytes {
+            throw DatelineStorageError.invalidArgument("a record of \(entry.payload.count) bytes exceeds the limit of \(self.configuration.maximumRecordBytes)")
+        }
         let bytes = entries.reduce(0) { $0 + $1.payload.count }
         return try await withCheckedThrowingContinuation { continuation in
             let outcome = self.state.withLock { state -> (lead: Bool, closed: Bool) in

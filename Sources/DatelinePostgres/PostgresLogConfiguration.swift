@@ -48,6 +48,10 @@ public struct PostgresLogConfiguration: Sendable, Hashable {
     /// How often the end of the log is read when no notification arrives (a fallback for notifications lost
     /// while reconnecting). Default: 1 s.
     public var pollInterval: Duration
+    /// The largest record an append takes; a larger one fails the append with `invalidArgument`, as the file log
+    /// does, so that no record is stored that a follower, whose frames are limited, could never be sent.
+    /// Default: 4 MiB (dateline-ingest sets its file log's limit, which grows with `--max-body-size`).
+    public var maximumRecordBytes: Int = 4 << 20
 
     public init(
         endpoints: [Endpoint],

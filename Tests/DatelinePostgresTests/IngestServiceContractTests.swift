@@ -1,5 +1,6 @@
 import DatelineIngest
 import DatelineProtocol
+import DatelineStorage
 import Foundation
 import Testing
 
@@ -64,6 +65,29 @@ struct IngestServiceContractTests {
             }
             #expect(reopened.stats().endOffset == 60)
             try await reopened.close()
+        }
+    }
+
+    /// A record too large for the log (here a hundred 60 KiB tags: 6 MB against 4 MiB) is refused by either log, so
+    /// the article is rejected alone and the rest of its batch stored. (PostgreSQL used to store it: a record no
+    /// follower could be sent in a frame, when large enough.)
+    @Test(arguments: LogBackend.available)
+    func anArticleTooLargeForAnyLogIsRejectedAloneAndTheOthersStored(_ backend: LogBackend) async throws {
+        try await withLogPlace(backend) { place in
+            let configuration = Self.configuration()
+            defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
+            let log = try await place.open(maximumRecordBytes: configuration.logConfiguration.maximumRecordBytes)
+            let service = try await IngestService.open(configuration: configuration, log: log, logger: quietLogger)
+            let tag = String(repeating: "t", count: 60 << 10)
+            let response = try await service.ingest(
+                IngestRequest(articles: [Self.story(1), ArticleSubmission(body: "A story with many long tags.", tags: (0..<100).map { "\($0)" + tag }), Self.story(2)]),
+                logger: quietLogger
+            )
+            #expect(response.results.map(\.status) == [.accepted, .rejected, .accepted])
+            #expect(response.results[1].reasonCode == "too-large", "\(response.results[1])")
+            #expect(Set(response.results.compactMap(\.offset)) == [0, 1])
+            #expect(service.stats().endOffset == 2)
+            try await service.close()
         }
     }
 }

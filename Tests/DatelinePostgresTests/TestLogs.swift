@@ -99,10 +99,17 @@ struct LogPlace: Sendable {
             : TestPostgres.newSchema()
     }
 
-    func open() async throws -> any IngestLog {
+    /// Opens the log; `maximumRecordBytes` as a service would set it (nil: each log's default).
+    func open(maximumRecordBytes: Int? = nil) async throws -> any IngestLog {
         switch self.backend {
-        case .file: try DatelineLog(configuration: .init(directory: self.name), logger: quietLogger)
-        case .postgres: try await PostgresLog.open(configuration: try TestPostgres.configuration(schema: self.name), logger: quietLogger)
+        case .file:
+            var configuration = DatelineLogConfiguration(directory: self.name)
+            if let maximumRecordBytes { configuration.maximumRecordBytes = maximumRecordBytes }
+            return try DatelineLog(configuration: configuration, logger: quietLogger)
+        case .postgres:
+            var configuration = try TestPostgres.configuration(schema: self.name)
+            if let maximumRecordBytes { configuration.maximumRecordBytes = maximumRecordBytes }
+            return try await PostgresLog.open(configuration: configuration, logger: quietLogger)
         }
     }
 
