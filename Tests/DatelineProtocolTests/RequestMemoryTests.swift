@@ -299,4 +299,32 @@ struct RequestMemoryTests {
             try await client.close()
         }
     }
+
+    /// A client whose server frees no slot does not keep the payloads of requests that timed out while they
+    /// waited to go out: the queue is compacted once they are half of it.
+    @Test func requestsThatEndWhileQueuedDoNotStayInTheClientsQueue() async throws {
+        let gate = Gate()
+        var router = DatelineRouter()
+        router.on(EchoRequest.self) { request, _ in
+            await gate.wait()
+            return EchoResponse(text: request.text)
+        }
+        let configuration = DatelineServerConfiguration(serviceName: "dateline-test", maximumInFlightPerConnection: 1)
+        let server = DatelineServer(configuration: configuration, router: router, logger: quietLogger)
+        try await Self.running(server) { port in
+            let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let holding = Task { try await connection.send(EchoRequest(text: "holds the only slot")) }
+            try await eventually("the first request holds the slot") { gate.arrived == 1 }
+            let payload = String(repeating: "p", count: 100_000)
+            for _ in 0..<200 {
+                await #expect(throws: DatelineError.self) { _ = try await connection.send(EchoRequest(text: payload), timeout: .milliseconds(1)) }
+            }
+            let queued = try await connection.queuedRequests
+            #expect(queued <= 100, "\(queued) requests (and their 100 KB payloads) still queued after all 200 timed out")
+            gate.open()
+            #expect(try await holding.value.text == "holds the only slot")
+            #expect(try await connection.send(EchoRequest(text: "after")).text == "after")
+            try await connection.close()
+        }
+    }
 }

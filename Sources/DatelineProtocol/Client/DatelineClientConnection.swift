@@ -152,6 +152,14 @@ public final class DatelineClientConnection: Sendable {
         try await self.sendTimed(request, timeout: timeout).message
     }
 
+    /// The requests waiting locally for an in-flight slot, ended ones not yet dropped included (for tests).
+    var queuedRequests: Int {
+        get async throws {
+            let handler = self.handler
+            return try await handler.eventLoop.submit { handler.value.queuedRequests }.get()
+        }
+    }
+
     /// Sends a request and returns its response with the server's handling time.
     public func sendTimed<Request: DatelineRequest>(
         _ request: Request,

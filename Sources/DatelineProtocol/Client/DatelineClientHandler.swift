@@ -68,6 +68,9 @@ final class DatelineClientHandler: ChannelDuplexHandler {
     private var maximumInFlight = Int.max
     private var sentCount = 0
     private var sendQueue = CircularBuffer<QueuedRequest>()
+    /// Requests in `sendQueue` that ended (timed out, cancelled) before going out: their payloads are dropped once
+    /// they are half the queue, so a server that frees no slot cannot make the queue keep dead requests.
+    private var endedWhileQueued = 0
 
     init(configuration: DatelineClientConfiguration, handshake: EventLoopPromise<Welcome>, logger: Logger) {
         self.configuration = configuration
@@ -205,6 +208,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
                 self.complete(queued.correlationID, with: .failure(DatelineError(code: .unavailable, message: "the server is shutting down (GoAway); reconnect")))
             }
             self.sendQueue.removeAll()
+            self.endedWhileQueued = 0
         default:
             self.logger.debug("ignoring \(frame.messageType) frame on correlation id 0")
         }
@@ -263,8 +267,22 @@ final class DatelineClientHandler: ChannelDuplexHandler {
         if pending.isSent {
             self.sentCount -= 1
             self.sendQueued()
+        } else {
+            self.endedWhileQueued += 1
+            if self.endedWhileQueued > 16, self.endedWhileQueued * 2 > self.sendQueue.count { self.dropEndedFromQueue() }
         }
     }
+
+    /// Removes the requests that ended while queued (the payloads they hold).
+    private func dropEndedFromQueue() {
+        var kept = CircularBuffer<QueuedRequest>(initialCapacity: max(16, self.sendQueue.count - self.endedWhileQueued))
+        for queued in self.sendQueue where self.pending[queued.correlationID] != nil { kept.append(queued) }
+        self.sendQueue = kept
+        self.endedWhileQueued = 0
+    }
+
+    /// The requests waiting to go out, ended ones not yet dropped included (for tests).
+    var queuedRequests: Int { self.sendQueue.count }
 
     // MARK: Requests (called on the event loop by DatelineClientConnection)
 
@@ -321,7 +339,11 @@ final class DatelineClientHandler: ChannelDuplexHandler {
     private func sendQueued() {
         guard let context = self.context, self.canWrite else { return }
         while self.sentCount < self.maximumInFlight, let next = self.sendQueue.popFirst() {
-            guard self.pending[next.correlationID] != nil else { continue }  // cancelled or timed out while queued
+            guard self.pending[next.correlationID] != nil else {
+                // Cancelled or timed out while queued.
+                self.endedWhileQueued = max(0, self.endedWhileQueued - 1)
+                continue
+            }
             self.pending[next.correlationID]?.isSent = true
             self.sentCount += 1
             self.write(payload: next.payload, type: next.type, correlationID: next.correlationID, timeout: next.timeout, context: context)
@@ -414,6 +436,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             self.handshake.fail(error)
         }
         self.sendQueue.removeAll()
+        self.endedWhileQueued = 0
         for id in Array(self.pending.keys) {
             self.complete(id, with: .failure(error))
         }
