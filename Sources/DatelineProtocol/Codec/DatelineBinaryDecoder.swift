@@ -88,8 +88,10 @@ public struct DatelineBinaryDecoder: Sendable {
         guard bytes.count < Int(UInt32.max) else {
             throw DatelineError(code: .decodeFailed, message: "payload of \(bytes.count) bytes is too large to decode")
         }
-        var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self)
-        return try Self.decodeDirectly(direct, as: Message.self, from: &reader)
+        return try ProtobufDecodingAllowance.with(payloadBytes: bytes.count) { allowance throws(DatelineError) in
+            var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self, allowance: allowance)
+            return try Self.decodeDirectly(direct, as: Message.self, from: &reader)
+        }
     }
 
     private static func decode<Message: Decodable>(_ type: Message.Type, bytes: UnsafeRawBufferPointer, direct: Bool) throws -> Message {
@@ -97,16 +99,18 @@ public struct DatelineBinaryDecoder: Sendable {
             throw DatelineError(code: .decodeFailed, message: "payload of \(bytes.count) bytes is too large to decode")
         }
         // A runtime conformance look-up; messages say it through `_directCoding` (the overloads above).
-        if direct, let directType = Message.self as? any ProtobufDirectDecodable.Type {
-            var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self)
-            return try Self.decodeDirectly(directType, as: Message.self, from: &reader)
+        return try ProtobufDecodingAllowance.with(payloadBytes: bytes.count) { allowance in
+            if direct, let directType = Message.self as? any ProtobufDirectDecodable.Type {
+                var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: Message.self, allowance: allowance)
+                return try Self.decodeDirectly(directType, as: Message.self, from: &reader)
+            }
+            let decoder = _ProtobufDecoder(bytes: bytes, allowance: allowance)
+            let message = try Message(from: decoder)
+            // A message with no fields (HealthRequest, IngestStatsRequest) never reads its bytes: still, they must
+            // be a valid encoding (of unknown fields at most), as for any other message.
+            if !decoder.readTopLevel { _ = try protobufFieldTable(bytes, start: 0, end: bytes.count) }
+            return message
         }
-        let decoder = _ProtobufDecoder(bytes: bytes)
-        let message = try Message(from: decoder)
-        // A message with no fields (HealthRequest, IngestStatsRequest) never reads its bytes: still, they must
-        // be a valid encoding (of unknown fields at most), as for any other message.
-        if !decoder.readTopLevel { _ = try protobufFieldTable(bytes, start: 0, end: bytes.count) }
-        return message
     }
 
     /// A `Direct` (which is `Message`) read through its direct conformance, without an existential box.
@@ -238,12 +242,15 @@ final class _ProtobufDecoder: Decoder {
     var isMap = false
     var fieldName = ""
     var depth = 0
+    /// What the decode may still allocate beyond the bytes it reads.
+    let allowance: ProtobufDecodingAllowance
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(bytes: UnsafeRawBufferPointer) {
+    init(bytes: UnsafeRawBufferPointer, allowance: ProtobufDecodingAllowance) {
         self.bytes = bytes
+        self.allowance = allowance
     }
 
     static let maximumDepth = 64
@@ -695,6 +702,8 @@ private struct _UnkeyedDecodingContainer: UnkeyedDecodingContainer {
     }
 
     private mutating func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        // A varint takes at least one byte on the wire.
+        try self.charge(T.self, wireBytes: 1)
         let raw = try self.takeNumber(.varint)
         return try self.decoder.integer(raw, as: T.self, field: self.field, name: self.decoder.fieldName)
     }
@@ -702,7 +711,14 @@ private struct _UnkeyedDecodingContainer: UnkeyedDecodingContainer {
     mutating func decodeNil() throws -> Bool { false }
     mutating func decode(_ type: Bool.Type) throws -> Bool { try self.takeNumber(.varint) != 0 }
     mutating func decode(_ type: String.Type) throws -> String {
-        try self.decoder.string(try self.takeEntry(), name: self.decoder.fieldName)
+        let entry = try self.takeEntry()
+        try self.charge(String.self, wireBytes: Int(entry.end - entry.start))
+        return try self.decoder.string(entry, name: self.decoder.fieldName)
+    }
+
+    /// Charges one element to the decode's allowance (``ProtobufDecodingAllowance``).
+    private func charge<Element>(_ type: Element.Type, wireBytes: Int) throws {
+        try self.decoder.allowance.charge(MemoryLayout<Element>.stride - wireBytes, field: self.field, name: self.decoder.fieldName, in: Element.self)
     }
     mutating func decode(_ type: Double.Type) throws -> Double { Double(bitPattern: try self.takeNumber(.fixed64)) }
     mutating func decode(_ type: Float.Type) throws -> Float {
@@ -747,6 +763,7 @@ private struct _UnkeyedDecodingContainer: UnkeyedDecodingContainer {
             return value as! T
         }
         let entry = try self.takeEntry()
+        try self.charge(T.self, wireBytes: Int(entry.end - entry.start))
         return try self.decoder.decodeGeneric(type, table: self.table, field: self.field, element: entry, name: self.decoder.fieldName)
     }
 

@@ -187,6 +187,49 @@ struct ProtobufFieldWriter {
 
 /// Yields a message's fields one at a time, validating each as ``DatelineBinaryDecoder`` does (field numbers,
 /// wire types, lengths, groups), and converts field values with the same checks and error messages.
+/// What one decode may allocate beyond the bytes it reads, shared by every nested reader of that decode.
+///
+/// An element of a repeated field can take far more memory decoded than on the wire: an empty message is 2 bytes
+/// on the wire and an `ArticleSubmission` of 144 bytes in memory, so a 16 MiB frame of empty articles decoded into
+/// 1.2 GB. Each element of a repeated field is charged what its type takes in memory beyond its wire bytes; the
+/// decode fails with `DECODE_FAILED` once the charges pass 16 MiB plus twice the payload (any real message stays far
+/// below: its strings take what they take on the wire).
+struct ProtobufDecodingAllowance {
+    private let remaining: UnsafeMutablePointer<Int>
+
+    private init(_ remaining: UnsafeMutablePointer<Int>) {
+        self.remaining = remaining
+    }
+
+    /// Runs `body` with the allowance of a payload of `payloadBytes`.
+    @inline(__always)
+    static func with<Result, Failure: Error>(payloadBytes: Int, _ body: (ProtobufDecodingAllowance) throws(Failure) -> Result) throws(Failure) -> Result {
+        let remaining = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        remaining.initialize(to: (16 << 20) + 2 * payloadBytes)
+        defer { remaining.deallocate() }
+        return try body(ProtobufDecodingAllowance(remaining))
+    }
+
+    /// Charges one element of type `Element` read from `wireBytes` bytes.
+    @inline(__always)
+    func charge<Element>(_ type: Element.Type, wireBytes: Int, field: UInt32, name: StaticString, in message: Any.Type) throws(DatelineError) {
+        try self.charge(MemoryLayout<Element>.stride - wireBytes, field: field, name: "\(name)", in: message)
+    }
+
+    /// Charges `bytes` (nothing when not positive).
+    @inline(__always)
+    func charge(_ bytes: Int, field: UInt32, name: String, in message: Any.Type) throws(DatelineError) {
+        guard bytes > 0 else { return }
+        self.remaining.pointee -= bytes
+        guard self.remaining.pointee >= 0 else {
+            throw DatelineError(
+                code: .decodeFailed,
+                message: "cannot decode \(message): the elements of field \(field) ('\(name)') would take far more memory than their bytes (too many small elements)"
+            )
+        }
+    }
+}
+
 struct ProtobufFieldReader {
     private var reader: ProtobufByteReader
     let bytes: UnsafeRawBufferPointer
@@ -195,13 +238,16 @@ struct ProtobufFieldReader {
     let depth: Int
     /// The top-level message's type, which wire-format errors name.
     let topLevel: Any.Type
+    /// What the whole decode may still allocate beyond the bytes it reads (``ProtobufDecodingAllowance``).
+    let allowance: ProtobufDecodingAllowance
 
-    init(bytes: UnsafeRawBufferPointer, start: Int, end: Int, depth: Int, topLevel: Any.Type) {
+    init(bytes: UnsafeRawBufferPointer, start: Int, end: Int, depth: Int, topLevel: Any.Type, allowance: ProtobufDecodingAllowance) {
         self.bytes = bytes
         self.reader = ProtobufByteReader(bytes: bytes, start: start, end: end)
         self.start = start
         self.depth = depth
         self.topLevel = topLevel
+        self.allowance = allowance
     }
 
     /// Where the next field starts (the end of the last one read).
@@ -267,6 +313,7 @@ struct ProtobufFieldReader {
     /// Appends one occurrence of a `repeated string` field.
     @inline(__always)
     func appendString(_ entry: ProtobufFieldEntry, _ name: StaticString, to values: inout [String]) throws(DatelineError) {
+        try self.allowance.charge(String.self, wireBytes: Int(entry.end - entry.start), field: entry.field, name: name, in: self.topLevel)
         values.append(try self.readString(entry, name))
     }
 
@@ -367,7 +414,7 @@ struct ProtobufFieldReader {
         guard self.depth < _ProtobufDecoder.maximumDepth else {
             throw DatelineError(code: .decodeFailed, message: "messages nest deeper than \(_ProtobufDecoder.maximumDepth) levels")
         }
-        let decoder = _ProtobufDecoder(bytes: UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)]))
+        let decoder = _ProtobufDecoder(bytes: UnsafeRawBufferPointer(rebasing: self.bytes[Int(entry.start)..<Int(entry.end)]), allowance: self.allowance)
         decoder.depth = self.depth + 1
         do {
             return try M(from: decoder)
@@ -381,6 +428,7 @@ struct ProtobufFieldReader {
     /// Appends one occurrence of a `repeated` message field.
     @inline(__always)
     func appendMessage<M: ProtobufDirectDecodable>(_ entry: ProtobufFieldEntry, _ name: StaticString, to values: inout [M]) throws(DatelineError) {
+        try self.allowance.charge(M.self, wireBytes: Int(entry.end - entry.start), field: entry.field, name: name, in: self.topLevel)
         values.append(try self.message(entry, name))
     }
 
@@ -388,13 +436,17 @@ struct ProtobufFieldReader {
         guard self.depth < _ProtobufDecoder.maximumDepth else {
             throw DatelineError(code: .decodeFailed, message: "messages nest deeper than \(_ProtobufDecoder.maximumDepth) levels")
         }
-        guard let entry else { return ProtobufFieldReader(bytes: self.bytes, start: 0, end: 0, depth: self.depth + 1, topLevel: self.topLevel) }
+        guard let entry else {
+            return ProtobufFieldReader(bytes: self.bytes, start: 0, end: 0, depth: self.depth + 1, topLevel: self.topLevel, allowance: self.allowance)
+        }
         guard entry.wireType == .lengthDelimited else {
             throw DatelineError(
                 code: .decodeFailed,
                 message: "field \(entry.field) ('\(name)'): expected a message (length-delimited), found wire type \(entry.wireType.name)"
             )
         }
-        return ProtobufFieldReader(bytes: self.bytes, start: Int(entry.start), end: Int(entry.end), depth: self.depth + 1, topLevel: self.topLevel)
+        return ProtobufFieldReader(
+            bytes: self.bytes, start: Int(entry.start), end: Int(entry.end), depth: self.depth + 1, topLevel: self.topLevel, allowance: self.allowance
+        )
     }
 }

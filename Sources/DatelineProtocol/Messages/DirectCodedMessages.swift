@@ -485,24 +485,27 @@ extension StoredArticle {
     /// - Throws: `DECODE_FAILED` when `encoded` is not a well-formed message.
     package static func separatingExtraction(_ encoded: [UInt8]) throws(DatelineError) -> (article: [UInt8], extraction: ArraySlice<UInt8>) {
         let split: Result<(article: [UInt8], extraction: Range<Int>), DatelineError> = encoded.withUnsafeBytes { bytes in
-            var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: StoredArticle.self)
-            var article: [UInt8] = []
-            article.reserveCapacity(encoded.count)
-            var extraction: Range<Int> = 0..<0
-            var fieldStart = 0
-            do throws(DatelineError) {
-                while let entry = try reader.next() {
-                    if entry.field == Self.extractionField, entry.wireType == .lengthDelimited {
-                        extraction = Int(entry.start)..<Int(entry.end)
-                    } else {
-                        article.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[fieldStart..<reader.position]))
+            // Only splits into fields (nothing is decoded into elements, so nothing is charged).
+            ProtobufDecodingAllowance.with(payloadBytes: bytes.count) { allowance in
+                var reader = ProtobufFieldReader(bytes: bytes, start: 0, end: bytes.count, depth: 0, topLevel: StoredArticle.self, allowance: allowance)
+                var article: [UInt8] = []
+                article.reserveCapacity(encoded.count)
+                var extraction: Range<Int> = 0..<0
+                var fieldStart = 0
+                do throws(DatelineError) {
+                    while let entry = try reader.next() {
+                        if entry.field == Self.extractionField, entry.wireType == .lengthDelimited {
+                            extraction = Int(entry.start)..<Int(entry.end)
+                        } else {
+                            article.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[fieldStart..<reader.position]))
+                        }
+                        fieldStart = reader.position
                     }
-                    fieldStart = reader.position
+                } catch {
+                    return .failure(error)
                 }
-            } catch {
-                return .failure(error)
+                return .success((article, extraction))
             }
-            return .success((article, extraction))
         }
         let (article, extraction) = try split.get()
         return (article, encoded[extraction])
