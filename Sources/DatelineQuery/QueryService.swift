@@ -4,6 +4,7 @@ import DatelineStorage
 public import Foundation
 public import Logging
 import NIOCore
+import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
@@ -448,7 +449,9 @@ public final class QueryService: Service, Sendable {
                 group.addTask {
                     await cancelWhenGracefulShutdown {
                         for await _ in self.commitSignals {
-                            self.commitAndMerge()
+                            // Writing, fsyncing and merging block: on a thread for blocking work, not on one of
+                            // the few that run every task (searches and the follower among them).
+                            try? await NIOThreadPool.singleton.runIfActive { self.commitAndMerge() }
                         }
                     }
                 }
