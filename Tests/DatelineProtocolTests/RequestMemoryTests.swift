@@ -69,18 +69,29 @@ struct RequestMemoryTests {
     // MARK: The budget
 
     @Test func theBudgetTakesWhatFitsAndAFrameLargerThanItAllOnlyWhenEmpty() {
-        let budget = DatelineRequestMemoryBudget(capacity: 1_000)
-        #expect(budget.reserve(600))
-        #expect(!budget.reserve(500))
-        #expect(budget.reserve(400))
+        let budget = DatelineRequestMemoryBudget(capacity: 1_000_000)
+        #expect(budget.reserve(600_000))
+        #expect(!budget.reserve(500_000))
+        #expect(budget.reserve(400_000))
         let full = budget.bytesInUse
-        #expect(full == 1_000)
-        budget.release(1_000)
-        #expect(budget.reserve(5_000), "a request larger than the budget goes through an empty one")
-        #expect(!budget.reserve(1))
-        budget.release(5_000)
+        #expect(full == 1_000_000)
+        budget.release(1_000_000)
+        #expect(budget.reserve(5_000_000), "a request larger than the budget goes through an empty one")
+        #expect(!budget.reserve(100_000))
+        budget.release(5_000_000)
         let empty = budget.bytesInUse
         #expect(empty == 0)
+    }
+
+    /// Replies waiting for slow readers can fill the budget: small frames still go through, in an eighth more.
+    @Test func smallFramesHaveAnEighthMoreSoThatHeldRepliesDoNotKeepThemOut() {
+        let budget = DatelineRequestMemoryBudget(capacity: 8 << 20)
+        budget.hold(8 << 20)
+        #expect(!budget.reserve(100_000), "a large frame waits")
+        #expect(budget.reserve(1_000), "a ping or a search does not")
+        var small = 0
+        while budget.reserve(60_000) { small += 1 }
+        #expect(small == (1 << 20) / 60_000, "but only within the eighth")
     }
 
     @Test func aWaiterIsWokenByTheNextReleaseAndNotRegisteredWhenThereIsRoom() async {
@@ -262,11 +273,11 @@ struct RequestMemoryTests {
             let holder = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
             let waiter = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
             let other = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-            let held = Task { try await holder.send(EchoRequest(text: "hold" + String(repeating: "h", count: 60_000))) }
+            let held = Task { try await holder.send(EchoRequest(text: "hold" + String(repeating: "h", count: 70_000))) }
             try await eventually("the first request is being handled") { gate.arrived == 1 }
             let inUse = server.requestMemoryInUse
-            #expect(inUse > 60_000 && inUse < 100_000)
-            let waited = Task { try await waiter.send(EchoRequest(text: "wait" + String(repeating: "w", count: 60_000))) }
+            #expect(inUse > 70_000 && inUse < 100_000)
+            let waited = Task { try await waiter.send(EchoRequest(text: "wait" + String(repeating: "w", count: 70_000))) }
             try await eventually("the second request waits for room") { server.connectionsWaitingForRequestMemory == 1 }
             #expect(try await other.send(EchoRequest(text: "small")).text == "small", "small requests still fit")
             #expect(gate.arrived == 1, "the waiting request has not reached its handler")

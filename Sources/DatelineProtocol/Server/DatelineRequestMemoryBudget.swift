@@ -9,7 +9,7 @@ import Synchronization
 /// but not what many can together. A frame whose size does not fit in what is left waits: its connection stops
 /// reading (TCP pushes back on the peer) until requests finish and free room, then goes on where it stopped.
 /// Nothing is refused, so a well-behaved client only sees its request take longer; a server under attack holds
-/// at most ``capacity`` bytes of requests.
+/// at most ``capacity`` bytes of requests (and an eighth more, in small frames: see ``smallFrameBytes``).
 ///
 /// Reserving and releasing are lock-free; only a connection that has to wait takes the lock.
 public final class DatelineRequestMemoryBudget: Sendable {
@@ -34,6 +34,17 @@ public final class DatelineRequestMemoryBudget: Sendable {
     private let waiterCount = Atomic<Int>(0)
     private let waiters = Mutex(Waiters())
 
+    /// Frames of at most this size may go an eighth past ``capacity``: replies waiting for slow readers can fill
+    /// the budget, and they must not keep small requests (pings, searches, health checks) out as they keep large
+    /// ones.
+    public static let smallFrameBytes = 64 << 10
+
+    /// What a reservation of `bytes` may bring the total to.
+    @inline(__always)
+    private func limit(for bytes: Int) -> Int {
+        bytes <= Self.smallFrameBytes ? self.capacity + self.capacity / 8 : self.capacity
+    }
+
     /// Creates a budget of `capacity` bytes (at least 1).
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -45,13 +56,15 @@ public final class DatelineRequestMemoryBudget: Sendable {
     /// The connections waiting for room now.
     public var waitingConnections: Int { self.waiterCount.load(ordering: .sequentiallyConsistent) }
 
-    /// Takes `bytes` if they fit in what is left; a request larger than the whole budget fits only in an empty one
+    /// Takes `bytes` if they fit in what is left (small frames in an eighth more); a request larger than the whole
+    /// budget fits only in an empty one
     /// (so that a budget smaller than the frame limit slows such a request down instead of blocking it for ever).
     public func reserve(_ bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
+        let limit = self.limit(for: bytes)
         var current = self.used.load(ordering: .sequentiallyConsistent)
         while true {
-            guard current + bytes <= self.capacity || current == 0 else { return false }
+            guard current + bytes <= limit || current == 0 else { return false }
             let (exchanged, original) = self.used.weakCompareExchange(
                 expected: current, desired: current + bytes, successOrdering: .sequentiallyConsistent, failureOrdering: .sequentiallyConsistent
             )
@@ -92,7 +105,7 @@ public final class DatelineRequestMemoryBudget: Sendable {
             waiters.entries[id] = Waiter(eventLoop: eventLoop, resume: resume)
             self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
             let current = self.used.load(ordering: .sequentiallyConsistent)
-            guard current + bytes > self.capacity, current > 0 else {
+            guard current + bytes > self.limit(for: bytes), current > 0 else {
                 waiters.entries.removeValue(forKey: id)
                 self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
                 return nil

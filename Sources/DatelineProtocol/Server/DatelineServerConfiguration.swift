@@ -37,7 +37,8 @@ public struct DatelineServerConfiguration: Sendable {
     public var maximumConnections: Int
     /// The most bytes of requests the server holds at once over all connections: frames being received (counted
     /// from their header) and requests being handled. A frame that does not fit waits, its connection unread,
-    /// until requests finish (``DatelineRequestMemoryBudget``). Default: 256 MiB.
+    /// until requests finish (``DatelineRequestMemoryBudget``); frames of at most 64 KiB may use an eighth more.
+    /// Default: 256 MiB.
     public var maximumRequestMemory: Int
     /// How long a frame of 64 KiB or more may take to arrive once its header is in; a slower one fails its
     /// connection with `DEADLINE_EXCEEDED`, so that a slow peer cannot hold the request memory. Default: 60 s.
