@@ -148,39 +148,14 @@ enum ProtectionBenchmark {
         let (process, port) = try await self.startIngest(root)
         defer { process.terminate(); process.waitUntilExit() }
         let before = self.memory(of: process.processIdentifier)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = self.connect(port: port)
         defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        func send(_ bytes: [UInt8]) -> Bool {
-            var done = 0
-            while done < bytes.count {
-                var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                guard poll(&poller, 1, 2_000) == 1 else { return false }  // the service stopped reading
-                let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-                if sent < 0 { if errno == EAGAIN || errno == EINTR { continue }; return false }
-                done += sent
-            }
-            return true
-        }
-        func frame(_ message: some Encodable, type: DatelineMessageType, id: UInt32) throws -> [UInt8] {
-            let payload = try DatelineBinaryEncoder().encode(message)
-            var buffer = ByteBuffer()
-            buffer.writeInteger(UInt32(payload.readableBytes))
-            buffer.writeInteger(UInt8(0x02))
-            buffer.writeInteger(type.rawValue)
-            buffer.writeInteger(id)
-            buffer.writeImmutableBuffer(payload)
-            return Array(buffer.readableBytesView)
-        }
-        _ = send(DatelinePreface.bytes() + (try frame(Hello(clientName: "reads-nothing", compression: .none), type: .hello, id: 0)))
+        _ = self.send(DatelinePreface.bytes() + (try self.frame(Hello(clientName: "reads-nothing", compression: .none), type: .hello, id: 0)), on: descriptor, patience: 2_000)
         let payload = Data((0..<((16 << 20) - 64)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 11) })
         var sent = 0
         for id in 1...40 {
-            guard send(try frame(Ping(payload: payload), type: .ping, id: UInt32(id))) else { break }
+            // False once the service has taken nothing for 2 s: it stopped reading.
+            guard self.send(try self.frame(Ping(payload: payload), type: .ping, id: UInt32(id)), on: descriptor, patience: 2_000) else { break }
             sent += 16
         }
         return (before, self.memory(of: process.processIdentifier), sent)
