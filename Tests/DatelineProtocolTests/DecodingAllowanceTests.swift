@@ -70,4 +70,16 @@ struct DecodingAllowanceTests {
         let request = IngestRequest(articles: try Samples.submissions())
         #expect(try DatelineBinaryDecoder().decode(IngestRequest.self, from: try DatelineBinaryEncoder().encode(request)) == request)
     }
+
+    /// Repeated strings read through Codable (a timeline's actors), and the field tables the Codable path builds
+    /// (here of a message without fields, whose bytes are still checked), are charged as well.
+    @Test func codableStringListsAndFieldTablesAreCharged() throws {
+        let actors = self.emptyElements(field: 1, count: 4 << 20)
+        let error = #expect(throws: DatelineError.self) { _ = try DatelineBinaryDecoder().decode(TimelineRequest.self, from: actors) }
+        #expect(error?.code == .decodeFailed)
+        let unknownFields = self.emptyElements(field: 9, count: 4 << 20)
+        let health = #expect(throws: DatelineError.self) { _ = try DatelineBinaryDecoder().decode(HealthRequest.self, from: unknownFields) }
+        #expect(health?.message.contains("too many small fields") == true, "\(String(describing: health))")
+        #expect(try DatelineBinaryDecoder().decode(TimelineRequest.self, from: self.emptyElements(field: 1, count: 10)).actors.count == 10)
+    }
 }

@@ -94,6 +94,15 @@ struct RequestMemoryTests {
         #expect(small == (1 << 20) / 60_000, "but only within the eighth")
     }
 
+    /// A frame larger than what is left goes through while at most an eighth of the budget is held (a subscription
+    /// holds a little for days: "only when empty" would block a frame larger than the budget for ever).
+    @Test func aFrameLargerThanWhatIsLeftGoesThroughWhileAnEighthAtMostIsHeld() {
+        let budget = DatelineRequestMemoryBudget(capacity: 1_000_000)
+        budget.hold(100_000)
+        #expect(budget.reserve(2_000_000))
+        #expect(!budget.reserve(2_000_000), "not twice")
+    }
+
     @Test func aWaiterIsWokenByTheNextReleaseAndNotRegisteredWhenThereIsRoom() async {
         let budget = DatelineRequestMemoryBudget(capacity: 100)
         let loop = MultiThreadedEventLoopGroup.singleton.any()
@@ -336,6 +345,30 @@ struct RequestMemoryTests {
             #expect(try await holding.value.text == "holds the only slot")
             #expect(try await connection.send(EchoRequest(text: "after")).text == "after")
             try await connection.close()
+        }
+    }
+
+    /// A small request that waited for room is answered as soon as it is handled: the frames decoded when room
+    /// came were read by no read, and their replies (a pong, written on the event loop) wait for a flush that
+    /// only the end of a read used to give.
+    @Test(.timeLimit(.minutes(1)))
+    func aPingThatWaitedForRoomIsAnsweredWhenRoomIsFreed() async throws {
+        let gate = Gate()
+        let server = Self.server(maximumRequestMemory: 100_000, gate: gate)
+        try await Self.running(server) { port in
+            let first = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let second = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let pinger = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let large = Task { try await first.send(EchoRequest(text: "hold" + String(repeating: "l", count: 70_000))) }
+            try await eventually("the large request is handled") { gate.arrived == 1 }
+            let small = Task { try await second.send(EchoRequest(text: "hold" + String(repeating: "s", count: 40_000))) }
+            try await eventually("the small one too, in the eighth more") { gate.arrived == 2 }
+            let ping = Task { try await pinger.send(Ping(payload: Data(repeating: 1, count: 5_000)), timeout: .seconds(30)) }
+            try await eventually("the ping waits") { server.connectionsWaitingForRequestMemory == 1 }
+            gate.open()
+            #expect(try await ping.value.payload.count == 5_000)
+            _ = try await (large.value, small.value)
+            for connection in [first, second, pinger] { try await connection.close() }
         }
     }
 }

@@ -108,7 +108,7 @@ public struct DatelineBinaryDecoder: Sendable {
             let message = try Message(from: decoder)
             // A message with no fields (HealthRequest, IngestStatsRequest) never reads its bytes: still, they must
             // be a valid encoding (of unknown fields at most), as for any other message.
-            if !decoder.readTopLevel { _ = try protobufFieldTable(bytes, start: 0, end: bytes.count) }
+            if !decoder.readTopLevel { _ = try protobufFieldTable(bytes, start: 0, end: bytes.count, allowance: allowance) }
             return message
         }
     }
@@ -192,11 +192,12 @@ extension ProtobufFieldEntry {
 }
 
 /// Splits a message's bytes into its field occurrences, skipping nothing and validating every length.
-func protobufFieldTable(_ bytes: UnsafeRawBufferPointer, start: Int, end: Int) throws(ProtobufWireError) -> [ProtobufFieldEntry] {
+func protobufFieldTable(_ bytes: UnsafeRawBufferPointer, start: Int, end: Int, allowance: ProtobufDecodingAllowance) throws(ProtobufWireError) -> [ProtobufFieldEntry] {
     var table: [ProtobufFieldEntry] = []
     table.reserveCapacity(16)
     var reader = ProtobufByteReader(bytes: bytes, start: start, end: end)
     while !reader.isAtEnd {
+        let entryStart = reader.position
         let tag = try reader.readVarint()
         let field = tag >> 3
         guard field > 0, field <= UInt64(ProtobufWireFormat.maximumFieldNumber) else {
@@ -223,6 +224,10 @@ func protobufFieldTable(_ bytes: UnsafeRawBufferPointer, start: Int, end: Int) t
             entry.end = UInt32(reader.position)
         case .startGroup, .endGroup:
             throw .malformed("field \(field) uses groups (wire type \(wireType.rawValue)), which are not supported")
+        }
+        // A table entry takes more than a small field's bytes: charged like an element of a repeated field.
+        guard allowance.tryCharge(MemoryLayout<ProtobufFieldEntry>.stride - (reader.position - entryStart)) else {
+            throw .malformed("its fields would take far more memory than their bytes (too many small fields)")
         }
         table.append(entry)
     }
@@ -297,7 +302,7 @@ final class _ProtobufDecoder: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         if self.isTopLevel {
             self.readTopLevel = true
-            let table = try protobufFieldTable(self.bytes, start: 0, end: self.bytes.count)
+            let table = try protobufFieldTable(self.bytes, start: 0, end: self.bytes.count, allowance: self.allowance)
             return KeyedDecodingContainer(_KeyedDecodingContainer<Key>(decoder: self, table: table))
         }
         if self.isMap {
@@ -309,7 +314,7 @@ final class _ProtobufDecoder: Decoder {
         guard entry.wireType == .lengthDelimited else {
             throw self.mismatch(entry, expected: "a message (length-delimited)")
         }
-        let table = try protobufFieldTable(self.bytes, start: Int(entry.start), end: Int(entry.end))
+        let table = try protobufFieldTable(self.bytes, start: Int(entry.start), end: Int(entry.end), allowance: self.allowance)
         return KeyedDecodingContainer(_KeyedDecodingContainer<Key>(decoder: self, table: table))
     }
 
@@ -418,6 +423,7 @@ final class _ProtobufDecoder: Decoder {
         } else if T.self == [String].self, element == nil {
             var strings: [String] = []
             for entry in table where entry.field == field {
+                try self.allowance.charge(MemoryLayout<String>.stride - Int(entry.end - entry.start), field: field, name: name, in: String.self)
                 strings.append(try self.string(entry, name: name))
             }
             return unsafeBitCast(strings, to: T.self)
@@ -581,7 +587,7 @@ private struct _MapDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
             guard entry.wireType == .lengthDelimited else {
                 throw decoder.mismatch(entry, expected: "a map entry (length-delimited)")
             }
-            let table = try protobufFieldTable(decoder.bytes, start: Int(entry.start), end: Int(entry.end))
+            let table = try protobufFieldTable(decoder.bytes, start: Int(entry.start), end: Int(entry.end), allowance: decoder.allowance)
             let key = try lastEntry(in: table, field: 1).map { try decoder.string($0, name: "key") } ?? ""
             entries[key] = table
         }

@@ -185,8 +185,6 @@ struct ProtobufFieldWriter {
 
 // MARK: - Reading
 
-/// Yields a message's fields one at a time, validating each as ``DatelineBinaryDecoder`` does (field numbers,
-/// wire types, lengths, groups), and converts field values with the same checks and error messages.
 /// What one decode may allocate beyond the bytes it reads, shared by every nested reader of that decode.
 ///
 /// An element of a repeated field can take far more memory decoded than on the wire: an empty message is 2 bytes
@@ -217,20 +215,27 @@ struct ProtobufDecodingAllowance {
         try self.charge(MemoryLayout<Element>.stride - wireBytes, field: field, name: "\(name)", in: message)
     }
 
+    /// Charges `bytes` (nothing when not positive); false once the allowance is spent.
+    @inline(__always)
+    func tryCharge(_ bytes: Int) -> Bool {
+        guard bytes > 0 else { return true }
+        self.remaining.pointee -= bytes
+        return self.remaining.pointee >= 0
+    }
+
     /// Charges `bytes` (nothing when not positive).
     @inline(__always)
     func charge(_ bytes: Int, field: UInt32, name: String, in message: Any.Type) throws(DatelineError) {
-        guard bytes > 0 else { return }
-        self.remaining.pointee -= bytes
-        guard self.remaining.pointee >= 0 else {
-            throw DatelineError(
-                code: .decodeFailed,
-                message: "cannot decode \(message): the elements of field \(field) ('\(name)') would take far more memory than their bytes (too many small elements)"
-            )
-        }
+        guard !self.tryCharge(bytes) else { return }
+        throw DatelineError(
+            code: .decodeFailed,
+            message: "cannot decode \(message): the elements of field \(field) ('\(name)') would take far more memory than their bytes (too many small elements)"
+        )
     }
 }
 
+/// Yields a message's fields one at a time, validating each as ``DatelineBinaryDecoder`` does (field numbers,
+/// wire types, lengths, groups), and converts field values with the same checks and error messages.
 struct ProtobufFieldReader {
     private var reader: ProtobufByteReader
     let bytes: UnsafeRawBufferPointer

@@ -151,6 +151,9 @@ extension DatelineFrameHandler {
     private func resumeAfterWaiting(context: ChannelHandlerContext) {
         guard !self.stopped else { return }
         self.decodeFrames(context: context, atEnd: false)
+        // The frames decoded now came from no read: end them as a read would, so that the replies written while
+        // handling them are flushed (the connection handler flushes at the end of each read).
+        context.fireChannelReadComplete()
         if !self.stopped, self.budgetWait == nil {
             context.channel.setOption(.autoRead, value: true).whenFailure { _ in }
         }

@@ -56,15 +56,16 @@ public final class DatelineRequestMemoryBudget: Sendable {
     /// The connections waiting for room now.
     public var waitingConnections: Int { self.waiterCount.load(ordering: .sequentiallyConsistent) }
 
-    /// Takes `bytes` if they fit in what is left (small frames in an eighth more); a request larger than the whole
-    /// budget fits only in an empty one
-    /// (so that a budget smaller than the frame limit slows such a request down instead of blocking it for ever).
+    /// Takes `bytes` if they fit in what is left (small frames in an eighth more). A request larger than what is
+    /// left also goes through while no more than an eighth of the budget is held: a budget smaller than two of the
+    /// largest frames, or one that a subscription holds a little of for days, slows such a request down instead of
+    /// blocking it for ever.
     public func reserve(_ bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
         let limit = self.limit(for: bytes)
         var current = self.used.load(ordering: .sequentiallyConsistent)
         while true {
-            guard current + bytes <= limit || current == 0 else { return false }
+            guard current + bytes <= limit || current <= self.capacity / 8 else { return false }
             let (exchanged, original) = self.used.weakCompareExchange(
                 expected: current, desired: current + bytes, successOrdering: .sequentiallyConsistent, failureOrdering: .sequentiallyConsistent
             )
@@ -105,7 +106,7 @@ public final class DatelineRequestMemoryBudget: Sendable {
             waiters.entries[id] = Waiter(eventLoop: eventLoop, resume: resume)
             self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
             let current = self.used.load(ordering: .sequentiallyConsistent)
-            guard current + bytes > self.limit(for: bytes), current > 0 else {
+            guard current + bytes > self.limit(for: bytes), current > self.capacity / 8 else {
                 waiters.entries.removeValue(forKey: id)
                 self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
                 return nil

@@ -356,7 +356,14 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         let eventLoop = context.eventLoop
         var request = RunningRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
         var keepsOwnDeadline = false
-        let payload = frame.payload
+        var payload = frame.payload
+        if case .eventLoop = route {
+        } else if payload.storageCapacity > 2 * payload.readableBytes + 4_096 {
+            // A slice of a larger receive buffer (a small frame that arrived behind a large one): a task may keep
+            // its payload for long (a subscription, for days), and the budget counts only the payload, so it gets
+            // storage of its own rather than keep the whole buffer alive.
+            payload = context.channel.allocator.buffer(buffer: payload)
+        }
         switch route {
         case .eventLoop(let responseType, let handler):
             do {
