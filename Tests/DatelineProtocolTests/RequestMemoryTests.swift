@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -101,6 +102,25 @@ struct RequestMemoryTests {
         budget.hold(100_000)
         #expect(budget.reserve(2_000_000))
         #expect(!budget.reserve(2_000_000), "not twice")
+    }
+
+    /// A release wakes only the waiters whose frames now fit; the others stay registered for a later one.
+    @Test func aReleaseWakesOnlyTheWaitersThatNowFit() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 1_000_000)
+        let loop = EmbeddedEventLoop()
+        let woken = NIOLockedValueBox<[String]>([])
+        budget.hold(1_130_000)  // past the eighth more that small frames have
+        _ = try #require(budget.waitForRoom(for: 500_000, on: loop) { woken.withLockedValue { $0.append("large") } })
+        _ = try #require(budget.waitForRoom(for: 1_000, on: loop) { woken.withLockedValue { $0.append("small") } })
+        budget.release(150_000)
+        loop.run()
+        #expect(woken.withLockedValue { $0 } == ["small"])
+        let waiting = budget.waitingConnections
+        #expect(waiting == 1)
+        budget.release(480_000)
+        loop.run()
+        #expect(woken.withLockedValue { $0 } == ["small", "large"])
+        try loop.syncShutdownGracefully()
     }
 
     @Test func aWaiterIsWokenByTheNextReleaseAndNotRegisteredWhenThereIsRoom() async {

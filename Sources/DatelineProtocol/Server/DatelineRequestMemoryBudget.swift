@@ -19,6 +19,8 @@ public final class DatelineRequestMemoryBudget: Sendable {
     }
 
     private struct Waiter {
+        /// What its frame needs.
+        let bytes: Int
         let eventLoop: any EventLoop
         let resume: @Sendable () -> Void
     }
@@ -62,10 +64,9 @@ public final class DatelineRequestMemoryBudget: Sendable {
     /// blocking it for ever.
     public func reserve(_ bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
-        let limit = self.limit(for: bytes)
         var current = self.used.load(ordering: .sequentiallyConsistent)
         while true {
-            guard current + bytes <= limit || current <= self.capacity / 8 else { return false }
+            guard self.fits(bytes, with: current) else { return false }
             let (exchanged, original) = self.used.weakCompareExchange(
                 expected: current, desired: current + bytes, successOrdering: .sequentiallyConsistent, failureOrdering: .sequentiallyConsistent
             )
@@ -81,21 +82,33 @@ public final class DatelineRequestMemoryBudget: Sendable {
         self.used.add(bytes, ordering: .sequentiallyConsistent)
     }
 
-    /// Gives `bytes` back and wakes the connections waiting for room.
+    /// Gives `bytes` back and wakes the connections waiting for room whose frames now fit (the others wait for a
+    /// later release: waking every waiter at every release would cost each release all of them, under the very
+    /// load that makes connections wait).
     public func release(_ bytes: Int) {
         guard bytes > 0 else { return }
         self.used.subtract(bytes, ordering: .sequentiallyConsistent)
         guard self.waiterCount.load(ordering: .sequentiallyConsistent) > 0 else { return }
         let woken: [Waiter] = self.waiters.withLock { waiters in
-            let all = Array(waiters.entries.values)
-            waiters.entries.removeAll()
-            self.waiterCount.store(0, ordering: .sequentiallyConsistent)
-            return all
+            let current = self.used.load(ordering: .sequentiallyConsistent)
+            var woken: [Waiter] = []
+            for (id, waiter) in waiters.entries where self.fits(waiter.bytes, with: current) {
+                woken.append(waiter)
+                waiters.entries.removeValue(forKey: id)
+            }
+            self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
+            return woken
         }
         for waiter in woken { waiter.eventLoop.execute(waiter.resume) }
     }
 
-    /// Registers `resume` to be called on `eventLoop` at the next release, unless `bytes` fit now: then it returns
+    /// Whether a reservation of `bytes` may be made while `current` bytes are held.
+    @inline(__always)
+    private func fits(_ bytes: Int, with current: Int) -> Bool {
+        current + bytes <= self.limit(for: bytes) || current <= self.capacity / 8
+    }
+
+    /// Registers `resume` to be called on `eventLoop` at the first release after which `bytes` fit, unless they fit now: then it returns
     /// nil and the caller tries its reservation again at once. (Registering and checking under one lock, against a
     /// release that lowers the count before it looks for waiters, means no release between the caller's failed
     /// reservation and this call goes unseen.) A woken caller tries again, and waits again if it still does not fit.
@@ -103,10 +116,10 @@ public final class DatelineRequestMemoryBudget: Sendable {
         self.waiters.withLock { waiters in
             let id = waiters.nextID
             waiters.nextID += 1
-            waiters.entries[id] = Waiter(eventLoop: eventLoop, resume: resume)
+            waiters.entries[id] = Waiter(bytes: bytes, eventLoop: eventLoop, resume: resume)
             self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
             let current = self.used.load(ordering: .sequentiallyConsistent)
-            guard current + bytes > self.limit(for: bytes), current > self.capacity / 8 else {
+            guard !self.fits(bytes, with: current) else {
                 waiters.entries.removeValue(forKey: id)
                 self.waiterCount.store(waiters.entries.count, ordering: .sequentiallyConsistent)
                 return nil
