@@ -213,6 +213,22 @@ struct RequestMemoryTests {
         _ = try? channel.finish()
     }
 
+    /// While the server holds reads back (the peer's replies pile up unsent), a frame's slowness is the server's
+    /// doing: the timer waits for the connection to be writable again.
+    @Test func aFrameIsNotTimedOutWhileTheServerHoldsReadsBack() throws {
+        let budget = DatelineRequestMemoryBudget(capacity: 1 << 20)
+        let (channel, recorder) = try self.channel(budget: budget, timeout: .seconds(60))
+        var frame = try makeFrame(EchoRequest(text: String(repeating: "c", count: 100_000)), type: EchoRequest.messageType)
+        try channel.writeInbound(frame.readSlice(length: 10_000)!)
+        channel.isWritable = false
+        channel.embeddedEventLoop.advanceTime(by: .seconds(180))
+        #expect(recorder.errors.isEmpty)
+        channel.isWritable = true
+        channel.embeddedEventLoop.advanceTime(by: .seconds(61))
+        #expect(recorder.errors.map(\.code) == [.deadlineExceeded])
+        _ = try? channel.finish()
+    }
+
     @Test func eachLargeFrameHasItsOwnTimeAndSmallFramesAreNotTimed() throws {
         let budget = DatelineRequestMemoryBudget(capacity: 1 << 20)
         let (channel, recorder) = try self.channel(budget: budget, timeout: .seconds(60))

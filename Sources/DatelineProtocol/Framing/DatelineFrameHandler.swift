@@ -166,6 +166,12 @@ extension DatelineFrameHandler {
             let (handler, context) = loopBound.value
             handler.frameTimer = nil
             guard !handler.stopped, handler.decoder.pendingFrameBytes > 0 else { return }
+            guard context.channel.isWritable else {
+                // The server holds reads back while the peer's replies pile up unsent (the stalled-reader timeout
+                // deals with a peer that reads nothing): the frame's slowness is then the server's doing.
+                handler.startFrameTimer(timeout, context: context)
+                return
+            }
             let received = handler.buffered.readableBytes
             handler.stop()
             context.fireErrorCaught(
