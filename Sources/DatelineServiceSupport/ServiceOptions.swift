@@ -35,6 +35,12 @@ public struct ServiceOptions: ParsableArguments {
     public var maximumConnections: Int = ServiceSettings.int("max-connections", env: "DATELINE_MAX_CONNECTIONS", 1_024)
 
     @Option(
+        name: .customLong("max-streams"),
+        help: "Streams (subscriptions to the log, index backups) served at once; one more is told OVERLOADED. Env: DATELINE_MAX_STREAMS."
+    )
+    public var maximumStreams: Int = ServiceSettings.int("max-streams", env: "DATELINE_MAX_STREAMS", 64)
+
+    @Option(
         name: .customLong("max-request-memory"),
         help: "Request bytes held at once over all connections (frames arriving and requests being handled); a frame that does not fit waits, its connection unread (K, M, G suffixes). Env: DATELINE_MAX_REQUEST_MEMORY."
     )
@@ -119,6 +125,9 @@ public struct ServiceOptions: ParsableArguments {
         guard (1...1_000_000).contains(self.maximumConnections) else {
             throw ValidationError("--max-connections must be between 1 and 1000000, not \(self.maximumConnections)")
         }
+        guard (1...100_000).contains(self.maximumStreams) else {
+            throw ValidationError("--max-streams must be between 1 and 100000, not \(self.maximumStreams)")
+        }
         guard let requestMemory = Self.bytes(self.maximumRequestMemory), requestMemory >= Self.smallestRequestMemory else {
             throw ValidationError(
                 "--max-request-memory '\(self.maximumRequestMemory)' is not a size of at least 32M (the largest frame, on the wire and inflated; e.g. 256M)"
@@ -153,6 +162,7 @@ public struct ServiceOptions: ParsableArguments {
         configuration.maximumOutboundBytes = Self.bytes(self.maximumOutbound) ?? configuration.maximumOutboundBytes
         configuration.stalledReaderTimeout = .milliseconds(Int64(self.stalledReaderTimeout * 1000))
         configuration.maximumConnections = self.maximumConnections
+        configuration.maximumStreams = self.maximumStreams
         configuration.maximumRequestMemory = Self.bytes(self.maximumRequestMemory) ?? configuration.maximumRequestMemory
         configuration.frameReceiveTimeout = .milliseconds(Int64(self.frameReceiveTimeout * 1000))
         configuration.tls = self.serverTLS

@@ -407,4 +407,39 @@ struct RequestMemoryTests {
             for connection in [first, second, pinger] { try await connection.close() }
         }
     }
+
+    /// Streams build their next element whether or not the client reads the last: past the server's stream limit a
+    /// new one is refused with OVERLOADED, and one may start again once another has ended.
+    @Test(.timeLimit(.minutes(1)))
+    func streamsPastTheLimitAreRefusedUntilOneEnds() async throws {
+        let gate = Gate()
+        var router = DatelineRouter()
+        router.onStream(CountRequest.self) { request, writer, _ in
+            try await writer.write(CountElement(value: 0, padding: ""))
+            if request.count > 1 { await gate.wait() }
+        }
+        let configuration = DatelineServerConfiguration(serviceName: "dateline-test", maximumStreams: 1)
+        let server = DatelineServer(configuration: configuration, router: router, logger: quietLogger)
+        try await Self.running(server) { port in
+            let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let first = Task {
+                var count = 0
+                for try await _ in try connection.stream(CountRequest(count: 2)) { count += 1 }
+                return count
+            }
+            try await eventually("the first stream runs") { gate.arrived == 1 }
+            let refusal = await #expect(throws: DatelineError.self) {
+                for try await _ in try connection.stream(CountRequest(count: 1)) {}
+            }
+            #expect(refusal?.code == .overloaded)
+            #expect(refusal?.message.contains("serving 1 streams") == true, "\(String(describing: refusal))")
+            gate.open()
+            #expect(try await first.value == 1)
+            try await eventually("the stream has ended") { server.runningStreams == 0 }
+            var again = 0
+            for try await _ in try connection.stream(CountRequest(count: 1)) { again += 1 }
+            #expect(again == 1)
+            try await connection.close()
+        }
+    }
 }

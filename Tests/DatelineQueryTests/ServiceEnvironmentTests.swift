@@ -46,6 +46,7 @@ struct ServiceEnvironmentTests {
     /// Connection and request-memory limits that cannot work are refused at start, naming the option.
     @Test(arguments: [
         (["--max-connections", "0"], "--max-connections must be between 1 and 1000000"),
+        (["--max-streams", "0"], "--max-streams must be between 1 and 100000"),
         (["--max-request-memory", "1M"], "--max-request-memory '1M' is not a size of at least 32M"),
         (["--max-request-memory", "lots"], "--max-request-memory 'lots' is not a size"),
         (["--frame-receive-timeout", "0"], "--frame-receive-timeout must be a positive number of seconds"),

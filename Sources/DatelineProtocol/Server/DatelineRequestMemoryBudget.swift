@@ -136,3 +136,34 @@ public final class DatelineRequestMemoryBudget: Sendable {
         }
     }
 }
+
+/// The streams (subscriptions, backups) one server runs at once, over all its connections.
+///
+/// A stream's handler builds its next element (a batch of the log: up to 4 MiB) whether or not the client reads the
+/// last, so the number of streams bounds what streams can make the server hold.
+package final class DatelineStreamLimit: Sendable {
+    package let limit: Int
+    private let running = Atomic<Int>(0)
+
+    package init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    /// Counts a new stream in; false (nothing counted) when `limit` run already.
+    package func start() -> Bool {
+        let now = self.running.wrappingAdd(1, ordering: .relaxed).newValue
+        guard now <= self.limit else {
+            self.running.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    /// A stream ended.
+    package func end() {
+        self.running.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// The streams running now.
+    package var count: Int { self.running.load(ordering: .relaxed) }
+}

@@ -27,6 +27,7 @@ public final class DatelineServer: Service, Sendable {
     private let connections = Mutex(Connections())
     private let metrics: DatelineServerMetrics
     private let budget: DatelineRequestMemoryBudget
+    private let streams: DatelineStreamLimit
 
     /// The open connections, and which of them are being refused (over ``DatelineServerConfiguration/maximumConnections``).
     private struct Connections {
@@ -55,6 +56,7 @@ public final class DatelineServer: Service, Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.metrics = DatelineServerMetrics(service: configuration.serviceName, factory: configuration.resolvedMetricsFactory)
         self.budget = DatelineRequestMemoryBudget(capacity: configuration.maximumRequestMemory)
+        self.streams = DatelineStreamLimit(limit: configuration.maximumStreams)
         var logger = logger
         logger[metadataKey: DatelineLogKey.service] = "\(configuration.serviceName)"
         self.logger = logger
@@ -102,6 +104,7 @@ public final class DatelineServer: Service, Sendable {
         let logger = self.logger
         let metrics = self.metrics
         let budget = self.budget
+        let streams = self.streams
         let serverChannel: any Channel
         let tls: NIOSSLContext?
         do {
@@ -140,6 +143,7 @@ public final class DatelineServer: Service, Sendable {
                                 serverStartedAt: startedAt,
                                 metrics: metrics,
                                 budget: budget,
+                                streams: streams,
                                 refusal: admission
                             )
                         )
@@ -218,6 +222,9 @@ public final class DatelineServer: Service, Sendable {
 
     /// The bytes of requests held now, over all connections (``DatelineRequestMemoryBudget``).
     public var requestMemoryInUse: Int { self.budget.bytesInUse }
+
+    /// The streams (subscriptions, backups) running now.
+    public var runningStreams: Int { self.streams.count }
 
     /// The connections whose next frame waits for request memory now.
     public var connectionsWaitingForRequestMemory: Int { self.budget.waitingConnections }

@@ -40,6 +40,10 @@ public struct DatelineServerConfiguration: Sendable {
     /// until requests finish (``DatelineRequestMemoryBudget``); frames of at most 64 KiB may use an eighth more.
     /// Default: 256 MiB.
     public var maximumRequestMemory: Int
+    /// The most streams (subscriptions to the log, index backups) served at once over all connections; one more is
+    /// refused with `OVERLOADED`. A stream's handler builds its next element (a batch of up to 4 MiB) before the
+    /// client has read the last, so this bounds what streams hold. Default: 64.
+    public var maximumStreams: Int
     /// How long a frame of 64 KiB or more may take to arrive once its header is in; a slower one fails its
     /// connection with `DEADLINE_EXCEEDED`, so that a slow peer cannot hold the request memory. Default: 60 s.
     public var frameReceiveTimeout: TimeAmount
@@ -68,6 +72,7 @@ public struct DatelineServerConfiguration: Sendable {
         maximumConnections: Int = 1_024,
         maximumRequestMemory: Int = 256 << 20,
         frameReceiveTimeout: TimeAmount = .seconds(60),
+        maximumStreams: Int = 64,
         tls: DatelineServerTLS? = nil,
         metricsFactory: (any MetricsFactory)? = nil
     ) {
@@ -87,6 +92,7 @@ public struct DatelineServerConfiguration: Sendable {
         self.maximumConnections = max(1, maximumConnections)
         self.maximumRequestMemory = max(1, maximumRequestMemory)
         self.frameReceiveTimeout = frameReceiveTimeout
+        self.maximumStreams = max(1, maximumStreams)
         self.tls = tls
         self.metricsFactory = metricsFactory
     }

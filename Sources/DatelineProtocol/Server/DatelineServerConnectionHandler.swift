@@ -64,6 +64,8 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
     private let budget: DatelineRequestMemoryBudget?
     /// Set when the server is over its connection limit: the client is told so once its preface is in.
     private let refusal: DatelineError?
+    /// The server's count of streams, which a stream must get into (nil: no limit).
+    private let streams: DatelineStreamLimit?
 
     /// The connection's protocol state (for tests).
     var state: DatelineServerConnectionStateMachine.State { self.machine.state }
@@ -75,9 +77,11 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         serverStartedAt: NIODeadline,
         metrics: DatelineServerMetrics,
         budget: DatelineRequestMemoryBudget? = nil,
+        streams: DatelineStreamLimit? = nil,
         refusal: DatelineError? = nil
     ) {
         self.budget = budget
+        self.streams = streams
         self.refusal = refusal
         self.metrics = DatelineConnectionMetrics(metrics)
         self.configuration = configuration
@@ -389,6 +393,15 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 }
             }
         case .stream(let elementType, let handler):
+            let streams = self.streams
+            guard streams?.start() ?? true else {
+                let limit = streams?.limit ?? 0
+                self.sendError(
+                    DatelineError(code: .overloaded, message: "\(self.configuration.serviceName) is serving \(limit) streams, its limit: try again later or another node"),
+                    correlationID: id, startedAt: startedAt, request: frame.messageType, context: context
+                )
+                return false
+            }
             request.elementType = elementType
             self.machine.requestStarted(id, kind: .stream)
             let writer = DatelineRawStreamWriter { element in
@@ -399,7 +412,10 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
                 }
             }
             request.task = Task {
-                defer { budget?.release(heldBytes) }
+                defer {
+                    budget?.release(heldBytes)
+                    streams?.end()
+                }
                 let result: Result<(ByteBuffer, DatelineMessageType)?, any Error>
                 do {
                     try await handler(payload, requestContext, writer)
