@@ -100,11 +100,9 @@ public final class DatelineServer: Service, Sendable {
     public func run() async throws {
         let startedAt = NIODeadline.now()
         let configuration = self.configuration
-        let router = self.router
         let logger = self.logger
         let metrics = self.metrics
         let budget = self.budget
-        let streams = self.streams
         let serverChannel: any Channel
         let tls: NIOSSLContext?
         do {
@@ -121,32 +119,12 @@ public final class DatelineServer: Service, Sendable {
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.maximumOutboundBytes / 2, high: configuration.maximumOutboundBytes))
                 .childChannelInitializer { [weak self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        guard let admission = self?.admit(channel) else {
+                        guard let self, let admission = self.admit(channel) else {
                             metrics.connectionsRefused.increment()
                             channel.close(promise: nil)
                             return
                         }
-                        if let tls { try channel.pipeline.syncOperations.addHandler(DatelineTLSDetector(context: tls)) }
-                        try channel.pipeline.syncOperations.addHandler(DatelineConnectionCounter(metrics: metrics))
-                        try channel.pipeline.syncOperations.addHandler(
-                            DatelineFrameHandler(
-                                DatelineFrameDecoder(limits: configuration.limits, budget: budget),
-                                budget: budget,
-                                frameReceiveTimeout: configuration.frameReceiveTimeout
-                            )
-                        )
-                        try channel.pipeline.syncOperations.addHandler(
-                            DatelineServerConnectionHandler(
-                                configuration: configuration,
-                                router: router,
-                                logger: logger,
-                                serverStartedAt: startedAt,
-                                metrics: metrics,
-                                budget: budget,
-                                streams: streams,
-                                refusal: admission
-                            )
-                        )
+                        try self.addHandlers(to: channel, tls: tls, refusal: admission, startedAt: startedAt)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -182,6 +160,28 @@ public final class DatelineServer: Service, Sendable {
         await self.drainConnections()
         self.listenState.withLock { $0 = .stopped }
         logger.info("stopped")
+    }
+
+    /// A connection's pipeline: TLS (when configured), the connection counter, the frame handler, the connection
+    /// handler (which answers `refusal` and closes, when set).
+    private func addHandlers(to channel: any Channel, tls: NIOSSLContext?, refusal: DatelineError?, startedAt: NIODeadline) throws {
+        let pipeline = channel.pipeline.syncOperations
+        if let tls { try pipeline.addHandler(DatelineTLSDetector(context: tls)) }
+        try pipeline.addHandler(DatelineConnectionCounter(metrics: self.metrics))
+        let decoder = DatelineFrameDecoder(limits: self.configuration.limits, budget: self.budget)
+        try pipeline.addHandler(DatelineFrameHandler(decoder, budget: self.budget, frameReceiveTimeout: self.configuration.frameReceiveTimeout))
+        try pipeline.addHandler(
+            DatelineServerConnectionHandler(
+                configuration: self.configuration,
+                router: self.router,
+                logger: self.logger,
+                serverStartedAt: startedAt,
+                metrics: self.metrics,
+                budget: self.budget,
+                streams: self.streams,
+                refusal: refusal
+            )
+        )
     }
 
     /// Tracks a new connection. Returns `.some(nil)` to serve it, `.some(error)` to answer it with `error` and close
