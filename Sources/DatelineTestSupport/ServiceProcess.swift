@@ -53,17 +53,35 @@ public final class ServiceProcess: @unchecked Sendable {
     public let process = Process()
     private let portFile: String
 
-    /// Starts `name` with `arguments` plus `--port 0 --port-file ... --log-level warning`.
-    public init(_ name: String, arguments: [String]) throws {
+    /// The user id tests run services as when they must not be root (`nobody`).
+    public static let unprivilegedUser: UInt32 = 65534
+
+    /// Whether services can be run as ``unprivilegedUser`` here: the tests run as root and `setpriv` exists (not
+    /// root: they run unprivileged anyway).
+    public static var canDropPrivileges: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") }
+
+    /// The executable and arguments that run `binary` with `arguments`, as ``unprivilegedUser`` when `unprivileged`
+    /// and this process is root.
+    public static func command(_ binary: String, _ arguments: [String], unprivileged: Bool) -> (executable: String, arguments: [String]) {
+        guard unprivileged, Self.canDropPrivileges else { return (binary, arguments) }
+        let user = "\(Self.unprivilegedUser)"
+        return ("/usr/bin/setpriv", ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", binary] + arguments)
+    }
+
+    /// Starts `name` with `arguments` plus `--port 0 --port-file ... --log-level warning`; with `unprivileged`, as
+    /// ``unprivilegedUser`` when the tests run as root.
+    public init(_ name: String, arguments: [String], unprivileged: Bool = false) throws {
         guard let binary = Self.binary(name) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not built: run swift build first"])
         }
         self.name = name
         self.portFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-port-\(UUID().uuidString)").path
-        self.process.executableURL = URL(fileURLWithPath: binary)
         // DATELINE_TEST_SERVICE_LOGS=DIR keeps each process's log (at info) in DIR, for debugging a failing test.
         let logDirectory = ProcessInfo.processInfo.environment["DATELINE_TEST_SERVICE_LOGS"].flatMap { $0.isEmpty ? nil : $0 }
-        self.process.arguments = ["--port", "0", "--port-file", self.portFile, "--log-level", ProcessInfo.processInfo.environment["DATELINE_TEST_SERVICE_LOG_LEVEL"] ?? (logDirectory == nil ? "warning" : "info")] + arguments
+        let serviceArguments = ["--port", "0", "--port-file", self.portFile, "--log-level", ProcessInfo.processInfo.environment["DATELINE_TEST_SERVICE_LOG_LEVEL"] ?? (logDirectory == nil ? "warning" : "info")] + arguments
+        let command = Self.command(binary, serviceArguments, unprivileged: unprivileged)
+        self.process.executableURL = URL(fileURLWithPath: command.executable)
+        self.process.arguments = command.arguments
         if let logDirectory {
             try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
             let path = "\(logDirectory)/\(name)-\(UUID().uuidString.prefix(8)).log"

@@ -28,20 +28,28 @@ enum CLI {
     }
 
     /// Runs the CLI against the services on `ports` (ingest, query), `environment` added to the test's own.
-    static func run(_ arguments: [String], ports: (Int, Int)?, input: Data? = nil, environment: [String: String] = [:]) async throws -> Result {
+    /// With `unprivileged`, as ``ServiceProcess/unprivilegedUser`` when the tests run as root.
+    static func run(
+        _ arguments: [String], ports: (Int, Int)?, input: Data? = nil, environment: [String: String] = [:], unprivileged: Bool = false
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, ports: ports, input: input, environment: environment) })
+                continuation.resume(with: Swift.Result {
+                    try self.runBlocking(arguments, ports: ports, input: input, environment: environment, unprivileged: unprivileged)
+                })
             }
         }
     }
 
-    static func runBlocking(_ arguments: [String], ports: (Int, Int)?, input: Data?, environment extra: [String: String] = [:]) throws -> Result {
+    static func runBlocking(
+        _ arguments: [String], ports: (Int, Int)?, input: Data?, environment extra: [String: String] = [:], unprivileged: Bool = false
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(self.binary, "dateline is not built: run swift build first"))
         var arguments = arguments
         if let ports { arguments += ["--ingest", "127.0.0.1:\(ports.0)", "--query", "127.0.0.1:\(ports.1)"] }
-        process.arguments = arguments
+        let command = ServiceProcess.command(try #require(self.binary, "dateline is not built: run swift build first"), arguments, unprivileged: unprivileged)
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "DATELINE_INGEST")
         environment.removeValue(forKey: "DATELINE_QUERY")

@@ -115,7 +115,7 @@ enum IngestBenchmark {
     static func echoP50() async throws -> Double {
         let group = MultiThreadedEventLoopGroup.singleton
         let echo = try await ServerBootstrap(group: group)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RoundTripBenchmark.LengthPrefixedDecoder()))
