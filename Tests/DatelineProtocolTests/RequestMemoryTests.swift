@@ -271,6 +271,10 @@ struct RequestMemoryTests {
         return DatelineServer(configuration: configuration, router: router, logger: quietLogger)
     }
 
+    private static func connect(_ port: Int) async throws -> DatelineClientConnection {
+        try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+    }
+
     private static func running<T: Sendable>(_ server: DatelineServer, _ body: @Sendable (Int) async throws -> T) async throws -> T {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -285,10 +289,10 @@ struct RequestMemoryTests {
     @Test func connectionsOverTheLimitAreToldTheServiceIsOverloadedAndOneMayConnectOnceAnotherCloses() async throws {
         let server = Self.server(maximumConnections: 2)
         try await Self.running(server) { port in
-            let first = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-            let second = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let first = try await Self.connect(port)
+            let second = try await Self.connect(port)
             let refusal = await #expect(throws: DatelineError.self) {
-                _ = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+                _ = try await Self.connect(port)
             }
             #expect(refusal?.code == .overloaded)
             #expect(refusal?.message.contains("2 connections") == true)
@@ -299,7 +303,7 @@ struct RequestMemoryTests {
             let deadline = ContinuousClock.now + .seconds(60)
             while third == nil, ContinuousClock.now < deadline {
                 do {
-                    third = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+                    third = try await Self.connect(port)
                 } catch let error as DatelineError where error.code == .overloaded {
                     try await Task.sleep(for: .milliseconds(5))
                 }
@@ -315,9 +319,9 @@ struct RequestMemoryTests {
         let gate = Gate()
         let server = Self.server(maximumRequestMemory: 100_000, gate: gate)
         try await Self.running(server) { port in
-            let holder = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-            let waiter = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-            let other = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let holder = try await Self.connect(port)
+            let waiter = try await Self.connect(port)
+            let other = try await Self.connect(port)
             let held = Task { try await holder.send(EchoRequest(text: "hold" + String(repeating: "h", count: 70_000))) }
             try await eventually("the first request is being handled") { gate.arrived == 1 }
             let inUse = server.requestMemoryInUse
@@ -346,7 +350,7 @@ struct RequestMemoryTests {
             let payload = Data(repeating: 0x5A, count: (16 << 20) - 64)
             reader.send(try rawFrame(Ping(payload: payload), type: .ping, correlationID: 1))
             try await eventually("the unread pong is held") { server.requestMemoryInUse >= 15 << 20 }
-            let client = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let client = try await Self.connect(port)
             let request = Task { try await client.send(EchoRequest(text: String(repeating: "q", count: 12 << 20))) }
             try await eventually("the large request waits for room") { server.connectionsWaitingForRequestMemory == 1 }
             shutdown(reader.descriptor, Int32(SHUT_RDWR))
@@ -368,7 +372,7 @@ struct RequestMemoryTests {
         let configuration = DatelineServerConfiguration(serviceName: "dateline-test", maximumInFlightPerConnection: 1)
         let server = DatelineServer(configuration: configuration, router: router, logger: quietLogger)
         try await Self.running(server) { port in
-            let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let connection = try await Self.connect(port)
             let holding = Task { try await connection.send(EchoRequest(text: "holds the only slot")) }
             try await eventually("the first request holds the slot") { gate.arrived == 1 }
             let payload = String(repeating: "p", count: 100_000)
@@ -392,9 +396,9 @@ struct RequestMemoryTests {
         let gate = Gate()
         let server = Self.server(maximumRequestMemory: 100_000, gate: gate)
         try await Self.running(server) { port in
-            let first = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-            let second = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
-            let pinger = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let first = try await Self.connect(port)
+            let second = try await Self.connect(port)
+            let pinger = try await Self.connect(port)
             let large = Task { try await first.send(EchoRequest(text: "hold" + String(repeating: "l", count: 70_000))) }
             try await eventually("the large request is handled") { gate.arrived == 1 }
             let small = Task { try await second.send(EchoRequest(text: "hold" + String(repeating: "s", count: 40_000))) }
@@ -421,7 +425,7 @@ struct RequestMemoryTests {
         let configuration = DatelineServerConfiguration(serviceName: "dateline-test", maximumStreams: 1)
         let server = DatelineServer(configuration: configuration, router: router, logger: quietLogger)
         try await Self.running(server) { port in
-            let connection = try await DatelineClientConnection.connect(host: "127.0.0.1", port: port)
+            let connection = try await Self.connect(port)
             let first = Task {
                 var count = 0
                 for try await _ in try connection.stream(CountRequest(count: 2)) { count += 1 }

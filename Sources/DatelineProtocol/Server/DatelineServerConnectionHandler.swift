@@ -360,14 +360,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         let eventLoop = context.eventLoop
         var request = RunningRequest(task: nil, deadlineTimer: nil, startedAt: startedAt, messageType: frame.messageType, elementType: frame.messageType)
         var keepsOwnDeadline = false
-        var payload = frame.payload
-        if case .eventLoop = route {
-        } else if payload.storageCapacity > 2 * payload.readableBytes + 4_096 {
-            // A slice of a larger receive buffer (a small frame that arrived behind a large one): a task may keep
-            // its payload for long (a subscription, for days), and the budget counts only the payload, so it gets
-            // storage of its own rather than keep the whole buffer alive.
-            payload = context.channel.allocator.buffer(buffer: payload)
-        }
+        let payload = frame.payload
         switch route {
         case .eventLoop(let responseType, let handler):
             do {
@@ -380,6 +373,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         case .unary(let responseType, let deadlineHandling, let handler):
             keepsOwnDeadline = deadlineHandling == .handlerEnforced
             self.machine.requestStarted(id, kind: .unary)
+            let payload = Self.ownStorage(frame.payload, allocator: context.channel.allocator)  // a task may keep it for days
             request.task = Task {
                 defer { budget?.release(heldBytes) }
                 let result: Result<ByteBuffer, any Error>
@@ -404,6 +398,7 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
             }
             request.elementType = elementType
             self.machine.requestStarted(id, kind: .stream)
+            let payload = Self.ownStorage(frame.payload, allocator: context.channel.allocator)  // a task may keep it for days
             let writer = DatelineRawStreamWriter { element in
                 try await withCheckedThrowingContinuation { continuation in
                     eventLoop.execute {
@@ -436,6 +431,14 @@ final class DatelineServerConnectionHandler: ChannelDuplexHandler {
         self.running[id] = request
         self.metrics.requestStarted()
         return true
+    }
+
+    /// `payload`, in storage of its own when it is a slice of a much larger receive buffer (a small frame that
+    /// arrived behind a large one): the budget counts only the payload, so whoever keeps it must not keep the whole
+    /// buffer alive.
+    private static func ownStorage(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard payload.storageCapacity > 2 * payload.readableBytes + 4_096 else { return payload }
+        return allocator.buffer(buffer: payload)
     }
 
     /// A message type the service has no handler for: Health has a built-in answer, the rest are unknown.
