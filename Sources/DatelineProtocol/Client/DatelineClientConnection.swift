@@ -16,6 +16,12 @@ public struct DatelineTimedResponse<Message: DatelineMessage>: Sendable {
     public var message: Message
     /// The server's handling time (the SERVER_TIME header field), if it reported one.
     public var serverTime: Duration?
+
+    @usableFromInline
+    init(message: Message, serverTime: Duration?) {
+        self.message = message
+        self.serverTime = serverTime
+    }
 }
 
 /// One connection to a Dateline service.
@@ -148,6 +154,7 @@ public final class DatelineClientConnection: Sendable {
     ///   - timeout: How long to wait; default: the configuration's `requestTimeout`. The server sees it too.
     /// - Throws: ``DatelineError``: the server's error, `deadlineExceeded`, `cancelled`, or `unavailable`
     ///   when the connection is lost.
+    @inlinable
     public func send<Request: DatelineRequest>(_ request: Request, timeout: Duration? = nil) async throws -> Request.Response {
         try await self.sendTimed(request, timeout: timeout).message
     }
@@ -161,11 +168,22 @@ public final class DatelineClientConnection: Sendable {
     }
 
     /// Sends a request and returns its response with the server's handling time.
+    @inlinable
     public func sendTimed<Request: DatelineRequest>(
         _ request: Request,
         timeout: Duration? = nil
     ) async throws -> DatelineTimedResponse<Request.Response> {
+        // Generic only at its two ends (encode, decode), inlined into the caller and specialised there: the frame's
+        // way through the connection is the same for every message, and unspecialised generic code would look up
+        // the metadata of its generic types at run time on every request.
         let payload = try DatelinePayload.encode(request)
+        let frame = try await self.exchange(payload, type: Request.messageType, timeout: timeout)
+        return try Self.decodeResponse(Request.Response.self, from: frame)
+    }
+
+    /// Sends an encoded request and waits for its response frame.
+    @usableFromInline
+    func exchange(_ payload: ByteBuffer, type: DatelineMessageType, timeout: Duration?) async throws -> DatelineFrame {
         let id = self.makeCorrelationID()
         let promise = self.eventLoop.makePromise(of: DatelineFrame.self)
         let handler = self.handler
@@ -174,12 +192,12 @@ public final class DatelineClientConnection: Sendable {
         // (a task cancelled before this point runs `onCancel` first): a request cancelled before it was sent is
         // never sent.
         let sending = Mutex<(sent: Bool, cancelled: Bool)>((false, false))
-        let frame = try await withTaskCancellationHandler {
+        return try await withTaskCancellationHandler {
             let send = sending.withLock { state in
                 guard !state.cancelled else { return false }
                 state.sent = true
                 handler.eventLoop.execute {
-                    handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, promise: promise)
+                    handler.value.sendUnary(payload: payload, type: type, correlationID: id, timeout: timeout, promise: promise)
                 }
                 return true
             }
@@ -198,12 +216,12 @@ public final class DatelineClientConnection: Sendable {
                 }
             }
         }
-        return try Self.decodeResponse(Request.Response.self, from: frame)
     }
 
     /// Sends a request from the event loop's world: the future completes on the connection's event loop.
     ///
     /// The cheapest way to drive many requests (no task switch per response); used by the benchmarks.
+    @inlinable
     public func sendRequest<Request: DatelineRequest>(
         _ request: Request,
         timeout: Duration? = nil
@@ -211,25 +229,42 @@ public final class DatelineClientConnection: Sendable {
         let promise = self.eventLoop.makePromise(of: DatelineTimedResponse<Request.Response>.self)
         do {
             let payload = try DatelinePayload.encode(request)
-            let id = self.makeCorrelationID()
-            let timeout = timeout ?? self.configuration.requestTimeout
-            let handler = self.handler
-            let callback: @Sendable (Result<DatelineFrame, any Error>) -> Void = { result in
-                promise.completeWith(result.flatMap { frame in
-                    Result { try Self.decodeResponse(Request.Response.self, from: frame) }
-                })
-            }
-            if handler.eventLoop.inEventLoop {
-                handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, callback: callback)
-            } else {
-                handler.eventLoop.execute {
-                    handler.value.sendUnary(payload: payload, type: Request.messageType, correlationID: id, timeout: timeout, callback: callback)
+            self.exchange(payload, type: Request.messageType, timeout: timeout) { result in
+                switch result {
+                case .success(let frame):
+                    do {
+                        promise.succeed(try Self.decodeResponse(Request.Response.self, from: frame))
+                    } catch {
+                        promise.fail(error)
+                    }
+                case .failure(let error):
+                    promise.fail(error)
                 }
             }
         } catch {
             promise.fail(error)
         }
         return promise.futureResult
+    }
+
+    /// Sends an encoded request; `callback` gets the response frame, or the error, on the connection's event loop.
+    @usableFromInline
+    func exchange(
+        _ payload: ByteBuffer,
+        type: DatelineMessageType,
+        timeout: Duration?,
+        callback: @escaping @Sendable (Result<DatelineFrame, any Error>) -> Void
+    ) {
+        let id = self.makeCorrelationID()
+        let timeout = timeout ?? self.configuration.requestTimeout
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop {
+            handler.value.sendUnary(payload: payload, type: type, correlationID: id, timeout: timeout, callback: callback)
+        } else {
+            handler.eventLoop.execute {
+                handler.value.sendUnary(payload: payload, type: type, correlationID: id, timeout: timeout, callback: callback)
+            }
+        }
     }
 
     /// Sends a streaming request; the returned sequence yields its elements as they arrive.
@@ -275,6 +310,7 @@ public final class DatelineClientConnection: Sendable {
         try? await self.channel.closeFuture.get()
     }
 
+    @inlinable
     static func decodeResponse<Message: DatelineMessage>(_ type: Message.Type, from frame: DatelineFrame) throws -> DatelineTimedResponse<Message> {
         guard frame.messageType == Message.messageType else {
             throw DatelineError(code: .decodeFailed, message: "expected a \(Message.messageType) response, got \(frame.messageType)")

@@ -216,9 +216,16 @@ final class DatelineClientHandler: ChannelDuplexHandler {
 
     private func receivedResponse(_ frame: DatelineFrame) {
         let id = frame.correlationID
-        guard let pending = self.pending[id] else {
+        guard let index = self.pending.index(forKey: id) else {
             return  // the request already timed out or was cancelled
         }
+        // A stream's element other than its last leaves the request pending.
+        if case .stream(let source) = self.pending.values[index].sink, !frame.flags.contains(.error), !frame.flags.contains(.endStream) {
+            if source.yield(frame) == .stopProducing { self.pausedStreams.insert(id) }
+            return
+        }
+        // One look-up per response: the request is found and ended through the same index.
+        let pending = self.pending.remove(at: index).value
         if frame.flags.contains(.error) {
             let error: any Error
             do {
@@ -226,25 +233,26 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             } catch let decodeError {
                 error = decodeError
             }
-            self.complete(id, with: .failure(error))
+            self.ended(pending, id: id, with: .failure(error))
             return
         }
         switch pending.sink {
         case .unary, .callback:
-            self.complete(id, with: .success(frame))
+            self.ended(pending, id: id, with: .success(frame))
         case .stream(let source):
-            if frame.flags.contains(.endStream) {
-                if frame.payload.readableBytes > 0 { _ = source.yield(frame) }
-                self.complete(id, with: nil)
-            } else if source.yield(frame) == .stopProducing {
-                self.pausedStreams.insert(id)
-            }
+            if frame.payload.readableBytes > 0 { _ = source.yield(frame) }
+            self.ended(pending, id: id, with: nil)
         }
     }
 
     /// Ends request `id`: completes its sink (nil ends a stream normally) and lets a queued request go out.
     private func complete(_ id: UInt32, with result: Result<DatelineFrame, any Error>?) {
         guard let pending = self.pending.removeValue(forKey: id) else { return }
+        self.ended(pending, id: id, with: result)
+    }
+
+    /// Completes the sink of request `id`, already removed from `pending`, and lets a queued request go out.
+    private func ended(_ pending: Pending, id: UInt32, with result: Result<DatelineFrame, any Error>?) {
         pending.timer?.cancel()
         switch (pending.sink, result) {
         case (.unary(let promise), .some(let result)):
@@ -331,6 +339,13 @@ final class DatelineClientHandler: ChannelDuplexHandler {
             return
         }
         let timer = self.scheduleTimeout(timeout, id: id, context: context)
+        if self.sendQueue.isEmpty, self.sentCount < self.maximumInFlight, self.canWrite {
+            // Nothing waits before it and the server has room: straight onto the wire, without the queue.
+            self.pending[id] = Pending(sink: sink, timer: timer, isSent: true)
+            self.sentCount += 1
+            self.write(payload: payload, type: type, correlationID: id, timeout: timeout, context: context)
+            return
+        }
         self.pending[id] = Pending(sink: sink, timer: timer, isSent: false)
         self.sendQueue.append(QueuedRequest(payload: payload, type: type, correlationID: id, timeout: timeout))
         self.sendQueued()
@@ -363,7 +378,7 @@ final class DatelineClientHandler: ChannelDuplexHandler {
 
     /// The consumer of stream `id` has room again.
     func resumeReading(_ id: UInt32) {
-        guard self.pausedStreams.remove(id) != nil, self.pausedStreams.isEmpty, self.readPending else { return }
+        guard !self.pausedStreams.isEmpty, self.pausedStreams.remove(id) != nil, self.pausedStreams.isEmpty, self.readPending else { return }
         self.readPending = false
         self.context?.read()
     }
