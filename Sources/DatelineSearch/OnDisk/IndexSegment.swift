@@ -107,12 +107,12 @@ package final class SegmentWriter {
     /// Adds a term's postings (with positions); terms must come in strictly increasing UTF-8 byte order.
     package func addTerm(_ term: [UInt8], postings list: PostingList) throws {
         try self.addTerm(term) { encoding in
-            try list.forEachEncoded { try encoding.add(document: $0, titleFrequency: $1, bodyFrequency: $2, positions: $3) }
+            try list.forEachDocument { try encoding.add(document: $0, titleFrequency: $1, bodyFrequency: $2, positions: $3) }
         }
     }
 
-    /// Adds a term whose postings `fill` gives a document at a time (their positions as encoded bytes), in
-    /// memory bounded whatever the term's size: positions go to their file as they come.
+    /// Adds a term whose postings `fill` gives a document at a time, in memory bounded whatever the term's size:
+    /// positions go to their file as they come.
     func addTerm(_ term: [UInt8], _ fill: (inout TermEncoding) throws -> Void) throws {
         let positionsOffset = UInt64(self.positions.payloadPosition)
         var encoding = TermEncoding(encoder: PostingsFormat.Encoder(positionsBase: positionsOffset), positions: self.positions)
@@ -120,9 +120,10 @@ package final class SegmentWriter {
         guard encoding.encoder.count > 0 else { return }
         precondition(self.lastTerm.map { $0.lexicographicallyPrecedes(term) } ?? true, "segment terms must increase")
         self.lastTerm = term
+        let postings = encoding.encoder.finish()
         try self.positions.append(encoding.encoder.takePositions())
         let info = TermInfo(postingsOffset: self.postings.payloadPosition, documentFrequency: encoding.encoder.count, positionsOffset: positionsOffset)
-        try self.postings.append(encoding.encoder.finish())
+        try self.postings.append(postings)
         self.dictionary.add(key: term, varints: info.varints)
     }
 
@@ -131,8 +132,8 @@ package final class SegmentWriter {
         fileprivate var encoder: PostingsFormat.Encoder
         fileprivate let positions: IndexFileWriter
 
-        /// Adds the term's next document (documents must increase), its positions as encoded bytes.
-        mutating func add(document: UInt32, titleFrequency: UInt32, bodyFrequency: UInt32, positions: UnsafeRawBufferPointer) throws {
+        /// Adds the term's next document (documents must increase) and its positions (the title's, then the body's).
+        mutating func add(document: UInt32, titleFrequency: UInt32, bodyFrequency: UInt32, positions: UnsafeBufferPointer<UInt32>) throws {
             self.encoder.add(document: document, titleFrequency: titleFrequency, bodyFrequency: bodyFrequency, positions: positions)
             if self.encoder.pendingPositionBytes >= 1 << 16 { try self.positions.append(self.encoder.takePositions()) }
         }
@@ -464,11 +465,11 @@ package final class IndexSegment: Sendable {
         } catch { throw self.failure(error, in: self.postingsFile) }
     }
 
-    /// Calls `body` with each document of a term: its number, title and body frequencies, and its positions as
-    /// their encoded bytes (see ``PostingsFormat/forEachEncoded(_:offset:count:positions:_:)``).
-    func forEachEncodedPosting(_ info: TermInfo, _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Calls `body` with each document of a term: its number, title and body frequencies, and its positions (see
+    /// ``PostingsFormat/forEachDocument(_:offset:count:positionsOffset:limit:positions:_:)``).
+    func forEachPosting(_ info: TermInfo, _ body: (UInt32, UInt32, UInt32, UnsafeBufferPointer<UInt32>) throws -> Void) throws {
         do {
-            try PostingsFormat.forEachEncoded(
+            try PostingsFormat.forEachDocument(
                 self.postingsFile.payload, offset: info.postingsOffset, count: info.documentFrequency, positionsOffset: info.positionsOffset,
                 positions: self.positionsFile.payload, body)
         } catch let error as IndexFormatError {

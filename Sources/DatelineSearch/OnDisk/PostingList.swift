@@ -23,7 +23,7 @@ package struct PostingList: Sendable, Equatable {
     }
 
     /// Appends one document whose title positions then body positions are `positions`.
-    package mutating func append(document: UInt32, titleCount: Int, bodyCount: Int, positions: ArraySlice<UInt32>) {
+    package mutating func append(document: UInt32, titleCount: Int, bodyCount: Int, positions: some Collection<UInt32>) {
         self.documents.append(document)
         self.titleFrequencies.append(UInt32(titleCount))
         self.bodyFrequencies.append(UInt32(bodyCount))
@@ -31,21 +31,15 @@ package struct PostingList: Sendable, Equatable {
         self.positions.append(contentsOf: positions)
     }
 
-    /// Calls `body` with each document, its title and body frequencies, and its positions encoded as a segment
-    /// stores them (each field's varint gaps, the first from 0), in a buffer reused from document to document.
-    func forEachEncoded(_ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void) rethrows {
-        var gaps: [UInt8] = []
-        for index in self.documents.indices {
-            let (title, bodyPositions) = self.positions(at: index)
-            gaps.removeAll(keepingCapacity: true)
-            for field in [title, bodyPositions] {
-                var previous: UInt32 = 0
-                for position in field {
-                    gaps.appendVarUInt(UInt64(position - previous))
-                    previous = position
-                }
+    /// Calls `body` with each document, its title and body frequencies, and its positions (its title's, then its
+    /// body's).
+    func forEachDocument(_ body: (UInt32, UInt32, UInt32, UnsafeBufferPointer<UInt32>) throws -> Void) rethrows {
+        try self.positions.withUnsafeBufferPointer { positions in
+            for index in self.documents.indices {
+                let start = self.positionStarts[index]
+                let end = start + Int(self.titleFrequencies[index]) + Int(self.bodyFrequencies[index])
+                try body(self.documents[index], self.titleFrequencies[index], self.bodyFrequencies[index], UnsafeBufferPointer(rebasing: positions[start..<end]))
             }
-            try gaps.withUnsafeBytes { try body(self.documents[index], self.titleFrequencies[index], self.bodyFrequencies[index], $0) }
         }
     }
 
@@ -73,9 +67,8 @@ package struct PostingList: Sendable, Equatable {
 /// block's: two u16, the document counted from the block's first possible one, when every checkpoint of the block
 /// fits, else two u32), then the documents' gaps (the first from one past the previous block's last document, or
 /// from 0; each next minus one), their title frequencies and their body frequencies, each bit-packed
-/// (``BitPacking``) at the head's width. A seek decodes only the chunk its document is in and steps over the
-/// positions of that chunk's earlier documents only. Positions: per document, its title positions then its body
-/// positions, each list as varint gaps from the previous position (the first from 0).
+/// (``BitPacking``) at the head's width. A seek decodes only the chunk its document is in. Positions: a chunk's
+/// together (``PositionsChunk``), any document's found from the chunk's frequencies without decoding the others'.
 enum PostingsFormat {
     static let blockSize = 128
     /// Skip entries' sizes: with a u32 positions offset, and with a u64 one.
@@ -255,17 +248,17 @@ enum PostingsFormat {
         skipEntryLimit: UInt64 = UInt64(UInt32.max)
     ) -> [UInt8] {
         var encoder = Encoder(positionsBase: positionsBase, checkpointLimit: checkpointLimit, skipEntryLimit: skipEntryLimit)
-        list.forEachEncoded { document, title, body, bytes in
-            encoder.add(document: document, titleFrequency: title, bodyFrequency: body, positions: bytes)
+        list.forEachDocument { document, title, body, documentPositions in
+            encoder.add(document: document, titleFrequency: title, bodyFrequency: body, positions: documentPositions)
         }
+        let postings = encoder.finish()
         positions.append(contentsOf: encoder.takePositions())
-        return encoder.finish()
+        return postings
     }
 
-    /// Encodes one term's postings a document at a time, its positions given as their encoded bytes (a merge
-    /// copies them from its inputs without decoding them: they do not depend on document numbers). The postings
-    /// are kept until ``finish()`` (a few bytes a document: the skip entries come first); the positions are
-    /// handed out as they come (``takePositions()``), so that a term of any size is encoded in bounded memory.
+    /// Encodes one term's postings a document at a time. The postings are kept until ``finish()`` (a few bytes a
+    /// document: the skip entries come first); the positions are handed out a chunk at a time as they come
+    /// (``takePositions()``; the last after ``finish()``), so that a term of any size is encoded in bounded memory.
     struct Encoder {
         private let positionsBase: UInt64
         /// Positions offsets from here on are not written into checkpoints (see ``PostingsFormat/positionsPastCheckpoint``).
@@ -280,8 +273,13 @@ enum PostingsFormat {
         private var documents: [UInt32] = []
         private var titles: [UInt32] = []
         private var bodies: [UInt32] = []
-        /// Each document's first positions byte, from the block's.
-        private var positionOffsets: [UInt64] = []
+        /// The chunk being filled: its documents' title and body frequencies and positions (``PositionsChunk``).
+        private var chunkTitles: [UInt32] = []
+        private var chunkBodies: [UInt32] = []
+        private var chunkPositions: [UInt32] = []
+        private var chunkScratch: (firsts: [UInt32], rest: [UInt32]) = ([], [])
+        /// Each of the block's chunks' first positions byte, from the block's.
+        private var chunkOffsets: [UInt64] = []
         private var blockPositionsStart: UInt64 = 0
         private var previousEnd: UInt32 = 0  // one past the previous block's last document
         private var lastDocument: UInt32?
@@ -296,26 +294,44 @@ enum PostingsFormat {
             self.documents.reserveCapacity(PostingsFormat.blockSize)
             self.titles.reserveCapacity(PostingsFormat.blockSize)
             self.bodies.reserveCapacity(PostingsFormat.blockSize)
-            self.positionOffsets.reserveCapacity(PostingsFormat.blockSize)
+            self.chunkTitles.reserveCapacity(PostingsFormat.chunkSize)
+            self.chunkBodies.reserveCapacity(PostingsFormat.chunkSize)
         }
 
         /// Positions bytes not handed out yet.
         var pendingPositionBytes: Int { self.pendingPositions.count }
 
-        /// Adds the next document (documents must increase) with its title and body frequencies and its positions'
-        /// bytes (the title's varint gaps, then the body's).
-        mutating func add(document: UInt32, titleFrequency: UInt32, bodyFrequency: UInt32, positions: UnsafeRawBufferPointer) {
+        /// Adds the next document (documents must increase) with its title and body frequencies and its positions
+        /// (the title's, then the body's, ascending in each).
+        mutating func add(document: UInt32, titleFrequency: UInt32, bodyFrequency: UInt32, positions: UnsafeBufferPointer<UInt32>) {
             precondition(self.lastDocument.map { $0 < document } ?? true, "a term's documents must increase")
+            precondition(positions.count == Int(titleFrequency) + Int(bodyFrequency), "a document's positions are its frequencies' sum")
             if self.documents.isEmpty { self.blockPositionsStart = self.positionsProduced }
             self.lastDocument = document
             self.documents.append(document)
             self.titles.append(titleFrequency)
             self.bodies.append(bodyFrequency)
-            self.positionOffsets.append(self.positionsProduced - self.blockPositionsStart)
-            self.pendingPositions.append(contentsOf: positions)
-            self.positionsProduced += UInt64(positions.count)
+            self.chunkTitles.append(titleFrequency)
+            self.chunkBodies.append(bodyFrequency)
+            self.chunkPositions.append(contentsOf: positions)
             self.count += 1
+            if self.chunkTitles.count == PostingsFormat.chunkSize { self.closeChunk() }
             if self.documents.count == PostingsFormat.blockSize { self.closeBlock() }
+        }
+
+        /// Encodes the chunk being filled into the pending positions.
+        private mutating func closeChunk() {
+            guard !self.chunkTitles.isEmpty else { return }
+            self.chunkOffsets.append(self.positionsProduced - self.blockPositionsStart)
+            let before = self.pendingPositions.count
+            PositionsChunk.encode(
+                titles: self.chunkTitles[...], bodies: self.chunkBodies[...], positions: self.chunkPositions, scratch: &self.chunkScratch,
+                into: &self.pendingPositions
+            )
+            self.positionsProduced += UInt64(self.pendingPositions.count - before)
+            self.chunkTitles.removeAll(keepingCapacity: true)
+            self.chunkBodies.removeAll(keepingCapacity: true)
+            self.chunkPositions.removeAll(keepingCapacity: true)
         }
 
         /// The positions bytes produced since the last call, for the caller to write in order.
@@ -326,6 +342,7 @@ enum PostingsFormat {
 
         /// Packs the block being filled.
         private mutating func closeBlock() {
+            self.closeChunk()
             guard let last = self.documents.last else { return }
             self.skips.append(SkipEntry(
                 lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart
@@ -336,7 +353,7 @@ enum PostingsFormat {
             var narrow = true
             for chunk in 1..<max(1, PostingsFormat.chunks(self.documents.count)) {
                 let first = chunk * PostingsFormat.chunkSize
-                let offset = self.positionOffsets[first] < self.checkpointLimit ? UInt32(self.positionOffsets[first]) : PostingsFormat.positionsPastCheckpoint
+                let offset = self.chunkOffsets[chunk] < self.checkpointLimit ? UInt32(self.chunkOffsets[chunk]) : PostingsFormat.positionsPastCheckpoint
                 checkpoints.append((self.documents[first - 1], offset))
                 narrow = narrow && self.documents[first - 1] - base <= UInt32(UInt16.max) && offset <= UInt32(UInt16.max)
             }
@@ -367,10 +384,10 @@ enum PostingsFormat {
             self.documents.removeAll(keepingCapacity: true)
             self.titles.removeAll(keepingCapacity: true)
             self.bodies.removeAll(keepingCapacity: true)
-            self.positionOffsets.removeAll(keepingCapacity: true)
+            self.chunkOffsets.removeAll(keepingCapacity: true)
         }
 
-        /// The term's postings bytes (take the last positions first).
+        /// The term's postings bytes (then take the last positions).
         mutating func finish() -> [UInt8] {
             self.closeBlock()
             var output: [UInt8] = []
@@ -397,8 +414,8 @@ enum PostingsFormat {
     /// (its skip entry's last document is at or past it), so an intersection led by a rarer term reads only the
     /// blocks it lands in; within a block, only the chunks a search lands in are decoded (a chunk's checkpoint
     /// says where it ends), frequencies only once a found document's are asked for; reads the positions of the
-    /// documents it finds, stepping over those of the chunk's earlier documents. Documents at or past `limit` are
-    /// not there.
+    /// documents it finds alone (a packed chunk's are found from its frequencies; varints after those of the chunk's
+    /// earlier documents). Documents at or past `limit` are not there.
     struct BlockCursor {
         private let postings: UnsafeRawBufferPointer
         private let positions: UnsafeRawBufferPointer
@@ -434,11 +451,12 @@ enum PostingsFormat {
         private var bodies: UnsafeMutablePointer<UInt32> { self.buffer.elements + 2 * PostingsFormat.blockSize }
         /// The block's positions start in the positions file.
         private var blockPositions = 0
-        private var positionEntry = 0  // the entry whose positions start at positionOffset
+        /// A chunk of the loaded block whose positions are known to start at `positionChunkStart`.
+        private var positionChunk = 0
+        private var positionChunkStart = 0
         /// Whether the last call was a ``seek(_:)`` that found its document (frequencies and positions are then
         /// those of `entry`).
         private var found = false
-        private var positionOffset = 0
 
         init(
             _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64, limit: UInt32, positions: UnsafeRawBufferPointer
@@ -482,11 +500,10 @@ enum PostingsFormat {
             self.block = block
             self.entries = entries
             self.entry = 0
-            self.positionEntry = 0
             let blockPositions = self.layout.positionsOffset(block, in: self.postings)
             guard blockPositions <= UInt64(self.positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             self.blockPositions = Int(blockPositions)
-            self.positionOffset = self.blockPositions
+            (self.positionChunk, self.positionChunkStart) = (0, self.blockPositions)
         }
 
         /// Decodes the documents of the loaded block's chunk `chunk` (unless they are) and checks the last against
@@ -611,75 +628,52 @@ enum PostingsFormat {
         /// `buffer` from `offset` (growing it as needed: a caller reuses one buffer for every document) and says
         /// where each field's are.
         mutating func positions(into buffer: inout [UInt32], at offset: Int) throws(IndexFormatError) -> (title: Range<Int>, body: Range<Int>) {
-            guard self.found, self.positionEntry <= self.entry, offset >= 0, offset <= buffer.count else {
+            guard self.found, offset >= 0, offset <= buffer.count else {
                 throw IndexFormatError("positions asked for before their document was found")
             }
             let chunk = self.entry / PostingsFormat.chunkSize
             self.decodeFrequencies(chunk: chunk)
             let chunkStart = chunk * PostingsFormat.chunkSize
-            if self.positionEntry < chunkStart {  // from the chunk's checkpoint, not through the chunks before it
-                let checkpoint = self.head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
-                if checkpoint == PostingsFormat.positionsPastCheckpoint {
-                    // Too far to say: the earlier chunks' positions are stepped over, their frequencies decoded.
-                    for earlier in (self.positionEntry / PostingsFormat.chunkSize)..<chunk { self.decodeFrequencies(chunk: earlier) }
-                } else {
-                    guard Int(checkpoint) <= self.positions.count - self.blockPositions else {
-                        throw IndexFormatError("block \(self.block) chunk \(chunk)'s positions start past the positions file")
-                    }
-                    self.positionEntry = chunkStart
-                    self.positionOffset = self.blockPositions + Int(checkpoint)
-                }
-            }
-            var cursor = ByteCursor(self.positions, at: self.positionOffset)
-            var skipped = 0  // the positions of the chunk's documents before it, stepped over at once
-            let (titles, bodies) = (self.titles, self.bodies)
-            for skippedEntry in self.positionEntry..<self.entry {
-                skipped &+= Int(titles[skippedEntry]) &+ Int(bodies[skippedEntry])  // each below 2³²: no overflow
-            }
-            try cursor.skipVarints(skipped)
+            try self.findPositions(ofChunk: chunk)
+            let chunkLayout = try PositionsChunk.Layout(
+                self.positions, at: self.positionChunkStart, titles: self.titles + chunkStart, bodies: self.bodies + chunkStart,
+                count: min(self.entries, chunkStart + PostingsFormat.chunkSize) - chunkStart
+            )
             let middle = offset + Int(self.titles[self.entry])
             let end = middle + Int(self.bodies[self.entry])
             if buffer.count < end { buffer.append(contentsOf: repeatElement(0, count: end - buffer.count)) }
-            let bytes = self.positions
-            var at = cursor.position
+            let (positions, titles, bodies, entry) = (self.positions, self.titles + chunkStart, self.bodies + chunkStart, self.entry - chunkStart)
             try buffer.withUnsafeMutableBufferPointer { buffer throws(IndexFormatError) in
-                // Summed wide from gaps below 2³²: positions ascend, so a field's last one bounds them all.
-                var position: UInt64 = 0
-                for index in offset..<end {
-                    if index == middle {  // the body's positions count from 0 again
-                        guard position <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
-                        position = 0
-                    }
-                    let gap = try Self.varint(bytes, at: &at)
-                    guard gap >> 32 == 0 else { throw IndexFormatError("a position past 2³²") }
-                    position &+= gap
-                    buffer[index] = UInt32(truncatingIfNeeded: position)
-                }
-                guard position <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
+                try chunkLayout.decode(positions, entry: entry, titles: titles, bodies: bodies, into: buffer, at: offset)
             }
-            cursor.position = at
-            self.positionEntry = self.entry + 1
-            self.positionOffset = cursor.position
             return (offset..<middle, middle..<end)
         }
 
-        /// The varint at `at` in `bytes` (moving past it): the one-byte case first, as most position gaps are.
-        @inline(__always)
-        private static func varint(_ bytes: UnsafeRawBufferPointer, at: inout Int) throws(IndexFormatError) -> UInt64 {
-            guard at < bytes.count else { throw IndexFormatError("a varint runs past its data at byte \(at)") }
-            let first = bytes[at]
-            at += 1
-            if first < 0x80 { return UInt64(first) }
-            var value = UInt64(first & 0x7F)
-            var shift: UInt64 = 7
-            while true {
-                guard at < bytes.count, shift < 64 else { throw IndexFormatError("a varint runs past its data at byte \(at)") }
-                let byte = bytes[at]
-                at += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
+        /// Finds where the positions of the loaded block's chunk `chunk` start: from its checkpoint, else (a chunk
+        /// too far past its block's start for one) stepping over the chunks before it.
+        private mutating func findPositions(ofChunk chunk: Int) throws(IndexFormatError) {
+            guard chunk != self.positionChunk else { return }
+            if chunk > 0 {
+                let checkpoint = self.head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
+                if checkpoint != PostingsFormat.positionsPastCheckpoint {
+                    guard Int(checkpoint) <= self.positions.count - self.blockPositions else {
+                        throw IndexFormatError("block \(self.block) chunk \(chunk)'s positions start past the positions file")
+                    }
+                    (self.positionChunk, self.positionChunkStart) = (chunk, self.blockPositions + Int(checkpoint))
+                    return
+                }
             }
+            var (known, start) = self.positionChunk < chunk ? (self.positionChunk, self.positionChunkStart) : (0, self.blockPositions)
+            while known < chunk {
+                self.decodeFrequencies(chunk: known)
+                let first = known * PostingsFormat.chunkSize
+                start = try PositionsChunk.Layout(
+                    self.positions, at: start, titles: self.titles + first, bodies: self.bodies + first,
+                    count: min(self.entries, first + PostingsFormat.chunkSize) - first, needsEnd: true
+                ).end!
+                known += 1
+            }
+            (self.positionChunk, self.positionChunkStart) = (chunk, start)
         }
     }
 
@@ -763,11 +757,11 @@ enum PostingsFormat {
     }
 
     /// Calls `body` with each document below `limit` of the term of `count` documents at `offset`: its number,
-    /// its title and body frequencies, and its positions' bytes in `positions` (stepped over, not decoded: a merge
-    /// copies them).
-    static func forEachEncoded(
+    /// its title and body frequencies, and its positions (its title's, then its body's), a chunk's decoded at once.
+    /// Checks the checkpoints a seek trusts on the way (a merge walks every term so).
+    static func forEachDocument(
         _ postings: UnsafeRawBufferPointer, offset: Int, count: Int, positionsOffset: UInt64, limit: UInt32 = .max, positions: UnsafeRawBufferPointer,
-        _ body: (UInt32, UInt32, UInt32, UnsafeRawBufferPointer) throws -> Void
+        _ body: (UInt32, UInt32, UInt32, UnsafeBufferPointer<UInt32>) throws -> Void
     ) throws {
         let layout = try Layout(postings, offset: offset, count: count, positionsOffset: positionsOffset)
         let scratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * self.blockSize)
@@ -775,6 +769,7 @@ enum PostingsFormat {
         let documents = UnsafeMutableBufferPointer(rebasing: scratch[0..<self.blockSize])
         let titles = UnsafeMutableBufferPointer(rebasing: scratch[self.blockSize..<(2 * self.blockSize)])
         let bodies = UnsafeMutableBufferPointer(rebasing: scratch[(2 * self.blockSize)...])
+        var chunkPositions: [UInt32] = []
         var previousEnd: UInt32 = 0
         for block in 0..<layout.blockCount {
             var document = previousEnd
@@ -782,24 +777,35 @@ enum PostingsFormat {
             guard document < limit else { return }  // every document of this block is at or past the limit
             let blockBase = document
             let (entries, head) = try self.unpack(postings, block: block, count: count, layout: layout, into: documents, titles, bodies)
-            let positionsOffset = layout.positionsOffset(block, in: postings)
-            guard positionsOffset <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
-            var positionCursor = ByteCursor(positions, at: Int(positionsOffset))
-            for index in 0..<entries {
-                if index > 0, index % self.chunkSize == 0 {  // the checkpoints a seek trusts, checked as a merge copies them
-                    let (last, offset) = head.checkpoint(index / self.chunkSize - 1, in: postings, base: blockBase)
-                    let at = UInt64(positionCursor.position) - positionsOffset
-                    let offsetAgrees = offset == self.positionsPastCheckpoint || UInt64(offset) == at
+            let blockPositions = layout.positionsOffset(block, in: postings)
+            guard blockPositions <= UInt64(positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
+            var chunkStart = Int(blockPositions)
+            for first in stride(from: 0, to: entries, by: self.chunkSize) {
+                if first > 0 {  // the checkpoints a seek trusts
+                    let (last, offset) = head.checkpoint(first / self.chunkSize - 1, in: postings, base: blockBase)
+                    let offsetAgrees = offset == self.positionsPastCheckpoint || UInt64(offset) == UInt64(chunkStart) - blockPositions
                     guard last == document &- 1, offsetAgrees else {
-                        throw IndexFormatError("block \(block)'s checkpoint before document \(index) says \(last) at \(offset)")
+                        throw IndexFormatError("block \(block)'s checkpoint before document \(first) says \(last) at \(offset)")
                     }
                 }
-                document = document &+ documents[index]
-                guard document < limit else { return }
-                let start = positionCursor.position
-                try positionCursor.skipVarints(Int(titles[index]) + Int(bodies[index]))
-                try body(document, titles[index], bodies[index], UnsafeRawBufferPointer(rebasing: positions[start..<positionCursor.position]))
-                document &+= 1
+                let end = min(entries, first + self.chunkSize)
+                let chunk = try PositionsChunk.Layout(
+                    positions, at: chunkStart, titles: titles.baseAddress! + first, bodies: bodies.baseAddress! + first, count: end - first, needsEnd: true
+                )
+                chunkPositions.removeAll(keepingCapacity: true)
+                try chunk.decodeAll(positions, titles: titles.baseAddress! + first, bodies: bodies.baseAddress! + first, count: end - first, into: &chunkPositions)
+                chunkStart = chunk.end!
+                var at = 0
+                for index in first..<end {
+                    document = document &+ documents[index]
+                    guard document < limit else { return }
+                    let next = at + Int(titles[index]) + Int(bodies[index])
+                    try chunkPositions.withUnsafeBufferPointer { all in
+                        try body(document, titles[index], bodies[index], UnsafeBufferPointer(rebasing: all[at..<next]))
+                    }
+                    at = next
+                    document &+= 1
+                }
             }
             guard document &- 1 == previousEnd &- 1 else {
                 throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
@@ -825,21 +831,8 @@ enum PostingsFormat {
         list.titleFrequencies.reserveCapacity(count)
         list.bodyFrequencies.reserveCapacity(count)
         do {
-            try self.forEachEncoded(postings, offset: offset, count: count, positionsOffset: positionsOffset, limit: limit, positions: positions) { document, title, body, bytes in
-                list.documents.append(document)
-                list.titleFrequencies.append(title)
-                list.bodyFrequencies.append(body)
-                list.positionStarts.append(list.positions.count)
-                var cursor = ByteCursor(bytes)
-                for frequency in [title, body] {
-                    var position: UInt32 = 0
-                    for _ in 0..<frequency {
-                        let gap = try cursor.varint()
-                        guard gap <= UInt64(UInt32.max - position) else { throw IndexFormatError("a position past 2³²") }
-                        position += UInt32(gap)
-                        list.positions.append(position)
-                    }
-                }
+            try self.forEachDocument(postings, offset: offset, count: count, positionsOffset: positionsOffset, limit: limit, positions: positions) { document, title, body, documentPositions in
+                list.append(document: document, titleCount: Int(title), bodyCount: Int(body), positions: documentPositions[...])
             }
         } catch let error as IndexFormatError {
             throw error

@@ -2,9 +2,8 @@
 /// documents first), so global document numbers do not change and cursors stay valid.
 ///
 /// The inputs' dictionaries, key tables and annex tables are walked side by side (``KeyMerge``), never gathered:
-/// postings are re-encoded a document at a time, their positions' bytes copied without decoding (positions do not
-/// depend on document numbers) and written as they come, so memory holds a few bytes per document of the term
-/// being merged, whatever its size; stored documents are not decompressed: their compressed blocks are copied.
+/// postings are re-encoded a document at a time, their positions decoded a chunk at a time and written as they come,
+/// so memory holds a few bytes per document of the term being merged, whatever its size; stored documents are not decompressed: their compressed blocks are copied.
 package enum SegmentMerger {
     /// Writes the documents of `segments`, in order, into `writer` (not finished: the caller finishes it).
     /// - Parameters:
@@ -30,7 +29,7 @@ package enum SegmentMerger {
             try writer.addTerm(term) { encoding in
                 for (index, _, varints) in holders {
                     let info = try TermInfo(varints)
-                    try segments[index].forEachEncodedPosting(info) { document, title, body, positions in
+                    try segments[index].forEachPosting(info) { document, title, body, positions in
                         try encoding.add(document: bases[index] + document, titleFrequency: title, bodyFrequency: body, positions: positions)
                     }
                 }
