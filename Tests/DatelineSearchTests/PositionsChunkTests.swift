@@ -29,12 +29,21 @@ struct PositionsChunkTests {
                 try bodies.withUnsafeBufferPointer { bodies in
                     let layout = try PositionsChunk.Layout(bytes, at: 2, titles: titles.baseAddress!, bodies: bodies.baseAddress!, count: chunk.count, needsEnd: true)
                     #expect(layout.end == bytes.count)
+                    // Each document alone (from the chunk's start), and every other one reading on from the last.
+                    var readOn = layout.startPosition
                     for (entry, document) in chunk.enumerated() {
-                        var output = [UInt32](repeating: 7, count: 1 + document.title.count + document.body.count)
-                        try output.withUnsafeMutableBufferPointer { output in
-                            try layout.decode(bytes, entry: entry, titles: titles.baseAddress!, bodies: bodies.baseAddress!, into: output, at: 1)
+                        for reading in [0, 1] where reading == 0 || entry % 2 == 1 {
+                            var output = [UInt32](repeating: 7, count: 1 + document.title.count + document.body.count)
+                            var position = reading == 0 ? layout.startPosition : readOn
+                            try output.withUnsafeMutableBufferPointer { output in
+                                try layout.decode(
+                                    bytes, entry: entry, titles: titles.baseAddress!, bodies: bodies.baseAddress!, from: &position, into: output, at: 1
+                                )
+                            }
+                            if reading == 1 { readOn = position }
+                            #expect(position.entry == entry + 1)
+                            #expect(output == [7] + document.title + document.body, "document \(entry)")
                         }
-                        #expect(output == [7] + document.title + document.body, "document \(entry)")
                     }
                     var all: [UInt32] = []
                     try layout.decodeAll(bytes, titles: titles.baseAddress!, bodies: bodies.baseAddress!, count: chunk.count, into: &all)

@@ -28,7 +28,8 @@ enum PositionsChunk {
         var varintBytes = 0
         var at = 0
         for (title, body) in zip(titles, bodies) {
-            for count in [title, body] where count > 0 {
+            for field in 0..<2 {
+                let count = field == 0 ? title : body
                 var previous: UInt32 = 0
                 for index in 0..<Int(count) {
                     let gap = positions[at] - previous
@@ -63,7 +64,8 @@ enum PositionsChunk {
     private static func appendVarints(titles: ArraySlice<UInt32>, bodies: ArraySlice<UInt32>, positions: [UInt32], into output: inout [UInt8]) {
         var at = 0
         for (title, body) in zip(titles, bodies) {
-            for count in [title, body] {
+            for field in 0..<2 {
+                let count = field == 0 ? title : body
                 var previous: UInt32 = 0
                 for _ in 0..<Int(count) {
                     output.appendVarUInt(UInt64(positions[at] - previous))
@@ -147,50 +149,67 @@ enum PositionsChunk {
             (self.start, self.end, self.packed) = (offset + 1, end, (firstWidth, restWidth, restStart))
         }
 
+        /// Where a reader is in the chunk: before document `entry`, whose first list is the chunk's `first`-th, whose
+        /// first gap after a list's first value is the `rest`-th, and (varints) whose first value starts at `byte`.
+        struct ReadPosition {
+            var entry = 0
+            var first = 0
+            var rest = 0
+            var byte: Int
+        }
+
+        /// The position before the chunk's first document.
+        var startPosition: ReadPosition { ReadPosition(byte: self.start) }
+
         /// Writes the positions of the chunk's document `entry` (its title's, then its body's) into
-        /// `output[offset...]`, given every earlier document's frequencies; returns where the body's start.
+        /// `output[offset...]`, reading on from `position` (at or before `entry`; documents read in order step over
+        /// only the ones between), which it leaves after `entry`.
         func decode(
             _ bytes: UnsafeRawBufferPointer, entry: Int, titles: UnsafePointer<UInt32>, bodies: UnsafePointer<UInt32>,
-            into output: UnsafeMutableBufferPointer<UInt32>, at offset: Int
+            from position: inout ReadPosition, into output: UnsafeMutableBufferPointer<UInt32>, at offset: Int
         ) throws(IndexFormatError) {
+            if position.entry > entry { position = self.startPosition }
             guard let packed = self.packed else {
-                var cursor = ByteCursor(bytes, at: self.start)
+                var cursor = ByteCursor(bytes, at: position.byte)
                 var earlier = 0
-                for index in 0..<entry { earlier &+= Int(titles[index]) &+ Int(bodies[index]) }
+                for index in position.entry..<entry { earlier &+= Int(titles[index]) &+ Int(bodies[index]) }  // each below 2³²
                 try cursor.skipVarints(earlier)
                 var at = offset
-                for count in [titles[entry], bodies[entry]] {
-                    var position: UInt64 = 0
+                for field in 0..<2 {
+                    let count = field == 0 ? titles[entry] : bodies[entry]
+                    var value: UInt64 = 0
                     for _ in 0..<count {
-                        position = try Self.adding(try cursor.varint(), to: position)
-                        output[at] = UInt32(truncatingIfNeeded: position)
+                        value = try Self.adding(try cursor.varint(), to: value)
+                        output[at] = UInt32(truncatingIfNeeded: value)
                         at += 1
                     }
                 }
+                position = ReadPosition(entry: entry + 1, byte: cursor.position)
                 return
             }
-            var first = 0  // the document's first list's index among the chunk's lists
-            var rest = 0  // and its first gap after a list's first value among the others
-            for index in 0..<entry {
-                for count in [titles[index], bodies[index]] where count > 0 {
-                    first &+= 1
-                    rest &+= Int(count) &- 1
-                }
+            var (first, rest) = (position.first, position.rest)
+            for index in position.entry..<entry {  // each below 2³²: no overflow
+                let (title, body) = (Int(titles[index]), Int(bodies[index]))
+                first &+= (title > 0 ? 1 : 0) &+ (body > 0 ? 1 : 0)
+                rest &+= max(title &- 1, 0) &+ max(body &- 1, 0)
             }
             var at = offset
-            for count in [titles[entry], bodies[entry]] where count > 0 {
-                var position = UInt64(Self.value(bytes, bit: first * packed.firstWidth, width: packed.firstWidth, from: self.start))
-                output[at] = UInt32(truncatingIfNeeded: position)
+            for field in 0..<2 {
+                let count = field == 0 ? titles[entry] : bodies[entry]
+                guard count > 0 else { continue }
+                var value = UInt64(Self.value(bytes, bit: first * packed.firstWidth, width: packed.firstWidth, from: self.start))
+                output[at] = UInt32(truncatingIfNeeded: value)
                 at += 1
                 first += 1
                 for _ in 1..<Int(count) {
-                    position &+= UInt64(Self.value(bytes, bit: packed.restStart + rest * packed.restWidth, width: packed.restWidth, from: self.start))
-                    guard position <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
-                    output[at] = UInt32(truncatingIfNeeded: position)
+                    value &+= UInt64(Self.value(bytes, bit: packed.restStart + rest * packed.restWidth, width: packed.restWidth, from: self.start))
+                    guard value <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
+                    output[at] = UInt32(truncatingIfNeeded: value)
                     at += 1
                     rest += 1
                 }
             }
+            position = ReadPosition(entry: entry + 1, first: first, rest: rest, byte: self.start)
         }
 
         /// Appends the positions of the chunk's `count` documents (each one's title's, then its body's) to `output`,
@@ -201,7 +220,9 @@ enum PositionsChunk {
             var cursor = ByteCursor(bytes, at: self.start)
             var (first, rest) = (0, 0)
             for index in 0..<count {
-                for frequency in [titles[index], bodies[index]] where frequency > 0 {
+                for field in 0..<2 {
+                    let frequency = field == 0 ? titles[index] : bodies[index]
+                    guard frequency > 0 else { continue }
                     var position: UInt64
                     if let packed = self.packed {
                         position = UInt64(Self.value(bytes, bit: first * packed.firstWidth, width: packed.firstWidth, from: self.start))

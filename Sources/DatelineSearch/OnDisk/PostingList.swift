@@ -454,6 +454,9 @@ enum PostingsFormat {
         /// A chunk of the loaded block whose positions are known to start at `positionChunkStart`.
         private var positionChunk = 0
         private var positionChunkStart = 0
+        /// The layout of the positions of the chunk last read from (`positionChunk`), and where that read left off.
+        private var chunkLayout: PositionsChunk.Layout?
+        private var chunkReadPosition = PositionsChunk.Layout.ReadPosition(byte: 0)
         /// Whether the last call was a ``seek(_:)`` that found its document (frequencies and positions are then
         /// those of `entry`).
         private var found = false
@@ -503,7 +506,7 @@ enum PostingsFormat {
             let blockPositions = self.layout.positionsOffset(block, in: self.postings)
             guard blockPositions <= UInt64(self.positions.count) else { throw IndexFormatError("block \(block)'s positions start past the positions file") }
             self.blockPositions = Int(blockPositions)
-            (self.positionChunk, self.positionChunkStart) = (0, self.blockPositions)
+            (self.positionChunk, self.positionChunkStart, self.chunkLayout) = (0, self.blockPositions, nil)
         }
 
         /// Decodes the documents of the loaded block's chunk `chunk` (unless they are) and checks the last against
@@ -634,18 +637,24 @@ enum PostingsFormat {
             let chunk = self.entry / PostingsFormat.chunkSize
             self.decodeFrequencies(chunk: chunk)
             let chunkStart = chunk * PostingsFormat.chunkSize
-            try self.findPositions(ofChunk: chunk)
-            let chunkLayout = try PositionsChunk.Layout(
-                self.positions, at: self.positionChunkStart, titles: self.titles + chunkStart, bodies: self.bodies + chunkStart,
-                count: min(self.entries, chunkStart + PostingsFormat.chunkSize) - chunkStart
-            )
+            if chunk != self.positionChunk || self.chunkLayout == nil {
+                try self.findPositions(ofChunk: chunk)
+                let layout = try PositionsChunk.Layout(
+                    self.positions, at: self.positionChunkStart, titles: self.titles + chunkStart, bodies: self.bodies + chunkStart,
+                    count: min(self.entries, chunkStart + PostingsFormat.chunkSize) - chunkStart
+                )
+                (self.chunkLayout, self.chunkReadPosition) = (layout, layout.startPosition)
+            }
             let middle = offset + Int(self.titles[self.entry])
             let end = middle + Int(self.bodies[self.entry])
             if buffer.count < end { buffer.append(contentsOf: repeatElement(0, count: end - buffer.count)) }
             let (positions, titles, bodies, entry) = (self.positions, self.titles + chunkStart, self.bodies + chunkStart, self.entry - chunkStart)
+            let layout = self.chunkLayout!
+            var readPosition = self.chunkReadPosition
             try buffer.withUnsafeMutableBufferPointer { buffer throws(IndexFormatError) in
-                try chunkLayout.decode(positions, entry: entry, titles: titles, bodies: bodies, into: buffer, at: offset)
+                try layout.decode(positions, entry: entry, titles: titles, bodies: bodies, from: &readPosition, into: buffer, at: offset)
             }
+            self.chunkReadPosition = readPosition
             return (offset..<middle, middle..<end)
         }
 
@@ -653,6 +662,7 @@ enum PostingsFormat {
         /// too far past its block's start for one) stepping over the chunks before it.
         private mutating func findPositions(ofChunk chunk: Int) throws(IndexFormatError) {
             guard chunk != self.positionChunk else { return }
+            self.chunkLayout = nil
             if chunk > 0 {
                 let checkpoint = self.head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
                 if checkpoint != PostingsFormat.positionsPastCheckpoint {
