@@ -26,19 +26,9 @@ enum PositionsChunk {
         scratch.firsts.removeAll(keepingCapacity: true)
         scratch.rest.removeAll(keepingCapacity: true)
         var varintBytes = 0
-        var at = 0
-        for (title, body) in zip(titles, bodies) {
-            for field in 0..<2 {
-                let count = field == 0 ? title : body
-                var previous: UInt32 = 0
-                for index in 0..<Int(count) {
-                    let gap = positions[at] - previous
-                    previous = positions[at]
-                    at += 1
-                    if index == 0 { scratch.firsts.append(gap) } else { scratch.rest.append(gap) }
-                    varintBytes += Self.varintSize(gap)
-                }
-            }
+        Self.forEachGap(titles: titles, bodies: bodies, positions: positions) { gap, isFirst in
+            if isFirst { scratch.firsts.append(gap) } else { scratch.rest.append(gap) }
+            varintBytes += Self.varintSize(gap)
         }
         if positions.count <= Self.plainLimit {
             Self.appendVarints(titles: titles, bodies: bodies, positions: positions, into: &output)
@@ -62,13 +52,18 @@ enum PositionsChunk {
     }
 
     private static func appendVarints(titles: ArraySlice<UInt32>, bodies: ArraySlice<UInt32>, positions: [UInt32], into output: inout [UInt8]) {
+        Self.forEachGap(titles: titles, bodies: bodies, positions: positions) { gap, _ in output.appendVarUInt(UInt64(gap)) }
+    }
+
+    /// Calls `body` with each gap of the chunk in order (each field's list from 0), and whether it is its list's first.
+    @inline(__always)
+    private static func forEachGap(titles: ArraySlice<UInt32>, bodies: ArraySlice<UInt32>, positions: [UInt32], _ body: (UInt32, Bool) -> Void) {
         var at = 0
-        for (title, body) in zip(titles, bodies) {
+        for (title, bodyCount) in zip(titles, bodies) {
             for field in 0..<2 {
-                let count = field == 0 ? title : body
                 var previous: UInt32 = 0
-                for _ in 0..<Int(count) {
-                    output.appendVarUInt(UInt64(positions[at] - previous))
+                for index in 0..<Int(field == 0 ? title : bodyCount) {
+                    body(positions[at] - previous, index == 0)
                     previous = positions[at]
                     at += 1
                 }
