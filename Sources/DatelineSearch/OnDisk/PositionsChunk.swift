@@ -23,16 +23,16 @@ enum PositionsChunk {
         titles: ArraySlice<UInt32>, bodies: ArraySlice<UInt32>, positions: [UInt32], scratch: inout (firsts: [UInt32], rest: [UInt32]),
         into output: inout [UInt8]
     ) {
+        if positions.count <= Self.plainLimit {
+            Self.appendVarints(titles: titles, bodies: bodies, positions: positions, into: &output)
+            return
+        }
         scratch.firsts.removeAll(keepingCapacity: true)
         scratch.rest.removeAll(keepingCapacity: true)
         var varintBytes = 0
         Self.forEachGap(titles: titles, bodies: bodies, positions: positions) { gap, isFirst in
             if isFirst { scratch.firsts.append(gap) } else { scratch.rest.append(gap) }
             varintBytes += Self.varintSize(gap)
-        }
-        if positions.count <= Self.plainLimit {
-            Self.appendVarints(titles: titles, bodies: bodies, positions: positions, into: &output)
-            return
         }
         let firstWidth = scratch.firsts.withUnsafeBufferPointer(BitPacking.width)
         let restWidth = scratch.rest.withUnsafeBufferPointer(BitPacking.width)
@@ -208,34 +208,20 @@ enum PositionsChunk {
         }
 
         /// Appends the positions of the chunk's `count` documents (each one's title's, then its body's) to `output`,
-        /// in one pass.
+        /// reading each on from the last.
         func decodeAll(
             _ bytes: UnsafeRawBufferPointer, titles: UnsafePointer<UInt32>, bodies: UnsafePointer<UInt32>, count: Int, into output: inout [UInt32]
         ) throws(IndexFormatError) {
-            var cursor = ByteCursor(bytes, at: self.start)
-            var (first, rest) = (0, 0)
-            for index in 0..<count {
-                for field in 0..<2 {
-                    let frequency = field == 0 ? titles[index] : bodies[index]
-                    guard frequency > 0 else { continue }
-                    var position: UInt64
-                    if let packed = self.packed {
-                        position = UInt64(Self.value(bytes, bit: first * packed.firstWidth, width: packed.firstWidth, from: self.start))
-                        first += 1
-                    } else {
-                        position = try Self.adding(try cursor.varint(), to: 0)
-                    }
-                    output.append(UInt32(truncatingIfNeeded: position))
-                    for _ in 1..<Int(frequency) {
-                        if let packed = self.packed {
-                            position &+= UInt64(Self.value(bytes, bit: packed.restStart + rest * packed.restWidth, width: packed.restWidth, from: self.start))
-                            guard position <= UInt64(UInt32.max) else { throw IndexFormatError("a position past 2³²") }
-                            rest += 1
-                        } else {
-                            position = try Self.adding(try cursor.varint(), to: position)
-                        }
-                        output.append(UInt32(truncatingIfNeeded: position))
-                    }
+            var total = 0
+            for index in 0..<count { total &+= Int(titles[index]) &+ Int(bodies[index]) }  // each below 2³²
+            let start = output.count
+            output.append(contentsOf: repeatElement(0, count: total))
+            var position = self.startPosition
+            var at = start
+            try output.withUnsafeMutableBufferPointer { output throws(IndexFormatError) in
+                for entry in 0..<count {
+                    try self.decode(bytes, entry: entry, titles: titles, bodies: bodies, from: &position, into: output, at: at)
+                    at += Int(titles[entry]) + Int(bodies[entry])
                 }
             }
         }

@@ -273,9 +273,8 @@ enum PostingsFormat {
         private var documents: [UInt32] = []
         private var titles: [UInt32] = []
         private var bodies: [UInt32] = []
-        /// The chunk being filled: its documents' title and body frequencies and positions (``PositionsChunk``).
-        private var chunkTitles: [UInt32] = []
-        private var chunkBodies: [UInt32] = []
+        /// The positions of the chunk being filled (``PositionsChunk``): its documents are the block's last ones,
+        /// after the chunks closed (`chunkOffsets`).
         private var chunkPositions: [UInt32] = []
         private var chunkScratch: (firsts: [UInt32], rest: [UInt32]) = ([], [])
         /// Each of the block's chunks' first positions byte, from the block's.
@@ -294,8 +293,6 @@ enum PostingsFormat {
             self.documents.reserveCapacity(PostingsFormat.blockSize)
             self.titles.reserveCapacity(PostingsFormat.blockSize)
             self.bodies.reserveCapacity(PostingsFormat.blockSize)
-            self.chunkTitles.reserveCapacity(PostingsFormat.chunkSize)
-            self.chunkBodies.reserveCapacity(PostingsFormat.chunkSize)
         }
 
         /// Positions bytes not handed out yet.
@@ -311,26 +308,23 @@ enum PostingsFormat {
             self.documents.append(document)
             self.titles.append(titleFrequency)
             self.bodies.append(bodyFrequency)
-            self.chunkTitles.append(titleFrequency)
-            self.chunkBodies.append(bodyFrequency)
             self.chunkPositions.append(contentsOf: positions)
             self.count += 1
-            if self.chunkTitles.count == PostingsFormat.chunkSize { self.closeChunk() }
+            if self.documents.count == (self.chunkOffsets.count + 1) * PostingsFormat.chunkSize { self.closeChunk() }
             if self.documents.count == PostingsFormat.blockSize { self.closeBlock() }
         }
 
         /// Encodes the chunk being filled into the pending positions.
         private mutating func closeChunk() {
-            guard !self.chunkTitles.isEmpty else { return }
+            let first = self.chunkOffsets.count * PostingsFormat.chunkSize
+            guard first < self.documents.count else { return }
             self.chunkOffsets.append(self.positionsProduced - self.blockPositionsStart)
             let before = self.pendingPositions.count
             PositionsChunk.encode(
-                titles: self.chunkTitles[...], bodies: self.chunkBodies[...], positions: self.chunkPositions, scratch: &self.chunkScratch,
+                titles: self.titles[first...], bodies: self.bodies[first...], positions: self.chunkPositions, scratch: &self.chunkScratch,
                 into: &self.pendingPositions
             )
             self.positionsProduced += UInt64(self.pendingPositions.count - before)
-            self.chunkTitles.removeAll(keepingCapacity: true)
-            self.chunkBodies.removeAll(keepingCapacity: true)
             self.chunkPositions.removeAll(keepingCapacity: true)
         }
 
