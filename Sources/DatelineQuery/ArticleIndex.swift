@@ -468,11 +468,11 @@ extension ArticleIndex {
         }
     }
 
-    /// The manifest entry naming the segments' format, and the format this version writes and reads (5: positions
-    /// packed a chunk at a time; 4: packed columns, compact dictionary entries and keys; 3: postings blocks with
+    /// The manifest entry naming the segments' format, and the format this version writes and reads (6: postings
+    /// columns patched where a few values are wider; 5: positions packed a chunk at a time; 4: packed columns, compact dictionary entries and keys; 3: postings blocks with
     /// chunk checkpoints; 2: with the entity annex).
     static let formatKey = "format"
-    static let format = "5"
+    static let format = "6"
 
     /// Adjacent segments a merge should combine now, oldest first, or nil (see ``MergePolicy``).
     func mergeCandidates(factor: Int, minimumDocuments: Int) -> [IndexSegment]? {

@@ -128,7 +128,7 @@ struct IndexPersistenceTests {
             try await query.close()
             await cluster.stopQuery()
             var manifest = try #require(try IndexManifest.read(directory: cluster.indexDirectory))
-            #expect(manifest.data["format"] == "5" && !manifest.segments.isEmpty)
+            #expect(manifest.data["format"] == "6" && !manifest.segments.isEmpty)
             manifest.data["format"] = nil  // as session 21's version wrote it
             try manifest.write(directory: cluster.indexDirectory)
             try await cluster.startQuery(persistentIndex: true)

@@ -91,12 +91,13 @@ enum PostingsFormat {
     }
 
     /// A block's head: one byte (bits 0–5 the document gaps' width, bit 6 set when the checkpoints are narrow, bit
-    /// 7 set when the frequencies' widths follow in a byte each), then the title and body frequencies' widths in
-    /// one byte (low and high four bits) or in two.
+    /// 7 set when the head is long), then in a short head the title and body frequencies' widths in one byte (low
+    /// and high four bits; no column patched), in a long one a byte for each (bits 0–5 the width, bit 6 set when
+    /// the column is patched; bit 7 of the title's set when the document gaps are). Columns: ``PatchedPacking``.
     struct BlockHead {
-        let documentWidth: Int
-        let titleWidth: Int
-        let bodyWidth: Int
+        let documents: PatchedPacking.Layout
+        let titles: PatchedPacking.Layout
+        let bodies: PatchedPacking.Layout
         /// Whether the checkpoints are two u16 (rather than two u32).
         let narrow: Bool
         /// Where the checkpoints start.
@@ -106,37 +107,41 @@ enum PostingsFormat {
 
         /// The head of no block (a cursor's before it loads one).
         init() {
-            (self.documentWidth, self.titleWidth, self.bodyWidth, self.narrow, self.checkpoints) = (0, 0, 0, true, 0)
+            (self.documents, self.titles, self.bodies) = (.init(width: 0), .init(width: 0), .init(width: 0))
+            (self.narrow, self.checkpoints) = (true, 0)
         }
 
         /// Reads the head of a block of `entries` documents at `cursor` and moves past its checkpoints.
         init(_ cursor: inout ByteCursor, entries: Int) throws(IndexFormatError) {
             let first = try cursor.fixed(UInt8.self)
-            self.documentWidth = Int(first & 0x3F)
             self.narrow = first & 0x40 != 0
             if first & 0x80 != 0 {
-                self.titleWidth = Int(try cursor.fixed(UInt8.self))
-                self.bodyWidth = Int(try cursor.fixed(UInt8.self))
+                let titles = try cursor.fixed(UInt8.self)
+                let bodies = try cursor.fixed(UInt8.self)
+                self.documents = .init(width: Int(first & 0x3F), patched: titles & 0x80 != 0)
+                self.titles = .init(width: Int(titles & 0x3F), patched: titles & 0x40 != 0)
+                self.bodies = .init(width: Int(bodies & 0x3F), patched: bodies & 0x40 != 0)
             } else {
                 let widths = try cursor.fixed(UInt8.self)
-                (self.titleWidth, self.bodyWidth) = (Int(widths & 0x0F), Int(widths >> 4))
+                self.documents = .init(width: Int(first & 0x3F))
+                (self.titles, self.bodies) = (.init(width: Int(widths & 0x0F)), .init(width: Int(widths >> 4)))
             }
-            guard self.documentWidth <= 32, self.titleWidth <= 32, self.bodyWidth <= 32 else {
-                throw IndexFormatError("a block claims \(self.documentWidth)-, \(self.titleWidth)- and \(self.bodyWidth)-bit values")
+            for column in [self.documents, self.titles, self.bodies] where column.width > 32 || (column.patched && column.width > 31) {
+                throw IndexFormatError("a block claims a column of \(column.width)-bit values\(column.patched ? ", patched" : "")")
             }
             self.checkpoints = cursor.position
             _ = try cursor.bytes((PostingsFormat.chunks(entries) - 1) * self.checkpointSize)
         }
 
         /// Appends a block's head.
-        static func write(documentWidth: Int, titleWidth: Int, bodyWidth: Int, narrow: Bool, into output: inout [UInt8]) {
-            let wide = titleWidth > 15 || bodyWidth > 15
-            output.append(UInt8(documentWidth) | (narrow ? 0x40 : 0) | (wide ? 0x80 : 0))
-            if wide {
-                output.append(UInt8(titleWidth))
-                output.append(UInt8(bodyWidth))
+        static func write(documents: PatchedPacking.Plan, titles: PatchedPacking.Plan, bodies: PatchedPacking.Plan, narrow: Bool, into output: inout [UInt8]) {
+            let long = documents.isPatched || titles.isPatched || bodies.isPatched || titles.width > 15 || bodies.width > 15
+            output.append(UInt8(documents.width) | (narrow ? 0x40 : 0) | (long ? 0x80 : 0))
+            if long {
+                output.append(UInt8(titles.width) | (titles.isPatched ? 0x40 : 0) | (documents.isPatched ? 0x80 : 0))
+                output.append(UInt8(bodies.width) | (bodies.isPatched ? 0x40 : 0))
             } else {
-                output.append(UInt8(titleWidth) | UInt8(bodyWidth) << 4)
+                output.append(UInt8(titles.width) | UInt8(bodies.width) << 4)
             }
         }
 
@@ -200,7 +205,7 @@ enum PostingsFormat {
             let head = try BlockHead(&cursor, entries: count)
             let chunks = PostingsFormat.chunks(count)
             let base = chunks > 1 ? head.checkpoint(chunks - 2, in: postings, base: 0).lastDocument &+ 1 : 0
-            let packed = try BitPacking.Packed(&cursor, count: count, width: head.documentWidth)
+            let packed = try head.documents.column(&cursor, count: count)
             let first = (chunks - 1) * PostingsFormat.chunkSize
             let next = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: PostingsFormat.blockSize) { scratch in
                 packed.decodeAscending(first..<count, from: base, into: scratch.baseAddress!)
@@ -358,11 +363,11 @@ enum PostingsFormat {
                 expected = document + 1
             }
             self.previousEnd = expected
-            let widths = (
-                self.documents.withUnsafeBufferPointer(BitPacking.width), self.titles.withUnsafeBufferPointer(BitPacking.width),
-                self.bodies.withUnsafeBufferPointer(BitPacking.width)
+            let plans = (
+                self.documents.withUnsafeBufferPointer(PatchedPacking.plan), self.titles.withUnsafeBufferPointer(PatchedPacking.plan),
+                self.bodies.withUnsafeBufferPointer(PatchedPacking.plan)
             )
-            BlockHead.write(documentWidth: widths.0, titleWidth: widths.1, bodyWidth: widths.2, narrow: narrow, into: &self.data)
+            BlockHead.write(documents: plans.0, titles: plans.1, bodies: plans.2, narrow: narrow, into: &self.data)
             for checkpoint in checkpoints {
                 if narrow {
                     self.data.appendLittleEndian(UInt16(checkpoint.document - base))
@@ -372,9 +377,9 @@ enum PostingsFormat {
                     self.data.appendLittleEndian(checkpoint.positions)
                 }
             }
-            self.documents.withUnsafeBufferPointer { BitPacking.pack($0, width: widths.0, into: &self.data) }
-            self.titles.withUnsafeBufferPointer { BitPacking.pack($0, width: widths.1, into: &self.data) }
-            self.bodies.withUnsafeBufferPointer { BitPacking.pack($0, width: widths.2, into: &self.data) }
+            self.documents.withUnsafeBufferPointer { PatchedPacking.write($0, plan: plans.0, into: &self.data) }
+            self.titles.withUnsafeBufferPointer { PatchedPacking.write($0, plan: plans.1, into: &self.data) }
+            self.bodies.withUnsafeBufferPointer { PatchedPacking.write($0, plan: plans.2, into: &self.data) }
             self.documents.removeAll(keepingCapacity: true)
             self.titles.removeAll(keepingCapacity: true)
             self.bodies.removeAll(keepingCapacity: true)
@@ -429,9 +434,9 @@ enum PostingsFormat {
         /// One past the previous block's last document (the block's first gap counts from it).
         private var blockBase: UInt32 = 0
         /// The loaded block's packed document gaps, title and body frequencies.
-        private var packedDocuments: BitPacking.Packed?
-        private var packedTitles: BitPacking.Packed?
-        private var packedBodies: BitPacking.Packed?
+        private var packedDocuments: PatchedPacking.Column?
+        private var packedTitles: PatchedPacking.Column?
+        private var packedBodies: PatchedPacking.Column?
         /// Which of the block's chunks have their documents (as document numbers), and their frequencies, decoded:
         /// bit `c` for chunk `c`.
         private var decodedDocuments: UInt32 = 0
@@ -485,9 +490,9 @@ enum PostingsFormat {
             self.chunks = PostingsFormat.chunks(entries)
             let head = try BlockHead(&cursor, entries: entries)
             self.head = head
-            self.packedDocuments = try BitPacking.Packed(&cursor, count: entries, width: head.documentWidth)
-            self.packedTitles = try BitPacking.Packed(&cursor, count: entries, width: head.titleWidth)
-            self.packedBodies = try BitPacking.Packed(&cursor, count: entries, width: head.bodyWidth)
+            self.packedDocuments = try head.documents.column(&cursor, count: entries)
+            self.packedTitles = try head.titles.column(&cursor, count: entries)
+            self.packedBodies = try head.bodies.column(&cursor, count: entries)
             self.blockBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
             var ends = SIMD4<UInt32>(repeating: self.lastDocument(block))
             for chunk in 0..<(self.chunks - 1) { ends[chunk] = head.checkpoint(chunk, in: self.postings, base: self.blockBase).lastDocument }
@@ -710,9 +715,9 @@ enum PostingsFormat {
         let entries = min(self.blockSize, count - block * self.blockSize)
         var cursor = ByteCursor(postings, at: layout.dataPosition(block, in: postings))
         let head = try BlockHead(&cursor, entries: entries)  // a walk through every document needs no checkpoint
-        try BitPacking.Packed(&cursor, count: entries, width: head.documentWidth).decode(0..<entries, into: documents.baseAddress!)
-        try BitPacking.Packed(&cursor, count: entries, width: head.titleWidth).decode(0..<entries, into: titles.baseAddress!)
-        try BitPacking.Packed(&cursor, count: entries, width: head.bodyWidth).decode(0..<entries, into: bodies.baseAddress!)
+        try head.documents.column(&cursor, count: entries).decode(0..<entries, into: documents.baseAddress!)
+        try head.titles.column(&cursor, count: entries).decode(0..<entries, into: titles.baseAddress!)
+        try head.bodies.column(&cursor, count: entries).decode(0..<entries, into: bodies.baseAddress!)
         return (entries, head)
     }
 

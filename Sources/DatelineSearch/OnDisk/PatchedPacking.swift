@@ -1,0 +1,179 @@
+/// A postings block's column (document gaps, title or body frequencies) bit-packed at a width chosen for most of
+/// its values, the few wider ones patched in afterwards ("patched frame of reference", as Lucene's and others'
+/// postings do): one long article's body frequency no longer widens all 128 of its block's, and a title column
+/// that is mostly zero packs at width 0 with its few titled documents as the patches.
+///
+/// Layout: the values' low `width` bits, packed (``BitPacking``); then, when the column is patched (its block's
+/// head says so), a byte giving the patch count minus one (1–128), a byte giving the patches' width (the bits above
+/// `width` of the widest value, 1–32 together with `width`), the patched values' indices in the column, ascending, packed
+/// at 7 bits, and their high bits packed at the patches' width.
+enum PatchedPacking {
+    /// Bits a patch's index takes (a column has at most ``PostingsFormat/blockSize`` values).
+    static let indexWidth = 7
+
+    /// How a column is written: its base width and, when some values are wider, the patches' width and count.
+    struct Plan: Equatable {
+        var width: Int
+        var patchWidth = 0
+        var patches = 0
+
+        var isPatched: Bool { self.patches > 0 }
+
+        /// The bytes the column takes with `count` values.
+        func byteCount(count: Int) -> Int {
+            let base = BitPacking.byteCount(count: count, width: self.width)
+            guard self.isPatched else { return base }
+            return base + 2 + BitPacking.byteCount(count: self.patches, width: PatchedPacking.indexWidth)
+                + BitPacking.byteCount(count: self.patches, width: self.patchWidth)
+        }
+    }
+
+    /// The smallest way to write `values` (at most ``PostingsFormat/blockSize`` of them): packed at the widest's width,
+    /// or narrower with the rest patched when that takes fewer bytes (ties go to no patches, which decode faster).
+    static func plan(_ values: UnsafeBufferPointer<UInt32>) -> Plan {
+        precondition(values.count <= 1 << self.indexWidth, "a patched column holds at most \(1 << self.indexWidth) values")
+        // How many values need each bit width: then the patches at any base width are a suffix sum.
+        var widths = (
+            SIMD16<UInt16>(), SIMD16<UInt16>(), UInt16(0)  // widths 0–15, 16–31, 32
+        )
+        for value in values {
+            let width = value == 0 ? 0 : 32 - value.leadingZeroBitCount
+            switch width {
+            case ..<16: widths.0[width] &+= 1
+            case ..<32: widths.1[width - 16] &+= 1
+            default: widths.2 &+= 1
+            }
+        }
+        func needing(_ width: Int) -> Int {
+            width < 16 ? Int(widths.0[width]) : width < 32 ? Int(widths.1[width - 16]) : Int(widths.2)
+        }
+        var widest = 32
+        while widest > 0, needing(widest) == 0 { widest -= 1 }
+        var best = Plan(width: widest)
+        var bestBytes = best.byteCount(count: values.count)
+        var wider = 0  // values wider than `width`
+        var width = widest - 1
+        while width >= 0 {
+            wider += needing(width + 1)
+            let plan = Plan(width: width, patchWidth: widest - width, patches: wider)
+            let bytes = plan.byteCount(count: values.count)
+            if bytes < bestBytes { (best, bestBytes) = (plan, bytes) }
+            width -= 1
+        }
+        return best
+    }
+
+    /// Appends `values` as `plan` says (the patch section only when it has patches).
+    static func write(_ values: UnsafeBufferPointer<UInt32>, plan: Plan, into output: inout [UInt8]) {
+        guard plan.isPatched else {
+            BitPacking.pack(values, width: plan.width, into: &output)
+            return
+        }
+        let mask: UInt32 = plan.width == 32 ? .max : (1 << UInt32(plan.width)) - 1
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 3 * values.count) { scratch in
+            let low = UnsafeMutableBufferPointer(rebasing: scratch[0..<values.count])
+            let indices = UnsafeMutableBufferPointer(rebasing: scratch[values.count..<(values.count + plan.patches)])
+            let high = UnsafeMutableBufferPointer(rebasing: scratch[(2 * values.count)..<(2 * values.count + plan.patches)])
+            var patch = 0
+            for (index, value) in values.enumerated() {
+                low[index] = value & mask
+                guard value > mask else { continue }
+                indices[patch] = UInt32(index)
+                high[patch] = value >> UInt32(plan.width)
+                patch += 1
+            }
+            precondition(patch == plan.patches, "a plan of \(plan.patches) patches for \(patch) wider values")
+            BitPacking.pack(UnsafeBufferPointer(low), width: plan.width, into: &output)
+            output.append(UInt8(plan.patches - 1))
+            output.append(UInt8(plan.patchWidth))
+            BitPacking.pack(UnsafeBufferPointer(indices), width: self.indexWidth, into: &output)
+            BitPacking.pack(UnsafeBufferPointer(high), width: plan.patchWidth, into: &output)
+        }
+    }
+
+    /// A column as its block's head describes it: its base width and whether patches follow its packed bits.
+    struct Layout {
+        let width: Int
+        let patched: Bool
+
+        init(width: Int, patched: Bool = false) {
+            (self.width, self.patched) = (width, patched)
+        }
+
+        /// The column of `count` values at `cursor`; the cursor moves past it.
+        @inline(__always)
+        func column(_ cursor: inout ByteCursor, count: Int) throws(IndexFormatError) -> Column {
+            try Column(&cursor, count: count, width: self.width, patched: self.patched)
+        }
+    }
+
+    /// A column read in place: any run of its values decodes without the ones before it (the patches in that run
+    /// are applied after the packed bits).
+    struct Column {
+        let base: BitPacking.Packed
+        /// The patches' indices and high bits (empty when the column has none).
+        let patchIndices: BitPacking.Packed?
+        let patchBits: BitPacking.Packed?
+
+        /// The column of `count` values at `cursor`, packed at `width`, with its patches when `patched`; the cursor
+        /// moves past it.
+        init(_ cursor: inout ByteCursor, count: Int, width: Int, patched: Bool) throws(IndexFormatError) {
+            self.base = try BitPacking.Packed(&cursor, count: count, width: width)
+            guard patched else {
+                (self.patchIndices, self.patchBits) = (nil, nil)
+                return
+            }
+            let patches = Int(try cursor.fixed(UInt8.self)) + 1
+            let patchWidth = Int(try cursor.fixed(UInt8.self))
+            guard patches <= count, patchWidth >= 1, width + patchWidth <= 32 else {
+                throw IndexFormatError("a column of \(count) \(width)-bit values claims \(patches) patches of \(patchWidth) bits")
+            }
+            self.patchIndices = try BitPacking.Packed(&cursor, count: patches, width: PatchedPacking.indexWidth)
+            self.patchBits = try BitPacking.Packed(&cursor, count: patches, width: patchWidth)
+        }
+
+        /// The column's values.
+        var count: Int { self.base.count }
+
+        /// Decodes values `range` (within `0..<count`) into `output[range]`.
+        @inline(__always)
+        func decode(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
+            self.base.decode(range, into: output)
+            if self.patchIndices != nil { self.patch(range, into: output) }
+        }
+
+        /// Decodes values `range` as document gaps (see ``BitPacking/Packed/decodeAscending(_:from:into:)``) into
+        /// `output[range]`; returns one past the last document.
+        @inline(__always)
+        func decodeAscending(_ range: Range<Int>, from base: UInt32, into output: UnsafeMutablePointer<UInt32>) -> UInt32 {
+            guard self.patchIndices != nil else { return self.base.decodeAscending(range, from: base, into: output) }
+            self.decode(range, into: output)
+            var document = base
+            for index in range {
+                document &+= output[index]
+                output[index] = document
+                document &+= 1
+            }
+            return document
+        }
+
+        /// Adds the high bits of the patches within `range` to the decoded low bits in `output`. Indices out of the
+        /// column (a damaged file the checksum missed) patch nothing.
+        private func patch(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
+            guard let indices = self.patchIndices, let bits = self.patchBits else { return }
+            let shift = UInt32(self.base.width)
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * indices.count) { scratch in
+                let at = scratch.baseAddress!
+                let high = at + indices.count
+                indices.decode(0..<indices.count, into: at)
+                bits.decode(0..<indices.count, into: high)
+                for patch in 0..<indices.count {
+                    let index = Int(at[patch])
+                    guard index >= range.lowerBound else { continue }
+                    guard index < range.upperBound else { break }
+                    output[index] |= high[patch] << shift
+                }
+            }
+        }
+    }
+}
