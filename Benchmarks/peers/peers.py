@@ -241,18 +241,23 @@ def shapes_section():
             _, index, schema = tantivy_ingest(scratch, corpus_articles)
             del corpus_articles
             theirs = {}
+            their_segments = set()
             for root, _, files in os.walk(scratch):
                 for name in files:
                     kind = "store" if name.endswith(".store") else "index"
                     theirs[kind] = theirs.get(kind, 0) + os.path.getsize(os.path.join(root, name))
+                    segment, _, extension = name.partition(".")
+                    if extension in ("idx", "pos", "term", "store", "fast", "fieldnorm", "del"):
+                        their_segments.add(segment)  # a segment's files: <segment id>.<kind>
             ours = corpus.get("indexBytes", {})
             if ours:
                 raw = corpus["rawTextBytes"]
                 annex = ours.get("annx", 0)
                 full_text = sum(size for kind, size in ours.items() if kind not in ("stor", "annx"))
                 tantivy_index = max(1, theirs.get("index", 0))
-                disk_lines.append(f"| {corpus['name']} | {raw / 1e6:.1f} MB | {full_text / 1e6:.1f} MB | {annex / 1e6:.1f} MB | "
-                                  f"{tantivy_index / 1e6:.1f} MB | **{ratio(full_text / tantivy_index)}** | {ratio((full_text + annex) / tantivy_index)} | "
+                segments = f" ({corpus['segments']} segments)" if "segments" in corpus else ""
+                disk_lines.append(f"| {corpus['name']} | {raw / 1e6:.1f} MB | {full_text / 1e6:.1f} MB{segments} | {annex / 1e6:.1f} MB | "
+                                  f"{tantivy_index / 1e6:.1f} MB ({len(their_segments)} segments) | **{ratio(full_text / tantivy_index)}** | {ratio((full_text + annex) / tantivy_index)} | "
                                   f"**{ours.get('stor', 0) / raw:.2f}** | {theirs.get('store', 0) / raw:.2f} |")
             entries = corpus["queries"]
             latencies, tops = tantivy_queries(index, schema, entries, rounds)

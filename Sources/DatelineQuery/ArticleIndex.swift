@@ -479,4 +479,9 @@ extension ArticleIndex {
         let policy = MergePolicy(factor: factor, minimumDocuments: minimumDocuments)
         return policy.run(self.segments.map(\.documentCount)).map { Array(self.segments[$0]) }
     }
+
+    /// The newest segments a quiet index merges into one, oldest first, or nil (see ``MergePolicy/quietRun(_:maximumDocuments:)``).
+    func quietMergeCandidates(maximumDocuments: Int) -> [IndexSegment]? {
+        MergePolicy.quietRun(self.segments.map(\.documentCount), maximumDocuments: maximumDocuments).map { Array(self.segments[$0]) }
+    }
 }

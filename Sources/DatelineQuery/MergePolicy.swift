@@ -36,4 +36,18 @@ struct MergePolicy: Sendable, Equatable {
         }
         return nil
     }
+
+    /// The run a quiet index merges (see ``QueryServiceConfiguration/quietMergeAfter``): the newest segments,
+    /// as many as fit together in `maximumDocuments`, when that is two or more; else nil. A segment of that size or
+    /// more, and everything before it, is left alone, so each quiet spell rewrites at most `maximumDocuments`
+    /// articles, and an index that has merged its quiet run has none until new articles arrive.
+    static func quietRun(_ documentCounts: [Int], maximumDocuments: Int) -> Range<Int>? {
+        var start = documentCounts.count
+        var total = 0
+        while start > 0, total + documentCounts[start - 1] <= maximumDocuments {
+            total += documentCounts[start - 1]
+            start -= 1
+        }
+        return documentCounts.count - start >= 2 ? start..<documentCounts.count : nil
+    }
 }

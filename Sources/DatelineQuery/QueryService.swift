@@ -69,6 +69,9 @@ public final class QueryService: Service, Sendable {
         /// The last merge failed (a full disk): none is tried again until a commit writes a new segment, rather
         /// than after every commit interval's commit.
         var mergeFailed = false
+        /// The applied offset the last commit saw, and since when it has not moved (for the quiet merge).
+        var quietOffset: UInt64 = .max
+        var quietSince = ContinuousClock.now
     }
 
     public let configuration: QueryServiceConfiguration
@@ -254,19 +257,22 @@ public final class QueryService: Service, Sendable {
     /// Whether a background merge is running.
     public var isMerging: Bool { self.commits.withLock { $0.merging } }
 
-    /// Starts a merge on its own thread when the merge policy finds adjacent committed segments to combine and
+    /// Starts a merge on its own thread when the merge policy finds adjacent committed segments to combine (or,
+    /// when `quiet`, the newest segments a quiet index merges: ``QueryServiceConfiguration/quietMergeAfter``) and
     /// no merge is running, and says whether it did. Searches and ingest go on meanwhile; the merged segments'
     /// files are deleted once the new manifest is written (readers still mapping them keep reading them until they
-    /// let go). The service calls it after every commit; benchmarks call it to reach the segments a quiet service
+    /// let go). The service calls it after every commit, quiet once no article has been applied for
+    /// ``QueryServiceConfiguration/quietMergeAfter``; benchmarks call it to reach the segments a quiet service
     /// settles on.
     @discardableResult
-    public func mergeIfDue() -> Bool {
+    public func mergeIfDue(quiet: Bool = false) -> Bool {
         guard let directory = self.indexDirectory else { return false }
         let job: (segments: [IndexSegment], name: String, generation: Int)? = self.commits.withLock { commits in
             guard !commits.merging, !commits.mergeFailed else { return nil }
             let committed = Set(commits.manifest.segments.map(\.name))
             let found: ([IndexSegment], Int)? = self.state.read { state in
                 let candidates = state.index.mergeCandidates(factor: self.configuration.mergeFactor, minimumDocuments: self.configuration.bufferDocuments)
+                    ?? (quiet ? state.index.quietMergeCandidates(maximumDocuments: self.configuration.quietMergeDocuments) : nil)
                 guard let candidates, candidates.allSatisfy({ committed.contains($0.name) }) else { return nil }
                 return (candidates, state.generation)
             }
@@ -468,7 +474,16 @@ public final class QueryService: Service, Sendable {
         } catch {
             return
         }
-        if merging { self.mergeIfDue() }
+        guard merging else { return }
+        let applied = self.appliedOffset
+        let quiet = self.commits.withLock { commits -> Bool in
+            guard commits.quietOffset == applied else {
+                (commits.quietOffset, commits.quietSince) = (applied, .now)
+                return false
+            }
+            return self.configuration.quietMergeAfter.map { ContinuousClock.now - commits.quietSince >= $0 } ?? false
+        }
+        self.mergeIfDue(quiet: quiet)
     }
 
     private func follow() async {

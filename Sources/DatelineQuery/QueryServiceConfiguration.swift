@@ -35,6 +35,13 @@ public struct QueryServiceConfiguration: Sendable {
     public var bufferBytes: Int
     /// How many adjacent segments of one size level are merged into one. Default: 8.
     public var mergeFactor: Int
+    /// Once no article has been applied for this long, the newest segments (up to ``quietMergeDocuments``
+    /// articles together) are merged into one: an archive that stops growing ends in few segments, smaller (one
+    /// dictionary, not one per segment) and faster to search, while one that grows keeps the merge policy's
+    /// bounded rewriting. nil: never. Default: 60 s.
+    public var quietMergeAfter: Duration?
+    /// The most articles a quiet merge rewrites. Default: 1,000,000.
+    public var quietMergeDocuments: Int
     /// The most bytes of articles (as stored: text, fields and extraction) held in memory uncommitted: while
     /// commits fail (a full disk) or lag behind, the follower stops reading the log once the buffers hold this
     /// much, and carries on after a commit succeeds, so memory stays bounded whatever the log holds. nil: 4 ×
@@ -61,6 +68,8 @@ public struct QueryServiceConfiguration: Sendable {
         bufferDocuments: Int = 4_096,
         bufferBytes: Int = 16 << 20,
         mergeFactor: Int = 8,
+        quietMergeAfter: Duration? = .seconds(60),
+        quietMergeDocuments: Int = 1_000_000,
         maximumUncommittedBytes: Int? = nil
     ) {
         self.server = server
@@ -76,6 +85,8 @@ public struct QueryServiceConfiguration: Sendable {
         self.bufferDocuments = bufferDocuments
         self.bufferBytes = bufferBytes
         self.mergeFactor = mergeFactor
+        self.quietMergeAfter = quietMergeAfter
+        self.quietMergeDocuments = quietMergeDocuments
         self.maximumUncommittedBytes = maximumUncommittedBytes
     }
 }

@@ -80,6 +80,15 @@ struct DatelineQueryCommand: AsyncParsableCommand {
     var mergeFactor: Int = ServiceSettings.int("merge-factor", env: "DATELINE_QUERY_MERGE_FACTOR", 8)
 
     @Option(
+        name: .customLong("quiet-merge-after"),
+        help: "Seconds without a new article after which the newest segments (up to --quiet-merge-articles articles) are merged into one; 0: never. Env: DATELINE_QUERY_QUIET_MERGE_AFTER."
+    )
+    var quietMergeAfter: Double = ServiceSettings.double("quiet-merge-after", env: "DATELINE_QUERY_QUIET_MERGE_AFTER", 60)
+
+    @Option(name: .customLong("quiet-merge-articles"), help: "The most articles a quiet merge rewrites (2 or more). Env: DATELINE_QUERY_QUIET_MERGE_ARTICLES.")
+    var quietMergeArticles: Int = ServiceSettings.int("quiet-merge-articles", env: "DATELINE_QUERY_QUIET_MERGE_ARTICLES", 1_000_000)
+
+    @Option(
         name: .customLong("restore-from"),
         help: "A backup directory written by 'dateline backup --with-index': when --data-dir holds no index yet, the backup's index is put there, and only the log after it is replayed (the log must be the one restored from the same backup; otherwise the index is rebuilt from the log). Env: DATELINE_QUERY_RESTORE_FROM."
     )
@@ -105,6 +114,10 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             throw ValidationError("--max-uncommitted-mb must be 0 (four times --buffer-mb) or between twice --buffer-mb and 1048576")
         }
         guard self.mergeFactor >= 2 else { throw ValidationError("--merge-factor must be 2 or more") }
+        guard self.quietMergeAfter >= 0, self.quietMergeAfter <= 1e9 else {
+            throw ValidationError("--quiet-merge-after must be 0 (never) or a positive number of seconds")
+        }
+        guard self.quietMergeArticles >= 2 else { throw ValidationError("--quiet-merge-articles must be 2 or more") }
         guard self.k1 >= 0, (0...1).contains(self.b), self.titleWeight >= 0 else {
             throw ValidationError("BM25 parameters out of range: k1 ≥ 0, 0 ≤ b ≤ 1, title weight ≥ 0")
         }
@@ -157,6 +170,8 @@ struct DatelineQueryCommand: AsyncParsableCommand {
             bufferDocuments: self.bufferArticles,
             bufferBytes: self.bufferMegabytes << 20,
             mergeFactor: self.mergeFactor,
+            quietMergeAfter: self.quietMergeAfter == 0 ? nil : .milliseconds(Int(self.quietMergeAfter * 1000)),
+            quietMergeDocuments: self.quietMergeArticles,
             maximumUncommittedBytes: self.maximumUncommittedMegabytes == 0 ? nil : self.maximumUncommittedMegabytes << 20
         )
         configuration.ingestFallbacks = Array(ingestEndpoints.dropFirst())

@@ -161,6 +161,40 @@ struct IndexPersistenceTests {
         }
     }
 
+    /// Once no article arrives for the quiet-merge delay, the service merges its newest segments into one, and
+    /// everything stays searchable, looked up and in its timeline, before and after a restart.
+    @Test func aQuietIndexMergesItsSegmentsIntoOne() async throws {
+        try await withDatelineCluster(persistentIndex: false) { cluster in
+            await cluster.stopQuery()
+            try await cluster.startQuery(persistentIndex: true, bufferDocuments: 2) { $0.quietMergeAfter = .milliseconds(300) }
+            let ingest = try await cluster.ingestClient()
+            var end = try await ingest.send(IngestRequest(articles: try Samples.submissions())).endOffset
+            let query = try await cluster.queryClient()
+            _ = try await query.send(SearchRequest(query: "Rubio", minimumOffset: end))
+            // More articles, a few at a time, each batch committed before the next: several segments (the merge
+            // factor, 8, merges none of them).
+            var most = 0
+            for round in 0..<4 {
+                end = try await ingest.send(IngestRequest(articles: (0..<2).map { ArticleSubmission(body: "Quiet round \(round) report \($0) on cocoa.") })).endOffset
+                _ = try await query.send(SearchRequest(query: "cocoa", minimumOffset: end))
+                try await eventually("round \(round) committed") { (try IndexManifest.read(directory: cluster.indexDirectory)?.data["appliedOffset"]).flatMap { UInt64($0) } == end }
+                most = max(most, try #require(try IndexManifest.read(directory: cluster.indexDirectory)).segments.count)
+            }
+            #expect(most >= 2, "\(most) segments at most")
+            try await eventually("the quiet index merged into one segment") { try IndexManifest.read(directory: cluster.indexDirectory)?.segments.count == 1 }
+            #expect(try await query.send(SearchRequest(query: "cocoa", limit: 20)).total == 8)
+            #expect(try await query.send(TimelineRequest(actors: ["Rubio", "Dar"])).engagements.count == 3)
+            try await query.close()
+            await cluster.stopQuery()
+            try await cluster.startQuery(persistentIndex: true)
+            let again = try await cluster.queryClient()
+            #expect(try await again.send(SearchRequest(query: "cocoa", limit: 20, minimumOffset: end)).total == 8)
+            #expect(cluster.queryService?.recordsAppliedSinceStart == 0, "the merged segment holds everything")
+            try await again.close()
+            try await ingest.close()
+        }
+    }
+
     /// Searches paging through a result while segments are flushed and merged see one point in time: no page
     /// overlaps another, every page reports the same total, and the pages together hold the first page's total.
     @Test func pagesStayConsistentWhileSegmentsAreFlushedAndMerged() async throws {

@@ -59,4 +59,27 @@ struct MergePolicyTests {
         #expect(policy.run([1_000, 1_000]) == nil, "fewer segments than the factor")
         #expect(MergePolicy(factor: 2, minimumDocuments: 100).run([100, 100]) == 0..<2)
     }
+
+    /// A quiet index merges its newest segments, as many as fit in the quiet merge's articles, into one; a segment
+    /// that does not fit, and everything before it, stays; once merged, nothing more is due until new segments come.
+    @Test func aQuietIndexMergesItsNewestSegmentsWithinTheLimit() {
+        let limit = 1_000_000
+        #expect(MergePolicy.quietRun([], maximumDocuments: limit) == nil)
+        #expect(MergePolicy.quietRun([215_780], maximumDocuments: limit) == nil, "one segment: nothing to merge")
+        #expect(MergePolicy.quietRun([32_768, 32_768, 28_000, 4_096, 900], maximumDocuments: limit) == 0..<5)
+        #expect(MergePolicy.quietRun([2_097_152, 262_144, 32_768, 4_000], maximumDocuments: limit) == 1..<4)
+        #expect(MergePolicy.quietRun([900_000, 262_144, 4_000], maximumDocuments: limit) == 1..<3, "the oldest would pass the limit")
+        #expect(MergePolicy.quietRun([2_097_152, 1_500_000, 4_000], maximumDocuments: limit) == nil, "one small segment after large ones")
+        // Quiet spells after merging: each run merged is stable until a new segment arrives.
+        var segments = [2_097_152, 262_144, 32_768, 32_768, 4_000]
+        for arriving in [0, 3_000, 0, 700_000, 0, 4_096] {
+            if arriving > 0 { segments.append(arriving) }
+            if let run = MergePolicy.quietRun(segments, maximumDocuments: limit) {
+                #expect(segments[run].reduce(0, +) <= limit)
+                segments.replaceSubrange(run, with: [segments[run].reduce(0, +)])
+            }
+            #expect(MergePolicy.quietRun(segments, maximumDocuments: limit) == nil, "\(segments)")
+        }
+        #expect(segments == [2_097_152, 334_680, 704_096], "the 700,000 not merged with the 334,680 before it: \(segments)")
+    }
 }

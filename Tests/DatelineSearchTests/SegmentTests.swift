@@ -37,8 +37,10 @@ final class ScratchDirectory {
                 var decoded = [UInt32](repeating: 99, count: count)
                 try bytes.withUnsafeBytes { raw in
                     var cursor = ByteCursor(raw)
-                    try decoded.withUnsafeMutableBufferPointer { try BitPacking.Packed(&cursor, count: count).decode(0..<count, into: $0.baseAddress!) }
+                    let packed = try BitPacking.Packed(&cursor, count: count)
+                    decoded.withUnsafeMutableBufferPointer { packed.decode(0..<count, into: $0.baseAddress!) }
                     #expect(cursor.remaining == 0)
+                    #expect((0..<count).map(packed.value(at:)) == values, "each value alone, width \(width), count \(count)")
                 }
                 #expect(decoded == values, "width \(width), count \(count)")
             }
@@ -616,6 +618,28 @@ struct PostingsFormatTests {
             let body = (0..<Int.random(in: 0...4, using: &random)).map { UInt32($0 * 2 + 1) }
             list.append(document: document, title: title, body: body)
         }
+        try Self.checkCursor(list, random: &random)
+    }
+
+    /// Columns with patches (``PatchedPacking``): a few far document gaps, titles on a few documents, a few long
+    /// articles' body frequencies; the cursor decodes such a block's columns whole, and finds the same documents,
+    /// frequencies and positions.
+    @Test func aBlockCursorReadsPatchedColumns() throws {
+        var random = SeededGenerator(state: 0x9A7C)
+        var list = PostingList()
+        var document: UInt32 = 0
+        for index in 0..<1_000 {
+            document += index % 41 == 7 ? UInt32.random(in: 5_000...90_000, using: &random) : UInt32.random(in: 1...3, using: &random)
+            let title = index % 23 == 0 ? [UInt32(1)] : []
+            let bodyCount = index % 57 == 3 ? 400 : Int.random(in: 1...2, using: &random)
+            list.append(document: document, title: title, body: (0..<UInt32(bodyCount)).map { $0 * 3 + 2 })
+        }
+        var positions: [UInt8] = []
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
+        let blocks = (list.count + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize
+        let firstHead = bytes[1 + blocks * PostingsFormat.skipEntrySize]
+        let titleHead = bytes[2 + blocks * PostingsFormat.skipEntrySize]
+        #expect(firstHead & 0x80 != 0 && titleHead & 0xC0 == 0xC0, "a long head: document gaps and titles patched")
         try Self.checkCursor(list, random: &random)
     }
 

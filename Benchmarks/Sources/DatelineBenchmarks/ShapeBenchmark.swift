@@ -79,7 +79,7 @@ enum ShapeBenchmark {
         defer { try? FileManager.default.removeItem(atPath: indexDirectory) }
         let run = try await IngestBenchmark.ingestRun(corpus.submissions, extraction: false, logger: logger, indexDirectory: indexDirectory) { _, query in
             try await self.settle(query)
-            let disk = self.bytesByKind(indexDirectory)
+            let disk = (self.bytesByKind(indexDirectory), self.committedSegments(indexDirectory).count)
             let server = DatelineServer(configuration: .init(port: 0, serviceName: "dateline-query"), router: query.router, logger: logger)
             let serverTask = Task { try await server.run() }
             defer { serverTask.cancel() }
@@ -110,7 +110,7 @@ enum ShapeBenchmark {
         let rawText = corpus.submissions.reduce(0) { $0 + ($1.title ?? "").utf8.count + $1.body.utf8.count }
         return [
             "name": corpus.name, "articles": "shapes-\(corpus.name).jsonl", "indexed": run.result.1, "queries": run.result.0,
-            "indexBytes": run.result.2, "rawTextBytes": rawText,
+            "indexBytes": run.result.2.0, "segments": run.result.2.1, "rawTextBytes": rawText,
         ]
     }
 
@@ -119,14 +119,7 @@ enum ShapeBenchmark {
     /// search holds them, and are not counted.
     static func bytesByKind(_ directory: String) -> [String: Int] {
         var bytes: [String: Int] = [:]
-        // The manifest: a 12-byte header, JSON naming the segments, a 16-byte footer.
-        var committed: Set<String> = []
-        if let file = FileManager.default.contents(atPath: directory + "/manifest"), file.count > 28,
-            let manifest = try? JSONSerialization.jsonObject(with: file.subdata(in: 12..<(file.count - 16))) as? [String: Any],
-            let segments = manifest["segments"] as? [[String: Any]]
-        {
-            committed = Set(segments.compactMap { $0["name"] as? String })
-        }
+        let committed = self.committedSegments(directory)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             let kind = name.split(separator: ".").last.map(String.init) ?? name
             guard name == "manifest" || committed.contains(String(name.split(separator: ".").first ?? "")) else { continue }
@@ -135,13 +128,27 @@ enum ShapeBenchmark {
         return bytes
     }
 
-    /// Commits and runs the merges the policy finds due until none is, as a service does over a few quiet commit
-    /// intervals.
+    /// The names of the segments the last commit of the index in `directory` names.
+    static func committedSegments(_ directory: String) -> Set<String> {
+        // The manifest: a 12-byte header, JSON naming the segments, a 16-byte footer.
+        guard let file = FileManager.default.contents(atPath: directory + "/manifest"), file.count > 28,
+            let manifest = try? JSONSerialization.jsonObject(with: file.subdata(in: 12..<(file.count - 16))) as? [String: Any],
+            let segments = manifest["segments"] as? [[String: Any]]
+        else { return [] }
+        return Set(segments.compactMap { $0["name"] as? String })
+    }
+
+    /// Commits and runs the merges the policy finds due until none is, then the quiet merge, as a service does
+    /// once no article has arrived for its quiet-merge delay (a minute by default).
     static func settle(_ query: QueryService) async throws {
+        // For comparisons: DATELINE_SHAPES_NO_QUIET_MERGE=1 stops at the merge policy's segments.
+        let quiet = ProcessInfo.processInfo.environment["DATELINE_SHAPES_NO_QUIET_MERGE"] == nil
         try query.commit()
-        while query.mergeIfDue() {
+        // The service's own commits may have started a merge: wait for it, then merge until nothing is due.
+        repeat {
             while query.isMerging { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        } while query.mergeIfDue(quiet: quiet)
+        while query.isMerging { try await Task.sleep(for: .milliseconds(20)) }
     }
 
     /// One query's median time in process and over loopback, and its top 10 (external ids) for the ranking

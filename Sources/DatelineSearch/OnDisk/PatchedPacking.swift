@@ -108,19 +108,24 @@ enum PatchedPacking {
     }
 
     /// A column read in place: any run of its values decodes without the ones before it (the patches in that run
-    /// are applied after the packed bits).
+    /// are found by a binary search over their ascending indices and applied after the packed bits).
     struct Column {
         let base: BitPacking.Packed
-        /// The patches' indices and high bits (empty when the column has none).
-        let patchIndices: BitPacking.Packed?
-        let patchBits: BitPacking.Packed?
+        /// The patches' indices and high bits (none when the column has no patches).
+        let patchIndices: BitPacking.Packed
+        let patchBits: BitPacking.Packed
+
+        /// A column of no values (a cursor's before it loads a block).
+        init() {
+            (self.base, self.patchIndices, self.patchBits) = (.empty, .empty, .empty)
+        }
 
         /// The column of `count` values at `cursor`, packed at `width`, with its patches when `patched`; the cursor
         /// moves past it.
         init(_ cursor: inout ByteCursor, count: Int, width: Int, patched: Bool) throws(IndexFormatError) {
             self.base = try BitPacking.Packed(&cursor, count: count, width: width)
             guard patched else {
-                (self.patchIndices, self.patchBits) = (nil, nil)
+                (self.patchIndices, self.patchBits) = (.empty, .empty)
                 return
             }
             let patches = Int(try cursor.fixed(UInt8.self)) + 1
@@ -135,18 +140,21 @@ enum PatchedPacking {
         /// The column's values.
         var count: Int { self.base.count }
 
+        /// Whether some values are patched.
+        var isPatched: Bool { self.patchIndices.count > 0 }
+
         /// Decodes values `range` (within `0..<count`) into `output[range]`.
         @inline(__always)
         func decode(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
             self.base.decode(range, into: output)
-            if self.patchIndices != nil { self.patch(range, into: output) }
+            if self.isPatched { self.patch(range, into: output) }
         }
 
         /// Decodes values `range` as document gaps (see ``BitPacking/Packed/decodeAscending(_:from:into:)``) into
         /// `output[range]`; returns one past the last document.
         @inline(__always)
         func decodeAscending(_ range: Range<Int>, from base: UInt32, into output: UnsafeMutablePointer<UInt32>) -> UInt32 {
-            guard self.patchIndices != nil else { return self.base.decodeAscending(range, from: base, into: output) }
+            guard self.isPatched else { return self.base.decodeAscending(range, from: base, into: output) }
             self.decode(range, into: output)
             var document = base
             for index in range {
@@ -158,21 +166,21 @@ enum PatchedPacking {
         }
 
         /// Adds the high bits of the patches within `range` to the decoded low bits in `output`. Indices out of the
-        /// column (a damaged file the checksum missed) patch nothing.
+        /// column or out of order (a damaged file the checksum missed) patch nothing outside `range`.
         private func patch(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
-            guard let indices = self.patchIndices, let bits = self.patchBits else { return }
+            // The first patch at or past the range's start.
+            var (low, high) = (0, range.lowerBound == 0 ? 0 : self.patchIndices.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if Int(self.patchIndices.value(at: middle)) < range.lowerBound { low = middle + 1 } else { high = middle }
+            }
             let shift = UInt32(self.base.width)
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * indices.count) { scratch in
-                let at = scratch.baseAddress!
-                let high = at + indices.count
-                indices.decode(0..<indices.count, into: at)
-                bits.decode(0..<indices.count, into: high)
-                for patch in 0..<indices.count {
-                    let index = Int(at[patch])
-                    guard index >= range.lowerBound else { continue }
-                    guard index < range.upperBound else { break }
-                    output[index] |= high[patch] << shift
-                }
+            var patch = low
+            while patch < self.patchIndices.count {
+                let index = Int(self.patchIndices.value(at: patch))
+                guard index < range.upperBound else { break }
+                if index >= range.lowerBound { output[index] |= self.patchBits.value(at: patch) << shift }
+                patch += 1
             }
         }
     }

@@ -418,9 +418,9 @@ enum PostingsFormat {
         /// One past the previous block's last document (the block's first gap counts from it).
         private var blockBase: UInt32 = 0
         /// The loaded block's packed document gaps, title and body frequencies.
-        private var packedDocuments: PatchedPacking.Column?
-        private var packedTitles: PatchedPacking.Column?
-        private var packedBodies: PatchedPacking.Column?
+        private var packedDocuments = PatchedPacking.Column()
+        private var packedTitles = PatchedPacking.Column()
+        private var packedBodies = PatchedPacking.Column()
         /// Which of the block's chunks have their documents (as document numbers), and their frequencies, decoded:
         /// bit `c` for chunk `c`.
         private var decodedDocuments: UInt32 = 0
@@ -496,27 +496,39 @@ enum PostingsFormat {
         /// the chunk's checkpoint.
         @inline(__always)
         private mutating func decodeDocuments(chunk: Int) throws(IndexFormatError) {
-            guard self.decodedDocuments & (1 << UInt32(chunk)) == 0, let packed = self.packedDocuments else { return }
+            guard self.decodedDocuments & (1 << UInt32(chunk)) == 0 else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            let first = chunk * PostingsFormat.chunkSize
-            let end = min(self.entries, first + PostingsFormat.chunkSize)
-            let base = chunk == 0 ? self.blockBase : self.lastDocument(chunk: chunk - 1) &+ 1
-            let next = packed.decodeAscending(first..<end, from: base, into: self.documents)
-            self.decodedDocuments |= 1 << UInt32(chunk)
-            guard next &- 1 == self.lastDocument(chunk: chunk) else {
-                throw IndexFormatError("block \(self.block) chunk \(chunk) ends at document \(next &- 1), its checkpoint says \(self.lastDocument(chunk: chunk))")
+            // A patched column is decoded whole, its patches applied in one pass (rather than found again for
+            // each chunk).
+            let chunks = self.packedDocuments.isPatched ? 0..<self.chunks : chunk..<(chunk + 1)
+            let base = chunks.lowerBound == 0 ? self.blockBase : self.lastDocument(chunk: chunk - 1) &+ 1
+            let range = chunks.lowerBound * PostingsFormat.chunkSize..<min(self.entries, chunks.upperBound * PostingsFormat.chunkSize)
+            _ = self.packedDocuments.decodeAscending(range, from: base, into: self.documents)
+            for decoded in chunks {
+                self.decodedDocuments |= 1 << UInt32(decoded)
+                let last = self.documents[min(self.entries, (decoded + 1) * PostingsFormat.chunkSize) - 1]
+                guard last == self.lastDocument(chunk: decoded) else {
+                    throw IndexFormatError("block \(self.block) chunk \(decoded) ends at document \(last), its checkpoint says \(self.lastDocument(chunk: decoded))")
+                }
             }
         }
 
-        /// Decodes the title and body frequencies of the loaded block's chunk `chunk` (unless they are).
+        /// Decodes the title and body frequencies of the loaded block's chunk `chunk` (unless they are): the whole
+        /// block's when either column is patched.
         @inline(__always)
         private mutating func decodeFrequencies(chunk: Int) {
-            guard self.decodedFrequencies & (1 << UInt32(chunk)) == 0, let titles = self.packedTitles, let bodies = self.packedBodies else { return }
+            guard self.decodedFrequencies & (1 << UInt32(chunk)) == 0 else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
+            if self.packedTitles.isPatched || self.packedBodies.isPatched {
+                self.packedTitles.decode(0..<self.entries, into: self.titles)
+                self.packedBodies.decode(0..<self.entries, into: self.bodies)
+                self.decodedFrequencies = (1 << UInt32(self.chunks)) - 1
+                return
+            }
             let first = chunk * PostingsFormat.chunkSize
             let range = first..<min(self.entries, first + PostingsFormat.chunkSize)
-            titles.decode(range, into: self.titles)
-            bodies.decode(range, into: self.bodies)
+            self.packedTitles.decode(range, into: self.titles)
+            self.packedBodies.decode(range, into: self.bodies)
             self.decodedFrequencies |= 1 << UInt32(chunk)
         }
 
