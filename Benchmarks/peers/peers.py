@@ -255,9 +255,10 @@ def shapes_section():
                 annex = ours.get("annx", 0)
                 full_text = sum(size for kind, size in ours.items() if kind not in ("stor", "annx"))
                 tantivy_index = max(1, theirs.get("index", 0))
-                segments = f" ({corpus['segments']} segments)" if "segments" in corpus else ""
+                def segment_count(n): return f"{n} segment" + ("" if n == 1 else "s")
+                segments = f" ({segment_count(corpus['segments'])})" if "segments" in corpus else ""
                 disk_lines.append(f"| {corpus['name']} | {raw / 1e6:.1f} MB | {full_text / 1e6:.1f} MB{segments} | {annex / 1e6:.1f} MB | "
-                                  f"{tantivy_index / 1e6:.1f} MB ({len(their_segments)} segments) | **{ratio(full_text / tantivy_index)}** | {ratio((full_text + annex) / tantivy_index)} | "
+                                  f"{tantivy_index / 1e6:.1f} MB ({segment_count(len(their_segments))}) | **{ratio(full_text / tantivy_index)}** | {ratio((full_text + annex) / tantivy_index)} | "
                                   f"**{ours.get('stor', 0) / raw:.2f}** | {theirs.get('store', 0) / raw:.2f} |")
             entries = corpus["queries"]
             latencies, tops = tantivy_queries(index, schema, entries, rounds)
