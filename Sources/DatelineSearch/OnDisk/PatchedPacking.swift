@@ -32,35 +32,25 @@ enum PatchedPacking {
     /// or narrower with the rest patched when that takes fewer bytes (ties go to no patches, which decode faster).
     static func plan(_ values: UnsafeBufferPointer<UInt32>) -> Plan {
         precondition(values.count <= 1 << self.indexWidth, "a patched column holds at most \(1 << self.indexWidth) values")
-        // How many values need each bit width: then the patches at any base width are a suffix sum.
-        var widths = (
-            SIMD16<UInt16>(), SIMD16<UInt16>(), UInt16(0)  // widths 0–15, 16–31, 32
-        )
-        for value in values {
-            let width = value == 0 ? 0 : 32 - value.leadingZeroBitCount
-            switch width {
-            case ..<16: widths.0[width] &+= 1
-            case ..<32: widths.1[width - 16] &+= 1
-            default: widths.2 &+= 1
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 33) { needing in
+            // How many values need each bit width (0–32): the patches at any base width are a suffix sum.
+            needing.initialize(repeating: 0)
+            for value in values { needing[value == 0 ? 0 : 32 - value.leadingZeroBitCount] += 1 }
+            var widest = 32
+            while widest > 0, needing[widest] == 0 { widest -= 1 }
+            var best = Plan(width: widest)
+            var bestBytes = best.byteCount(count: values.count)
+            var wider = 0  // values wider than `width`
+            var width = widest - 1
+            while width >= 0 {
+                wider += needing[width + 1]
+                let plan = Plan(width: width, patchWidth: widest - width, patches: wider)
+                let bytes = plan.byteCount(count: values.count)
+                if bytes < bestBytes { (best, bestBytes) = (plan, bytes) }
+                width -= 1
             }
+            return best
         }
-        func needing(_ width: Int) -> Int {
-            width < 16 ? Int(widths.0[width]) : width < 32 ? Int(widths.1[width - 16]) : Int(widths.2)
-        }
-        var widest = 32
-        while widest > 0, needing(widest) == 0 { widest -= 1 }
-        var best = Plan(width: widest)
-        var bestBytes = best.byteCount(count: values.count)
-        var wider = 0  // values wider than `width`
-        var width = widest - 1
-        while width >= 0 {
-            wider += needing(width + 1)
-            let plan = Plan(width: width, patchWidth: widest - width, patches: wider)
-            let bytes = plan.byteCount(count: values.count)
-            if bytes < bestBytes { (best, bestBytes) = (plan, bytes) }
-            width -= 1
-        }
-        return best
     }
 
     /// Appends `values` as `plan` says (the patch section only when it has patches).
