@@ -155,6 +155,14 @@ enum PatchedPacking {
             return document
         }
 
+        /// Decodes the column's patches: their indices into `indices` and their high bits into `highs` (room for
+        /// ``PostingsFormat/blockSize`` each), for ``Patches`` to apply to any run later.
+        func decodePatches(indices: UnsafeMutablePointer<UInt32>, highs: UnsafeMutablePointer<UInt32>) -> Patches {
+            self.patchIndices.decode(0..<self.patchIndices.count, into: indices)
+            self.patchBits.decode(0..<self.patchBits.count, into: highs)
+            return Patches(indices: indices, highs: highs, count: self.patchIndices.count, shift: UInt32(self.base.width))
+        }
+
         /// Adds the high bits of the patches within `range` to the decoded low bits in `output`. Indices out of the
         /// column or out of order (a damaged file the checksum missed) patch nothing outside `range`.
         private func patch(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
@@ -171,6 +179,29 @@ enum PatchedPacking {
                 guard index < range.upperBound else { break }
                 if index >= range.lowerBound { output[index] |= self.patchBits.value(at: patch) << shift }
                 patch += 1
+            }
+        }
+    }
+
+    /// A column's patches decoded (``Column/decodePatches(indices:highs:)``): a block cursor decodes them once per
+    /// block and applies those of each run of values it decodes.
+    struct Patches {
+        let indices: UnsafeMutablePointer<UInt32>
+        let highs: UnsafeMutablePointer<UInt32>
+        let count: Int
+        let shift: UInt32
+
+        /// Adds the high bits of the patches within `range` to the low bits decoded into `output[range]`.
+        @inline(__always)
+        func apply(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
+            var (low, high) = (0, self.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if Int(self.indices[middle]) < range.lowerBound { low = middle + 1 } else { high = middle }
+            }
+            while low < self.count, Int(self.indices[low]) < range.upperBound {
+                output[Int(self.indices[low])] |= self.highs[low] << self.shift
+                low += 1
             }
         }
     }

@@ -425,6 +425,9 @@ enum PostingsFormat {
         /// bit `c` for chunk `c`.
         private var decodedDocuments: UInt32 = 0
         private var decodedFrequencies: UInt32 = 0
+        /// Which of the loaded block's patched columns have their patches decoded (bit 0 the documents, 1 the
+        /// titles, 2 the bodies).
+        private var decodedPatches: UInt8 = 0
         /// The loaded block's documents, title and body frequencies: one allocation per cursor, not three
         /// arrays (a query makes a cursor per term and segment), copied before a write when a copy of the
         /// cursor shares it, so cursors keep value semantics.
@@ -483,6 +486,7 @@ enum PostingsFormat {
             self.chunkEnds = ends
             self.decodedDocuments = 0
             self.decodedFrequencies = 0
+            self.decodedPatches = 0
             self.block = block
             self.entries = entries
             self.entry = 0
@@ -498,38 +502,53 @@ enum PostingsFormat {
         private mutating func decodeDocuments(chunk: Int) throws(IndexFormatError) {
             guard self.decodedDocuments & (1 << UInt32(chunk)) == 0 else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            // A patched column is decoded whole, its patches applied in one pass (rather than found again for
-            // each chunk).
-            let chunks = self.packedDocuments.isPatched ? 0..<self.chunks : chunk..<(chunk + 1)
-            let base = chunks.lowerBound == 0 ? self.blockBase : self.lastDocument(chunk: chunk - 1) &+ 1
-            let range = chunks.lowerBound * PostingsFormat.chunkSize..<min(self.entries, chunks.upperBound * PostingsFormat.chunkSize)
-            _ = self.packedDocuments.decodeAscending(range, from: base, into: self.documents)
-            for decoded in chunks {
-                self.decodedDocuments |= 1 << UInt32(decoded)
-                let last = self.documents[min(self.entries, (decoded + 1) * PostingsFormat.chunkSize) - 1]
-                guard last == self.lastDocument(chunk: decoded) else {
-                    throw IndexFormatError("block \(self.block) chunk \(decoded) ends at document \(last), its checkpoint says \(self.lastDocument(chunk: decoded))")
+            let first = chunk * PostingsFormat.chunkSize
+            let range = first..<min(self.entries, first + PostingsFormat.chunkSize)
+            let base = chunk == 0 ? self.blockBase : self.lastDocument(chunk: chunk - 1) &+ 1
+            let next: UInt32
+            if self.packedDocuments.isPatched {
+                self.packedDocuments.base.decode(range, into: self.documents)
+                self.patches(0, of: self.packedDocuments).apply(range, into: self.documents)
+                var document = base
+                for index in range {
+                    document &+= self.documents[index]
+                    self.documents[index] = document
+                    document &+= 1
                 }
+                next = document
+            } else {
+                next = self.packedDocuments.base.decodeAscending(range, from: base, into: self.documents)
+            }
+            self.decodedDocuments |= 1 << UInt32(chunk)
+            guard next &- 1 == self.lastDocument(chunk: chunk) else {
+                throw IndexFormatError("block \(self.block) chunk \(chunk) ends at document \(next &- 1), its checkpoint says \(self.lastDocument(chunk: chunk))")
             }
         }
 
-        /// Decodes the title and body frequencies of the loaded block's chunk `chunk` (unless they are): the whole
-        /// block's when either column is patched.
+        /// Decodes the title and body frequencies of the loaded block's chunk `chunk` (unless they are).
         @inline(__always)
         private mutating func decodeFrequencies(chunk: Int) {
             guard self.decodedFrequencies & (1 << UInt32(chunk)) == 0 else { return }
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
-            if self.packedTitles.isPatched || self.packedBodies.isPatched {
-                self.packedTitles.decode(0..<self.entries, into: self.titles)
-                self.packedBodies.decode(0..<self.entries, into: self.bodies)
-                self.decodedFrequencies = (1 << UInt32(self.chunks)) - 1
-                return
-            }
             let first = chunk * PostingsFormat.chunkSize
             let range = first..<min(self.entries, first + PostingsFormat.chunkSize)
-            self.packedTitles.decode(range, into: self.titles)
-            self.packedBodies.decode(range, into: self.bodies)
+            self.packedTitles.base.decode(range, into: self.titles)
+            if self.packedTitles.isPatched { self.patches(1, of: self.packedTitles).apply(range, into: self.titles) }
+            self.packedBodies.base.decode(range, into: self.bodies)
+            if self.packedBodies.isPatched { self.patches(2, of: self.packedBodies).apply(range, into: self.bodies) }
             self.decodedFrequencies |= 1 << UInt32(chunk)
+        }
+
+        /// The loaded block's patches of column `column` (0 the document gaps, 1 the title frequencies, 2 the body
+        /// frequencies), decoded into the buffer the first time a chunk needs them (the buffer is this cursor's own).
+        private mutating func patches(_ column: Int, of packed: PatchedPacking.Column) -> PatchedPacking.Patches {
+            let indices = self.buffer.elements + (3 + 2 * column) * PostingsFormat.blockSize
+            let highs = indices + PostingsFormat.blockSize
+            if self.decodedPatches & (1 << UInt8(column)) == 0 {
+                self.decodedPatches |= 1 << UInt8(column)
+                return packed.decodePatches(indices: indices, highs: highs)
+            }
+            return PatchedPacking.Patches(indices: indices, highs: highs, count: packed.patchIndices.count, shift: UInt32(packed.base.width))
         }
 
         /// Moves to `target`, or past it to the next document, and says whether the term holds `target`.
@@ -674,12 +693,16 @@ enum PostingsFormat {
     }
 
     /// A block cursor's decoded block: room for ``blockSize`` documents, then as many title frequencies, then
-    /// as many body frequencies, in the object itself (a non-generic class: no generic metadata looked up at
+    /// as many body frequencies, then for each of the three columns room for its patches' indices and high bits
+    /// (``blockSize`` each), in the object itself (a non-generic class: no generic metadata looked up at
     /// run time per cursor, as an `Array<UInt32>` of this module's makes).
     final class BlockBuffer: ManagedBuffer<Void, UInt32> {
+        /// Values, three columns' worth, and two patch lists for each column.
+        static let capacity = 9 * PostingsFormat.blockSize
+
         static func make() -> BlockBuffer {
-            let buffer = unsafeDowncast(self.create(minimumCapacity: 3 * PostingsFormat.blockSize) { _ in }, to: BlockBuffer.self)
-            buffer.withUnsafeMutablePointerToElements { $0.initialize(repeating: 0, count: 3 * PostingsFormat.blockSize) }
+            let buffer = unsafeDowncast(self.create(minimumCapacity: Self.capacity) { _ in }, to: BlockBuffer.self)
+            buffer.withUnsafeMutablePointerToElements { $0.initialize(repeating: 0, count: Self.capacity) }
             return buffer
         }
 
@@ -688,7 +711,7 @@ enum PostingsFormat {
 
         func copy() -> BlockBuffer {
             let copy = BlockBuffer.make()
-            copy.elements.update(from: self.elements, count: 3 * PostingsFormat.blockSize)
+            copy.elements.update(from: self.elements, count: Self.capacity)
             return copy
         }
     }
