@@ -618,12 +618,14 @@ struct PostingsFormatTests {
             let body = (0..<Int.random(in: 0...4, using: &random)).map { UInt32($0 * 2 + 1) }
             list.append(document: document, title: title, body: body)
         }
-        try Self.checkCursor(list, random: &random)
+        for checkpointLimit in [UInt64(PostingsFormat.positionsPastCheckpoint), 40] {  // 40: most chunks step over the earlier ones' positions
+            try Self.checkCursor(list, random: &random, checkpointLimit: checkpointLimit)
+        }
     }
 
     /// Columns with patches (``PatchedPacking``): a few far document gaps, titles on a few documents, a few long
-    /// articles' body frequencies; the cursor decodes such a block's columns whole, and finds the same documents,
-    /// frequencies and positions.
+    /// articles' body frequencies; the cursor decodes a chunk's values with the block's patches, and finds the
+    /// same documents, frequencies and positions.
     @Test func aBlockCursorReadsPatchedColumns() throws {
         var random = SeededGenerator(state: 0x9A7C)
         var list = PostingList()
@@ -640,10 +642,13 @@ struct PostingsFormatTests {
         let firstHead = bytes[1 + blocks * PostingsFormat.skipEntrySize]
         let titleHead = bytes[2 + blocks * PostingsFormat.skipEntrySize]
         #expect(firstHead & 0x80 != 0 && titleHead & 0xC0 == 0xC0, "a long head: document gaps and titles patched")
-        try Self.checkCursor(list, random: &random)
+        for checkpointLimit in [UInt64(PostingsFormat.positionsPastCheckpoint), 40] {
+            try Self.checkCursor(list, random: &random, checkpointLimit: checkpointLimit)
+        }
     }
 
-    /// The wide forms: blocks spanning more than 65,536 documents (u32 checkpoints), frequencies of 2¹⁶ and more (their widths in a byte each), and skip
+    /// The wide forms: blocks spanning more than 65,536 documents and chunks whose positions start 64 KB or more
+    /// into their block (u32 checkpoints), frequencies of 2¹⁶ and more (their widths in a byte each), and skip
     /// entries with u64 positions offsets.
     @Test func aBlockCursorReadsTheWideForms() throws {
         var random = SeededGenerator(state: 0x31DE)
@@ -657,16 +662,16 @@ struct PostingsFormatTests {
         var positions: [UInt8] = []
         let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, skipEntryLimit: 1_000)
         #expect(bytes[0] == UInt8(PostingsFormat.wideSkipEntrySize))
-        try Self.checkCursor(list, random: &random, skipEntryLimit: 1_000)
-        try Self.checkCursor(list, random: &random)
+        try Self.checkCursor(list, random: &random, checkpointLimit: UInt64(PostingsFormat.positionsPastCheckpoint), skipEntryLimit: 1_000)
+        try Self.checkCursor(list, random: &random, checkpointLimit: UInt64(PostingsFormat.positionsPastCheckpoint))
     }
 
-    static func checkCursor(_ list: PostingList, random: inout SeededGenerator, skipEntryLimit: UInt64 = UInt64(UInt32.max)) throws {
+    static func checkCursor(_ list: PostingList, random: inout SeededGenerator, checkpointLimit: UInt64, skipEntryLimit: UInt64 = UInt64(UInt32.max)) throws {
         let document = list.documents.last!
         var positions: [UInt8] = []
-        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, skipEntryLimit: skipEntryLimit)
+        let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions, checkpointLimit: checkpointLimit, skipEntryLimit: skipEntryLimit)
         let held = Dictionary(uniqueKeysWithValues: list.documents.enumerated().map { ($1, $0) })
-        // A walk through every document (a merge's) reads the same list.
+        // A walk through every document (a merge's) reads the same list, checkpoints without an offset included.
         let decoded = try bytes.withUnsafeBytes { postings in
             try positions.withUnsafeBytes { positionBytes in
                 try PostingsFormat.decode(postings, offset: 0, count: list.count, positionsOffset: 0, limit: .max, positions: positionBytes)
@@ -732,21 +737,18 @@ struct PostingsFormatTests {
         }
     }
 
-    /// A chunk checkpoint that disagrees with its block is an error for a cursor that trusts it and for a walk through
-    /// every document; a skip entry's positions offset that disagrees with where the block before ended is an error
-    /// for the walk (a merge's, which checks what a seek trusts).
-    @Test func aCheckpointOrPositionsOffsetThatDisagreesWithItsBlockIsAnError() throws {
+    /// A chunk checkpoint that disagrees with its block is an error for a cursor that trusts it (its document) and
+    /// for a walk through every document (its document and its positions offset, as a merge copies them).
+    @Test func aCheckpointThatDisagreesWithItsBlockIsAnError() throws {
         let list = Self.list(300)
         var positions: [UInt8] = []
         let bytes = PostingsFormat.encode(list, positionsBase: 0, positions: &positions)
-        // The first block's first checkpoint, after the skip entries' size, the skip entries and the block's head: a u16,
-        // as the block spans fewer than 65,536 documents.
+        // The first block's first checkpoint, after the skip entries' size, the skip entries and the block's head: narrow
+        // (u16 document, u16 positions offset), as the block spans fewer than 65,536 documents.
         let checkpoint = 1 + 3 * PostingsFormat.skipEntrySize + 2
         let lastOfFirstChunk = UInt16(list.documents[PostingsFormat.chunkSize - 1])
         #expect(bytes[checkpoint..<(checkpoint + 2)].elementsEqual(withUnsafeBytes(of: lastOfFirstChunk.littleEndian, Array.init)))
-        // The second block's skip entry's positions offset (its third u32).
-        let secondPositions = 1 + PostingsFormat.skipEntrySize + 8
-        for (byte, cursorNotices) in [(checkpoint, true), (secondPositions, false)] {
+        for (byte, cursorNotices) in [(checkpoint, true), (checkpoint + 2, false)] {  // its document, its positions offset
             var damaged = bytes
             damaged[byte] &+= 1
             try damaged.withUnsafeBytes { postings in
@@ -774,7 +776,7 @@ struct PostingsFormatTests {
         // which has no skip entry (its last document is read from its last chunk), the last (narrow) checkpoint's
         // document, after the block's two-byte head.
         #expect(bytes.count == Self.encodedSize(count), "\(bytes.count) bytes, \(Self.encodedSize(count)) expected")
-        bytes[count > PostingsFormat.blockSize ? 1 : 2 + (PostingsFormat.chunks(count) - 2) * 2] &+= 1
+        bytes[count > PostingsFormat.blockSize ? 1 : 2 + (PostingsFormat.chunks(count) - 2) * 4] &+= 1
         for withPositions in [false, true] {
             #expect(throws: IndexFormatError.self) {
                 try bytes.withUnsafeBytes { postings in
@@ -803,7 +805,7 @@ struct PostingsFormatTests {
         var data = 0
         for block in 0..<blocks {
             let entries = min(128, count - block * 128)
-            data += ((entries + 31) / 32 - 1) * 2
+            data += ((entries + 31) / 32 - 1) * 4
             data += 2 + (entries * 2 + 7) / 8 + (entries + 7) / 8
         }
         return head + data

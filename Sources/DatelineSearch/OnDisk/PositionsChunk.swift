@@ -6,8 +6,7 @@
 /// four bits the width of the lists' first values (one per non-empty list, in order), its high four bits the width
 /// of the other gaps; the first values, then the other gaps, follow packed at those widths in one stream of bits,
 /// least significant first, rounded up to a byte. A head of `0xFF` says varints follow instead (values of 2¹⁵ or
-/// more, or packing that would not be smaller), behind a varint giving their bytes. A chunk's end is known from its
-/// head and its documents' frequencies alone, so a reader steps over the chunks before the one it wants. A list's first value is a position in its field, the gaps after it
+/// more, or packing that would not be smaller). A list's first value is a position in its field, the gaps after it
 /// are mostly much smaller: packed apart, neither pays for the other's width. A reader knows each document's
 /// frequencies from the postings, so it finds any document's values without decoding the others'.
 enum PositionsChunk {
@@ -39,10 +38,9 @@ enum PositionsChunk {
         let restWidth = scratch.rest.withUnsafeBufferPointer(BitPacking.width)
         let packedBytes = (scratch.firsts.count * firstWidth + scratch.rest.count * restWidth + 7) / 8
         guard firstWidth <= Self.maximumWidth, restWidth <= Self.maximumWidth, firstWidth + restWidth < 2 * Self.maximumWidth,
-            packedBytes < varintBytes + Self.varintSize(UInt32(clamping: varintBytes))
+            packedBytes < varintBytes
         else {
             output.append(Self.varintHead)
-            output.appendVarUInt(UInt64(varintBytes))
             Self.appendVarints(titles: titles, bodies: bodies, positions: positions, into: &output)
             return
         }
@@ -106,14 +104,16 @@ enum PositionsChunk {
     struct Layout {
         /// Where the values start (past the head, if any).
         let start: Int
-        /// One past the chunk's last byte.
-        let end: Int
+        /// One past the chunk's last byte (nil for varints when not asked for: finding it reads them all).
+        let end: Int?
         /// Nil when the values are varints; else the two streams' widths and where the second starts, in bits.
         let packed: (firstWidth: Int, restWidth: Int, restStart: Int)?
 
-        /// The chunk at `offset` whose documents have `titles[i]` and `bodies[i]` positions (`count` documents).
+        /// The chunk at `offset` whose documents have `titles[i]` and `bodies[i]` positions (`count` documents);
+        /// `needsEnd` finds where varints end too.
         init(
-            _ bytes: UnsafeRawBufferPointer, at offset: Int, titles: UnsafePointer<UInt32>, bodies: UnsafePointer<UInt32>, count: Int
+            _ bytes: UnsafeRawBufferPointer, at offset: Int, titles: UnsafePointer<UInt32>, bodies: UnsafePointer<UInt32>, count: Int,
+            needsEnd: Bool = false
         ) throws(IndexFormatError) {
             var values = 0
             var lists = 0
@@ -124,19 +124,15 @@ enum PositionsChunk {
             guard offset < bytes.count || (offset == bytes.count && values == 0) else {
                 throw IndexFormatError("positions start past the positions file at byte \(offset)")
             }
-            if values <= PositionsChunk.plainLimit {
-                var cursor = ByteCursor(bytes, at: offset)
-                try cursor.skipVarints(values)
-                (self.start, self.end, self.packed) = (offset, cursor.position, nil)
-                return
-            }
-            if bytes[offset] == PositionsChunk.varintHead {
-                var cursor = ByteCursor(bytes, at: offset + 1)
-                let length = try cursor.varint()
-                guard length >= UInt64(values), length <= UInt64(cursor.remaining) else {
-                    throw IndexFormatError("a chunk's \(values) positions claim \(length) bytes of varints")
+            if values <= PositionsChunk.plainLimit || bytes[offset] == PositionsChunk.varintHead {
+                let start = values <= PositionsChunk.plainLimit ? offset : offset + 1
+                var end: Int?
+                if needsEnd {
+                    var cursor = ByteCursor(bytes, at: start)
+                    try cursor.skipVarints(values)
+                    end = cursor.position
                 }
-                (self.start, self.end, self.packed) = (cursor.position, cursor.position + Int(length), nil)
+                (self.start, self.end, self.packed) = (start, end, nil)
                 return
             }
             let head = bytes[offset]

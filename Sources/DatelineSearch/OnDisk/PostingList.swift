@@ -62,14 +62,13 @@ package struct PostingList: Sendable, Equatable {
 /// its block: its last document is read from the block's last chunk.
 ///
 /// A block holds up to ``blockSize`` documents in chunks of ``chunkSize``: its head (``BlockHead``: the bit widths
-/// of its document gaps and frequencies, which of them are patched, and whether its checkpoints are narrow), then
-/// for each chunk after the first a checkpoint (the previous chunk's last document: a u16 counted from the block's
-/// first possible document when every checkpoint of the block fits, else a u32), then the documents' gaps (the
-/// first from one past the previous block's last document, or from 0; each next minus one), their title
-/// frequencies and their body frequencies, each a ``PatchedPacking`` column. A seek decodes only the chunk its
-/// document is in. Positions: a chunk's together (``PositionsChunk``), a chunk's end known from its frequencies
-/// and head, so a reader finds a chunk's positions by stepping over the block's earlier chunks (without decoding
-/// their values), and any document's from the chunk's frequencies without decoding the others'.
+/// of its document gaps and frequencies, and whether its checkpoints are narrow), then for each chunk after the
+/// first a checkpoint (the previous chunk's last document and the offset of the chunk's first positions from the
+/// block's: two u16, the document counted from the block's first possible one, when every checkpoint of the block
+/// fits, else two u32), then the documents' gaps (the first from one past the previous block's last document, or
+/// from 0; each next minus one), their title frequencies and their body frequencies, each bit-packed
+/// (``BitPacking``) at the head's width. A seek decodes only the chunk its document is in. Positions: a chunk's
+/// together (``PositionsChunk``), any document's found from the chunk's frequencies without decoding the others'.
 enum PostingsFormat {
     static let blockSize = 128
     /// Skip entries' sizes: with a u32 positions offset, and with a u64 one.
@@ -77,6 +76,9 @@ enum PostingsFormat {
     static let wideSkipEntrySize = 16
     /// Documents per chunk of a block (a cursor decodes a block a chunk at a time).
     static let chunkSize = 32
+    /// A checkpoint's positions offset when the chunk's positions start 4 GB or more past the block's (a block of
+    /// 128 huge articles): a reader steps over the earlier chunks' positions instead.
+    static let positionsPastCheckpoint = UInt32.max
 
     /// The chunks of a block of `entries` documents.
     @inline(__always)
@@ -96,12 +98,12 @@ enum PostingsFormat {
         let documents: PatchedPacking.Layout
         let titles: PatchedPacking.Layout
         let bodies: PatchedPacking.Layout
-        /// Whether the checkpoints are u16 (rather than u32).
+        /// Whether the checkpoints are two u16 (rather than two u32).
         let narrow: Bool
         /// Where the checkpoints start.
         let checkpoints: Int
 
-        var checkpointSize: Int { self.narrow ? 2 : 4 }
+        var checkpointSize: Int { self.narrow ? 4 : 8 }
 
         /// The head of no block (a cursor's before it loads one).
         init() {
@@ -144,11 +146,16 @@ enum PostingsFormat {
         }
 
         /// Checkpoint `index` (before chunk `index + 1`) of a block whose documents start at `base`: the last
-        /// document before its chunk. Within the checkpoints the head bounded.
+        /// document before its chunk, and where the chunk's positions start from the block's (or
+        /// ``PostingsFormat/positionsPastCheckpoint``). Within the checkpoints the head bounded.
         @inline(__always)
-        func checkpoint(_ index: Int, in postings: UnsafeRawBufferPointer, base: UInt32) -> UInt32 {
-            if self.narrow { return base &+ UInt32(postings.littleEndian(at: self.checkpoints + 2 * index, as: UInt16.self)) }
-            return postings.littleEndian(at: self.checkpoints + 4 * index, as: UInt32.self)
+        func checkpoint(_ index: Int, in postings: UnsafeRawBufferPointer, base: UInt32) -> (lastDocument: UInt32, positions: UInt32) {
+            if self.narrow {
+                let at = self.checkpoints + 4 * index
+                return (base &+ UInt32(postings.littleEndian(at: at, as: UInt16.self)), UInt32(postings.littleEndian(at: at + 2, as: UInt16.self)))
+            }
+            let at = self.checkpoints + 8 * index
+            return (postings.littleEndian(at: at, as: UInt32.self), postings.littleEndian(at: at + 4, as: UInt32.self))
         }
     }
 
@@ -197,7 +204,7 @@ enum PostingsFormat {
             var cursor = ByteCursor(postings, at: offset)
             let head = try BlockHead(&cursor, entries: count)
             let chunks = PostingsFormat.chunks(count)
-            let base = chunks > 1 ? head.checkpoint(chunks - 2, in: postings, base: 0) &+ 1 : 0
+            let base = chunks > 1 ? head.checkpoint(chunks - 2, in: postings, base: 0).lastDocument &+ 1 : 0
             let packed = try head.documents.column(&cursor, count: count)
             let first = (chunks - 1) * PostingsFormat.chunkSize
             let next = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: PostingsFormat.blockSize) { scratch in
@@ -237,12 +244,15 @@ enum PostingsFormat {
     /// this term's start), and returns the postings bytes.
     ///
     /// - Parameters:
+    ///   - checkpointLimit: Chunks whose positions start this far or further past their block's get no positions
+    ///     checkpoint (4 GB; tests lower it).
     ///   - skipEntryLimit: Blocks whose positions start further than this past the term's make its skip entries
     ///     wide (4 GB; tests lower it).
     static func encode(
-        _ list: PostingList, positionsBase: UInt64, positions: inout [UInt8], skipEntryLimit: UInt64 = UInt64(UInt32.max)
+        _ list: PostingList, positionsBase: UInt64, positions: inout [UInt8], checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint),
+        skipEntryLimit: UInt64 = UInt64(UInt32.max)
     ) -> [UInt8] {
-        var encoder = Encoder(positionsBase: positionsBase, skipEntryLimit: skipEntryLimit)
+        var encoder = Encoder(positionsBase: positionsBase, checkpointLimit: checkpointLimit, skipEntryLimit: skipEntryLimit)
         list.forEachDocument { document, title, body, documentPositions in
             encoder.add(document: document, titleFrequency: title, bodyFrequency: body, positions: documentPositions)
         }
@@ -256,6 +266,8 @@ enum PostingsFormat {
     /// (``takePositions()``; the last after ``finish()``), so that a term of any size is encoded in bounded memory.
     struct Encoder {
         private let positionsBase: UInt64
+        /// Positions offsets from here on are not written into checkpoints (see ``PostingsFormat/positionsPastCheckpoint``).
+        private let checkpointLimit: UInt64
         /// Block positions offsets past this (from the term's) make the skip entries wide.
         private let skipEntryLimit: UInt64
         /// Positions bytes produced so far, handed out or not.
@@ -267,11 +279,11 @@ enum PostingsFormat {
         private var titles: [UInt32] = []
         private var bodies: [UInt32] = []
         /// The positions of the chunk being filled (``PositionsChunk``): its documents are the block's last ones,
-        /// after the chunks closed (`closedChunks`).
+        /// after the chunks closed (`chunkOffsets`).
         private var chunkPositions: [UInt32] = []
         private var chunkScratch: (firsts: [UInt32], rest: [UInt32]) = ([], [])
-        /// The block's chunks whose positions are encoded.
-        private var closedChunks = 0
+        /// Each of the block's chunks' first positions byte, from the block's.
+        private var chunkOffsets: [UInt64] = []
         private var blockPositionsStart: UInt64 = 0
         private var previousEnd: UInt32 = 0  // one past the previous block's last document
         private var lastDocument: UInt32?
@@ -279,9 +291,10 @@ enum PostingsFormat {
         private(set) var count = 0
 
         /// An encoder whose positions start at `positionsBase` in the positions file.
-        init(positionsBase: UInt64, skipEntryLimit: UInt64 = UInt64(UInt32.max)) {
+        init(positionsBase: UInt64, checkpointLimit: UInt64 = UInt64(PostingsFormat.positionsPastCheckpoint), skipEntryLimit: UInt64 = UInt64(UInt32.max)) {
             self.positionsBase = positionsBase
             self.skipEntryLimit = min(skipEntryLimit, UInt64(UInt32.max))
+            self.checkpointLimit = min(checkpointLimit, UInt64(PostingsFormat.positionsPastCheckpoint))
             self.documents.reserveCapacity(PostingsFormat.blockSize)
             self.titles.reserveCapacity(PostingsFormat.blockSize)
             self.bodies.reserveCapacity(PostingsFormat.blockSize)
@@ -302,15 +315,15 @@ enum PostingsFormat {
             self.bodies.append(bodyFrequency)
             self.chunkPositions.append(contentsOf: positions)
             self.count += 1
-            if self.documents.count == (self.closedChunks + 1) * PostingsFormat.chunkSize { self.closeChunk() }
+            if self.documents.count == (self.chunkOffsets.count + 1) * PostingsFormat.chunkSize { self.closeChunk() }
             if self.documents.count == PostingsFormat.blockSize { self.closeBlock() }
         }
 
         /// Encodes the chunk being filled into the pending positions.
         private mutating func closeChunk() {
-            let first = self.closedChunks * PostingsFormat.chunkSize
+            let first = self.chunkOffsets.count * PostingsFormat.chunkSize
             guard first < self.documents.count else { return }
-            self.closedChunks += 1
+            self.chunkOffsets.append(self.positionsProduced - self.blockPositionsStart)
             let before = self.pendingPositions.count
             PositionsChunk.encode(
                 titles: self.titles[first...], bodies: self.bodies[first...], positions: self.chunkPositions, scratch: &self.chunkScratch,
@@ -333,14 +346,15 @@ enum PostingsFormat {
             self.skips.append(SkipEntry(
                 lastDocument: last, dataOffset: UInt32(self.data.count), positionsOffset: self.positionsBase + self.blockPositionsStart
             ))
-            // Checkpoints: narrow (u16) when every one fits, the document counted from the block's base.
+            // Checkpoints: narrow (u16 pairs) when every one fits, the document counted from the block's base.
             let base = self.previousEnd
-            var checkpoints: [UInt32] = []
+            var checkpoints: [(document: UInt32, positions: UInt32)] = []
             var narrow = true
             for chunk in 1..<max(1, PostingsFormat.chunks(self.documents.count)) {
-                let last = self.documents[chunk * PostingsFormat.chunkSize - 1]
-                checkpoints.append(last)
-                narrow = narrow && last - base <= UInt32(UInt16.max)
+                let first = chunk * PostingsFormat.chunkSize
+                let offset = self.chunkOffsets[chunk] < self.checkpointLimit ? UInt32(self.chunkOffsets[chunk]) : PostingsFormat.positionsPastCheckpoint
+                checkpoints.append((self.documents[first - 1], offset))
+                narrow = narrow && self.documents[first - 1] - base <= UInt32(UInt16.max) && offset <= UInt32(UInt16.max)
             }
             var expected = base
             for index in self.documents.indices {
@@ -356,9 +370,11 @@ enum PostingsFormat {
             BlockHead.write(documents: plans.0, titles: plans.1, bodies: plans.2, narrow: narrow, into: &self.data)
             for checkpoint in checkpoints {
                 if narrow {
-                    self.data.appendLittleEndian(UInt16(checkpoint - base))
+                    self.data.appendLittleEndian(UInt16(checkpoint.document - base))
+                    self.data.appendLittleEndian(UInt16(checkpoint.positions))
                 } else {
-                    self.data.appendLittleEndian(checkpoint)
+                    self.data.appendLittleEndian(checkpoint.document)
+                    self.data.appendLittleEndian(checkpoint.positions)
                 }
             }
             self.documents.withUnsafeBufferPointer { PatchedPacking.write($0, plan: plans.0, into: &self.data) }
@@ -367,7 +383,7 @@ enum PostingsFormat {
             self.documents.removeAll(keepingCapacity: true)
             self.titles.removeAll(keepingCapacity: true)
             self.bodies.removeAll(keepingCapacity: true)
-            self.closedChunks = 0
+            self.chunkOffsets.removeAll(keepingCapacity: true)
         }
 
         /// The term's postings bytes (then take the last positions).
@@ -482,7 +498,7 @@ enum PostingsFormat {
             self.packedBodies = try head.bodies.column(&cursor, count: entries)
             self.blockBase = block == 0 ? 0 : self.lastDocument(block - 1) &+ 1
             var ends = SIMD4<UInt32>(repeating: self.lastDocument(block))
-            for chunk in 0..<(self.chunks - 1) { ends[chunk] = head.checkpoint(chunk, in: self.postings, base: self.blockBase) }
+            for chunk in 0..<(self.chunks - 1) { ends[chunk] = head.checkpoint(chunk, in: self.postings, base: self.blockBase).lastDocument }
             self.chunkEnds = ends
             self.decodedDocuments = 0
             self.decodedFrequencies = 0
@@ -672,20 +688,29 @@ enum PostingsFormat {
             return (offset..<middle, middle..<end)
         }
 
-        /// Finds where the positions of the loaded block's chunk `chunk` start, stepping over the chunks before it
-        /// (from the last one found when it is before `chunk`): each one's end is known from its head and frequencies.
+        /// Finds where the positions of the loaded block's chunk `chunk` start: from its checkpoint, else (a chunk
+        /// too far past its block's start for one) stepping over the chunks before it.
         private mutating func findPositions(ofChunk chunk: Int) throws(IndexFormatError) {
             guard chunk != self.positionChunk else { return }
-            var (known, start) = self.positionChunk < chunk ? (self.positionChunk, self.positionChunkStart) : (0, self.blockPositions)
-            if self.positionChunk < chunk, let layout = self.chunkLayout { (known, start) = (known + 1, layout.end) }
             self.chunkLayout = nil
+            if chunk > 0 {
+                let checkpoint = self.head.checkpoint(chunk - 1, in: self.postings, base: self.blockBase).positions
+                if checkpoint != PostingsFormat.positionsPastCheckpoint {
+                    guard Int(checkpoint) <= self.positions.count - self.blockPositions else {
+                        throw IndexFormatError("block \(self.block) chunk \(chunk)'s positions start past the positions file")
+                    }
+                    (self.positionChunk, self.positionChunkStart) = (chunk, self.blockPositions + Int(checkpoint))
+                    return
+                }
+            }
+            var (known, start) = self.positionChunk < chunk ? (self.positionChunk, self.positionChunkStart) : (0, self.blockPositions)
             while known < chunk {
                 self.decodeFrequencies(chunk: known)
                 let first = known * PostingsFormat.chunkSize
                 start = try PositionsChunk.Layout(
                     self.positions, at: start, titles: self.titles + first, bodies: self.bodies + first,
-                    count: min(self.entries, first + PostingsFormat.chunkSize) - first
-                ).end
+                    count: min(self.entries, first + PostingsFormat.chunkSize) - first, needsEnd: true
+                ).end!
                 known += 1
             }
             (self.positionChunk, self.positionChunkStart) = (chunk, start)
@@ -801,18 +826,19 @@ enum PostingsFormat {
             var chunkStart = Int(blockPositions)
             for first in stride(from: 0, to: entries, by: self.chunkSize) {
                 if first > 0 {  // the checkpoints a seek trusts
-                    let last = head.checkpoint(first / self.chunkSize - 1, in: postings, base: blockBase)
-                    guard last == document &- 1 else {
-                        throw IndexFormatError("block \(block)'s checkpoint before document \(first) says \(last)")
+                    let (last, offset) = head.checkpoint(first / self.chunkSize - 1, in: postings, base: blockBase)
+                    let offsetAgrees = offset == self.positionsPastCheckpoint || UInt64(offset) == UInt64(chunkStart) - blockPositions
+                    guard last == document &- 1, offsetAgrees else {
+                        throw IndexFormatError("block \(block)'s checkpoint before document \(first) says \(last) at \(offset)")
                     }
                 }
                 let end = min(entries, first + self.chunkSize)
                 let chunk = try PositionsChunk.Layout(
-                    positions, at: chunkStart, titles: titles.baseAddress! + first, bodies: bodies.baseAddress! + first, count: end - first
+                    positions, at: chunkStart, titles: titles.baseAddress! + first, bodies: bodies.baseAddress! + first, count: end - first, needsEnd: true
                 )
                 chunkPositions.removeAll(keepingCapacity: true)
                 try chunk.decodeAll(positions, titles: titles.baseAddress! + first, bodies: bodies.baseAddress! + first, count: end - first, into: &chunkPositions)
-                chunkStart = chunk.end
+                chunkStart = chunk.end!
                 var at = 0
                 for index in first..<end {
                     document = document &+ documents[index]
@@ -827,10 +853,6 @@ enum PostingsFormat {
             }
             guard document &- 1 == previousEnd &- 1 else {
                 throw IndexFormatError("block \(block) ends at document \(document &- 1), its skip entry says \(previousEnd &- 1)")
-            }
-            // The next block's positions start where this block's chunks ended (a seek trusts the skip entry).
-            if block + 1 < layout.blockCount, layout.positionsOffset(block + 1, in: postings) != UInt64(chunkStart) {
-                throw IndexFormatError("block \(block + 1)'s positions start at \(layout.positionsOffset(block + 1, in: postings)), its block before ends at \(chunkStart)")
             }
         }
     }
