@@ -90,6 +90,9 @@ enum PatchedPacking {
             (self.width, self.patched) = (width, patched)
         }
 
+        /// Whether a column can be so: 32 bits at most, and below that when patches add bits above.
+        var isValid: Bool { self.patched ? self.width < 32 : self.width <= 32 }
+
         /// The column of `count` values at `cursor`; the cursor moves past it.
         @inline(__always)
         func column(_ cursor: inout ByteCursor, count: Int) throws(IndexFormatError) -> Column {

@@ -66,8 +66,8 @@ package struct PostingList: Sendable, Equatable {
 /// first a checkpoint (the previous chunk's last document and the offset of the chunk's first positions from the
 /// block's: two u16, the document counted from the block's first possible one, when every checkpoint of the block
 /// fits, else two u32), then the documents' gaps (the first from one past the previous block's last document, or
-/// from 0; each next minus one), their title frequencies and their body frequencies, each bit-packed
-/// (``BitPacking``) at the head's width. A seek decodes only the chunk its document is in. Positions: a chunk's
+/// from 0; each next minus one), their title frequencies and their body frequencies, each a
+/// ``PatchedPacking`` column at the head's width. A seek decodes only the chunk its document is in. Positions: a chunk's
 /// together (``PositionsChunk``), any document's found from the chunk's frequencies without decoding the others'.
 enum PostingsFormat {
     static let blockSize = 128
@@ -126,8 +126,8 @@ enum PostingsFormat {
                 self.documents = .init(width: Int(first & 0x3F))
                 (self.titles, self.bodies) = (.init(width: Int(widths & 0x0F)), .init(width: Int(widths >> 4)))
             }
-            for column in [self.documents, self.titles, self.bodies] where column.width > 32 || (column.patched && column.width > 31) {
-                throw IndexFormatError("a block claims a column of \(column.width)-bit values\(column.patched ? ", patched" : "")")
+            guard self.documents.isValid, self.titles.isValid, self.bodies.isValid else {
+                throw IndexFormatError("a block claims columns of \(self.documents.width)-, \(self.titles.width)- and \(self.bodies.width)-bit values")
             }
             self.checkpoints = cursor.position
             _ = try cursor.bytes((PostingsFormat.chunks(entries) - 1) * self.checkpointSize)
