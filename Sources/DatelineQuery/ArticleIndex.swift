@@ -469,8 +469,8 @@ extension ArticleIndex {
     }
 
     /// The manifest entry naming the segments' format, and the format this version writes and reads (6: postings
-    /// columns patched where a few values are wider; 5: positions packed a chunk at a time; 4: packed columns, compact dictionary entries and keys; 3: postings blocks with
-    /// chunk checkpoints; 2: with the entity annex).
+    /// columns patched where a few values are wider; 5: positions packed a chunk at a time; 4: packed columns,
+    /// compact dictionary entries and keys; 3: postings blocks with chunk checkpoints; 2: with the entity annex).
     static let formatKey = "format"
     static let format = "6"
 

@@ -37,10 +37,8 @@ final class ScratchDirectory {
                 var decoded = [UInt32](repeating: 99, count: count)
                 try bytes.withUnsafeBytes { raw in
                     var cursor = ByteCursor(raw)
-                    let packed = try BitPacking.Packed(&cursor, count: count)
-                    decoded.withUnsafeMutableBufferPointer { packed.decode(0..<count, into: $0.baseAddress!) }
+                    try decoded.withUnsafeMutableBufferPointer { try BitPacking.Packed(&cursor, count: count).decode(0..<count, into: $0.baseAddress!) }
                     #expect(cursor.remaining == 0)
-                    #expect((0..<count).map(packed.value(at:)) == values, "each value alone, width \(width), count \(count)")
                 }
                 #expect(decoded == values, "width \(width), count \(count)")
             }

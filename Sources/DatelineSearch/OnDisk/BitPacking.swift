@@ -63,24 +63,6 @@ enum BitPacking {
             (self.bytes, self.width, self.count) = (UnsafeRawBufferPointer(start: nil, count: 0), 0, 0)
         }
 
-        /// Value `index` (within `0..<count`) alone.
-        @inline(__always)
-        func value(at index: Int) -> UInt32 {
-            precondition(index >= 0 && index < self.count, "value \(index) of \(self.count)")
-            let width = self.width
-            guard width > 0 else { return 0 }
-            let bit = index * width
-            let first = bit >> 3
-            var word: UInt64
-            if first + 8 <= self.bytes.count {
-                word = UInt64(littleEndian: self.bytes.loadUnaligned(fromByteOffset: first, as: UInt64.self))
-            } else {  // the last few bytes (a value after its shift spans at most 5)
-                word = 0
-                for byte in 0..<(self.bytes.count - first) { word |= UInt64(self.bytes[first + byte]) << UInt64(8 * byte) }
-            }
-            return UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & ((1 << UInt64(width)) - 1))
-        }
-
         /// Decodes values `range` (within `0..<count`) into `output[range]`.
         @inline(__always)
         func decode(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {

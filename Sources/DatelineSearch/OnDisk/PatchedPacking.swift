@@ -136,19 +136,25 @@ enum PatchedPacking {
         /// Whether some values are patched.
         var isPatched: Bool { self.patchIndices.count > 0 }
 
-        /// Decodes values `range` (within `0..<count`) into `output[range]`.
+        /// Decodes values `range` (within `0..<count`) into `output[range]`, applying `patches` (this column's,
+        /// decoded by ``decodePatches(indices:highs:)``) or, when nil, the patches decoded for this call.
         @inline(__always)
-        func decode(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
+        func decode(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>, patches: Patches? = nil) {
             self.base.decode(range, into: output)
-            if self.isPatched { self.patch(range, into: output) }
+            guard self.isPatched else { return }
+            if let patches {
+                patches.apply(range, into: output)
+            } else {
+                self.withPatches { $0.apply(range, into: output) }
+            }
         }
 
         /// Decodes values `range` as document gaps (see ``BitPacking/Packed/decodeAscending(_:from:into:)``) into
-        /// `output[range]`; returns one past the last document.
+        /// `output[range]`, with `patches` as ``decode(_:into:patches:)`` takes them; returns one past the last document.
         @inline(__always)
-        func decodeAscending(_ range: Range<Int>, from base: UInt32, into output: UnsafeMutablePointer<UInt32>) -> UInt32 {
+        func decodeAscending(_ range: Range<Int>, from base: UInt32, into output: UnsafeMutablePointer<UInt32>, patches: Patches? = nil) -> UInt32 {
             guard self.isPatched else { return self.base.decodeAscending(range, from: base, into: output) }
-            self.decode(range, into: output)
+            self.decode(range, into: output, patches: patches)
             var document = base
             for index in range {
                 document &+= output[index]
@@ -166,22 +172,10 @@ enum PatchedPacking {
             return Patches(indices: indices, highs: highs, count: self.patchIndices.count, shift: UInt32(self.base.width))
         }
 
-        /// Adds the high bits of the patches within `range` to the decoded low bits in `output`. Indices out of the
-        /// column or out of order (a damaged file the checksum missed) patch nothing outside `range`.
-        private func patch(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
-            // The first patch at or past the range's start.
-            var (low, high) = (0, range.lowerBound == 0 ? 0 : self.patchIndices.count)
-            while low < high {
-                let middle = (low + high) / 2
-                if Int(self.patchIndices.value(at: middle)) < range.lowerBound { low = middle + 1 } else { high = middle }
-            }
-            let shift = UInt32(self.base.width)
-            var patch = low
-            while patch < self.patchIndices.count {
-                let index = Int(self.patchIndices.value(at: patch))
-                guard index < range.upperBound else { break }
-                if index >= range.lowerBound { output[index] |= self.patchBits.value(at: patch) << shift }
-                patch += 1
+        /// Calls `body` with the column's patches decoded into scratch space.
+        private func withPatches(_ body: (Patches) -> Void) {
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * PostingsFormat.blockSize) { scratch in
+                body(self.decodePatches(indices: scratch.baseAddress!, highs: scratch.baseAddress! + PostingsFormat.blockSize))
             }
         }
     }
@@ -194,7 +188,8 @@ enum PatchedPacking {
         let count: Int
         let shift: UInt32
 
-        /// Adds the high bits of the patches within `range` to the low bits decoded into `output[range]`.
+        /// Adds the high bits of the patches within `range` to the low bits decoded into `output[range]`. Indices out
+        /// of the column or out of order (a damaged file the checksum missed) patch nothing outside `range`.
         @inline(__always)
         func apply(_ range: Range<Int>, into output: UnsafeMutablePointer<UInt32>) {
             var (low, high) = (0, self.count)

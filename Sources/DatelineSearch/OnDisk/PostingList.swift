@@ -521,20 +521,8 @@ enum PostingsFormat {
             let first = chunk * PostingsFormat.chunkSize
             let range = first..<min(self.entries, first + PostingsFormat.chunkSize)
             let base = chunk == 0 ? self.blockBase : self.lastDocument(chunk: chunk - 1) &+ 1
-            let next: UInt32
-            if self.packedDocuments.isPatched {
-                self.packedDocuments.base.decode(range, into: self.documents)
-                self.patches(0, of: self.packedDocuments).apply(range, into: self.documents)
-                var document = base
-                for index in range {
-                    document &+= self.documents[index]
-                    self.documents[index] = document
-                    document &+= 1
-                }
-                next = document
-            } else {
-                next = self.packedDocuments.base.decodeAscending(range, from: base, into: self.documents)
-            }
+            let patches = self.patches(0, of: self.packedDocuments)
+            let next = self.packedDocuments.decodeAscending(range, from: base, into: self.documents, patches: patches)
             self.decodedDocuments |= 1 << UInt32(chunk)
             guard next &- 1 == self.lastDocument(chunk: chunk) else {
                 throw IndexFormatError("block \(self.block) chunk \(chunk) ends at document \(next &- 1), its checkpoint says \(self.lastDocument(chunk: chunk))")
@@ -548,16 +536,17 @@ enum PostingsFormat {
             if !isKnownUniquelyReferenced(&self.buffer) { self.buffer = self.buffer.copy() }
             let first = chunk * PostingsFormat.chunkSize
             let range = first..<min(self.entries, first + PostingsFormat.chunkSize)
-            self.packedTitles.base.decode(range, into: self.titles)
-            if self.packedTitles.isPatched { self.patches(1, of: self.packedTitles).apply(range, into: self.titles) }
-            self.packedBodies.base.decode(range, into: self.bodies)
-            if self.packedBodies.isPatched { self.patches(2, of: self.packedBodies).apply(range, into: self.bodies) }
+            self.packedTitles.decode(range, into: self.titles, patches: self.patches(1, of: self.packedTitles))
+            self.packedBodies.decode(range, into: self.bodies, patches: self.patches(2, of: self.packedBodies))
             self.decodedFrequencies |= 1 << UInt32(chunk)
         }
 
         /// The loaded block's patches of column `column` (0 the document gaps, 1 the title frequencies, 2 the body
-        /// frequencies), decoded into the buffer the first time a chunk needs them (the buffer is this cursor's own).
-        private mutating func patches(_ column: Int, of packed: PatchedPacking.Column) -> PatchedPacking.Patches {
+        /// frequencies), decoded into the buffer the first time a chunk needs them (the buffer is this cursor's own);
+        /// nil when the column has none.
+        @inline(__always)
+        private mutating func patches(_ column: Int, of packed: PatchedPacking.Column) -> PatchedPacking.Patches? {
+            guard packed.isPatched else { return nil }
             let indices = self.buffer.elements + (3 + 2 * column) * PostingsFormat.blockSize
             let highs = indices + PostingsFormat.blockSize
             if self.decodedPatches & (1 << UInt8(column)) == 0 {
